@@ -1,0 +1,100 @@
+//! The one error type of the crate.
+
+/// Why a statistic could not be computed.
+///
+/// Every variant names the function (`what`) and the offending input, so a
+/// message can be shown to a user as is. The crate never panics on bad input
+/// and never returns NaN in place of an error.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StatsError {
+    /// An input slice had no elements.
+    #[error("{what}: the input is empty (no observations)")]
+    EmptyInput {
+        /// The function that was called.
+        what: &'static str,
+    },
+    /// Two slices that must be parallel have different lengths.
+    #[error(
+        "{what}: length mismatch: `{left}` has {left_len} values but `{right}` has {right_len}"
+    )]
+    LengthMismatch {
+        /// The function that was called.
+        what: &'static str,
+        /// Name of the first argument.
+        left: &'static str,
+        /// Its length.
+        left_len: usize,
+        /// Name of the second argument.
+        right: &'static str,
+        /// Its length.
+        right_len: usize,
+    },
+    /// A time is NaN, infinite or negative.
+    #[error("{what}: time[{index}] = {value} is not a finite non-negative number")]
+    InvalidTime {
+        /// The function that was called.
+        what: &'static str,
+        /// Position of the value in the input.
+        index: usize,
+        /// The value.
+        value: f64,
+    },
+    /// A value that must be finite is NaN or infinite.
+    #[error("{what}: `{name}`[{index}] = {value} is not a finite number")]
+    NonFinite {
+        /// The function that was called.
+        what: &'static str,
+        /// Name of the argument.
+        name: &'static str,
+        /// Position of the value in the input.
+        index: usize,
+        /// The value.
+        value: f64,
+    },
+    /// Groups are numbered `0..k` and one of those numbers has no rows.
+    #[error(
+        "{what}: group {group} has no rows (groups must be numbered 0..k with every number used)"
+    )]
+    EmptyGroup {
+        /// The function that was called.
+        what: &'static str,
+        /// The group index without rows.
+        group: usize,
+    },
+    /// A comparison needs at least two groups.
+    #[error("{what}: {groups} group(s) given; at least 2 are needed")]
+    TooFewGroups {
+        /// The function that was called.
+        what: &'static str,
+        /// Number of groups found.
+        groups: usize,
+    },
+    /// There are no events at all, so the test or estimate does not exist.
+    #[error("{what}: there are no events, so the test is undefined")]
+    NoEvents {
+        /// The function that was called.
+        what: &'static str,
+    },
+    /// A scalar parameter is out of its range.
+    #[error("{what}: `{name}` = {value} is invalid; expected {expected}")]
+    InvalidParameter {
+        /// The function that was called.
+        what: &'static str,
+        /// Name of the parameter.
+        name: &'static str,
+        /// The value given.
+        value: f64,
+        /// The valid range, in words.
+        expected: &'static str,
+    },
+    /// The data do not allow the statistic (e.g. only one group has any
+    /// expected events); `reason` says why.
+    #[error("{what}: {reason}")]
+    Degenerate {
+        /// The function that was called.
+        what: &'static str,
+        /// Explanation.
+        reason: String,
+    },
+}
