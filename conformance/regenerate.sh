@@ -1,0 +1,26 @@
+#!/bin/sh
+# Regenerate every reference file in conformance/ from R.
+#
+# Installs R and the packages from Debian (needs root and network), then runs
+# each conformance/*.R script from the repository root. The scripts read the
+# data in fixtures/real/ and write conformance/<name>.json; each JSON records
+# R.version.string and packageVersion("survival") of the run. The committed
+# files were produced with R 4.2.2 Patched and survival 3.5.3 (Debian 12).
+#
+# Usage: conformance/regenerate.sh            (install, then regenerate)
+#        SKIP_INSTALL=1 conformance/regenerate.sh   (R already installed)
+set -eu
+cd "$(dirname "$0")/.."
+
+if [ "${SKIP_INSTALL:-0}" != 1 ]; then
+    apt-get update
+    apt-get install -y r-base-core r-cran-survival r-cran-matchit
+fi
+
+for script in conformance/*.R; do
+    case "$script" in
+        conformance/common.R) continue ;;
+    esac
+    echo "== $script"
+    Rscript "$script"
+done
