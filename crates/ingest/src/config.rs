@@ -1,0 +1,241 @@
+//! The source file: `[source]`, `[source.csv]` and `[source.columns]`, as
+//! written by a user to describe one registry export.
+
+use cohortflow_core::Spanned;
+use cohortflow_core::schema::Unit;
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A whole source TOML file: everything lives under `[source]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceFile {
+    pub source: SourceConfig,
+}
+
+/// The description of one registry export.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// Short name (`center_a`): the value of the `source` column and the
+    /// ledger's source.
+    pub name: String,
+    /// Human label of the centre (`Centre A`).
+    pub centre: String,
+    pub format: Format,
+    /// The data file, relative to the directory of the source TOML file.
+    pub path: Spanned<String>,
+    /// CSV dialect; `decimal_comma` and `header_row` also apply to XLSX.
+    #[serde(default)]
+    pub csv: CsvDialect,
+    /// XLSX: the sheet to read (default: the first sheet).
+    #[serde(default)]
+    pub sheet: Option<String>,
+    #[serde(default)]
+    pub on_error: OnError,
+    #[serde(default)]
+    pub unmapped_columns: Unmapped,
+    /// Date formats for every date column (chrono strftime, tried in order)
+    /// and the token `excel-serial`. Default: `["%Y-%m-%d"]`.
+    #[serde(default)]
+    pub date_formats: Vec<String>,
+    /// Codes meaning "missing" in every column; an empty cell always is.
+    #[serde(default)]
+    pub missing: Vec<String>,
+    /// Canonical column name -> how to read it from the export.
+    #[serde(default)]
+    pub columns: BTreeMap<String, Spanned<ColumnMapping>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Csv,
+    Xlsx,
+    Parquet,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Xlsx => "xlsx",
+            Format::Parquet => "parquet",
+        }
+    }
+}
+
+/// What a bad row does to the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnError {
+    /// Stop the run with an error naming the file, line, column and value.
+    #[default]
+    Fail,
+    /// Send the row to the rejects with its reason and go on.
+    Reject,
+}
+
+/// What to do with a header column no canonical column maps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unmapped {
+    #[default]
+    Ignore,
+    Error,
+}
+
+/// Text encoding of a CSV file. A UTF-8 byte order mark is always stripped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+pub enum Encoding {
+    #[default]
+    #[serde(rename = "utf-8", alias = "utf8")]
+    Utf8,
+    #[serde(rename = "windows-1251", alias = "cp1251")]
+    Windows1251,
+}
+
+impl Encoding {
+    pub fn label(self) -> &'static str {
+        match self {
+            Encoding::Utf8 => "utf-8",
+            Encoding::Windows1251 => "windows-1251",
+        }
+    }
+}
+
+/// `[source.csv]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CsvDialect {
+    /// Field separator, one ASCII character (`","`, `";"`, `"\t"`, `"|"`).
+    pub separator: char,
+    /// Quote character, one ASCII character.
+    pub quote: char,
+    /// Numbers are written `7,5` rather than `7.5`.
+    pub decimal_comma: bool,
+    pub encoding: Encoding,
+    /// 1-based line (CSV) or sheet row (XLSX) of the header; lines before it
+    /// are skipped.
+    pub header_row: usize,
+}
+
+impl Default for CsvDialect {
+    fn default() -> Self {
+        Self {
+            separator: ',',
+            quote: '"',
+            decimal_comma: false,
+            encoding: Encoding::Utf8,
+            header_row: 1,
+        }
+    }
+}
+
+/// How one canonical column is read: `sex = "Пол"` or
+/// `sex = { column = "Пол", values = { "М" = "M" }, ... }`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ColumnMapping {
+    /// The header of the column in the export.
+    pub column: String,
+    /// Source code -> canonical value. When present, every non-missing value
+    /// must be one of the codes.
+    pub values: Option<BTreeMap<String, String>>,
+    /// The unit the export uses (converted into the schema column's unit).
+    pub unit: Option<Unit>,
+    /// Date formats for this column, replacing the source's `date_formats`.
+    pub date_formats: Vec<String>,
+    /// Extra missing codes for this column (added to the source's).
+    pub missing: Vec<String>,
+}
+
+impl ColumnMapping {
+    /// A mapping that only names the header.
+    pub fn header(column: impl Into<String>) -> Self {
+        Self {
+            column: column.into(),
+            ..Self::default()
+        }
+    }
+}
+
+/// The table form, deserialized with `deny_unknown_fields` so that a typo
+/// (`colum`) is reported as "unknown field `colum`, expected one of ...".
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ColumnTable {
+    column: String,
+    #[serde(default)]
+    values: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    unit: Option<Unit>,
+    #[serde(default)]
+    date_formats: Vec<String>,
+    #[serde(default)]
+    missing: Vec<String>,
+}
+
+impl<'de> Deserialize<'de> for ColumnMapping {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MappingVisitor;
+
+        impl<'de> Visitor<'de> for MappingVisitor {
+            type Value = ColumnMapping;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(
+                    "a header name (\"Пол\") or a table { column = \"Пол\", values = { ... }, \
+                     unit = \"cm\", date_formats = [...], missing = [...] }",
+                )
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ColumnMapping, E> {
+                Ok(ColumnMapping::header(v))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ColumnMapping, A::Error> {
+                let t = ColumnTable::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(ColumnMapping {
+                    column: t.column,
+                    values: t.values,
+                    unit: t.unit,
+                    date_formats: t.date_formats,
+                    missing: t.missing,
+                })
+            }
+        }
+
+        deserializer.deserialize_any(MappingVisitor)
+    }
+}
+
+/// A parsed source file together with where it came from.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub config: SourceConfig,
+    /// The source TOML file.
+    pub file: PathBuf,
+    /// Its text, which the spans of `config` point into.
+    pub text: String,
+}
+
+impl Source {
+    /// The data file: `path` resolved against the source file's directory.
+    pub fn data_path(&self) -> PathBuf {
+        let dir = self.file.parent().unwrap_or_else(|| Path::new(""));
+        dir.join(self.config.path.get_ref())
+    }
+
+    /// 1-based line of a byte offset of the source file's text.
+    pub fn line_of(&self, offset: usize) -> u64 {
+        let end = offset.min(self.text.len());
+        self.text.as_bytes()[..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64
+            + 1
+    }
+}

@@ -1,0 +1,212 @@
+//! CSV: read with the `csv` crate so that every record keeps its line.
+
+use crate::config::{Encoding, Source};
+use crate::convert::{Converter, REASON_FIELDS, RawCell};
+use crate::error::IngestError;
+use crate::headers::resolve;
+use std::borrow::Cow;
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+const SEPARATORS: [char; 4] = [',', ';', '\t', '|'];
+
+pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<(), IngestError> {
+    let cfg = &source.config;
+    let dialect = &cfg.csv;
+    let toml = source.file.display().to_string();
+    let path = source.data_path();
+    let raw = std::fs::read(&path).map_err(|e| {
+        conv.error(
+            format!("cannot read the data file: {e}"),
+            "check `path` in the source file and the file's permissions",
+        )
+    })?;
+    let raw: &[u8] = raw.strip_prefix(BOM).unwrap_or(&raw);
+    let text: Cow<'_, [u8]> = match dialect.encoding {
+        Encoding::Utf8 => match std::str::from_utf8(raw) {
+            Ok(_) => Cow::Borrowed(raw),
+            Err(e) => {
+                let at = e.valid_up_to();
+                let line = raw[..at].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+                return Err(conv
+                    .error(
+                        format!(
+                            "the file is not valid UTF-8 (byte 0x{:02X} on line {line})",
+                            raw.get(at).copied().unwrap_or(0)
+                        ),
+                        format!(
+                            "if the export comes from Russian-locale Windows or Excel, set \
+                             encoding = \"windows-1251\" in [source.csv] of {toml}"
+                        ),
+                    )
+                    .at(line));
+            }
+        },
+        Encoding::Windows1251 => {
+            let (s, _) = encoding_rs::WINDOWS_1251.decode_without_bom_handling(raw);
+            Cow::Owned(s.into_owned().into_bytes())
+        }
+    };
+
+    // Skip the lines before the header.
+    let skip = dialect.header_row.saturating_sub(1);
+    let mut start = 0usize;
+    for _ in 0..skip {
+        match text[start..].iter().position(|&b| b == b'\n') {
+            Some(p) => start += p + 1,
+            None => {
+                return Err(conv.error(
+                    format!(
+                        "header_row = {} but the file has fewer lines",
+                        dialect.header_row
+                    ),
+                    format!("set header_row in [source.csv] of {toml} to the line of the header"),
+                ));
+            }
+        }
+    }
+    let offset = skip as u64;
+
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(dialect.separator as u8)
+        .quote(dialect.quote as u8)
+        .from_reader(&text[start..]);
+    let mut record = csv::StringRecord::new();
+    let csv_err = |conv: &Converter, e: csv::Error| {
+        let line = e.position().map(|p| p.line() + offset);
+        let mut err = conv.error(
+            format!("the file cannot be read as CSV: {e}"),
+            "check the export",
+        );
+        err.line = line;
+        err
+    };
+    let has_header = reader
+        .read_record(&mut record)
+        .map_err(|e| csv_err(conv, e))?;
+    if !has_header {
+        return Err(conv.error(
+            "the file has no header line (it is empty)",
+            "export the table with its header line",
+        ));
+    }
+    let header_line = record.position().map_or(1, |p| p.line()) + offset;
+    let headers: Vec<String> = record.iter().map(|h| h.trim().to_string()).collect();
+    let header_raw = raw_line(raw, dialect.header_row);
+    let hint = || header_hint(&headers, header_raw, dialect.encoding, dialect.separator);
+    resolve(
+        conv,
+        &headers,
+        header_line,
+        &format!("line {header_line}"),
+        cfg.unmapped_columns,
+        &toml,
+        hint,
+    )?;
+
+    let width = headers.len();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(csv_err(conv, e)),
+        }
+        let line = (record.position().map_or(0, |p| p.line()) + offset) as i64;
+        if record.iter().all(|f| f.trim().is_empty()) {
+            conv.blank_row(line);
+            continue;
+        }
+        if record.len() != width {
+            conv.bad_record(
+                line,
+                REASON_FIELDS,
+                format!(
+                    "line {line} has {} fields but the header has {width}",
+                    record.len()
+                ),
+                format!(
+                    "quote fields that contain the separator {:?} or a line break, and check the \
+                     export for stray separators",
+                    dialect.separator
+                ),
+                format!("fields={}; expected={width}", record.len()),
+            )?;
+            continue;
+        }
+        let rec = &record;
+        conv.push_row(line, |i| RawCell::Text(rec.get(i).unwrap_or("")))?;
+    }
+    Ok(())
+}
+
+/// The raw bytes of 1-based line `n` (for encoding guesses).
+fn raw_line(raw: &[u8], n: usize) -> &[u8] {
+    raw.split(|&b| b == b'\n')
+        .nth(n.saturating_sub(1))
+        .unwrap_or(&[])
+}
+
+/// Why the mapped headers might not have been found: the wrong encoding or
+/// the wrong separator.
+fn header_hint(
+    headers: &[String],
+    raw: &[u8],
+    encoding: Encoding,
+    separator: char,
+) -> Option<String> {
+    let mut hints = Vec::new();
+    let non_ascii = raw.iter().any(|b| !b.is_ascii());
+    match encoding {
+        Encoding::Windows1251 if non_ascii && std::str::from_utf8(raw).is_ok() => hints.push(
+            "The header line is valid UTF-8 read as windows-1251 (mojibake such as \"РџРѕР»\"): \
+             the file is probably UTF-8; set encoding = \"utf-8\" in [source.csv]"
+                .to_string(),
+        ),
+        _ => {
+            if let Some(fixed) = headers.iter().find_map(|h| undo_mojibake(h)) {
+                hints.push(format!(
+                    "The headers look like UTF-8 text that was decoded as windows-1251 and saved \
+                     again (\"{fixed}\" written as mojibake): re-export the file in one encoding"
+                ));
+            }
+        }
+    }
+    for s in SEPARATORS.iter().filter(|s| **s != separator) {
+        if headers.iter().any(|h| h.contains(*s)) {
+            hints.push(format!(
+                "A header contains {s:?}: is the separator {s:?}? Set separator = {s:?} in \
+                 [source.csv] (it is {separator:?})"
+            ));
+            break;
+        }
+    }
+    (!hints.is_empty()).then(|| hints.join(". "))
+}
+
+/// If `s` is UTF-8 text that was decoded as windows-1251, the original.
+fn undo_mojibake(s: &str) -> Option<String> {
+    if s.is_ascii() {
+        return None;
+    }
+    let (bytes, _, unmappable) = encoding_rs::WINDOWS_1251.encode(s);
+    if unmappable || !bytes.iter().any(|b| !b.is_ascii()) {
+        return None;
+    }
+    std::str::from_utf8(&bytes)
+        .ok()
+        .filter(|o| *o != s)
+        .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mojibake_is_undone() {
+        assert_eq!(undo_mojibake("РџРѕР»").as_deref(), Some("Пол"));
+        assert_eq!(undo_mojibake("Пол"), None);
+        assert_eq!(undo_mojibake("sex"), None);
+    }
+}

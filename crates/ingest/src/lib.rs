@@ -1,0 +1,97 @@
+//! cohortflow-ingest: one registry export, described in a source TOML file,
+//! read into the study's canonical schema.
+//!
+//! A source file (`[source]`, `[source.csv]`, `[source.columns]`; see
+//! `docs/sources.md`) names the export (CSV, XLSX or Parquet), its dialect
+//! (separator, quote, decimal comma, encoding, header row, sheet), and for
+//! each canonical column the header it comes from, the codes it uses, its
+//! unit and its date formats. No Rust code is needed to add a centre.
+//!
+//! - [`validate`] checks a source against the schema before any data is read
+//!   (unknown or unmapped columns, value-map targets, units, date formats,
+//!   the data file) and returns located [`ConfigProblem`]s.
+//! - [`ingest`] reads the export and returns a polars `DataFrame` with exactly
+//!   `schema.polars_schema()` (`source`, `source_row`, then the canonical
+//!   columns), the rows it set aside ([`Reject`]) and the ledger account of
+//!   stage `ingest` (rows read = rows kept + rows rejected, per reason).
+//!   Bad input either stops the run with an [`IngestError`] naming the file,
+//!   line, column, value and fix (`on_error = "fail"`), or sends the row to
+//!   the rejects (`on_error = "reject"`). A bad value never becomes a null.
+//!
+//! Every format goes through one cell converter (`convert`): the readers only
+//! turn their cells into a `RawCell` (empty, text, number, date, boolean,
+//! spreadsheet error).
+//!
+//! The CSV is read with the `csv` crate, not with polars' CSV reader: ingest
+//! must report the line where each record starts (in rejects, in errors and
+//! as `source_row`), also when a quoted field holds a line break, and must
+//! report a ragged row with its line. Polars' reader does not expose record
+//! lines. Conversion is row-wise into typed `Vec<Option<T>>` builders that
+//! become polars `Series` at the end.
+//!
+//! May depend on: cohortflow-core (schema, ledger, rejects, problems), polars
+//! (output frame, parquet), csv, encoding_rs (windows-1251), calamine (XLSX),
+//! chrono (dates), serde (the source file) and tracing. It does not parse
+//! TOML itself (the pipeline crate does) and knows nothing of later stages.
+
+mod config;
+mod convert;
+mod csv_source;
+mod dates;
+mod error;
+mod headers;
+mod parquet_source;
+mod validate;
+mod xlsx_source;
+
+pub use config::{
+    ColumnMapping, CsvDialect, Encoding, Format, OnError, Source, SourceConfig, SourceFile,
+    Unmapped,
+};
+pub use convert::REASONS;
+pub use dates::EXCEL_SERIAL;
+pub use error::IngestError;
+pub use validate::validate;
+
+use cohortflow_core::ConfigProblem;
+use cohortflow_core::ledger::StageAccount;
+use cohortflow_core::rejects::Reject;
+use cohortflow_core::schema::Schema;
+use polars::prelude::DataFrame;
+
+/// What [`ingest`] produces for one source.
+#[derive(Debug, Clone)]
+pub struct Ingested {
+    /// Exactly `schema.polars_schema()`; only the rows kept.
+    pub frame: DataFrame,
+    /// Rows set aside, with reason, line and values.
+    pub rejects: Vec<Reject>,
+    /// Stage `ingest`, source `config.name`.
+    pub account: StageAccount,
+}
+
+/// Reads the source's data file into the canonical schema. Runs
+/// [`validate`] first and stops on the first configuration problem.
+pub fn ingest(source: &Source, schema: &Schema) -> Result<Ingested, IngestError> {
+    if let Some(p) = validate(source, schema).into_iter().next() {
+        return Err(config_error(source, p));
+    }
+    let mut conv = convert::Converter::new(source, schema);
+    match source.config.format {
+        Format::Csv => csv_source::read(source, &mut conv)?,
+        Format::Xlsx => xlsx_source::read(source, &mut conv)?,
+        Format::Parquet => parquet_source::read(source, &mut conv)?,
+    }
+    conv.finish(schema)
+}
+
+fn config_error(source: &Source, p: ConfigProblem) -> IngestError {
+    IngestError {
+        file: source.file.clone(),
+        line: p.span.as_ref().map(|s| source.line_of(s.start)),
+        column: Some(p.key),
+        value: None,
+        message: p.message,
+        fix: p.expected,
+    }
+}

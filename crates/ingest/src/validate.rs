@@ -1,0 +1,350 @@
+//! Static checks of a source against the schema, before any data is read.
+
+use crate::config::{ColumnMapping, Format, Source};
+use crate::dates::DateFormat;
+use cohortflow_core::ConfigProblem;
+use cohortflow_core::schema::{ColumnDef, ColumnType, Schema};
+
+/// Everything wrong with `source` that can be seen without reading the data
+/// file (plus whether that file exists). Each problem names its key
+/// (`source.columns.sex.values`) and, where the configuration keeps one, the
+/// byte span in the source file.
+pub fn validate(source: &Source, schema: &Schema) -> Vec<ConfigProblem> {
+    let cfg = &source.config;
+    let file = source.file.display().to_string();
+    let mut out = Vec::new();
+
+    if cfg.name.trim().is_empty() {
+        out.push(ConfigProblem::new(
+            "source.name",
+            None,
+            "the source name is empty",
+            "a short name such as \"center_a\"",
+        ));
+    }
+
+    // The data file.
+    let path_span = Some(cfg.path.span());
+    let data = source.data_path();
+    if cfg.path.get_ref().trim().is_empty() {
+        out.push(ConfigProblem::new(
+            "source.path",
+            path_span.clone(),
+            "the data file path is empty",
+            "the path of the export, relative to the source file",
+        ));
+    } else if !data.is_file() {
+        out.push(ConfigProblem::new(
+            "source.path",
+            path_span,
+            format!("data file not found: {}", data.display()),
+            format!(
+                "a path relative to the directory of {file} (it resolves to {})",
+                data.display()
+            ),
+        ));
+    }
+
+    if cfg.sheet.is_some() && cfg.format != Format::Xlsx {
+        out.push(ConfigProblem::new(
+            "source.sheet",
+            None,
+            format!(
+                "`sheet` is only for xlsx sources, and this one is {}",
+                cfg.format.name()
+            ),
+            "remove `sheet`, or set format = \"xlsx\"",
+        ));
+    }
+
+    // The dialect.
+    let d = &cfg.csv;
+    for (key, c) in [("separator", d.separator), ("quote", d.quote)] {
+        if !c.is_ascii() || c == '\n' || c == '\r' {
+            out.push(ConfigProblem::new(
+                format!("source.csv.{key}"),
+                None,
+                format!("the {key} {c:?} is not a single ASCII character"),
+                "one ASCII character, e.g. \",\", \";\", \"\\t\" or \"|\"",
+            ));
+        }
+    }
+    if d.separator == d.quote {
+        out.push(ConfigProblem::new(
+            "source.csv.quote",
+            None,
+            format!("the quote and the separator are both {:?}", d.separator),
+            "two different characters",
+        ));
+    }
+    if d.header_row == 0 {
+        out.push(ConfigProblem::new(
+            "source.csv.header_row",
+            None,
+            "header_row is 0, but lines and rows are counted from 1",
+            "the 1-based line (CSV) or sheet row (XLSX) of the header",
+        ));
+    }
+    if cfg.format == Format::Parquet && d.header_row != 1 {
+        out.push(ConfigProblem::new(
+            "source.csv.header_row",
+            None,
+            "header_row has no meaning for a parquet source",
+            "remove header_row",
+        ));
+    }
+
+    for (i, f) in cfg.date_formats.iter().enumerate() {
+        if let Err(e) = DateFormat::compile(f) {
+            out.push(ConfigProblem::new(
+                format!("source.date_formats[{i}]"),
+                None,
+                e,
+                date_format_help(),
+            ));
+        }
+    }
+
+    // Columns.
+    for (name, mapping) in &cfg.columns {
+        let span = Some(mapping.span());
+        let key = format!("source.columns.{name}");
+        let Some(def) = schema.column(name) else {
+            let expected = match closest(name, schema.columns.iter().map(|c| c.name.as_str())) {
+                Some(s) => format!("did you mean '{s}'? columns: {}", column_list(schema)),
+                None => format!("one of the schema's columns: {}", column_list(schema)),
+            };
+            out.push(ConfigProblem::new(
+                key,
+                span,
+                format!("'{name}' is not a column of schema '{}'", schema.name),
+                expected,
+            ));
+            continue;
+        };
+        check_mapping(&key, span, def, mapping.get_ref(), &mut out);
+    }
+
+    for def in schema.columns.iter().filter(|c| c.required) {
+        if !cfg.columns.contains_key(&def.name) {
+            out.push(ConfigProblem::new(
+                "source.columns",
+                None,
+                format!("required column '{}' is not mapped", def.name),
+                format!(
+                    "add {} = \"<its header in the export>\" to [source.columns] in {file}",
+                    def.name
+                ),
+            ));
+        }
+    }
+    out
+}
+
+fn check_mapping(
+    key: &str,
+    span: Option<std::ops::Range<usize>>,
+    def: &ColumnDef,
+    m: &ColumnMapping,
+    out: &mut Vec<ConfigProblem>,
+) {
+    if m.column.trim().is_empty() {
+        out.push(ConfigProblem::new(
+            format!("{key}.column"),
+            span.clone(),
+            "the header name is empty",
+            "the column's header as written in the export",
+        ));
+    }
+    if let Some(values) = &m.values {
+        for (code, target) in values {
+            if let Err(e) = canonical_value(def, target) {
+                out.push(ConfigProblem::new(
+                    format!("{key}.values"),
+                    span.clone(),
+                    format!("code \"{code}\" maps to \"{target}\", {e}"),
+                    expected_value(def),
+                ));
+            }
+        }
+    }
+    if let Some(unit) = m.unit {
+        let numeric = matches!(def.kind, ColumnType::Integer | ColumnType::Float);
+        match def.unit {
+            _ if !numeric => out.push(ConfigProblem::new(
+                format!("{key}.unit"),
+                span.clone(),
+                format!(
+                    "a unit is only for numeric columns, and '{}' is {}",
+                    def.name,
+                    def.kind.name()
+                ),
+                "remove `unit`",
+            )),
+            None => out.push(ConfigProblem::new(
+                format!("{key}.unit"),
+                span.clone(),
+                format!(
+                    "schema column '{}' declares no unit to convert {unit:?} into",
+                    def.name
+                ),
+                "remove `unit`, or declare the column's unit in the schema",
+            )),
+            Some(to) if unit.factor_to(to).is_none() => out.push(ConfigProblem::new(
+                format!("{key}.unit"),
+                span.clone(),
+                format!(
+                    "unit {} does not measure the same thing as {}'s unit {}",
+                    unit_name(unit),
+                    def.name,
+                    unit_name(to)
+                ),
+                format!("a unit of the same dimension as {}", unit_name(to)),
+            )),
+            Some(_) => {}
+        }
+    }
+    if !m.date_formats.is_empty() && def.kind != ColumnType::Date {
+        out.push(ConfigProblem::new(
+            format!("{key}.date_formats"),
+            span.clone(),
+            format!(
+                "date formats on '{}', which is {}, not a date",
+                def.name,
+                def.kind.name()
+            ),
+            "remove `date_formats`",
+        ));
+    }
+    for (i, f) in m.date_formats.iter().enumerate() {
+        if let Err(e) = DateFormat::compile(f) {
+            out.push(ConfigProblem::new(
+                format!("{key}.date_formats[{i}]"),
+                span.clone(),
+                e,
+                date_format_help(),
+            ));
+        }
+    }
+}
+
+fn date_format_help() -> String {
+    "a chrono strftime format with a year, a month and a day (\"%d.%m.%Y\", \"%Y-%m-%d\"), \
+     or \"excel-serial\""
+        .to_string()
+}
+
+pub(crate) fn unit_name(u: cohortflow_core::schema::Unit) -> String {
+    format!("{u:?}").to_lowercase()
+}
+
+fn expected_value(def: &ColumnDef) -> String {
+    match def.kind {
+        ColumnType::Category => format!(
+            "one of the levels of '{}': {}",
+            def.name,
+            quoted(&def.levels)
+        ),
+        ColumnType::Boolean => "\"true\" or \"false\"".into(),
+        ColumnType::Integer => "an integer such as \"3\"".into(),
+        ColumnType::Float => "a number with a decimal point such as \"7.5\"".into(),
+        ColumnType::Date => "an ISO date such as \"2020-01-31\"".into(),
+        ColumnType::String => "any text".into(),
+    }
+}
+
+/// The canonical value a value-map target stands for. Targets are written in
+/// canonical form: a level, `true`/`false`, `3`, `7.5`, `2020-01-31`.
+pub(crate) fn canonical_value(
+    def: &ColumnDef,
+    target: &str,
+) -> Result<crate::convert::Value, String> {
+    use crate::convert::Value;
+    match def.kind {
+        ColumnType::String => Ok(Value::Str(target.to_string())),
+        ColumnType::Category => {
+            if def.levels.iter().any(|l| l == target) {
+                Ok(Value::Str(target.to_string()))
+            } else {
+                Err(format!("which is not a level of '{}'", def.name))
+            }
+        }
+        ColumnType::Boolean => match target {
+            "true" => Ok(Value::Bool(true)),
+            "false" => Ok(Value::Bool(false)),
+            _ => Err("which is not \"true\" or \"false\"".into()),
+        },
+        ColumnType::Integer => target
+            .parse::<i64>()
+            .map(Value::Int)
+            .map_err(|_| "which is not an integer".into()),
+        ColumnType::Float => match target.parse::<f64>() {
+            Ok(v) if v.is_finite() => Ok(Value::Float(v)),
+            _ => Err("which is not a number with a decimal point".into()),
+        },
+        ColumnType::Date => chrono::NaiveDate::parse_from_str(target, "%Y-%m-%d")
+            .map(|d| Value::Date(crate::dates::epoch_days(d)))
+            .map_err(|_| "which is not an ISO date (YYYY-MM-DD)".into()),
+    }
+}
+
+fn column_list(schema: &Schema) -> String {
+    schema
+        .columns
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(crate) fn quoted<S: AsRef<str>>(items: &[S]) -> String {
+    items
+        .iter()
+        .map(|s| format!("\"{}\"", s.as_ref()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The candidate closest to `name` (edit distance, case-insensitive), if it
+/// is close enough to be a plausible typo.
+pub(crate) fn closest<'a>(
+    name: &str,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let lower = name.to_lowercase();
+    candidates
+        .map(|c| (levenshtein(&lower, &c.to_lowercase()), c))
+        .filter(|(d, c)| *d <= (c.chars().count().max(name.chars().count()) / 3).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closest_finds_typos_only() {
+        let names = ["sex", "age", "primary_site"];
+        assert_eq!(closest("sexx", names.iter().copied()), Some("sex"));
+        assert_eq!(
+            closest("primary_sit", names.iter().copied()),
+            Some("primary_site")
+        );
+        assert_eq!(closest("weight", names.iter().copied()), None);
+    }
+}

@@ -1,0 +1,117 @@
+//! XLSX (and the other workbook formats calamine reads) through calamine.
+
+use crate::config::Source;
+use crate::convert::{Converter, RawCell, number_text};
+use crate::error::IngestError;
+use crate::headers::resolve;
+use crate::validate::quoted;
+use calamine::{Data, Reader, open_workbook_auto};
+
+pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<(), IngestError> {
+    let cfg = &source.config;
+    let toml = source.file.display().to_string();
+    let path = source.data_path();
+    let mut book = open_workbook_auto(&path).map_err(|e| {
+        conv.error(
+            format!("cannot open the workbook: {e}"),
+            "the file is damaged, truncated, password-protected or not a workbook; re-export it \
+             from the spreadsheet program",
+        )
+    })?;
+    let sheets = book.sheet_names();
+    let sheet = match &cfg.sheet {
+        Some(s) => {
+            if !sheets.iter().any(|n| n == s) {
+                return Err(conv
+                    .error(
+                        format!(
+                            "the workbook has no sheet \"{s}\"; its sheets are {}",
+                            quoted(&sheets)
+                        ),
+                        format!("set sheet to one of them in {toml}"),
+                    )
+                    .column(s.clone()));
+            }
+            s.clone()
+        }
+        None => sheets
+            .first()
+            .cloned()
+            .ok_or_else(|| conv.error("the workbook has no sheets", "re-export the workbook"))?,
+    };
+    let range = book.worksheet_range(&sheet).map_err(|e| {
+        conv.error(
+            format!("cannot read sheet \"{sheet}\": {e}"),
+            "the file is damaged or truncated; re-export it from the spreadsheet program",
+        )
+    })?;
+    let header_row = cfg.csv.header_row.max(1);
+    let Some((r0, _)) = range.start() else {
+        return Err(conv.error(
+            format!("sheet \"{sheet}\" is empty"),
+            format!("choose the sheet with the data (sheet = \"...\" in {toml})"),
+        ));
+    };
+    let r0 = r0 as usize;
+    let header_abs = header_row - 1;
+    let rel = header_abs.checked_sub(r0).filter(|r| *r < range.height());
+    let header = rel
+        .and_then(|r| range.rows().nth(r))
+        .filter(|row| row.iter().any(|c| !blank(c)));
+    let (Some(rel), Some(header)) = (rel, header) else {
+        return Err(conv.error(
+            format!(
+                "row {header_row} of sheet \"{sheet}\" is empty, so it cannot be the header; the \
+                 first row with data is row {}",
+                r0 + 1
+            ),
+            format!("set header_row = {} in [source.csv] of {toml}", r0 + 1),
+        ));
+    };
+    let headers: Vec<String> = header
+        .iter()
+        .map(|c| cell(c).display().trim().to_string())
+        .collect();
+    resolve(
+        conv,
+        &headers,
+        header_row as u64,
+        &format!("row {header_row} of sheet \"{sheet}\""),
+        cfg.unmapped_columns,
+        &toml,
+        || None,
+    )?;
+    for (i, row) in range.rows().enumerate().skip(rel + 1) {
+        let row_no = (r0 + i + 1) as i64;
+        if row.iter().all(blank) {
+            conv.blank_row(row_no);
+            continue;
+        }
+        conv.push_row(row_no, |k| row.get(k).map_or(RawCell::Empty, cell))?;
+    }
+    Ok(())
+}
+
+fn blank(c: &Data) -> bool {
+    match c {
+        Data::Empty => true,
+        Data::String(s) => s.trim().is_empty(),
+        _ => false,
+    }
+}
+
+fn cell(c: &Data) -> RawCell<'_> {
+    match c {
+        Data::Empty => RawCell::Empty,
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => RawCell::Text(s),
+        Data::Float(f) => RawCell::Number(*f),
+        Data::Int(i) => RawCell::Int(*i),
+        Data::Bool(b) => RawCell::Bool(*b),
+        Data::DateTime(dt) if dt.is_datetime() => match dt.as_datetime() {
+            Some(d) => RawCell::Date(d.date()),
+            None => RawCell::Error(format!("date {}", number_text(dt.as_f64()))),
+        },
+        Data::DateTime(dt) => RawCell::Number(dt.as_f64()),
+        Data::Error(e) => RawCell::Error(e.to_string()),
+    }
+}
