@@ -97,4 +97,12 @@ pub enum StatsError {
         /// Explanation.
         reason: String,
     },
+    /// The exact computation would take too long; `reason` says why.
+    #[error("{what}: {reason}")]
+    TooLarge {
+        /// The function that was called.
+        what: &'static str,
+        /// Explanation.
+        reason: String,
+    },
 }

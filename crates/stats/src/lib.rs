@@ -53,12 +53,17 @@
 //!   version 3.5 (the reference implementation matched here).
 
 mod error;
+mod fisher;
 mod km;
 mod linalg;
 mod logrank;
 mod timefix;
 
 pub use error::StatsError;
+pub use fisher::{
+    FISHER_2X2_REL_TOL, FISHER_BOUND_LIMIT, FISHER_MAX_TABLES, FISHER_RXC_LOG_TOL, FisherExact,
+    fisher_exact,
+};
 pub use km::{
     ConfType, KaplanMeier, KmOptions, KmStep, QuantileEstimate, SurvivalAt, kaplan_meier,
 };

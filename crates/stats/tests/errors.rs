@@ -108,3 +108,31 @@ fn error_messages_name_the_problem() {
         "log_rank: group 1 has no rows (groups must be numbered 0..k with every number used)"
     );
 }
+
+#[test]
+fn fisher_exact_errors() {
+    use cohortflow_stats::fisher_exact;
+    let empty: [Vec<u64>; 0] = [];
+    assert!(matches!(
+        fisher_exact(&empty),
+        Err(StatsError::EmptyInput { .. })
+    ));
+    assert!(matches!(
+        fisher_exact(&[vec![1, 2], vec![3]]),
+        Err(StatsError::Degenerate { .. })
+    ));
+    assert!(matches!(
+        fisher_exact(&[vec![1, 2, 3]]),
+        Err(StatsError::Degenerate { .. })
+    ));
+    assert!(matches!(
+        fisher_exact(&[vec![0, 0], vec![0, 0]]),
+        Err(StatsError::Degenerate { .. })
+    ));
+    // 6 x 6 with 600 subjects: far beyond the enumeration limit
+    let big = vec![vec![17u64; 6]; 6];
+    assert!(matches!(
+        fisher_exact(&big),
+        Err(StatsError::TooLarge { .. })
+    ));
+}

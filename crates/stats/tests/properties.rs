@@ -187,3 +187,31 @@ fn log_rank_invariant_to_relabelling_and_row_order() {
     }
     assert!(tested > 1500, "only {tested} data sets tested");
 }
+
+#[test]
+fn fisher_exact_invariant_to_transposing_and_row_order() {
+    use cohortflow_stats::fisher_exact;
+    let mut rng = Rng(7);
+    for _ in 0..500 {
+        let r = 2 + rng.below(2);
+        let c = 2 + rng.below(2);
+        let t: Vec<Vec<u64>> = (0..r)
+            .map(|_| (0..c).map(|_| rng.below(7) as u64).collect())
+            .collect();
+        let Ok(base) = fisher_exact(&t) else {
+            continue;
+        };
+        assert!((0.0..=1.0).contains(&base.p_value));
+        let tr: Vec<Vec<u64>> = (0..c).map(|j| (0..r).map(|i| t[i][j]).collect()).collect();
+        let mut rev = t.clone();
+        rev.reverse();
+        for other in [fisher_exact(&tr).unwrap(), fisher_exact(&rev).unwrap()] {
+            assert!(
+                (other.p_value - base.p_value).abs() <= 1e-9 * base.p_value.max(1e-12),
+                "{t:?}: {} vs {}",
+                other.p_value,
+                base.p_value
+            );
+        }
+    }
+}
