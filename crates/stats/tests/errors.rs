@@ -136,3 +136,20 @@ fn fisher_exact_errors() {
         Err(StatsError::TooLarge { .. })
     ));
 }
+
+#[test]
+fn chi_square_test_errors() {
+    use cohortflow_stats::chi_square_test;
+    assert!(matches!(
+        chi_square_test(&[vec![1u64, 2], vec![0, 0]], true),
+        Err(StatsError::Degenerate { .. })
+    ));
+    assert!(matches!(
+        chi_square_test(&[vec![1u64, 0], vec![3, 0]], true),
+        Err(StatsError::Degenerate { .. })
+    ));
+    assert!(matches!(
+        chi_square_test(&[vec![1u64, 2]], true),
+        Err(StatsError::Degenerate { .. })
+    ));
+}
