@@ -52,6 +52,7 @@
 //! * Therneau T (2023). survival: A Package for Survival Analysis in R,
 //!   version 3.5 (the reference implementation matched here).
 
+mod chisq;
 mod error;
 mod fisher;
 mod km;
@@ -59,6 +60,7 @@ mod linalg;
 mod logrank;
 mod timefix;
 
+pub use chisq::{ChiSquareTest, chi_square_test};
 pub use error::StatsError;
 pub use fisher::{
     FISHER_2X2_REL_TOL, FISHER_BOUND_LIMIT, FISHER_MAX_TABLES, FISHER_RXC_LOG_TOL, FisherExact,
