@@ -53,12 +53,14 @@
 //!   version 3.5 (the reference implementation matched here).
 
 mod chisq;
+mod describe;
 mod error;
 mod fisher;
 mod km;
 mod linalg;
 mod logrank;
 mod timefix;
+mod wilcoxon;
 
 pub use chisq::{ChiSquareTest, chi_square_test};
 pub use error::StatsError;
@@ -71,3 +73,4 @@ pub use km::{
 };
 pub use logrank::{LogRank, log_rank};
 pub use timefix::{AEQ_TOLERANCE, aeq_times};
+pub use wilcoxon::{WilcoxonRankSum, wilcoxon_rank_sum};
