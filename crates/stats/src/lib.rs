@@ -60,6 +60,7 @@ mod km;
 mod linalg;
 mod logrank;
 mod timefix;
+mod ttest;
 mod wilcoxon;
 
 pub use chisq::{ChiSquareTest, chi_square_test};
@@ -73,4 +74,5 @@ pub use km::{
 };
 pub use logrank::{LogRank, log_rank};
 pub use timefix::{AEQ_TOLERANCE, aeq_times};
+pub use ttest::{WelchTTest, welch_t_test};
 pub use wilcoxon::{WilcoxonRankSum, wilcoxon_rank_sum};
