@@ -59,6 +59,7 @@ mod fisher;
 mod km;
 mod linalg;
 mod logrank;
+mod smd;
 mod timefix;
 mod ttest;
 mod wilcoxon;
@@ -73,6 +74,7 @@ pub use km::{
     ConfType, KaplanMeier, KmOptions, KmStep, QuantileEstimate, SurvivalAt, kaplan_meier,
 };
 pub use logrank::{LogRank, log_rank};
+pub use smd::{smd_categorical, smd_continuous};
 pub use timefix::{AEQ_TOLERANCE, aeq_times};
 pub use ttest::{WelchTTest, welch_t_test};
 pub use wilcoxon::{WilcoxonRankSum, wilcoxon_rank_sum};
