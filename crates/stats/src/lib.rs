@@ -2,20 +2,33 @@
 //!
 //! The statistics of cohortflow, checked value for value against R.
 //!
-//! This crate turns plain slices into plain structs: Kaplan–Meier curves with
-//! Greenwood confidence intervals and quantiles ([`kaplan_meier`], as R's
-//! `survival::survfit`, `summary.survfit`, `quantile.survfit` and
-//! `print.survfit`) and the G-rho family of log-rank tests ([`log_rank`], as
-//! `survival::survdiff`). It knows nothing of polars, TOML, files or the
-//! pipeline; the `analysis` crate feeds it columns and formats its results.
+//! This crate turns plain slices into plain structs. It knows nothing of
+//! polars, TOML, files or the pipeline; the `analysis` crate feeds it columns
+//! and formats its results.
+//!
+//! | function | R equivalent |
+//! |---|---|
+//! | [`kaplan_meier`] (+ [`KaplanMeier::quantile`], [`KaplanMeier::median`], [`KaplanMeier::survival_at`]) | `survival::survfit`, `quantile.survfit`, `print.survfit`, `summary.survfit(times=)` |
+//! | [`log_rank`] | `survival::survdiff` (rho family, strata) |
+//! | [`aeq_times`] | `survival::aeqSurv` (`timefix = TRUE`) |
+//! | [`fisher_exact`] | `stats::fisher.test` (two-sided p, 2 x 2 and r x c) |
+//! | [`chi_square_test`] | `stats::chisq.test` (Yates for 2 x 2) |
+//! | [`wilcoxon_rank_sum`] | `stats::wilcox.test(x, y)` |
+//! | [`welch_t_test`] | `stats::t.test(x, y)` (Welch) |
+//! | [`smd_continuous`], [`smd_categorical`] | tableone's standardized mean differences |
+//!
+//! Every function is checked against R (4.2.2, survival 3.5.3; the SMDs
+//! against tableone's formulas run in R, tableone not being packaged in
+//! Debian) value by value to 1e-9 relative by the tests in `crates/stats/tests/conformance_*.rs`,
+//! which read the reference files written by `conformance/*.R`.
 //!
 //! ## What it may depend on
 //!
-//! * [`statrs`], for probability distributions only (the normal quantile of a
-//!   confidence level, the chi-square upper tail of a test statistic).
+//! * [`statrs`], for probability distributions only (normal, Student t and
+//!   chi-square CDFs and quantiles).
 //! * [`thiserror`], for [`StatsError`].
 //!
-//! Nothing else: no I/O, no global state, no allocation beyond the outputs.
+//! Nothing else: no I/O, no global state, no polars, no TOML.
 //!
 //! ## Why Kaplan–Meier and log-rank are written by hand
 //!
@@ -27,7 +40,7 @@
 //! conformance tests (`conformance/*.json`, produced by `conformance/*.R`)
 //! prove it to 1e-9 relative on real data sets and edge cases.
 //!
-//! ## Conventions (all as R's survival 3.5)
+//! ## Survival conventions (all as R's survival 3.5)
 //!
 //! * Ties: events and censorings at the same time are grouped; a censoring at
 //!   the time of an event is counted at risk for that event.
@@ -35,7 +48,9 @@
 //!   ([`ConfType`]).
 //! * Times are merged with `aeqSurv` (`timefix = TRUE`) before anything else.
 //! * Errors instead of panics or NaN: every invalid input gives a typed
-//!   [`StatsError`] that names the problem.
+//!   [`StatsError`] that names the problem. The only NaN an output can hold
+//!   is [`KmStep::std_err`] where `S = 0`, because R reports NaN there
+//!   (`0 * Inf`), and the outputs of `survival_at(NaN)`.
 //!
 //! ## References
 //!
@@ -51,6 +66,8 @@
 //!   survival time. Biometrics 38:29–41.
 //! * Therneau T (2023). survival: A Package for Survival Analysis in R,
 //!   version 3.5 (the reference implementation matched here).
+
+#![warn(missing_docs)]
 
 mod chisq;
 mod describe;
