@@ -1,0 +1,12 @@
+//! Integration tests of cohortflow-ingest: every source option and every
+//! error, on inputs written into temporary directories.
+
+#![allow(clippy::result_large_err)]
+
+mod common;
+mod csv_errors;
+mod csv_options;
+mod parquet;
+mod reject;
+mod validate;
+mod xlsx;

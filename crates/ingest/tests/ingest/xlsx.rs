@@ -1,0 +1,291 @@
+use crate::common::*;
+use cohortflow_ingest::ingest;
+use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+use std::path::Path;
+
+const SOURCE: &str = r#"
+name = "center_x"
+centre = "Centre X"
+format = "xlsx"
+date_formats = ["%d.%m.%Y"]
+
+[source.columns]
+patient_id = "ID"
+sex = { column = "Пол", values = { "М" = "M", "Ж" = "F" } }
+age = "Возраст"
+tumor_size = { column = "Размер", unit = "cm" }
+im_start = "Начало"
+mets_liver = "Печень"
+"#;
+
+/// Writes a workbook: sheet "Notes" first, then "Данные" with a title in row
+/// 1, the header in row 2 and data from row 3 (row 5 left blank, row 6 data).
+fn workbook(path: &Path) {
+    let mut wb = Workbook::new();
+    let notes = wb.add_worksheet();
+    notes.set_name("Notes").unwrap();
+    notes.write_string(0, 0, "nothing here").unwrap();
+    let ws = wb.add_worksheet();
+    ws.set_name("Данные").unwrap();
+    let date = Format::new().set_num_format("dd.mm.yyyy");
+    ws.write_string(0, 0, "Выгрузка регистра").unwrap();
+    for (c, h) in ["ID", "Пол", "Возраст", "Размер", "Начало", "Печень"]
+        .iter()
+        .enumerate()
+    {
+        ws.write_string(1, c as u16, *h).unwrap();
+    }
+    // A date cell, integers as numbers, a number in cm, a real boolean.
+    ws.write_string(2, 0, "x1").unwrap();
+    ws.write_string(2, 1, "М").unwrap();
+    ws.write_number(2, 2, 61.0).unwrap();
+    ws.write_number(2, 3, 4.5).unwrap();
+    ws.write_datetime_with_format(2, 4, ExcelDateTime::from_ymd(2020, 2, 1).unwrap(), &date)
+        .unwrap();
+    ws.write_boolean(2, 5, true).unwrap();
+    // A date typed as text, a size as text.
+    ws.write_number(3, 0, 1002.0).unwrap();
+    ws.write_string(3, 1, "Ж").unwrap();
+    ws.write_string(3, 3, "1.2").unwrap();
+    ws.write_string(3, 4, "15.03.2019").unwrap();
+    ws.write_boolean(3, 5, false).unwrap();
+    // Row 5 (index 4) blank; row 6 data.
+    ws.write_string(5, 0, "x3").unwrap();
+    ws.write_string(5, 1, "Ж").unwrap();
+    ws.write_datetime_with_format(5, 4, ExcelDateTime::from_ymd(2021, 12, 31).unwrap(), &date)
+        .unwrap();
+    wb.save(path).unwrap();
+}
+
+fn run(
+    src: &str,
+) -> (
+    tempfile::TempDir,
+    Result<cohortflow_ingest::Ingested, cohortflow_ingest::IngestError>,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    workbook(&dir.path().join("data.xlsx"));
+    let s = source_file(
+        dir.path(),
+        &format!("[source]\npath = \"data.xlsx\"\n{src}"),
+    );
+    let r = ingest(&s, &schema());
+    (dir, r)
+}
+
+fn on_data_sheet(extra: &str) -> String {
+    format!("{SOURCE}\n[source.csv]\nheader_row = 2\n")
+        .replace("date_formats", &format!("{extra}date_formats"))
+}
+
+#[test]
+fn sheet_selection_header_row_date_cells_and_cm_to_mm() {
+    let (_d, r) = run(&on_data_sheet("sheet = \"Данные\"\n"));
+    let out = ok(r);
+    let df = &out.frame;
+    assert_eq!(df.schema().as_ref(), &schema().polars_schema());
+    assert_eq!(
+        col(df, "patient_id"),
+        s(&[Some("x1"), Some("1002"), Some("x3")])
+    );
+    assert_eq!(col(df, "sex"), s(&[Some("M"), Some("F"), Some("F")]));
+    assert_eq!(col(df, "age"), s(&[Some("61"), None, None]));
+    assert_eq!(
+        col(df, "tumor_size"),
+        s(&[Some("45.0"), Some("12.0"), None])
+    );
+    assert_eq!(
+        col(df, "im_start"),
+        s(&[Some("2020-02-01"), Some("2019-03-15"), Some("2021-12-31")])
+    );
+    assert_eq!(
+        col(df, "mets_liver"),
+        s(&[Some("true"), Some("false"), None])
+    );
+    // Sheet rows, 1-based; the blank row 5 is set aside.
+    assert_eq!(rows(df), vec![3, 4, 6]);
+    assert_eq!(out.rejects.len(), 1);
+    assert_eq!(
+        (out.rejects[0].source_row, out.rejects[0].rule.as_str()),
+        (5, "blank row")
+    );
+    assert_eq!((out.account.rows_in, out.account.rows_out), (4, 3));
+}
+
+#[test]
+fn first_sheet_is_the_default() {
+    let (_d, r) = run(SOURCE);
+    let e = err(r);
+    assert_eq!(
+        e.message,
+        "column \"ID\" (mapped to patient_id) is not in the header on row 1 of sheet \"Notes\"; \
+         headers found: \"nothing here\""
+    );
+}
+
+#[test]
+fn missing_sheet_lists_the_sheets() {
+    let (_d, r) = run(&on_data_sheet("sheet = \"Sheet1\"\n"));
+    let e = err(r);
+    assert_eq!(
+        e.message,
+        "the workbook has no sheet \"Sheet1\"; its sheets are \"Notes\", \"Данные\""
+    );
+}
+
+#[test]
+fn empty_header_row_says_where_the_data_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.write_string(2, 1, "ID").unwrap();
+    wb.save(dir.path().join("data.xlsx")).unwrap();
+    let s = source_file(
+        dir.path(),
+        &format!("[source]\npath = \"data.xlsx\"\n{SOURCE}"),
+    );
+    let e = ingest(&s, &schema()).unwrap_err();
+    assert_eq!(
+        e.message,
+        "row 1 of sheet \"Sheet1\" is empty, so it cannot be the header; the first row with data is row 3"
+    );
+    has(&e.fix, &["set header_row = 3"]);
+}
+
+fn single_row(
+    write: impl FnOnce(&mut rust_xlsxwriter::Worksheet),
+    src: &str,
+) -> Result<cohortflow_ingest::Ingested, cohortflow_ingest::IngestError> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in ["ID", "Пол", "Начало"].iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    ws.write_string(1, 0, "p1").unwrap();
+    ws.write_string(1, 1, "M").unwrap();
+    write(ws);
+    wb.save(dir.path().join("data.xlsx")).unwrap();
+    let s = source_file(
+        dir.path(),
+        &format!("[source]\npath = \"data.xlsx\"\n{src}"),
+    );
+    ingest(&s, &schema())
+}
+
+const SMALL: &str = "name = \"x\"\ncentre = \"X\"\nformat = \"xlsx\"\n\
+                     [source.columns]\npatient_id = \"ID\"\nsex = \"Пол\"\nim_start = \"Начало\"\n";
+
+#[test]
+fn excel_serial_number_cells() {
+    let r = single_row(
+        |ws| {
+            ws.write_number(1, 2, 43831.0).unwrap();
+        },
+        &SMALL.replace(
+            "[source.columns]",
+            "date_formats = [\"excel-serial\"]\n[source.columns]",
+        ),
+    );
+    assert_eq!(col(&ok(r).frame, "im_start"), s(&[Some("2020-01-01")]));
+}
+
+#[test]
+fn number_cell_in_a_date_column_without_excel_serial() {
+    let r = single_row(
+        |ws| {
+            ws.write_number(1, 2, 43831.0).unwrap();
+        },
+        SMALL,
+    );
+    let e = err(r);
+    assert_eq!(
+        e.message,
+        "the number 43831 is in date column 'im_start', which reads formats \"%Y-%m-%d\""
+    );
+    has(&e.fix, &["add \"excel-serial\" to date_formats"]);
+    assert_eq!((e.line, e.column.as_deref()), (Some(2), Some("Начало")));
+}
+
+#[test]
+fn cell_error_is_refused() {
+    let r = single_row(
+        |ws| {
+            ws.write_formula(1, 2, "=NA()").unwrap();
+            ws.set_formula_result(1, 2, "#N/A");
+        },
+        SMALL,
+    );
+    let e = err(r);
+    assert_eq!(e.message, "the cell holds the spreadsheet error #N/A");
+    assert_eq!(e.line, Some(2));
+    let r = single_row(
+        |ws| {
+            ws.write_formula(1, 2, "=NA()").unwrap();
+            ws.set_formula_result(1, 2, "#N/A");
+        },
+        &SMALL.replace(
+            "[source.columns]",
+            "on_error = \"reject\"\n[source.columns]",
+        ),
+    );
+    let out = ok(r);
+    assert_eq!(out.rejects[0].rule, "cell error");
+    assert_eq!(out.rejects[0].values, "Начало=#N/A");
+}
+
+#[test]
+fn fractional_number_in_an_integer_column() {
+    let r = single_row(
+        |ws| {
+            ws.write_datetime_with_format(
+                1,
+                2,
+                ExcelDateTime::from_ymd(2020, 1, 1).unwrap(),
+                &Format::new().set_num_format("yyyy-mm-dd"),
+            )
+            .unwrap();
+            ws.write_string(0, 3, "Возраст").unwrap();
+            ws.write_number(1, 3, 29.5).unwrap();
+        },
+        &SMALL.replace("[source.columns]", "[source.columns]\nage = \"Возраст\""),
+    );
+    assert_eq!(
+        err(r).message,
+        "'29.5' is not a whole number, and 'age' is an integer column"
+    );
+}
+
+#[test]
+fn corrupt_workbook_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("data.xlsx"), b"this is not a zip file").unwrap();
+    let s = source_file(
+        dir.path(),
+        &format!("[source]\npath = \"data.xlsx\"\n{SMALL}"),
+    );
+    let e = ingest(&s, &schema()).unwrap_err();
+    assert_eq!(e.file, dir.path().join("data.xlsx"));
+    assert!(
+        e.message.starts_with("cannot open the workbook: "),
+        "{}",
+        e.message
+    );
+    has(&e.fix, &["damaged, truncated"]);
+}
+
+#[test]
+fn truncated_workbook_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data.xlsx");
+    workbook(&path);
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    let s = source_file(
+        dir.path(),
+        &format!("[source]\npath = \"data.xlsx\"\n{SMALL}"),
+    );
+    let e = ingest(&s, &schema()).unwrap_err();
+    assert_eq!(e.file, path);
+    assert!(e.message.starts_with("cannot "), "{}", e.message);
+}
