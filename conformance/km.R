@@ -8,6 +8,31 @@ probs <- c(0, 0.1, 0.25, 0.5, 0.75, 0.9, 1)
 
 km_case <- function(name, source, time, event, conf.type = "log", conf.int = 0.95) {
   fit <- survfit(Surv(time, event) ~ 1, conf.type = conf.type, conf.int = conf.int)
+  c(list(
+    name = name,
+    source = source,
+    input = list(time = arr(time), event = arr(as.logical(event))),
+    conf_type = conf_names[[conf.type]],
+    conf_level = conf.int
+  ), curve_json(fit, conf.int))
+}
+
+# survfit(Surv(time, event) ~ group): timefix is applied once to the pooled
+# times, then one curve per group (cohortflow_stats::kaplan_meier_by_group).
+km_group_case <- function(name, source, time, event, group, conf.type = "log", conf.int = 0.95) {
+  g <- factor(group, levels = 0:max(group))
+  fit <- survfit(Surv(time, event) ~ g, conf.type = conf.type, conf.int = conf.int)
+  list(
+    name = name,
+    source = source,
+    input = list(time = arr(time), event = arr(as.logical(event)), group = arr(group)),
+    conf_type = conf_names[[conf.type]],
+    conf_level = conf.int,
+    curves = lapply(seq_along(levels(g)), function(i) curve_json(fit[i], conf.int))
+  )
+}
+
+curve_json <- function(fit, conf.int) {
   sm <- summary(fit, censored = TRUE)
   tab <- summary(fit)$table
   q <- quantile(fit, probs = probs)
@@ -21,11 +46,6 @@ km_case <- function(name, source, time, event, conf.type = "log", conf.int = 0.9
   at <- sort(unique(c(0, min(ft) / 2, grid, max(ft), max(ft) + 1)))
   sa <- summary(fit, times = at, extend = TRUE)
   list(
-    name = name,
-    source = source,
-    input = list(time = arr(time), event = arr(as.logical(event))),
-    conf_type = conf_names[[conf.type]],
-    conf_level = conf.int,
     n = fit$n,
     events = sum(fit$n.event),
     steps = list(
@@ -95,4 +115,20 @@ edge <- list(
 for (nm in names(edge)) for (ct in names(conf_names))
   add(paste0(nm, "_", ct), "hand-made edge case", edge[[nm]][[1]], edge[[nm]][[2]], conf.type = ct)
 
-write_json(c(provenance("conformance/km.R"), list(cases = cases)), file.path("conformance", "km.json"))
+group_cases <- list()
+add_group <- function(...) group_cases[[length(group_cases) + 1]] <<- km_group_case(...)
+add_group("lung_by_sex", "fixtures/real/lung.csv: survfit(Surv(time, status == 2) ~ sex)",
+          lung$time, lung$status == 2, lung$sex - 1L)
+add_group("veteran_by_celltype_loglog", "fixtures/real/veteran.csv: ~ celltype (alphabetical codes), log-log",
+          veteran$time, veteran$status == 1, as.integer(factor(veteran$celltype)) - 1L, conf.type = "log-log")
+add_group("gbsg_by_hormon_plain", "fixtures/real/gbsg.csv: ~ hormon, plain",
+          gbsg$rfstime, gbsg$status == 1, gbsg$hormon, conf.type = "plain")
+# 1000 and 1000.00001 differ by 1e-8 relative to the pooled mean: merged when
+# pooled, but group 1 alone has no near tie, so per-group timefix would keep
+# 1000.00001.
+add_group("near_tie_only_across_groups", "hand-made: a near tie that only pooled timefix sees",
+          c(1000, 1500, 2000, 2500, 1000.00001, 3000, 3500),
+          c(1, 1, 0, 1, 1, 1, 0), c(0, 0, 0, 0, 1, 1, 1))
+
+write_json(c(provenance("conformance/km.R"), list(cases = cases, group_cases = group_cases)),
+           file.path("conformance", "km.json"))

@@ -164,6 +164,64 @@ pub fn kaplan_meier(
     }
     let z = z_value(WHAT, opts.conf_level)?;
     let t = aeq_unchecked(time);
+    Ok(fit_fixed(&t, event, opts, z))
+}
+
+/// One Kaplan–Meier curve per group, as R's
+/// `survfit(Surv(time, event) ~ group, conf.type = ..., conf.int = ...)`.
+///
+/// The difference from calling [`kaplan_meier`] on each group's rows is
+/// R's `timefix`: `survfit` merges near-tied times ([`crate::aeq_times`]) once
+/// on the pooled times of all groups, so two times in different groups that
+/// R treats as tied are tied here too. `group[i]` numbers the groups `0..k`
+/// and every number must occur; the result has one curve per group, in
+/// order. Each curve is computed exactly as in [`kaplan_meier`].
+///
+/// Errors: those of [`kaplan_meier`], plus [`StatsError::LengthMismatch`] for
+/// `group` and [`StatsError::EmptyGroup`].
+///
+/// Reference: R `survival::survfit.formula` (`timefix`, then `survfitKM` per
+/// stratum).
+pub fn kaplan_meier_by_group(
+    time: &[f64],
+    event: &[bool],
+    group: &[usize],
+    opts: &KmOptions,
+) -> Result<Vec<KaplanMeier>, StatsError> {
+    const WHAT: &str = "kaplan_meier_by_group";
+    check_times(WHAT, time)?;
+    for (right, right_len) in [("event", event.len()), ("group", group.len())] {
+        if right_len != time.len() {
+            return Err(StatsError::LengthMismatch {
+                what: WHAT,
+                left: "time",
+                left_len: time.len(),
+                right,
+                right_len,
+            });
+        }
+    }
+    let z = z_value(WHAT, opts.conf_level)?;
+    let k = group.iter().max().map_or(0, |&m| m + 1);
+    let t = aeq_unchecked(time);
+    let mut curves = Vec::with_capacity(k);
+    for g in 0..k {
+        let rows: Vec<usize> = (0..t.len()).filter(|&i| group[i] == g).collect();
+        if rows.is_empty() {
+            return Err(StatsError::EmptyGroup {
+                what: WHAT,
+                group: g,
+            });
+        }
+        let tg: Vec<f64> = rows.iter().map(|&i| t[i]).collect();
+        let eg: Vec<bool> = rows.iter().map(|&i| event[i]).collect();
+        curves.push(fit_fixed(&tg, &eg, opts, z));
+    }
+    Ok(curves)
+}
+
+/// The Kaplan–Meier fit on times already merged by timefix.
+fn fit_fixed(t: &[f64], event: &[bool], opts: &KmOptions, z: f64) -> KaplanMeier {
     let mut order: Vec<usize> = (0..t.len()).collect();
     order.sort_by(|&a, &b| t[a].total_cmp(&t[b]));
 
@@ -212,12 +270,12 @@ pub fn kaplan_meier(
         at_risk -= d + c;
         i = j;
     }
-    Ok(KaplanMeier {
+    KaplanMeier {
         steps,
         n,
         events: total_events,
         opts: *opts,
-    })
+    }
 }
 
 pub(crate) fn check_times(what: &'static str, time: &[f64]) -> Result<(), StatsError> {

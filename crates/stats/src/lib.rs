@@ -9,6 +9,7 @@
 //! | function | R equivalent |
 //! |---|---|
 //! | [`kaplan_meier`] (+ [`KaplanMeier::quantile`], [`KaplanMeier::median`], [`KaplanMeier::survival_at`]) | `survival::survfit`, `quantile.survfit`, `print.survfit`, `summary.survfit(times=)` |
+//! | [`kaplan_meier_by_group`] | `survfit(Surv(time, event) ~ group)` (timefix on the pooled times) |
 //! | [`log_rank`] | `survival::survdiff` (rho family, strata) |
 //! | [`aeq_times`] | `survival::aeqSurv` (`timefix = TRUE`) |
 //! | [`fisher_exact`] | `stats::fisher.test` (two-sided p, 2 x 2 and r x c) |
@@ -89,6 +90,7 @@ pub use fisher::{
 };
 pub use km::{
     ConfType, KaplanMeier, KmOptions, KmStep, QuantileEstimate, SurvivalAt, kaplan_meier,
+    kaplan_meier_by_group,
 };
 pub use logrank::{LogRank, log_rank};
 pub use smd::{smd_categorical, smd_continuous};

@@ -17,11 +17,12 @@ pub const AEQ_TOLERANCE: f64 = 1.490_116_119_384_765_6e-8;
 /// collapse onto their smallest member. When nothing is tied the input is
 /// returned unchanged.
 ///
-/// [`crate::kaplan_meier`] and [`crate::log_rank`] call this on the times
-/// they are given. R's `survfit(Surv(t, d) ~ g)` calls it once on the pooled
-/// times of all groups; to reproduce a per-group curve of such a fit exactly
-/// on near-tied data, apply `aeq_times` to the pooled times first (it is
-/// idempotent on its own output up to the change in `mean(|y|)`).
+/// [`crate::kaplan_meier`], [`crate::kaplan_meier_by_group`] and
+/// [`crate::log_rank`] call this on all the times they are given. R's
+/// `survfit(Surv(t, d) ~ g)` calls it once on the pooled times of all groups,
+/// which [`crate::kaplan_meier_by_group`] reproduces; [`crate::kaplan_meier`]
+/// on one group's rows sees only that group's times, and so can differ from
+/// the grouped fit when a near tie exists only across groups.
 ///
 /// Errors: [`StatsError::NonFinite`] if a time is NaN or infinite (R drops
 /// non-finite values from the cut computation; cohortflow rejects them

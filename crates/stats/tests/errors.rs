@@ -153,3 +153,27 @@ fn chi_square_test_errors() {
         Err(StatsError::Degenerate { .. })
     ));
 }
+
+#[test]
+fn kaplan_meier_by_group_errors() {
+    use cohortflow_stats::kaplan_meier_by_group;
+    let o = KmOptions::default();
+    let t = [1.0, 2.0, 3.0];
+    let e = [true, false, true];
+    assert!(matches!(
+        kaplan_meier_by_group(&t, &e, &[0, 1], &o),
+        Err(StatsError::LengthMismatch { right: "group", .. })
+    ));
+    assert!(matches!(
+        kaplan_meier_by_group(&t, &e, &[0, 2, 0], &o),
+        Err(StatsError::EmptyGroup { group: 1, .. })
+    ));
+    assert!(matches!(
+        kaplan_meier_by_group(&[], &[], &[], &o),
+        Err(StatsError::EmptyInput { .. })
+    ));
+    let fits = kaplan_meier_by_group(&t, &e, &[1, 0, 1], &o).unwrap();
+    assert_eq!(fits.len(), 2);
+    assert_eq!(fits[0].n(), 1);
+    assert_eq!(fits[1].n(), 2);
+}
