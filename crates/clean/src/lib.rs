@@ -1,0 +1,375 @@
+//! The clean stage: named checks on the ingested rows, and the linkage of a
+//! patient who appears in more than one source.
+//!
+//! - A rule is a SQL condition every row should satisfy (`surgery_date IS
+//!   NULL OR surgery_date >= im_start`). As in a SQL `CHECK` constraint, a row
+//!   violates it only when the condition is false; NULL passes. A violating
+//!   row is rejected (it leaves, with the rule name and the values it was
+//!   judged on, into `rejects.csv`) or flagged (it stays, and the rule name is
+//!   added to its `flags` column), as the rule declares.
+//! - Linkage finds rows with the same key (say a national insurance number)
+//!   in several sources, keeps one by a declared preference and rejects the
+//!   others, naming the row that was kept.
+//!
+//! Nothing else removes a row. Depends on cohortflow-core and polars.
+
+use cohortflow_core::expr;
+use cohortflow_core::ledger::{Outcome, StageAccount};
+use cohortflow_core::rejects::Reject;
+use cohortflow_core::table::{self, SOURCE, SOURCE_ROW};
+use cohortflow_core::{ConfigProblem, Spanned};
+use polars::prelude::*;
+use serde::Deserialize;
+
+/// Name of the column that lists the flag rules a row triggered.
+pub const FLAGS: &str = "flags";
+const STAGE: &str = "clean";
+
+/// The `[clean]` section of a pipeline.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CleanConfig {
+    /// Checks, applied in order; a row rejected by one is not seen by the next.
+    #[serde(default, rename = "rule")]
+    pub rules: Vec<Rule>,
+    pub linkage: Option<Linkage>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub name: String,
+    /// SQL condition a valid row satisfies.
+    pub check: Spanned<String>,
+    #[serde(default)]
+    pub action: Action,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    #[default]
+    Reject,
+    Flag,
+}
+
+/// `[clean.linkage]`: one patient, several rows.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Linkage {
+    #[serde(default = "default_linkage_name")]
+    pub name: String,
+    /// Columns that identify a patient across sources. Rows with any key
+    /// column empty are never linked.
+    pub key: Spanned<Vec<String>>,
+    /// Which row of a linked group to keep.
+    pub keep: Keep,
+    /// Column the `latest` / `earliest` preference looks at.
+    pub by: Option<Spanned<String>>,
+}
+
+fn default_linkage_name() -> String {
+    "same patient in several sources".into()
+}
+
+/// Preference among linked rows. Ties (and `first-source`) go to the source
+/// listed first in the pipeline, then to the lower source row, so the choice
+/// never depends on the order of rows in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Keep {
+    Latest,
+    Earliest,
+    FirstSource,
+}
+
+/// What the stage produced.
+pub struct Cleaned {
+    pub frame: DataFrame,
+    pub rejects: Vec<Reject>,
+    /// One account per source, in the order of `sources`.
+    pub accounts: Vec<StageAccount>,
+}
+
+/// Checks the section against a table shaped like the ingested data, before
+/// any data is read.
+pub fn validate(cfg: &CleanConfig, frame: &DataFrame) -> Vec<ConfigProblem> {
+    let mut problems = Vec::new();
+    for (i, rule) in cfg.rules.iter().enumerate() {
+        if let Err(e) = expr::compile_checked(rule.check.get_ref(), frame, true) {
+            problems.push(ConfigProblem::new(
+                format!("clean.rule[{i}].check"),
+                Some(rule.check.span()),
+                format!("rule '{}': {e}", rule.name),
+                "a SQL condition over the schema's columns, e.g. `a IS NULL OR a >= b`",
+            ));
+        }
+        if cfg.rules[..i].iter().any(|r| r.name == rule.name) {
+            problems.push(ConfigProblem::new(
+                format!("clean.rule[{i}].name"),
+                Some(rule.check.span()),
+                format!("two rules are named '{}'", rule.name),
+                "a unique name per rule (it is the reason shown in rejects and the ledger)",
+            ));
+        }
+    }
+    if let Some(l) = &cfg.linkage {
+        if l.key.get_ref().is_empty() {
+            problems.push(ConfigProblem::new(
+                "clean.linkage.key",
+                Some(l.key.span()),
+                "the linkage key names no column",
+                "one or more columns, e.g. key = [\"national_id\"]",
+            ));
+        }
+        for k in l.key.get_ref() {
+            if frame.column(k).is_err() {
+                problems.push(ConfigProblem::new(
+                    "clean.linkage.key",
+                    Some(l.key.span()),
+                    format!("unknown column '{k}'"),
+                    known_columns(frame),
+                ));
+            }
+        }
+        match (&l.keep, &l.by) {
+            (Keep::Latest | Keep::Earliest, None) => problems.push(ConfigProblem::new(
+                "clean.linkage.by",
+                None,
+                "keep = \"latest\" / \"earliest\" needs `by`",
+                "by = \"<date or number column>\"",
+            )),
+            (_, Some(by)) if frame.column(by.get_ref()).is_err() => {
+                problems.push(ConfigProblem::new(
+                    "clean.linkage.by",
+                    Some(by.span()),
+                    format!("unknown column '{}'", by.get_ref()),
+                    known_columns(frame),
+                ))
+            }
+            _ => {}
+        }
+    }
+    problems
+}
+
+fn known_columns(frame: &DataFrame) -> String {
+    let names: Vec<String> = frame
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    format!("one of the columns: {}", names.join(", "))
+}
+
+/// Applies the rules, then linkage. `sources` lists the source names in
+/// pipeline order (for the ledger and for linkage ties).
+pub fn clean(cfg: &CleanConfig, frame: DataFrame, sources: &[String]) -> PolarsResult<Cleaned> {
+    let mut accounts: Vec<StageAccount> = table::counts_by_source(&frame, sources)?
+        .into_iter()
+        .zip(sources)
+        .map(|(n, s)| StageAccount::new(STAGE, s, n))
+        .collect();
+    let mut rejects = Vec::new();
+    let n = frame.height();
+    let mut frame = frame
+        .lazy()
+        .with_column(lit(NULL).cast(DataType::String).alias(FLAGS))
+        .collect()?;
+    debug_assert_eq!(frame.height(), n);
+
+    for rule in &cfg.rules {
+        let check =
+            expr::compile(rule.check.get_ref()).map_err(|e| polars_err!(ComputeError: "{e}"))?;
+        let columns: Vec<String> = check
+            .clone()
+            .meta()
+            .root_names()
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        // violated = the condition is false (NULL passes, as SQL CHECK).
+        let violated = frame
+            .clone()
+            .lazy()
+            .select([check.not().fill_null(lit(false)).alias("v")])
+            .collect()?;
+        let violated = violated.column("v")?.bool()?.clone();
+        let counts = count_mask_by_source(&frame, &violated, sources)?;
+        for (acc, k) in accounts.iter_mut().zip(&counts) {
+            let outcome = match rule.action {
+                Action::Reject => Outcome::Rejected,
+                Action::Flag => Outcome::Flagged,
+            };
+            acc.add(outcome, &rule.name, *k);
+        }
+        match rule.action {
+            Action::Reject => {
+                rejects.extend(rejects_for(&frame, &violated, &rule.name, &columns)?);
+                frame = frame.filter(&!&violated)?;
+            }
+            Action::Flag => {
+                let flags = frame.column(FLAGS)?.str()?.clone();
+                let updated: StringChunked = flags
+                    .iter()
+                    .zip(violated.iter())
+                    .map(|(f, v)| match (f, v.unwrap_or(false)) {
+                        (f, false) => f.map(str::to_string),
+                        (None, true) => Some(rule.name.clone()),
+                        (Some(f), true) => Some(format!("{f}; {}", rule.name)),
+                    })
+                    .collect();
+                frame.with_column(updated.with_name(FLAGS.into()).into_column())?;
+            }
+        }
+    }
+
+    if let Some(linkage) = &cfg.linkage {
+        let dropped = linked_duplicates(linkage, &frame, sources)?;
+        let mask: BooleanChunked = (0..frame.height())
+            .map(|i| Some(dropped.iter().any(|(d, _)| *d == i)))
+            .collect();
+        let counts = count_mask_by_source(&frame, &mask, sources)?;
+        for (acc, k) in accounts.iter_mut().zip(&counts) {
+            acc.add(Outcome::Rejected, &linkage.name, *k);
+        }
+        let key_cols: Vec<String> = linkage.key.get_ref().clone();
+        for (drop, keep) in &dropped {
+            let (src, row) = provenance(&frame, *drop)?;
+            let (ksrc, krow) = provenance(&frame, *keep)?;
+            rejects.push(Reject {
+                source: src,
+                source_row: row,
+                stage: STAGE.into(),
+                rule: linkage.name.clone(),
+                columns: key_cols.join(", "),
+                values: format!(
+                    "{}; kept {ksrc} row {krow}",
+                    table::describe_row(&frame, *drop, &key_cols)
+                ),
+            });
+        }
+        frame = frame.filter(&!&mask)?;
+    }
+    Ok(Cleaned {
+        frame,
+        rejects,
+        accounts,
+    })
+}
+
+fn provenance(frame: &DataFrame, i: usize) -> PolarsResult<(String, i64)> {
+    let s = frame
+        .column(SOURCE)?
+        .str()?
+        .get(i)
+        .unwrap_or("")
+        .to_string();
+    let r = frame.column(SOURCE_ROW)?.i64()?.get(i).unwrap_or(0);
+    Ok((s, r))
+}
+
+fn count_mask_by_source(
+    frame: &DataFrame,
+    mask: &BooleanChunked,
+    sources: &[String],
+) -> PolarsResult<Vec<u64>> {
+    let picked = frame.filter(mask)?;
+    table::counts_by_source(&picked, sources)
+}
+
+fn rejects_for(
+    frame: &DataFrame,
+    mask: &BooleanChunked,
+    rule: &str,
+    columns: &[String],
+) -> PolarsResult<Vec<Reject>> {
+    let mut out = Vec::new();
+    for (i, v) in mask.iter().enumerate() {
+        if v == Some(true) {
+            let (source, source_row) = provenance(frame, i)?;
+            out.push(Reject {
+                source,
+                source_row,
+                stage: STAGE.into(),
+                rule: rule.to_string(),
+                columns: columns.join(", "),
+                values: table::describe_row(frame, i, columns),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Pairs (row to drop, row kept) for every linked group of two or more rows.
+fn linked_duplicates(
+    linkage: &Linkage,
+    frame: &DataFrame,
+    sources: &[String],
+) -> PolarsResult<Vec<(usize, usize)>> {
+    let keys: Vec<&Column> = linkage
+        .key
+        .get_ref()
+        .iter()
+        .map(|k| frame.column(k))
+        .collect::<PolarsResult<_>>()?;
+    let by: Option<Series> = match &linkage.by {
+        Some(b) => Some(
+            frame
+                .column(b.get_ref())?
+                .as_materialized_series()
+                .to_physical_repr()
+                .cast(&DataType::Float64)?,
+        ),
+        None => None,
+    };
+    let by = by.as_ref().map(|s| s.f64()).transpose()?;
+    let src = frame.column(SOURCE)?.str()?;
+    let row = frame.column(SOURCE_ROW)?.i64()?;
+
+    // Group rows by the key's text; a BTreeMap keeps the walk deterministic.
+    let mut groups: std::collections::BTreeMap<Vec<String>, Vec<usize>> = Default::default();
+    'rows: for i in 0..frame.height() {
+        let mut key = Vec::with_capacity(keys.len());
+        for k in &keys {
+            match k.get(i)? {
+                AnyValue::Null => continue 'rows,
+                v => key.push(v.to_string()),
+            }
+        }
+        groups.entry(key).or_default().push(i);
+    }
+    let source_rank = |i: usize| {
+        let s = src.get(i).unwrap_or("");
+        sources.iter().position(|n| n == s).unwrap_or(usize::MAX)
+    };
+    let mut out = Vec::new();
+    for rows in groups.into_values().filter(|r| r.len() > 1) {
+        let best = *rows
+            .iter()
+            .min_by(|&&a, &&b| {
+                let pref = match (linkage.keep, &by) {
+                    (Keep::FirstSource, _) | (_, None) => std::cmp::Ordering::Equal,
+                    (keep, Some(by)) => {
+                        // NULL is the least preferred value either way.
+                        let (va, vb) = (by.get(a), by.get(b));
+                        match (va, vb) {
+                            (Some(x), Some(y)) => {
+                                let o = x.total_cmp(&y);
+                                if keep == Keep::Latest { o.reverse() } else { o }
+                            }
+                            (Some(_), None) => std::cmp::Ordering::Less,
+                            (None, Some(_)) => std::cmp::Ordering::Greater,
+                            (None, None) => std::cmp::Ordering::Equal,
+                        }
+                    }
+                };
+                pref.then(source_rank(a).cmp(&source_rank(b)))
+                    .then(row.get(a).cmp(&row.get(b)))
+            })
+            .expect("groups have two or more rows");
+        out.extend(rows.into_iter().filter(|&i| i != best).map(|i| (i, best)));
+    }
+    out.sort_unstable();
+    Ok(out)
+}

@@ -1,0 +1,289 @@
+//! The cohort stage: ordered inclusion criteria, arm assignment, attrition.
+//!
+//! Criteria are named SQL conditions applied in order; a row stays when the
+//! condition is true (false or NULL exclude it: a row whose eligibility
+//! cannot be established is not included, and the attrition table shows
+//! it). Arms are SQL conditions too; every remaining row must fall in
+//! exactly one arm or none (then it is excluded as "in no arm"); a row in two
+//! arms stops the run, since the design is then ambiguous.
+//!
+//! The attrition table counts, for every step, every source and every arm,
+//! the rows before the step, removed by it and after it, including steps
+//! that removed nobody. The arm of a row that was excluded early is the arm
+//! it would have fallen in, so a reader sees whom each criterion took from
+//! which comparison group.
+//!
+//! Depends on cohortflow-core and polars. Matching will live here too.
+
+use cohortflow_core::expr;
+use cohortflow_core::ledger::{Outcome, StageAccount};
+use cohortflow_core::table::{self, SOURCE, SOURCE_ROW};
+use cohortflow_core::{ConfigProblem, Spanned};
+use polars::prelude::*;
+use serde::Deserialize;
+use std::fmt::Write as _;
+
+/// Name of the column that holds a row's arm.
+pub const ARM: &str = "arm";
+const STAGE: &str = "cohort";
+/// The last attrition step: rows that satisfied every criterion but no arm.
+pub const NO_ARM_STEP: &str = "in no arm";
+/// Arm label, in the attrition table, of rows that fall in no arm.
+pub const NO_ARM: &str = "(none)";
+
+/// The `[cohort]` section of a pipeline.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CohortConfig {
+    #[serde(default, rename = "criterion")]
+    pub criteria: Vec<Criterion>,
+    #[serde(rename = "arm")]
+    pub arms: Vec<Arm>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Criterion {
+    pub name: String,
+    /// SQL condition a row must satisfy to stay.
+    #[serde(rename = "where")]
+    pub condition: Spanned<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Arm {
+    /// Short name used in tables (`S`, `NS`).
+    pub name: String,
+    /// Human-readable name; defaults to the short name.
+    #[serde(default)]
+    pub label: String,
+    #[serde(rename = "where")]
+    pub condition: Spanned<String>,
+}
+
+impl Arm {
+    pub fn label(&self) -> &str {
+        if self.label.is_empty() {
+            &self.name
+        } else {
+            &self.label
+        }
+    }
+}
+
+pub struct Selected {
+    /// The cohort: every column of the input plus `arm`.
+    pub frame: DataFrame,
+    pub accounts: Vec<StageAccount>,
+    pub attrition: Vec<AttritionRow>,
+}
+
+/// One line of `attrition.csv`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttritionRow {
+    pub step: usize,
+    pub criterion: String,
+    /// A source name, or `all`.
+    pub source: String,
+    /// An arm name, [`NO_ARM`], or `all`.
+    pub arm: String,
+    pub before: u64,
+    pub removed: u64,
+    pub after: u64,
+}
+
+pub fn validate(cfg: &CohortConfig, frame: &DataFrame) -> Vec<ConfigProblem> {
+    let mut problems = Vec::new();
+    let mut check = |key: String, name: &str, cond: &Spanned<String>| {
+        if let Err(e) = expr::compile_checked(cond.get_ref(), frame, true) {
+            problems.push(ConfigProblem::new(
+                key,
+                Some(cond.span()),
+                format!("'{name}': {e}"),
+                "a SQL condition over the schema's and the derived columns",
+            ));
+        }
+    };
+    for (i, c) in cfg.criteria.iter().enumerate() {
+        check(
+            format!("cohort.criterion[{i}].where"),
+            &c.name,
+            &c.condition,
+        );
+    }
+    for (i, a) in cfg.arms.iter().enumerate() {
+        check(format!("cohort.arm[{i}].where"), &a.name, &a.condition);
+    }
+    if cfg.arms.is_empty() {
+        problems.push(ConfigProblem::new(
+            "cohort.arm",
+            None,
+            "no arm is declared",
+            "at least one [[cohort.arm]] with a name and a `where` condition",
+        ));
+    }
+    for (i, a) in cfg.arms.iter().enumerate() {
+        if cfg.arms[..i].iter().any(|b| b.name == a.name) || a.name == "all" || a.name == NO_ARM {
+            problems.push(ConfigProblem::new(
+                format!("cohort.arm[{i}].name"),
+                Some(a.condition.span()),
+                format!("arm name '{}' is used twice or reserved", a.name),
+                "a unique short name other than `all`",
+            ));
+        }
+    }
+    problems
+}
+
+fn condition(sql: &str) -> PolarsResult<Expr> {
+    expr::compile(sql).map_err(|e| polars_err!(ComputeError: "{e}"))
+}
+
+/// Applies the criteria in order and assigns arms.
+pub fn select(cfg: &CohortConfig, frame: DataFrame, sources: &[String]) -> PolarsResult<Selected> {
+    let mut accounts: Vec<StageAccount> = table::counts_by_source(&frame, sources)?
+        .into_iter()
+        .zip(sources)
+        .map(|(n, s)| StageAccount::new(STAGE, s, n))
+        .collect();
+
+    // Each row's prospective arm: the arms whose condition holds, joined by '+'.
+    let arm_masks: Vec<BooleanChunked> = cfg
+        .arms
+        .iter()
+        .map(|a| eval_condition(&frame, &a.condition))
+        .collect::<PolarsResult<_>>()?;
+    let arm_of: StringChunked = (0..frame.height())
+        .map(|i| {
+            let names: Vec<&str> = cfg
+                .arms
+                .iter()
+                .zip(&arm_masks)
+                .filter(|(_, m)| m.get(i) == Some(true))
+                .map(|(a, _)| a.name.as_str())
+                .collect();
+            Some(if names.is_empty() {
+                NO_ARM.to_string()
+            } else {
+                names.join("+")
+            })
+        })
+        .collect();
+    let mut frame = frame;
+    frame.with_column(arm_of.with_name(ARM.into()).into_column())?;
+
+    let mut arm_names: Vec<String> = cfg.arms.iter().map(|a| a.name.clone()).collect();
+    arm_names.push(NO_ARM.to_string());
+    let mut attrition = Vec::new();
+
+    let steps: Vec<(String, Option<&Spanned<String>>)> = cfg
+        .criteria
+        .iter()
+        .map(|c| (c.name.clone(), Some(&c.condition)))
+        .chain(std::iter::once((NO_ARM_STEP.to_string(), None)))
+        .collect();
+    for (step, (name, cond)) in steps.iter().enumerate() {
+        let keep = match cond {
+            Some(c) => eval_condition(&frame, c)?,
+            None => frame.column(ARM)?.str()?.not_equal(NO_ARM),
+        };
+        let removed = frame.filter(&!&keep)?;
+        let before = &frame;
+        // Arms that show up only through a row matching several arms.
+        let mut arms_here = arm_names.clone();
+        for a in before.column(ARM)?.str()?.iter().flatten() {
+            if !arms_here.iter().any(|n| n == a) {
+                arms_here.push(a.to_string());
+            }
+        }
+        for (si, source) in sources.iter().map(Some).chain([None]).enumerate() {
+            for arm in arms_here.iter().map(Some).chain([None]) {
+                let b = count(before, source, arm.map(|s| s.as_str()))?;
+                let r = count(&removed, source, arm.map(|s| s.as_str()))?;
+                attrition.push(AttritionRow {
+                    step: step + 1,
+                    criterion: name.clone(),
+                    source: source.cloned().unwrap_or_else(|| "all".into()),
+                    arm: arm.cloned().unwrap_or_else(|| "all".into()),
+                    before: b,
+                    removed: r,
+                    after: b - r,
+                });
+            }
+            if let Some(acc) = accounts.get_mut(si).filter(|_| source.is_some()) {
+                acc.add(Outcome::Excluded, name, count(&removed, source, None)?);
+            }
+        }
+        frame = frame.filter(&keep)?;
+    }
+
+    let ambiguous: Vec<String> = {
+        let arms = frame.column(ARM)?.str()?;
+        let src = frame.column(SOURCE)?.str()?;
+        let row = frame.column(SOURCE_ROW)?.i64()?;
+        (0..frame.height())
+            .filter(|&i| arms.get(i).is_some_and(|a| a.contains('+')))
+            .map(|i| {
+                format!(
+                    "{} row {} is in {}",
+                    src.get(i).unwrap_or(""),
+                    row.get(i).unwrap_or(0),
+                    arms.get(i).unwrap_or("")
+                )
+            })
+            .collect()
+    };
+    if !ambiguous.is_empty() {
+        polars_bail!(ComputeError:
+            "{} row(s) satisfy more than one arm condition ({}{}); make the arms' `where` conditions exclusive",
+            ambiguous.len(),
+            ambiguous.iter().take(3).cloned().collect::<Vec<_>>().join("; "),
+            if ambiguous.len() > 3 { "; ..." } else { "" });
+    }
+    Ok(Selected {
+        frame,
+        accounts,
+        attrition,
+    })
+}
+
+fn eval_condition(frame: &DataFrame, cond: &Spanned<String>) -> PolarsResult<BooleanChunked> {
+    let out = frame
+        .clone()
+        .lazy()
+        .select([condition(cond.get_ref())?.fill_null(lit(false)).alias("c")])
+        .collect()?;
+    Ok(out.column("c")?.bool()?.clone())
+}
+
+fn count(frame: &DataFrame, source: Option<&String>, arm: Option<&str>) -> PolarsResult<u64> {
+    let src = frame.column(SOURCE)?.str()?;
+    let arms = frame.column(ARM)?.str()?;
+    Ok(src
+        .iter()
+        .zip(arms.iter())
+        .filter(|(s, a)| {
+            source.is_none_or(|x| *s == Some(x.as_str())) && arm.is_none_or(|x| *a == Some(x))
+        })
+        .count() as u64)
+}
+
+/// `attrition.csv`.
+pub fn attrition_csv(rows: &[AttritionRow]) -> String {
+    let mut s = String::from("step,criterion,source,arm,before,removed,after\n");
+    for r in rows {
+        let _ = writeln!(
+            s,
+            "{},{},{},{},{},{},{}",
+            r.step,
+            cohortflow_core::ledger::csv_field(&r.criterion),
+            cohortflow_core::ledger::csv_field(&r.source),
+            cohortflow_core::ledger::csv_field(&r.arm),
+            r.before,
+            r.removed,
+            r.after
+        );
+    }
+    s
+}

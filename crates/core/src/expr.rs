@@ -1,0 +1,98 @@
+//! SQL expressions: filters, checks and derived columns written by users in
+//! pipeline files, compiled by polars' SQL support (no home-made language).
+
+use polars::prelude::*;
+
+/// Compiles one SQL expression (`surgery_date IS NULL OR surgery_date >=
+/// im_start`) into a polars expression. The error text is polars' own,
+/// trimmed of its error-kind prefix.
+pub fn compile(sql: &str) -> Result<Expr, String> {
+    if sql.trim().is_empty() {
+        return Err("the expression is empty".into());
+    }
+    polars::sql::sql_expr(sql).map_err(|e| tidy(&e.to_string()))
+}
+
+/// The type an expression produces on a table shaped like `frame` (which may
+/// be empty: only its schema is used). Fails on unknown columns and on
+/// operations the column types do not support.
+pub fn output_type(expr: &Expr, frame: &DataFrame) -> Result<DataType, String> {
+    let schema = frame
+        .clone()
+        .lazy()
+        .select([expr.clone().alias("__cohortflow_expr")])
+        .collect_schema()
+        .map_err(|e| tidy(&e.to_string()))?;
+    Ok(schema
+        .get("__cohortflow_expr")
+        .cloned()
+        .unwrap_or(DataType::Null))
+}
+
+/// Compiles `sql` and checks it against `frame`'s schema; when `boolean` is
+/// set the expression must be a condition.
+pub fn compile_checked(
+    sql: &str,
+    frame: &DataFrame,
+    boolean: bool,
+) -> Result<(Expr, DataType), String> {
+    let expr = compile(sql)?;
+    let dtype = output_type(&expr, frame)?;
+    if boolean && !matches!(dtype, DataType::Boolean | DataType::Null) {
+        return Err(format!(
+            "the expression gives {dtype}, not a true/false condition"
+        ));
+    }
+    Ok((expr, dtype))
+}
+
+/// Polars errors read `ColumnNotFound: unable to find column "x"; valid
+/// columns: [...]` followed by a plan dump; keep the first line, which is the
+/// part a user can act on.
+fn tidy(msg: &str) -> String {
+    let first = msg.lines().next().unwrap_or(msg).trim();
+    let first = first
+        .split_once(": ")
+        .filter(|(kind, _)| !kind.contains(' '))
+        .map_or(first, |(_, rest)| rest);
+    first.trim_end_matches(|c| c == ':' || c == ' ').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame() -> DataFrame {
+        DataFrame::empty_with_schema(&Schema::from_iter([
+            Field::new("a".into(), DataType::Int64),
+            Field::new("d".into(), DataType::Date),
+        ]))
+    }
+
+    #[test]
+    fn condition_on_known_columns_compiles() {
+        let (_, t) = compile_checked("a > 1 AND d IS NOT NULL", &frame(), true).unwrap();
+        assert_eq!(t, DataType::Boolean);
+    }
+
+    #[test]
+    fn unknown_column_is_named() {
+        let err = compile_checked("b > 1", &frame(), true).unwrap_err();
+        assert!(
+            err.contains("\"b\"") || err.contains("'b'") || err.contains(" b"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn syntax_error_is_reported() {
+        assert!(compile("a >").is_err());
+        assert!(compile("   ").is_err());
+    }
+
+    #[test]
+    fn non_condition_is_refused_where_a_condition_is_needed() {
+        let err = compile_checked("a + 1", &frame(), true).unwrap_err();
+        assert!(err.contains("not a true/false condition"), "{err}");
+    }
+}

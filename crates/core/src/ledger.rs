@@ -1,0 +1,205 @@
+//! The ledger: where every input row went.
+//!
+//! Each stage records, per source, the rows it received, the rows it removed
+//! (rejected as bad data, excluded by a study criterion) with the reason, the
+//! rows it flagged without removing, and the rows it passed on. The ledger
+//! checks that each line balances (`in = out + removed`) and that each stage
+//! received what the previous one passed on, so a lost row is an error of the
+//! run, not a silent difference.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// Why rows left (or were marked in) a stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Outcome {
+    /// Bad data: the row is also in `rejects.csv`.
+    Rejected,
+    /// Removed by a study criterion (cohort attrition).
+    Excluded,
+    /// Kept, but marked by a rule with action `flag`.
+    Flagged,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Rejected => "rejected",
+            Outcome::Excluded => "excluded",
+            Outcome::Flagged => "flagged",
+        }
+    }
+}
+
+/// One stage's account for one source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageAccount {
+    pub stage: String,
+    pub source: String,
+    pub rows_in: u64,
+    /// (outcome, reason, rows), in the order the stage applied its rules;
+    /// reasons that matched no row are kept with 0 so the ledger shows them.
+    pub outcomes: Vec<(Outcome, String, u64)>,
+    pub rows_out: u64,
+}
+
+impl StageAccount {
+    pub fn new(stage: &str, source: &str, rows_in: u64) -> Self {
+        Self {
+            stage: stage.to_string(),
+            source: source.to_string(),
+            rows_in,
+            outcomes: Vec::new(),
+            rows_out: rows_in,
+        }
+    }
+
+    /// Records `rows` removed (rejected or excluded) or flagged for `reason`.
+    pub fn add(&mut self, outcome: Outcome, reason: &str, rows: u64) {
+        if outcome != Outcome::Flagged {
+            self.rows_out = self.rows_out.saturating_sub(rows);
+        }
+        self.outcomes.push((outcome, reason.to_string(), rows));
+    }
+
+    fn removed(&self) -> u64 {
+        self.outcomes
+            .iter()
+            .filter(|(o, _, _)| *o != Outcome::Flagged)
+            .map(|(_, _, n)| n)
+            .sum()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ledger {
+    accounts: Vec<StageAccount>,
+}
+
+impl Ledger {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn push(&mut self, account: StageAccount) {
+        self.accounts.push(account);
+    }
+
+    pub fn extend(&mut self, accounts: impl IntoIterator<Item = StageAccount>) {
+        self.accounts.extend(accounts);
+    }
+
+    pub fn accounts(&self) -> &[StageAccount] {
+        &self.accounts
+    }
+
+    /// Rows a stage passed on for a source (None if the stage did not record
+    /// that source).
+    pub fn rows_out(&self, stage: &str, source: &str) -> Option<u64> {
+        self.accounts
+            .iter()
+            .find(|a| a.stage == stage && a.source == source)
+            .map(|a| a.rows_out)
+    }
+
+    /// Every way in which the ledger does not balance: a line whose rows in
+    /// differ from rows out plus rows removed (an account built with `add`
+    /// always balances; one assembled by hand may not), or a stage that
+    /// received for a source something else than the previous stage passed on.
+    pub fn imbalances(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut last_out: BTreeMap<&str, (&str, u64)> = BTreeMap::new();
+        for a in &self.accounts {
+            if a.rows_in != a.rows_out + a.removed() {
+                out.push(format!(
+                    "{} / {}: {} rows in, {} out, {} removed",
+                    a.stage,
+                    a.source,
+                    a.rows_in,
+                    a.rows_out,
+                    a.removed()
+                ));
+            }
+            if let Some((prev_stage, prev_out)) = last_out.get(a.source.as_str())
+                && *prev_out != a.rows_in
+            {
+                out.push(format!(
+                    "{} / {}: received {} rows but {} passed on {}",
+                    a.stage, a.source, a.rows_in, prev_stage, prev_out
+                ));
+            }
+            last_out.insert(a.source.as_str(), (a.stage.as_str(), a.rows_out));
+        }
+        out
+    }
+
+    /// `ledger.csv`: one line per count, in stage order.
+    /// Columns: stage, source, item, rows. Items are `in`, `out`, and
+    /// `rejected: <reason>` / `excluded: <reason>` / `flagged: <reason>`.
+    pub fn to_csv(&self) -> String {
+        let mut s = String::from("stage,source,item,rows\n");
+        for a in &self.accounts {
+            let _ = writeln!(s, "{},{},in,{}", a.stage, csv_field(&a.source), a.rows_in);
+            for (o, reason, n) in &a.outcomes {
+                let item = format!("{}: {}", o.as_str(), reason);
+                let _ = writeln!(
+                    s,
+                    "{},{},{},{}",
+                    a.stage,
+                    csv_field(&a.source),
+                    csv_field(&item),
+                    n
+                );
+            }
+            let _ = writeln!(s, "{},{},out,{}", a.stage, csv_field(&a.source), a.rows_out);
+        }
+        s
+    }
+}
+
+/// Quotes a CSV field when it needs it (RFC 4180).
+pub fn csv_field(v: &str) -> String {
+    if v.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn balanced_chain_has_no_imbalance() {
+        let mut l = Ledger::new();
+        let mut a = StageAccount::new("ingest", "a", 10);
+        a.add(Outcome::Rejected, "bad date", 2);
+        a.add(Outcome::Flagged, "odd size", 1);
+        assert_eq!(a.rows_out, 8);
+        l.push(a);
+        let mut b = StageAccount::new("clean", "a", 8);
+        b.add(Outcome::Rejected, "rule", 0);
+        l.push(b);
+        assert!(l.imbalances().is_empty(), "{:?}", l.imbalances());
+        assert_eq!(
+            l.to_csv(),
+            "stage,source,item,rows\ningest,a,in,10\ningest,a,rejected: bad date,2\n\
+             ingest,a,flagged: odd size,1\ningest,a,out,8\nclean,a,in,8\n\
+             clean,a,rejected: rule,0\nclean,a,out,8\n"
+        );
+    }
+
+    #[test]
+    fn lost_rows_are_reported() {
+        let mut l = Ledger::new();
+        l.push(StageAccount::new("ingest", "a", 10));
+        let mut hand = StageAccount::new("clean", "a", 9);
+        hand.rows_out = 7;
+        l.push(hand);
+        let problems = l.imbalances();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].contains("9 rows in, 7 out, 0 removed"));
+        assert!(problems[1].contains("received 9 rows but ingest passed on 10"));
+    }
+}

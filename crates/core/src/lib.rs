@@ -1,0 +1,26 @@
+//! The vocabulary every cohortflow stage shares.
+//!
+//! - [`schema`]: the canonical schema a study declares once (column names,
+//!   types, levels, units) and every source is checked against.
+//! - [`ledger`]: per source and per stage, how many rows came in, how many
+//!   were rejected, excluded or flagged and why, and how many went on; it
+//!   proves that no row is lost.
+//! - [`rejects`]: the rows a stage refused, with the file line and values.
+//! - [`expr`]: SQL expressions (filters, derived columns) compiled by polars'
+//!   own SQL support and checked against a schema before any data is read.
+//! - [`table`]: the provenance columns every row carries and the readable CSV
+//!   rendering used for outputs and snapshots.
+//! - [`problem`]: configuration problems located by key and byte span.
+//!
+//! May depend on polars and serde only; it knows nothing of TOML files,
+//! sources or the pipeline, and no stage crate reaches around it.
+
+pub mod expr;
+pub mod ledger;
+pub mod problem;
+pub mod rejects;
+pub mod schema;
+pub mod table;
+
+pub use problem::ConfigProblem;
+pub use serde_spanned::Spanned;

@@ -1,0 +1,54 @@
+//! Provenance columns and readable table rendering.
+
+use polars::prelude::*;
+
+/// Name of the source a row came from (the source file's `name`).
+pub const SOURCE: &str = "source";
+/// Line (CSV) or sheet row (XLSX) of the record in the original file, 1-based.
+pub const SOURCE_ROW: &str = "source_row";
+/// Columns every stage carries through untouched.
+pub const PROVENANCE: [&str; 2] = [SOURCE, SOURCE_ROW];
+
+/// Renders a table as CSV text: floats with `float_precision` decimals,
+/// dates as ISO 8601, empty cells for null. Used for the human-readable
+/// outputs and for snapshots, so it must be stable across runs.
+pub fn to_csv(df: &DataFrame, float_precision: usize) -> PolarsResult<String> {
+    let mut buf = Vec::new();
+    let mut df = df.clone();
+    CsvWriter::new(&mut buf)
+        .include_header(true)
+        .with_float_precision(Some(float_precision))
+        .finish(&mut df)?;
+    Ok(String::from_utf8(buf).expect("polars writes UTF-8 CSV"))
+}
+
+/// The row values of `columns` at `idx`, as `column=value` pairs joined by
+/// `; `, for reject reasons. Nulls print as `NULL`.
+pub fn describe_row(df: &DataFrame, idx: usize, columns: &[String]) -> String {
+    columns
+        .iter()
+        .filter_map(|c| {
+            let col = df.column(c).ok()?;
+            let v = col.get(idx).ok()?;
+            let text = match v {
+                AnyValue::Null => "NULL".to_string(),
+                AnyValue::String(s) => s.to_string(),
+                AnyValue::StringOwned(s) => s.to_string(),
+                other => other.to_string(),
+            };
+            Some(format!("{c}={text}"))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Rows per source, for each of `sources` in that order (0 when absent).
+pub fn counts_by_source(df: &DataFrame, sources: &[String]) -> PolarsResult<Vec<u64>> {
+    let mut counts = vec![0u64; sources.len()];
+    for s in df.column(SOURCE)?.str()?.iter().flatten() {
+        if let Some(i) = sources.iter().position(|n| n == s) {
+            counts[i] += 1;
+        }
+    }
+    Ok(counts)
+}
