@@ -36,14 +36,14 @@ curve_json <- function(fit, conf.int) {
   sm <- summary(fit, censored = TRUE)
   tab <- summary(fit)$table
   q <- quantile(fit, probs = probs)
-  # the times at which survival_at is checked: 0, before the first time,
+  # the times at which survival_at is checked: -1, 0, before the first time,
   # every step and the midpoints between steps (thinned to at most 60 points),
   # the last time and one beyond it.
   ft <- fit$time
   mids <- if (length(ft) > 1) (ft[-1] + ft[-length(ft)]) / 2 else numeric(0)
   grid <- sort(unique(c(ft, mids)))
   if (length(grid) > 60) grid <- grid[unique(round(seq(1, length(grid), length.out = 60)))]
-  at <- sort(unique(c(0, min(ft) / 2, grid, max(ft), max(ft) + 1)))
+  at <- sort(unique(c(-1, 0, min(ft) / 2, grid, max(ft), max(ft) + 1)))
   sa <- summary(fit, times = at, extend = TRUE)
   list(
     n = fit$n,

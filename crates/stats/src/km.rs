@@ -474,18 +474,27 @@ impl KaplanMeier {
             upper: Some(1.0),
             std_err_cumhaz: 0.0,
         };
-        let rows: Vec<&KmStep> = if first.time == 0.0 {
-            self.steps.iter().collect()
-        } else {
-            std::iter::once(&row0).chain(self.steps.iter()).collect()
+        // rows = [row0] ++ steps, unless the first time is already 0
+        let extra = usize::from(first.time != 0.0);
+        let len = self.steps.len() + extra;
+        let row_at = |i: usize| -> &KmStep {
+            if i < extra {
+                &row0
+            } else {
+                &self.steps[i - extra]
+            }
         };
         // findInterval(t, time): number of times <= t
-        let index1 = rows.partition_point(|r| r.time <= t);
-        let row = rows[index1.max(1) - 1];
+        let index1 = extra * usize::from(0.0 <= t) + self.steps.partition_point(|r| r.time <= t);
+        let row = row_at(index1.max(1) - 1);
         // 1 + findInterval(t, time, left.open = TRUE): first time >= t
-        let index2 = rows.partition_point(|r| r.time < t);
-        let n_risk = rows.get(index2).map_or(0.0, |r| r.n_risk);
-        let last = rows[rows.len() - 1].time;
+        let index2 = extra * usize::from(0.0 < t) + self.steps.partition_point(|r| r.time < t);
+        let n_risk = if index2 < len {
+            row_at(index2).n_risk
+        } else {
+            0.0
+        };
+        let last = self.steps[self.steps.len() - 1].time;
         SurvivalAt {
             time: t,
             surv: row.surv,
@@ -507,16 +516,20 @@ fn findq(x: &[f64], y: &[Option<f64>], p: f64, tol: f64) -> Option<f64> {
         return None;
     }
     let xmax = x[x.len() - 1];
-    // drop duplicated y (NA duplicates NA)
+    // drop duplicated y, keeping the first of each value (R's
+    // `duplicated`: NA duplicates NA, 0 equals -0)
+    let mut seen = std::collections::HashSet::with_capacity(y.len());
     let mut xs = Vec::with_capacity(x.len());
     let mut ys: Vec<Option<f64>> = Vec::with_capacity(y.len());
     for (&xi, &yi) in x.iter().zip(y) {
-        let dup = ys.iter().any(|&v| match (v, yi) {
-            (None, None) => true,
-            (Some(a), Some(b)) => a == b,
-            _ => false,
+        let key = yi.map(|v| {
+            if v == 0.0 {
+                0.0_f64.to_bits()
+            } else {
+                v.to_bits()
+            }
         });
-        if !dup {
+        if seen.insert(key) {
             xs.push(xi);
             ys.push(yi);
         }
