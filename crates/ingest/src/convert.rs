@@ -358,6 +358,17 @@ impl Plan {
                     ));
                 }
                 DateParse::NoMatch => {
+                    let fix = if !serial && !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+                        format!(
+                            "if the export stores dates as Excel serial numbers, add \"excel-serial\" \
+                             to date_formats of [source.columns.{}] in {}; otherwise {}",
+                            self.canonical,
+                            self.toml,
+                            fix_formats()
+                        )
+                    } else {
+                        fix_formats()
+                    };
                     return Err(problem(
                         REASON_DATE,
                         format!(
@@ -365,7 +376,7 @@ impl Plan {
                             quoted(&patterns()),
                             self.canonical
                         ),
-                        fix_formats(),
+                        fix,
                     ));
                 }
             },

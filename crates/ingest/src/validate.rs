@@ -85,6 +85,23 @@ pub fn validate(source: &Source, schema: &Schema) -> Vec<ConfigProblem> {
             "the 1-based line (CSV) or sheet row (XLSX) of the header",
         ));
     }
+    if cfg.format != Format::Csv {
+        let default = crate::config::CsvDialect::default();
+        for (key, set) in [
+            ("separator", d.separator != default.separator),
+            ("quote", d.quote != default.quote),
+            ("encoding", d.encoding != default.encoding),
+        ] {
+            if set {
+                out.push(ConfigProblem::new(
+                    format!("source.csv.{key}"),
+                    None,
+                    format!("`{key}` is only for csv sources, and this one is {}", cfg.format.name()),
+                    format!("remove `{key}` from [source.csv]"),
+                ));
+            }
+        }
+    }
     if cfg.format == Format::Parquet && d.header_row != 1 {
         out.push(ConfigProblem::new(
             "source.csv.header_row",

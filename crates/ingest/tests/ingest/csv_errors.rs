@@ -195,6 +195,7 @@ fn unparseable_date() {
         "'2020/01/02' matches none of the date formats \"%d.%m.%Y\" of 'im_start'"
     );
     assert_eq!((e.line, e.column.as_deref()), (Some(3), Some("start")));
+    assert!(!e.fix.contains("excel-serial"), "{}", e.fix);
 }
 
 #[test]
@@ -223,6 +224,7 @@ fn number_in_a_date_column_needs_excel_serial() {
         e.message,
         "'43831' matches none of the date formats \"%d.%m.%Y\" of 'im_start'"
     );
+    has(&e.fix, &["if the export stores dates as Excel serial numbers, add \"excel-serial\""]);
 }
 
 #[test]

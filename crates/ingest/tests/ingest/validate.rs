@@ -257,3 +257,13 @@ fn both_mapping_forms_and_defaults_parse() {
     assert_eq!(c.on_error, cohortflow_ingest::OnError::Fail);
     assert_eq!(c.unmapped_columns, cohortflow_ingest::Unmapped::Ignore);
 }
+
+#[test]
+fn csv_only_options_on_another_format() {
+    let (p, _) = one(&format!(
+        "{}\n[source.csv]\nseparator = \";\"\n",
+        BASIC.replace("format = \"csv\"", "format = \"xlsx\"")
+    ));
+    assert_eq!(p.key, "source.csv.separator");
+    assert_eq!(p.message, "`separator` is only for csv sources, and this one is xlsx");
+}
