@@ -96,7 +96,10 @@ pub fn validate(source: &Source, schema: &Schema) -> Vec<ConfigProblem> {
                 out.push(ConfigProblem::new(
                     format!("source.csv.{key}"),
                     None,
-                    format!("`{key}` is only for csv sources, and this one is {}", cfg.format.name()),
+                    format!(
+                        "`{key}` is only for csv sources, and this one is {}",
+                        cfg.format.name()
+                    ),
                     format!("remove `{key}` from [source.csv]"),
                 ));
             }

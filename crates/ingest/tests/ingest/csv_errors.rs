@@ -224,7 +224,10 @@ fn number_in_a_date_column_needs_excel_serial() {
         e.message,
         "'43831' matches none of the date formats \"%d.%m.%Y\" of 'im_start'"
     );
-    has(&e.fix, &["if the export stores dates as Excel serial numbers, add \"excel-serial\""]);
+    has(
+        &e.fix,
+        &["if the export stores dates as Excel serial numbers, add \"excel-serial\""],
+    );
 }
 
 #[test]

@@ -22,7 +22,10 @@ fn perf_one_million_rows_by_16_columns() {
         ("float", "unit = \"mm\""),
         ("date", ""),
         ("boolean", ""),
-        ("category", "levels = [\"stomach\", \"small bowel\", \"other\"]"),
+        (
+            "category",
+            "levels = [\"stomach\", \"small bowel\", \"other\"]",
+        ),
         ("float", ""),
     ];
     let mut schema = String::from("name = \"perf\"\n");
@@ -30,10 +33,16 @@ fn perf_one_million_rows_by_16_columns() {
     let mut header = Vec::new();
     for i in 0..16 {
         let (kind, extra) = kinds[i % kinds.len()];
-        let _ = writeln!(schema, "[[column]]\nname = \"c{i}\"\ntype = \"{kind}\"\n{extra}");
+        let _ = writeln!(
+            schema,
+            "[[column]]\nname = \"c{i}\"\ntype = \"{kind}\"\n{extra}"
+        );
         match (i, kind) {
             (_, "category") if extra.contains("\"M\"") => {
-                let _ = writeln!(columns, "c{i} = {{ column = \"h{i}\", values = {{ \"М\" = \"M\", \"Ж\" = \"F\" }} }}");
+                let _ = writeln!(
+                    columns,
+                    "c{i} = {{ column = \"h{i}\", values = {{ \"М\" = \"M\", \"Ж\" = \"F\" }} }}"
+                );
             }
             (_, "float") if extra.contains("mm") => {
                 let _ = writeln!(columns, "c{i} = {{ column = \"h{i}\", unit = \"cm\" }}");
@@ -58,7 +67,13 @@ fn perf_one_million_rows_by_16_columns() {
                 1 => write!(data, "{}", if r % 2 == 0 { "М" } else { "Ж" }),
                 2 => write!(data, "{}", 20 + r % 60),
                 3 => write!(data, "{},{}", r % 20, r % 10),
-                4 => write!(data, "{:02}.{:02}.{}", 1 + r % 28, 1 + r % 12, 2000 + r % 20),
+                4 => write!(
+                    data,
+                    "{:02}.{:02}.{}",
+                    1 + r % 28,
+                    1 + r % 12,
+                    2000 + r % 20
+                ),
                 5 => write!(data, "{}", if r % 3 == 0 { "true" } else { "false" }),
                 6 => write!(data, "{}", sites[r % 3]),
                 _ => write!(data, "{},5", r % 1000),

@@ -265,5 +265,8 @@ fn csv_only_options_on_another_format() {
         BASIC.replace("format = \"csv\"", "format = \"xlsx\"")
     ));
     assert_eq!(p.key, "source.csv.separator");
-    assert_eq!(p.message, "`separator` is only for csv sources, and this one is xlsx");
+    assert_eq!(
+        p.message,
+        "`separator` is only for csv sources, and this one is xlsx"
+    );
 }
