@@ -181,13 +181,12 @@ pub fn clean(cfg: &CleanConfig, frame: DataFrame, sources: &[String]) -> PolarsR
     for rule in &cfg.rules {
         let check =
             expr::compile(rule.check.get_ref()).map_err(|e| polars_err!(ComputeError: "{e}"))?;
-        let columns: Vec<String> = check
-            .clone()
-            .meta()
-            .root_names()
-            .iter()
-            .map(|c| c.to_string())
-            .collect();
+        let mut columns: Vec<String> = Vec::new();
+        for c in check.clone().meta().root_names() {
+            if !columns.iter().any(|k| k == c.as_str()) {
+                columns.push(c.to_string());
+            }
+        }
         // violated = the condition is false (NULL passes, as SQL CHECK).
         let violated = frame
             .clone()

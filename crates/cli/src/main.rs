@@ -1,1 +1,149 @@
-fn main() {}
+//! `cohortflow`: the command line. It parses arguments, sets up logging, and
+//! calls the pipeline crate; it holds no logic of its own.
+//!
+//! May depend on cohortflow-pipeline, cohortflow-analysis (for printing
+//! results), clap and tracing.
+
+use clap::{Parser, Subcommand};
+use cohortflow_pipeline::{Error, RunSummary};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Turns registry exports into a reproducible retrospective cohort study.
+#[derive(Parser)]
+#[command(name = "cohortflow", version, about, long_about = None)]
+struct Cli {
+    /// More log output (-v: debug, -vv: trace). RUST_LOG overrides it.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// Folder that holds named pipelines.
+    #[arg(long, global = true, default_value = "pipelines", value_name = "DIR")]
+    pipelines: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a pipeline and write its run folder.
+    Run {
+        /// A pipeline name (a file <pipelines>/<NAME>.toml) or a path to a .toml file.
+        pipeline: String,
+        /// Run folder to write [default: runs/<pipeline name>].
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Check a pipeline, its schema and its sources without reading any data.
+    Validate {
+        /// A pipeline name or a path to a .toml file.
+        pipeline: String,
+    },
+    /// List the named pipelines with their descriptions.
+    List,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    match execute(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn,cohortflow=info",
+        1 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+fn execute(cli: &Cli) -> Result<(), Error> {
+    match &cli.command {
+        Command::List => {
+            for (name, description) in cohortflow_pipeline::list(&cli.pipelines)? {
+                println!("{name:<32} {description}");
+            }
+            Ok(())
+        }
+        Command::Validate { pipeline } => {
+            let path = cohortflow_pipeline::locate(pipeline, &cli.pipelines)?;
+            let loaded = cohortflow_pipeline::load(&path)?;
+            println!(
+                "{}: valid ({} source{}, schema {})",
+                path.display(),
+                loaded.sources.len(),
+                if loaded.sources.len() == 1 { "" } else { "s" },
+                loaded.schema_path.display()
+            );
+            Ok(())
+        }
+        Command::Run { pipeline, out } => {
+            let path = cohortflow_pipeline::locate(pipeline, &cli.pipelines)?;
+            let loaded = cohortflow_pipeline::load(&path)?;
+            let out = out
+                .clone()
+                .unwrap_or_else(|| Path::new("runs").join(loaded.name()));
+            let summary = cohortflow_pipeline::run(&loaded, &out)?;
+            print_summary(loaded.name(), &summary);
+            Ok(())
+        }
+    }
+}
+
+fn print_summary(name: &str, s: &RunSummary) {
+    let r = &s.results;
+    println!("{name}");
+    let arms: Vec<String> = r
+        .arms
+        .iter()
+        .map(|a| format!("{} n = {}", a.name, a.n))
+        .collect();
+    println!("  arms: {}", arms.join(", "));
+    for e in &r.endpoints {
+        println!("  {} ({}), median [95% CI]:", e.label, e.unit);
+        for a in &e.by_arm {
+            let q = &a.median;
+            println!(
+                "    {:<6} {} [{}, {}]  ({} events / {})",
+                a.arm,
+                fmt(q.estimate),
+                fmt(q.lower),
+                fmt(q.upper),
+                a.events,
+                a.n
+            );
+        }
+        println!(
+            "    log-rank chi-square {:.3}, df {}, p = {:.4}",
+            e.log_rank.chisq, e.log_rank.df, e.log_rank.p_value
+        );
+    }
+    let read: u64 = s
+        .ledger
+        .accounts()
+        .iter()
+        .filter(|a| a.stage == "ingest")
+        .map(|a| a.rows_in)
+        .sum();
+    println!(
+        "  ledger: {read} rows read, {} rejected (rejects.csv), every row accounted for",
+        s.rejected_rows
+    );
+    println!("  written to {}", s.out.display());
+}
+
+fn fmt(x: Option<f64>) -> String {
+    x.map_or("not reached".to_string(), |v| format!("{v:.1}"))
+}

@@ -1,0 +1,405 @@
+//! Finding, parsing and checking a pipeline with its schema and sources.
+
+use crate::error::{Error, LocatedProblem};
+use cohortflow_analysis::AnalysisConfig;
+use cohortflow_clean::CleanConfig;
+use cohortflow_cohort::CohortConfig;
+use cohortflow_core::schema::Schema;
+use cohortflow_core::{ConfigProblem, Spanned};
+use cohortflow_derive::{DeriveConfig, EndpointConfig};
+use cohortflow_ingest::{Source, SourceFile};
+use polars::prelude::{Column, DataType};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+/// A pipeline file. Every section is documented in `docs/pipeline.md`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineFile {
+    pub pipeline: PipelineHeader,
+    #[serde(default)]
+    pub clean: CleanConfig,
+    #[serde(default)]
+    pub derive: DeriveConfig,
+    #[serde(default)]
+    pub endpoints: BTreeMap<String, EndpointConfig>,
+    pub cohort: CohortConfig,
+    pub analysis: AnalysisConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineHeader {
+    /// Must equal the file name without `.toml`; names the run folder.
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub description: String,
+    /// The canonical schema file, relative to this file.
+    pub schema: Spanned<String>,
+    /// Source files, relative to this file, in priority order (linkage ties
+    /// go to the first).
+    pub sources: Vec<Spanned<String>>,
+}
+
+/// A pipeline with everything it refers to, checked.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub path: PathBuf,
+    pub text: String,
+    pub file: PipelineFile,
+    pub schema_path: PathBuf,
+    pub schema: Schema,
+    pub sources: Vec<Source>,
+}
+
+impl Loaded {
+    pub fn name(&self) -> &str {
+        self.file.pipeline.name.get_ref()
+    }
+
+    pub fn source_names(&self) -> Vec<String> {
+        self.sources.iter().map(|s| s.config.name.clone()).collect()
+    }
+
+    /// Endpoints in the order the analysis lists them, then the others.
+    pub fn endpoints(&self) -> Vec<(String, EndpointConfig)> {
+        self.file
+            .endpoints
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
+
+/// The pipeline file for `name_or_path`: a path to an existing `.toml` file,
+/// or the name of a file `<pipelines_dir>/<name>.toml`.
+pub fn locate(name_or_path: &str, pipelines_dir: &Path) -> Result<PathBuf, Error> {
+    let as_path = Path::new(name_or_path);
+    if as_path.extension().is_some_and(|e| e == "toml") || name_or_path.contains('/') {
+        if as_path.is_file() {
+            return Ok(as_path.to_path_buf());
+        }
+        return Err(Error::io(as_path, "no such pipeline file"));
+    }
+    let candidate = pipelines_dir.join(format!("{name_or_path}.toml"));
+    if candidate.is_file() {
+        return Ok(candidate);
+    }
+    let known: Vec<String> = list(pipelines_dir)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    Err(Error::io(
+        &candidate,
+        format!(
+            "no pipeline named '{name_or_path}'; known pipelines: {} (or give a path to a .toml file)",
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        ),
+    ))
+}
+
+/// Named pipelines in a folder with their descriptions, sorted by name. A
+/// file that does not parse is listed with the reason.
+pub fn list(pipelines_dir: &Path) -> Result<Vec<(String, String)>, Error> {
+    #[derive(Deserialize)]
+    struct HeaderOnly {
+        pipeline: Header,
+    }
+    #[derive(Deserialize)]
+    struct Header {
+        #[serde(default)]
+        description: String,
+    }
+    let entries = std::fs::read_dir(pipelines_dir).map_err(|e| Error::io(pipelines_dir, e))?;
+    let mut out = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| Error::io(pipelines_dir, e))?.path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let name = path
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
+        let description = match std::fs::read_to_string(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| toml::from_str::<HeaderOnly>(&t).map_err(|e| e.message().to_string()))
+        {
+            Ok(h) => h.pipeline.description,
+            Err(e) => format!("(does not parse: {e})"),
+        };
+        out.push((name, description));
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Reads and checks a pipeline, its schema and its sources. Returns every
+/// problem found, not only the first; reads no data file.
+pub fn load(path: &Path) -> Result<Loaded, Error> {
+    let path = normalize(path);
+    let text = read(&path)?;
+    let file: PipelineFile = parse(&path, &text)?;
+    let dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
+    let mut problems = Vec::new();
+    let place = |problems: &mut Vec<LocatedProblem>, file: &Path, text: &str, p: ConfigProblem| {
+        problems.push(located(file, text, p));
+    };
+
+    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+    if file.pipeline.name.get_ref() != &*stem {
+        place(
+            &mut problems,
+            &path,
+            &text,
+            ConfigProblem::new(
+                "pipeline.name",
+                Some(file.pipeline.name.span()),
+                format!(
+                    "the name '{}' differs from the file name '{stem}'",
+                    file.pipeline.name.get_ref()
+                ),
+                format!("name = \"{stem}\" (the name is how `cohortflow run` finds the file)"),
+            ),
+        );
+    }
+
+    let schema_path = normalize(&dir.join(file.pipeline.schema.get_ref()));
+    if !schema_path.is_file() {
+        place(
+            &mut problems,
+            &path,
+            &text,
+            ConfigProblem::new(
+                "pipeline.schema",
+                Some(file.pipeline.schema.span()),
+                format!("schema file {} does not exist", schema_path.display()),
+                "a path relative to the pipeline file",
+            ),
+        );
+        return Err(Error::Config(problems));
+    }
+    let schema_text = read(&schema_path)?;
+    let schema: Schema = parse(&schema_path, &schema_text)?;
+    for (i, message) in schema.problems() {
+        problems.push(LocatedProblem {
+            file: schema_path.clone(),
+            line: None,
+            column: None,
+            key: format!("column[{i}]"),
+            message,
+            expected: String::new(),
+        });
+    }
+
+    let mut sources = Vec::new();
+    for (i, s) in file.pipeline.sources.iter().enumerate() {
+        let source_path = normalize(&dir.join(s.get_ref()));
+        if !source_path.is_file() {
+            place(
+                &mut problems,
+                &path,
+                &text,
+                ConfigProblem::new(
+                    format!("pipeline.sources[{i}]"),
+                    Some(s.span()),
+                    format!("source file {} does not exist", source_path.display()),
+                    "a path relative to the pipeline file",
+                ),
+            );
+            continue;
+        }
+        let source_text = read(&source_path)?;
+        let parsed: SourceFile = match parse(&source_path, &source_text) {
+            Ok(p) => p,
+            Err(Error::Config(mut p)) => {
+                problems.append(&mut p);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let source = Source {
+            config: parsed.source,
+            file: source_path.clone(),
+            text: source_text,
+        };
+        for p in cohortflow_ingest::validate(&source, &schema) {
+            place(&mut problems, &source_path, &source.text, p);
+        }
+        if sources
+            .iter()
+            .any(|o: &Source| o.config.name == source.config.name)
+        {
+            place(
+                &mut problems,
+                &source_path,
+                &source.text,
+                ConfigProblem::new(
+                    "source.name",
+                    None,
+                    format!("two sources are named '{}'", source.config.name),
+                    "a unique name per source",
+                ),
+            );
+        }
+        sources.push(source);
+    }
+    if file.pipeline.sources.is_empty() {
+        place(
+            &mut problems,
+            &path,
+            &text,
+            ConfigProblem::new(
+                "pipeline.sources",
+                None,
+                "no source is listed",
+                "sources = [\"sources/<centre>.toml\", ...]",
+            ),
+        );
+    }
+
+    // Each stage is checked against the table shape the previous one leaves.
+    let mut frame = schema.empty_frame();
+    for p in cohortflow_clean::validate(&file.clean, &frame) {
+        place(&mut problems, &path, &text, p);
+    }
+    let _ = frame.with_column(Column::new_empty(
+        cohortflow_clean::FLAGS.into(),
+        &DataType::String,
+    ));
+    let endpoints: Vec<(String, EndpointConfig)> = file
+        .endpoints
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let (mut frame, derive_problems) =
+        cohortflow_derive::validate(&file.derive, &endpoints, &frame);
+    for p in derive_problems {
+        place(&mut problems, &path, &text, p);
+    }
+    for p in cohortflow_cohort::validate(&file.cohort, &frame) {
+        place(&mut problems, &path, &text, p);
+    }
+    let _ = frame.with_column(Column::new_empty(
+        cohortflow_cohort::ARM.into(),
+        &DataType::String,
+    ));
+    let endpoint_names: Vec<String> = endpoints.iter().map(|(k, _)| k.clone()).collect();
+    for p in cohortflow_analysis::validate(&file.analysis, &endpoint_names, &frame) {
+        place(&mut problems, &path, &text, p);
+    }
+
+    if !problems.is_empty() {
+        return Err(Error::Config(problems));
+    }
+    Ok(Loaded {
+        path,
+        text,
+        file,
+        schema_path,
+        schema,
+        sources,
+    })
+}
+
+fn read(path: &Path) -> Result<String, Error> {
+    std::fs::read_to_string(path).map_err(|e| Error::io(path, e))
+}
+
+/// Parses a TOML file into `T`; a syntax error, an unknown key, a missing
+/// key or a wrong type becomes a located problem.
+fn parse<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, Error> {
+    toml::from_str(text).map_err(|e| {
+        let (line, column) = e.span().map_or((None, None), |s| {
+            let (l, c) = line_col(text, s.start);
+            (Some(l), Some(c))
+        });
+        Error::Config(vec![LocatedProblem {
+            file: path.to_path_buf(),
+            line,
+            column,
+            key: String::new(),
+            message: e.message().trim().to_string(),
+            expected: String::new(),
+        }])
+    })
+}
+
+fn located(file: &Path, text: &str, p: ConfigProblem) -> LocatedProblem {
+    // A 0..0 span is a default value (the key was absent): no line to show.
+    let span = p.span.filter(|s| !(s.start == 0 && s.end == 0));
+    let (line, column) = span.map_or((None, None), |s| {
+        let (l, c) = line_col(text, s.start);
+        (Some(l), Some(c))
+    });
+    LocatedProblem {
+        file: file.to_path_buf(),
+        line,
+        column,
+        key: p.key,
+        message: p.message,
+        expected: p.expected,
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..floor_char_boundary(text, offset)];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+fn floor_char_boundary(text: &str, mut i: usize) -> usize {
+    while i > 0 && !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// Removes `.` and `a/..` from a path without touching the file system, so
+/// paths in messages and in the manifest stay short and relative.
+pub(crate) fn normalize(path: &Path) -> PathBuf {
+    let mut out: Vec<Component> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out.iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column_of_offsets() {
+        let t = "a = 1\nб = 2\n";
+        assert_eq!(line_col(t, 0), (1, 1));
+        assert_eq!(line_col(t, 6), (2, 1));
+        // 'б' is two bytes: the '=' after "б " is the third character.
+        assert_eq!(line_col(t, 9), (2, 3));
+    }
+
+    #[test]
+    fn normalize_is_lexical() {
+        assert_eq!(
+            normalize(Path::new("pipelines/sources/../../fixtures/./a.csv")),
+            PathBuf::from("fixtures/a.csv")
+        );
+        assert_eq!(normalize(Path::new("../x/../y")), PathBuf::from("../y"));
+    }
+}

@@ -1,0 +1,223 @@
+//! Running a loaded pipeline and writing its run folder.
+
+use crate::error::Error;
+use crate::load::Loaded;
+use crate::manifest;
+use cohortflow_analysis::{ArmInfo, EndpointColumns, Results};
+use cohortflow_core::ledger::Ledger;
+use cohortflow_core::{rejects, table};
+use polars::prelude::*;
+use std::path::{Path, PathBuf};
+use tracing::{debug, info};
+
+/// What a finished run reports back.
+#[derive(Debug)]
+pub struct RunSummary {
+    pub out: PathBuf,
+    pub results: Results,
+    pub ledger: Ledger,
+    pub rejected_rows: usize,
+}
+
+/// Tables the run writes, in stage order: Parquet for programs, and the
+/// cohort also as CSV for people.
+pub const STAGE_TABLES: [&str; 4] = ["ingest", "clean", "derive", "cohort"];
+
+/// Runs every stage and writes the run folder `out`. The folder is written
+/// under a temporary name next to `out` and renamed into place only when
+/// everything succeeded; on failure nothing is left behind and an existing
+/// `out` is untouched.
+pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
+    let sources = loaded.source_names();
+    let stage = |stage: &'static str| {
+        move |e: PolarsError| Error::Stage {
+            stage,
+            message: e.to_string(),
+        }
+    };
+    let mut ledger = Ledger::new();
+    let mut all_rejects = Vec::new();
+
+    let mut ingested: Option<DataFrame> = None;
+    for source in &loaded.sources {
+        let ing = cohortflow_ingest::ingest(source, &loaded.schema).map_err(Error::Input)?;
+        info!(
+            source = %source.config.name,
+            read = ing.account.rows_in,
+            kept = ing.account.rows_out,
+            "ingested"
+        );
+        ledger.push(ing.account);
+        all_rejects.extend(ing.rejects);
+        match &mut ingested {
+            None => ingested = Some(ing.frame),
+            Some(df) => {
+                df.vstack_mut(&ing.frame).map_err(stage("ingest"))?;
+            }
+        }
+    }
+    let mut ingested = ingested.unwrap_or_else(|| loaded.schema.empty_frame());
+    ingested.rechunk_mut();
+
+    let cleaned = cohortflow_clean::clean(&loaded.file.clean, ingested.clone(), &sources)
+        .map_err(stage("clean"))?;
+    info!(rows = cleaned.frame.height(), "cleaned");
+    ledger.extend(cleaned.accounts);
+    all_rejects.extend(cleaned.rejects);
+
+    let endpoints = loaded.endpoints();
+    let derived = cohortflow_derive::derive(
+        &loaded.file.derive,
+        &endpoints,
+        cleaned.frame.clone(),
+        &sources,
+    )
+    .map_err(stage("derive"))?;
+    info!(rows = derived.frame.height(), "derived");
+    ledger.extend(derived.accounts);
+    all_rejects.extend(derived.rejects);
+
+    let selected = cohortflow_cohort::select(&loaded.file.cohort, derived.frame.clone(), &sources)
+        .map_err(stage("cohort"))?;
+    info!(rows = selected.frame.height(), "selected");
+    ledger.extend(selected.accounts);
+
+    let imbalances = ledger.imbalances();
+    if !imbalances.is_empty() {
+        return Err(Error::Ledger(imbalances));
+    }
+
+    let arms: Vec<ArmInfo> = loaded
+        .file
+        .cohort
+        .arms
+        .iter()
+        .map(|a| ArmInfo {
+            name: a.name.clone(),
+            label: a.label().to_string(),
+        })
+        .collect();
+    let endpoint_columns: Vec<EndpointColumns> = loaded
+        .file
+        .analysis
+        .endpoints
+        .get_ref()
+        .iter()
+        .filter_map(|name| endpoints.iter().find(|(n, _)| n == name))
+        .map(|(name, ep)| EndpointColumns {
+            name: name.clone(),
+            label: ep.label.clone(),
+            unit: ep.unit.name().to_string(),
+            time: cohortflow_derive::time_column(name),
+            event: cohortflow_derive::event_column(name),
+        })
+        .collect();
+    let (results, km_csv) = cohortflow_analysis::analyse(
+        &loaded.file.analysis,
+        &arms,
+        &endpoint_columns,
+        cohortflow_cohort::ARM,
+        &selected.frame,
+    )
+    .map_err(|message| Error::Stage {
+        stage: "analysis",
+        message,
+    })?;
+
+    // Everything is computed: now write, all or nothing.
+    let staging = staging_dir(out)?;
+    let written = (|| -> Result<(), Error> {
+        let tables = [&ingested, &cleaned.frame, &derived.frame, &selected.frame];
+        for (name, df) in STAGE_TABLES.iter().zip(tables) {
+            write_parquet(&staging.join(format!("{name}.parquet")), df)?;
+        }
+        let text_files: Vec<(&str, String)> = vec![
+            (
+                "cohort.csv",
+                table::to_csv(&selected.frame, 6).map_err(stage("cohort"))?,
+            ),
+            ("rejects.csv", rejects::to_csv(&all_rejects)),
+            (
+                "attrition.csv",
+                cohortflow_cohort::attrition_csv(&selected.attrition),
+            ),
+            ("ledger.csv", ledger.to_csv()),
+            ("km.csv", km_csv),
+            ("results.json", to_json(&results)),
+        ];
+        for (name, text) in &text_files {
+            write_file(&staging.join(name), text.as_bytes())?;
+        }
+        let manifest = manifest::build(loaded, &staging, &results)?;
+        write_file(&staging.join("manifest.json"), manifest.as_bytes())?;
+        Ok(())
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(e);
+    }
+    swap_into_place(&staging, out)?;
+    info!(out = %out.display(), "run folder written");
+    Ok(RunSummary {
+        out: out.to_path_buf(),
+        results,
+        ledger,
+        rejected_rows: all_rejects.len(),
+    })
+}
+
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
+    let mut s = serde_json::to_string_pretty(value).expect("results serialise");
+    s.push('\n');
+    s
+}
+
+fn staging_dir(out: &Path) -> Result<PathBuf, Error> {
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    let name = out.file_name().unwrap_or_default().to_string_lossy();
+    let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
+    }
+    std::fs::create_dir(&staging).map_err(|e| Error::io(&staging, e))?;
+    debug!(staging = %staging.display(), "writing");
+    Ok(staging)
+}
+
+/// Replaces `out` by `staging`. The old folder is moved aside first and
+/// removed only after the new one is in place.
+fn swap_into_place(staging: &Path, out: &Path) -> Result<(), Error> {
+    let old = staging.with_extension("old");
+    let had_old = out.exists();
+    if had_old {
+        std::fs::rename(out, &old).map_err(|e| Error::io(out, e))?;
+    }
+    if let Err(e) = std::fs::rename(staging, out) {
+        if had_old {
+            let _ = std::fs::rename(&old, out);
+        }
+        let _ = std::fs::remove_dir_all(staging);
+        return Err(Error::io(out, e));
+    }
+    if had_old {
+        std::fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
+    }
+    Ok(())
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
+}
+
+fn write_parquet(path: &Path, df: &DataFrame) -> Result<(), Error> {
+    let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+    let mut df = df.clone();
+    ParquetWriter::new(file)
+        .finish(&mut df)
+        .map_err(|e| Error::io(path, e))?;
+    Ok(())
+}
