@@ -91,7 +91,9 @@ pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<(), IngestEr
             "export the table with its header line",
         ));
     }
-    let header_line = record.position().map_or(1, |p| p.line()) + offset;
+    let body = &text[start..];
+    let mut lines = LineCounter::new(body, offset);
+    let header_line = lines.line_at(record.position().map_or(0, |p| p.byte()));
     let headers: Vec<String> = record.iter().map(|h| h.trim().to_string()).collect();
     let header_raw = raw_line(raw, dialect.header_row);
     let hint = || header_hint(&headers, header_raw, dialect.encoding, dialect.separator);
@@ -112,7 +114,7 @@ pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<(), IngestEr
             Ok(false) => break,
             Err(e) => return Err(csv_err(conv, e)),
         }
-        let line = (record.position().map_or(0, |p| p.line()) + offset) as i64;
+        let line = lines.line_at(record.position().map_or(0, |p| p.byte())) as i64;
         if record.iter().all(|f| f.trim().is_empty()) {
             conv.blank_row(line);
             continue;
@@ -138,6 +140,45 @@ pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<(), IngestEr
         conv.push_row(line, |i| RawCell::Text(rec.get(i).unwrap_or("")))?;
     }
     Ok(())
+}
+
+/// Line numbers of record starts, from their byte offsets. The `csv` crate's
+/// own `Position::line` lags by one after CRLF line ends (the record is cut at
+/// `\r` and its `\n` is counted with the next record), so lines are counted
+/// here: a record starts at its byte offset, past any line-end bytes, and its
+/// line is one more than the `\n` bytes before it. Offsets only grow, so the
+/// count is incremental (one pass over the file in all).
+struct LineCounter<'a> {
+    text: &'a [u8],
+    at: usize,
+    newlines: u64,
+    offset: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(text: &'a [u8], offset: u64) -> Self {
+        Self {
+            text,
+            at: 0,
+            newlines: 0,
+            offset,
+        }
+    }
+
+    fn line_at(&mut self, byte: u64) -> u64 {
+        let mut b = (byte as usize).min(self.text.len());
+        while b < self.text.len() && matches!(self.text[b], b'\r' | b'\n') {
+            b += 1;
+        }
+        if b >= self.at {
+            self.newlines += self.text[self.at..b]
+                .iter()
+                .filter(|&&c| c == b'\n')
+                .count() as u64;
+            self.at = b;
+        }
+        self.offset + self.newlines + 1
+    }
 }
 
 /// The raw bytes of 1-based line `n` (for encoding guesses).

@@ -339,3 +339,16 @@ fn source_toml_path_is_relative_to_its_directory() {
     assert_eq!(src.data_path(), dir.path().join("exports/a.csv"));
     assert_eq!(ingest(&src, &schema()).unwrap().frame.height(), 2);
 }
+
+#[test]
+fn crlf_line_numbers() {
+    let data = DATA.replace('\n', "\r\n") + "p3,F,1,1,01.01.2020,true\r\n";
+    let (_d, r) = run_csv(&data, BASIC);
+    assert_eq!(rows(&ok(r).frame), vec![2, 3, 4]);
+    // A quoted CRLF inside a field, and a header on line 2.
+    let data = "title\r\nid,sex,age,size,start,liver\r\n\"p\r\n1\",M,1,1,01.01.2020,true\r\np2,F,1,1,01.01.2020,true\r\n";
+    let (_d, r) = run_csv(data, &format!("{BASIC}\n[source.csv]\nheader_row = 2\n"));
+    let df = ok(r).frame;
+    assert_eq!(rows(&df), vec![3, 5]);
+    assert_eq!(col(&df, "patient_id"), s(&[Some("p\r\n1"), Some("p2")]));
+}

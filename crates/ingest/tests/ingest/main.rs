@@ -6,6 +6,7 @@
 mod common;
 mod csv_errors;
 mod csv_options;
+mod fixtures;
 mod parquet;
 mod perf;
 mod reject;
