@@ -19,4 +19,4 @@ mod run;
 
 pub use error::{Error, LocatedProblem};
 pub use load::{Loaded, PipelineFile, PipelineHeader, list, load, locate};
-pub use run::{RunSummary, run};
+pub use run::{RunSummary, STAGE_TABLES, run};

@@ -1,0 +1,187 @@
+//! The mGIST study reproduces the abstract's numbers, and a run is written
+//! whole or not at all.
+
+use cohortflow_pipeline::{Error, load, run};
+use std::path::{Path, PathBuf};
+
+fn pipelines() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines")
+}
+
+#[test]
+fn mgist_reproduces_the_abstract() {
+    let loaded = load(&pipelines().join("mgist-cytoreduction.toml")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let summary = run(&loaded, &dir.path().join("run")).unwrap();
+    let r = &summary.results;
+    let n: Vec<(&str, u64)> = r.arms.iter().map(|a| (a.name.as_str(), a.n)).collect();
+    assert_eq!(n, [("S", 15), ("NS", 29)]);
+
+    // (endpoint, median S, median NS, log-rank p) as published.
+    for (endpoint, s, ns, p) in [("pfs", 78.0, 35.0, 0.088), ("os", 141.0, 80.0, 0.154)] {
+        let e = r.endpoints.iter().find(|e| e.name == endpoint).unwrap();
+        let median = |arm: &str| {
+            e.by_arm
+                .iter()
+                .find(|a| a.arm == arm)
+                .unwrap()
+                .median
+                .estimate
+                .unwrap()
+        };
+        assert!(
+            (median("S") - s).abs() <= 1.0,
+            "{endpoint} S median {}",
+            median("S")
+        );
+        assert!(
+            (median("NS") - ns).abs() <= 1.0,
+            "{endpoint} NS median {}",
+            median("NS")
+        );
+        assert!(
+            (e.log_rank.p_value - p).abs() <= 0.02,
+            "{endpoint} log-rank p {}",
+            e.log_rank.p_value
+        );
+    }
+
+    // Partial responses 13/15 vs 16/29; peritoneal metastases 4/15 vs 13/29;
+    // median time to surgery 8 months.
+    let json = serde_json::to_value(r).unwrap();
+    let count = |column: &str, arm: usize, value: &str| {
+        let d = json["describe"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["column"] == column)
+            .unwrap();
+        d["by_arm"][arm]["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["value"] == value)
+            .map_or(0, |v| v["count"].as_u64().unwrap())
+    };
+    assert_eq!(count("best_response", 0, "PR"), 13);
+    assert_eq!(count("best_response", 1, "PR"), 16);
+    assert_eq!(count("mets_peritoneum", 0, "true"), 4);
+    assert_eq!(count("mets_peritoneum", 1, "true"), 13);
+    let to_surgery = json["describe"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["column"] == "months_to_surgery")
+        .unwrap()["by_arm"][0]["median"]
+        .as_f64()
+        .unwrap();
+    assert!((to_surgery - 8.0).abs() <= 0.5, "{to_surgery}");
+}
+
+#[test]
+fn the_ledger_accounts_for_every_row_of_each_source() {
+    let loaded = load(&pipelines().join("mgist-cytoreduction.toml")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let summary = run(&loaded, &dir.path().join("run")).unwrap();
+    assert!(summary.ledger.imbalances().is_empty());
+    let rejects = std::fs::read_to_string(dir.path().join("run/rejects.csv")).unwrap();
+    for source in ["center_a", "center_b"] {
+        let accounts: Vec<_> = summary
+            .ledger
+            .accounts()
+            .iter()
+            .filter(|a| a.source == source)
+            .collect();
+        let read = accounts
+            .iter()
+            .find(|a| a.stage == "ingest")
+            .unwrap()
+            .rows_in;
+        let analysed = accounts.last().unwrap().rows_out;
+        let removed: u64 = accounts
+            .iter()
+            .flat_map(|a| &a.outcomes)
+            .filter(|(o, _, _)| *o != cohortflow_core::ledger::Outcome::Flagged)
+            .map(|(_, _, n)| n)
+            .sum();
+        assert_eq!(read, analysed + removed, "{source}");
+        // Every rejected row is in rejects.csv, once.
+        let rejected: u64 = accounts
+            .iter()
+            .flat_map(|a| &a.outcomes)
+            .filter(|(o, _, _)| *o == cohortflow_core::ledger::Outcome::Rejected)
+            .map(|(_, _, n)| n)
+            .sum();
+        let lines = rejects
+            .lines()
+            .filter(|l| l.starts_with(&format!("{source},")))
+            .count();
+        assert_eq!(rejected, lines as u64, "{source}");
+    }
+    // 102 raw rows: 54 in centre A, 48 in centre B (fixtures/mgist/README.md).
+    let read: u64 = summary
+        .ledger
+        .accounts()
+        .iter()
+        .filter(|a| a.stage == "ingest")
+        .map(|a| a.rows_in)
+        .sum();
+    assert_eq!(read, 102);
+}
+
+/// A copy of the mgist pipeline in a temporary folder whose first source is
+/// replaced by `source_text` (its data path made absolute).
+fn pipeline_with_source(dir: &Path, source_text: &str) -> PathBuf {
+    let root = pipelines();
+    let text = std::fs::read_to_string(root.join("mgist-cytoreduction.toml"))
+        .unwrap()
+        .replace(
+            "schemas/mgist.toml",
+            &root.join("schemas/mgist.toml").display().to_string(),
+        )
+        .replace(
+            "sources/center_b.toml",
+            &root.join("sources/center_b.toml").display().to_string(),
+        )
+        .replace("sources/center_a.toml", "center_a.toml");
+    std::fs::write(dir.join("center_a.toml"), source_text).unwrap();
+    let path = dir.join("mgist-cytoreduction.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn a_failing_run_leaves_no_folder_and_keeps_the_previous_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = pipelines();
+    let fixture = root.join("../fixtures/mgist/center_a.csv");
+    let good = std::fs::read_to_string(root.join("sources/center_a.toml"))
+        .unwrap()
+        .replace(
+            "../../fixtures/mgist/center_a.csv",
+            &fixture.display().to_string(),
+        );
+    let out = dir.path().join("runs/study");
+
+    // A good run first.
+    let path = pipeline_with_source(dir.path(), &good);
+    run(&load(&path).unwrap(), &out).unwrap();
+    let before = std::fs::read(out.join("results.json")).unwrap();
+
+    // The same source set to stop at the first bad value: the run fails on
+    // the unparseable date at line 46 and writes nothing.
+    let strict = good.replace("on_error = \"reject\"", "on_error = \"fail\"");
+    let path = pipeline_with_source(dir.path(), &strict);
+    let err = run(&load(&path).unwrap(), &out).unwrap_err();
+    let Error::Input(e) = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(e.line, Some(46), "{err}");
+    assert!(err.to_string().contains("31.02.2014"), "{err}");
+    assert_eq!(std::fs::read(out.join("results.json")).unwrap(), before);
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("runs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(leftovers, ["study"], "a partial folder was left behind");
+}
