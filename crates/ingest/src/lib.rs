@@ -90,6 +90,18 @@ pub fn ingest(source: &Source, schema: &Schema) -> Result<Ingested, IngestError>
     conv.finish(schema)
 }
 
+/// Runs a third-party reader (polars' parquet reader, calamine) so that a
+/// panic on a malformed file becomes an error message instead of taking the
+/// run down.
+pub(crate) fn guard<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| {
+        p.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "the reader failed".to_string())
+    })
+}
+
 fn config_error(source: &Source, p: ConfigProblem) -> IngestError {
     IngestError {
         file: source.file.clone(),

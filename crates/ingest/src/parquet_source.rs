@@ -44,12 +44,15 @@ pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<(), IngestEr
             "check `path` in the source file",
         )
     })?;
-    let df = ParquetReader::new(file).finish().map_err(|e| {
-        conv.error(
-            format!("cannot read the parquet file: {e}"),
-            "the file is damaged or not parquet; re-export it",
-        )
-    })?;
+    let df = crate::guard(|| ParquetReader::new(file).finish())
+        .map_err(|p| p.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()))
+        .map_err(|e| {
+            conv.error(
+                format!("cannot read the parquet file: {e}"),
+                "the file is damaged or not parquet; re-export it",
+            )
+        })?;
     let headers: Vec<String> = df
         .get_column_names()
         .iter()

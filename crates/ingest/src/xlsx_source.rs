@@ -11,7 +11,9 @@ pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<(), IngestEr
     let cfg = &source.config;
     let toml = source.file.display().to_string();
     let path = source.data_path();
-    let mut book = open_workbook_auto(&path).map_err(|e| {
+    let opened =
+        crate::guard(|| open_workbook_auto(&path)).and_then(|r| r.map_err(|e| e.to_string()));
+    let mut book = opened.map_err(|e| {
         conv.error(
             format!("cannot open the workbook: {e}"),
             "the file is damaged, truncated, password-protected or not a workbook; re-export it \
@@ -39,7 +41,9 @@ pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<(), IngestEr
             .cloned()
             .ok_or_else(|| conv.error("the workbook has no sheets", "re-export the workbook"))?,
     };
-    let range = book.worksheet_range(&sheet).map_err(|e| {
+    let range =
+        crate::guard(|| book.worksheet_range(&sheet)).and_then(|r| r.map_err(|e| e.to_string()));
+    let range = range.map_err(|e| {
         conv.error(
             format!("cannot read sheet \"{sheet}\": {e}"),
             "the file is damaged or truncated; re-export it from the spreadsheet program",
@@ -107,6 +111,14 @@ fn cell(c: &Data) -> RawCell<'_> {
         Data::Float(f) => RawCell::Number(*f),
         Data::Int(i) => RawCell::Int(*i),
         Data::Bool(b) => RawCell::Bool(*b),
+        // calamine's conversion panics on absurd serials (it builds a chrono
+        // duration from the value); keep to Excel's range 0..=9999-12-31.
+        Data::DateTime(dt) if dt.is_datetime() && !(-1.0..=2_958_466.0).contains(&dt.as_f64()) => {
+            RawCell::Error(format!(
+                "date serial {} outside Excel's range",
+                number_text(dt.as_f64())
+            ))
+        }
         Data::DateTime(dt) if dt.is_datetime() => match dt.as_datetime() {
             Some(d) => RawCell::Date(d.date()),
             None => RawCell::Error(format!("date {}", number_text(dt.as_f64()))),

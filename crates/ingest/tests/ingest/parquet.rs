@@ -109,3 +109,49 @@ fn corrupt_parquet_names_the_file() {
         e.message
     );
 }
+
+#[test]
+fn truncated_parquet_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut df = frame();
+    write(dir.path(), &mut df);
+    let path = dir.path().join("data.parquet");
+    let bytes = std::fs::read(&path).unwrap();
+    for cut in [bytes.len() / 2, bytes.len() - 4, 8] {
+        std::fs::write(&path, &bytes[..cut]).unwrap();
+        let src = source_file(
+            dir.path(),
+            &format!("[source]\npath = \"data.parquet\"\n{SOURCE}"),
+        );
+        let e = ingest(&src, &schema()).unwrap_err();
+        assert!(
+            e.message.starts_with("cannot read the parquet file: "),
+            "{}",
+            e.message
+        );
+    }
+}
+
+#[test]
+fn damaged_bytes_never_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut df = frame();
+    write(dir.path(), &mut df);
+    let path = dir.path().join("data.parquet");
+    let good = std::fs::read(&path).unwrap();
+    let src = source_file(
+        dir.path(),
+        &format!("[source]\npath = \"data.parquet\"\n{SOURCE}"),
+    );
+    let step = (good.len() / 40).max(1);
+    for at in (4..good.len().saturating_sub(8)).step_by(step) {
+        let mut bad = good.clone();
+        for b in bad.iter_mut().skip(at).take(8) {
+            *b ^= 0x5A;
+        }
+        std::fs::write(&path, &bad).unwrap();
+        if let Err(e) = ingest(&src, &schema()) {
+            assert!(!e.message.is_empty());
+        }
+    }
+}

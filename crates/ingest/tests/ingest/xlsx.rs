@@ -289,3 +289,30 @@ fn truncated_workbook_names_the_file() {
     assert_eq!(e.file, path);
     assert!(e.message.starts_with("cannot "), "{}", e.message);
 }
+
+#[test]
+fn damaged_bytes_never_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data.xlsx");
+    workbook(&path);
+    let good = std::fs::read(&path).unwrap();
+    let src = source_file(
+        dir.path(),
+        &format!(
+            "[source]\npath = \"data.xlsx\"\n{}",
+            on_data_sheet("sheet = \"Данные\"\n")
+        ),
+    );
+    let step = (good.len() / 40).max(1);
+    for at in (0..good.len()).step_by(step) {
+        let mut bad = good.clone();
+        for b in bad.iter_mut().skip(at).take(16) {
+            *b ^= 0x5A;
+        }
+        std::fs::write(&path, &bad).unwrap();
+        // Either a table or a located error; never a panic.
+        if let Err(e) = ingest(&src, &schema()) {
+            assert!(!e.message.is_empty());
+        }
+    }
+}
