@@ -70,10 +70,12 @@ impl DateFormat {
                 items,
             })
         } else {
-            Err(format!(
-                "date format '{pattern}' has no {}",
-                lacking.join(", no ")
-            ))
+            let list = match lacking.as_slice() {
+                [one] => one.to_string(),
+                [init @ .., last] => format!("{} and {last}", init.join(", ")),
+                [] => String::new(),
+            };
+            Err(format!("date format '{pattern}' lacks {list}"))
         }
     }
 
@@ -157,7 +159,7 @@ mod tests {
         assert!(DateFormat::compile("excel-serial").is_ok());
         assert_eq!(
             DateFormat::compile("%m.%Y").unwrap_err(),
-            "date format '%m.%Y' has no a day (%d)"
+            "date format '%m.%Y' lacks a day (%d)"
         );
         assert_eq!(
             DateFormat::compile("%d.%m.%Q").unwrap_err(),

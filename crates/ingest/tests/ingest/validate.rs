@@ -129,7 +129,7 @@ fn invalid_and_incomplete_date_formats() {
             ),
             (
                 "source.date_formats[2]",
-                "date format '%m.%Y' has no a day (%d)"
+                "date format '%m.%Y' lacks a day (%d)"
             ),
         ]
     );
@@ -161,7 +161,7 @@ fn column_date_formats_are_checked_and_only_for_dates() {
             ),
             (
                 "source.columns.im_start.date_formats[0]",
-                "date format '%Y' has no a month (%m), no a day (%d)"
+                "date format '%Y' lacks a month (%m) and a day (%d)"
             ),
         ]
     );
