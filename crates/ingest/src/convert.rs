@@ -693,11 +693,9 @@ impl Converter {
         for (k, plan) in self.plans.iter().enumerate() {
             let raw = cell(self.fields[k]);
             match plan.convert(&raw) {
-                Ok(v) => {
-                    if first.is_none() {
-                        self.builders[k].push(v);
-                    }
-                }
+                // Pushed even after a problem: the row's values are
+                // truncated away below when it is rejected.
+                Ok(v) => self.builders[k].push(v),
                 Err(p) => {
                     if self.on_error == OnError::Fail {
                         return Err(IngestError::new(&self.data_file, p.message, p.fix)
