@@ -10,7 +10,7 @@ pub fn compile(sql: &str) -> Result<Expr, String> {
     if sql.trim().is_empty() {
         return Err("the expression is empty".into());
     }
-    polars::sql::sql_expr(sql).map_err(|e| tidy(&e.to_string()))
+    polars::sql::sql_expr(sql).map_err(|e| tidy(&e))
 }
 
 /// The type an expression produces on a table shaped like `frame` (which may
@@ -22,7 +22,7 @@ pub fn output_type(expr: &Expr, frame: &DataFrame) -> Result<DataType, String> {
         .lazy()
         .select([expr.clone().alias("__cohortflow_expr")])
         .collect_schema()
-        .map_err(|e| tidy(&e.to_string()))?;
+        .map_err(|e| tidy(&e))?;
     Ok(schema
         .get("__cohortflow_expr")
         .cloned()
@@ -46,16 +46,23 @@ pub fn compile_checked(
     Ok((expr, dtype))
 }
 
-/// Polars errors read `ColumnNotFound: unable to find column "x"; valid
-/// columns: [...]` followed by a plan dump; keep the first line, which is the
-/// part a user can act on.
-fn tidy(msg: &str) -> String {
-    let first = msg.lines().next().unwrap_or(msg).trim();
-    let first = first
-        .split_once(": ")
-        .filter(|(kind, _)| !kind.contains(' '))
-        .map_or(first, |(_, rest)| rest);
-    first.trim_end_matches(|c| c == ':' || c == ' ').to_string()
+/// The part of a polars error a user can act on: the message without its
+/// kind (`not found: `, `SQL interface error: `) and without the query plan
+/// some errors append after a newline.
+fn tidy(e: &PolarsError) -> String {
+    let msg = match e {
+        PolarsError::ColumnNotFound(m)
+        | PolarsError::ComputeError(m)
+        | PolarsError::InvalidOperation(m)
+        | PolarsError::SchemaMismatch(m)
+        | PolarsError::SchemaFieldNotFound(m)
+        | PolarsError::SQLInterface(m)
+        | PolarsError::SQLSyntax(m) => m.to_string(),
+        PolarsError::Context { error, .. } => return tidy(error),
+        other => other.to_string(),
+    };
+    let first = msg.lines().next().unwrap_or("").trim();
+    first.trim_end_matches([':', ' ']).to_string()
 }
 
 #[cfg(test)]
