@@ -21,6 +21,15 @@ pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<(), IngestEr
         )
     })?;
     let raw: &[u8] = raw.strip_prefix(BOM).unwrap_or(&raw);
+    if raw.starts_with(b"\xFF\xFE") || raw.starts_with(b"\xFE\xFF") {
+        return Err(conv
+            .error(
+                "the file is UTF-16 (Excel's \"Unicode text\"), which cohortflow does not read",
+                "save the export as \"CSV UTF-8\" (or CSV in windows-1251 with encoding = \
+                 \"windows-1251\")",
+            )
+            .at(1));
+    }
     let text: Cow<'_, [u8]> = match dialect.encoding {
         Encoding::Utf8 => match std::str::from_utf8(raw) {
             Ok(_) => Cow::Borrowed(raw),

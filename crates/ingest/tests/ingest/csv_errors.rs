@@ -305,3 +305,18 @@ fn empty_file() {
     let (_d, r) = run_csv("", BASIC);
     assert_eq!(err(r).message, "the file has no header line (it is empty)");
 }
+
+#[test]
+fn utf16_file_is_named_as_such() {
+    let mut bytes = vec![0xFF, 0xFE];
+    for u in "id,sex\n".encode_utf16() {
+        bytes.extend_from_slice(&u.to_le_bytes());
+    }
+    let (_d, r) = run_csv_bytes(&bytes, BASIC);
+    let e = err(r);
+    assert_eq!(
+        e.message,
+        "the file is UTF-16 (Excel's \"Unicode text\"), which cohortflow does not read"
+    );
+    has(&e.fix, &["CSV UTF-8"]);
+}
