@@ -83,7 +83,15 @@ pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<(), IngestEr
         &format!("row {header_row} of sheet \"{sheet}\""),
         cfg.unmapped_columns,
         &toml,
-        || None,
+        || {
+            (cfg.sheet.is_none() && sheets.len() > 1).then(|| {
+                format!(
+                    "No sheet was named, so the first sheet \"{sheet}\" was read; the workbook's \
+                     sheets are {}: set sheet = \"...\" in the source file",
+                    quoted(&sheets)
+                )
+            })
+        },
     )?;
     for (i, row) in range.rows().enumerate().skip(rel + 1) {
         let row_no = (r0 + i + 1) as i64;

@@ -119,7 +119,8 @@ fn first_sheet_is_the_default() {
     assert_eq!(
         e.message,
         "column \"ID\" (mapped to patient_id) is not in the header on row 1 of sheet \"Notes\"; \
-         headers found: \"nothing here\""
+         headers found: \"nothing here\". No sheet was named, so the first sheet \"Notes\" was \
+         read; the workbook's sheets are \"Notes\", \"Данные\": set sheet = \"...\" in the source file"
     );
 }
 
