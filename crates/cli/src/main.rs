@@ -5,7 +5,7 @@
 //! results), clap and tracing.
 
 use clap::{Parser, Subcommand};
-use cohortflow_pipeline::{Error, RunSummary};
+use cohortflow_pipeline::{Error, Outcome, RunSummary};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -130,15 +130,21 @@ fn print_summary(name: &str, s: &RunSummary) {
             e.log_rank.chisq, e.log_rank.df, e.log_rank.p_value
         );
     }
-    let read: u64 = s
-        .ledger
-        .accounts()
+    let accounts = s.ledger.accounts();
+    let read: u64 = accounts
         .iter()
         .filter(|a| a.stage == "ingest")
         .map(|a| a.rows_in)
         .sum();
+    let excluded: u64 = accounts
+        .iter()
+        .flat_map(|a| &a.outcomes)
+        .filter(|(o, _, _)| *o == Outcome::Excluded)
+        .map(|(_, _, n)| n)
+        .sum();
+    let analysed: u64 = r.arms.iter().map(|a| a.n).sum();
     println!(
-        "  ledger: {read} rows read, {} rejected (rejects.csv), every row accounted for",
+        "  ledger: {read} rows read = {} rejected (rejects.csv) + {excluded} excluded (attrition.csv) + {analysed} analysed",
         s.rejected_rows
     );
     println!("  written to {}", s.out.display());

@@ -17,6 +17,7 @@ mod load;
 mod manifest;
 mod run;
 
+pub use cohortflow_core::ledger::Outcome;
 pub use error::{Error, LocatedProblem};
 pub use load::{Loaded, PipelineFile, PipelineHeader, list, load, locate};
 pub use run::{RunSummary, STAGE_TABLES, run};

@@ -41,12 +41,6 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
     let mut ingested: Option<DataFrame> = None;
     for source in &loaded.sources {
         let ing = cohortflow_ingest::ingest(source, &loaded.schema).map_err(Error::Input)?;
-        info!(
-            source = %source.config.name,
-            read = ing.account.rows_in,
-            kept = ing.account.rows_out,
-            "ingested"
-        );
         ledger.push(ing.account);
         all_rejects.extend(ing.rejects);
         match &mut ingested {
