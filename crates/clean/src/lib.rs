@@ -165,11 +165,7 @@ fn known_columns(frame: &DataFrame) -> String {
 /// Applies the rules, then linkage. `sources` lists the source names in
 /// pipeline order (for the ledger and for linkage ties).
 pub fn clean(cfg: &CleanConfig, frame: DataFrame, sources: &[String]) -> PolarsResult<Cleaned> {
-    let mut accounts: Vec<StageAccount> = table::counts_by_source(&frame, sources)?
-        .into_iter()
-        .zip(sources)
-        .map(|(n, s)| StageAccount::new(STAGE, s, n))
-        .collect();
+    let mut accounts = table::open_accounts(STAGE, &frame, sources)?;
     let mut rejects = Vec::new();
     let n = frame.height();
     let mut frame = frame
@@ -234,8 +230,8 @@ pub fn clean(cfg: &CleanConfig, frame: DataFrame, sources: &[String]) -> PolarsR
         }
         let key_cols: Vec<String> = linkage.key.get_ref().clone();
         for (drop, keep) in &dropped {
-            let (src, row) = provenance(&frame, *drop)?;
-            let (ksrc, krow) = provenance(&frame, *keep)?;
+            let (src, row) = table::provenance(&frame, *drop)?;
+            let (ksrc, krow) = table::provenance(&frame, *keep)?;
             rejects.push(Reject {
                 source: src,
                 source_row: row,
@@ -257,17 +253,6 @@ pub fn clean(cfg: &CleanConfig, frame: DataFrame, sources: &[String]) -> PolarsR
     })
 }
 
-fn provenance(frame: &DataFrame, i: usize) -> PolarsResult<(String, i64)> {
-    let s = frame
-        .column(SOURCE)?
-        .str()?
-        .get(i)
-        .unwrap_or("")
-        .to_string();
-    let r = frame.column(SOURCE_ROW)?.i64()?.get(i).unwrap_or(0);
-    Ok((s, r))
-}
-
 fn count_mask_by_source(
     frame: &DataFrame,
     mask: &BooleanChunked,
@@ -286,7 +271,7 @@ fn rejects_for(
     let mut out = Vec::new();
     for (i, v) in mask.iter().enumerate() {
         if v == Some(true) {
-            let (source, source_row) = provenance(frame, i)?;
+            let (source, source_row) = table::provenance(frame, i)?;
             out.push(Reject {
                 source,
                 source_row,

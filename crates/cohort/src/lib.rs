@@ -142,11 +142,7 @@ fn condition(sql: &str) -> PolarsResult<Expr> {
 
 /// Applies the criteria in order and assigns arms.
 pub fn select(cfg: &CohortConfig, frame: DataFrame, sources: &[String]) -> PolarsResult<Selected> {
-    let mut accounts: Vec<StageAccount> = table::counts_by_source(&frame, sources)?
-        .into_iter()
-        .zip(sources)
-        .map(|(n, s)| StageAccount::new(STAGE, s, n))
-        .collect();
+    let mut accounts = table::open_accounts(STAGE, &frame, sources)?;
 
     // Each row's prospective arm: the arms whose condition holds, joined by '+'.
     let arm_masks: Vec<BooleanChunked> = cfg

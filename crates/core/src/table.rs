@@ -52,3 +52,24 @@ pub fn counts_by_source(df: &DataFrame, sources: &[String]) -> PolarsResult<Vec<
     }
     Ok(counts)
 }
+
+/// Opens one ledger account per source for `stage`, with the rows of each
+/// source in `df` as the rows in.
+pub fn open_accounts(
+    stage: &str,
+    df: &DataFrame,
+    sources: &[String],
+) -> PolarsResult<Vec<crate::ledger::StageAccount>> {
+    Ok(counts_by_source(df, sources)?
+        .into_iter()
+        .zip(sources)
+        .map(|(n, s)| crate::ledger::StageAccount::new(stage, s, n))
+        .collect())
+}
+
+/// The source name and source row of row `i`.
+pub fn provenance(df: &DataFrame, i: usize) -> PolarsResult<(String, i64)> {
+    let source = df.column(SOURCE)?.str()?.get(i).unwrap_or("").to_string();
+    let row = df.column(SOURCE_ROW)?.i64()?.get(i).unwrap_or(0);
+    Ok((source, row))
+}

@@ -195,11 +195,7 @@ pub fn derive(
     frame: DataFrame,
     sources: &[String],
 ) -> PolarsResult<Derived> {
-    let mut accounts: Vec<StageAccount> = table::counts_by_source(&frame, sources)?
-        .into_iter()
-        .zip(sources)
-        .map(|(n, s)| StageAccount::new(STAGE, s, n))
-        .collect();
+    let mut accounts = table::open_accounts(STAGE, &frame, sources)?;
     let mut lf = frame.lazy();
     for c in &cfg.columns {
         let e = expr::compile(c.expr.get_ref()).map_err(|e| polars_err!(ComputeError: "{e}"))?;
