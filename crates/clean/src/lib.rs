@@ -21,8 +21,7 @@ use cohortflow_core::{ConfigProblem, Spanned};
 use polars::prelude::*;
 use serde::Deserialize;
 
-/// Name of the column that lists the flag rules a row triggered.
-pub const FLAGS: &str = "flags";
+pub use cohortflow_core::table::FLAGS;
 const STAGE: &str = "clean";
 
 /// The `[clean]` section of a pipeline.

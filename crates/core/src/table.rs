@@ -6,6 +6,9 @@ use polars::prelude::*;
 pub const SOURCE: &str = "source";
 /// Line (CSV) or sheet row (XLSX) of the record in the original file, 1-based.
 pub const SOURCE_ROW: &str = "source_row";
+/// Rules and checks that flagged a row without removing it, `; `-joined
+/// (added by the clean stage, extended by derive).
+pub const FLAGS: &str = "flags";
 /// Columns every stage carries through untouched.
 pub const PROVENANCE: [&str; 2] = [SOURCE, SOURCE_ROW];
 

@@ -53,6 +53,134 @@ pub struct EndpointConfig {
     pub censor: Spanned<String>,
     #[serde(default)]
     pub unit: TimeUnit,
+    /// Administrative cut-off (`"2023-06-30"`): events after it are not
+    /// counted and follow-up ends at it.
+    pub admin_censor: Option<Spanned<String>>,
+    /// Longest follow-up, in `unit`: later times are censored at it.
+    pub max_followup: Option<f64>,
+    /// What each data check does; see [`Check`].
+    #[serde(default)]
+    pub checks: Checks,
+}
+
+/// The checks an endpoint makes on every row before any estimate. Checks
+/// that leave no computable time can only reject; the others may flag (the
+/// row stays, the check is added to its `flags`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// The origin date is empty.
+    MissingOrigin,
+    /// The censoring date is empty.
+    MissingCensor,
+    /// The origin is after the administrative cut-off.
+    OriginAfterCutoff,
+    /// The first event is before the origin.
+    EventBeforeOrigin,
+    /// No event, and the censoring date is before the origin.
+    CensorBeforeOrigin,
+    /// The first event is after the censoring date (last follow-up). Flagged,
+    /// the event time is kept.
+    EventAfterCensor,
+    /// Time is exactly zero (event or censoring on the index date). Flagged,
+    /// the row is kept with time 0, as R's survfit accepts it.
+    ZeroTime,
+}
+
+impl Check {
+    fn describe(self, ep: &EndpointConfig) -> String {
+        let (o, c) = (ep.origin.get_ref(), ep.censor.get_ref());
+        match self {
+            Check::MissingOrigin => format!("no {o}"),
+            Check::MissingCensor => format!("no {c}"),
+            Check::OriginAfterCutoff => format!("{o} after the administrative cut-off"),
+            Check::EventBeforeOrigin => format!("event before {o}"),
+            Check::CensorBeforeOrigin => format!("{c} before {o}"),
+            Check::EventAfterCensor => format!("event after {c}"),
+            Check::ZeroTime => "zero time".to_string(),
+        }
+    }
+}
+
+/// `[endpoints.<name>.checks]`: the action of the two checks that may flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Checks {
+    pub event_after_censor: Action,
+    pub zero_time: Action,
+}
+
+impl Default for Checks {
+    fn default() -> Self {
+        Checks {
+            event_after_censor: Action::Reject,
+            zero_time: Action::Flag,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Reject,
+    Flag,
+}
+
+/// One row's endpoint: time in days, event, and the checks that flagged it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndpointRow {
+    pub days: f64,
+    pub event: bool,
+    pub flags: Vec<Check>,
+}
+
+/// One row's endpoint from day numbers (days since 1970-01-01), or the check
+/// that rejects the row. `cutoff` is the administrative cut-off and
+/// `max_days` the longest follow-up in days.
+pub fn endpoint_days(
+    origin: Option<i32>,
+    censor: Option<i32>,
+    first_event: Option<i32>,
+    cutoff: Option<i32>,
+    max_days: Option<f64>,
+    checks: &Checks,
+) -> Result<EndpointRow, Check> {
+    let o = origin.ok_or(Check::MissingOrigin)?;
+    let c = censor.ok_or(Check::MissingCensor)?;
+    if cutoff.is_some_and(|k| o > k) {
+        return Err(Check::OriginAfterCutoff);
+    }
+    let mut flags = Vec::new();
+    let (mut days, mut event) = match first_event {
+        Some(e) if e < o => return Err(Check::EventBeforeOrigin),
+        Some(e) if e > c => match checks.event_after_censor {
+            Action::Reject => return Err(Check::EventAfterCensor),
+            Action::Flag => {
+                flags.push(Check::EventAfterCensor);
+                (e - o, true)
+            }
+        },
+        Some(e) => (e - o, true),
+        None if c < o => return Err(Check::CensorBeforeOrigin),
+        None => (c - o, false),
+    };
+    if let Some(k) = cutoff
+        && o + days > k
+    {
+        (days, event) = (k - o, false);
+    }
+    let mut days = f64::from(days);
+    if let Some(m) = max_days
+        && days > m
+    {
+        (days, event) = (m, false);
+    }
+    if days == 0.0 {
+        match checks.zero_time {
+            Action::Reject => return Err(Check::ZeroTime),
+            Action::Flag => flags.push(Check::ZeroTime),
+        }
+    }
+    Ok(EndpointRow { days, event, flags })
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -92,6 +220,15 @@ pub fn time_column(endpoint: &str) -> String {
 
 pub fn event_column(endpoint: &str) -> String {
     format!("{endpoint}_event")
+}
+
+/// Parses an administrative cut-off date (`YYYY-MM-DD`) into days since
+/// 1970-01-01, the representation of polars dates.
+pub fn parse_cutoff(text: &str) -> Result<i32, String> {
+    let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("'{text}' is not a date written YYYY-MM-DD"))?;
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
+    i32::try_from((date - epoch).num_days()).map_err(|_| format!("'{text}' is out of range"))
 }
 
 pub struct Derived {
@@ -169,6 +306,26 @@ pub fn validate(
                 "one or more date columns, e.g. events = [\"death_date\"]",
             ));
         }
+        if let Some(cutoff) = &ep.admin_censor
+            && let Err(e) = parse_cutoff(cutoff.get_ref())
+        {
+            problems.push(ConfigProblem::new(
+                format!("{key}.admin_censor"),
+                Some(cutoff.span()),
+                e,
+                "a date such as \"2023-06-30\"",
+            ));
+        }
+        if let Some(m) = ep.max_followup
+            && !(m.is_finite() && m > 0.0)
+        {
+            problems.push(ConfigProblem::new(
+                format!("{key}.max_followup"),
+                None,
+                format!("max_followup = {m} is not a positive number"),
+                format!("the longest follow-up in {}", ep.unit.name()),
+            ));
+        }
         for (col, dtype) in [
             (time_column(name), DataType::Float64),
             (event_column(name), DataType::Boolean),
@@ -203,8 +360,10 @@ pub fn derive(
     }
     let mut frame = lf.collect()?;
 
-    // Per row, the first reason it cannot have every endpoint (None = fine).
+    // Per row, the first reason it cannot have every endpoint (None = fine),
+    // and the flags it collects.
     let mut reason: Vec<Option<(String, Vec<String>)>> = vec![None; frame.height()];
+    let mut flags: Vec<Vec<String>> = vec![Vec::new(); frame.height()];
     for (name, ep) in endpoints {
         let days = |col: &str| -> PolarsResult<Int32Chunked> {
             Ok(frame.column(col)?.cast(&DataType::Int32)?.i32()?.clone())
@@ -217,6 +376,13 @@ pub fn derive(
             .iter()
             .map(|c| days(c))
             .collect::<PolarsResult<_>>()?;
+        let cutoff = ep
+            .admin_censor
+            .as_ref()
+            .map(|d| parse_cutoff(d.get_ref()))
+            .transpose()
+            .map_err(|e| polars_err!(ComputeError: "endpoint {name}: {e}"))?;
+        let max_days = ep.max_followup.map(|m| m * ep.unit.days());
         let involved: Vec<String> = std::iter::once(ep.origin.get_ref().clone())
             .chain(ep.events.get_ref().iter().cloned())
             .chain(std::iter::once(ep.censor.get_ref().clone()))
@@ -225,39 +391,65 @@ pub fn derive(
         let mut event = Vec::with_capacity(frame.height());
         for i in 0..frame.height() {
             let first_event = events.iter().filter_map(|e| e.get(i)).min();
-            let (t, ev, problem) = match (origin.get(i), censor.get(i), first_event) {
-                (None, _, _) => (None, None, Some(format!("no {}", ep.origin.get_ref()))),
-                (_, None, _) => (None, None, Some(format!("no {}", ep.censor.get_ref()))),
-                (Some(_), Some(c), Some(e)) if e > c => (
-                    None,
-                    None,
-                    Some(format!("event after {}", ep.censor.get_ref())),
-                ),
-                (Some(o), Some(_), Some(e)) if e < o => (
-                    None,
-                    None,
-                    Some(format!("event before {}", ep.origin.get_ref())),
-                ),
-                (Some(o), Some(c), None) if c < o => (
-                    None,
-                    None,
-                    Some(format!(
-                        "{} before {}",
-                        ep.censor.get_ref(),
-                        ep.origin.get_ref()
-                    )),
-                ),
-                (Some(o), Some(_), Some(e)) => (Some(e - o), Some(true), None),
-                (Some(o), Some(c), None) => (Some(c - o), Some(false), None),
-            };
-            if let (Some(p), None) = (problem, &reason[i]) {
-                reason[i] = Some((format!("endpoint {name}: {p}"), involved.clone()));
+            match endpoint_days(
+                origin.get(i),
+                censor.get(i),
+                first_event,
+                cutoff,
+                max_days,
+                &ep.checks,
+            ) {
+                Ok(row) => {
+                    flags[i].extend(
+                        row.flags
+                            .iter()
+                            .map(|c| format!("endpoint {name}: {}", c.describe(ep))),
+                    );
+                    time.push(Some(row.days / ep.unit.days()));
+                    event.push(Some(row.event));
+                }
+                Err(check) => {
+                    if reason[i].is_none() {
+                        reason[i] = Some((
+                            format!("endpoint {name}: {}", check.describe(ep)),
+                            involved.clone(),
+                        ));
+                    }
+                    time.push(None);
+                    event.push(None);
+                }
             }
-            time.push(t.map(|d| f64::from(d) / ep.unit.days()));
-            event.push(ev);
         }
         frame.with_column(Column::new(time_column(name).into(), time))?;
         frame.with_column(Column::new(event_column(name).into(), event))?;
+    }
+
+    // Flags: counted per reason in the ledger and appended to `flags`.
+    let mut flag_reasons: Vec<&String> = flags.iter().flatten().collect();
+    flag_reasons.sort();
+    flag_reasons.dedup();
+    for why in flag_reasons {
+        let mask: BooleanChunked = flags
+            .iter()
+            .zip(&reason)
+            .map(|(f, r)| Some(r.is_none() && f.contains(why)))
+            .collect();
+        let counts = table::counts_by_source(&frame.filter(&mask)?, sources)?;
+        for (acc, k) in accounts.iter_mut().zip(counts) {
+            acc.add(Outcome::Flagged, why, k);
+        }
+    }
+    if frame.column(table::FLAGS).is_ok() {
+        let old = frame.column(table::FLAGS)?.str()?.clone();
+        let updated: StringChunked = old
+            .iter()
+            .zip(&flags)
+            .map(|(o, f)| {
+                let all: Vec<&str> = o.into_iter().chain(f.iter().map(|s| s.as_str())).collect();
+                (!all.is_empty()).then(|| all.join("; "))
+            })
+            .collect();
+        frame.with_column(updated.with_name(table::FLAGS.into()).into_column())?;
     }
 
     let mut rejects = Vec::new();
@@ -300,4 +492,105 @@ pub fn derive(
         rejects,
         accounts,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(
+        o: Option<i32>,
+        c: Option<i32>,
+        e: Option<i32>,
+        cutoff: Option<i32>,
+        max: Option<f64>,
+    ) -> Result<EndpointRow, Check> {
+        endpoint_days(o, c, e, cutoff, max, &Checks::default())
+    }
+
+    #[test]
+    fn event_or_censoring() {
+        assert_eq!(
+            row(Some(10), Some(50), Some(30), None, None).unwrap().days,
+            20.0
+        );
+        assert!(row(Some(10), Some(50), Some(30), None, None).unwrap().event);
+        let censored = row(Some(10), Some(50), None, None, None).unwrap();
+        assert_eq!((censored.days, censored.event), (40.0, false));
+    }
+
+    #[test]
+    fn impossible_dates_are_named() {
+        assert_eq!(
+            row(None, Some(5), None, None, None),
+            Err(Check::MissingOrigin)
+        );
+        assert_eq!(
+            row(Some(1), None, None, None, None),
+            Err(Check::MissingCensor)
+        );
+        assert_eq!(
+            row(Some(10), Some(50), Some(5), None, None),
+            Err(Check::EventBeforeOrigin)
+        );
+        assert_eq!(
+            row(Some(10), Some(50), Some(60), None, None),
+            Err(Check::EventAfterCensor)
+        );
+        assert_eq!(
+            row(Some(10), Some(5), None, None, None),
+            Err(Check::CensorBeforeOrigin)
+        );
+        assert_eq!(
+            row(Some(10), Some(50), None, Some(5), None),
+            Err(Check::OriginAfterCutoff)
+        );
+    }
+
+    #[test]
+    fn flagged_checks_keep_the_row() {
+        let checks = Checks {
+            event_after_censor: Action::Flag,
+            zero_time: Action::Flag,
+        };
+        let r = endpoint_days(Some(10), Some(50), Some(60), None, None, &checks).unwrap();
+        assert_eq!(
+            (r.days, r.event, r.flags),
+            (50.0, true, vec![Check::EventAfterCensor])
+        );
+        let r = endpoint_days(Some(10), Some(10), None, None, None, &checks).unwrap();
+        assert_eq!((r.days, r.flags), (0.0, vec![Check::ZeroTime]));
+        let strict = Checks {
+            zero_time: Action::Reject,
+            ..checks
+        };
+        assert_eq!(
+            endpoint_days(Some(10), Some(10), None, None, None, &strict),
+            Err(Check::ZeroTime)
+        );
+    }
+
+    #[test]
+    fn administrative_cutoff_and_maximum_follow_up_censor() {
+        // Event after the cut-off: censored at the cut-off.
+        let r = row(Some(0), Some(100), Some(80), Some(50), None).unwrap();
+        assert_eq!((r.days, r.event), (50.0, false));
+        // Event before the cut-off is kept.
+        let r = row(Some(0), Some(100), Some(40), Some(50), None).unwrap();
+        assert_eq!((r.days, r.event), (40.0, true));
+        // Longer than the maximum follow-up: censored at it.
+        let r = row(Some(0), Some(100), Some(80), None, Some(60.0)).unwrap();
+        assert_eq!((r.days, r.event), (60.0, false));
+        // Exactly at the maximum: the event counts.
+        let r = row(Some(0), Some(100), Some(60), None, Some(60.0)).unwrap();
+        assert_eq!((r.days, r.event), (60.0, true));
+    }
+
+    #[test]
+    fn cutoff_dates_parse_strictly() {
+        assert_eq!(parse_cutoff("1970-01-02"), Ok(1));
+        assert_eq!(parse_cutoff("2023-06-30"), Ok(19538));
+        assert!(parse_cutoff("2023-02-30").is_err());
+        assert!(parse_cutoff("30.06.2023").is_err());
+    }
 }
