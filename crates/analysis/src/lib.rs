@@ -8,14 +8,13 @@
 //!
 //! Depends on cohortflow-core, cohortflow-stats, polars and serde.
 
-use cohortflow_core::ledger::csv_field;
+mod describe;
+mod survival;
+
 use cohortflow_core::{ConfigProblem, Spanned};
-use cohortflow_stats::{
-    ConfType, KaplanMeier, KmOptions, QuantileEstimate, kaplan_meier, log_rank,
-};
+use cohortflow_stats::{ConfType, KmOptions, QuantileEstimate};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::fmt::Write as _;
 
 /// The `[analysis]` section of a pipeline.
 #[derive(Debug, Clone, Deserialize)]
@@ -33,6 +32,49 @@ pub struct AnalysisConfig {
     /// Confidence level of every interval.
     #[serde(default = "default_conf_level")]
     pub conf_level: f64,
+    /// A landmark analysis against immortal-time bias.
+    pub landmark: Option<LandmarkConfig>,
+}
+
+/// `[analysis.landmark]`: only patients alive, event-free and under
+/// follow-up at the landmark time are analysed, grouped by whether the
+/// exposure (a date) happened by then, with time counted from the landmark.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LandmarkConfig {
+    /// Landmark time after each endpoint's origin, in `unit`.
+    pub time: f64,
+    #[serde(default = "default_landmark_unit")]
+    pub unit: String,
+    /// Date column of the exposure (e.g. `surgery_date`).
+    pub exposure: Spanned<String>,
+    #[serde(default = "default_exposed")]
+    pub exposed_label: String,
+    #[serde(default = "default_unexposed")]
+    pub unexposed_label: String,
+}
+
+fn default_landmark_unit() -> String {
+    "months".into()
+}
+
+fn default_exposed() -> String {
+    "exposed by the landmark".into()
+}
+
+fn default_unexposed() -> String {
+    "not exposed by the landmark".into()
+}
+
+/// Days in one time unit (a month is 30.4375 days, a year 365.25).
+pub fn unit_days(unit: &str) -> Option<f64> {
+    match unit {
+        "days" => Some(1.0),
+        "weeks" => Some(7.0),
+        "months" => Some(30.4375),
+        "years" => Some(365.25),
+        _ => None,
+    }
 }
 
 fn no_columns() -> Spanned<Vec<String>> {
@@ -70,8 +112,12 @@ pub struct EndpointColumns {
     pub name: String,
     pub label: String,
     pub unit: String,
+    /// Column of the time, in `unit`.
     pub time: String,
+    /// Boolean event column.
     pub event: String,
+    /// Date column of the origin (for the landmark's exposure time).
+    pub origin: String,
 }
 
 /// An arm: short name and label, in the order tables show them.
@@ -87,8 +133,31 @@ pub struct ArmInfo {
 pub struct Results {
     pub arms: Vec<ArmCount>,
     pub describe: Vec<Description>,
+    /// The comparison of the declared arms from each endpoint's origin.
     pub endpoints: Vec<EndpointResult>,
+    pub landmark: Option<LandmarkResult>,
+    /// Design warnings (e.g. immortal time), in plain words.
+    pub warnings: Vec<String>,
     pub conventions: Conventions,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LandmarkResult {
+    pub time: f64,
+    pub unit: String,
+    pub exposure: String,
+    /// Group names in the order of each endpoint's `by_arm`.
+    pub groups: Vec<ArmInfo>,
+    pub endpoints: Vec<LandmarkEndpoint>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LandmarkEndpoint {
+    /// Cohort patients left out: event, death or end of follow-up at or
+    /// before the landmark.
+    pub excluded_before_landmark: u64,
+    #[serde(flatten)]
+    pub result: EndpointResult,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -197,6 +266,7 @@ pub struct Conventions {
     pub comparison: String,
     pub tied_times: String,
     pub quantiles: String,
+    pub landmark: String,
     pub month_days: f64,
 }
 
@@ -246,6 +316,42 @@ pub fn validate(
             Ok(_) => {}
         }
     }
+    if let Some(l) = &cfg.landmark {
+        if !(l.time.is_finite() && l.time > 0.0) {
+            problems.push(ConfigProblem::new(
+                "analysis.landmark.time",
+                None,
+                format!("landmark time {} is not a positive number", l.time),
+                "a time after the origin, e.g. time = 12",
+            ));
+        }
+        if unit_days(&l.unit).is_none() {
+            problems.push(ConfigProblem::new(
+                "analysis.landmark.unit",
+                None,
+                format!("unknown unit '{}'", l.unit),
+                "days, weeks, months or years",
+            ));
+        }
+        match frame
+            .column(l.exposure.get_ref())
+            .map(|c| c.dtype().clone())
+        {
+            Ok(DataType::Date) => {}
+            Ok(other) => problems.push(ConfigProblem::new(
+                "analysis.landmark.exposure",
+                Some(l.exposure.span()),
+                format!("'{}' is {other}, not a date", l.exposure.get_ref()),
+                "the date column of the exposure, e.g. surgery_date",
+            )),
+            Err(_) => problems.push(ConfigProblem::new(
+                "analysis.landmark.exposure",
+                Some(l.exposure.span()),
+                format!("unknown column '{}'", l.exposure.get_ref()),
+                "the date column of the exposure, e.g. surgery_date",
+            )),
+        }
+    }
     if !(cfg.conf_level > 0.0 && cfg.conf_level < 1.0) {
         problems.push(ConfigProblem::new(
             "analysis.conf_level",
@@ -257,7 +363,8 @@ pub fn validate(
     problems
 }
 
-/// Runs the analysis on the cohort (a table with an `arm` column).
+/// Runs the analysis on the cohort (a table with an `arm` column). Returns
+/// the results and the text of `km.csv`.
 pub fn analyse(
     cfg: &AnalysisConfig,
     arms: &[ArmInfo],
@@ -294,83 +401,50 @@ pub fn analyse(
 
     let mut describe = Vec::new();
     for c in cfg.describe.get_ref() {
-        describe.push(describe_column(frame, c, arms, &arm_index).map_err(pe)?);
+        describe.push(describe::describe_column(frame, c, arms, &arm_index).map_err(pe)?);
     }
 
     let opts = KmOptions {
         conf_type: cfg.conf_type.to_stats(),
         conf_level: cfg.conf_level,
     };
-    let mut km_csv =
-        String::from("endpoint,arm,time,n_risk,n_event,n_censor,surv,std_err,lower,upper\n");
-    let mut results = Vec::new();
-    for ep in endpoints
+    let mut km_csv = String::from(
+        "analysis,endpoint,arm,time,n_risk,n_event,n_censor,surv,std_err,lower,upper\n",
+    );
+    let selected: Vec<&EndpointColumns> = cfg
+        .endpoints
+        .get_ref()
         .iter()
-        .filter(|e| cfg.endpoints.get_ref().contains(&e.name))
-    {
-        let time = frame
-            .column(&ep.time)
-            .map_err(pe)?
-            .f64()
-            .map_err(pe)?
-            .clone();
-        let event = frame
-            .column(&ep.event)
-            .map_err(pe)?
-            .bool()
-            .map_err(pe)?
-            .clone();
-        let mut t_all = Vec::new();
-        let mut e_all = Vec::new();
-        let mut g_all = Vec::new();
-        for i in 0..frame.height() {
-            if let (Some(k), Some(t), Some(e)) = (arm_index[i], time.get(i), event.get(i)) {
-                t_all.push(t);
-                e_all.push(e);
-                g_all.push(k);
-            }
-        }
-        let mut by_arm = Vec::new();
-        for (k, arm) in arms.iter().enumerate() {
-            let (t, e): (Vec<f64>, Vec<bool>) = t_all
-                .iter()
-                .zip(&e_all)
-                .zip(&g_all)
-                .filter(|(_, g)| **g == k)
-                .map(|((t, e), _)| (*t, *e))
-                .unzip();
-            let km = kaplan_meier(&t, &e, &opts)
-                .map_err(|e| format!("{} in arm {}: {e}", ep.name, arm.name))?;
-            write_km(&mut km_csv, &ep.name, &arm.name, &km);
-            by_arm.push(ArmSurvival {
-                arm: arm.name.clone(),
-                n: km.n() as u64,
-                events: km.events(),
-                median: km.median().into(),
-            });
-        }
-        let lr = log_rank(&t_all, &e_all, &g_all, None, 0.0)
-            .map_err(|e| format!("{}: log-rank test: {e}", ep.name))?;
-        results.push(EndpointResult {
-            name: ep.name.clone(),
-            label: ep.label.clone(),
-            unit: ep.unit.clone(),
-            by_arm,
-            log_rank: LogRankResult {
-                arms: arms.iter().map(|a| a.name.clone()).collect(),
-                observed: lr.observed,
-                expected: lr.expected,
-                chisq: lr.chisq,
-                df: lr.df,
-                p_value: lr.p_value,
-            },
-        });
+        .filter_map(|n| endpoints.iter().find(|e| &e.name == n))
+        .collect();
+    let mut results = Vec::new();
+    for ep in &selected {
+        let (time, event) = survival::endpoint_columns(frame, ep).map_err(pe)?;
+        let rows: Vec<(f64, bool, usize)> = (0..frame.height())
+            .filter_map(|i| Some((time.get(i)?, event.get(i)?, arm_index[i]?)))
+            .collect();
+        results.push(survival::compare(
+            ep,
+            arms,
+            &rows,
+            &opts,
+            "naive",
+            &mut km_csv,
+        )?);
     }
+
+    let landmark = match &cfg.landmark {
+        Some(l) => Some(landmark(l, &selected, frame, &opts, &mut km_csv)?),
+        None => None,
+    };
+
     Ok((
         Results {
             arms: arm_counts,
             describe,
             endpoints: results,
+            landmark,
+            warnings: Vec::new(),
             conventions: Conventions {
                 survival_estimator: "Kaplan-Meier (R survival::survfit)".into(),
                 variance: "Greenwood".into(),
@@ -380,6 +454,7 @@ pub fn analyse(
                 comparison: "log-rank test, rho = 0, as R survival::survdiff".into(),
                 tied_times: "times closer than sqrt(machine epsilon) relative are merged, as R's timefix".into(),
                 quantiles: "R quantile type 7".into(),
+                landmark: "patients with an endpoint time after the landmark; exposed when the exposure date is on or before origin + landmark; time counted from the landmark".into(),
                 month_days: 30.4375,
             },
         },
@@ -387,133 +462,63 @@ pub fn analyse(
     ))
 }
 
-fn write_km(out: &mut String, endpoint: &str, arm: &str, km: &KaplanMeier) {
-    let f = |x: Option<f64>| x.map_or(String::new(), |v| format!("{v:.6}"));
-    for s in km.steps() {
-        let _ = writeln!(
-            out,
-            "{},{},{:.6},{},{},{},{:.6},{},{},{}",
-            csv_field(endpoint),
-            csv_field(arm),
-            s.time,
-            s.n_risk,
-            s.n_event,
-            s.n_censor,
-            s.surv,
-            f(s.std_err.is_finite().then_some(s.std_err)),
-            f(s.lower),
-            f(s.upper)
-        );
-    }
-}
-
-fn describe_column(
+/// The landmark analysis of every selected endpoint.
+fn landmark(
+    cfg: &LandmarkConfig,
+    endpoints: &[&EndpointColumns],
     frame: &DataFrame,
-    column: &str,
-    arms: &[ArmInfo],
-    arm_index: &[Option<usize>],
-) -> PolarsResult<Description> {
-    let col = frame.column(column)?;
-    let numeric = col.dtype().is_primitive_numeric();
-    if numeric {
-        let values = col.cast(&DataType::Float64)?;
-        let values = values.f64()?;
-        let by_arm = arms
-            .iter()
-            .enumerate()
-            .map(|(k, a)| {
-                let mut xs: Vec<f64> = Vec::new();
-                let mut n = 0;
-                for (i, v) in values.iter().enumerate() {
-                    if arm_index[i] == Some(k) {
-                        n += 1;
-                        xs.extend(v.filter(|x| x.is_finite()));
-                    }
-                }
-                xs.sort_by(f64::total_cmp);
-                let q = |p: f64| quantile_type7(&xs, p);
-                ArmNumeric {
-                    arm: a.name.clone(),
-                    n,
-                    missing: n - xs.len() as u64,
-                    median: q(0.5),
-                    q1: q(0.25),
-                    q3: q(0.75),
-                    min: xs.first().copied(),
-                    max: xs.last().copied(),
-                }
-            })
-            .collect();
-        return Ok(Description::Numeric {
-            column: column.to_string(),
-            by_arm,
+    opts: &KmOptions,
+    km_csv: &mut String,
+) -> Result<LandmarkResult, String> {
+    let pe = |e: PolarsError| e.to_string();
+    let landmark_days = cfg.time * unit_days(&cfg.unit).ok_or("bad landmark unit")?;
+    let groups = vec![
+        ArmInfo {
+            name: "exposed".into(),
+            label: cfg.exposed_label.clone(),
+        },
+        ArmInfo {
+            name: "unexposed".into(),
+            label: cfg.unexposed_label.clone(),
+        },
+    ];
+    let days = |col: &str| -> PolarsResult<Int32Chunked> {
+        Ok(frame.column(col)?.cast(&DataType::Int32)?.i32()?.clone())
+    };
+    let exposure = days(cfg.exposure.get_ref()).map_err(pe)?;
+    let mut out = Vec::new();
+    for ep in endpoints {
+        let (time, event) = survival::endpoint_columns(frame, ep).map_err(pe)?;
+        let origin = days(&ep.origin).map_err(pe)?;
+        let per_unit = unit_days(&ep.unit).ok_or("bad endpoint unit")?;
+        let l = landmark_days / per_unit;
+        let mut rows = Vec::new();
+        let mut excluded = 0;
+        for i in 0..frame.height() {
+            let (Some(t), Some(e), Some(o)) = (time.get(i), event.get(i), origin.get(i)) else {
+                continue;
+            };
+            if t <= l {
+                excluded += 1;
+                continue;
+            }
+            let exposed = exposure
+                .get(i)
+                .is_some_and(|x| f64::from(x - o) <= landmark_days);
+            rows.push((t - l, e, if exposed { 0 } else { 1 }));
+        }
+        let result = survival::compare(ep, &groups, &rows, opts, "landmark", km_csv)
+            .map_err(|e| format!("landmark at {} {}: {e}", cfg.time, cfg.unit))?;
+        out.push(LandmarkEndpoint {
+            excluded_before_landmark: excluded,
+            result,
         });
     }
-    let text = col.cast(&DataType::String)?;
-    let text = text.str()?;
-    let by_arm = arms
-        .iter()
-        .enumerate()
-        .map(|(k, a)| {
-            let mut counts: std::collections::BTreeMap<String, u64> = Default::default();
-            let (mut n, mut missing) = (0, 0);
-            for (i, v) in text.iter().enumerate() {
-                if arm_index[i] == Some(k) {
-                    n += 1;
-                    match v {
-                        Some(v) => *counts.entry(v.to_string()).or_default() += 1,
-                        None => missing += 1,
-                    }
-                }
-            }
-            let present = (n - missing) as f64;
-            ArmCounts {
-                arm: a.name.clone(),
-                n,
-                missing,
-                values: counts
-                    .into_iter()
-                    .map(|(value, count)| ValueCount {
-                        value,
-                        count,
-                        percent: 100.0 * count as f64 / present,
-                    })
-                    .collect(),
-            }
-        })
-        .collect();
-    Ok(Description::Counts {
-        column: column.to_string(),
-        by_arm,
+    Ok(LandmarkResult {
+        time: cfg.time,
+        unit: cfg.unit.clone(),
+        exposure: cfg.exposure.get_ref().clone(),
+        groups,
+        endpoints: out,
     })
-}
-
-/// R's default `quantile(x, p, type = 7)` on sorted data.
-fn quantile_type7(sorted: &[f64], p: f64) -> Option<f64> {
-    let n = sorted.len();
-    if n == 0 {
-        return None;
-    }
-    let h = (n - 1) as f64 * p;
-    let lo = h.floor() as usize;
-    let hi = (lo + 1).min(n - 1);
-    Some(sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo]))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::quantile_type7;
-
-    #[test]
-    fn quantiles_match_r_type_7() {
-        // R: quantile(c(1, 2, 4, 7, 11), c(.25, .5, .75)) -> 2, 4, 7
-        let x = [1.0, 2.0, 4.0, 7.0, 11.0];
-        assert_eq!(quantile_type7(&x, 0.25), Some(2.0));
-        assert_eq!(quantile_type7(&x, 0.5), Some(4.0));
-        // R: quantile(c(1, 2, 4, 7), .5) -> 3; quantile(c(1,2,4,7), .25) -> 1.75
-        let y = [1.0, 2.0, 4.0, 7.0];
-        assert_eq!(quantile_type7(&y, 0.5), Some(3.0));
-        assert_eq!(quantile_type7(&y, 0.25), Some(1.75));
-        assert_eq!(quantile_type7(&[], 0.5), None);
-    }
 }

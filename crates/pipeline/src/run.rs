@@ -8,7 +8,7 @@ use cohortflow_core::ledger::Ledger;
 use cohortflow_core::{rejects, table};
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 /// What a finished run reports back.
 #[derive(Debug)]
@@ -104,9 +104,10 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
             unit: ep.unit.name().to_string(),
             time: cohortflow_derive::time_column(name),
             event: cohortflow_derive::event_column(name),
+            origin: ep.origin.get_ref().clone(),
         })
         .collect();
-    let (results, km_csv) = cohortflow_analysis::analyse(
+    let (mut results, km_csv) = cohortflow_analysis::analyse(
         &loaded.file.analysis,
         &arms,
         &endpoint_columns,
@@ -117,6 +118,11 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
         stage: "analysis",
         message,
     })?;
+
+    results.warnings = immortal_time_warnings(loaded, &selected.frame, &endpoint_columns)?;
+    for w in &results.warnings {
+        warn!("{w}");
+    }
 
     // Everything is computed: now write, all or nothing.
     let staging = staging_dir(out)?;
@@ -214,4 +220,36 @@ fn write_parquet(path: &Path, df: &DataFrame) -> Result<(), Error> {
         .finish(&mut df)
         .map_err(|e| Error::io(path, e))?;
     Ok(())
+}
+
+/// A warning for each arm defined by a date after the index date, unless the
+/// pipeline declares a remedy (a landmark analysis).
+fn immortal_time_warnings(
+    loaded: &Loaded,
+    cohort: &DataFrame,
+    endpoints: &[EndpointColumns],
+) -> Result<Vec<String>, Error> {
+    if loaded.file.analysis.landmark.is_some() {
+        return Ok(Vec::new());
+    }
+    let mut origins: Vec<String> = endpoints.iter().map(|e| e.origin.clone()).collect();
+    origins.dedup();
+    let found =
+        cohortflow_cohort::post_index_arms(&loaded.file.cohort, cohort, &origins).map_err(|e| {
+            Error::Stage {
+                stage: "cohort",
+                message: e.to_string(),
+            }
+        })?;
+    Ok(found
+        .into_iter()
+        .map(|p| {
+            format!(
+                "immortal time: arm {} is defined by {}, which is after the index date {} for {} of its {} patients; \
+                 counting time from {} credits the arm with the time before {} in which its patients could not fail. \
+                 Declare [analysis.landmark] (or a time-varying analysis) to correct for it.",
+                p.arm, p.column, p.origin, p.after, p.rows, p.origin, p.column
+            )
+        })
+        .collect())
 }

@@ -185,3 +185,46 @@ fn a_failing_run_leaves_no_folder_and_keeps_the_previous_run() {
         .collect();
     assert_eq!(leftovers, ["study"], "a partial folder was left behind");
 }
+
+#[test]
+fn an_arm_defined_after_the_index_date_without_a_remedy_is_warned_about() {
+    let root = pipelines();
+    let text = std::fs::read_to_string(root.join("mgist-cytoreduction.toml")).unwrap();
+    let without_landmark = &text[..text.find("[analysis.landmark]").unwrap()];
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mgist-cytoreduction.toml");
+    std::fs::write(
+        &path,
+        without_landmark
+            .replace("\"schemas/", &format!("\"{}/schemas/", root.display()))
+            .replace("\"sources/", &format!("\"{}/sources/", root.display())),
+    )
+    .unwrap();
+    let summary = run(&load(&path).unwrap(), &dir.path().join("run")).unwrap();
+    let warnings = &summary.results.warnings;
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    for needle in [
+        "immortal time",
+        "arm S",
+        "surgery_date",
+        "im_start",
+        "15 of its 15",
+        "[analysis.landmark]",
+    ] {
+        assert!(
+            warnings[0].contains(needle),
+            "{needle:?} not in {}",
+            warnings[0]
+        );
+    }
+    assert!(summary.results.landmark.is_none());
+
+    // With the landmark declared (the bundled pipeline) there is no warning,
+    // and the landmark analysis is in the results.
+    let bundled = load(&root.join("mgist-cytoreduction.toml")).unwrap();
+    let summary = run(&bundled, &dir.path().join("run2")).unwrap();
+    assert!(summary.results.warnings.is_empty());
+    let landmark = summary.results.landmark.unwrap();
+    assert_eq!(landmark.time, 12.0);
+    assert_eq!(landmark.endpoints.len(), 2);
+}

@@ -1,0 +1,84 @@
+//! Kaplan–Meier per group and the log-rank test between groups: the one
+//! comparison the naive and the landmark analyses share.
+
+use crate::{ArmInfo, ArmSurvival, EndpointColumns, EndpointResult, LogRankResult};
+use cohortflow_core::ledger::csv_field;
+use cohortflow_stats::{KaplanMeier, KmOptions, kaplan_meier, log_rank};
+use polars::prelude::*;
+use std::fmt::Write as _;
+
+/// The time and event columns of an endpoint.
+pub(crate) fn endpoint_columns(
+    frame: &DataFrame,
+    ep: &EndpointColumns,
+) -> PolarsResult<(Float64Chunked, BooleanChunked)> {
+    Ok((
+        frame.column(&ep.time)?.f64()?.clone(),
+        frame.column(&ep.event)?.bool()?.clone(),
+    ))
+}
+
+/// KM per group and the log-rank test on `(time, event, group index)` rows;
+/// appends the curves to `km_csv` under `analysis`.
+pub(crate) fn compare(
+    ep: &EndpointColumns,
+    groups: &[ArmInfo],
+    rows: &[(f64, bool, usize)],
+    opts: &KmOptions,
+    analysis: &str,
+    km_csv: &mut String,
+) -> Result<EndpointResult, String> {
+    let mut by_arm = Vec::new();
+    for (k, group) in groups.iter().enumerate() {
+        let (t, e): (Vec<f64>, Vec<bool>) =
+            rows.iter().filter(|r| r.2 == k).map(|r| (r.0, r.1)).unzip();
+        let km = kaplan_meier(&t, &e, opts)
+            .map_err(|e| format!("{} in {}: {e}", ep.name, group.name))?;
+        write_km(km_csv, analysis, &ep.name, &group.name, &km);
+        by_arm.push(ArmSurvival {
+            arm: group.name.clone(),
+            n: km.n() as u64,
+            events: km.events(),
+            median: km.median().into(),
+        });
+    }
+    let time: Vec<f64> = rows.iter().map(|r| r.0).collect();
+    let event: Vec<bool> = rows.iter().map(|r| r.1).collect();
+    let group: Vec<usize> = rows.iter().map(|r| r.2).collect();
+    let lr = log_rank(&time, &event, &group, None, 0.0)
+        .map_err(|e| format!("{}: log-rank test: {e}", ep.name))?;
+    Ok(EndpointResult {
+        name: ep.name.clone(),
+        label: ep.label.clone(),
+        unit: ep.unit.clone(),
+        by_arm,
+        log_rank: LogRankResult {
+            arms: groups.iter().map(|a| a.name.clone()).collect(),
+            observed: lr.observed,
+            expected: lr.expected,
+            chisq: lr.chisq,
+            df: lr.df,
+            p_value: lr.p_value,
+        },
+    })
+}
+
+fn write_km(out: &mut String, analysis: &str, endpoint: &str, arm: &str, km: &KaplanMeier) {
+    let f = |x: Option<f64>| x.map_or(String::new(), |v| format!("{v:.6}"));
+    for s in km.steps() {
+        let _ = writeln!(
+            out,
+            "{analysis},{},{},{:.6},{},{},{},{:.6},{},{},{}",
+            csv_field(endpoint),
+            csv_field(arm),
+            s.time,
+            s.n_risk,
+            s.n_event,
+            s.n_censor,
+            s.surv,
+            f(s.std_err.is_finite().then_some(s.std_err)),
+            f(s.lower),
+            f(s.upper)
+        );
+    }
+}
