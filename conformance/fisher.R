@@ -6,7 +6,7 @@ cases <- list()
 add <- function(name, source, x) {
   x <- as.matrix(x)
   storage.mode(x) <- "double"
-  ft <- fisher.test(x, workspace = 2e7)
+  ft <- fisher.test(x, workspace = 2e8)
   cases[[length(cases) + 1]] <<- list(
     name = name, source = source,
     table = lapply(seq_len(nrow(x)), function(i) arr(unname(x[i, ]))),
@@ -35,6 +35,11 @@ add("gbsg_grade_by_hormon_first60", "fixtures/real/gbsg.csv rows 1-60: table(gra
 add("lung_ecog_by_inst_small", "fixtures/real/lung.csv, inst in 1, 3, 12: table(ph.ecog, inst) (3 x 3)",
     with(subset(lung, inst %in% c(1, 3, 12) & ph.ecog < 3), tab(ph.ecog, inst)))
 
+add("lung_inst_by_sex", "fixtures/real/lung.csv: table(inst, sex), NA dropped (18 x 2)", tab(lung$inst, lung$sex))
+add("lung_sex_by_inst", "fixtures/real/lung.csv: table(sex, inst) (2 x 18, the transpose)", tab(lung$sex, lung$inst))
+add("veteran_karno_by_trt", "fixtures/real/veteran.csv: table(karno, trt) (12 x 2)", tab(veteran$karno, veteran$trt))
+add("gbsg_nodes_capped_by_hormon", "fixtures/real/gbsg.csv: table(pmin(nodes, 5), hormon) (5 x 2; with 12 levels R itself runs out of FEXACT workspace)",
+    tab(pmin(gbsg$nodes, 5), gbsg$hormon))
 add("two_by_two_small", "hand-made", matrix(c(3, 1, 1, 3), 2))
 add("two_by_two_symmetric_ties", "hand-made: probabilities tie across the mode", matrix(c(3, 3, 3, 3), 2))
 add("two_by_two_zero_cell", "hand-made", matrix(c(0, 5, 6, 2), 2))

@@ -85,8 +85,8 @@ mod wilcoxon;
 pub use chisq::{ChiSquareTest, chi_square_test};
 pub use error::StatsError;
 pub use fisher::{
-    FISHER_2X2_REL_TOL, FISHER_BOUND_LIMIT, FISHER_MAX_TABLES, FISHER_RXC_LOG_TOL, FisherExact,
-    fisher_exact,
+    FISHER_2X2_REL_TOL, FISHER_BOUND_LIMIT, FISHER_MAX_NODES, FISHER_MAX_TABLES,
+    FISHER_RXC_LOG_TOL, FisherExact, fisher_exact,
 };
 pub use km::{
     ConfType, KaplanMeier, KmOptions, KmStep, QuantileEstimate, SurvivalAt, kaplan_meier,
