@@ -428,8 +428,11 @@ impl KaplanMeier {
     /// lower and upper pointwise curves (Brookmeyer & Crowley 1982). `None`
     /// = not reached (`NA`).
     ///
-    /// This can differ from `quantile(0.5)` only when the curve ends on a
-    /// flat stretch at exactly 0.5 (R's two functions differ there too).
+    /// R's `print.survfit` and `quantile.survfit` use different rules, so this
+    /// and `quantile(0.5)` can differ in edge cases, exactly as in R: a curve
+    /// that ends on a flat stretch at exactly 0.5 (case
+    /// `curve_ends_flat_at_half` in `conformance/km.json`: median 2 here and
+    /// in `print`, 3 in `quantile`).
     pub fn median(&self) -> QuantileEstimate {
         let x: Vec<f64> = self.steps.iter().map(|s| s.time).collect();
         let s: Vec<Option<f64>> = self.steps.iter().map(|s| Some(s.surv)).collect();
