@@ -144,6 +144,7 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
             ("ledger.csv", ledger.to_csv()),
             ("km.csv", km_csv),
             ("results.json", to_json(&results)),
+            ("flow.svg", flow_svg(loaded, &ledger, &results)),
         ];
         for (name, text) in &text_files {
             write_file(&staging.join(name), text.as_bytes())?;
@@ -252,4 +253,19 @@ fn immortal_time_warnings(
             )
         })
         .collect())
+}
+
+/// The flow diagram of the run, with the centres' labels and the arms.
+fn flow_svg(loaded: &Loaded, ledger: &Ledger, results: &Results) -> String {
+    let sources: Vec<(String, String)> = loaded
+        .sources
+        .iter()
+        .map(|s| (s.config.name.clone(), s.config.centre.clone()))
+        .collect();
+    let arms: Vec<cohortflow_report::flow::ArmBox> = results
+        .arms
+        .iter()
+        .map(|a| (a.name.clone(), a.label.clone(), a.n))
+        .collect();
+    cohortflow_report::flow::flow_svg(ledger, &sources, &arms)
 }

@@ -69,7 +69,13 @@ fn every_pipeline_stage_is_pinned() {
                 let df = read_parquet(&out.join(format!("{stage}.parquet")));
                 insta::assert_snapshot!(stage, render(&df));
             }
-            for file in ["rejects.csv", "attrition.csv", "ledger.csv", "km.csv"] {
+            for file in [
+                "rejects.csv",
+                "attrition.csv",
+                "ledger.csv",
+                "km.csv",
+                "flow.svg",
+            ] {
                 let text = std::fs::read_to_string(out.join(file)).unwrap();
                 insta::assert_snapshot!(file, text);
             }
