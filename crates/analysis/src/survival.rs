@@ -3,7 +3,7 @@
 
 use crate::{ArmInfo, ArmSurvival, EndpointColumns, EndpointResult, LogRankResult};
 use cohortflow_core::ledger::csv_field;
-use cohortflow_stats::{KaplanMeier, KmOptions, kaplan_meier, log_rank};
+use cohortflow_stats::{KaplanMeier, KmOptions, kaplan_meier_by_group, log_rank};
 use polars::prelude::*;
 use std::fmt::Write as _;
 
@@ -28,23 +28,23 @@ pub(crate) fn compare(
     analysis: &str,
     km_csv: &mut String,
 ) -> Result<EndpointResult, String> {
+    let time: Vec<f64> = rows.iter().map(|r| r.0).collect();
+    let event: Vec<bool> = rows.iter().map(|r| r.1).collect();
+    let group: Vec<usize> = rows.iter().map(|r| r.2).collect();
+    // One fit over all groups, so that near-tied times are merged on the
+    // pooled times as R's survfit(Surv(t, e) ~ group) does.
+    let curves = kaplan_meier_by_group(&time, &event, &group, opts)
+        .map_err(|e| format!("{}: {e}", ep.name))?;
     let mut by_arm = Vec::new();
-    for (k, group) in groups.iter().enumerate() {
-        let (t, e): (Vec<f64>, Vec<bool>) =
-            rows.iter().filter(|r| r.2 == k).map(|r| (r.0, r.1)).unzip();
-        let km = kaplan_meier(&t, &e, opts)
-            .map_err(|e| format!("{} in {}: {e}", ep.name, group.name))?;
-        write_km(km_csv, analysis, &ep.name, &group.name, &km);
+    for (g, km) in groups.iter().zip(&curves) {
+        write_km(km_csv, analysis, &ep.name, &g.name, km);
         by_arm.push(ArmSurvival {
-            arm: group.name.clone(),
+            arm: g.name.clone(),
             n: km.n() as u64,
             events: km.events(),
             median: km.median().into(),
         });
     }
-    let time: Vec<f64> = rows.iter().map(|r| r.0).collect();
-    let event: Vec<bool> = rows.iter().map(|r| r.1).collect();
-    let group: Vec<usize> = rows.iter().map(|r| r.2).collect();
     let lr = log_rank(&time, &event, &group, None, 0.0)
         .map_err(|e| format!("{}: log-rank test: {e}", ep.name))?;
     Ok(EndpointResult {

@@ -13,12 +13,11 @@ use std::fmt::Write as _;
 /// The arms at the bottom of the diagram: (name, label, n).
 pub type ArmBox = (String, String, u64);
 
-const WIDTH: f64 = 760.0;
 const MAIN_X: f64 = 30.0;
-const MAIN_W: f64 = 300.0;
-const SIDE_X: f64 = 400.0;
-const SIDE_W: f64 = 340.0;
 const LINE: f64 = 17.0;
+/// Width of one character of 13 px sans-serif, generous (bold digits and
+/// capitals), so text stays inside its box.
+const CHAR_W: f64 = 7.6;
 const GAP: f64 = 28.0;
 
 /// One stage of the chain: the rows that entered it and what it removed.
@@ -71,7 +70,7 @@ fn removal_title(stage: &str) -> &str {
         "ingest" => "Rejected at ingest",
         "clean" => "Rejected by cleaning rules and linkage",
         "derive" => "Rejected: endpoint dates",
-        "cohort" => "Excluded by the study criteria",
+        "cohort" => "Excluded: study criterion not met",
         other => other,
     }
 }
@@ -108,30 +107,58 @@ fn arrow(svg: &mut String, x1: f64, y1: f64, x2: f64, y2: f64) {
 /// The diagram as a standalone SVG document. `sources` label the first box
 /// with the rows read per source; `arms` are the final groups.
 pub fn flow_svg(ledger: &Ledger, sources: &[(String, String)], arms: &[ArmBox]) -> String {
-    let steps = steps(ledger);
+    // The text of every box first, so the boxes can be as wide as their text.
+    let boxes: Vec<(Vec<String>, Vec<String>)> = steps(ledger)
+        .iter()
+        .enumerate()
+        .map(|(i, step)| {
+            let mut main = vec![format!(
+                "{} (n = {})",
+                stage_title(&step.title),
+                step.rows_in
+            )];
+            if i == 0 {
+                for (name, label) in sources {
+                    let n: u64 = ledger
+                        .accounts()
+                        .iter()
+                        .filter(|a| a.stage == step.title && &a.source == name)
+                        .map(|a| a.rows_in)
+                        .sum();
+                    main.push(format!("{label}: {n}"));
+                }
+            }
+            let removed: u64 = step.removed.iter().map(|(_, n)| n).sum();
+            let mut side = vec![format!("{} (n = {removed})", removal_title(&step.title))];
+            side.extend(step.removed.iter().map(|(r, n)| format!("{r}: {n}")));
+            (main, side)
+        })
+        .collect();
+    let total: u64 = arms.iter().map(|a| a.2).sum();
+    let analysed = format!("Analysed (n = {total})");
+    let width_of = |lines: &mut dyn Iterator<Item = &String>| {
+        lines.map(|l| l.chars().count()).max().unwrap_or(0) as f64 * CHAR_W + 20.0
+    };
+    let main_w = width_of(&mut boxes.iter().flat_map(|b| &b.0).chain([&analysed])).max(260.0);
+    let side_w = width_of(&mut boxes.iter().flat_map(|b| &b.1)).max(260.0);
+    let side_x = MAIN_X + main_w + 50.0;
+    let arm_w = arms
+        .iter()
+        .map(|(name, label, n)| {
+            let first = format!("{name} (n = {n})");
+            first.chars().count().max(label.chars().count()) as f64 * CHAR_W + 20.0
+        })
+        .fold(160.0, f64::max);
+    let k = arms.len().max(1) as f64;
+    let width = (side_x + side_w + MAIN_X).max(2.0 * MAIN_X + k * arm_w + (k - 1.0) * 20.0);
+
     let mut body = String::new();
     let mut y = 20.0;
-    for (i, step) in steps.iter().enumerate() {
-        // Main box: the rows entering this stage.
-        let mut lines = vec![format!(
-            "{} (n = {})",
-            stage_title(&step.title),
-            step.rows_in
-        )];
-        if i == 0 {
-            for (name, label) in sources {
-                let n: u64 = ledger
-                    .accounts()
-                    .iter()
-                    .filter(|a| a.stage == step.title && &a.source == name)
-                    .map(|a| a.rows_in)
-                    .sum();
-                lines.push(format!("{label}: {n}"));
-            }
-        }
-        let h = LINE * lines.len() as f64 + 12.0;
-        rect(&mut body, MAIN_X, y, MAIN_W, h);
-        for (k, l) in lines.iter().enumerate() {
+    let centre = MAIN_X + main_w / 2.0;
+    for (main, side) in &boxes {
+        let h = LINE * main.len() as f64 + 12.0;
+        rect(&mut body, MAIN_X, y, main_w, h);
+        for (k, l) in main.iter().enumerate() {
             text(
                 &mut body,
                 MAIN_X + 10.0,
@@ -141,47 +168,33 @@ pub fn flow_svg(ledger: &Ledger, sources: &[(String, String)], arms: &[ArmBox]) 
             );
         }
         let main_bottom = y + h;
-        // Side box: what the stage removed.
-        let removed: u64 = step.removed.iter().map(|(_, n)| n).sum();
-        let mut side = vec![format!("{} (n = {removed})", removal_title(&step.title))];
-        side.extend(step.removed.iter().map(|(r, n)| format!("{r}: {n}")));
         let side_h = LINE * side.len() as f64 + 12.0;
         let side_y = main_bottom + GAP / 2.0;
         let mid = side_y + side_h / 2.0;
-        arrow(&mut body, MAIN_X + MAIN_W / 2.0, mid, SIDE_X, mid);
-        rect(&mut body, SIDE_X, side_y, SIDE_W, side_h);
+        arrow(&mut body, centre, mid, side_x, mid);
+        rect(&mut body, side_x, side_y, side_w, side_h);
         for (k, l) in side.iter().enumerate() {
             text(
                 &mut body,
-                SIDE_X + 10.0,
+                side_x + 10.0,
                 side_y + 20.0 + LINE * k as f64,
                 l,
                 k == 0,
             );
         }
         let next_y = side_y + side_h + GAP / 2.0;
-        arrow(
-            &mut body,
-            MAIN_X + MAIN_W / 2.0,
-            main_bottom,
-            MAIN_X + MAIN_W / 2.0,
-            next_y,
-        );
+        arrow(&mut body, centre, main_bottom, centre, next_y);
         y = next_y;
     }
     // The arms, side by side.
-    let total: u64 = arms.iter().map(|a| a.2).sum();
-    let title = format!("Analysed (n = {total})");
-    rect(&mut body, MAIN_X, y, MAIN_W, LINE + 12.0);
-    text(&mut body, MAIN_X + 10.0, y + 20.0, &title, true);
+    rect(&mut body, MAIN_X, y, main_w, LINE + 12.0);
+    text(&mut body, MAIN_X + 10.0, y + 20.0, &analysed, true);
     let top = y + LINE + 12.0;
-    let k = arms.len().max(1) as f64;
-    let w = (WIDTH - 2.0 * MAIN_X - (k - 1.0) * 20.0) / k;
     let arm_y = top + GAP;
     for (i, (name, label, n)) in arms.iter().enumerate() {
-        let x = MAIN_X + i as f64 * (w + 20.0);
-        arrow(&mut body, MAIN_X + MAIN_W / 2.0, top, x + w / 2.0, arm_y);
-        rect(&mut body, x, arm_y, w, 2.0 * LINE + 12.0);
+        let x = MAIN_X + i as f64 * (arm_w + 20.0);
+        arrow(&mut body, centre, top, x + arm_w / 2.0, arm_y);
+        rect(&mut body, x, arm_y, arm_w, 2.0 * LINE + 12.0);
         text(
             &mut body,
             x + 10.0,
@@ -193,10 +206,11 @@ pub fn flow_svg(ledger: &Ledger, sources: &[(String, String)], arms: &[ArmBox]) 
     }
     let height = arm_y + 2.0 * LINE + 12.0 + 20.0;
     format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH:.0}\" height=\"{height:.0}\" \
-         viewBox=\"0 0 {WIDTH:.0} {height:.0}\" font-family=\"sans-serif\" font-size=\"13\">\n\
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" \
+         viewBox=\"0 0 {width:.0} {height:.0}\" font-family=\"sans-serif\" font-size=\"13\">\n\
          <defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" \
          markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\"/></marker></defs>\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
          {body}</svg>\n"
     )
 }
@@ -235,7 +249,7 @@ mod tests {
             "Centre B: 5",
             "Rejected at ingest (n = 1)",
             "unparseable date: 1",
-            "Excluded by the study criteria (n = 4)",
+            "Excluded: study criterion not met (n = 4)",
             "second line &amp; later: 4",
             "Analysed (n = 10)",
             "S (n = 7)",
