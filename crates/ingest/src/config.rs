@@ -48,6 +48,15 @@ pub struct SourceConfig {
     /// Canonical column name -> how to read it from the export.
     #[serde(default)]
     pub columns: BTreeMap<String, Spanned<ColumnMapping>>,
+    /// Canonical columns whose values together identify a record: two
+    /// records of this export with the same (non-empty) values are an error,
+    /// or, with `on_error = "reject"`, all of them are rejected.
+    #[serde(default = "no_columns")]
+    pub unique: Spanned<Vec<String>>,
+}
+
+fn no_columns() -> Spanned<Vec<String>> {
+    Spanned::new(0..0, Vec::new())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -90,6 +90,21 @@ pub enum Value {
     Bool(bool),
 }
 
+impl Value {
+    /// The value as text (a date as YYYY-MM-DD), for keys and messages.
+    pub fn text(&self) -> String {
+        match self {
+            Value::Str(s) => s.clone(),
+            Value::Int(i) => i.to_string(),
+            Value::Float(f) => f.to_string(),
+            Value::Date(d) => NaiveDate::from_ymd_opt(1970, 1, 1)
+                .and_then(|e| e.checked_add_signed(chrono::Duration::days(i64::from(*d))))
+                .map_or_else(|| d.to_string(), |d| d.format("%Y-%m-%d").to_string()),
+            Value::Bool(b) => b.to_string(),
+        }
+    }
+}
+
 /// What is wrong with one cell.
 #[derive(Debug, Clone)]
 pub struct CellProblem {
@@ -575,6 +590,24 @@ impl Builder {
         }
     }
 
+    /// Keeps the values whose `keep` is true.
+    fn retain(&mut self, keep: &[bool]) {
+        fn go<T>(b: &mut Vec<Option<T>>, keep: &[bool]) {
+            let mut i = 0;
+            b.retain(|_| {
+                i += 1;
+                keep[i - 1]
+            });
+        }
+        match self {
+            Builder::Str(b) => go(b, keep),
+            Builder::Int(b) => go(b, keep),
+            Builder::Float(b) => go(b, keep),
+            Builder::Date(b) => go(b, keep),
+            Builder::Bool(b) => go(b, keep),
+        }
+    }
+
     fn truncate(&mut self, n: usize) {
         match self {
             Builder::Str(b) => b.truncate(n),
@@ -610,13 +643,29 @@ pub(crate) struct Converter {
     on_error: OnError,
     source: String,
     data_file: PathBuf,
+    /// The declared unique key (`unique`): indices into `plans`.
+    unique: Vec<usize>,
+    /// For each kept row, its key as text (None when a key value is empty).
+    keys: Vec<Option<Vec<String>>>,
+    /// First line of each key seen.
+    seen: HashMap<Vec<String>, i64>,
 }
 
 impl Converter {
     pub fn new(source: &Source, schema: &Schema) -> Self {
         let plans = plans(source, schema);
         let builders = plans.iter().map(|p| Builder::new(p.kind)).collect();
+        let unique = source
+            .config
+            .unique
+            .get_ref()
+            .iter()
+            .filter_map(|name| plans.iter().position(|p| &p.canonical == name))
+            .collect();
         Self {
+            unique,
+            keys: Vec::new(),
+            seen: HashMap::new(),
             fields: Vec::new(),
             plans,
             builders,
@@ -628,6 +677,11 @@ impl Converter {
             source: source.config.name.clone(),
             data_file: source.data_path(),
         }
+    }
+
+    /// Rows read so far (kept, rejected and blank).
+    pub fn rows_read(&self) -> u64 {
+        self.read
     }
 
     pub fn error(&self, message: impl Into<String>, fix: impl Into<String>) -> IngestError {
@@ -690,12 +744,25 @@ impl Converter {
         let mut first: Option<&'static str> = None;
         let mut columns = Vec::new();
         let mut values = Vec::new();
+        let mut key: Option<Vec<String>> = Some(Vec::new());
         for (k, plan) in self.plans.iter().enumerate() {
             let raw = cell(self.fields[k]);
             match plan.convert(&raw) {
                 // Pushed even after a problem: the row's values are
                 // truncated away below when it is rejected.
-                Ok(v) => self.builders[k].push(v),
+                Ok(v) => {
+                    if self.unique.contains(&k) {
+                        match &v {
+                            Some(v) => {
+                                if let Some(key) = &mut key {
+                                    key.push(v.text());
+                                }
+                            }
+                            None => key = None,
+                        }
+                    }
+                    self.builders[k].push(v)
+                }
                 Err(p) => {
                     if self.on_error == OnError::Fail {
                         return Err(IngestError::new(&self.data_file, p.message, p.fix)
@@ -710,7 +777,35 @@ impl Converter {
             }
         }
         match first {
-            None => self.rows.push(row),
+            None => {
+                let key = key.filter(|_| !self.unique.is_empty());
+                if let Some(key) = &key {
+                    if let Some(&line) = self.seen.get(key) {
+                        if self.on_error == OnError::Fail {
+                            let (names, headers, shown) = self.key_text(row, &cell);
+                            return Err(IngestError::new(
+                                &self.data_file,
+                                format!(
+                                    "{names} '{shown}' is also on line {line}, but the source \
+                                     declares it unique"
+                                ),
+                                format!(
+                                    "correct the record in the export, or remove one of the two; \
+                                     with on_error = \"reject\" every record with the same \
+                                     {names} is set aside"
+                                ),
+                            )
+                            .at(row as u64)
+                            .column(headers)
+                            .value(shown));
+                        }
+                    } else {
+                        self.seen.insert(key.clone(), row);
+                    }
+                }
+                self.rows.push(row);
+                self.keys.push(key);
+            }
             Some(reason) => {
                 for b in &mut self.builders {
                     b.truncate(kept);
@@ -729,7 +824,74 @@ impl Converter {
         Ok(())
     }
 
-    pub fn finish(self, schema: &Schema) -> Result<crate::Ingested, IngestError> {
+    /// The unique key's canonical names, source headers and values of a row.
+    fn key_text<'a>(&self, _row: i64, cell: &impl Fn(usize) -> RawCell<'a>) -> (String, String, String) {
+        let names: Vec<&str> = self.unique.iter().map(|&k| self.plans[k].canonical.as_str()).collect();
+        let headers: Vec<&str> = self.unique.iter().map(|&k| self.plans[k].header.as_str()).collect();
+        let shown: Vec<String> = self
+            .unique
+            .iter()
+            .map(|&k| cell(self.fields[k]).display().trim().to_string())
+            .collect();
+        (names.join(", "), headers.join(", "), shown.join(", "))
+    }
+
+    /// With `on_error = "reject"`: every kept row whose unique key another
+    /// kept row shares leaves, into the rejects, naming all their lines.
+    fn reject_duplicates(&mut self) -> u64 {
+        if self.unique.is_empty() {
+            return 0;
+        }
+        let mut lines: HashMap<&Vec<String>, Vec<i64>> = HashMap::new();
+        for (key, row) in self.keys.iter().zip(&self.rows) {
+            if let Some(key) = key {
+                lines.entry(key).or_default().push(*row);
+            }
+        }
+        let shared: HashMap<i64, Vec<i64>> = lines
+            .into_values()
+            .filter(|rows| rows.len() > 1)
+            .flat_map(|rows| rows.clone().into_iter().map(move |r| (r, rows.clone())))
+            .collect();
+        if shared.is_empty() {
+            return 0;
+        }
+        let reason = self.duplicate_reason();
+        let names: Vec<String> = self.unique.iter().map(|&k| self.plans[k].header.clone()).collect();
+        let keep: Vec<bool> = self.rows.iter().map(|r| !shared.contains_key(r)).collect();
+        for (i, row) in self.rows.iter().enumerate() {
+            let Some(all) = shared.get(row) else { continue };
+            let key = self.keys[i].as_ref().map(|k| k.join(", ")).unwrap_or_default();
+            let all: Vec<String> = all.iter().map(|r| r.to_string()).collect();
+            self.rejects.push(Reject {
+                source: self.source.clone(),
+                source_row: *row,
+                stage: "ingest".into(),
+                rule: reason.clone(),
+                columns: names.join("; "),
+                values: format!("{}={key}; same on lines {}", names.join(", "), all.join(", ")),
+            });
+        }
+        for b in &mut self.builders {
+            b.retain(&keep);
+        }
+        let mut i = 0;
+        self.rows.retain(|_| {
+            i += 1;
+            keep[i - 1]
+        });
+        shared.len() as u64
+    }
+
+    /// The reject reason of a duplicated unique key: `duplicate patient_id`.
+    fn duplicate_reason(&self) -> String {
+        let names: Vec<&str> = self.unique.iter().map(|&k| self.plans[k].canonical.as_str()).collect();
+        format!("duplicate {}", names.join(", "))
+    }
+
+    pub fn finish(mut self, schema: &Schema) -> Result<crate::Ingested, IngestError> {
+        let duplicates = self.reject_duplicates();
+        let duplicate_reason = self.duplicate_reason();
         let height = self.rows.len();
         let polars_err = |e: PolarsError| {
             IngestError::new(
@@ -763,6 +925,9 @@ impl Converter {
             if n > 0 {
                 account.add(Outcome::Rejected, reason, n);
             }
+        }
+        if duplicates > 0 {
+            account.add(Outcome::Rejected, &duplicate_reason, duplicates);
         }
         debug_assert_eq!(account.rows_out, height as u64);
         tracing::info!(

@@ -10,9 +10,6 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 const SEPARATORS: [char; 4] = [',', ';', '\t', '|'];
 
 pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<(), IngestError> {
-    let cfg = &source.config;
-    let dialect = &cfg.csv;
-    let toml = source.file.display().to_string();
     let path = source.data_path();
     let raw = std::fs::read(&path).map_err(|e| {
         conv.error(
@@ -20,7 +17,19 @@ pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<(), IngestEr
             "check `path` in the source file and the file's permissions",
         )
     })?;
-    let raw: &[u8] = raw.strip_prefix(BOM).unwrap_or(&raw);
+    read_bytes(source, conv, &raw)
+}
+
+/// Reads the export's bytes (the whole file).
+pub(crate) fn read_bytes(
+    source: &Source,
+    conv: &mut Converter,
+    raw: &[u8],
+) -> Result<(), IngestError> {
+    let cfg = &source.config;
+    let dialect = &cfg.csv;
+    let toml = source.file.display().to_string();
+    let raw: &[u8] = raw.strip_prefix(BOM).unwrap_or(raw);
     if raw.starts_with(b"\xFF\xFE") || raw.starts_with(b"\xFE\xFF") {
         return Err(conv
             .error(
@@ -117,16 +126,45 @@ pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<(), IngestEr
     )?;
 
     let width = headers.len();
+    let quote = dialect.quote as u8;
+    // The last record: where it starts, its line, and the lines it spans.
+    let mut last: Option<(usize, i64, u64)> = None;
     loop {
         match reader.read_record(&mut record) {
             Ok(true) => {}
             Ok(false) => break,
             Err(e) => return Err(csv_err(conv, e)),
         }
-        let line = lines.line_at(record.position().map_or(0, |p| p.byte())) as i64;
+        let start = record.position().map_or(0, |p| p.byte()) as usize;
+        let line = lines.line_at(start as u64) as i64;
+        let end = (reader.position().byte() as usize).clamp(start, body.len());
+        let breaks = line_breaks(&body[start..end]);
+        last = Some((start, line, breaks));
         if record.iter().all(|f| f.trim().is_empty()) {
             conv.blank_row(line);
             continue;
+        }
+        if record.len() != width && breaks > 0 {
+            // A record over several lines with the wrong number of fields is
+            // a quote out of place: the lines it swallowed are records of
+            // their own, so setting it aside would lose them. Always an error.
+            return Err(conv
+                .error(
+                    format!(
+                        "the record that starts on line {line} runs over lines {line}-{} and has \
+                         {} fields but the header has {width}: a quote {:?} is probably missing \
+                         or out of place",
+                        line as u64 + breaks,
+                        record.len(),
+                        dialect.quote
+                    ),
+                    format!(
+                        "check the quotes from line {line} of the export: a field with a \
+                         separator or a line break is quoted, and a quote inside it is doubled ({})",
+                        format_args!("{q}{q}", q = dialect.quote)
+                    ),
+                )
+                .at(line as u64));
         }
         if record.len() != width {
             conv.bad_record(
@@ -148,7 +186,48 @@ pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<(), IngestEr
         let rec = &record;
         conv.push_row(line, |i| RawCell::Text(rec.get(i).unwrap_or("")))?;
     }
+    // A quote never closed makes the rest of the file one field of the last
+    // record, even when its field count happens to match: the records it
+    // swallowed would be lost without a trace.
+    if let Some((start, line, breaks)) = last
+        && breaks > 0
+        && body[start..].iter().filter(|&&b| b == quote).count() % 2 == 1
+    {
+        return Err(conv
+            .error(
+                format!(
+                    "the record on line {line} opens a quote {:?} that is never closed, so lines \
+                     {line}-{} (the end of the file) were read as one record",
+                    dialect.quote,
+                    line as u64 + breaks
+                ),
+                format!(
+                    "close the quote on line {line} of the export (a quote inside a quoted field \
+                     is doubled: {q}{q})",
+                    q = dialect.quote
+                ),
+            )
+            .at(line as u64));
+    }
+    if conv.rows_read() == 0 {
+        return Err(conv
+            .error(
+                format!("the file has a header (line {header_line}) but no records"),
+                "check the export: a filter or a query that selected nobody, or a file cut short; \
+                 if the centre has no patients, remove the source from the pipeline",
+            )
+            .at(header_line));
+    }
     Ok(())
+}
+
+/// Line breaks inside a record's bytes (not counting its own line end).
+fn line_breaks(record: &[u8]) -> u64 {
+    let trimmed = record
+        .iter()
+        .rposition(|&b| b != b'\n' && b != b'\r')
+        .map_or(&record[..0], |i| &record[..=i]);
+    trimmed.iter().filter(|&&b| b == b'\n').count() as u64
 }
 
 /// Line numbers of record starts, from their byte offsets. The `csv` crate's

@@ -96,37 +96,47 @@ pub enum DateParse {
 }
 
 /// Tries `text` against each format in order (strict: the whole text must
-/// match, and the day must exist).
+/// match, and the day must exist). The first reading with a plausible year
+/// wins; a reading with a year outside 1900-2100 (`15.02.10` read with `%Y`
+/// is year 10) gives way to a later format that reads it plausibly (`%y`),
+/// and is returned only when no format does, for the caller to refuse.
 pub fn parse_text(text: &str, formats: &[DateFormat]) -> DateParse {
     let mut no_such_day = None;
+    let mut implausible = None;
     for f in formats {
-        match f {
+        let d = match f {
             DateFormat::Strftime { pattern, items } => {
                 let mut parsed = Parsed::new();
                 if chrono::format::parse(&mut parsed, text, items.iter()).is_err() {
                     continue;
                 }
                 match parsed.to_naive_date() {
-                    Ok(d) => return DateParse::Ok(d),
+                    Ok(d) => d,
                     Err(_) => {
                         if no_such_day.is_none() {
                             no_such_day = Some(pattern.clone());
                         }
+                        continue;
                     }
                 }
             }
-            DateFormat::ExcelSerial => {
-                if let Ok(n) = text.parse::<i64>()
-                    && let Some(d) = from_excel_serial(n as f64)
-                {
-                    return DateParse::Ok(d);
-                }
-            }
+            DateFormat::ExcelSerial => match text.parse::<i64>() {
+                Ok(n) => match from_excel_serial(n as f64) {
+                    Some(d) => d,
+                    None => continue,
+                },
+                Err(_) => continue,
+            },
+        };
+        if year_plausible(d) {
+            return DateParse::Ok(d);
         }
+        implausible.get_or_insert(d);
     }
-    match no_such_day {
-        Some(p) => DateParse::NoSuchDay(p),
-        None => DateParse::NoMatch,
+    match (implausible, no_such_day) {
+        (Some(d), _) => DateParse::Ok(d),
+        (None, Some(p)) => DateParse::NoSuchDay(p),
+        (None, None) => DateParse::NoMatch,
     }
 }
 
@@ -177,6 +187,27 @@ mod tests {
         ));
         assert!(matches!(parse_text("2020-02-01", &f), DateParse::NoMatch));
         assert!(matches!(parse_text("01.02.2020x", &f), DateParse::NoMatch));
+    }
+
+    #[test]
+    fn a_plausible_reading_wins_over_an_earlier_implausible_one() {
+        let f = [
+            DateFormat::compile("%d.%m.%Y").unwrap(),
+            DateFormat::compile("%d.%m.%y").unwrap(),
+        ];
+        let DateParse::Ok(d) = parse_text("15.02.10", &f) else {
+            panic!("no date")
+        };
+        assert_eq!(d, NaiveDate::from_ymd_opt(2010, 2, 15).unwrap());
+        let DateParse::Ok(d) = parse_text("15.02.2010", &f) else {
+            panic!("no date")
+        };
+        assert_eq!(d, NaiveDate::from_ymd_opt(2010, 2, 15).unwrap());
+        // Only %Y: year 10 comes back, for the caller to refuse.
+        let DateParse::Ok(d) = parse_text("15.02.10", &f[..1]) else {
+            panic!("no date")
+        };
+        assert!(!year_plausible(d));
     }
 
     #[test]

@@ -90,6 +90,32 @@ pub fn ingest(source: &Source, schema: &Schema) -> Result<Ingested, IngestError>
     conv.finish(schema)
 }
 
+/// Like [`ingest`], but reads the export from `bytes` instead of the file
+/// `path` names (which need not exist; the format still comes from
+/// `format`). For fuzzing and tests; not part of the stable API.
+#[doc(hidden)]
+pub fn ingest_bytes(
+    source: &Source,
+    schema: &Schema,
+    bytes: &[u8],
+) -> Result<Ingested, IngestError> {
+    if let Some(p) = validate(source, schema)
+        .into_iter()
+        .find(|p| p.key != "source.path")
+    {
+        return Err(config_error(source, p));
+    }
+    let mut conv = convert::Converter::new(source, schema);
+    match source.config.format {
+        Format::Csv => csv_source::read_bytes(source, &mut conv, bytes)?,
+        Format::Xlsx => xlsx_source::read_bytes(source, &mut conv, bytes)?,
+        Format::Parquet => {
+            parquet_source::read_from(source, &mut conv, std::io::Cursor::new(bytes.to_vec()))?
+        }
+    }
+    conv.finish(schema)
+}
+
 /// Runs a third-party reader (polars' parquet reader, calamine) so that a
 /// panic on a malformed file becomes an error message instead of taking the
 /// run down.

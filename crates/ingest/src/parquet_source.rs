@@ -36,7 +36,6 @@ impl Col {
 }
 
 pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<(), IngestError> {
-    let toml = source.file.display().to_string();
     let path = source.data_path();
     let file = std::fs::File::open(&path).map_err(|e| {
         conv.error(
@@ -44,6 +43,16 @@ pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<(), IngestEr
             "check `path` in the source file",
         )
     })?;
+    read_from(source, conv, file)
+}
+
+/// Reads parquet from any reader polars accepts (a file, or bytes in a cursor).
+pub(crate) fn read_from<R: polars::io::mmap::MmapBytesReader>(
+    source: &Source,
+    conv: &mut Converter,
+    file: R,
+) -> Result<(), IngestError> {
+    let toml = source.file.display().to_string();
     let df = crate::guard(|| ParquetReader::new(file).finish())
         .map_err(|p| p.to_string())
         .and_then(|r| r.map_err(|e| e.to_string()))
@@ -135,6 +144,13 @@ pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<(), IngestEr
                 .flatten()
                 .map_or(RawCell::Empty, |j| cols[j].1.get(i))
         })?;
+    }
+    if df.height() == 0 {
+        return Err(conv.error(
+            "the parquet file has its columns but no rows",
+            "check the export: a filter or a query that selected nobody; if the centre has no \
+             patients, remove the source from the pipeline",
+        ));
     }
     Ok(())
 }

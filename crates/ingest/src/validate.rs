@@ -145,6 +145,26 @@ pub fn validate(source: &Source, schema: &Schema) -> Vec<ConfigProblem> {
         check_mapping(&key, span, def, mapping.get_ref(), &mut out);
     }
 
+    let unique = cfg.unique.get_ref();
+    for (i, name) in unique.iter().enumerate() {
+        if !cfg.columns.contains_key(name) {
+            let mapped: Vec<&str> = cfg.columns.keys().map(String::as_str).collect();
+            out.push(ConfigProblem::new(
+                "source.unique",
+                Some(cfg.unique.span()),
+                format!("'{name}' is not a column mapped by this source"),
+                format!("canonical columns of [source.columns]: {}", mapped.join(", ")),
+            ));
+        } else if unique[..i].contains(name) {
+            out.push(ConfigProblem::new(
+                "source.unique",
+                Some(cfg.unique.span()),
+                format!("'{name}' is listed twice"),
+                "each column once",
+            ));
+        }
+    }
+
     for def in schema.columns.iter().filter(|c| c.required) {
         if !cfg.columns.contains_key(&def.name) {
             out.push(ConfigProblem::new(

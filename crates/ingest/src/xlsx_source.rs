@@ -5,14 +5,33 @@ use crate::convert::{Converter, RawCell, number_text};
 use crate::error::IngestError;
 use crate::headers::resolve;
 use crate::validate::quoted;
-use calamine::{Data, Reader, open_workbook_auto};
+use calamine::{Data, Reader, Sheets, open_workbook_auto, open_workbook_auto_from_rs};
 
 pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<(), IngestError> {
-    let cfg = &source.config;
-    let toml = source.file.display().to_string();
     let path = source.data_path();
     let opened =
         crate::guard(|| open_workbook_auto(&path)).and_then(|r| r.map_err(|e| e.to_string()));
+    read_book(source, conv, opened)
+}
+
+/// Reads a workbook given as bytes (the format is recognised from the content).
+pub(crate) fn read_bytes(
+    source: &Source,
+    conv: &mut Converter,
+    bytes: &[u8],
+) -> Result<(), IngestError> {
+    let opened = crate::guard(|| open_workbook_auto_from_rs(std::io::Cursor::new(bytes)))
+        .and_then(|r| r.map_err(|e| e.to_string()));
+    read_book(source, conv, opened)
+}
+
+fn read_book<RS: std::io::Read + std::io::Seek>(
+    source: &Source,
+    conv: &mut Converter,
+    opened: Result<Sheets<RS>, String>,
+) -> Result<(), IngestError> {
+    let cfg = &source.config;
+    let toml = source.file.display().to_string();
     let mut book = opened.map_err(|e| {
         conv.error(
             format!("cannot open the workbook: {e}"),
@@ -100,6 +119,17 @@ pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<(), IngestEr
             continue;
         }
         conv.push_row(row_no, |k| row.get(k).map_or(RawCell::Empty, cell))?;
+    }
+    if conv.rows_read() == 0 {
+        return Err(conv
+            .error(
+                format!(
+                    "sheet \"{sheet}\" has a header (row {header_row}) but no rows below it"
+                ),
+                "check the export: a filter or a query that selected nobody, or the wrong sheet; \
+                 if the centre has no patients, remove the source from the pipeline",
+            )
+            .at(header_row as u64));
     }
     Ok(())
 }

@@ -15,6 +15,7 @@
 mod error;
 mod load;
 mod manifest;
+mod out;
 mod run;
 
 pub use cohortflow_core::ledger::Outcome;

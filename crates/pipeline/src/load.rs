@@ -281,7 +281,7 @@ pub fn load(path: &Path) -> Result<Loaded, Error> {
         .collect();
     let (mut frame, derive_problems) =
         cohortflow_derive::validate(&file.derive, &endpoints, &frame);
-    for p in derive_problems {
+    for p in explain_derive_order(&file.derive, derive_problems) {
         place(&mut problems, &path, &text, p);
     }
     for p in cohortflow_cohort::validate(&file.cohort, &frame) {
@@ -307,6 +307,86 @@ pub fn load(path: &Path) -> Result<Loaded, Error> {
         schema,
         sources,
     })
+}
+
+/// Derived columns are evaluated in order, so an expression that names its
+/// own column or a later one fails as an "unknown column". Says instead what
+/// is wrong: a self-reference, a column derived later (with the order that
+/// would work), a cycle, or a column whose own definition failed.
+fn explain_derive_order(
+    cfg: &cohortflow_derive::DeriveConfig,
+    problems: Vec<ConfigProblem>,
+) -> Vec<ConfigProblem> {
+    let columns = &cfg.columns;
+    let uses = |i: usize| -> Vec<String> {
+        cohortflow_core::expr::compile(columns[i].expr.get_ref())
+            .map(|e| {
+                e.meta()
+                    .root_names()
+                    .iter()
+                    .map(|n| n.to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let position = |name: &str| columns.iter().position(|c| c.name == name);
+    let failed: Vec<usize> = (0..columns.len())
+        .filter(|i| {
+            problems
+                .iter()
+                .any(|p| p.key == format!("derive.column[{i}].expr"))
+        })
+        .collect();
+    problems
+        .into_iter()
+        .map(|mut p| {
+            let Some(i) = failed
+                .iter()
+                .copied()
+                .find(|i| p.key == format!("derive.column[{i}].expr"))
+            else {
+                return p;
+            };
+            let name = &columns[i].name;
+            let used = uses(i);
+            let expected = "an expression over the schema's columns and the derived columns \
+                            declared before it (derived columns are computed in order)";
+            if used.iter().any(|u| u == name) {
+                p.message = format!(
+                    "'{name}' refers to itself: a derived column cannot be computed from its own \
+                     value (a cycle)"
+                );
+                p.expected = expected.into();
+            } else if let Some((u, j)) = used
+                .iter()
+                .find_map(|u| position(u).filter(|&j| j > i).map(|j| (u, j)))
+            {
+                p.message = if uses(j).iter().any(|v| v == name) {
+                    format!(
+                        "'{name}' uses '{u}', which is derived later (derive.column[{j}]), and \
+                         '{u}' uses '{name}': a cycle, which no order can compute"
+                    )
+                } else {
+                    format!(
+                        "'{name}' uses '{u}', which is derived later (derive.column[{j}]); \
+                         derived columns are computed in order: move derive.column[{j}] above \
+                         derive.column[{i}]"
+                    )
+                };
+                p.expected = expected.into();
+            } else if let Some((u, j)) = used.iter().find_map(|u| {
+                position(u)
+                    .filter(|j| *j < i && failed.contains(j))
+                    .map(|j| (u, j))
+            }) {
+                p.message = format!(
+                    "'{name}' uses '{u}', whose own definition has a problem (derive.column[{j}])"
+                );
+                p.expected = format!("fix derive.column[{j}] first");
+            }
+            p
+        })
+        .collect()
 }
 
 fn read(path: &Path) -> Result<String, Error> {

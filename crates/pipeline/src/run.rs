@@ -28,6 +28,7 @@ pub const STAGE_TABLES: [&str; 4] = ["ingest", "clean", "derive", "cohort"];
 /// everything succeeded; on failure nothing is left behind and an existing
 /// `out` is untouched.
 pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
+    crate::out::check(out)?;
     let sources = loaded.source_names();
     let stage = |stage: &'static str| {
         move |e: PolarsError| Error::Stage {
