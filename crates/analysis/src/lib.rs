@@ -8,7 +8,7 @@
 //!
 //! Depends on cohortflow-core, cohortflow-stats, polars and serde.
 
-mod describe;
+mod baseline;
 mod survival;
 
 use cohortflow_core::{ConfigProblem, Spanned};
@@ -22,10 +22,12 @@ use serde::{Deserialize, Serialize};
 pub struct AnalysisConfig {
     /// Endpoints to estimate and compare, by name (`[endpoints.<name>]`).
     pub endpoints: Spanned<Vec<String>>,
-    /// Columns summarised per arm: counts per value for categories and
-    /// booleans, median and quartiles for numbers.
+    /// Columns of the baseline table (Table 1): counts and percentages per
+    /// value for categories and booleans, median [IQR] and mean (SD) for
+    /// numbers, each with a test between arms and the standardized mean
+    /// difference.
     #[serde(default = "no_columns")]
-    pub describe: Spanned<Vec<String>>,
+    pub baseline: Spanned<Vec<String>>,
     /// Scale of the Kaplan–Meier confidence intervals, as R's `conf.type`.
     #[serde(default)]
     pub conf_type: ConfTypeName,
@@ -132,7 +134,8 @@ pub struct ArmInfo {
 #[derive(Debug, Clone, Serialize)]
 pub struct Results {
     pub arms: Vec<ArmCount>,
-    pub describe: Vec<Description>,
+    /// The baseline table (Table 1), one row per `analysis.baseline` column.
+    pub baseline: Vec<BaselineRow>,
     /// The comparison of the declared arms from each endpoint's origin.
     pub endpoints: Vec<EndpointResult>,
     pub landmark: Option<LandmarkResult>,
@@ -167,48 +170,7 @@ pub struct ArmCount {
     pub n: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum Description {
-    /// Counts per value (categories, strings, booleans).
-    Counts {
-        column: String,
-        by_arm: Vec<ArmCounts>,
-    },
-    /// Quantiles of a number (R's `quantile(type = 7)`).
-    Numeric {
-        column: String,
-        by_arm: Vec<ArmNumeric>,
-    },
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ArmCounts {
-    pub arm: String,
-    pub n: u64,
-    pub missing: u64,
-    /// (value, count, percent of the non-missing), values sorted.
-    pub values: Vec<ValueCount>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ValueCount {
-    pub value: String,
-    pub count: u64,
-    pub percent: f64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ArmNumeric {
-    pub arm: String,
-    pub n: u64,
-    pub missing: u64,
-    pub median: Option<f64>,
-    pub q1: Option<f64>,
-    pub q3: Option<f64>,
-    pub min: Option<f64>,
-    pub max: Option<f64>,
-}
+pub use baseline::{BaselineRow, BaselineSummary, CategoricalCell, ContinuousCell};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct EndpointResult {
@@ -299,18 +261,18 @@ pub fn validate(
             ));
         }
     }
-    for c in cfg.describe.get_ref() {
+    for c in cfg.baseline.get_ref() {
         match frame.column(c).map(|c| c.dtype().clone()) {
             Err(_) => problems.push(ConfigProblem::new(
-                "analysis.describe",
-                Some(cfg.describe.span()),
+                "analysis.baseline",
+                Some(cfg.baseline.span()),
                 format!("unknown column '{c}'"),
                 "a column of the schema or a derived column",
             )),
             Ok(DataType::Date) => problems.push(ConfigProblem::new(
-                "analysis.describe",
-                Some(cfg.describe.span()),
-                format!("'{c}' is a date; describe a duration derived from it instead"),
+                "analysis.baseline",
+                Some(cfg.baseline.span()),
+                format!("'{c}' is a date; put a duration derived from it in the table instead"),
                 "a category, boolean or numeric column",
             )),
             Ok(_) => {}
@@ -363,15 +325,31 @@ pub fn validate(
     problems
 }
 
-/// Runs the analysis on the cohort (a table with an `arm` column). Returns
-/// the results and the text of `km.csv`.
+/// A Kaplan–Meier curve of one group, for plots and `km.csv`.
+#[derive(Debug, Clone)]
+pub struct Curve {
+    /// `naive` (declared arms from the origin) or `landmark`.
+    pub analysis: String,
+    pub endpoint: String,
+    pub arm: String,
+    pub km: cohortflow_stats::KaplanMeier,
+}
+
+/// What [`analyse`] returns.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    pub results: Results,
+    pub curves: Vec<Curve>,
+}
+
+/// Runs the analysis on the cohort (a table with an `arm` column).
 pub fn analyse(
     cfg: &AnalysisConfig,
     arms: &[ArmInfo],
     endpoints: &[EndpointColumns],
     arm_column: &str,
     frame: &DataFrame,
-) -> Result<(Results, String), String> {
+) -> Result<Analysis, String> {
     let pe = |e: PolarsError| e.to_string();
     let arm_col = frame
         .column(arm_column)
@@ -399,18 +377,16 @@ pub fn analyse(
         ));
     }
 
-    let mut describe = Vec::new();
-    for c in cfg.describe.get_ref() {
-        describe.push(describe::describe_column(frame, c, arms, &arm_index).map_err(pe)?);
+    let mut baseline = Vec::new();
+    for c in cfg.baseline.get_ref() {
+        baseline.push(baseline::row(frame, c, arms, &arm_index)?);
     }
 
     let opts = KmOptions {
         conf_type: cfg.conf_type.to_stats(),
         conf_level: cfg.conf_level,
     };
-    let mut km_csv = String::from(
-        "analysis,endpoint,arm,time,n_risk,n_event,n_censor,surv,std_err,lower,upper\n",
-    );
+    let mut curves = Vec::new();
     let selected: Vec<&EndpointColumns> = cfg
         .endpoints
         .get_ref()
@@ -429,19 +405,19 @@ pub fn analyse(
             &rows,
             &opts,
             "naive",
-            &mut km_csv,
+            &mut curves,
         )?);
     }
 
     let landmark = match &cfg.landmark {
-        Some(l) => Some(landmark(l, &selected, frame, &opts, &mut km_csv)?),
+        Some(l) => Some(landmark(l, &selected, frame, &opts, &mut curves)?),
         None => None,
     };
 
-    Ok((
-        Results {
+    Ok(Analysis {
+        results: Results {
             arms: arm_counts,
-            describe,
+            baseline,
             endpoints: results,
             landmark,
             warnings: Vec::new(),
@@ -458,8 +434,13 @@ pub fn analyse(
                 month_days: 30.4375,
             },
         },
-        km_csv,
-    ))
+        curves,
+    })
+}
+
+/// `km.csv`: every step of every curve.
+pub fn km_csv(curves: &[Curve]) -> String {
+    survival::km_csv(curves)
 }
 
 /// The landmark analysis of every selected endpoint.
@@ -468,7 +449,7 @@ fn landmark(
     endpoints: &[&EndpointColumns],
     frame: &DataFrame,
     opts: &KmOptions,
-    km_csv: &mut String,
+    curves: &mut Vec<Curve>,
 ) -> Result<LandmarkResult, String> {
     let pe = |e: PolarsError| e.to_string();
     let landmark_days = cfg.time * unit_days(&cfg.unit).ok_or("bad landmark unit")?;
@@ -507,7 +488,7 @@ fn landmark(
                 .is_some_and(|x| f64::from(x - o) <= landmark_days);
             rows.push((t - l, e, if exposed { 0 } else { 1 }));
         }
-        let result = survival::compare(ep, &groups, &rows, opts, "landmark", km_csv)
+        let result = survival::compare(ep, &groups, &rows, opts, "landmark", curves)
             .map_err(|e| format!("landmark at {} {}: {e}", cfg.time, cfg.unit))?;
         out.push(LandmarkEndpoint {
             excluded_before_landmark: excluded,

@@ -1,9 +1,9 @@
 //! Kaplan–Meier per group and the log-rank test between groups: the one
 //! comparison the naive and the landmark analyses share.
 
-use crate::{ArmInfo, ArmSurvival, EndpointColumns, EndpointResult, LogRankResult};
+use crate::{ArmInfo, ArmSurvival, Curve, EndpointColumns, EndpointResult, LogRankResult};
 use cohortflow_core::ledger::csv_field;
-use cohortflow_stats::{KaplanMeier, KmOptions, kaplan_meier_by_group, log_rank};
+use cohortflow_stats::{KmOptions, kaplan_meier_by_group, log_rank};
 use polars::prelude::*;
 use std::fmt::Write as _;
 
@@ -26,23 +26,28 @@ pub(crate) fn compare(
     rows: &[(f64, bool, usize)],
     opts: &KmOptions,
     analysis: &str,
-    km_csv: &mut String,
+    curves: &mut Vec<Curve>,
 ) -> Result<EndpointResult, String> {
     let time: Vec<f64> = rows.iter().map(|r| r.0).collect();
     let event: Vec<bool> = rows.iter().map(|r| r.1).collect();
     let group: Vec<usize> = rows.iter().map(|r| r.2).collect();
     // One fit over all groups, so that near-tied times are merged on the
     // pooled times as R's survfit(Surv(t, e) ~ group) does.
-    let curves = kaplan_meier_by_group(&time, &event, &group, opts)
+    let fits = kaplan_meier_by_group(&time, &event, &group, opts)
         .map_err(|e| format!("{}: {e}", ep.name))?;
     let mut by_arm = Vec::new();
-    for (g, km) in groups.iter().zip(&curves) {
-        write_km(km_csv, analysis, &ep.name, &g.name, km);
+    for (g, km) in groups.iter().zip(fits) {
         by_arm.push(ArmSurvival {
             arm: g.name.clone(),
             n: km.n() as u64,
             events: km.events(),
             median: km.median().into(),
+        });
+        curves.push(Curve {
+            analysis: analysis.to_string(),
+            endpoint: ep.name.clone(),
+            arm: g.name.clone(),
+            km,
         });
     }
     let lr = log_rank(&time, &event, &group, None, 0.0)
@@ -63,22 +68,29 @@ pub(crate) fn compare(
     })
 }
 
-fn write_km(out: &mut String, analysis: &str, endpoint: &str, arm: &str, km: &KaplanMeier) {
+pub(crate) fn km_csv(curves: &[Curve]) -> String {
+    let mut out = String::from(
+        "analysis,endpoint,arm,time,n_risk,n_event,n_censor,surv,std_err,lower,upper\n",
+    );
     let f = |x: Option<f64>| x.map_or(String::new(), |v| format!("{v:.6}"));
-    for s in km.steps() {
-        let _ = writeln!(
-            out,
-            "{analysis},{},{},{:.6},{},{},{},{:.6},{},{},{}",
-            csv_field(endpoint),
-            csv_field(arm),
-            s.time,
-            s.n_risk,
-            s.n_event,
-            s.n_censor,
-            s.surv,
-            f(s.std_err.is_finite().then_some(s.std_err)),
-            f(s.lower),
-            f(s.upper)
-        );
+    for c in curves {
+        for s in c.km.steps() {
+            let _ = writeln!(
+                out,
+                "{},{},{},{:.6},{},{},{},{:.6},{},{},{}",
+                csv_field(&c.analysis),
+                csv_field(&c.endpoint),
+                csv_field(&c.arm),
+                s.time,
+                s.n_risk,
+                s.n_event,
+                s.n_censor,
+                s.surv,
+                f(s.std_err.is_finite().then_some(s.std_err)),
+                f(s.lower),
+                f(s.upper)
+            );
+        }
     }
+    out
 }

@@ -108,7 +108,7 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
             origin: ep.origin.get_ref().clone(),
         })
         .collect();
-    let (mut results, km_csv) = cohortflow_analysis::analyse(
+    let analysis = cohortflow_analysis::analyse(
         &loaded.file.analysis,
         &arms,
         &endpoint_columns,
@@ -120,6 +120,8 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
         message,
     })?;
 
+    let mut results = analysis.results;
+    let km_csv = cohortflow_analysis::km_csv(&analysis.curves);
     results.warnings = immortal_time_warnings(loaded, &selected.frame, &endpoint_columns)?;
     for w in &results.warnings {
         warn!("{w}");

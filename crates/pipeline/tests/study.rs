@@ -49,30 +49,30 @@ fn mgist_reproduces_the_abstract() {
     // Partial responses 13/15 vs 16/29; peritoneal metastases 4/15 vs 13/29;
     // median time to surgery 8 months.
     let json = serde_json::to_value(r).unwrap();
+    let row = |column: &str| {
+        json["baseline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["variable"] == column)
+            .unwrap()
+            .clone()
+    };
     let count = |column: &str, arm: usize, value: &str| {
-        let d = json["describe"]
+        let row = row(column);
+        let level = row["levels"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|d| d["column"] == column)
+            .position(|l| l == value)
             .unwrap();
-        d["by_arm"][arm]["values"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|v| v["value"] == value)
-            .map_or(0, |v| v["count"].as_u64().unwrap())
+        row["by_arm"][arm]["counts"][level].as_u64().unwrap()
     };
     assert_eq!(count("best_response", 0, "PR"), 13);
     assert_eq!(count("best_response", 1, "PR"), 16);
     assert_eq!(count("mets_peritoneum", 0, "true"), 4);
     assert_eq!(count("mets_peritoneum", 1, "true"), 13);
-    let to_surgery = json["describe"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["column"] == "months_to_surgery")
-        .unwrap()["by_arm"][0]["median"]
+    let to_surgery = row("months_to_surgery")["by_arm"][0]["median"]
         .as_f64()
         .unwrap();
     assert!((to_surgery - 8.0).abs() <= 0.5, "{to_surgery}");
@@ -227,4 +227,47 @@ fn an_arm_defined_after_the_index_date_without_a_remedy_is_warned_about() {
     let landmark = summary.results.landmark.unwrap();
     assert_eq!(landmark.time, 12.0);
     assert_eq!(landmark.endpoints.len(), 2);
+}
+
+/// The study's medians, confidence limits and log-rank tests equal R's
+/// (`conformance/mgist.R` on `fixtures/mgist/study_endpoints.csv`, whose
+/// times the generator rounded to 1e-10 months: far inside 1e-9 relative).
+#[test]
+fn mgist_survival_results_equal_r() {
+    let reference: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conformance/mgist.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let loaded = load(&pipelines().join("mgist-cytoreduction.toml")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let summary = run(&loaded, &dir.path().join("run")).unwrap();
+    let close = |ours: Option<f64>, r: &serde_json::Value, what: &str| match (ours, r.as_f64()) {
+        (Some(a), Some(b)) => assert!(
+            (a - b).abs() <= 1e-9 * b.abs().max(1e-300),
+            "{what}: cohortflow {a} vs R {b}"
+        ),
+        (None, None) => {}
+        (a, _) => panic!("{what}: cohortflow {a:?} vs R {r}"),
+    };
+    let mut compared = 0;
+    for e in &summary.results.endpoints {
+        let r = &reference[&e.name];
+        for (k, arm) in e.by_arm.iter().enumerate() {
+            assert_eq!(r["arms"][k], arm.arm.as_str());
+            assert_eq!(r["n"][k].as_u64(), Some(arm.n));
+            close(Some(arm.events), &r["events"][k], "events");
+            close(arm.median.estimate, &r["median"][k], &format!("{} {} median", e.name, arm.arm));
+            close(arm.median.lower, &r["lower"][k], &format!("{} {} lower", e.name, arm.arm));
+            close(arm.median.upper, &r["upper"][k], &format!("{} {} upper", e.name, arm.arm));
+            close(Some(e.log_rank.expected[k]), &r["expected"][k], "expected");
+            compared += 5;
+        }
+        close(Some(e.log_rank.chisq), &r["chisq"], &format!("{} chisq", e.name));
+        close(Some(e.log_rank.p_value), &r["p_value"], &format!("{} p", e.name));
+        compared += 2;
+    }
+    assert_eq!(compared, 24);
 }
