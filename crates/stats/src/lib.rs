@@ -82,6 +82,7 @@ mod km;
 mod linalg;
 mod logistic;
 mod logrank;
+mod matching;
 mod smd;
 mod timefix;
 mod ttest;
@@ -99,6 +100,9 @@ pub use km::{
 };
 pub use logistic::{GlmOptions, LogisticFit, logistic_regression};
 pub use logrank::{LogRank, log_rank};
+pub use matching::{
+    BalanceRow, MOrder, MatchItCompat, MatchOptions, Matching, balance, nearest_neighbor_match,
+};
 pub use smd::{smd_categorical, smd_continuous};
 pub use timefix::{AEQ_TOLERANCE, aeq_times};
 pub use ttest::{WelchTTest, welch_t_test};
