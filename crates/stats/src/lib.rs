@@ -83,6 +83,7 @@ mod linalg;
 mod logistic;
 mod logrank;
 mod matching;
+mod rmst;
 mod smd;
 mod timefix;
 mod ttest;
@@ -103,6 +104,7 @@ pub use logrank::{LogRank, log_rank};
 pub use matching::{
     BalanceRow, MOrder, MatchItCompat, MatchOptions, Matching, balance, nearest_neighbor_match,
 };
+pub use rmst::{Rmst, rmst};
 pub use smd::{smd_categorical, smd_continuous};
 pub use timefix::{AEQ_TOLERANCE, aeq_times};
 pub use ttest::{WelchTTest, welch_t_test};
