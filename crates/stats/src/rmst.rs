@@ -55,18 +55,15 @@ pub fn rmst(km: &KaplanMeier, tau: f64) -> Result<Rmst, StatsError> {
     // temptime = c(time[keep], tau); tempsurv = c(surv[keep], surv[last])
     // rectangles = diff(c(0, temptime)) * c(1, tempsurv[-n])
     let n = kept + 1;
-    let time_at = |i: usize| if i < kept { steps[i].time } else { tau };
     let mut rect = Vec::with_capacity(n);
     let mut prev_t = 0.0;
     let mut prev_s = 1.0;
-    for i in 0..n {
-        let t = time_at(i);
-        rect.push((t - prev_t) * prev_s);
-        prev_t = t;
-        if i < kept {
-            prev_s = steps[i].surv;
-        }
+    for s in &steps[..kept] {
+        rect.push((s.time - prev_t) * prev_s);
+        prev_t = s.time;
+        prev_s = s.surv;
     }
+    rect.push((tau - prev_t) * prev_s);
     // hh = n.event / (n.risk (n.risk - n.event)), 0 where n.risk = n.event;
     // varmean = sum(cumsum(rev(rectangles[-1]))^2 * rev(hh)[-1]), hh padded
     // with a final 0
