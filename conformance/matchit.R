@@ -116,8 +116,14 @@ fg <- hormon ~ age + meno + size + grade + nodes + pgr + er
 ps_g <- unname(glm(fg, data = gbsg, family = binomial)$fitted.values)
 Xl <- model.matrix(update(fl, NULL ~ .), lalonde)[, -1]
 
+# raw columns, so that the Rust test builds the propensity-score design
+# itself (race -> racehispan, racewhite) and checks it against model.matrix
+raw_l <- list(age = arr(lalonde$age), educ = arr(lalonde$educ), race = arr(as.character(lalonde$race)),
+              married = arr(lalonde$married), nodegree = arr(lalonde$nodegree),
+              re74 = arr(lalonde$re74), re75 = arr(lalonde$re75))
 datasets <- list(lalonde = c(dataset_json(fl, lalonde),
-                             list(ps_design = list(names = arr(colnames(Xl)),
+                             list(raw = raw_l,
+                                  ps_design = list(names = arr(colnames(Xl)),
                                                    columns = lapply(seq_len(ncol(Xl)), function(j) arr(unname(Xl[, j])))))),
                  gbsg = dataset_json(fg, gbsg))
 sl <- "fixtures/real/lalonde.csv: treat ~ age + educ + race + married + nodegree + re74 + re75"

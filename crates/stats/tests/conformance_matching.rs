@@ -185,13 +185,51 @@ fn matches_matchit_general_matcher_with_caliper() {
 #[test]
 fn propensity_score_pipeline_reproduces_matchit() {
     let doc = load("matchit.json");
-    let design = &doc["datasets"]["lalonde"]["ps_design"];
-    let cols: Vec<Vec<f64>> = design["columns"]
+    // the design of `treat ~ age + educ + race + married + nodegree + re74 +
+    // re75`: race (levels black, hispan, white) by treatment contrasts
+    let raw = &doc["datasets"]["lalonde"]["raw"];
+    let race: Vec<&str> = raw["race"]
         .as_array()
         .unwrap()
         .iter()
-        .map(f64s)
+        .map(|v| v.as_str().unwrap())
         .collect();
+    let level =
+        |l: &str| -> Vec<f64> { race.iter().map(|&r| f64::from(u8::from(r == l))).collect() };
+    let cols: Vec<Vec<f64>> = vec![
+        f64s(&raw["age"]),
+        f64s(&raw["educ"]),
+        level("hispan"),
+        level("white"),
+        f64s(&raw["married"]),
+        f64s(&raw["nodegree"]),
+        f64s(&raw["re74"]),
+        f64s(&raw["re75"]),
+    ];
+    // ... which is R's model.matrix
+    let design = &doc["datasets"]["lalonde"]["ps_design"];
+    let names: Vec<&str> = design["names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "age",
+            "educ",
+            "racehispan",
+            "racewhite",
+            "married",
+            "nodegree",
+            "re74",
+            "re75"
+        ]
+    );
+    for (ours, r) in cols.iter().zip(design["columns"].as_array().unwrap()) {
+        assert_eq!(ours, &f64s(r));
+    }
     let refs: Vec<&[f64]> = cols.iter().map(|c| c.as_slice()).collect();
     let mut ck = Checker::default();
     for (key, compat) in [
