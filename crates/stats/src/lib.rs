@@ -22,6 +22,10 @@
 //! | [`balance`] | one row of `summary(matchit(...))$sum.all` / `$sum.matched` |
 //! | [`rmst`] | `print(survfit(...), rmean = tau)` (`*rmean`, `*se(rmean)`) |
 //!
+//! The propensity-score functions are checked against MatchIt 4.5.1 (see
+//! [`MatchItCompat`] for a bug of that version that is reproduced only on
+//! request).
+//!
 //! Every function is checked against R (4.2.2, survival 3.5.3; the SMDs
 //! against tableone's formulas run in R, tableone not being packaged in
 //! Debian) value by value to 1e-9 relative by the tests in `crates/stats/tests/conformance_*.rs`,

@@ -72,9 +72,10 @@ pub struct LogisticFit {
 ///   `min |w z - w X b|` by a Householder QR with R's limited column pivoting
 ///   (LINPACK `dqrdc2`/`dqrsl`, as `C_Cdqrls`, tolerance
 ///   `min(1e-7, epsilon / 1000)`);
-/// * the inverse link is clamped as R's `logit_linkinv`
-///   (`eta < -30` and `eta > 30` are evaluated at `-30`-like `DBL_EPSILON`
-///   and `1 / DBL_EPSILON` odds) and so is `mu'(eta)`;
+/// * the inverse link is clamped as R's `logit_linkinv`: for `eta < -30`
+///   the odds are taken as `DBL_EPSILON`, for `eta > 30` as
+///   `1 / DBL_EPSILON`; and `mu'(eta) = DBL_EPSILON` outside `[-30, 30]`
+///   (`logit_mu_eta`);
 /// * stop when `|dev - dev_old| / (|dev| + 0.1) < epsilon`, with the
 ///   deviance `2 sum(y log(y/mu) + (1-y) log((1-y)/(1-mu)))`;
 /// * standard errors from the QR factor `R` of the last iteration:
