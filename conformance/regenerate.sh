@@ -4,7 +4,8 @@
 # Installs R and the packages from Debian (needs root and network), then runs
 # each conformance/*.R script from the repository root. The scripts read the
 # data in fixtures/real/ and write conformance/<name>.json; each JSON records
-# R.version.string and packageVersion("survival") of the run. The committed
+# R.version.string and packageVersion("survival") of the run (matchit.json
+# also packageVersion("MatchIt"): 4.5.1 from r-cran-matchit). The committed
 # files were produced with R 4.2.2 Patched and survival 3.5.3 (Debian 12).
 #
 # Usage: conformance/regenerate.sh            (install, then regenerate)

@@ -17,6 +17,14 @@
 //! | [`wilcoxon_rank_sum`] | `stats::wilcox.test(x, y)` |
 //! | [`welch_t_test`] | `stats::t.test(x, y)` (Welch) |
 //! | [`smd_continuous`], [`smd_categorical`] | tableone's standardized mean differences |
+//! | [`logistic_regression`] | `stats::glm(family = binomial)` (+ `summary.glm`) |
+//! | [`nearest_neighbor_match`] | `MatchIt::matchit(method = "nearest")` (4.5.1) |
+//! | [`balance`] | one row of `summary(matchit(...))$sum.all` / `$sum.matched` |
+//! | [`rmst`] | `print(survfit(...), rmean = tau)` (`*rmean`, `*se(rmean)`) |
+//!
+//! The propensity-score functions are checked against MatchIt 4.5.1 (see
+//! [`MatchItCompat`] for a bug of that version that is reproduced only on
+//! request).
 //!
 //! Every function is checked against R (4.2.2, survival 3.5.3; the SMDs
 //! against tableone's formulas run in R, tableone not being packaged in
@@ -76,7 +84,10 @@ mod error;
 mod fisher;
 mod km;
 mod linalg;
+mod logistic;
 mod logrank;
+mod matching;
+mod rmst;
 mod smd;
 mod timefix;
 mod ttest;
@@ -92,7 +103,12 @@ pub use km::{
     ConfType, KaplanMeier, KmOptions, KmStep, QuantileEstimate, SurvivalAt, kaplan_meier,
     kaplan_meier_by_group,
 };
+pub use logistic::{GlmOptions, LogisticFit, logistic_regression};
 pub use logrank::{LogRank, log_rank};
+pub use matching::{
+    BalanceRow, MOrder, MatchItCompat, MatchOptions, Matching, balance, nearest_neighbor_match,
+};
+pub use rmst::{Rmst, rmst};
 pub use smd::{smd_categorical, smd_continuous};
 pub use timefix::{AEQ_TOLERANCE, aeq_times};
 pub use ttest::{WelchTTest, welch_t_test};
