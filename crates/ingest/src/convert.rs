@@ -825,9 +825,21 @@ impl Converter {
     }
 
     /// The unique key's canonical names, source headers and values of a row.
-    fn key_text<'a>(&self, _row: i64, cell: &impl Fn(usize) -> RawCell<'a>) -> (String, String, String) {
-        let names: Vec<&str> = self.unique.iter().map(|&k| self.plans[k].canonical.as_str()).collect();
-        let headers: Vec<&str> = self.unique.iter().map(|&k| self.plans[k].header.as_str()).collect();
+    fn key_text<'a>(
+        &self,
+        _row: i64,
+        cell: &impl Fn(usize) -> RawCell<'a>,
+    ) -> (String, String, String) {
+        let names: Vec<&str> = self
+            .unique
+            .iter()
+            .map(|&k| self.plans[k].canonical.as_str())
+            .collect();
+        let headers: Vec<&str> = self
+            .unique
+            .iter()
+            .map(|&k| self.plans[k].header.as_str())
+            .collect();
         let shown: Vec<String> = self
             .unique
             .iter()
@@ -857,11 +869,18 @@ impl Converter {
             return 0;
         }
         let reason = self.duplicate_reason();
-        let names: Vec<String> = self.unique.iter().map(|&k| self.plans[k].header.clone()).collect();
+        let names: Vec<String> = self
+            .unique
+            .iter()
+            .map(|&k| self.plans[k].header.clone())
+            .collect();
         let keep: Vec<bool> = self.rows.iter().map(|r| !shared.contains_key(r)).collect();
         for (i, row) in self.rows.iter().enumerate() {
             let Some(all) = shared.get(row) else { continue };
-            let key = self.keys[i].as_ref().map(|k| k.join(", ")).unwrap_or_default();
+            let key = self.keys[i]
+                .as_ref()
+                .map(|k| k.join(", "))
+                .unwrap_or_default();
             let all: Vec<String> = all.iter().map(|r| r.to_string()).collect();
             self.rejects.push(Reject {
                 source: self.source.clone(),
@@ -869,7 +888,11 @@ impl Converter {
                 stage: "ingest".into(),
                 rule: reason.clone(),
                 columns: names.join("; "),
-                values: format!("{}={key}; same on lines {}", names.join(", "), all.join(", ")),
+                values: format!(
+                    "{}={key}; same on lines {}",
+                    names.join(", "),
+                    all.join(", ")
+                ),
             });
         }
         for b in &mut self.builders {
@@ -885,7 +908,11 @@ impl Converter {
 
     /// The reject reason of a duplicated unique key: `duplicate patient_id`.
     fn duplicate_reason(&self) -> String {
-        let names: Vec<&str> = self.unique.iter().map(|&k| self.plans[k].canonical.as_str()).collect();
+        let names: Vec<&str> = self
+            .unique
+            .iter()
+            .map(|&k| self.plans[k].canonical.as_str())
+            .collect();
         format!("duplicate {}", names.join(", "))
     }
 

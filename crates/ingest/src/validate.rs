@@ -153,7 +153,10 @@ pub fn validate(source: &Source, schema: &Schema) -> Vec<ConfigProblem> {
                 "source.unique",
                 Some(cfg.unique.span()),
                 format!("'{name}' is not a column mapped by this source"),
-                format!("canonical columns of [source.columns]: {}", mapped.join(", ")),
+                format!(
+                    "canonical columns of [source.columns]: {}",
+                    mapped.join(", ")
+                ),
             ));
         } else if unique[..i].contains(name) {
             out.push(ConfigProblem::new(

@@ -123,9 +123,7 @@ fn read_book<RS: std::io::Read + std::io::Seek>(
     if conv.rows_read() == 0 {
         return Err(conv
             .error(
-                format!(
-                    "sheet \"{sheet}\" has a header (row {header_row}) but no rows below it"
-                ),
+                format!("sheet \"{sheet}\" has a header (row {header_row}) but no rows below it"),
                 "check the export: a filter or a query that selected nobody, or the wrong sheet; \
                  if the centre has no patients, remove the source from the pipeline",
             )

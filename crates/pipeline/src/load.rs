@@ -25,6 +25,7 @@ pub struct PipelineFile {
     #[serde(default)]
     pub endpoints: BTreeMap<String, EndpointConfig>,
     pub cohort: CohortConfig,
+    pub matching: Option<cohortflow_cohort::matching::MatchingConfig>,
     pub analysis: AnalysisConfig,
 }
 
@@ -40,6 +41,16 @@ pub struct PipelineHeader {
     /// Source files, relative to this file, in priority order (linkage ties
     /// go to the first).
     pub sources: Vec<Spanned<String>>,
+    /// Columns that identify a cohort row whatever the order of rows in the
+    /// exports. The cohort is sorted by them before matching and analysis,
+    /// and matching ties are broken in that order. The default
+    /// `["source", "source_row"]` depends on the row order in the files.
+    #[serde(default = "default_row_key")]
+    pub row_key: Spanned<Vec<String>>,
+}
+
+fn default_row_key() -> Spanned<Vec<String>> {
+    Spanned::new(0..0, vec!["source".into(), "source_row".into()])
 }
 
 /// A pipeline with everything it refers to, checked.
@@ -291,6 +302,27 @@ pub fn load(path: &Path) -> Result<Loaded, Error> {
         cohortflow_cohort::ARM.into(),
         &DataType::String,
     ));
+    for k in file.pipeline.row_key.get_ref() {
+        if frame.column(k).is_err() {
+            place(
+                &mut problems,
+                &path,
+                &text,
+                ConfigProblem::new(
+                    "pipeline.row_key",
+                    Some(file.pipeline.row_key.span()),
+                    format!("unknown column '{k}'"),
+                    "columns that identify a row, e.g. [\"source\", \"patient_id\"]",
+                ),
+            );
+        }
+    }
+    if let Some(m) = &file.matching {
+        let arms: Vec<String> = file.cohort.arms.iter().map(|a| a.name.clone()).collect();
+        for p in cohortflow_cohort::matching::validate(m, &frame, &arms) {
+            place(&mut problems, &path, &text, p);
+        }
+    }
     let endpoint_names: Vec<String> = endpoints.iter().map(|(k, _)| k.clone()).collect();
     for p in cohortflow_analysis::validate(&file.analysis, &endpoint_names, &frame) {
         place(&mut problems, &path, &text, p);
