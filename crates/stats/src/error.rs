@@ -76,6 +76,66 @@ pub enum StatsError {
         /// The function that was called.
         what: &'static str,
     },
+    /// A model has fewer events than parameters to estimate.
+    #[error(
+        "{what}: {events} event(s) for {parameters} parameter(s); at least one event per parameter is needed"
+    )]
+    TooFewEvents {
+        /// The function that was called.
+        what: &'static str,
+        /// Number of events.
+        events: usize,
+        /// Number of parameters.
+        parameters: usize,
+    },
+    /// A covariate is constant or a linear combination of the covariates
+    /// before it (R's `toler.chol` drops it and reports its coefficient as
+    /// `NA`).
+    #[error(
+        "{what}: covariate {covariate} (0-based) is constant or collinear with the covariates before it; remove it"
+    )]
+    Collinear {
+        /// The function that was called.
+        what: &'static str,
+        /// Index of the covariate (0-based, in the order given).
+        covariate: usize,
+    },
+    /// An iterative fit did not converge within the allowed iterations.
+    #[error(
+        "{what}: did not converge in {iterations} iterations (R warns \"Ran out of iterations and did not converge\"); raise max_iter or check the data"
+    )]
+    NotConverged {
+        /// The function that was called.
+        what: &'static str,
+        /// Iterations performed.
+        iterations: usize,
+    },
+    /// A coefficient diverges to infinity (monotone likelihood, e.g. a
+    /// covariate that separates events from non-events).
+    #[error(
+        "{what}: the coefficient of covariate {covariate} (0-based) is infinite (monotone likelihood); R warns \"coefficient may be infinite\""
+    )]
+    InfiniteCoefficient {
+        /// The function that was called.
+        what: &'static str,
+        /// Index of the covariate (0-based, in the order given).
+        covariate: usize,
+    },
+    /// A counting-process interval `(start, stop]` is empty: `start >= stop`,
+    /// or the two became equal when near-tied times were merged.
+    #[error(
+        "{what}: row {index} has start = {start} and stop = {stop}; an interval (start, stop] needs start < stop"
+    )]
+    EmptyInterval {
+        /// The function that was called.
+        what: &'static str,
+        /// Row of the interval.
+        index: usize,
+        /// Its start time.
+        start: f64,
+        /// Its stop time.
+        stop: f64,
+    },
     /// A scalar parameter is out of its range.
     #[error("{what}: `{name}` = {value} is invalid; expected {expected}")]
     InvalidParameter {

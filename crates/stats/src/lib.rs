@@ -11,6 +11,7 @@
 //! | [`kaplan_meier`] (+ [`KaplanMeier::quantile`], [`KaplanMeier::median`], [`KaplanMeier::survival_at`]) | `survival::survfit`, `quantile.survfit`, `print.survfit`, `summary.survfit(times=)` |
 //! | [`kaplan_meier_by_group`] | `survfit(Surv(time, event) ~ group)` (timefix on the pooled times) |
 //! | [`log_rank`] | `survival::survdiff` (rho family, strata) |
+//! | [`cox_ph`], [`cox_zph`] | `survival::coxph` + `summary.coxph` (Efron/Breslow, strata, `(start, stop]`), `cox.zph` |
 //! | [`aeq_times`] | `survival::aeqSurv` (`timefix = TRUE`) |
 //! | [`fisher_exact`] | `stats::fisher.test` (two-sided p, 2 x 2 and r x c) |
 //! | [`chi_square_test`] | `stats::chisq.test` (Yates for 2 x 2) |
@@ -79,6 +80,7 @@
 #![warn(missing_docs)]
 
 mod chisq;
+mod cox;
 mod describe;
 mod error;
 mod fisher;
@@ -94,6 +96,7 @@ mod ttest;
 mod wilcoxon;
 
 pub use chisq::{ChiSquareTest, chi_square_test};
+pub use cox::{CoxData, CoxFit, CoxOptions, CoxZph, Test, Ties, ZphTransform, cox_ph, cox_zph};
 pub use error::StatsError;
 pub use fisher::{
     FISHER_2X2_REL_TOL, FISHER_BOUND_LIMIT, FISHER_MAX_NODES, FISHER_MAX_TABLES,
