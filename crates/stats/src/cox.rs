@@ -470,31 +470,23 @@ impl Prepared {
         };
 
         // timefix (aeqSurv): merge near-tied times among the distinct
-        // values (of stop, or of start and stop together)
-        let (stop, start) = timefix(what, data.stop, data.start)?;
+        // values (of stop, or of start and stop together); every row gets
+        // the index of its time among those distinct values
+        let tf = timefix(what, data.stop, data.start)?;
 
-        // one sort: stratum ascending, stop descending
-        let order: Vec<u32> = {
-            let mut keys: Vec<(u64, u32)> = Vec::with_capacity(n);
-            match &srank {
-                None => {
-                    for (i, t) in stop.iter().enumerate() {
-                        keys.push((!(t + 0.0).to_bits(), i as u32));
-                    }
-                    keys.sort_unstable();
-                    keys.into_iter().map(|(_, i)| i).collect()
-                }
-                Some(r) => {
-                    let mut keys: Vec<(u32, u64, u32)> = (0..n)
-                        .map(|i| (r[i], !(stop[i] + 0.0).to_bits(), i as u32))
-                        .collect();
-                    keys.sort_unstable();
-                    keys.into_iter().map(|(_, _, i)| i).collect()
-                }
-            }
-        };
+        // one sort, stable counting sorts on the distinct-time index:
+        // stratum ascending, stop descending
+        let k = tf.merged.len();
+        let desc_stop: Vec<u32> = tf.stop_idx.iter().map(|&i| (k - 1) as u32 - i).collect();
+        let mut order = counting_sort((0..n as u32).collect(), &desc_stop, k);
+        if let Some(r) = &srank {
+            order = counting_sort(order, r, nstrata);
+        }
 
-        let time: Vec<f64> = order.iter().map(|&i| stop[i as usize]).collect();
+        let time: Vec<f64> = order
+            .iter()
+            .map(|&i| tf.merged[tf.stop_idx[i as usize] as usize])
+            .collect();
         let status: Vec<bool> = order.iter().map(|&i| data.event[i as usize]).collect();
         let events = status.iter().filter(|&&e| e).count();
         let mut blocks = Vec::with_capacity(nstrata);
@@ -513,6 +505,12 @@ impl Prepared {
 
         // centre and scale (coxfit6.c): mean over all rows,
         // scale = n / sum |x - mean|
+        // rows are read in their original order and scattered to their
+        // sorted position (random stores are cheaper than random loads)
+        let mut pos_of = vec![0u32; n];
+        for (pos, &i) in order.iter().enumerate() {
+            pos_of[i as usize] = pos as u32;
+        }
         let mut x = vec![0.0; n * p];
         let mut scale = vec![1.0; p];
         for (j, col) in data.covariates.iter().enumerate() {
@@ -524,20 +522,28 @@ impl Prepared {
                 1.0
             };
             scale[j] = s;
-            for (pos, &i) in order.iter().enumerate() {
-                x[pos * p + j] = (col[i as usize] - mean) * s;
+            for (v, &pos) in col.iter().zip(&pos_of) {
+                x[pos as usize * p + j] = (v - mean) * s;
             }
         }
 
-        let counting = start.map(|start| {
-            let start: Vec<f64> = order.iter().map(|&i| start[i as usize]).collect();
-            let mut by_start = Vec::with_capacity(n);
-            for &(lo, hi) in &blocks {
-                let mut k: Vec<(u64, u32)> = (lo..hi)
-                    .map(|pos| (!(start[pos] + 0.0).to_bits(), pos as u32))
-                    .collect();
-                k.sort_unstable();
-                by_start.extend(k.into_iter().map(|(_, pos)| pos));
+        let counting = tf.start_idx.as_ref().map(|start_idx| {
+            let start: Vec<f64> = order
+                .iter()
+                .map(|&i| tf.merged[start_idx[i as usize] as usize])
+                .collect();
+            // positions by descending start, then (stably) by block
+            let desc_start: Vec<u32> = order
+                .iter()
+                .map(|&i| (k - 1) as u32 - start_idx[i as usize])
+                .collect();
+            let mut by_start = counting_sort((0..n as u32).collect(), &desc_start, k);
+            if blocks.len() > 1 {
+                let mut block_of = vec![0u32; n];
+                for (b, &(lo, hi)) in blocks.iter().enumerate() {
+                    block_of[lo..hi].iter_mut().for_each(|v| *v = b as u32);
+                }
+                by_start = counting_sort(by_start, &block_of, blocks.len());
             }
             Counting { start, by_start }
         });
@@ -584,52 +590,154 @@ fn dense_ranks(s: &[usize]) -> (Vec<u32>, usize) {
     }
 }
 
+/// Stable counting sort of `items` (row numbers) by `key[item]` in
+/// `0..buckets`.
+fn counting_sort(items: Vec<u32>, key: &[u32], buckets: usize) -> Vec<u32> {
+    let mut first = vec![0usize; buckets + 1];
+    for &it in &items {
+        first[key[it as usize] as usize + 1] += 1;
+    }
+    for b in 0..buckets {
+        first[b + 1] += first[b];
+    }
+    let mut out = vec![0u32; items.len()];
+    for &it in &items {
+        let b = key[it as usize] as usize;
+        out[first[b]] = it;
+        first[b] += 1;
+    }
+    out
+}
+
+/// The distinct values of `all` (ascending) and the index of each element
+/// among them, through a small open-addressing hash table, or `None` if
+/// there are more than `limit` distinct values (times are finite and >= 0,
+/// so `u64::MAX`, a NaN pattern, marks an empty slot).
+fn few_distinct(all: &[f64], limit: usize) -> Option<(Vec<f64>, Vec<u32>)> {
+    // the table starts small (cache-resident) and doubles at half load
+    let mut bits = 10u32;
+    let mut keys = vec![u64::MAX; 1 << bits];
+    let mut ids = vec![0u32; 1 << bits];
+    let slot = |b: u64, bits: u32| (b.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize;
+    let mut vals: Vec<f64> = Vec::new();
+    let mut idx: Vec<u32> = Vec::with_capacity(all.len());
+    for &t in all {
+        let b = t.to_bits();
+        let mask = (1usize << bits) - 1;
+        let mut h = slot(b, bits);
+        loop {
+            if keys[h] == b {
+                idx.push(ids[h]);
+                break;
+            }
+            if keys[h] == u64::MAX {
+                if vals.len() == limit {
+                    return None;
+                }
+                keys[h] = b;
+                ids[h] = vals.len() as u32;
+                idx.push(ids[h]);
+                vals.push(t);
+                if 2 * vals.len() > mask + 1 {
+                    bits += 1;
+                    keys = vec![u64::MAX; 1 << bits];
+                    ids = vec![0u32; 1 << bits];
+                    let mask = (1usize << bits) - 1;
+                    for (id, v) in vals.iter().enumerate() {
+                        let vb = v.to_bits();
+                        let mut h = slot(vb, bits);
+                        while keys[h] != u64::MAX {
+                            h = (h + 1) & mask;
+                        }
+                        keys[h] = vb;
+                        ids[h] = id as u32;
+                    }
+                }
+                break;
+            }
+            h = (h + 1) & mask;
+        }
+    }
+    let mut ord: Vec<u32> = (0..vals.len() as u32).collect();
+    ord.sort_unstable_by(|&a, &b| vals[a as usize].total_cmp(&vals[b as usize]));
+    let mut rank = vec![0u32; vals.len()];
+    for (r, &id) in ord.iter().enumerate() {
+        rank[id as usize] = r as u32;
+    }
+    idx.iter_mut().for_each(|i| *i = rank[*i as usize]);
+    Some((ord.iter().map(|&id| vals[id as usize]).collect(), idx))
+}
+
+/// [`few_distinct`] for many distinct values: one sort of (value, position).
+fn sorted_distinct(all: &[f64]) -> (Vec<f64>, Vec<u32>) {
+    let mut pairs: Vec<(u64, u32)> = all
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.to_bits(), i as u32))
+        .collect();
+    pairs.sort_unstable();
+    let mut idx = vec![0u32; all.len()];
+    let mut u: Vec<f64> = Vec::new();
+    for w in 0..pairs.len() {
+        if w == 0 || pairs[w].0 != pairs[w - 1].0 {
+            u.push(f64::from_bits(pairs[w].0));
+        }
+        idx[pairs[w].1 as usize] = (u.len() - 1) as u32;
+    }
+    (u, idx)
+}
+
+/// Times after R's `aeqSurv`: the merged distinct times (ascending) and the
+/// index of each row's stop (and start) time among them.
+struct TimeIndex {
+    merged: Vec<f64>,
+    stop_idx: Vec<u32>,
+    start_idx: Option<Vec<u32>>,
+}
+
 /// R's `aeqSurv` on `Surv(stop, event)` or `Surv(start, stop, event)`:
 /// [`crate::aeq_times`] applied to the distinct values of the time columns
-/// together, then mapped back to the rows.
-type Times<'a> = (
-    std::borrow::Cow<'a, [f64]>,
-    Option<std::borrow::Cow<'a, [f64]>>,
-);
-
-fn timefix<'a>(
+/// together (its result depends only on those), then mapped back to the
+/// rows.
+fn timefix(
     what: &'static str,
-    stop: &'a [f64],
-    start: Option<&'a [f64]>,
-) -> Result<Times<'a>, StatsError> {
-    use std::borrow::Cow;
-    let mut u: Vec<f64> = Vec::with_capacity(stop.len() * if start.is_some() { 2 } else { 1 });
-    u.extend(stop.iter().map(|t| t + 0.0));
+    stop: &[f64],
+    start: Option<&[f64]>,
+) -> Result<TimeIndex, StatsError> {
+    let n = stop.len();
+    // all time values, -0.0 normalised to +0.0 (times are >= 0, so the bit
+    // patterns sort like the numbers)
+    let mut all: Vec<f64> = Vec::with_capacity(if start.is_some() { 2 * n } else { n });
+    all.extend(stop.iter().map(|t| t + 0.0));
     if let Some(s) = start {
-        u.extend(s.iter().map(|t| t + 0.0));
+        all.extend(s.iter().map(|t| t + 0.0));
     }
-    u.sort_unstable_by(f64::total_cmp);
-    u.dedup();
-    let merged = aeq_unchecked(&u);
-    if merged == u {
-        return Ok((Cow::Borrowed(stop), start.map(Cow::Borrowed)));
-    }
-    let map = |t: &f64| merged[u.partition_point(|&v| v < t + 0.0)];
-    let new_stop: Vec<f64> = stop.iter().map(map).collect();
-    let new_start = match start {
-        None => None,
-        Some(s) => {
-            let ns: Vec<f64> = s.iter().map(map).collect();
-            for i in 0..ns.len() {
-                if ns[i] >= new_stop[i] {
-                    // R: "aeqSurv exception, an interval has effective length 0"
-                    return Err(StatsError::EmptyInterval {
-                        what,
-                        index: i,
-                        start: s[i],
-                        stop: stop[i],
-                    });
-                }
-            }
-            Some(Cow::Owned(ns))
-        }
+    let m = all.len();
+    let (u, idx) = match few_distinct(&all, m / 8 + 64) {
+        Some(found) => found,
+        None => sorted_distinct(&all),
     };
-    Ok((Cow::Owned(new_stop), new_start))
+    let merged = aeq_unchecked(&u);
+    let mut stop_idx = idx;
+    let start_idx = start.map(|_| stop_idx.split_off(n));
+    if let (Some(s), Some(si)) = (start, &start_idx) {
+        for i in 0..n {
+            if merged[si[i] as usize] >= merged[stop_idx[i] as usize] {
+                // R: "aeqSurv exception, an interval has effective length 0"
+                return Err(StatsError::EmptyInterval {
+                    what,
+                    index: i,
+                    start: s[i],
+                    stop: stop[i],
+                });
+            }
+        }
+    }
+    Ok(TimeIndex {
+        merged,
+        stop_idx,
+        start_idx,
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -660,7 +768,7 @@ impl Sums {
         Sums {
             denom: 0.0,
             a: vec![0.0; p],
-            cmat: vec![0.0; p * (p + 1) / 2],
+            cmat: vec![0.0; p * p],
         }
     }
     fn clear(&mut self) {
@@ -668,29 +776,34 @@ impl Sums {
         self.a.iter_mut().for_each(|v| *v = 0.0);
         self.cmat.iter_mut().for_each(|v| *v = 0.0);
     }
+    /// Add a row with risk score `risk` and covariates `xi` (`p` is a
+    /// compile-time constant in the specialised passes, so these loops
+    /// unroll and lose their bounds checks).
     #[inline(always)]
-    fn add(&mut self, risk: f64, xi: &[f64]) {
+    fn add(&mut self, risk: f64, xi: &[f64], p: usize) {
         self.denom += risk;
-        let mut k = 0;
-        for i in 0..xi.len() {
+        let a = &mut self.a[..p];
+        let c = &mut self.cmat[..p * p];
+        let xi = &xi[..p];
+        for i in 0..p {
             let rx = risk * xi[i];
-            self.a[i] += rx;
+            a[i] += rx;
             for j in 0..=i {
-                self.cmat[k] += rx * xi[j];
-                k += 1;
+                c[i * p + j] += rx * xi[j];
             }
         }
     }
     #[inline(always)]
-    fn sub(&mut self, risk: f64, xi: &[f64]) {
+    fn sub(&mut self, risk: f64, xi: &[f64], p: usize) {
         self.denom -= risk;
-        let mut k = 0;
-        for i in 0..xi.len() {
+        let a = &mut self.a[..p];
+        let c = &mut self.cmat[..p * p];
+        let xi = &xi[..p];
+        for i in 0..p {
             let rx = risk * xi[i];
-            self.a[i] -= rx;
+            a[i] -= rx;
             for j in 0..=i {
-                self.cmat[k] -= rx * xi[j];
-                k += 1;
+                c[i * p + j] -= rx * xi[j];
             }
         }
     }
@@ -700,6 +813,8 @@ impl Sums {
 struct Acc {
     p: usize,
     q: usize,
+    inc_a: Vec<f64>,
+    inc_c: Vec<f64>,
     loglik: f64,
     u: Vec<f64>,
     imat: Vec<f64>,
@@ -710,8 +825,16 @@ impl Acc {
     /// `dead`, already summed `x` of the events in `u`), as the death step
     /// of `coxfit6.c` (Breslow, or Efron's `ndead` fractional steps), with
     /// the optional time weight `g` of `zph1.c`.
-    fn deaths(&mut self, main: &mut Sums, dead: &Sums, ndead: usize, ties: Ties, g: Option<f64>) {
-        let p = self.p;
+    #[inline(always)]
+    fn deaths(
+        &mut self,
+        main: &mut Sums,
+        dead: &Sums,
+        ndead: usize,
+        ties: Ties,
+        g: Option<f64>,
+        p: usize,
+    ) {
         let q = self.q;
         let deadwt = ndead as f64;
         let (steps, frac, wt) = if ties == Ties::Breslow || ndead == 1 {
@@ -719,39 +842,42 @@ impl Acc {
         } else {
             (ndead, deadwt, 1.0)
         };
-        for _ in 0..steps {
-            if steps == 1 {
-                main.denom += dead.denom;
-            } else {
-                main.denom += dead.denom / frac;
+        // the increments of one Efron step, dead/ndead: the same quotients
+        // coxfit6.c recomputes at every step (x / 1.0 == x for Breslow)
+        let inc_denom = dead.denom / frac;
+        let inc_a = &mut self.inc_a[..p];
+        let inc_c = &mut self.inc_c[..p * p];
+        for i in 0..p {
+            inc_a[i] = dead.a[i] / frac;
+            for j in 0..=i {
+                inc_c[i * p + j] = dead.cmat[i * p + j] / frac;
             }
+        }
+        let a = &mut main.a[..p];
+        let cmat = &mut main.cmat[..p * p];
+        for _ in 0..steps {
+            main.denom += inc_denom;
             let denom = main.denom;
             self.loglik -= wt * denom.ln();
-            let mut k = 0;
+            // one division per step (coxfit6.c divides per element; the
+            // difference is at most an ulp per term)
+            let inv = 1.0 / denom;
             for i in 0..p {
-                if steps == 1 {
-                    main.a[i] += dead.a[i];
-                } else {
-                    main.a[i] += dead.a[i] / frac;
-                }
-                let mean = main.a[i] / denom;
+                a[i] += inc_a[i];
+                let mean = a[i] * inv;
                 self.u[i] -= wt * mean;
                 if let Some(g) = g {
                     self.u[i + p] -= g * wt * mean;
                 }
                 for j in 0..=i {
-                    if steps == 1 {
-                        main.cmat[k] += dead.cmat[k];
-                    } else {
-                        main.cmat[k] += dead.cmat[k] / frac;
-                    }
-                    let v = wt * (main.cmat[k] - mean * main.a[j]) / denom;
+                    let k = i * p + j;
+                    cmat[k] += inc_c[k];
+                    let v = wt * (cmat[k] - mean * a[j]) * inv;
                     self.imat[i * q + j] += v;
                     if let Some(g) = g {
                         self.imat[i * q + j + p] += v * g;
                         self.imat[(i + p) * q + j + p] += v * g * g;
                     }
-                    k += 1;
                 }
             }
         }
@@ -788,11 +914,27 @@ impl Acc {
 /// (scaled coordinates). `gt`, per processing position, turns on the `2p`
 /// system of `cox.zph`.
 pub(crate) fn pass(prep: &Prepared, beta: &[f64], ties: Ties, gt: Option<&[f64]>) -> Pass {
-    let p = prep.p;
+    match prep.p {
+        1 => pass_p::<1>(prep, beta, ties, gt),
+        2 => pass_p::<2>(prep, beta, ties, gt),
+        3 => pass_p::<3>(prep, beta, ties, gt),
+        4 => pass_p::<4>(prep, beta, ties, gt),
+        5 => pass_p::<5>(prep, beta, ties, gt),
+        6 => pass_p::<6>(prep, beta, ties, gt),
+        _ => pass_p::<0>(prep, beta, ties, gt),
+    }
+}
+
+/// [`pass`] for `P` covariates (`P = 0`: any number, known at run time).
+fn pass_p<const P: usize>(prep: &Prepared, beta: &[f64], ties: Ties, gt: Option<&[f64]>) -> Pass {
+    let p = if P == 0 { prep.p } else { P };
+    let beta = &beta[..p];
     let q = if gt.is_some() { 2 * p } else { p };
     let mut acc = Acc {
         p,
         q,
+        inc_a: vec![0.0; p],
+        inc_c: vec![0.0; p * p],
         loglik: 0.0,
         u: vec![0.0; q],
         imat: vec![0.0; q * q],
@@ -804,37 +946,41 @@ pub(crate) fn pass(prep: &Prepared, beta: &[f64], ties: Ties, gt: Option<&[f64]>
     let status = &prep.status;
     match &prep.counting {
         None => {
+            // sums[0]: rows at risk; sums[1]: the tied events of this time.
+            // A row goes to sums[status] and adds status * (x, x'beta) to the
+            // score and log-likelihood: no data-dependent branch.
+            let mut sums = [main, dead];
             for &(lo, hi) in &prep.blocks {
-                main.clear();
+                sums[0].clear();
                 let mut i = lo;
                 while i < hi {
                     let dtime = time[i];
                     let g = gt.map(|g| g[i]);
                     let mut ndead = 0;
-                    dead.clear();
+                    sums[1].clear();
                     while i < hi && time[i] == dtime {
                         let xi = &x[i * p..(i + 1) * p];
                         let zb: f64 = beta.iter().zip(xi).map(|(b, v)| b * v).sum();
                         let risk = zb.exp();
-                        if status[i] {
-                            ndead += 1;
-                            acc.loglik += zb;
-                            for k in 0..p {
-                                acc.u[k] += xi[k];
-                            }
-                            if let Some(g) = g {
-                                for k in 0..p {
-                                    acc.u[k + p] += g * xi[k];
-                                }
-                            }
-                            dead.add(risk, xi);
-                        } else {
-                            main.add(risk, xi);
+                        let d = usize::from(status[i]);
+                        let w = d as f64;
+                        ndead += d;
+                        acc.loglik += w * zb;
+                        let u = &mut acc.u[..p];
+                        for k in 0..p {
+                            u[k] += w * xi[k];
                         }
+                        if let Some(g) = g {
+                            for k in 0..p {
+                                acc.u[k + p] += w * g * xi[k];
+                            }
+                        }
+                        sums[d].add(risk, xi, p);
                         i += 1;
                     }
                     if ndead > 0 {
-                        acc.deaths(&mut main, &dead, ndead, ties, g);
+                        let (m, dd) = sums.split_at_mut(1);
+                        acc.deaths(&mut m[0], &dd[0], ndead, ties, g, p);
                     }
                 }
             }
@@ -866,7 +1012,7 @@ pub(crate) fn pass(prep: &Prepared, beta: &[f64], ties: Ties, gt: Option<&[f64]>
                         if nrisk == 0 {
                             main.clear();
                         } else {
-                            main.sub(risk[r], &x[r * p..(r + 1) * p]);
+                            main.sub(risk[r], &x[r * p..(r + 1) * p], p);
                         }
                     }
                     // rows with stop >= dtime enter (if start < dtime)
@@ -892,17 +1038,17 @@ pub(crate) fn pass(prep: &Prepared, beta: &[f64], ties: Ties, gt: Option<&[f64]>
                                     acc.u[k + p] += g * xi[k];
                                 }
                             }
-                            dead.add(rk, xi);
+                            dead.add(rk, xi, p);
                         } else if start[r] < dtime {
                             let zb: f64 = beta.iter().zip(xi).map(|(b, v)| b * v).sum();
                             let rk = zb.exp();
                             risk[r] = rk;
                             added[r] = true;
                             nrisk += 1;
-                            main.add(rk, xi);
+                            main.add(rk, xi, p);
                         }
                     }
-                    acc.deaths(&mut main, &dead, ndead, ties, g);
+                    acc.deaths(&mut main, &dead, ndead, ties, g, p);
                 }
                 // skip the remaining start pointers of this block
                 while ip < hi {
