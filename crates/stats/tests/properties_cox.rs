@@ -162,7 +162,7 @@ fn same_fit(
         ("Wald", &a.wald, &b.wald),
         ("score", &a.score, &b.score),
     ] {
-        cmp(format!("{name}"), s.statistic, t.statistic);
+        cmp(name.to_string(), s.statistic, t.statistic);
         cmp(format!("{name} p"), s.p_value, t.p_value);
     }
     for (j, (s, t)) in za.terms.iter().zip(&zb.terms).enumerate() {
