@@ -368,3 +368,179 @@ fn near_ties_are_merged_as_exact_ties() {
     }
     assert!(compared >= 400, "only {compared} of 500 fits compared");
 }
+
+/// Invalid input gives the typed error that names the problem.
+#[test]
+fn invalid_input_gives_typed_errors() {
+    let stop = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+    let event = [true, false, true, true, false, true];
+    let x = [0.5, -1.0, 2.0, 0.0, 1.0, -0.5];
+    let cols: [&[f64]; 1] = [&x];
+    let base = CoxData {
+        start: None,
+        stop: &stop,
+        event: &event,
+        covariates: &cols,
+        strata: None,
+    };
+    let opts = CoxOptions::default();
+    assert!(cox_ph(&base, &opts).is_ok());
+    let fit = |d: &CoxData, o: &CoxOptions| cox_ph(d, o).unwrap_err();
+
+    let empty: [&[f64]; 1] = [&[]];
+    assert!(matches!(
+        fit(
+            &CoxData {
+                stop: &[],
+                event: &[],
+                covariates: &empty,
+                ..base
+            },
+            &opts
+        ),
+        StatsError::EmptyInput { what: "cox_ph" }
+    ));
+    assert!(matches!(
+        fit(
+            &CoxData {
+                covariates: &[],
+                ..base
+            },
+            &opts
+        ),
+        StatsError::InvalidParameter {
+            name: "covariates",
+            ..
+        }
+    ));
+    assert!(matches!(
+        fit(
+            &CoxData {
+                event: &event[..5],
+                ..base
+            },
+            &opts
+        ),
+        StatsError::LengthMismatch { right: "event", .. }
+    ));
+    let neg = [1.0, 2.0, -3.0, 4.0, 5.0, 6.0];
+    assert!(matches!(
+        fit(&CoxData { stop: &neg, ..base }, &opts),
+        StatsError::InvalidTime { index: 2, .. }
+    ));
+    let nan_x = [0.5, -1.0, f64::NAN, 0.0, 1.0, -0.5];
+    let nan_cols: [&[f64]; 1] = [&nan_x];
+    assert!(matches!(
+        fit(
+            &CoxData {
+                covariates: &nan_cols,
+                ..base
+            },
+            &opts
+        ),
+        StatsError::NonFinite { index: 2, .. }
+    ));
+    let start = [0.0, 0.0, 3.0, 0.0, 0.0, 0.0];
+    assert!(matches!(
+        fit(
+            &CoxData {
+                start: Some(&start),
+                ..base
+            },
+            &opts
+        ),
+        StatsError::EmptyInterval { index: 2, .. }
+    ));
+    // an interval that aeqSurv shrinks to length 0
+    let start_near = [0.0, 0.0, 3.0 - 1e-12, 0.0, 0.0, 0.0];
+    assert!(matches!(
+        fit(
+            &CoxData {
+                start: Some(&start_near),
+                ..base
+            },
+            &opts
+        ),
+        StatsError::EmptyInterval { index: 2, .. }
+    ));
+    assert!(matches!(
+        fit(
+            &CoxData {
+                event: &[false; 6],
+                ..base
+            },
+            &opts
+        ),
+        StatsError::NoEvents { what: "cox_ph" }
+    ));
+    let x2 = [1.0, 0.0, 1.0, 2.0, 0.0, 1.0];
+    let x3 = [3.0, 1.0, 0.0, 2.0, 5.0, 1.0];
+    let three: [&[f64]; 3] = [&x, &x2, &x3];
+    assert!(matches!(
+        fit(
+            &CoxData {
+                event: &[true, false, false, true, false, false],
+                covariates: &three,
+                ..base
+            },
+            &opts
+        ),
+        StatsError::TooFewEvents {
+            events: 2,
+            parameters: 3,
+            ..
+        }
+    ));
+    assert!(matches!(
+        fit(
+            &base,
+            &CoxOptions {
+                max_iter: 1,
+                ..opts
+            }
+        ),
+        StatsError::NotConverged { iterations: 1, .. }
+    ));
+    for bad in [
+        CoxOptions {
+            conf_level: 1.0,
+            ..opts
+        },
+        CoxOptions { eps: 0.0, ..opts },
+        CoxOptions {
+            max_iter: 0,
+            ..opts
+        },
+    ] {
+        assert!(matches!(
+            fit(&base, &bad),
+            StatsError::InvalidParameter { .. }
+        ));
+    }
+    // cox_zph refuses data other than the fit's
+    let f = cox_ph(&base, &opts).unwrap();
+    assert!(matches!(
+        cox_zph(
+            &f,
+            &CoxData {
+                event: &[true, true, true, true, false, true],
+                ..base
+            },
+            ZphTransform::Km
+        ),
+        Err(StatsError::Degenerate {
+            what: "cox_zph",
+            ..
+        })
+    ));
+    let zero = [0.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+    let z0 = CoxData {
+        stop: &zero,
+        ..base
+    };
+    let f0 = cox_ph(&z0, &opts).unwrap();
+    assert!(matches!(
+        cox_zph(&f0, &z0, ZphTransform::Log),
+        Err(StatsError::Degenerate { .. })
+    ));
+}
