@@ -376,6 +376,10 @@ pub(crate) struct Counting {
     pub(crate) start: Vec<f64>,
     /// Processing positions sorted by stratum block, then descending start.
     pub(crate) by_start: Vec<u32>,
+    /// `start` in the order of `by_start`.
+    pub(crate) start_desc: Vec<f64>,
+    /// The covariate rows (`n * p`) in the order of `by_start`.
+    pub(crate) x_desc: Vec<f64>,
 }
 
 /// The rows in processing order: strata blocks (in order of the label),
@@ -545,7 +549,20 @@ impl Prepared {
                 }
                 by_start = counting_sort(by_start, &block_of, blocks.len());
             }
-            Counting { start, by_start }
+            let start_desc = by_start.iter().map(|&pos| start[pos as usize]).collect();
+            let mut x_desc = vec![0.0; n * p];
+            for (w, &pos) in by_start.iter().enumerate() {
+                let pos = pos as usize;
+                for j in 0..p {
+                    x_desc[w * p + j] = x[pos * p + j];
+                }
+            }
+            Counting {
+                start,
+                by_start,
+                start_desc,
+                x_desc,
+            }
         });
 
         Ok(Prepared {
@@ -842,8 +859,36 @@ impl Acc {
         } else {
             (ndead, deadwt, 1.0)
         };
+        if steps == 1 {
+            // Breslow, or a single event (coxfit6.c's first branch)
+            main.denom += dead.denom;
+            let denom = main.denom;
+            self.loglik -= wt * denom.ln();
+            let inv = 1.0 / denom;
+            let a = &mut main.a[..p];
+            let cmat = &mut main.cmat[..p * p];
+            for i in 0..p {
+                a[i] += dead.a[i];
+                let mean = a[i] * inv;
+                self.u[i] -= wt * mean;
+                if let Some(g) = g {
+                    self.u[i + p] -= g * wt * mean;
+                }
+                for j in 0..=i {
+                    let k = i * p + j;
+                    cmat[k] += dead.cmat[k];
+                    let v = wt * (cmat[k] - mean * a[j]) * inv;
+                    self.imat[i * q + j] += v;
+                    if let Some(g) = g {
+                        self.imat[i * q + j + p] += v * g;
+                        self.imat[(i + p) * q + j + p] += v * g * g;
+                    }
+                }
+            }
+            return;
+        }
         // the increments of one Efron step, dead/ndead: the same quotients
-        // coxfit6.c recomputes at every step (x / 1.0 == x for Breslow)
+        // coxfit6.c recomputes at every step
         let inc_denom = dead.denom / frac;
         let inc_a = &mut self.inc_a[..p];
         let inc_c = &mut self.inc_c[..p * p];
@@ -988,7 +1033,6 @@ fn pass_p<const P: usize>(prep: &Prepared, beta: &[f64], ties: Ties, gt: Option<
         Some(cp) => {
             let start = &cp.start;
             let mut added = vec![false; prep.n];
-            let mut risk = vec![0.0; prep.n];
             let mut ip = 0; // pointer into by_start (blocks are consecutive)
             for &(lo, hi) in &prep.blocks {
                 main.clear();
@@ -1002,8 +1046,12 @@ fn pass_p<const P: usize>(prep: &Prepared, beta: &[f64], ties: Ties, gt: Option<
                     let dtime = time[k];
                     let g = gt.map(|g| g[k]);
                     // rows whose interval starts at or after dtime leave
-                    while ip < hi && start[cp.by_start[ip] as usize] >= dtime {
+                    // (read in start order from copies, so sequentially; the
+                    // risk score is recomputed, the same double as when the
+                    // row entered)
+                    while ip < hi && cp.start_desc[ip] >= dtime {
                         let r = cp.by_start[ip] as usize;
+                        let xr = &cp.x_desc[ip * p..(ip + 1) * p];
                         ip += 1;
                         if !added[r] {
                             continue;
@@ -1012,7 +1060,8 @@ fn pass_p<const P: usize>(prep: &Prepared, beta: &[f64], ties: Ties, gt: Option<
                         if nrisk == 0 {
                             main.clear();
                         } else {
-                            main.sub(risk[r], &x[r * p..(r + 1) * p], p);
+                            let zb: f64 = beta.iter().zip(xr).map(|(b, v)| b * v).sum();
+                            main.sub(zb.exp(), xr, p);
                         }
                     }
                     // rows with stop >= dtime enter (if start < dtime)
@@ -1025,7 +1074,6 @@ fn pass_p<const P: usize>(prep: &Prepared, beta: &[f64], ties: Ties, gt: Option<
                         if status[r] {
                             let zb: f64 = beta.iter().zip(xi).map(|(b, v)| b * v).sum();
                             let rk = zb.exp();
-                            risk[r] = rk;
                             added[r] = true;
                             nrisk += 1;
                             ndead += 1;
@@ -1042,7 +1090,6 @@ fn pass_p<const P: usize>(prep: &Prepared, beta: &[f64], ties: Ties, gt: Option<
                         } else if start[r] < dtime {
                             let zb: f64 = beta.iter().zip(xi).map(|(b, v)| b * v).sum();
                             let rk = zb.exp();
-                            risk[r] = rk;
                             added[r] = true;
                             nrisk += 1;
                             main.add(rk, xi, p);
