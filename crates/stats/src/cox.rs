@@ -1,57 +1,8 @@
 //! Cox proportional hazards regression, as R's `survival::coxph`,
 //! `summary.coxph` and `cox.zph` (survival 3.5).
 //!
-//! # Model
-//!
-//! The hazard of subject `i` is `h_i(t) = h_0s(t) exp(x_i' beta)`, with a
-//! baseline hazard `h_0s` free in each stratum `s`. `beta` maximises the
-//! partial log-likelihood (Cox 1972)
-//!
-//! ```text
-//! l(beta) = sum over event times t, per stratum:
-//!           sum_{i in D(t)} x_i' beta - sum_{k=0}^{d-1} log( S0(t) - k/d S0_D(t) )   (Efron)
-//!           sum_{i in D(t)} x_i' beta - d log S0(t)                                  (Breslow)
-//! ```
-//!
-//! where `D(t)` are the `d` events at `t`, `R(t)` the risk set (subjects with
-//! `stop >= t`, and `start < t` for counting-process data),
-//! `S0(t) = sum_{R(t)} exp(x' beta)` and `S0_D(t)` the same sum over `D(t)`.
-//! The score `U` and information `I` are the first and minus second
-//! derivatives (Therneau & Grambsch 2000, §3.2–3.3).
-//!
-//! # Algorithm (that of survival's `coxfit6.c` and `agfit4.c`)
-//!
-//! * Times are merged with `aeqSurv` ([`crate::aeq_times`]; for
-//!   counting-process data on the pooled start and stop times), as
-//!   `coxph(control = coxph.control(timefix = TRUE))`.
-//! * Covariates are centred at their means and scaled by
-//!   `n / sum |x - mean|` before fitting (results are returned on the
-//!   original scale); this changes only rounding.
-//! * Rows are sorted once by stratum and descending stop time; each
-//!   evaluation of `l`, `U`, `I` is one pass over the rows, accumulating the
-//!   risk-set sums `S0`, `S1 = sum exp(eta) x`, `S2 = sum exp(eta) x x'`
-//!   (O(n p²); for counting-process data a second pointer over the rows
-//!   sorted by descending start time removes rows from the risk set).
-//! * Newton–Raphson from `beta = 0`; a step that lowers the log-likelihood
-//!   (or makes it non-finite) is "halved": `beta_new = (beta_new + h beta) /
-//!   (h + 1)` for the `h`-th consecutive failure. Convergence when
-//!   `|1 - l_best / l_new| <= eps`. For counting-process data `agfit4`'s rule
-//!   is used: no convergence is declared on a step that follows halving.
-//! * The variance is the inverse of `I` at the final `beta` (Cholesky
-//!   `LDL'` with pivots below `toler_chol * max(diag)` treated as zero,
-//!   survival's `cholesky2`/`chinv2`).
-//!
-//! # References
-//!
-//! * Cox DR (1972). Regression models and life-tables. JRSS B 34:187–220.
-//! * Efron B (1977). The efficiency of Cox's likelihood function for
-//!   censored data. JASA 72:557–565.
-//! * Breslow NE (1974). Covariance analysis of censored survival data.
-//!   Biometrics 30:89–99.
-//! * Therneau TM, Grambsch PM (2000). Modeling Survival Data: Extending the
-//!   Cox Model. Springer (§3 estimation and tests, §6.2 the `cox.zph` test).
-//! * Therneau T (2023). survival 3.5: `coxph`, `coxph.fit`, `agreg.fit`,
-//!   `coxfit6.c`, `agfit4.c`, `cox.zph`, `zph1.c`, `zph2.c`.
+//! The formulas, the algorithm and the references are in the documentation
+//! of [`cox_ph`] (this module is private).
 
 // Index loops are kept where they mirror survival's C code line by line.
 #![allow(clippy::needless_range_loop)]
@@ -122,6 +73,12 @@ impl Default for CoxOptions {
 /// counting-process data (`start = Some(..)`) is `Surv(start, stop, event)`,
 /// where a row is at risk on `(start, stop]` — the form for time-varying
 /// covariates (one row per interval with constant covariates).
+///
+/// Times must be finite and `>= 0` (cohortflow's times are durations from
+/// the index date; R would also accept negative ones), covariates finite,
+/// and `start < stop` on every row (R's `Surv()` turns such a row into `NA`
+/// with a warning and `coxph` drops it; here it is an error). Rows with
+/// missing values must be removed by the caller, as R's `na.omit`.
 #[derive(Debug, Clone, Copy)]
 pub struct CoxData<'a> {
     /// Start of each interval (counting process), or `None`.
@@ -201,8 +158,67 @@ pub struct CoxFit {
 /// `coxph(Surv(stop, event) ~ x1 + ... + strata(s), ties = "efron")` (or
 /// `Surv(start, stop, event)`), with the summaries of `summary.coxph`.
 ///
-/// See the [module documentation](self) for the likelihood and the
-/// algorithm, which follows survival 3.5's `coxfit6.c` (right-censored) and
+/// # Model
+///
+/// The hazard of subject `i` is `h_i(t) = h_0s(t) exp(x_i' beta)`, with a
+/// baseline hazard `h_0s` free in each stratum `s`. `beta` maximises the
+/// partial log-likelihood (Cox 1972)
+///
+/// ```text
+/// l(beta) = sum over event times t, per stratum:
+///           sum_{i in D(t)} x_i' beta - sum_{k=0}^{d-1} log( S0(t) - k/d S0_D(t) )   (Efron)
+///           sum_{i in D(t)} x_i' beta - d log S0(t)                                  (Breslow)
+/// ```
+///
+/// where `D(t)` are the `d` events at `t`, `R(t)` the risk set (subjects with
+/// `stop >= t`, and `start < t` for counting-process data),
+/// `S0(t) = sum_{R(t)} exp(x' beta)` and `S0_D(t)` the same sum over `D(t)`.
+/// The score `U` and information `I` are the first and minus second
+/// derivatives (Therneau & Grambsch 2000, §3.2–3.3).
+///
+/// # Algorithm (that of survival's `coxfit6.c` and `agfit4.c`)
+///
+/// * Times are merged with `aeqSurv` ([`crate::aeq_times`]; for
+///   counting-process data on the pooled start and stop times), as
+///   `coxph(control = coxph.control(timefix = TRUE))`.
+/// * Covariates are centred at their means and scaled by
+///   `n / sum |x - mean|` before fitting (results are returned on the
+///   original scale); this changes only rounding.
+/// * Rows are sorted once by stratum and descending stop time; each
+///   evaluation of `l`, `U`, `I` is one pass over the rows, accumulating the
+///   risk-set sums `S0`, `S1 = sum exp(eta) x`, `S2 = sum exp(eta) x x'`
+///   (O(n p²); for counting-process data a second pointer over the rows
+///   sorted by descending start time removes rows from the risk set).
+/// * Newton–Raphson from `beta = 0`; a step that lowers the log-likelihood
+///   (or makes it non-finite) is "halved": `beta_new = (beta_new + h beta) /
+///   (h + 1)` for the `h`-th consecutive failure. Convergence when
+///   `|1 - l_best / l_new| <= eps`. For counting-process data `agfit4`'s rule
+///   is used: no convergence is declared on a step that follows halving.
+/// * The variance is the inverse of `I` at the final `beta` (Cholesky
+///   `LDL'` with pivots below `toler_chol * max(diag)` treated as zero,
+///   survival's `cholesky2`/`chinv2`).
+/// * The arithmetic is that of the C code, except that each Efron step
+///   multiplies by `1 / S0` where `coxfit6.c` divides element by element,
+///   and that `agfit4.c`'s recentring of `eta` (only when the mean linear
+///   predictor of a risk set exceeds 200 in absolute value) is not done.
+///   Both change results by rounding only (the conformance tests measure
+///   at most 2e-12 relative against R).
+///
+/// # References
+///
+/// * Cox DR (1972). Regression models and life-tables. JRSS B 34:187–220.
+/// * Efron B (1977). The efficiency of Cox's likelihood function for
+///   censored data. JASA 72:557–565.
+/// * Breslow NE (1974). Covariance analysis of censored survival data.
+///   Biometrics 30:89–99.
+/// * Therneau TM, Grambsch PM (2000). Modeling Survival Data: Extending the
+///   Cox Model. Springer (§3 estimation and tests, §6.2 the `cox.zph` test).
+/// * Therneau T (2023). survival 3.5: `coxph`, `coxph.fit`, `agreg.fit`,
+///   `coxfit6.c`, `agfit4.c`, `cox.zph`, `zph1.c`, `zph2.c`.
+///
+/// # Results
+///
+/// The algorithm follows survival 3.5's `coxfit6.c` (right-censored) and
 /// `agfit4.c` (counting process) step for step, so the iterations, and hence
 /// every digit of the result, agree with R. Tests:
 ///
@@ -223,7 +239,8 @@ pub struct CoxFit {
 ///   R's own rule: the last Newton step `|U' V|` exceeds `eps` and
 ///   `sqrt(eps) |beta|` (right-censored; `sqrt(eps) (1 + |beta|)` for
 ///   counting-process data, as `agreg.fit`) (R: "coefficient may be
-///   infinite").
+///   infinite"). R skips this check when `iter.max <= 1`; here it always
+///   applies.
 ///
 /// Other errors: [`StatsError::EmptyInput`], [`StatsError::LengthMismatch`],
 /// [`StatsError::InvalidTime`] (negative or non-finite time),
