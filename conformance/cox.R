@@ -174,6 +174,31 @@ for (ties in c("efron", "breslow"))
   add(paste0("counting_delayed_entry_", ties), "hand-made: (start, stop] with delayed entry and ties",
       cp, ce, cx, start = cs, ties = ties, zph = c("km", "identity"))
 
+# data on which Newton-Raphson overshoots and R halves a step (found by
+# searching seeds with agreg.fit's info["step halving"] > 0); fitted both as
+# right-censored data (coxfit6.c) and as (0, t] (agfit4.c, whose halving and
+# convergence rules differ)
+for (seed in c(25, 481, 2033)) {
+  set.seed(seed)
+  n <- sample(15:40, 1)
+  hx <- rnorm(n) * sample(c(1, 3, 6), 1)
+  hz <- rbinom(n, 1, 0.5)
+  ht <- round(rexp(n, exp(1.5 * hx + 2 * hz)), 2) + 0.01
+  he <- rbinom(n, 1, 0.8) == 1
+  add(paste0("step_halving_seed", seed), "simulated: strong effects, R halves a Newton step",
+      ht, he, cbind(hx, hz), zph = c("km", "identity"))
+  add(paste0("step_halving_seed", seed, "_counting"), "the same as Surv(0, t, event): agfit4 with step halving",
+      ht, he, cbind(hx, hz), start = rep(0, n))
+}
+add("step_halving_seed25_breslow", "simulated (seed 25), Breslow",
+    (function() { set.seed(25); n <- sample(15:40, 1); hx <- rnorm(n) * sample(c(1, 3, 6), 1);
+      hz <- rbinom(n, 1, 0.5); round(rexp(n, exp(1.5 * hx + 2 * hz)), 2) + 0.01 })(),
+    (function() { set.seed(25); n <- sample(15:40, 1); hx <- rnorm(n) * sample(c(1, 3, 6), 1);
+      hz <- rbinom(n, 1, 0.5); ht <- rexp(n, exp(1.5 * hx + 2 * hz)); rbinom(n, 1, 0.8) == 1 })(),
+    (function() { set.seed(25); n <- sample(15:40, 1); hx <- rnorm(n) * sample(c(1, 3, 6), 1);
+      hz <- rbinom(n, 1, 0.5); cbind(hx, hz) })(),
+    ties = "breslow")
+
 # --- inputs on which R warns or gives NA: cox_ph must return an error
 error_cases <- list()
 add_error <- function(name, source, stop, event, X, start = NULL, strata = NULL) {
