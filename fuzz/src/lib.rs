@@ -63,6 +63,15 @@ pub fn check_ingested(ing: &Ingested, schema: &Schema, expected_rows: Option<u64
     if let Some(n) = expected_rows {
         assert_eq!(a.rows_in, n, "rows read");
     }
+    for c in ing.frame.get_columns() {
+        if let Ok(f) = c.f64() {
+            assert!(
+                f.into_iter().flatten().all(f64::is_finite),
+                "a non-finite number in {}",
+                c.name()
+            );
+        }
+    }
     let want = schema.polars_schema();
     let got = ing.frame.schema();
     assert_eq!(got.len(), want.len(), "columns");

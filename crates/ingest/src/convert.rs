@@ -308,9 +308,21 @@ impl Plan {
     }
 
     fn float(&self, cell: &RawCell<'_>) -> Result<Value, CellProblem> {
-        Ok(Value::Float(
-            self.number(cell, REASON_NUMBER)? * self.factor,
-        ))
+        let v = self.number(cell, REASON_NUMBER)? * self.factor;
+        if !v.is_finite() {
+            // 1e308 m in mm: finite in the export, infinite after the unit.
+            return Err(problem(
+                REASON_NUMBER,
+                format!(
+                    "'{}'{} is too large a number for '{}'",
+                    cell.display(),
+                    self.unit_note,
+                    self.canonical
+                ),
+                "correct the value in the export".into(),
+            ));
+        }
+        Ok(Value::Float(v))
     }
 
     fn date(&self, cell: &RawCell<'_>) -> Result<Value, CellProblem> {
