@@ -99,7 +99,11 @@ fn generate() -> Data {
         time: Vec::with_capacity(N),
         event: Vec::with_capacity(N),
         group: Vec::with_capacity(N),
-        x: [Vec::with_capacity(N), Vec::with_capacity(N), Vec::with_capacity(N)],
+        x: [
+            Vec::with_capacity(N),
+            Vec::with_capacity(N),
+            Vec::with_capacity(N),
+        ],
     };
     for _ in 0..N {
         let g = usize::from(rng.uniform() < 0.5);
@@ -143,7 +147,11 @@ fn read_csv(path: &str) -> Result<Data, String> {
         time: Vec::with_capacity(N),
         event: Vec::with_capacity(N),
         group: Vec::with_capacity(N),
-        x: [Vec::with_capacity(N), Vec::with_capacity(N), Vec::with_capacity(N)],
+        x: [
+            Vec::with_capacity(N),
+            Vec::with_capacity(N),
+            Vec::with_capacity(N),
+        ],
     };
     for (i, line) in BufReader::new(f).lines().enumerate() {
         let line = line.map_err(|e| format!("{path}: {e}"))?;
@@ -346,22 +354,57 @@ fn run(data_path: &str, r_path: &str) -> Result<bool, String> {
     let mut checks: Vec<(String, Option<f64>, Option<f64>)> = Vec::new();
     let (fits, medians) = &km;
     for (g, m) in medians.iter().enumerate() {
-        checks.push((format!("median, group {g}"), m.estimate, r_num(&r, &format!("median_{g}"))?));
-        checks.push((format!("median 0.95LCL, group {g}"), m.lower, r_num(&r, &format!("lcl_{g}"))?));
-        checks.push((format!("median 0.95UCL, group {g}"), m.upper, r_num(&r, &format!("ucl_{g}"))?));
-        checks.push((format!("events, group {g}"), Some(fits[g].events()), r_num(&r, &format!("events_{g}"))?));
+        checks.push((
+            format!("median, group {g}"),
+            m.estimate,
+            r_num(&r, &format!("median_{g}"))?,
+        ));
+        checks.push((
+            format!("median 0.95LCL, group {g}"),
+            m.lower,
+            r_num(&r, &format!("lcl_{g}"))?,
+        ));
+        checks.push((
+            format!("median 0.95UCL, group {g}"),
+            m.upper,
+            r_num(&r, &format!("ucl_{g}"))?,
+        ));
+        checks.push((
+            format!("events, group {g}"),
+            Some(fits[g].events()),
+            r_num(&r, &format!("events_{g}"))?,
+        ));
     }
-    checks.push(("log-rank chi-square".into(), Some(lr.chisq), r_num(&r, "chisq")?));
+    checks.push((
+        "log-rank chi-square".into(),
+        Some(lr.chisq),
+        r_num(&r, "chisq")?,
+    ));
     for k in 0..3 {
-        checks.push((format!("Cox coef x{}", k + 1), Some(cox.coef[k]), r_num(&r, &format!("coef_{}", k + 1))?));
+        checks.push((
+            format!("Cox coef x{}", k + 1),
+            Some(cox.coef[k]),
+            r_num(&r, &format!("coef_{}", k + 1))?,
+        ));
     }
     for k in 0..3 {
-        checks.push((format!("Cox se x{}", k + 1), Some(cox.se[k]), r_num(&r, &format!("se_{}", k + 1))?));
+        checks.push((
+            format!("Cox se x{}", k + 1),
+            Some(cox.se[k]),
+            r_num(&r, &format!("se_{}", k + 1))?,
+        ));
     }
     checks.push(("Cox loglik".into(), Some(cox.loglik), r_num(&r, "loglik")?));
-    checks.push(("Cox iterations".into(), Some(cox.iterations as f64), r_num(&r, "iter")?));
+    checks.push((
+        "Cox iterations".into(),
+        Some(cox.iterations as f64),
+        r_num(&r, "iter")?,
+    ));
 
-    let _ = writeln!(out, "\nagreement with R (relative, tolerance {REL_TOL:e}):\n");
+    let _ = writeln!(
+        out,
+        "\nagreement with R (relative, tolerance {REL_TOL:e}):\n"
+    );
     let _ = writeln!(out, "| quantity | cohortflow | R | rel. diff | agree? |");
     let _ = writeln!(out, "|---|---:|---:|---:|---|");
     let mut all_agree = true;
@@ -369,7 +412,11 @@ fn run(data_path: &str, r_path: &str) -> Result<bool, String> {
     for (name, ours, theirs) in &checks {
         let (diff, ok) = match (ours, theirs) {
             (Some(a), Some(b)) => {
-                let rel = if a == b { 0.0 } else { (a - b).abs() / b.abs().max(f64::MIN_POSITIVE) };
+                let rel = if a == b {
+                    0.0
+                } else {
+                    (a - b).abs() / b.abs().max(f64::MIN_POSITIVE)
+                };
                 worst = worst.max(rel);
                 (format!("{rel:.1e}"), rel <= REL_TOL)
             }
@@ -411,7 +458,9 @@ fn main() -> ExitCode {
                 100.0 * censored as f64 / d.time.len() as f64,
                 t.len()
             );
-            write_csv(&d, &args[2]).map(|()| true).map_err(|e| format!("{}: {e}", args[2]))
+            write_csv(&d, &args[2])
+                .map(|()| true)
+                .map_err(|e| format!("{}: {e}", args[2]))
         }
         Some("run") if args.len() == 4 => run(&args[2], &args[3]),
         _ => Err("usage: cohortflow-bench gen <data.csv> | run <data.csv> <r-results.tsv>".into()),
