@@ -1,9 +1,309 @@
 //! The report stage: figures and documents people read, made from numbers
-//! the other stages already computed (it computes no statistic itself).
+//! the other stages already computed (it computes no statistic itself; it
+//! formats `Results` and reads the Kaplan–Meier curves at given times).
 //!
 //! - [`flow`]: the CONSORT-style flow diagram of a run, from its ledger.
+//! - [`build`]: the report of a run — `report.html` (one self-contained
+//!   file), `report.md` (the same content, pinned by the snapshot tests),
+//!   `table1.csv`, and per endpoint the Kaplan–Meier figures with their
+//!   numbers-at-risk tables as SVG and PNG ([`plot`]).
+//! - [`ReportConfig`]: the pipeline file's optional `[report]` section
+//!   (alpha, CI bands, a publication to compare with).
 //!
-//! May depend on cohortflow-core (the ledger) only; it receives plain data
-//! and returns text, so the pipeline crate decides where files go.
+//! Depends on cohortflow-core (the ledger), cohortflow-analysis and
+//! cohortflow-stats (their result types only), serde, and plotters without
+//! default features (text with the embedded DejaVu Sans through `ab_glyph`;
+//! no system libraries). It receives plain data and returns file names and
+//! bytes, so the pipeline crate decides where files go. Everything it
+//! writes is deterministic: the same input gives the same bytes.
 
+mod doc;
 pub mod flow;
+mod fmt;
+pub mod plot;
+mod published;
+mod survival;
+mod table1;
+
+use cohortflow_analysis::{Curve, Results};
+use doc::{Block, Document};
+pub use published::{Published, PublishedRow, Reference};
+use serde::{Deserialize, Deserializer};
+
+/// The `[report]` section of a pipeline (all optional).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportConfig {
+    /// Significance level the report states tests against.
+    #[serde(default = "default_alpha", deserialize_with = "alpha")]
+    pub alpha: f64,
+    /// Draw the pointwise confidence bands around the Kaplan–Meier curves.
+    #[serde(default = "yes")]
+    pub ci_bands: bool,
+    /// A publication whose numbers are shown beside the run's.
+    pub published: Option<Published>,
+}
+
+impl Default for ReportConfig {
+    fn default() -> Self {
+        ReportConfig {
+            alpha: default_alpha(),
+            ci_bands: true,
+            published: None,
+        }
+    }
+}
+
+fn default_alpha() -> f64 {
+    0.05
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn alpha<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let a = f64::deserialize(d)?;
+    if a > 0.0 && a < 1.0 {
+        Ok(a)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "alpha = {a} is not between 0 and 1; expected a significance level such as 0.05"
+        )))
+    }
+}
+
+/// Everything the report is made from.
+pub struct Input<'a> {
+    /// The pipeline's name and one-line description.
+    pub name: &'a str,
+    pub description: &'a str,
+    pub results: &'a Results,
+    /// The Kaplan–Meier curves of the analysis (naive and landmark).
+    pub curves: &'a [Curve],
+    /// The flow diagram (`flow.svg`), inlined in the HTML.
+    pub flow_svg: &'a str,
+    pub config: &'a ReportConfig,
+}
+
+impl Input<'_> {
+    fn alpha(&self) -> f64 {
+        self.config.alpha
+    }
+}
+
+/// The report's files: (file name, bytes), in a fixed order.
+pub fn build(input: &Input) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    files.push(("table1.csv".into(), table1::csv(input.results).into_bytes()));
+
+    let mut blocks = Vec::new();
+    if !input.description.is_empty() {
+        blocks.push(Block::Para(input.description.to_string()));
+    }
+    blocks.push(Block::Para(format!(
+        "Pipeline `{}`: {}. Significance is stated against α = {}; p-values are two-sided and not adjusted for multiple comparisons.",
+        input.name,
+        input
+            .results
+            .arms
+            .iter()
+            .map(|a| format!("{} = {} (n = {})", a.name, a.label, a.n))
+            .collect::<Vec<_>>()
+            .join("; "),
+        fmt::num(input.alpha())
+    )));
+    design(input, &mut blocks);
+    summary(input, &mut blocks);
+
+    blocks.push(Block::Heading(2, "Patient flow".into()));
+    blocks.push(Block::Figure {
+        file: "flow.svg".into(),
+        svg: input.flow_svg.to_string(),
+        caption: "Every row read from the exports, what removed it, and the analysed arms (from the ledger: ledger.csv, rejects.csv, attrition.csv).".into(),
+        alt: "Flow diagram of the rows read, rejected, excluded and analysed".into(),
+    });
+
+    blocks.push(Block::Heading(2, "Baseline characteristics".into()));
+    if input.results.baseline.is_empty() {
+        blocks.push(Block::Para(
+            "No baseline columns are declared (analysis.baseline).".into(),
+        ));
+    }
+    blocks.push(table1::block(input.results));
+
+    blocks.push(Block::Heading(2, "Survival".into()));
+    for k in 0..input.results.endpoints.len() {
+        let ep = &input.results.endpoints[k];
+        blocks.push(Block::Heading(3, format!("{} ({})", ep.label, ep.name)));
+        blocks.push(survival::table(input, k));
+        for a in survival::analyses(input, k) {
+            let fig = survival::figure(input, &a);
+            let stem = survival::stem(&a);
+            let svg = plot::svg(&fig)?;
+            files.push((format!("{stem}.png"), plot::png(&fig)?));
+            let names: Vec<String> = a
+                .groups
+                .iter()
+                .map(|g| format!("{} = {}", g.0, g.1))
+                .collect();
+            blocks.push(Block::Figure {
+                file: format!("{stem}.svg"),
+                caption: format!(
+                    "{}. Kaplan–Meier curves ({}), time from {}; {}crosses mark censored times; dashed lines mark the medians; numbers at risk (time >= tick) under the axis. Also {stem}.png.",
+                    fig.title,
+                    names.join(", "),
+                    a.time_from,
+                    if fig.ci_bands {
+                        format!(
+                            "shaded: pointwise {}% confidence bands ({} scale); ",
+                            fmt::num(input.results.conventions.conf_level * 100.0),
+                            conf_type(input)
+                        )
+                    } else {
+                        String::new()
+                    },
+                ),
+                alt: format!("Kaplan–Meier plot: {}", fig.title),
+                svg: svg.clone(),
+            });
+            files.push((format!("{stem}.svg"), svg.into_bytes()));
+        }
+    }
+
+    if let Some(p) = &input.config.published {
+        blocks.extend(published::block(input, p)?);
+    }
+    conventions(input, &mut blocks);
+
+    let doc = Document {
+        title: format!("{}: study report", input.name),
+        blocks,
+    };
+    files.push(("report.md".into(), doc::markdown(&doc).into_bytes()));
+    files.push(("report.html".into(), doc::html(&doc).into_bytes()));
+    Ok(files)
+}
+
+fn conf_type(input: &Input) -> &'static str {
+    match input.results.conventions.conf_type {
+        cohortflow_analysis::ConfTypeName::Log => "log",
+        cohortflow_analysis::ConfTypeName::LogLog => "log-log",
+        cohortflow_analysis::ConfTypeName::Plain => "plain",
+    }
+}
+
+/// Warnings and the immortal-time remedy, before any result.
+fn design(input: &Input, blocks: &mut Vec<Block>) {
+    let r = input.results;
+    blocks.push(Block::Heading(2, "Design".into()));
+    for w in &r.warnings {
+        blocks.push(Block::Warning(w.clone()));
+    }
+    match &r.landmark {
+        Some(l) => blocks.push(Block::Para(format!(
+            "**Immortal-time bias: remedy used — landmark analysis at {} {}.** Only patients alive, event-free and under follow-up at the landmark are analysed, grouped by whether `{}` was on or before it ({} / {}), with time counted from the landmark. Its results are shown next to the naive comparison of the declared arms, which counts time from each endpoint's origin: if an arm is defined by something that happens after the origin (such as surgery), the naive comparison credits that arm with time in which its patients could not have had the event.",
+            fmt::num(l.time),
+            l.unit,
+            l.exposure,
+            l.groups[0].label,
+            l.groups.get(1).map(|g| g.label.as_str()).unwrap_or("")
+        ))),
+        None if r.warnings.is_empty() => blocks.push(Block::Para(
+            "Immortal-time bias: no landmark analysis is declared, and no arm was found to be defined by a date after the index date.".into(),
+        )),
+        None => blocks.push(Block::Para(
+            "**Immortal-time bias: no remedy is declared** (no landmark analysis); see the warning above. The comparisons below count time from the origin.".into(),
+        )),
+    }
+    if r.warnings.is_empty() {
+        blocks.push(Block::Para("Design warnings: none.".into()));
+    }
+}
+
+/// The main results in words.
+fn summary(input: &Input, blocks: &mut Vec<Block>) {
+    let r = input.results;
+    blocks.push(Block::Heading(2, "Main results".into()));
+    let mut items = Vec::new();
+    for (k, ep) in r.endpoints.iter().enumerate() {
+        for a in survival::analyses(input, k) {
+            let medians: Vec<String> = a
+                .result
+                .by_arm
+                .iter()
+                .zip(&a.groups)
+                .map(|(s, g)| {
+                    let name = if a.kind == "naive" { &g.0 } else { &g.1 };
+                    match s.median.estimate {
+                        Some(m) => format!("{name} {m:.1} {}", ep.unit),
+                        None => format!("{name} not reached"),
+                    }
+                })
+                .collect();
+            items.push(format!(
+                "**{}**, {}: median {}; log-rank χ² = {:.2}, {} df: {}.",
+                ep.label,
+                a.title.to_lowercase(),
+                medians.join(" vs "),
+                a.result.log_rank.chisq,
+                a.result.log_rank.df,
+                fmt::significance(a.result.log_rank.p_value, input.alpha())
+            ));
+        }
+    }
+    blocks.push(Block::List(items));
+    blocks.push(Block::Para(format!(
+        "A p-value at or above α = {} means the data do not show a difference at that level; it does not show that the arms are equal, and a difference in medians with such a p-value is not a significantly longer survival.",
+        fmt::num(input.alpha())
+    )));
+}
+
+/// Every convention used, and what the report does not contain.
+fn conventions(input: &Input, blocks: &mut Vec<Block>) {
+    let c = &input.results.conventions;
+    blocks.push(Block::Heading(2, "Methods and conventions".into()));
+    let mut tests: Vec<String> = input
+        .results
+        .baseline
+        .iter()
+        .filter_map(|b| b.test.clone())
+        .collect();
+    tests.sort();
+    tests.dedup();
+    let mut items = vec![
+        format!(
+            "Survival estimator: {}; variance: {}.",
+            c.survival_estimator, c.variance
+        ),
+        format!(
+            "Confidence intervals: {}% pointwise, computed on the {} scale (R's conf.type = \"{}\").",
+            fmt::num(c.conf_level * 100.0),
+            conf_type(input),
+            conf_type(input)
+        ),
+        format!("Median and its confidence interval: {}.", c.median),
+        format!("Survival comparison: {}.", c.comparison),
+        format!("Tied times: {}.", c.tied_times),
+        format!("Quantiles (Table 1): {}.", c.quantiles),
+        format!(
+            "Baseline tests used: {}; the rule: Fisher's exact test when any expected count is under 5, else Pearson's chi-squared test (Yates' correction for 2 x 2); Wilcoxon rank-sum for continuous variables.",
+            if tests.is_empty() {
+                "none".to_string()
+            } else {
+                tests.join("; ")
+            }
+        ),
+        format!("Landmark rule: {}.", c.landmark),
+        format!("A month is {} days.", fmt::num(c.month_days)),
+        format!(
+            "Significance level α = {} (the pipeline's [report] alpha); two-sided tests; no adjustment for multiple comparisons.",
+            fmt::num(input.alpha())
+        ),
+    ];
+    items.push("Not in this report (not computed by this version): hazard ratios from Cox regression (unadjusted or adjusted), the proportional-hazards test, a time-varying (time-dependent covariate) analysis, and matching balance tables.".into());
+    blocks.push(Block::List(items));
+    blocks.push(Block::Para(
+        "Files: `table1.csv` (Table 1), `km-<endpoint>.svg` / `.png` and `km-<endpoint>-landmark.svg` / `.png` (figures), `km.csv` (every curve step), `results.json` (every estimate), `flow.svg`, `report.md` and `report.html` (this report).".into(),
+    ));
+}

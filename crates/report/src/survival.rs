@@ -1,0 +1,268 @@
+//! The survival part of the report: per endpoint, a results table (the
+//! naive comparison of the declared arms and, beside it, the landmark
+//! groups) and the Kaplan–Meier figures.
+//!
+//! The table is a list of [`Line`]s of two kinds: per-group lines (n,
+//! median, survival at fixed times) and per-analysis lines (the log-rank
+//! test). A Cox hazard ratio or a PH test is a per-analysis line: adding one
+//! is adding a `Line::PerAnalysis` built from its result.
+
+use crate::doc::{Block, Cell, Row};
+use crate::plot::{Figure, Series};
+use crate::{Input, fmt};
+use cohortflow_analysis::{Curve, EndpointResult};
+
+/// Months at which survival is read off the curves.
+pub const SURVIVAL_MONTHS: [f64; 3] = [12.0, 36.0, 60.0];
+
+/// One analysis of an endpoint: the groups compared and the result.
+pub struct Analysis<'a> {
+    /// `naive` or `landmark` (as `Curve::analysis`).
+    pub kind: &'static str,
+    pub title: String,
+    /// Where time is counted from, for axis labels and table captions.
+    pub time_from: String,
+    /// (name, label) per group, in the order of `result.by_arm`.
+    pub groups: Vec<(String, String)>,
+    pub result: &'a EndpointResult,
+    /// Patients left out of this analysis (landmark), with why.
+    pub left_out: Option<String>,
+}
+
+pub enum Line {
+    /// One cell per group of every analysis, analyses side by side.
+    PerGroup { label: String, cells: Vec<String> },
+    /// One cell per analysis, spanning that analysis' groups.
+    PerAnalysis { label: String, cells: Vec<String> },
+}
+
+/// The analyses of endpoint `k`: the naive comparison, then the landmark.
+pub fn analyses<'a>(input: &'a Input, k: usize) -> Vec<Analysis<'a>> {
+    let r = input.results;
+    let ep = &r.endpoints[k];
+    let mut out = vec![Analysis {
+        kind: "naive",
+        title: "Declared arms, time from the origin".into(),
+        time_from: "the origin".into(),
+        groups: r
+            .arms
+            .iter()
+            .map(|a| (a.name.clone(), a.label.clone()))
+            .collect(),
+        result: ep,
+        left_out: None,
+    }];
+    if let Some(l) = &r.landmark {
+        if let Some(le) = l.endpoints.iter().find(|e| e.result.name == ep.name) {
+            out.push(Analysis {
+                kind: "landmark",
+                title: format!("Landmark at {} {}", fmt::num(l.time), l.unit),
+                time_from: format!(
+                    "the {}-{} landmark",
+                    fmt::num(l.time),
+                    l.unit.trim_end_matches('s')
+                ),
+                groups: l
+                    .groups
+                    .iter()
+                    .map(|g| (g.name.clone(), g.label.clone()))
+                    .collect(),
+                result: &le.result,
+                left_out: Some(format!(
+                    "{} patients with an event, death or end of follow-up at or before the landmark are not in the landmark analysis of this endpoint.",
+                    le.excluded_before_landmark
+                )),
+            });
+        }
+    }
+    out
+}
+
+pub fn curve<'a>(
+    curves: &'a [Curve],
+    kind: &str,
+    endpoint: &str,
+    group: &str,
+) -> Option<&'a Curve> {
+    curves
+        .iter()
+        .find(|c| c.analysis == kind && c.endpoint == endpoint && c.arm == group)
+}
+
+fn months_in(unit: &str) -> f64 {
+    cohortflow_analysis::unit_days("months").unwrap_or(30.4375)
+        / cohortflow_analysis::unit_days(unit).unwrap_or(30.4375)
+}
+
+pub fn lines(input: &Input, analyses: &[Analysis]) -> Vec<Line> {
+    let mut out = Vec::new();
+    let per_group = |f: &dyn Fn(&Analysis, usize) -> String| -> Vec<String> {
+        analyses
+            .iter()
+            .flat_map(|a| (0..a.groups.len()).map(move |g| (a, g)))
+            .map(|(a, g)| f(a, g))
+            .collect()
+    };
+    let level = fmt::num(input.results.conventions.conf_level * 100.0);
+    let unit = &analyses[0].result.unit;
+    out.push(Line::PerGroup {
+        label: "Patients (events)".into(),
+        cells: per_group(&|a, g| {
+            let s = &a.result.by_arm[g];
+            format!("{} ({})", s.n, s.events)
+        }),
+    });
+    out.push(Line::PerGroup {
+        label: format!("Median, {unit} [{level}% CI]"),
+        cells: per_group(&|a, g| {
+            let m = &a.result.by_arm[g].median;
+            fmt::median_ci(m.estimate, m.lower, m.upper)
+        }),
+    });
+    for months in SURVIVAL_MONTHS {
+        let t = months * months_in(unit);
+        out.push(Line::PerGroup {
+            label: format!(
+                "Kaplan–Meier estimate at {} months, % [{level}% CI]",
+                fmt::num(months)
+            ),
+            cells: per_group(&|a, g| {
+                let name = &a.groups[g].0;
+                match curve(input.curves, a.kind, &a.result.name, name) {
+                    Some(c) => {
+                        let s = c.km.survival_at(t);
+                        if s.beyond_last_time {
+                            "– (after the last follow-up)".into()
+                        } else {
+                            let pc = |v: Option<f64>| fmt::dec(v.map(|x| x * 100.0), 1);
+                            format!("{} [{}, {}]", pc(Some(s.surv)), pc(s.lower), pc(s.upper))
+                        }
+                    }
+                    None => "–".into(),
+                }
+            }),
+        });
+    }
+    out.push(Line::PerAnalysis {
+        label: "Log-rank χ² (df)".into(),
+        cells: analyses
+            .iter()
+            .map(|a| format!("{:.2} ({})", a.result.log_rank.chisq, a.result.log_rank.df))
+            .collect(),
+    });
+    out.push(Line::PerAnalysis {
+        label: "Log-rank p".into(),
+        cells: analyses
+            .iter()
+            .map(|a| fmt::significance(a.result.log_rank.p_value, input.alpha()))
+            .collect(),
+    });
+    out
+}
+
+/// The results table of one endpoint.
+pub fn table(input: &Input, k: usize) -> Block {
+    let an = analyses(input, k);
+    let ep = &input.results.endpoints[k];
+    // Header: the analyses, each over its groups; first row: the groups.
+    let mut header: Vec<Cell> = vec!["".into()];
+    header.extend(an.iter().map(|a| Cell {
+        text: a.title.clone(),
+        span: a.groups.len(),
+    }));
+    let mut names: Vec<Cell> = vec!["".into()];
+    for a in &an {
+        for (name, label) in &a.groups {
+            names.push(if name == label || a.kind == "landmark" {
+                Cell::from(label.as_str())
+            } else {
+                Cell::from(format!("{name}: {label}"))
+            });
+        }
+    }
+    let mut rows = vec![Row {
+        cells: names,
+        group: true,
+    }];
+    for line in lines(input, &an) {
+        match line {
+            Line::PerGroup { label, cells } => {
+                let mut c: Vec<Cell> = vec![label.into()];
+                c.extend(cells.into_iter().map(Cell::from));
+                rows.push(Row::new(c));
+            }
+            Line::PerAnalysis { label, cells } => {
+                let mut c: Vec<Cell> = vec![label.into()];
+                for (a, text) in an.iter().zip(cells) {
+                    c.push(Cell {
+                        text,
+                        span: a.groups.len(),
+                    });
+                }
+                rows.push(Row::new(c));
+            }
+        }
+    }
+    let mut notes = Vec::new();
+    for a in &an {
+        notes.push(format!("{}: time counted from {}.", a.title, a.time_from));
+        if let Some(l) = &a.left_out {
+            notes.push(l.clone());
+        }
+    }
+    notes.push("\"not reached\": the survival curve (or, for a confidence limit, the confidence curve) does not fall to 0.5.".into());
+    notes.push("Kaplan–Meier estimate at a time: the curve at that time (as R's summary(fit, times, extend = TRUE)); – where the time is after the group's last follow-up.".into());
+    notes.push(
+        "Hazard ratios (Cox regression) are not computed by this version and are not shown.".into(),
+    );
+    Block::Table {
+        caption: format!("{} ({})", ep.label, ep.unit),
+        header,
+        rows,
+        notes,
+        nowrap: true,
+    }
+}
+
+/// The figure of one analysis of an endpoint.
+pub fn figure<'a>(input: &'a Input, a: &'a Analysis) -> Figure<'a> {
+    let series = a
+        .groups
+        .iter()
+        .enumerate()
+        .filter_map(|(g, (name, label))| {
+            let c = curve(input.curves, a.kind, &a.result.name, name)?;
+            Some(Series {
+                name: name.as_str(),
+                label: label.as_str(),
+                km: &c.km,
+                median: a.result.by_arm[g].median.estimate,
+            })
+        })
+        .collect();
+    Figure {
+        title: format!("{}: {}", a.result.label, a.title.to_lowercase()),
+        x_label: format!("{} since {}", capital(&a.result.unit), a.time_from),
+        unit: &a.result.unit,
+        series,
+        test: format!("Log-rank {}", fmt::p_eq(a.result.log_rank.p_value)),
+        ci_bands: input.config.ci_bands,
+    }
+}
+
+fn capital(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// The file stem of a figure: `km-pfs`, `km-pfs-landmark`.
+pub fn stem(a: &Analysis) -> String {
+    if a.kind == "naive" {
+        format!("km-{}", a.result.name)
+    } else {
+        format!("km-{}-{}", a.result.name, a.kind)
+    }
+}
