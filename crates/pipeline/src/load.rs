@@ -27,6 +27,10 @@ pub struct PipelineFile {
     pub cohort: CohortConfig,
     pub matching: Option<cohortflow_cohort::matching::MatchingConfig>,
     pub analysis: AnalysisConfig,
+    /// `[report]`: alpha, CI bands, a publication to compare with
+    /// (cohortflow-report; docs/report.md).
+    #[serde(default)]
+    pub report: cohortflow_report::ReportConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]

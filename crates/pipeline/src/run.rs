@@ -152,6 +152,22 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
         for (name, text) in &text_files {
             write_file(&staging.join(name), text.as_bytes())?;
         }
+        // report.html, report.md, table1.csv, figures (crates/report).
+        let report = cohortflow_report::Input {
+            name: loaded.name(),
+            description: &loaded.file.pipeline.description,
+            results: &results,
+            curves: &analysis.curves,
+            flow_svg: &flow_svg(loaded, &ledger, &results),
+            config: &loaded.file.report,
+        };
+        let report = cohortflow_report::build(&report).map_err(|message| Error::Stage {
+            stage: "report",
+            message,
+        })?;
+        for (name, bytes) in &report {
+            write_file(&staging.join(name), bytes)?;
+        }
         let manifest = manifest::build(loaded, &staging, &results)?;
         write_file(&staging.join("manifest.json"), manifest.as_bytes())?;
         Ok(())

@@ -75,6 +75,8 @@ fn every_pipeline_stage_is_pinned() {
                 "ledger.csv",
                 "km.csv",
                 "flow.svg",
+                "report.md",
+                "table1.csv",
             ] {
                 let text = std::fs::read_to_string(out.join(file)).unwrap();
                 insta::assert_snapshot!(file, text);
