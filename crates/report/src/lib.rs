@@ -150,7 +150,7 @@ pub fn build(input: &Input) -> Result<Vec<(String, Vec<u8>)>, String> {
             blocks.push(Block::Figure {
                 file: format!("{stem}.svg"),
                 caption: format!(
-                    "{}. Kaplan–Meier curves ({}), time from {}; {}crosses mark censored times; dashed lines mark the medians; numbers at risk (time >= tick) under the axis. Also {stem}.png.",
+                    "{}. Kaplan–Meier curves ({}), time from {}; {}short vertical ticks mark censored times; dashed lines mark the medians; numbers at risk (time >= tick) under the axis. Also {stem}.png.",
                     fig.title,
                     names.join(", "),
                     a.time_from,
@@ -301,7 +301,7 @@ fn conventions(input: &Input, blocks: &mut Vec<Block>) {
             fmt::num(input.alpha())
         ),
     ];
-    items.push("Not in this report (not computed by this version): hazard ratios from Cox regression (unadjusted or adjusted), the proportional-hazards test, a time-varying (time-dependent covariate) analysis, and matching balance tables.".into());
+    items.push("Not in this report yet: hazard ratios from Cox regression (unadjusted or adjusted), the proportional-hazards test, a time-varying (time-dependent covariate) analysis, and matching balance tables and love plot.".into());
     blocks.push(Block::List(items));
     blocks.push(Block::Para(
         "Files: `table1.csv` (Table 1), `km-<endpoint>.svg` / `.png` and `km-<endpoint>-landmark.svg` / `.png` (figures), `km.csv` (every curve step), `results.json` (every estimate), `flow.svg`, `report.md` and `report.html` (this report).".into(),

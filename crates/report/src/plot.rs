@@ -208,7 +208,7 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, fig: &Figure) -> Resul
 
     let (top, bottom) = root.split_vertically(CHART_H);
     let mut chart = ChartBuilder::on(&top)
-        .caption(&fig.title, font(20.0))
+        .caption(&fig.title, font(22.0))
         .margin_top(10)
         .margin_right(30)
         .margin_left(10)
@@ -226,8 +226,8 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, fig: &Figure) -> Resul
         .x_desc(&fig.x_label)
         .y_desc("Probability")
         .y_label_formatter(&|y| format!("{y:.1}"))
-        .label_style(font(14.0))
-        .axis_desc_style(font(15.0))
+        .label_style(font(16.0))
+        .axis_desc_style(font(17.0))
         .draw()
         .map_err(err)?;
 
@@ -251,7 +251,7 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, fig: &Figure) -> Resul
         top.draw(&Text::new(
             tick_label(t),
             (x, y + 8),
-            TextStyle::from(font(14.0)).pos(Pos::new(HPos::Center, VPos::Top)),
+            TextStyle::from(font(16.0)).pos(Pos::new(HPos::Center, VPos::Top)),
         ))
         .map_err(err)?;
     }
@@ -306,7 +306,7 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, fig: &Figure) -> Resul
         .margin(12)
         .background_style(WHITE.mix(0.9))
         .border_style(RGBColor(180, 180, 180))
-        .label_font(font(14.0))
+        .label_font(font(16.0))
         .draw()
         .map_err(err)?;
     // The test, top right inside the plot.
@@ -314,7 +314,7 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, fig: &Figure) -> Resul
     top.draw(&Text::new(
         fig.test.clone(),
         (px - 8, py + 8),
-        TextStyle::from(font(14.0)).pos(Pos::new(HPos::Right, VPos::Top)),
+        TextStyle::from(font(16.0)).pos(Pos::new(HPos::Right, VPos::Top)),
     ))
     .map_err(err)?;
 
@@ -325,13 +325,13 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, fig: &Figure) -> Resul
         .draw(&Text::new(
             "Number at risk",
             (10, y0),
-            TextStyle::from(font(14.0)).pos(Pos::new(HPos::Left, VPos::Top)),
+            TextStyle::from(font(16.0)).pos(Pos::new(HPos::Left, VPos::Top)),
         ))
         .map_err(err)?;
     for (i, s) in fig.series.iter().enumerate() {
         let c = COLOURS[i % COLOURS.len()];
         let y = y0 + ROW_H as i32 * (i as i32 + 1);
-        let style = font(14.0).color(&c);
+        let style = font(16.0).color(&c);
         bottom
             .draw(&Text::new(
                 s.name.to_string(),
@@ -346,7 +346,7 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, fig: &Figure) -> Resul
                 .draw(&Text::new(
                     format!("{n:.0}"),
                     (x, y),
-                    TextStyle::from(font(14.0)).pos(Pos::new(HPos::Center, VPos::Top)),
+                    TextStyle::from(font(16.0)).pos(Pos::new(HPos::Center, VPos::Top)),
                 ))
                 .map_err(err)?;
         }
@@ -389,6 +389,115 @@ pub fn png(fig: &Figure) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cohortflow_stats::{KmOptions, kaplan_meier};
+
+    fn curves() -> (KaplanMeier, KaplanMeier) {
+        let t1 = [3.0, 7.5, 12.0, 12.0, 20.0, 31.0, 40.0, 55.0, 61.0, 80.0];
+        let e1 = [
+            true, false, true, true, false, true, false, true, false, false,
+        ];
+        let t2 = [1.0, 2.0, 5.0, 9.0, 14.0, 15.0, 22.0, 30.0, 33.0, 47.0, 70.0];
+        let e2 = [
+            true, true, true, false, true, true, true, false, true, true, false,
+        ];
+        let o = KmOptions::default();
+        (
+            kaplan_meier(&t1, &e1, &o).unwrap(),
+            kaplan_meier(&t2, &e2, &o).unwrap(),
+        )
+    }
+
+    fn figure<'a>(a: &'a KaplanMeier, b: &'a KaplanMeier) -> Figure<'a> {
+        Figure {
+            title: "Общая выживаемость".into(),
+            x_label: "Months".into(),
+            unit: "months",
+            series: vec![
+                Series {
+                    name: "A",
+                    label: "Хирургия",
+                    km: a,
+                    median: a.median().estimate,
+                },
+                Series {
+                    name: "B",
+                    label: "Imatinib alone",
+                    km: b,
+                    median: b.median().estimate,
+                },
+            ],
+            test: "Log-rank p = 0.042".into(),
+            ci_bands: true,
+        }
+    }
+
+    #[test]
+    fn renders_are_byte_identical() {
+        let (a, b) = curves();
+        let f = figure(&a, &b);
+        assert_eq!(svg(&f).unwrap(), svg(&f).unwrap());
+        let p = png(&f).unwrap();
+        assert_eq!(&p[1..4], b"PNG");
+        assert_eq!(p, png(&f).unwrap());
+    }
+
+    /// Every number of the risk table is centred on the x of its tick
+    /// label, and equals the number with time >= the tick.
+    #[test]
+    fn risk_table_columns_sit_on_the_ticks() {
+        let (a, b) = curves();
+        let f = figure(&a, &b);
+        let svg = svg(&f).unwrap();
+        // (x, y, text) of every text element.
+        let texts: Vec<(i32, i32, String)> = svg
+            .split("<text ")
+            .skip(1)
+            .map(|t| {
+                let attr = |name: &str| -> i32 {
+                    let i = t.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+                    let j = t[i..].find('"').unwrap();
+                    t[i..i + j].parse::<f64>().unwrap() as i32
+                };
+                let body = &t[t.find('>').unwrap() + 1..t.find("</text>").unwrap()];
+                (attr("x"), attr("y"), body.trim().to_string())
+            })
+            .collect();
+        let xt = ticks("months", 80.0);
+        let rows: Vec<i32> = {
+            let mut ys: Vec<i32> = texts
+                .iter()
+                .filter(|t| t.0 > 0 && t.1 > CHART_H as i32)
+                .map(|t| t.1)
+                .collect();
+            ys.sort();
+            ys.dedup();
+            ys
+        };
+        // Rows: title, then one per series.
+        assert_eq!(rows.len(), 3, "{rows:?}");
+        let tick_xs: Vec<i32> = xt
+            .iter()
+            .map(|t| {
+                texts
+                    .iter()
+                    .find(|x| x.1 < CHART_H as i32 && x.1 > 400 && x.2 == tick_label(*t))
+                    .unwrap_or_else(|| panic!("tick label {t}"))
+                    .0
+            })
+            .collect();
+        for (row, km) in rows[1..].iter().zip([&a, &b]) {
+            let mut cells: Vec<&(i32, i32, String)> = texts
+                .iter()
+                .filter(|t| t.1 == *row && t.2.parse::<f64>().is_ok())
+                .collect();
+            cells.sort_by_key(|t| t.0);
+            assert_eq!(cells.len(), xt.len());
+            for ((cell, x), t) in cells.iter().zip(&tick_xs).zip(&xt) {
+                assert_eq!(cell.0, *x, "column of tick {t}");
+                assert_eq!(cell.2, format!("{}", km.survival_at(*t).n_risk));
+            }
+        }
+    }
 
     #[test]
     fn ticks_suit_the_unit() {

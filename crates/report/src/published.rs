@@ -164,9 +164,9 @@ fn resolve(input: &Input, r: &Reference) -> Result<(String, String), String> {
                 .landmark
                 .as_ref()
                 .and_then(|l| l.endpoints.iter().find(|e| &e.result.name == name))
-                .map(|e| endpoint_text(input, &e.result))
+                .map(|e| endpoint_text(input, &e.result, true))
                 .unwrap_or_else(|| "–".into());
-            Ok((endpoint_text(input, ep), landmark))
+            Ok((endpoint_text(input, ep, false), landmark))
         }
     }
 }
@@ -181,7 +181,14 @@ fn arm_names(input: &Input) -> String {
         .join(" / ")
 }
 
-fn endpoint_text(input: &Input, ep: &EndpointResult) -> String {
+fn endpoint_text(input: &Input, ep: &EndpointResult, landmark: bool) -> String {
+    let label = |arm: &str| -> String {
+        let groups = input.results.landmark.as_ref().map(|l| &l.groups);
+        match groups.and_then(|g| g.iter().find(|g| g.name == arm)) {
+            Some(g) if landmark => g.label.clone(),
+            _ => arm.to_string(),
+        }
+    };
     let medians: Vec<String> = ep
         .by_arm
         .iter()
@@ -192,7 +199,7 @@ fn endpoint_text(input: &Input, ep: &EndpointResult) -> String {
         medians.join(" vs "),
         ep.by_arm
             .iter()
-            .map(|a| a.arm.as_str())
+            .map(|a| label(&a.arm))
             .collect::<Vec<_>>()
             .join(" vs "),
         fmt::significance(ep.log_rank.p_value, input.alpha())

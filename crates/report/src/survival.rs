@@ -69,8 +69,12 @@ pub fn analyses<'a>(input: &'a Input, k: usize) -> Vec<Analysis<'a>> {
                     .collect(),
                 result: &le.result,
                 left_out: Some(format!(
-                    "{} patients with an event, death or end of follow-up at or before the landmark are not in the landmark analysis of this endpoint.",
-                    le.excluded_before_landmark
+                    "{} with an event, death or end of follow-up at or before the landmark {} not in the landmark analysis of this endpoint.",
+                    match le.excluded_before_landmark {
+                        1 => "1 patient".to_string(),
+                        n => format!("{n} patients"),
+                    },
+                    if le.excluded_before_landmark == 1 { "is" } else { "are" }
                 )),
             });
         }
@@ -205,16 +209,16 @@ pub fn table(input: &Input, k: usize) -> Block {
     }
     let mut notes = Vec::new();
     for a in &an {
-        notes.push(format!("{}: time counted from {}.", a.title, a.time_from));
+        if a.kind != "naive" {
+            notes.push(format!("{}: time counted from {}.", a.title, a.time_from));
+        }
         if let Some(l) = &a.left_out {
             notes.push(l.clone());
         }
     }
     notes.push("\"not reached\": the survival curve (or, for a confidence limit, the confidence curve) does not fall to 0.5.".into());
     notes.push("Kaplan–Meier estimate at a time: the curve at that time (as R's summary(fit, times, extend = TRUE)); – where the time is after the group's last follow-up.".into());
-    notes.push(
-        "Hazard ratios (Cox regression) are not computed by this version and are not shown.".into(),
-    );
+    notes.push("Hazard ratios (Cox regression) are not shown in this report yet.".into());
     Block::Table {
         caption: format!("{} ({})", ep.label, ep.unit),
         header,
