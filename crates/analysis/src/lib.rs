@@ -9,6 +9,7 @@
 //! Depends on cohortflow-core, cohortflow-stats, polars and serde.
 
 mod baseline;
+mod cox;
 mod survival;
 
 use cohortflow_core::{ConfigProblem, Spanned};
@@ -36,7 +37,15 @@ pub struct AnalysisConfig {
     pub conf_level: f64,
     /// A landmark analysis against immortal-time bias.
     pub landmark: Option<LandmarkConfig>,
+    /// Cox models of the arms' hazard ratio.
+    pub cox: Option<CoxConfig>,
+    /// Cox model with the exposure as a time-varying covariate.
+    pub time_varying: Option<TimeVaryingConfig>,
+    /// The arm hazard ratios are relative to (default: the last arm).
+    pub reference_arm: Option<Spanned<String>>,
 }
+
+pub use cox::{CoxConfig, CoxModel, CoxTerm, TestResult, TiesName, TimeVaryingConfig};
 
 /// `[analysis.landmark]`: only patients alive, event-free and under
 /// follow-up at the landmark time are analysed, grouped by whether the
@@ -79,7 +88,7 @@ pub fn unit_days(unit: &str) -> Option<f64> {
     }
 }
 
-fn no_columns() -> Spanned<Vec<String>> {
+pub(crate) fn no_columns() -> Spanned<Vec<String>> {
     Spanned::new(0..0, Vec::new())
 }
 
@@ -139,8 +148,12 @@ pub struct Results {
     /// The comparison of the declared arms from each endpoint's origin.
     pub endpoints: Vec<EndpointResult>,
     pub landmark: Option<LandmarkResult>,
+    pub time_varying: Option<TimeVaryingResult>,
     /// Design warnings (e.g. immortal time), in plain words.
     pub warnings: Vec<String>,
+    /// The matching, when the pipeline declares one (filled in by the
+    /// pipeline from the cohort stage's summary).
+    pub matching: Option<serde_json::Value>,
     pub conventions: Conventions,
 }
 
@@ -179,6 +192,27 @@ pub struct EndpointResult {
     pub unit: String,
     pub by_arm: Vec<ArmSurvival>,
     pub log_rank: LogRankResult,
+    /// Cox models of the arms, when `[analysis.cox]` is declared.
+    pub cox: Option<CoxModels>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CoxModels {
+    pub unadjusted: CoxModel,
+    pub adjusted: Option<CoxModel>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TimeVaryingResult {
+    pub exposure: String,
+    /// One model per endpoint, in the order of `endpoints`.
+    pub endpoints: Vec<TimeVaryingEndpoint>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TimeVaryingEndpoint {
+    pub name: String,
+    pub model: CoxModel,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -229,6 +263,8 @@ pub struct Conventions {
     pub tied_times: String,
     pub quantiles: String,
     pub landmark: String,
+    pub cox: String,
+    pub time_varying: String,
     pub month_days: f64,
 }
 
@@ -314,6 +350,51 @@ pub fn validate(
             )),
         }
     }
+    let date_column =
+        |problems: &mut Vec<ConfigProblem>, key: &str, col: &Spanned<String>| match frame
+            .column(col.get_ref())
+            .map(|c| c.dtype().clone())
+        {
+            Ok(DataType::Date) => {}
+            Ok(other) => problems.push(ConfigProblem::new(
+                key,
+                Some(col.span()),
+                format!("'{}' is {other}, not a date", col.get_ref()),
+                "the date column of the exposure, e.g. surgery_date",
+            )),
+            Err(_) => problems.push(ConfigProblem::new(
+                key,
+                Some(col.span()),
+                format!("unknown column '{}'", col.get_ref()),
+                "the date column of the exposure, e.g. surgery_date",
+            )),
+        };
+    if let Some(tv) = &cfg.time_varying {
+        date_column(
+            &mut problems,
+            "analysis.time_varying.exposure",
+            &tv.exposure,
+        );
+    }
+    if let Some(c) = &cfg.cox {
+        for a in c.adjust.get_ref() {
+            match frame.column(a).map(|c| c.dtype().clone()) {
+                Ok(DataType::Date) => problems.push(ConfigProblem::new(
+                    "analysis.cox.adjust",
+                    Some(c.adjust.span()),
+                    format!("'{a}' is a date"),
+                    "a number, boolean or category column",
+                )),
+                Ok(_) => {}
+                Err(_) => problems.push(ConfigProblem::new(
+                    "analysis.cox.adjust",
+                    Some(c.adjust.span()),
+                    format!("unknown column '{a}'"),
+                    "a column of the schema or a derived column",
+                )),
+            }
+        }
+    }
     if !(cfg.conf_level > 0.0 && cfg.conf_level < 1.0) {
         problems.push(ConfigProblem::new(
             "analysis.conf_level",
@@ -377,6 +458,13 @@ pub fn analyse(
         ));
     }
 
+    let reference = match &cfg.reference_arm {
+        Some(r) => arms
+            .iter()
+            .position(|a| &a.name == r.get_ref())
+            .ok_or_else(|| format!("unknown reference arm '{}'", r.get_ref()))?,
+        None => arms.len() - 1,
+    };
     let mut baseline = Vec::new();
     for c in cfg.baseline.get_ref() {
         baseline.push(baseline::row(frame, c, arms, &arm_index)?);
@@ -399,15 +487,72 @@ pub fn analyse(
         let rows: Vec<(f64, bool, usize)> = (0..frame.height())
             .filter_map(|i| Some((time.get(i)?, event.get(i)?, arm_index[i]?)))
             .collect();
-        results.push(survival::compare(
-            ep,
-            arms,
-            &rows,
-            &opts,
-            "naive",
-            &mut curves,
-        )?);
+        let mut result = survival::compare(ep, arms, &rows, &opts, "naive", &mut curves)?;
+        if let Some(c) = &cfg.cox {
+            let with_row: Vec<(usize, f64, bool, usize)> = (0..frame.height())
+                .filter_map(|i| Some((i, time.get(i)?, event.get(i)?, arm_index[i]?)))
+                .collect();
+            let names: Vec<String> = arms.iter().map(|a| a.name.clone()).collect();
+            let model = |adjust: &[String]| {
+                cox::by_arm(
+                    frame,
+                    &with_row,
+                    &names,
+                    reference,
+                    adjust,
+                    c.missing,
+                    c.ties,
+                    cfg.conf_level,
+                )
+                .map_err(|e| format!("{}: Cox model: {e}", ep.name))
+            };
+            result.cox = Some(CoxModels {
+                unadjusted: model(&[])?,
+                adjusted: match c.adjust.get_ref().as_slice() {
+                    [] => None,
+                    adjust => Some(model(adjust)?),
+                },
+            });
+        }
+        results.push(result);
     }
+
+    let time_varying = match &cfg.time_varying {
+        Some(tv) => {
+            let mut out = Vec::new();
+            for ep in &selected {
+                let (time, event) = survival::endpoint_columns(frame, ep).map_err(pe)?;
+                let days = |col: &str| -> PolarsResult<Int32Chunked> {
+                    Ok(frame.column(col)?.cast(&DataType::Int32)?.i32()?.clone())
+                };
+                let origin = days(&ep.origin).map_err(pe)?;
+                let exposure = days(tv.exposure.get_ref()).map_err(pe)?;
+                let per_unit = unit_days(&ep.unit).ok_or("bad endpoint unit")?;
+                let rows: Vec<(f64, bool, Option<f64>)> = (0..frame.height())
+                    .filter(|&i| arm_index[i].is_some())
+                    .filter_map(|i| {
+                        let exp = match (exposure.get(i), origin.get(i)) {
+                            (Some(x), Some(o)) => Some(f64::from(x - o) / per_unit),
+                            _ => None,
+                        };
+                        Some((time.get(i)?, event.get(i)?, exp))
+                    })
+                    .collect();
+                let ties = cfg.cox.as_ref().map_or(TiesName::Efron, |c| c.ties);
+                let model = cox::time_varying(&rows, tv.exposure.get_ref(), ties, cfg.conf_level)
+                    .map_err(|e| format!("{}: time-varying Cox model: {e}", ep.name))?;
+                out.push(TimeVaryingEndpoint {
+                    name: ep.name.clone(),
+                    model,
+                });
+            }
+            Some(TimeVaryingResult {
+                exposure: tv.exposure.get_ref().clone(),
+                endpoints: out,
+            })
+        }
+        None => None,
+    };
 
     let landmark = match &cfg.landmark {
         Some(l) => Some(landmark(l, &selected, frame, &opts, &mut curves)?),
@@ -420,7 +565,9 @@ pub fn analyse(
             baseline,
             endpoints: results,
             landmark,
+            time_varying,
             warnings: Vec::new(),
+            matching: None,
             conventions: Conventions {
                 survival_estimator: "Kaplan-Meier (R survival::survfit)".into(),
                 variance: "Greenwood".into(),
@@ -431,6 +578,8 @@ pub fn analyse(
                 tied_times: "times closer than sqrt(machine epsilon) relative are merged, as R's timefix".into(),
                 quantiles: "R quantile type 7".into(),
                 landmark: "patients with an endpoint time after the landmark; exposed when the exposure date is on or before origin + landmark; time counted from the landmark".into(),
+                cox: "Cox proportional hazards as R survival::coxph (Efron ties unless declared), Wald CI for the hazard ratio; PH test as cox.zph (KM transform); hazard ratios of each arm against the reference arm".into(),
+                time_varying: "exposure as a time-varying covariate: (0, exposure] unexposed, (exposure, end] exposed, as survSplit + coxph(Surv(start, stop, event) ~ exposure)".into(),
                 month_days: 30.4375,
             },
         },

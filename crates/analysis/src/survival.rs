@@ -65,6 +65,7 @@ pub(crate) fn compare(
             df: lr.df,
             p_value: lr.p_value,
         },
+        cox: None,
     })
 }
 

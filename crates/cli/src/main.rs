@@ -144,7 +144,7 @@ fn print_summary(name: &str, s: &RunSummary) {
         .sum();
     let analysed: u64 = r.arms.iter().map(|a| a.n).sum();
     println!(
-        "  ledger: {read} rows read = {} rejected (rejects.csv) + {excluded} excluded (attrition.csv) + {analysed} analysed",
+        "  ledger: {read} rows read = {} rejected (rejects.csv) + {excluded} excluded (ledger.csv) + {analysed} analysed",
         s.rejected_rows
     );
     println!("  written to {}", s.out.display());

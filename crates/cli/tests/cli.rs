@@ -75,7 +75,7 @@ fn run_prints_arms_and_medians_and_writes_the_folder() {
         "p = 0.0871",
         "S      141.0 [91.8, not reached]",
         "p = 0.1522",
-        "102 rows read = 8 rejected (rejects.csv) + 50 excluded (attrition.csv) + 44 analysed",
+        "102 rows read = 8 rejected (rejects.csv) + 50 excluded (ledger.csv) + 44 analysed",
     ] {
         assert!(stdout.contains(needle), "{needle:?} not in:\n{stdout}");
     }

@@ -13,7 +13,10 @@
 //! it would have fallen in, so a reader sees whom each criterion took from
 //! which comparison group.
 //!
-//! Depends on cohortflow-core and polars. Matching will live here too.
+//! Depends on cohortflow-core, cohortflow-stats (logistic regression,
+//! matching, balance), polars and serde. Matching lives in [`matching`].
+
+pub mod matching;
 
 use cohortflow_core::expr;
 use cohortflow_core::ledger::{Outcome, StageAccount};

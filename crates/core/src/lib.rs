@@ -11,10 +11,13 @@
 //! - [`table`]: the provenance columns every row carries and the readable CSV
 //!   rendering used for outputs and snapshots.
 //! - [`problem`]: configuration problems located by key and byte span.
+//! - [`design`]: covariates turned into model terms (indicators for
+//!   categories, a declared rule for missing values).
 //!
 //! May depend on polars and serde only; it knows nothing of TOML files,
 //! sources or the pipeline, and no stage crate reaches around it.
 
+pub mod design;
 pub mod expr;
 pub mod ledger;
 pub mod problem;

@@ -321,8 +321,23 @@ pub fn load(path: &Path) -> Result<Loaded, Error> {
             );
         }
     }
+    let arms: Vec<String> = file.cohort.arms.iter().map(|a| a.name.clone()).collect();
+    if let Some(r) = &file.analysis.reference_arm
+        && !arms.contains(r.get_ref())
+    {
+        place(
+            &mut problems,
+            &path,
+            &text,
+            ConfigProblem::new(
+                "analysis.reference_arm",
+                Some(r.span()),
+                format!("unknown arm '{}'", r.get_ref()),
+                format!("one of the arms: {}", arms.join(", ")),
+            ),
+        );
+    }
     if let Some(m) = &file.matching {
-        let arms: Vec<String> = file.cohort.arms.iter().map(|a| a.name.clone()).collect();
         for p in cohortflow_cohort::matching::validate(m, &frame, &arms) {
             place(&mut problems, &path, &text, p);
         }

@@ -72,10 +72,31 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
     ledger.extend(derived.accounts);
     all_rejects.extend(derived.rejects);
 
-    let selected = cohortflow_cohort::select(&loaded.file.cohort, derived.frame.clone(), &sources)
-        .map_err(stage("cohort"))?;
+    let mut selected =
+        cohortflow_cohort::select(&loaded.file.cohort, derived.frame.clone(), &sources)
+            .map_err(stage("cohort"))?;
     info!(rows = selected.frame.height(), "selected");
-    ledger.extend(selected.accounts);
+    ledger.extend(std::mem::take(&mut selected.accounts));
+    // From here on rows are in the order of the row key, so that matching
+    // and every estimate are the same whatever the order of the exports.
+    selected.frame = sort_by_row_key(&selected.frame, loaded.file.pipeline.row_key.get_ref())?;
+
+    let matched = match &loaded.file.matching {
+        Some(cfg) => {
+            let m = cohortflow_cohort::matching::match_arms(
+                cfg,
+                &selected.frame,
+                cohortflow_cohort::ARM,
+                &sources,
+            )
+            .map_err(stage("matching"))?;
+            info!(rows = m.frame.height(), "matched");
+            ledger.extend(m.accounts.clone());
+            Some(m)
+        }
+        None => None,
+    };
+    let analysed = matched.as_ref().map_or(&selected.frame, |m| &m.frame);
 
     let imbalances = ledger.imbalances();
     if !imbalances.is_empty() {
@@ -113,7 +134,7 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
         &arms,
         &endpoint_columns,
         cohortflow_cohort::ARM,
-        &selected.frame,
+        analysed,
     )
     .map_err(|message| Error::Stage {
         stage: "analysis",
@@ -121,6 +142,9 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
     })?;
 
     let mut results = analysis.results;
+    results.matching = matched
+        .as_ref()
+        .map(|m| serde_json::to_value(&m.summary).expect("matching summary serialises"));
     let km_csv = cohortflow_analysis::km_csv(&analysis.curves);
     results.warnings = immortal_time_warnings(loaded, &selected.frame, &endpoint_columns)?;
     for w in &results.warnings {
@@ -133,6 +157,19 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
         let tables = [&ingested, &cleaned.frame, &derived.frame, &selected.frame];
         for (name, df) in STAGE_TABLES.iter().zip(tables) {
             write_parquet(&staging.join(format!("{name}.parquet")), df)?;
+        }
+        if let Some(m) = &matched {
+            write_parquet(&staging.join("matched.parquet"), &m.frame)?;
+            write_file(
+                &staging.join("matched.csv"),
+                table::to_csv(&m.frame, 6)
+                    .map_err(stage("matching"))?
+                    .as_bytes(),
+            )?;
+            write_file(
+                &staging.join("balance.csv"),
+                cohortflow_cohort::matching::balance_csv(&m.summary).as_bytes(),
+            )?;
         }
         let text_files: Vec<(&str, String)> = vec![
             (
@@ -287,4 +324,39 @@ fn flow_svg(loaded: &Loaded, ledger: &Ledger, results: &Results) -> String {
         .map(|a| (a.name.clone(), a.label.clone(), a.n))
         .collect();
     cohortflow_report::flow::flow_svg(ledger, &sources, &arms)
+}
+
+/// The cohort sorted by the row key; two rows with the same key stop the
+/// run, since the order (and matching ties) would then depend on the files.
+fn sort_by_row_key(frame: &DataFrame, key: &[String]) -> Result<DataFrame, Error> {
+    let err = |e: PolarsError| Error::Stage {
+        stage: "cohort",
+        message: format!("sorting by the row key: {e}"),
+    };
+    let sorted = frame
+        .sort(
+            key.to_vec(),
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
+        .map_err(err)?;
+    let keys: Vec<Column> = key
+        .iter()
+        .map(|k| sorted.column(k).cloned())
+        .collect::<PolarsResult<_>>()
+        .map_err(err)?;
+    for i in 1..sorted.height() {
+        let same = keys.iter().all(|c| c.get(i).ok() == c.get(i - 1).ok());
+        if same {
+            let (source, row) = table::provenance(&sorted, i).map_err(err)?;
+            return Err(Error::Stage {
+                stage: "cohort",
+                message: format!(
+                    "two cohort rows share the row key ({}); {source} row {row} is one of them. \
+                     Declare a unique key with `row_key` in [pipeline], or reject duplicates with `unique` in the source",
+                    key.join(", ")
+                ),
+            });
+        }
+    }
+    Ok(sorted)
 }

@@ -69,6 +69,13 @@ fn every_pipeline_stage_is_pinned() {
                 let df = read_parquet(&out.join(format!("{stage}.parquet")));
                 insta::assert_snapshot!(stage, render(&df));
             }
+            // Stages a pipeline may declare.
+            if loaded.file.matching.is_some() {
+                let df = read_parquet(&out.join("matched.parquet"));
+                insta::assert_snapshot!("matched", render(&df));
+                let text = std::fs::read_to_string(out.join("balance.csv")).unwrap();
+                insta::assert_snapshot!("balance.csv", text);
+            }
             for file in [
                 "rejects.csv",
                 "attrition.csv",

@@ -229,7 +229,8 @@ fn an_arm_defined_after_the_index_date_without_a_remedy_is_warned_about() {
     assert_eq!(landmark.endpoints.len(), 2);
 }
 
-/// The study's medians, confidence limits and log-rank tests equal R's
+/// The study's medians, confidence limits, log-rank tests, Cox models and
+/// time-varying model equal R's
 /// (`conformance/mgist.R` on `fixtures/mgist/study_endpoints.csv`, whose
 /// times the generator rounded to 1e-10 months: far inside 1e-9 relative).
 #[test]
@@ -259,15 +260,75 @@ fn mgist_survival_results_equal_r() {
             assert_eq!(r["arms"][k], arm.arm.as_str());
             assert_eq!(r["n"][k].as_u64(), Some(arm.n));
             close(Some(arm.events), &r["events"][k], "events");
-            close(arm.median.estimate, &r["median"][k], &format!("{} {} median", e.name, arm.arm));
-            close(arm.median.lower, &r["lower"][k], &format!("{} {} lower", e.name, arm.arm));
-            close(arm.median.upper, &r["upper"][k], &format!("{} {} upper", e.name, arm.arm));
+            close(
+                arm.median.estimate,
+                &r["median"][k],
+                &format!("{} {} median", e.name, arm.arm),
+            );
+            close(
+                arm.median.lower,
+                &r["lower"][k],
+                &format!("{} {} lower", e.name, arm.arm),
+            );
+            close(
+                arm.median.upper,
+                &r["upper"][k],
+                &format!("{} {} upper", e.name, arm.arm),
+            );
             close(Some(e.log_rank.expected[k]), &r["expected"][k], "expected");
             compared += 5;
         }
-        close(Some(e.log_rank.chisq), &r["chisq"], &format!("{} chisq", e.name));
-        close(Some(e.log_rank.p_value), &r["p_value"], &format!("{} p", e.name));
+        close(
+            Some(e.log_rank.chisq),
+            &r["chisq"],
+            &format!("{} chisq", e.name),
+        );
+        close(
+            Some(e.log_rank.p_value),
+            &r["p_value"],
+            &format!("{} p", e.name),
+        );
         compared += 2;
+
+        let cox = e
+            .cox
+            .as_ref()
+            .expect("the mgist pipeline declares [analysis.cox]");
+        let adjusted = cox.adjusted.as_ref().expect("and an adjusted model");
+        for (model, r) in [
+            (&cox.unadjusted, &r["cox_unadjusted"]),
+            (adjusted, &r["cox_adjusted"]),
+        ] {
+            for (j, t) in model.terms.iter().enumerate() {
+                let what = format!("{} {} {}", e.name, model.formula, t.term);
+                close(Some(t.coef), &r["coef"][j], &format!("{what} coef"));
+                close(Some(t.se), &r["se"][j], &format!("{what} se"));
+                close(Some(t.lower), &r["hr_lower"][j], &format!("{what} lower"));
+                close(Some(t.upper), &r["hr_upper"][j], &format!("{what} upper"));
+                close(Some(t.p_value), &r["p_value"][j], &format!("{what} p"));
+                compared += 5;
+            }
+            close(Some(model.loglik), &r["loglik"], "loglik");
+            close(Some(model.likelihood_ratio.statistic), &r["lr"], "LR test");
+            close(Some(model.wald.statistic), &r["wald"], "Wald test");
+            close(Some(model.score.statistic), &r["score"], "score test");
+            for (j, (_, t)) in model.ph_test.iter().enumerate() {
+                close(Some(t.p_value), &r["zph_p"][j], "cox.zph p");
+                compared += 1;
+            }
+            compared += 4;
+        }
     }
-    assert_eq!(compared, 24);
+    // Surgery as a time-varying covariate, against survSplit-style rows in R.
+    let tv = summary.results.time_varying.as_ref().expect("declared");
+    for m in &tv.endpoints {
+        let r = &reference[&m.name]["time_varying"];
+        let t = &m.model.terms[0];
+        close(Some(t.coef), &r["coef"], "time-varying coef");
+        close(Some(t.se), &r["se"], "time-varying se");
+        close(Some(t.p_value), &r["p_value"], "time-varying p");
+        compared += 3;
+    }
+    // 2 endpoints x (12 KM/log-rank + unadjusted 5 + 4 + 2 + adjusted 15 + 4 + 4) + 2 x 3.
+    assert_eq!(compared, 98);
 }

@@ -1,6 +1,6 @@
 //! Fisher's exact test for r x c contingency tables, as R's `fisher.test`.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use crate::StatsError;
 
@@ -382,16 +382,18 @@ fn two_column_network(
         let r = suffix[i] as usize;
         lf[r] - lf[s] - lf[r - s] - suffix_lf[i]
     };
-    // Breadth-first over rows. Paths reaching the same node with the same
+    // Breadth-first over rows, nodes in key order (a BTreeMap: a HashMap
+    // would change the order of the floating-point sums from run to run).
+    // Paths reaching the same node with the same
     // partial sum (to 1e-10, i.e. equal up to rounding) are merged, keeping
     // the log of their summed weights exp(konst - partial), as FEXACT merges
     // equal "past path lengths".
     let mut p = 0.0;
     let mut expanded: u64 = 0;
-    let mut level: HashMap<(usize, i64), (f64, f64)> = HashMap::new();
+    let mut level: BTreeMap<(usize, i64), (f64, f64)> = BTreeMap::new();
     level.insert((s_max, 0), (0.0, konst));
     for i in 0..k {
-        let mut next: HashMap<(usize, i64), (f64, f64)> = HashMap::new();
+        let mut next: BTreeMap<(usize, i64), (f64, f64)> = BTreeMap::new();
         for (&(s, _), &(partial, logw)) in &level {
             if count[i][s] == 0 {
                 continue;

@@ -1,0 +1,500 @@
+//! Propensity-score matching of two arms, as `MatchIt::matchit(method =
+//! "nearest")`, with exact matching on declared variables, and the balance
+//! table before and after.
+//!
+//! The cohort is matched in the order of the declared row key (the
+//! pipeline sorts it before this stage), and ties are broken by that key, so
+//! the matched set never depends on the order of rows in the exports.
+//! The propensity score is a logistic regression (`glm(family = binomial)`)
+//! of the treated arm on the covariates: numbers as they are, booleans as
+//! 0/1, categories as indicators of every level but the first (R's
+//! treatment contrasts). Missing covariate values follow the declared rule:
+//! `exclude` removes the row from matching (counted in the ledger), and
+//! `indicator` keeps it, with missing as a level of its own for categories
+//! and the mean plus a missing-indicator for numbers.
+
+use cohortflow_core::ledger::{Outcome, StageAccount};
+use cohortflow_core::{ConfigProblem, Spanned, table};
+use cohortflow_stats::{
+    BalanceRow, GlmOptions, MOrder, MatchItCompat, MatchOptions, balance, logistic_regression,
+    nearest_neighbor_match,
+};
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+const STAGE: &str = "matching";
+/// Column with the matched set (1, 2, ...: one per matched treated unit).
+pub const MATCH_ID: &str = "match_id";
+/// Column with MatchIt's matching weight.
+pub const MATCH_WEIGHT: &str = "match_weight";
+/// Column with the propensity score.
+pub const DISTANCE: &str = "distance";
+
+/// `[matching]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchingConfig {
+    /// The arm treated as "treated" (each of its patients gets controls).
+    pub treated: Spanned<String>,
+    /// The arm the controls come from.
+    pub control: Spanned<String>,
+    /// Covariates of the propensity-score model.
+    pub covariates: Spanned<Vec<String>>,
+    /// Variables matched exactly: controls come from the same combination.
+    #[serde(default = "no_columns")]
+    pub exact: Spanned<Vec<String>>,
+    /// Controls per treated patient.
+    #[serde(default = "one")]
+    pub ratio: usize,
+    /// Caliper in standard deviations of the propensity score (all units).
+    pub caliper: Option<f64>,
+    #[serde(default)]
+    pub m_order: OrderName,
+    /// Seed of `m_order = "random"`.
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default)]
+    pub missing: MissingRule,
+    /// `"intended"` (default): MatchIt's documented algorithm. `"4.5.1"`:
+    /// bit-for-bit MatchIt 4.5.1, whose caliper has no effect on a
+    /// propensity score (MatchIt issue #163); for reproducing old analyses.
+    #[serde(default)]
+    pub matchit: CompatName,
+}
+
+fn no_columns() -> Spanned<Vec<String>> {
+    Spanned::new(0..0, Vec::new())
+}
+
+fn one() -> usize {
+    1
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrderName {
+    #[default]
+    Largest,
+    Smallest,
+    Random,
+    Data,
+}
+
+pub use cohortflow_core::design::MissingRule;
+use cohortflow_core::design::{design, model_terms};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub enum CompatName {
+    #[default]
+    #[serde(rename = "intended")]
+    Intended,
+    #[serde(rename = "4.5.1")]
+    V451,
+}
+
+/// What matching produced.
+pub struct Matched {
+    /// The matched rows, with `distance`, `match_id` and `match_weight`.
+    pub frame: DataFrame,
+    pub accounts: Vec<StageAccount>,
+    pub summary: MatchingSummary,
+}
+
+/// The matching part of `results.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MatchingSummary {
+    pub method: String,
+    pub treated: String,
+    pub control: String,
+    pub ratio: usize,
+    pub caliper_sd: Option<f64>,
+    pub m_order: OrderName,
+    pub missing: MissingRule,
+    pub exact: Vec<String>,
+    /// Terms of the propensity model and their coefficients (intercept first).
+    pub model_terms: Vec<String>,
+    pub model_coef: Vec<f64>,
+    /// Rows per arm: before matching, matched, unmatched.
+    pub counts: Vec<ArmMatchCount>,
+    /// SMD, variance ratio and eCDF statistics of every term and level,
+    /// before and after matching.
+    pub balance: Vec<BalanceLine>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ArmMatchCount {
+    pub arm: String,
+    pub before: u64,
+    pub matched: u64,
+    pub unmatched: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BalanceLine {
+    /// The covariate, and for a category the level (`sex = F`).
+    pub term: String,
+    pub before: BalanceStats,
+    pub after: BalanceStats,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BalanceStats {
+    pub mean_treated: f64,
+    pub mean_control: f64,
+    pub std_mean_diff: Option<f64>,
+    pub var_ratio: Option<f64>,
+    pub ecdf_mean: Option<f64>,
+    pub ecdf_max: Option<f64>,
+}
+
+impl From<BalanceRow> for BalanceStats {
+    fn from(b: BalanceRow) -> Self {
+        BalanceStats {
+            mean_treated: b.mean_treated,
+            mean_control: b.mean_control,
+            std_mean_diff: b.std_mean_diff,
+            var_ratio: b.var_ratio,
+            ecdf_mean: b.ecdf_mean,
+            ecdf_max: b.ecdf_max,
+        }
+    }
+}
+
+pub fn validate(cfg: &MatchingConfig, frame: &DataFrame, arms: &[String]) -> Vec<ConfigProblem> {
+    let mut problems = Vec::new();
+    for (key, arm) in [
+        ("matching.treated", &cfg.treated),
+        ("matching.control", &cfg.control),
+    ] {
+        if !arms.contains(arm.get_ref()) {
+            problems.push(ConfigProblem::new(
+                key,
+                Some(arm.span()),
+                format!("unknown arm '{}'", arm.get_ref()),
+                format!("one of the arms: {}", arms.join(", ")),
+            ));
+        }
+    }
+    if cfg.treated.get_ref() == cfg.control.get_ref() {
+        problems.push(ConfigProblem::new(
+            "matching.control",
+            Some(cfg.control.span()),
+            "the treated and control arms are the same",
+            "two different arms",
+        ));
+    }
+    for (key, list) in [
+        ("matching.covariates", &cfg.covariates),
+        ("matching.exact", &cfg.exact),
+    ] {
+        for c in list.get_ref() {
+            match frame.column(c).map(|c| c.dtype().clone()) {
+                Err(_) => problems.push(ConfigProblem::new(
+                    key,
+                    Some(list.span()),
+                    format!("unknown column '{c}'"),
+                    "a column of the schema or a derived column",
+                )),
+                Ok(DataType::Date) => problems.push(ConfigProblem::new(
+                    key,
+                    Some(list.span()),
+                    format!("'{c}' is a date"),
+                    "a number, boolean or category",
+                )),
+                Ok(_) => {}
+            }
+        }
+    }
+    if cfg.covariates.get_ref().is_empty() {
+        problems.push(ConfigProblem::new(
+            "matching.covariates",
+            Some(cfg.covariates.span()),
+            "no covariate for the propensity score",
+            "one or more columns",
+        ));
+    }
+    if cfg.ratio == 0 {
+        problems.push(ConfigProblem::new(
+            "matching.ratio",
+            None,
+            "ratio = 0",
+            "1 or more",
+        ));
+    }
+    if let Some(c) = cfg.caliper
+        && !(c.is_finite() && c > 0.0)
+    {
+        problems.push(ConfigProblem::new(
+            "matching.caliper",
+            None,
+            format!("caliper = {c} is not a positive number"),
+            "a width in standard deviations of the propensity score, e.g. 0.2",
+        ));
+    }
+    problems
+}
+
+/// Matches the treated arm to the control arm. `cohort` must be sorted by
+/// the row key; `sources` are the source names for the ledger.
+pub fn match_arms(
+    cfg: &MatchingConfig,
+    cohort: &DataFrame,
+    arm_column: &str,
+    sources: &[String],
+) -> PolarsResult<Matched> {
+    let mut accounts = table::open_accounts(STAGE, cohort, sources)?;
+    let arms = cohort.column(arm_column)?.str()?;
+    let (treated_arm, control_arm) = (cfg.treated.get_ref(), cfg.control.get_ref());
+    let in_pair: Vec<usize> = (0..cohort.height())
+        .filter(|&i| matches!(arms.get(i), Some(a) if a == treated_arm || a == control_arm))
+        .collect();
+    let mut removed_other = vec![true; cohort.height()];
+    for &i in &in_pair {
+        removed_other[i] = false;
+    }
+    let (_, excluded_missing) = design(cohort, cfg.covariates.get_ref(), &in_pair, cfg.missing)?;
+    let rows: Vec<usize> = in_pair
+        .iter()
+        .zip(&excluded_missing)
+        .filter(|(_, x)| !**x)
+        .map(|(i, _)| *i)
+        .collect();
+    let (terms, _) = design(cohort, cfg.covariates.get_ref(), &rows, cfg.missing)?;
+    let treated: Vec<bool> = rows
+        .iter()
+        .map(|&i| arms.get(i) == Some(treated_arm.as_str()))
+        .collect();
+
+    let model_terms = model_terms(&terms);
+    let x: Vec<&[f64]> = model_terms.iter().map(|t| t.values.as_slice()).collect();
+    let fit = logistic_regression(&treated, &x, &GlmOptions::default()).map_err(|e| {
+        polars_err!(ComputeError: "propensity score model ({} ~ {}): {e}",
+            treated_arm, model_terms.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(" + "))
+    })?;
+    let distance = fit.fitted.clone();
+
+    // Exact matching: match within each combination of the exact variables.
+    let exact_key: Vec<String> = {
+        let cols: Vec<Series> = cfg
+            .exact
+            .get_ref()
+            .iter()
+            .map(|c| {
+                cohort
+                    .column(c)
+                    .and_then(|c| c.cast(&DataType::String))
+                    .map(|c| c.as_materialized_series().clone())
+            })
+            .collect::<PolarsResult<_>>()?;
+        rows.iter()
+            .map(|&i| {
+                cols.iter()
+                    .map(|s| {
+                        s.str()
+                            .ok()
+                            .and_then(|s| s.get(i))
+                            .unwrap_or("(missing)")
+                            .to_string()
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\u{1f}")
+            })
+            .collect()
+    };
+    let mut strata: Vec<&String> = exact_key.iter().collect();
+    strata.sort();
+    strata.dedup();
+    let sd_all = sample_sd(&distance);
+    let opts_for = |sd_sub: f64| MatchOptions {
+        ratio: cfg.ratio,
+        // The caliper is in SDs of the whole sample's distance, as MatchIt
+        // computes it before splitting by the exact variables.
+        caliper: cfg
+            .caliper
+            .and_then(|c| (sd_sub > 0.0).then(|| c * sd_all / sd_sub)),
+        m_order: match cfg.m_order {
+            OrderName::Largest => MOrder::Largest,
+            OrderName::Smallest => MOrder::Smallest,
+            OrderName::Random => MOrder::Random { seed: cfg.seed },
+            OrderName::Data => MOrder::Data,
+        },
+        replace: false,
+        compat: match cfg.matchit {
+            CompatName::Intended => MatchItCompat::Intended,
+            CompatName::V451 => MatchItCompat::V4_5_1,
+        },
+    };
+    let mut weights = vec![0.0; rows.len()];
+    let mut match_id: Vec<Option<i64>> = vec![None; rows.len()];
+    let mut next_id = 1i64;
+    for stratum in strata {
+        let idx: Vec<usize> = (0..rows.len())
+            .filter(|&k| &exact_key[k] == stratum)
+            .collect();
+        let d: Vec<f64> = idx.iter().map(|&k| distance[k]).collect();
+        let t: Vec<bool> = idx.iter().map(|&k| treated[k]).collect();
+        if !t.iter().any(|x| *x) || t.iter().all(|x| *x) {
+            continue; // nobody to match in this stratum
+        }
+        // Position in the row-key order: the tie breaker.
+        let key: Vec<u64> = idx.iter().map(|&k| k as u64).collect();
+        let m = nearest_neighbor_match(&d, &t, &key, &opts_for(sample_sd(&d)))
+            .map_err(|e| polars_err!(ComputeError: "nearest-neighbour matching: {e}"))?;
+        for (local, w) in m.weights.iter().enumerate() {
+            weights[idx[local]] = *w;
+        }
+        for (tr, controls) in &m.matches {
+            for &u in std::iter::once(tr).chain(controls) {
+                match_id[idx[u]] = Some(next_id);
+            }
+            next_id += 1;
+        }
+    }
+    // With exact strata, MatchIt rescales control weights over the whole
+    // sample: controls sum to the number of matched controls.
+    let matched_controls = (0..rows.len())
+        .filter(|&k| !treated[k] && weights[k] > 0.0)
+        .count() as f64;
+    let control_sum: f64 = (0..rows.len())
+        .filter(|&k| !treated[k])
+        .map(|k| weights[k])
+        .sum();
+    if control_sum > 0.0 {
+        for k in (0..rows.len()).filter(|&k| !treated[k]) {
+            weights[k] *= matched_controls / control_sum;
+        }
+    }
+
+    // Balance of the distance and of every term, before and after.
+    let ones = vec![1.0; rows.len()];
+    let mut lines = Vec::new();
+    let all_terms = std::iter::once(("distance".to_string(), distance.as_slice(), false)).chain(
+        terms
+            .iter()
+            .map(|t| (t.name.clone(), t.values.as_slice(), t.binary)),
+    );
+    for (name, values, binary) in all_terms {
+        let b = |w: &[f64]| {
+            balance(values, &treated, w, binary)
+                .map(BalanceStats::from)
+                .map_err(|e| polars_err!(ComputeError: "balance of {name}: {e}"))
+        };
+        lines.push(BalanceLine {
+            term: name.clone(),
+            before: b(&ones)?,
+            after: b(&weights)?,
+        });
+    }
+
+    // The matched frame and the ledger.
+    let mut keep = vec![false; cohort.height()];
+    let mut dist_col: Vec<Option<f64>> = vec![None; cohort.height()];
+    let mut id_col: Vec<Option<i64>> = vec![None; cohort.height()];
+    let mut w_col: Vec<Option<f64>> = vec![None; cohort.height()];
+    for (k, &i) in rows.iter().enumerate() {
+        keep[i] = weights[k] > 0.0;
+        dist_col[i] = Some(distance[k]);
+        id_col[i] = match_id[k];
+        w_col[i] = Some(weights[k]);
+    }
+    let mut excluded_missing_row = vec![false; cohort.height()];
+    for (&i, &x) in in_pair.iter().zip(&excluded_missing) {
+        excluded_missing_row[i] = x;
+    }
+    let count = |mask: &[bool]| -> PolarsResult<Vec<u64>> {
+        let m: BooleanChunked = mask.iter().map(|x| Some(*x)).collect();
+        table::counts_by_source(&cohort.filter(&m)?, sources)
+    };
+    let not_kept: Vec<bool> = (0..cohort.height())
+        .map(|i| !keep[i] && !removed_other[i] && !excluded_missing_row[i])
+        .collect();
+    let other = count(&removed_other)?;
+    let missing = count(&excluded_missing_row)?;
+    let unmatched = count(&not_kept)?;
+    for (s, acc) in accounts.iter_mut().enumerate() {
+        acc.add(Outcome::Excluded, "not in the matched arms", other[s]);
+        acc.add(Outcome::Excluded, "missing matching covariate", missing[s]);
+        acc.add(Outcome::Excluded, "unmatched", unmatched[s]);
+    }
+    let mut frame = cohort.clone();
+    frame.with_column(Column::new(DISTANCE.into(), dist_col))?;
+    frame.with_column(Column::new(MATCH_ID.into(), id_col))?;
+    frame.with_column(Column::new(MATCH_WEIGHT.into(), w_col))?;
+    let keep_mask: BooleanChunked = keep.iter().map(|x| Some(*x)).collect();
+    let frame = frame.filter(&keep_mask)?;
+
+    let counts = [treated_arm, control_arm]
+        .iter()
+        .map(|arm| {
+            let is_arm = |k: usize| arms.get(rows[k]) == Some(arm.as_str());
+            let before = in_pair
+                .iter()
+                .filter(|&&i| arms.get(i) == Some(arm.as_str()))
+                .count() as u64;
+            let matched = (0..rows.len())
+                .filter(|&k| is_arm(k) && weights[k] > 0.0)
+                .count() as u64;
+            ArmMatchCount {
+                arm: arm.to_string(),
+                before,
+                matched,
+                unmatched: before - matched,
+            }
+        })
+        .collect();
+    let mut model_names = vec!["(Intercept)".to_string()];
+    model_names.extend(model_terms.iter().map(|t| t.name.clone()));
+    Ok(Matched {
+        frame,
+        accounts,
+        summary: MatchingSummary {
+            method: "nearest-neighbour matching on a logistic propensity score, without replacement, as MatchIt::matchit(method = \"nearest\")".into(),
+            treated: treated_arm.clone(),
+            control: control_arm.clone(),
+            ratio: cfg.ratio,
+            caliper_sd: cfg.caliper,
+            m_order: cfg.m_order,
+            missing: cfg.missing,
+            exact: cfg.exact.get_ref().clone(),
+            model_terms: model_names,
+            model_coef: fit.coef,
+            counts,
+            balance: lines,
+        },
+    })
+}
+
+fn sample_sd(x: &[f64]) -> f64 {
+    if x.len() < 2 {
+        return 0.0;
+    }
+    let m = x.iter().sum::<f64>() / x.len() as f64;
+    (x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (x.len() - 1) as f64).sqrt()
+}
+
+/// `balance.csv`: one line per term, before and after matching.
+pub fn balance_csv(summary: &MatchingSummary) -> String {
+    use std::fmt::Write as _;
+    let f = |x: Option<f64>| x.map_or(String::new(), |v| format!("{v:.6}"));
+    let mut s = String::from(
+        "term,mean_treated_before,mean_control_before,smd_before,var_ratio_before,\
+         mean_treated_after,mean_control_after,smd_after,var_ratio_after,ecdf_max_after\n",
+    );
+    for l in &summary.balance {
+        let _ = writeln!(
+            s,
+            "{},{:.6},{:.6},{},{},{:.6},{:.6},{},{},{}",
+            cohortflow_core::ledger::csv_field(&l.term),
+            l.before.mean_treated,
+            l.before.mean_control,
+            f(l.before.std_mean_diff),
+            f(l.before.var_ratio),
+            l.after.mean_treated,
+            l.after.mean_control,
+            f(l.after.std_mean_diff),
+            f(l.after.var_ratio),
+            f(l.after.ecdf_max)
+        );
+    }
+    s
+}
