@@ -63,10 +63,10 @@ pub fn check_ingested(ing: &Ingested, schema: &Schema, expected_rows: Option<u64
     if let Some(n) = expected_rows {
         assert_eq!(a.rows_in, n, "rows read");
     }
-    for c in ing.frame.get_columns() {
-        if let Ok(f) = c.f64() {
+    for c in ing.frame.columns() {
+        if let Ok(f) = c.as_materialized_series().f64() {
             assert!(
-                f.into_iter().flatten().all(f64::is_finite),
+                (0..f.len()).filter_map(|i| f.get(i)).all(f64::is_finite),
                 "a non-finite number in {}",
                 c.name()
             );
