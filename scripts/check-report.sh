@@ -68,7 +68,7 @@ svgs=$(grep -o '<svg' "$dom" | wc -l)
 # 2. A screenshot of the whole page: the CLI cannot size the window to the
 # page, so the window is as tall as a report with this many figures gets
 # (blank space below the end is harmless); CHECK_REPORT_HEIGHT overrides.
-height=${CHECK_REPORT_HEIGHT:-$(( 2600 + 1000 * figures ))}
+height=${CHECK_REPORT_HEIGHT:-$(( 3000 + 1600 * figures ))}
 chromium "${flags[@]}" --user-data-dir="$profile" --virtual-time-budget=5000 \
     --screenshot="$out/report.png" --window-size=1280,"$height" "$url" \
     >"$logdir/shot.log" 2>&1 || fail "screenshot failed: $(tail -5 "$logdir/shot.log")"

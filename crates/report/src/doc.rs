@@ -54,8 +54,9 @@ pub enum Block {
         header: Vec<Cell>,
         rows: Vec<Row>,
         notes: Vec<String>,
-        /// Numbers table: cells do not wrap (HTML), except the last column.
-        nowrap: bool,
+        /// HTML class: `numbers` (cells do not wrap, except the first column
+        /// and group rows), plus `wrap-last` (the last column wraps).
+        class: &'static str,
     },
     Figure {
         /// File next to the report (Markdown links it).
@@ -189,7 +190,7 @@ caption { text-align: left; font-weight: 600; padding-bottom: .35rem; }
 th, td { border-bottom: 1px solid #ddd; padding: .25rem .6rem; text-align: left; vertical-align: top; }
 th { background: #f3f3f3; border-bottom: 2px solid #999; }
 table.numbers td { white-space: nowrap; }
-table.numbers td:last-child { white-space: normal; }
+table.numbers td:first-child, table.numbers tr.group td, table.wrap-last td:last-child { white-space: normal; }
 tr.group td { background: #fafafa; font-weight: 600; }
 ul.notes { font-size: .85rem; color: #444; margin-top: .2rem; }
 .warning { border: 2px solid #b00020; background: #fff4f4; padding: .6rem .9rem; margin: .8rem 0; }
@@ -249,12 +250,16 @@ pub fn html(doc: &Document) -> String {
                 header,
                 rows,
                 notes,
-                nowrap,
+                class,
             } => {
                 writeln!(
                     out,
                     "<table{}>\n<caption>{}</caption>\n<thead><tr>",
-                    if *nowrap { " class=\"numbers\"" } else { "" },
+                    if class.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" class=\"{class}\"")
+                    },
                     inline(caption)
                 )
                 .unwrap();

@@ -251,7 +251,7 @@ pub fn block(input: &Input, p: &Published) -> Result<Vec<Block>, String> {
             header,
             rows,
             notes,
-            nowrap: false,
+            class: "",
         },
     ])
 }

@@ -224,7 +224,7 @@ pub fn table(input: &Input, k: usize) -> Block {
         header,
         rows,
         notes,
-        nowrap: true,
+        class: "numbers",
     }
 }
 

@@ -221,6 +221,6 @@ pub fn block(results: &Results) -> Block {
             "SMD: standardized mean difference between the two arms (as R's tableone). Missing counts are shown where any value is missing.".into(),
             "Baseline p-values describe imbalance; they are not adjusted for multiple comparisons.".into(),
         ],
-        nowrap: true,
+        class: "numbers wrap-last",
     }
 }
