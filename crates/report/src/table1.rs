@@ -63,8 +63,7 @@ pub fn lines(results: &Results) -> Vec<Line> {
                 note: String::new(),
             })
         };
-        let missing: Vec<u64>;
-        match &row.summary {
+        let missing: Vec<u64> = match &row.summary {
             BaselineSummary::Continuous { by_arm } => {
                 push(
                     String::new(),
@@ -93,36 +92,33 @@ pub fn lines(results: &Results) -> Vec<Line> {
                         })
                         .collect(),
                 );
-                missing = by_arm.iter().map(|c| c.missing).collect();
+                by_arm.iter().map(|c| c.missing).collect()
             }
             BaselineSummary::Categorical { levels, by_arm } => {
-                let shown: Vec<usize> = if is_boolean(levels) {
-                    levels
+                let cell = |k: Option<usize>| -> Vec<String> {
+                    by_arm
                         .iter()
-                        .position(|l| l == "true")
-                        .into_iter()
+                        .map(|c| match k {
+                            Some(k) => format!("{} ({})", c.counts[k], fmt::pct(c.percents[k])),
+                            // A yes/no column where nobody has "yes".
+                            None => format!("0 ({})", fmt::pct(0.0)),
+                        })
                         .collect()
-                } else {
-                    (0..levels.len()).collect()
                 };
-                for k in shown {
-                    let level = if is_boolean(levels) {
-                        "yes".to_string()
-                    } else {
-                        levels[k].clone()
-                    };
+                if is_boolean(levels) {
                     push(
-                        level,
+                        "yes".into(),
                         "n (%)",
-                        by_arm
-                            .iter()
-                            .map(|c| format!("{} ({})", c.counts[k], fmt::pct(c.percents[k])))
-                            .collect(),
+                        cell(levels.iter().position(|l| l == "true")),
                     );
+                } else {
+                    for (k, level) in levels.iter().enumerate() {
+                        push(level.clone(), "n (%)", cell(Some(k)));
+                    }
                 }
-                missing = by_arm.iter().map(|c| c.missing).collect();
+                by_arm.iter().map(|c| c.missing).collect()
             }
-        }
+        };
         if missing.iter().any(|&m| m > 0) {
             push(
                 String::new(),
