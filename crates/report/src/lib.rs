@@ -209,12 +209,26 @@ fn design(input: &Input, blocks: &mut Vec<Block>) {
             l.groups[0].label,
             l.groups.get(1).map(|g| g.label.as_str()).unwrap_or("")
         ))),
+        None if r.time_varying.is_some() => blocks.push(Block::Para(
+            "**Immortal-time bias: remedy declared — a time-varying analysis** (in `results.json`; not shown in this report yet). The comparisons of the declared arms below count time from the origin and carry the bias when an arm is defined after it.".into(),
+        )),
         None if r.warnings.is_empty() => blocks.push(Block::Para(
             "Immortal-time bias: no landmark analysis is declared, and no arm was found to be defined by a date after the index date.".into(),
         )),
         None => blocks.push(Block::Para(
             "**Immortal-time bias: no remedy is declared** (no landmark analysis); see the warning above. The comparisons below count time from the origin.".into(),
         )),
+    }
+    if let (Some(_), Some(tv)) = (&r.landmark, &r.time_varying) {
+        blocks.push(Block::Para(format!(
+            "A time-varying analysis of `{}` is also declared; its results are in `results.json` and not shown in this report yet.",
+            tv.exposure
+        )));
+    }
+    if r.matching.is_some() {
+        blocks.push(Block::Para(
+            "**Matched cohort:** the arms below are the matched sets of the `[matching]` stage, not every eligible patient (balance before and after matching: `balance.csv`, `results.json`; not shown in this report yet).".into(),
+        ));
     }
     if r.warnings.is_empty() {
         blocks.push(Block::Para("Design warnings: none.".into()));
@@ -294,14 +308,16 @@ fn conventions(input: &Input, blocks: &mut Vec<Block>) {
                 tests.join("; ")
             }
         ),
-        format!("Landmark rule: {}.", c.landmark),
         format!("A month is {} days.", fmt::num(c.month_days)),
         format!(
             "Significance level α = {} (the pipeline's [report] alpha); two-sided tests; no adjustment for multiple comparisons.",
             fmt::num(input.alpha())
         ),
     ];
-    items.push("Not in this report yet: hazard ratios from Cox regression (unadjusted or adjusted), the proportional-hazards test, a time-varying (time-dependent covariate) analysis, and matching balance tables and love plot.".into());
+    if input.results.landmark.is_some() {
+        items.insert(7, format!("Landmark rule: {}.", c.landmark));
+    }
+    items.push("Not in this report yet (in `results.json` where the pipeline declares them): hazard ratios from Cox regression (unadjusted or adjusted), the proportional-hazards test, a time-varying (time-dependent covariate) analysis, and matching balance tables and love plot.".into());
     blocks.push(Block::List(items));
     blocks.push(Block::Para(
         "Files: `table1.csv` (Table 1), `km-<endpoint>.svg` / `.png` and `km-<endpoint>-landmark.svg` / `.png` (figures), `km.csv` (every curve step), `results.json` (every estimate), `flow.svg`, `report.md` and `report.html` (this report).".into(),
