@@ -522,11 +522,9 @@ pub fn analyse(
             let mut out = Vec::new();
             for ep in &selected {
                 let (time, event) = survival::endpoint_columns(frame, ep).map_err(pe)?;
-                let days = |col: &str| -> PolarsResult<Int32Chunked> {
-                    Ok(frame.column(col)?.cast(&DataType::Int32)?.i32()?.clone())
-                };
-                let origin = days(&ep.origin).map_err(pe)?;
-                let exposure = days(tv.exposure.get_ref()).map_err(pe)?;
+                let origin = cohortflow_core::table::date_days(frame, &ep.origin).map_err(pe)?;
+                let exposure =
+                    cohortflow_core::table::date_days(frame, tv.exposure.get_ref()).map_err(pe)?;
                 let per_unit = unit_days(&ep.unit).ok_or("bad endpoint unit")?;
                 let rows: Vec<(f64, bool, Option<f64>)> = (0..frame.height())
                     .filter(|&i| arm_index[i].is_some())
@@ -612,14 +610,11 @@ fn landmark(
             label: cfg.unexposed_label.clone(),
         },
     ];
-    let days = |col: &str| -> PolarsResult<Int32Chunked> {
-        Ok(frame.column(col)?.cast(&DataType::Int32)?.i32()?.clone())
-    };
-    let exposure = days(cfg.exposure.get_ref()).map_err(pe)?;
+    let exposure = cohortflow_core::table::date_days(frame, cfg.exposure.get_ref()).map_err(pe)?;
     let mut out = Vec::new();
     for ep in endpoints {
         let (time, event) = survival::endpoint_columns(frame, ep).map_err(pe)?;
-        let origin = days(&ep.origin).map_err(pe)?;
+        let origin = cohortflow_core::table::date_days(frame, &ep.origin).map_err(pe)?;
         let per_unit = unit_days(&ep.unit).ok_or("bad endpoint unit")?;
         let l = landmark_days / per_unit;
         let mut rows = Vec::new();

@@ -322,11 +322,9 @@ pub fn post_index_arms(
             if !is_date || origins.contains(&column) {
                 continue;
             }
-            let dates = frame.column(&column)?.cast(&DataType::Int32)?;
-            let dates = dates.i32()?;
+            let dates = table::date_days(frame, &column)?;
             for origin in origins {
-                let o = frame.column(origin)?.cast(&DataType::Int32)?;
-                let o = o.i32()?;
+                let o = table::date_days(frame, origin)?;
                 let after = (0..frame.height())
                     .filter(|&i| in_arm[i])
                     .filter(|&i| matches!((dates.get(i), o.get(i)), (Some(d), Some(o)) if d > o))

@@ -76,3 +76,9 @@ pub fn provenance(df: &DataFrame, i: usize) -> PolarsResult<(String, i64)> {
     let row = df.column(SOURCE_ROW)?.i64()?.get(i).unwrap_or(0);
     Ok((source, row))
 }
+
+/// A date column as days since 1970-01-01 (polars' representation of a
+/// date), for arithmetic on dates.
+pub fn date_days(df: &DataFrame, column: &str) -> PolarsResult<Int32Chunked> {
+    Ok(df.column(column)?.cast(&DataType::Int32)?.i32()?.clone())
+}

@@ -365,16 +365,13 @@ pub fn derive(
     let mut reason: Vec<Option<(String, Vec<String>)>> = vec![None; frame.height()];
     let mut flags: Vec<Vec<String>> = vec![Vec::new(); frame.height()];
     for (name, ep) in endpoints {
-        let days = |col: &str| -> PolarsResult<Int32Chunked> {
-            Ok(frame.column(col)?.cast(&DataType::Int32)?.i32()?.clone())
-        };
-        let origin = days(ep.origin.get_ref())?;
-        let censor = days(ep.censor.get_ref())?;
+        let origin = table::date_days(&frame, ep.origin.get_ref())?;
+        let censor = table::date_days(&frame, ep.censor.get_ref())?;
         let events: Vec<Int32Chunked> = ep
             .events
             .get_ref()
             .iter()
-            .map(|c| days(c))
+            .map(|c| table::date_days(&frame, c))
             .collect::<PolarsResult<_>>()?;
         let cutoff = ep
             .admin_censor
