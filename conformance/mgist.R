@@ -15,6 +15,7 @@ d$arm <- factor(d$arm, levels = c("S", "NS"))
 endpoint <- function(time, event) {
   fit <- survfit(Surv(time, event) ~ arm, data = d, conf.type = "log")
   tab <- summary(fit)$table
+  rm <- summary(fit, rmean = 60)$table
   lr <- survdiff(Surv(time, event) ~ arm, data = d)
   list(
     arms = arr(levels(d$arm)),
@@ -23,6 +24,8 @@ endpoint <- function(time, event) {
     median = arr(unname(tab[, "median"])),
     lower = arr(unname(tab[, "0.95LCL"])),
     upper = arr(unname(tab[, "0.95UCL"])),
+    rmst = arr(unname(rm[, "rmean"])),
+    rmst_se = arr(unname(rm[, "se(rmean)"])),
     observed = arr(unname(lr$obs)),
     expected = arr(unname(lr$exp)),
     chisq = lr$chisq,

@@ -4,7 +4,8 @@
 //! Conventions, as a reader of a clinical paper expects and as R computes:
 //! - continuous: n, missing, mean (SD), median [Q1, Q3] (R's quantile type
 //!   7), min, max; two arms compared by the Wilcoxon rank-sum test as
-//!   `wilcox.test` (exact when R chooses exact);
+//!   `wilcox.test` (exact when R chooses exact), or by Welch's t-test as
+//!   `t.test` when `continuous_test = "welch"`;
 //! - categorical (categories, strings, booleans): count and percent of the
 //!   non-missing per value; Fisher's exact test as `fisher.test` (r x c)
 //!   when any expected count is under 5, else Pearson's chi-squared test as
@@ -15,9 +16,9 @@
 //! With more than two arms the tests of k groups that the stats crate does
 //! not have (Kruskal-Wallis) and the SMD are left out, and the row says so.
 
-use crate::ArmInfo;
+use crate::{ArmInfo, ContinuousTest};
 use cohortflow_stats::{
-    chi_square_test, fisher_exact, smd_categorical, smd_continuous, wilcoxon_rank_sum,
+    chi_square_test, fisher_exact, smd_categorical, smd_continuous, welch_t_test, wilcoxon_rank_sum,
 };
 use polars::prelude::*;
 use serde::Serialize;
@@ -81,6 +82,7 @@ pub(crate) fn row(
     column: &str,
     arms: &[ArmInfo],
     arm_index: &[Option<usize>],
+    test: ContinuousTest,
 ) -> Result<BaselineRow, String> {
     let pe = |e: PolarsError| format!("baseline '{column}': {e}");
     let col = frame.column(column).map_err(pe)?;
@@ -95,7 +97,7 @@ pub(crate) fn row(
                 per_arm[k].extend(v.filter(|x| x.is_finite()));
             }
         }
-        Ok(continuous(column, arms, &n, per_arm))
+        Ok(continuous(column, arms, &n, per_arm, test))
     } else {
         let text = col.cast(&DataType::String).map_err(pe)?;
         let text = text.str().map_err(pe)?;
@@ -125,6 +127,7 @@ fn continuous(
     arms: &[ArmInfo],
     n: &[u64],
     mut per_arm: Vec<Vec<f64>>,
+    test: ContinuousTest,
 ) -> BaselineRow {
     let by_arm = arms
         .iter()
@@ -162,15 +165,22 @@ fn continuous(
     };
     match per_arm.as_slice() {
         [x, y] if !x.is_empty() && !y.is_empty() => {
-            match wilcoxon_rank_sum(x, y) {
-                Ok(w) => {
-                    out.test = Some(if w.exact {
-                        "Wilcoxon rank-sum test (exact)".into()
+            let result = match test {
+                ContinuousTest::Wilcoxon => wilcoxon_rank_sum(x, y).map(|w| {
+                    let name = if w.exact {
+                        "Wilcoxon rank-sum test (exact)"
                     } else {
                         "Wilcoxon rank-sum test (normal approximation, continuity correction)"
-                            .into()
-                    });
-                    out.p_value = Some(w.p_value);
+                    };
+                    (name.to_string(), w.p_value)
+                }),
+                ContinuousTest::Welch => welch_t_test(x, y, 0.95)
+                    .map(|t| ("Welch two-sample t-test".to_string(), t.p_value)),
+            };
+            match result {
+                Ok((name, p)) => {
+                    out.test = Some(name);
+                    out.p_value = Some(p);
                 }
                 Err(e) => out.note = Some(format!("no test: {e}")),
             }

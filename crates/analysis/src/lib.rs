@@ -35,6 +35,15 @@ pub struct AnalysisConfig {
     /// Confidence level of every interval.
     #[serde(default = "default_conf_level")]
     pub conf_level: f64,
+    /// The G-rho test comparing the curves: 0 = log-rank, 1 = Peto-Peto.
+    #[serde(default)]
+    pub rho: f64,
+    /// Horizon of the restricted mean survival time per arm, in each
+    /// endpoint's unit (none when absent).
+    pub rmst_tau: Option<f64>,
+    /// Test of continuous variables in the baseline table.
+    #[serde(default)]
+    pub continuous_test: ContinuousTest,
     /// A landmark analysis against immortal-time bias.
     pub landmark: Option<LandmarkConfig>,
     /// Cox models of the arms' hazard ratio.
@@ -43,6 +52,17 @@ pub struct AnalysisConfig {
     pub time_varying: Option<TimeVaryingConfig>,
     /// The arm hazard ratios are relative to (default: the last arm).
     pub reference_arm: Option<Spanned<String>>,
+}
+
+/// The test of continuous variables in the baseline table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContinuousTest {
+    /// Wilcoxon rank-sum (`wilcox.test`).
+    #[default]
+    Wilcoxon,
+    /// Welch's t-test (`t.test`).
+    Welch,
 }
 
 pub use cox::{CoxConfig, CoxModel, CoxTerm, TestResult, TiesName, TimeVaryingConfig};
@@ -222,6 +242,16 @@ pub struct ArmSurvival {
     pub events: f64,
     /// Median survival time with its confidence limits; `null` = not reached.
     pub median: Quantile,
+    /// Restricted mean survival time to `rmst_tau`, as R's
+    /// `print(fit, rmean = tau)`.
+    pub rmst: Option<RmstResult>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RmstResult {
+    pub tau: f64,
+    pub estimate: f64,
+    pub se: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -260,6 +290,7 @@ pub struct Conventions {
     pub conf_level: f64,
     pub median: String,
     pub comparison: String,
+    pub rmst: String,
     pub tied_times: String,
     pub quantiles: String,
     pub landmark: String,
@@ -395,6 +426,24 @@ pub fn validate(
             }
         }
     }
+    if !(cfg.rho.is_finite() && cfg.rho >= 0.0) {
+        problems.push(ConfigProblem::new(
+            "analysis.rho",
+            None,
+            format!("rho = {} is not a non-negative number", cfg.rho),
+            "0 (log-rank) or 1 (Peto-Peto)",
+        ));
+    }
+    if let Some(t) = cfg.rmst_tau
+        && !(t.is_finite() && t > 0.0)
+    {
+        problems.push(ConfigProblem::new(
+            "analysis.rmst_tau",
+            None,
+            format!("rmst_tau = {t} is not a positive number"),
+            "a horizon in the endpoints' unit, e.g. 60",
+        ));
+    }
     if !(cfg.conf_level > 0.0 && cfg.conf_level < 1.0) {
         problems.push(ConfigProblem::new(
             "analysis.conf_level",
@@ -467,12 +516,22 @@ pub fn analyse(
     };
     let mut baseline = Vec::new();
     for c in cfg.baseline.get_ref() {
-        baseline.push(baseline::row(frame, c, arms, &arm_index)?);
+        baseline.push(baseline::row(
+            frame,
+            c,
+            arms,
+            &arm_index,
+            cfg.continuous_test,
+        )?);
     }
 
-    let opts = KmOptions {
-        conf_type: cfg.conf_type.to_stats(),
-        conf_level: cfg.conf_level,
+    let opts = survival::CompareOptions {
+        km: KmOptions {
+            conf_type: cfg.conf_type.to_stats(),
+            conf_level: cfg.conf_level,
+        },
+        rho: cfg.rho,
+        rmst_tau: cfg.rmst_tau,
     };
     let mut curves = Vec::new();
     let selected: Vec<&EndpointColumns> = cfg
@@ -572,7 +631,12 @@ pub fn analyse(
                 conf_type: cfg.conf_type,
                 conf_level: cfg.conf_level,
                 median: "first time S(t) <= 0.5; midpoint when S(t) = 0.5 exactly on a flat stretch; CI limits from the pointwise confidence curves, as quantile.survfit; null = not reached".into(),
-                comparison: "log-rank test, rho = 0, as R survival::survdiff".into(),
+                comparison: if cfg.rho == 0.0 {
+                    "log-rank test (rho = 0), as R survival::survdiff".into()
+                } else {
+                    format!("G-rho test, rho = {} (1 = Peto-Peto), as R survival::survdiff", cfg.rho)
+                },
+                rmst: "restricted mean survival time to tau and its SE as R's print(survfit, rmean = tau)".into(),
                 tied_times: "times closer than sqrt(machine epsilon) relative are merged, as R's timefix".into(),
                 quantiles: "R quantile type 7".into(),
                 landmark: "patients with an endpoint time after the landmark; exposed when the exposure date is on or before origin + landmark; time counted from the landmark".into(),
@@ -595,7 +659,7 @@ fn landmark(
     cfg: &LandmarkConfig,
     endpoints: &[&EndpointColumns],
     frame: &DataFrame,
-    opts: &KmOptions,
+    opts: &survival::CompareOptions,
     curves: &mut Vec<Curve>,
 ) -> Result<LandmarkResult, String> {
     let pe = |e: PolarsError| e.to_string();

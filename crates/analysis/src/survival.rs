@@ -1,9 +1,20 @@
 //! Kaplan–Meier per group and the log-rank test between groups: the one
 //! comparison the naive and the landmark analyses share.
 
-use crate::{ArmInfo, ArmSurvival, Curve, EndpointColumns, EndpointResult, LogRankResult};
+use crate::{
+    ArmInfo, ArmSurvival, Curve, EndpointColumns, EndpointResult, LogRankResult, RmstResult,
+};
 use cohortflow_core::ledger::csv_field;
-use cohortflow_stats::{KmOptions, kaplan_meier_by_group, log_rank};
+use cohortflow_stats::{KmOptions, kaplan_meier_by_group, log_rank, rmst};
+
+/// How groups are estimated and compared.
+pub(crate) struct CompareOptions {
+    pub km: KmOptions,
+    /// 0: log-rank; 1: Peto-Peto (survdiff's rho).
+    pub rho: f64,
+    /// Horizon of the restricted mean survival time, in the endpoint's unit.
+    pub rmst_tau: Option<f64>,
+}
 use polars::prelude::*;
 use std::fmt::Write as _;
 
@@ -24,7 +35,7 @@ pub(crate) fn compare(
     ep: &EndpointColumns,
     groups: &[ArmInfo],
     rows: &[(f64, bool, usize)],
-    opts: &KmOptions,
+    opts: &CompareOptions,
     analysis: &str,
     curves: &mut Vec<Curve>,
 ) -> Result<EndpointResult, String> {
@@ -33,7 +44,7 @@ pub(crate) fn compare(
     let group: Vec<usize> = rows.iter().map(|r| r.2).collect();
     // One fit over all groups, so that near-tied times are merged on the
     // pooled times as R's survfit(Surv(t, e) ~ group) does.
-    let fits = kaplan_meier_by_group(&time, &event, &group, opts)
+    let fits = kaplan_meier_by_group(&time, &event, &group, &opts.km)
         .map_err(|e| format!("{}: {e}", ep.name))?;
     let mut by_arm = Vec::new();
     for (g, km) in groups.iter().zip(fits) {
@@ -42,6 +53,13 @@ pub(crate) fn compare(
             n: km.n() as u64,
             events: km.events(),
             median: km.median().into(),
+            rmst: opts.rmst_tau.and_then(|tau| {
+                rmst(&km, tau).ok().map(|r| RmstResult {
+                    tau,
+                    estimate: r.estimate,
+                    se: r.se,
+                })
+            }),
         });
         curves.push(Curve {
             analysis: analysis.to_string(),
@@ -50,7 +68,7 @@ pub(crate) fn compare(
             km,
         });
     }
-    let lr = log_rank(&time, &event, &group, None, 0.0)
+    let lr = log_rank(&time, &event, &group, None, opts.rho)
         .map_err(|e| format!("{}: log-rank test: {e}", ep.name))?;
     Ok(EndpointResult {
         name: ep.name.clone(),

@@ -276,7 +276,21 @@ fn mgist_survival_results_equal_r() {
                 &format!("{} {} upper", e.name, arm.arm),
             );
             close(Some(e.log_rank.expected[k]), &r["expected"][k], "expected");
-            compared += 5;
+            let rmst = arm
+                .rmst
+                .as_ref()
+                .expect("the mgist pipeline declares rmst_tau");
+            close(
+                Some(rmst.estimate),
+                &r["rmst"][k],
+                &format!("{} {} RMST", e.name, arm.arm),
+            );
+            close(
+                Some(rmst.se),
+                &r["rmst_se"][k],
+                &format!("{} {} RMST se", e.name, arm.arm),
+            );
+            compared += 7;
         }
         close(
             Some(e.log_rank.chisq),
@@ -329,6 +343,6 @@ fn mgist_survival_results_equal_r() {
         close(Some(t.p_value), &r["p_value"], "time-varying p");
         compared += 3;
     }
-    // 2 endpoints x (12 KM/log-rank + unadjusted 5 + 4 + 2 + adjusted 15 + 4 + 4) + 2 x 3.
-    assert_eq!(compared, 98);
+    // 2 endpoints x (16 KM/RMST/log-rank + unadjusted 5 + 4 + 2 + adjusted 15 + 4 + 4) + 2 x 3.
+    assert_eq!(compared, 106);
 }
