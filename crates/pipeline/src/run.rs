@@ -170,7 +170,24 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
                 &staging.join("balance.csv"),
                 cohortflow_cohort::matching::balance_csv(&m.summary).as_bytes(),
             )?;
+            let love: Vec<cohortflow_report::love::LoveRow> = m
+                .summary
+                .balance
+                .iter()
+                .map(|b| {
+                    (
+                        b.term.clone(),
+                        b.before.std_mean_diff,
+                        b.after.std_mean_diff,
+                    )
+                })
+                .collect();
+            write_file(
+                &staging.join("love.svg"),
+                cohortflow_report::love::love_svg(&love).as_bytes(),
+            )?;
         }
+        let flow = flow_svg(loaded, &ledger, &results);
         let text_files: Vec<(&str, String)> = vec![
             (
                 "cohort.csv",
@@ -184,7 +201,7 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
             ("ledger.csv", ledger.to_csv()),
             ("km.csv", km_csv),
             ("results.json", to_json(&results)),
-            ("flow.svg", flow_svg(loaded, &ledger, &results)),
+            ("flow.svg", flow.clone()),
         ];
         for (name, text) in &text_files {
             write_file(&staging.join(name), text.as_bytes())?;
@@ -195,7 +212,7 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
             description: &loaded.file.pipeline.description,
             results: &results,
             curves: &analysis.curves,
-            flow_svg: &flow_svg(loaded, &ledger, &results),
+            flow_svg: &flow,
             config: &loaded.file.report,
         };
         let report = cohortflow_report::build(&report).map_err(|message| Error::Stage {
@@ -280,13 +297,14 @@ fn write_parquet(path: &Path, df: &DataFrame) -> Result<(), Error> {
 }
 
 /// A warning for each arm defined by a date after the index date, unless the
-/// pipeline declares a remedy (a landmark analysis).
+/// pipeline declares a remedy (a landmark analysis or a time-varying model).
 fn immortal_time_warnings(
     loaded: &Loaded,
     cohort: &DataFrame,
     endpoints: &[EndpointColumns],
 ) -> Result<Vec<String>, Error> {
-    if loaded.file.analysis.landmark.is_some() {
+    let analysis = &loaded.file.analysis;
+    if analysis.landmark.is_some() || analysis.time_varying.is_some() {
         return Ok(Vec::new());
     }
     let mut origins: Vec<String> = endpoints.iter().map(|e| e.origin.clone()).collect();

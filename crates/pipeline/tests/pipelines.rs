@@ -73,8 +73,10 @@ fn every_pipeline_stage_is_pinned() {
             if loaded.file.matching.is_some() {
                 let df = read_parquet(&out.join("matched.parquet"));
                 insta::assert_snapshot!("matched", render(&df));
-                let text = std::fs::read_to_string(out.join("balance.csv")).unwrap();
-                insta::assert_snapshot!("balance.csv", text);
+                for file in ["balance.csv", "love.svg"] {
+                    let text = std::fs::read_to_string(out.join(file)).unwrap();
+                    insta::assert_snapshot!(file, text);
+                }
             }
             for file in [
                 "rejects.csv",

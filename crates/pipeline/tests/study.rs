@@ -190,12 +190,15 @@ fn a_failing_run_leaves_no_folder_and_keeps_the_previous_run() {
 fn an_arm_defined_after_the_index_date_without_a_remedy_is_warned_about() {
     let root = pipelines();
     let text = std::fs::read_to_string(root.join("mgist-cytoreduction.toml")).unwrap();
-    let without_landmark = &text[..text.find("[analysis.landmark]").unwrap()];
+    // Without the landmark and without the time-varying model: no remedy.
+    let without_landmark = text[..text.find("[analysis.landmark]").unwrap()]
+        .replace("[analysis.time_varying]\nexposure = \"surgery_date\"\n", "");
+    assert!(!without_landmark.contains("time_varying]"));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mgist-cytoreduction.toml");
     std::fs::write(
         &path,
-        without_landmark
+        &without_landmark
             .replace("\"schemas/", &format!("\"{}/schemas/", root.display()))
             .replace("\"sources/", &format!("\"{}/sources/", root.display())),
     )

@@ -3,6 +3,7 @@
 //! formats `Results` and reads the Kaplan–Meier curves at given times).
 //!
 //! - [`flow`]: the CONSORT-style flow diagram of a run, from its ledger.
+//! - [`love`]: the love plot of a matching (SMD before and after).
 //! - [`build`]: the report of a run — `report.html` (one self-contained
 //!   file), `report.md` (the same content, pinned by the snapshot tests),
 //!   `table1.csv`, and per endpoint the Kaplan–Meier figures with their
@@ -20,6 +21,7 @@
 mod doc;
 pub mod flow;
 mod fmt;
+pub mod love;
 pub mod plot;
 mod published;
 mod survival;
