@@ -155,12 +155,7 @@ fn test(
     let d = times.distinct_times().len();
     match strata.map(stratum_rows) {
         None => {
-            let slots = Slots::count(
-                codes.iter().zip(group).map(|(&c, &g)| (c, g)),
-                len,
-                d,
-                k,
-            );
+            let slots = Slots::count(codes.iter().zip(group).map(|(&c, &g)| (c, g)), len, d, k);
             acc.add_stratum(&slots, len, rho);
         }
         Some((offsets, rows)) => {
@@ -225,10 +220,8 @@ fn stratum_rows(strata: &[usize]) -> (Vec<usize>, Vec<u32>) {
         for &s in strata {
             present[s] = 0;
         }
-        let mut next = 0;
-        for p in present.iter_mut().filter(|p| **p == 0) {
+        for (next, p) in present.iter_mut().filter(|p| **p == 0).enumerate() {
             *p = next;
-            next += 1;
         }
         strata.iter().map(|&s| present[s]).collect()
     } else {
@@ -301,11 +294,7 @@ impl Sums {
         // backwards over distinct times, accumulating the risk sets
         let mut nrisk_rows = 0usize;
         for s in (0..ns).rev() {
-            let wt = if rho == 0.0 {
-                1.0
-            } else {
-                kaplan[s].powf(rho)
-            };
+            let wt = if rho == 0.0 { 1.0 } else { kaplan[s].powf(rho) };
             let ev = &slots.ev[s * k..(s + 1) * k];
             let cen = &slots.cen[s * k..(s + 1) * k];
             let mut deaths = 0u32;

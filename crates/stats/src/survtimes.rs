@@ -274,6 +274,12 @@ impl IdTable {
     }
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Tests only: 1 forces the dense count, 2 the sorted one.
+    static FORCE: std::cell::Cell<u8> = const { std::cell::Cell::new(0) };
+}
+
 /// Rows counted per distinct time (slot) and group: only the times at which
 /// at least one of the counted rows lies, in increasing order.
 pub(crate) struct Slots {
@@ -297,13 +303,14 @@ impl Slots {
     /// `< k`; `d` distinct times). A dense table when it is small compared
     /// with the rows (always on the benchmark's shape), else a sort of the
     /// row keys.
-    pub fn count(
-        rows: impl Iterator<Item = (u32, usize)>,
-        m: usize,
-        d: usize,
-        k: usize,
-    ) -> Slots {
+    pub fn count(rows: impl Iterator<Item = (u32, usize)>, m: usize, d: usize, k: usize) -> Slots {
         let width = 2 * d;
+        #[cfg(test)]
+        match FORCE.with(|f| f.get()) {
+            1 => return Self::count_dense(rows, d, k),
+            2 => return Self::count_sorted(rows, m, k),
+            _ => {}
+        }
         if width.saturating_mul(k) <= 4 * m + (1 << 16) {
             Self::count_dense(rows, d, k)
         } else {
@@ -311,7 +318,11 @@ impl Slots {
         }
     }
 
-    pub(crate) fn count_dense(rows: impl Iterator<Item = (u32, usize)>, d: usize, k: usize) -> Slots {
+    pub(crate) fn count_dense(
+        rows: impl Iterator<Item = (u32, usize)>,
+        d: usize,
+        k: usize,
+    ) -> Slots {
         let mut table = vec![0u32; 2 * d * k];
         if k == 1 {
             for (c, _) in rows {
@@ -399,9 +410,164 @@ pub(crate) fn group_sizes(group: &[usize]) -> (usize, Vec<usize>, Option<usize>)
 }
 
 #[cfg(test)]
+mod reference;
+
+#[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aeq_times;
+    use crate::{KmOptions, aeq_times, kaplan_meier, kaplan_meier_by_group, log_rank};
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        }
+        fn unif(&mut self) -> f64 {
+            (self.next() >> 11) as f64 / (1u64 << 53) as f64
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    /// Times with exact ties, near ties (within and beyond timefix's
+    /// tolerance), zeros of both signs, or continuous values.
+    fn data(rng: &mut Rng, n: usize) -> (Vec<f64>, Vec<bool>) {
+        let kind = rng.below(4);
+        let p_event = rng.unif();
+        let mut time = Vec::with_capacity(n);
+        for _ in 0..n {
+            let u = rng.unif();
+            let t = if u < 0.03 {
+                0.0
+            } else if u < 0.05 && kind == 3 {
+                -0.0
+            } else if u < 0.06 && kind == 3 {
+                1e-300
+            } else {
+                match kind {
+                    0 => (1 + rng.below(12)) as f64,
+                    1 => -rng.unif().max(1e-300).ln() * 100.0,
+                    _ => {
+                        let base = (1 + rng.below(8)) as f64;
+                        base + [0.0, 1e-12, 1e-9, 1e-7, 2e-8, -1e-10][rng.below(6)] * base
+                    }
+                }
+            };
+            time.push(t);
+        }
+        let event = (0..n).map(|_| rng.unif() < p_event).collect();
+        (time, event)
+    }
+
+    fn same(a: f64, b: f64) -> bool {
+        a.to_bits() == b.to_bits()
+    }
+
+    fn check_curve(new: &crate::KaplanMeier, old: &(Vec<reference::OldStep>, usize, f64)) {
+        assert_eq!(new.n(), old.1);
+        assert!(same(new.events(), old.2));
+        assert_eq!(new.steps().len(), old.0.len());
+        for (s, o) in new.steps().iter().zip(&old.0) {
+            let got = (
+                s.time,
+                s.n_risk,
+                s.n_event,
+                s.n_censor,
+                s.surv,
+                s.std_err,
+                s.std_err_cumhaz,
+            );
+            let fields = [
+                (got.0, o.0),
+                (got.1, o.1),
+                (got.2, o.2),
+                (got.3, o.3),
+                (got.4, o.4),
+                (got.5, o.5),
+                (got.6, o.6),
+            ];
+            for (a, b) in fields {
+                assert!(same(a, b), "{got:?} vs {o:?}");
+            }
+        }
+    }
+
+    /// The prepared code equals, bit for bit, the row-sorting code it
+    /// replaced (`reference`), with the dense and the sorted counts.
+    #[test]
+    fn equals_the_old_row_sorting_code_bit_for_bit() {
+        let mut rng = Rng(20_261_127);
+        let opts = KmOptions::default();
+        let mut tests = 0;
+        for iter in 0..3000 {
+            FORCE.with(|f| f.set((iter % 3) as u8));
+            let n = 1 + rng.below(120);
+            let (time, event) = data(&mut rng, n);
+            let k = 1 + rng.below(4);
+            let mut group: Vec<usize> = (0..n).map(|_| rng.below(k)).collect();
+            group[0] = k - 1;
+            let old_single = reference::kaplan_meier(&time, &event);
+            check_curve(&kaplan_meier(&time, &event, &opts).unwrap(), &old_single);
+            if let Ok(fits) = kaplan_meier_by_group(&time, &event, &group, &opts) {
+                let old = reference::kaplan_meier_by_group(&time, &event, &group);
+                assert_eq!(fits.len(), old.len());
+                for (f, o) in fits.iter().zip(&old) {
+                    check_curve(f, o);
+                }
+            }
+            let strata: Option<Vec<usize>> = match rng.below(3) {
+                0 => None,
+                1 => Some((0..n).map(|_| rng.below(3) * 7).collect()),
+                _ => Some(
+                    (0..n)
+                        .map(|_| [5, usize::MAX, 1 << 40][rng.below(3)])
+                        .collect(),
+                ),
+            };
+            let rho = [0.0, 1.0, 0.5, -0.5, 2.0][rng.below(5)];
+            if let Ok(lr) = log_rank(&time, &event, &group, strata.as_deref(), rho) {
+                let (obs, exp, var) =
+                    reference::log_rank_sums(&time, &event, &group, strata.as_deref(), rho);
+                for (a, b) in [
+                    (&lr.observed, &obs),
+                    (&lr.expected, &exp),
+                    (&lr.variance, &var),
+                ] {
+                    assert_eq!(a.len(), b.len());
+                    for (x, y) in a.iter().zip(b.iter()) {
+                        assert!(same(*x, *y), "{x} vs {y}");
+                    }
+                }
+                tests += 1;
+            }
+        }
+        FORCE.with(|f| f.set(0));
+        assert!(tests > 1000, "only {tests} log-rank tests ran");
+    }
+
+    #[test]
+    fn signed_zeros_as_the_old_code() {
+        let opts = KmOptions::default();
+        let time = [0.0, -0.0, 1.0, 0.0, 2.0, -0.0];
+        let event = [true, false, true, true, false, true];
+        let group = [0, 1, 0, 0, 1, 2];
+        let fits = kaplan_meier_by_group(&time, &event, &group, &opts).unwrap();
+        let old = reference::kaplan_meier_by_group(&time, &event, &group);
+        for (f, o) in fits.iter().zip(&old) {
+            check_curve(f, o);
+        }
+        assert!(same(fits[0].steps()[0].time, 0.0));
+        assert!(same(fits[1].steps()[0].time, -0.0));
+        check_curve(
+            &kaplan_meier(&time, &event, &opts).unwrap(),
+            &reference::kaplan_meier(&time, &event),
+        );
+    }
 
     #[test]
     fn ranks_match_aeq_times() {
@@ -420,7 +586,9 @@ mod tests {
 
     #[test]
     fn many_distinct_times_grow_the_table() {
-        let t: Vec<f64> = (0..100_000).map(|i| ((i * 7919) % 100_000) as f64 * 0.5).collect();
+        let t: Vec<f64> = (0..100_000)
+            .map(|i| ((i * 7919) % 100_000) as f64 * 0.5)
+            .collect();
         let e = vec![true; t.len()];
         let st = SurvTimes::new(&t, &e).unwrap();
         assert_eq!(st.distinct_times().len(), 100_000);
@@ -449,7 +617,9 @@ mod tests {
     fn dense_and_sorted_counts_agree() {
         let mut s = 12345u64;
         let mut next = move || {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (s >> 33) as usize
         };
         for _ in 0..200 {
