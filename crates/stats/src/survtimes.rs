@@ -397,7 +397,9 @@ impl Slots {
 /// `group.len() + 1` counters, so an absurd group number gives an
 /// [`StatsError::EmptyGroup`] instead of a huge allocation.
 pub(crate) fn group_sizes(group: &[usize]) -> (usize, Vec<usize>, Option<usize>) {
-    let k = group.iter().max().map_or(0, |&m| m + 1);
+    // saturating: a group number usize::MAX is an empty-group error, not an
+    // overflow (some number below it has no rows)
+    let k = group.iter().max().map_or(0, |&m| m.saturating_add(1));
     let cap = k.min(group.len() + 1);
     let mut n = vec![0usize; cap];
     for &g in group {
@@ -548,6 +550,23 @@ mod tests {
         }
         FORCE.with(|f| f.set(0));
         assert!(tests > 1000, "only {tests} log-rank tests ran");
+    }
+
+    #[test]
+    fn absurd_group_numbers_are_empty_group_errors() {
+        let (t, e) = ([1.0, 2.0, 3.0], [true, false, true]);
+        let o = KmOptions::default();
+        for g in [[0, usize::MAX, 0], [0, 1 << 50, 1]] {
+            let want = if g[2] == 0 { 1 } else { 2 };
+            assert!(matches!(
+                kaplan_meier_by_group(&t, &e, &g, &o),
+                Err(StatsError::EmptyGroup { group, .. }) if group == want
+            ));
+            assert!(matches!(
+                log_rank(&t, &e, &g, None, 0.0),
+                Err(StatsError::EmptyGroup { group, .. }) if group == want
+            ));
+        }
     }
 
     #[test]
