@@ -141,8 +141,9 @@ pub struct KaplanMeier {
 /// `event[i]` is `true` for an event (death, progression), `false` for a
 /// censored time.
 ///
-/// Computed as [`crate::SurvTimes::new`] then the prepared fit (one code
-/// path): see [`kaplan_meier_by_group_prepared`].
+/// Computed as [`crate::SurvTimes::new`] then the code of
+/// [`kaplan_meier_by_group_prepared`] with every row in one group (without
+/// allocating a group column).
 ///
 /// Errors: [`StatsError::EmptyInput`], [`StatsError::LengthMismatch`],
 /// [`StatsError::InvalidTime`] (NaN, infinite or negative time),
