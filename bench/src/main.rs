@@ -15,8 +15,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use cohortflow_stats::{
-    CoxData, CoxOptions, KmOptions, QuantileEstimate, aeq_times, cox_ph, kaplan_meier_by_group,
-    log_rank,
+    CoxData, CoxOptions, KmOptions, QuantileEstimate, SurvTimes, aeq_times, cox_ph,
+    kaplan_meier_by_group, kaplan_meier_by_group_prepared, log_rank, log_rank_prepared,
 };
 
 /// Rows of the data set (issue 3: 1,000,000).
@@ -242,9 +242,8 @@ fn run(data_path: &str, r_path: &str) -> Result<bool, String> {
         strata: None,
     };
 
-    // Each estimator as a user calls it: the stats API has no way to pass a
-    // sort order (or timefixed times) from one estimator to the next, so each
-    // call validates, timefixes and sorts on its own.
+    // Each estimator as a user calls it: each call validates, timefixes
+    // and ranks the times on its own (SurvTimes::new inside).
     let (km_s, km_all, km) = time_runs(|| {
         let fits = kaplan_meier_by_group(&d.time, &d.event, &d.group, &km_opts)
             .expect("kaplan_meier_by_group");
@@ -254,8 +253,29 @@ fn run(data_path: &str, r_path: &str) -> Result<bool, String> {
     let (lr_s, lr_all, lr) =
         time_runs(|| log_rank(&d.time, &d.event, &d.group, None, 0.0).expect("log_rank"));
     let (cox_s, cox_all, cox) = time_runs(|| cox_ph(&cox_data, &cox_opts).expect("cox_ph"));
-    // For reference (not in the table): the part every estimator repeats.
+    // Shared: SurvTimes::new once, then KM (+ medians) and log-rank on it.
+    let (shared_s, shared_all, shared) = time_runs(|| {
+        let times = SurvTimes::new(&d.time, &d.event).expect("SurvTimes::new");
+        let fits = kaplan_meier_by_group_prepared(&times, &d.group, &km_opts)
+            .expect("kaplan_meier_by_group_prepared");
+        let medians: Vec<QuantileEstimate> = fits.iter().map(|f| f.median()).collect();
+        let lr = log_rank_prepared(&times, &d.group, None, 0.0).expect("log_rank_prepared");
+        (fits, medians, lr)
+    });
+    // For reference (not in the table): the parts of the shared run.
+    let (st_s, _, times) =
+        time_runs(|| SurvTimes::new(&d.time, &d.event).expect("SurvTimes::new"));
+    let (kmp_s, _, _) = time_runs(|| {
+        let fits = kaplan_meier_by_group_prepared(&times, &d.group, &km_opts)
+            .expect("kaplan_meier_by_group_prepared");
+        fits.iter().map(|f| f.median()).collect::<Vec<_>>()
+    });
+    let (lrp_s, _, _) = time_runs(|| {
+        log_rank_prepared(&times, &d.group, None, 0.0).expect("log_rank_prepared")
+    });
     let (aeq_s, _, _) = time_runs(|| aeq_times(&d.time).expect("aeq_times"));
+    // The shared run must give the same numbers, bit for bit.
+    let same_bits = shared.0 == km.0 && shared.1 == km.1 && shared.2 == lr;
 
     let r = read_r(r_path)?;
     let r_time = |key: &str| -> Result<f64, String> {
@@ -281,6 +301,12 @@ fn run(data_path: &str, r_path: &str) -> Result<bool, String> {
             ours: lr_s,
             theirs: r_time("logrank_seconds")?,
             target: 0.05,
+        },
+        Row {
+            name: "shared: SurvTimes::new once + KM by group (+ median, CI) + log-rank",
+            ours: shared_s,
+            theirs: r_time("km_seconds")? + r_time("logrank_seconds")?,
+            target: 0.1,
         },
         Row {
             name: "Cox Efron, 3 covariates",
@@ -332,9 +358,10 @@ fn run(data_path: &str, r_path: &str) -> Result<bool, String> {
     };
     let _ = writeln!(
         out,
-        "\ncohortflow runs (s): KM {} | log-rank {} | Cox {}",
+        "\ncohortflow runs (s): KM {} | log-rank {} | shared {} | Cox {}",
         fmt_all(&km_all),
         fmt_all(&lr_all),
+        fmt_all(&shared_all),
         fmt_all(&cox_all)
     );
     let _ = writeln!(
@@ -346,8 +373,11 @@ fn run(data_path: &str, r_path: &str) -> Result<bool, String> {
     );
     let _ = writeln!(
         out,
-        "sort shared between estimators: no (the stats API takes raw slices; each call \
-         validates, timefixes and sorts on its own); aeq_times alone: {aeq_s:.4} s"
+        "shared row: R column = R's KM + log-rank, target = the sum of their targets; \
+         parts (medians of {RUNS}): SurvTimes::new {st_s:.4} s, KM prepared + medians \
+         {kmp_s:.4} s, log-rank prepared {lrp_s:.4} s; aeq_times alone {aeq_s:.4} s; \
+         shared results equal to the plain calls: {}",
+        if same_bits { "yes" } else { "NO" }
     );
 
     // --- agreement
@@ -440,7 +470,7 @@ fn run(data_path: &str, r_path: &str) -> Result<bool, String> {
         if all_met { "yes" } else { "no" }
     );
     print!("{out}");
-    Ok(all_agree)
+    Ok(all_agree && same_bits)
 }
 
 fn main() -> ExitCode {

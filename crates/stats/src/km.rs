@@ -3,7 +3,7 @@
 use statrs::distribution::{ContinuousCDF, Normal};
 
 use crate::StatsError;
-use crate::timefix::aeq_unchecked;
+use crate::survtimes::{Slots, SurvTimes, group_sizes};
 
 /// Scale on which the pointwise confidence interval of S(t) is built, as the
 /// `conf.type` argument of R's `survfit` (default `"log"`).
@@ -141,6 +141,10 @@ pub struct KaplanMeier {
 /// `event[i]` is `true` for an event (death, progression), `false` for a
 /// censored time.
 ///
+/// Computed as [`crate::SurvTimes::new`] then the code of
+/// [`kaplan_meier_by_group_prepared`] with every row in one group (without
+/// allocating a group column).
+///
 /// Errors: [`StatsError::EmptyInput`], [`StatsError::LengthMismatch`],
 /// [`StatsError::InvalidTime`] (NaN, infinite or negative time),
 /// [`StatsError::InvalidParameter`] (`conf_level` not in (0, 1)).
@@ -152,19 +156,24 @@ pub fn kaplan_meier(
     opts: &KmOptions,
 ) -> Result<KaplanMeier, StatsError> {
     const WHAT: &str = "kaplan_meier";
-    check_times(WHAT, time)?;
-    if time.len() != event.len() {
-        return Err(StatsError::LengthMismatch {
-            what: WHAT,
-            left: "time",
-            left_len: time.len(),
-            right: "event",
-            right_len: event.len(),
-        });
-    }
+    let times = SurvTimes::build(WHAT, time, event)?;
     let z = z_value(WHAT, opts.conf_level)?;
-    let t = aeq_unchecked(time);
-    Ok(fit_fixed(&t, event, opts, z))
+    let slots = Slots::count(
+        times.codes().iter().map(|&c| (c, 0)),
+        times.len(),
+        times.distinct_times().len(),
+        1,
+    );
+    let neg_zero = times.neg_zero_rows().is_some_and(|r| !r.is_empty());
+    Ok(curve_from_slots(
+        &times,
+        &slots,
+        0,
+        times.len(),
+        neg_zero,
+        opts,
+        z,
+    ))
 }
 
 /// One Kaplan–Meier curve per group, as R's
@@ -176,6 +185,9 @@ pub fn kaplan_meier(
 /// R treats as tied are tied here too. `group[i]` numbers the groups `0..k`
 /// and every number must occur; the result has one curve per group, in
 /// order. Each curve is computed exactly as in [`kaplan_meier`].
+///
+/// Computed as [`crate::SurvTimes::new`] then
+/// [`kaplan_meier_by_group_prepared`] (one code path).
 ///
 /// Errors: those of [`kaplan_meier`], plus [`StatsError::LengthMismatch`] for
 /// `group` and [`StatsError::EmptyGroup`].
@@ -189,62 +201,105 @@ pub fn kaplan_meier_by_group(
     opts: &KmOptions,
 ) -> Result<Vec<KaplanMeier>, StatsError> {
     const WHAT: &str = "kaplan_meier_by_group";
-    check_times(WHAT, time)?;
-    for (right, right_len) in [("event", event.len()), ("group", group.len())] {
-        if right_len != time.len() {
-            return Err(StatsError::LengthMismatch {
-                what: WHAT,
-                left: "time",
-                left_len: time.len(),
-                right,
-                right_len,
-            });
-        }
-    }
-    let z = z_value(WHAT, opts.conf_level)?;
-    let k = group.iter().max().map_or(0, |&m| m + 1);
-    let t = aeq_unchecked(time);
-    let mut curves = Vec::with_capacity(k);
-    for g in 0..k {
-        let rows: Vec<usize> = (0..t.len()).filter(|&i| group[i] == g).collect();
-        if rows.is_empty() {
-            return Err(StatsError::EmptyGroup {
-                what: WHAT,
-                group: g,
-            });
-        }
-        let tg: Vec<f64> = rows.iter().map(|&i| t[i]).collect();
-        let eg: Vec<bool> = rows.iter().map(|&i| event[i]).collect();
-        curves.push(fit_fixed(&tg, &eg, opts, z));
-    }
-    Ok(curves)
+    let times = SurvTimes::build(WHAT, time, event)?;
+    by_group(WHAT, &times, group, opts)
 }
 
-/// The Kaplan–Meier fit on times already merged by timefix.
-fn fit_fixed(t: &[f64], event: &[bool], opts: &KmOptions, z: f64) -> KaplanMeier {
-    let mut order: Vec<usize> = (0..t.len()).collect();
-    order.sort_by(|&a, &b| t[a].total_cmp(&t[b]));
+/// [`kaplan_meier_by_group`] on times already validated, timefixed and
+/// ranked by [`crate::SurvTimes::new`] (timefix pooled over all its rows),
+/// so that the same [`crate::SurvTimes`] can feed several estimators
+/// (e.g. also [`crate::log_rank_prepared`]). Results are identical, bit for
+/// bit, to [`kaplan_meier_by_group`] on the same `time`, `event`, `group`.
+///
+/// Algorithm: one pass counts events and censorings per (distinct time,
+/// group); each curve is then the usual product-limit recursion over the
+/// distinct times of its group, the number at risk starting at the group's
+/// size and dropping by the events and censorings of each time. No sort of
+/// the rows.
+///
+/// `kaplan_meier(time, event, opts)` equals this with every row in group 0.
+///
+/// Errors: [`StatsError::LengthMismatch`] (`group`),
+/// [`StatsError::InvalidParameter`] (`conf_level`),
+/// [`StatsError::EmptyGroup`].
+pub fn kaplan_meier_by_group_prepared(
+    times: &SurvTimes,
+    group: &[usize],
+    opts: &KmOptions,
+) -> Result<Vec<KaplanMeier>, StatsError> {
+    by_group("kaplan_meier_by_group_prepared", times, group, opts)
+}
 
-    let n = t.len();
+fn by_group(
+    what: &'static str,
+    times: &SurvTimes,
+    group: &[usize],
+    opts: &KmOptions,
+) -> Result<Vec<KaplanMeier>, StatsError> {
+    if group.len() != times.len() {
+        return Err(StatsError::LengthMismatch {
+            what,
+            left: "time",
+            left_len: times.len(),
+            right: "group",
+            right_len: group.len(),
+        });
+    }
+    let z = z_value(what, opts.conf_level)?;
+    let (k, sizes, empty) = group_sizes(group);
+    if let Some(g) = empty {
+        return Err(StatsError::EmptyGroup { what, group: g });
+    }
+    let codes = times.codes();
+    let slots = Slots::count(
+        codes.iter().zip(group).map(|(&c, &g)| (c, g)),
+        codes.len(),
+        times.distinct_times().len(),
+        k,
+    );
+    // groups whose time-zero step is -0.0 (see `SurvTimes::neg_zero_rows`)
+    let mut neg_zero = vec![false; k];
+    if let Some(rows) = times.neg_zero_rows() {
+        for &i in rows {
+            neg_zero[group[i as usize]] = true;
+        }
+    }
+    Ok((0..k)
+        .map(|g| curve_from_slots(times, &slots, g, sizes[g], neg_zero[g], opts, z))
+        .collect())
+}
+
+/// The Kaplan–Meier curve of group `g` (`n` rows) from the counts per
+/// distinct time: the same arithmetic, in the same order, as a walk over
+/// the group's rows sorted by time.
+fn curve_from_slots(
+    times: &SurvTimes,
+    slots: &Slots,
+    g: usize,
+    n: usize,
+    neg_zero: bool,
+    opts: &KmOptions,
+    z: f64,
+) -> KaplanMeier {
+    let k = slots.k;
+    let distinct = times.distinct_times();
     let mut steps = Vec::new();
     let mut at_risk = n as f64;
     let mut surv = 1.0_f64;
     let mut varhaz = 0.0_f64;
     let mut total_events = 0.0;
-    let mut i = 0;
-    while i < n {
-        let ti = t[order[i]];
-        let mut d = 0.0;
-        let mut c = 0.0;
-        let mut j = i;
-        while j < n && t[order[j]] == ti {
-            if event[order[j]] {
-                d += 1.0;
-            } else {
-                c += 1.0;
-            }
-            j += 1;
+    for s in 0..slots.len() {
+        let (d, c) = (slots.ev[s * k + g], slots.cen[s * k + g]);
+        if d == 0 && c == 0 {
+            continue;
         }
+        let (d, c) = (f64::from(d), f64::from(c));
+        let r = slots.rank[s] as usize;
+        let ti = if r == 0 && times.neg_zero_rows().is_some() {
+            if neg_zero { -0.0 } else { 0.0 }
+        } else {
+            distinct[r]
+        };
         if d > 0.0 {
             surv *= (at_risk - d) / at_risk;
             if at_risk > d {
@@ -268,7 +323,6 @@ fn fit_fixed(t: &[f64], event: &[bool], opts: &KmOptions, z: f64) -> KaplanMeier
         });
         total_events += d;
         at_risk -= d + c;
-        i = j;
     }
     KaplanMeier {
         steps,

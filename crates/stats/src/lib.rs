@@ -11,6 +11,7 @@
 //! | [`kaplan_meier`] (+ [`KaplanMeier::quantile`], [`KaplanMeier::median`], [`KaplanMeier::survival_at`]) | `survival::survfit`, `quantile.survfit`, `print.survfit`, `summary.survfit(times=)` |
 //! | [`kaplan_meier_by_group`] | `survfit(Surv(time, event) ~ group)` (timefix on the pooled times) |
 //! | [`log_rank`] | `survival::survdiff` (rho family, strata) |
+//! | [`SurvTimes`] + [`kaplan_meier_by_group_prepared`], [`log_rank_prepared`] | the same fits sharing one validation, timefix and ranking of the times |
 //! | [`cox_ph`], [`cox_zph`] | `survival::coxph` + `summary.coxph` (Efron/Breslow, strata, `(start, stop]`), `cox.zph` |
 //! | [`aeq_times`] | `survival::aeqSurv` (`timefix = TRUE`) |
 //! | [`fisher_exact`] | `stats::fisher.test` (two-sided p, 2 x 2 and r x c) |
@@ -91,6 +92,7 @@ mod logrank;
 mod matching;
 mod rmst;
 mod smd;
+mod survtimes;
 mod timefix;
 mod ttest;
 mod wilcoxon;
@@ -104,15 +106,16 @@ pub use fisher::{
 };
 pub use km::{
     ConfType, KaplanMeier, KmOptions, KmStep, QuantileEstimate, SurvivalAt, kaplan_meier,
-    kaplan_meier_by_group,
+    kaplan_meier_by_group, kaplan_meier_by_group_prepared,
 };
 pub use logistic::{GlmOptions, LogisticFit, logistic_regression};
-pub use logrank::{LogRank, log_rank};
+pub use logrank::{LogRank, log_rank, log_rank_prepared};
 pub use matching::{
     BalanceRow, MOrder, MatchItCompat, MatchOptions, Matching, balance, nearest_neighbor_match,
 };
 pub use rmst::{Rmst, rmst};
 pub use smd::{smd_categorical, smd_continuous};
+pub use survtimes::SurvTimes;
 pub use timefix::{AEQ_TOLERANCE, aeq_times};
 pub use ttest::{WelchTTest, welch_t_test};
 pub use wilcoxon::{WilcoxonRankSum, wilcoxon_rank_sum};

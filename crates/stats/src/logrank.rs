@@ -4,9 +4,8 @@
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 
 use crate::StatsError;
-use crate::km::check_times;
 use crate::linalg::ginv_solve;
-use crate::timefix::aeq_unchecked;
+use crate::survtimes::{Slots, SurvTimes, group_sizes};
 
 /// Result of [`log_rank`]: the numbers printed by R's `survdiff`.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,146 +72,112 @@ pub fn log_rank(
     rho: f64,
 ) -> Result<LogRank, StatsError> {
     const WHAT: &str = "log_rank";
-    check_times(WHAT, time)?;
+    let times = SurvTimes::build(WHAT, time, event)?;
+    test(WHAT, &times, group, strata, rho)
+}
+
+/// [`log_rank`] on times already validated, timefixed (pooled over all
+/// rows, as R) and ranked by [`crate::SurvTimes::new`], so that the same
+/// [`crate::SurvTimes`] can feed several estimators (e.g. also
+/// [`crate::kaplan_meier_by_group_prepared`]). Results are identical, bit for
+/// bit, to [`log_rank`] on the same `time`, `event`, `group`, `strata`,
+/// `rho`; [`log_rank`] is this function after [`crate::SurvTimes::new`].
+///
+/// Algorithm: one pass counts events and rows per (stratum, distinct time,
+/// group) (a table when it is small, else a sort of the row keys); the
+/// sums of [`log_rank`] then run over the distinct times of each stratum,
+/// backwards, the risk sets accumulating, exactly as R's `survdiff2` walks
+/// the sorted rows.
+///
+/// Errors: [`StatsError::LengthMismatch`] (`group`, `strata`),
+/// [`StatsError::NonFinite`] (`rho`), [`StatsError::EmptyGroup`],
+/// [`StatsError::TooFewGroups`], [`StatsError::NoEvents`],
+/// [`StatsError::Degenerate`], as [`log_rank`].
+pub fn log_rank_prepared(
+    times: &SurvTimes,
+    group: &[usize],
+    strata: Option<&[usize]>,
+    rho: f64,
+) -> Result<LogRank, StatsError> {
+    test("log_rank_prepared", times, group, strata, rho)
+}
+
+fn test(
+    what: &'static str,
+    times: &SurvTimes,
+    group: &[usize],
+    strata: Option<&[usize]>,
+    rho: f64,
+) -> Result<LogRank, StatsError> {
+    let len = times.len();
     let mismatch = |right: &'static str, right_len: usize| StatsError::LengthMismatch {
-        what: WHAT,
+        what,
         left: "time",
-        left_len: time.len(),
+        left_len: len,
         right,
         right_len,
     };
-    if event.len() != time.len() {
-        return Err(mismatch("event", event.len()));
-    }
-    if group.len() != time.len() {
+    if group.len() != len {
         return Err(mismatch("group", group.len()));
     }
     if let Some(s) = strata {
-        if s.len() != time.len() {
+        if s.len() != len {
             return Err(mismatch("strata", s.len()));
         }
     }
     if !rho.is_finite() {
         return Err(StatsError::NonFinite {
-            what: WHAT,
+            what,
             name: "rho",
             index: 0,
             value: rho,
         });
     }
-    let k = group.iter().max().map_or(0, |&m| m + 1);
-    let mut n = vec![0usize; k];
-    for &g in group {
-        n[g] += 1;
-    }
+    let (k, n, empty) = group_sizes(group);
     if k < 2 {
-        return Err(StatsError::TooFewGroups {
-            what: WHAT,
-            groups: k,
-        });
+        return Err(StatsError::TooFewGroups { what, groups: k });
     }
-    if let Some(g) = n.iter().position(|&c| c == 0) {
-        return Err(StatsError::EmptyGroup {
-            what: WHAT,
-            group: g,
-        });
+    if let Some(g) = empty {
+        return Err(StatsError::EmptyGroup { what, group: g });
     }
-    if !event.iter().any(|&e| e) {
-        return Err(StatsError::NoEvents { what: WHAT });
+    if times.n_events() == 0 {
+        return Err(StatsError::NoEvents { what });
     }
 
-    let t = aeq_unchecked(time);
-    // order(strat, time, -status)
-    let mut order: Vec<usize> = (0..t.len()).collect();
-    let st = |i: usize| strata.map_or(0, |s| s[i]);
-    order.sort_by(|&a, &b| {
-        st(a)
-            .cmp(&st(b))
-            .then(t[a].total_cmp(&t[b]))
-            .then(event[b].cmp(&event[a]))
-    });
-
-    let mut obs = vec![0.0; k];
-    let mut exp = vec![0.0; k];
-    let mut var = vec![0.0; k * k];
-    let mut risk = vec![0.0; k];
-    let mut kaplan = vec![1.0; order.len()];
-
-    let mut start = 0;
-    while start < order.len() {
-        let mut end = start;
-        while end < order.len() && st(order[end]) == st(order[start]) {
-            end += 1;
+    let mut acc = Sums {
+        obs: vec![0.0; k],
+        exp: vec![0.0; k],
+        var: vec![0.0; k * k],
+        risk: vec![0.0; k],
+        kaplan: Vec::new(),
+    };
+    let codes = times.codes();
+    let d = times.distinct_times().len();
+    match strata.map(stratum_rows) {
+        None => {
+            let slots = Slots::count(codes.iter().zip(group).map(|(&c, &g)| (c, g)), len, d, k);
+            acc.add_stratum(&slots, len, rho);
         }
-        let rows = &order[start..end];
-        let m = rows.len();
-        risk.iter_mut().for_each(|r| *r = 0.0);
-        // left-continuous pooled KM of the stratum, for the weights
-        if rho != 0.0 {
-            let mut km = 1.0;
-            let mut i = 0;
-            while i < m {
-                let nrisk = (m - i) as f64;
-                let mut deaths = 0.0;
-                let mut j = i;
-                while j < m && t[rows[j]] == t[rows[i]] {
-                    kaplan[start + j] = km;
-                    if event[rows[j]] {
-                        deaths += 1.0;
-                    }
-                    j += 1;
-                }
-                km *= (nrisk - deaths) / nrisk;
-                i = j;
+        Some((offsets, rows)) => {
+            // strata in increasing label order, as R's order(strat, ...)
+            for w in offsets.windows(2) {
+                let rows = &rows[w[0]..w[1]];
+                let slots = Slots::count(
+                    rows.iter().map(|&i| (codes[i as usize], group[i as usize])),
+                    rows.len(),
+                    d,
+                    k,
+                );
+                acc.add_stratum(&slots, rows.len(), rho);
             }
         }
-        // backwards over distinct times, accumulating the risk sets
-        let mut i = m;
-        while i > 0 {
-            let last = i - 1;
-            let ti = t[rows[last]];
-            let wt = if rho == 0.0 {
-                1.0
-            } else {
-                kaplan[start + last].powf(rho)
-            };
-            let mut deaths = 0.0;
-            let mut j = last as isize;
-            while j >= 0 && t[rows[j as usize]] == ti {
-                let r = rows[j as usize];
-                let g = group[r];
-                let d = if event[r] { 1.0 } else { 0.0 };
-                deaths += d;
-                risk[g] += 1.0;
-                obs[g] += d * wt;
-                j -= 1;
-            }
-            let first = (j + 1) as usize;
-            let nrisk = (m - first) as f64;
-            if deaths > 0.0 {
-                for g in 0..k {
-                    exp[g] += wt * deaths * risk[g] / nrisk;
-                }
-                if nrisk > 1.0 {
-                    let kt = wt * wt * deaths * (nrisk - deaths) / (nrisk * (nrisk - 1.0));
-                    for a in 0..k {
-                        let tmp = kt * risk[a];
-                        var[a * k + a] += tmp;
-                        for b in 0..k {
-                            var[a * k + b] -= tmp * risk[b] / nrisk;
-                        }
-                    }
-                }
-            }
-            i = first;
-        }
-        start = end;
     }
+    let Sums { obs, exp, var, .. } = acc;
 
     let keep: Vec<usize> = (0..k).filter(|&g| exp[g] > 0.0).collect();
     if keep.len() < 2 {
         return Err(StatsError::Degenerate {
-            what: WHAT,
+            what,
             reason: format!(
                 "only {} group(s) have subjects at risk at an event time (expected > 0); \
                  at least 2 are needed for a test",
@@ -232,7 +197,7 @@ pub fn log_rank(
     let (x, _rank) = ginv_solve(&vv, kk, &diff);
     let chisq: f64 = x.iter().zip(&diff).map(|(a, b)| a * b).sum();
     let df = keep.len() - 1;
-    let p_value = chisq_upper(WHAT, chisq, df)?;
+    let p_value = chisq_upper(what, chisq, df)?;
     Ok(LogRank {
         n,
         observed: obs,
@@ -242,6 +207,134 @@ pub fn log_rank(
         df,
         p_value,
     })
+}
+
+/// The rows of each stratum, strata in increasing label order: `rows[
+/// offsets[s]..offsets[s + 1]]` are the rows of the `s`-th smallest label.
+fn stratum_rows(strata: &[usize]) -> (Vec<usize>, Vec<u32>) {
+    let n = strata.len();
+    let max = strata.iter().copied().max().unwrap_or(0);
+    // label -> stratum index, in increasing label order
+    let index: Vec<usize> = if max <= 4 * n + 1024 {
+        let mut present = vec![usize::MAX; max + 1];
+        for &s in strata {
+            present[s] = 0;
+        }
+        for (next, p) in present.iter_mut().filter(|p| **p == 0).enumerate() {
+            *p = next;
+        }
+        strata.iter().map(|&s| present[s]).collect()
+    } else {
+        let mut labels = strata.to_vec();
+        labels.sort_unstable();
+        labels.dedup();
+        strata
+            .iter()
+            .map(|s| labels.binary_search(s).unwrap_or(0))
+            .collect()
+    };
+    let ns = index.iter().copied().max().map_or(0, |m| m + 1);
+    let mut offsets = vec![0usize; ns + 1];
+    for &s in &index {
+        offsets[s + 1] += 1;
+    }
+    for s in 0..ns {
+        offsets[s + 1] += offsets[s];
+    }
+    let mut fill = offsets.clone();
+    let mut rows = vec![0u32; n];
+    for (i, &s) in index.iter().enumerate() {
+        rows[fill[s]] = i as u32;
+        fill[s] += 1;
+    }
+    (offsets, rows)
+}
+
+/// The sums of [`log_rank`] over strata.
+struct Sums {
+    obs: Vec<f64>,
+    exp: Vec<f64>,
+    var: Vec<f64>,
+    risk: Vec<f64>,
+    kaplan: Vec<f64>,
+}
+
+impl Sums {
+    /// Add one stratum of `m` rows, counted per distinct time in `slots`:
+    /// R's `survdiff2` (and the row-by-row walk this replaced), one distinct
+    /// time at a time. Counts are exact in `f64`, so summing a time's rows
+    /// at once gives the same numbers as adding them one by one; only the
+    /// `rho != 0` weights of the observed counts are added once per event.
+    fn add_stratum(&mut self, slots: &Slots, m: usize, rho: f64) {
+        let k = slots.k;
+        let ns = slots.len();
+        let Sums {
+            obs,
+            exp,
+            var,
+            risk,
+            kaplan,
+        } = self;
+        risk.iter_mut().for_each(|r| *r = 0.0);
+        // left-continuous pooled KM of the stratum, for the weights
+        if rho != 0.0 {
+            kaplan.clear();
+            let mut km = 1.0;
+            let mut i = 0usize;
+            for s in 0..ns {
+                let nrisk = (m - i) as f64;
+                let ev = &slots.ev[s * k..(s + 1) * k];
+                let cen = &slots.cen[s * k..(s + 1) * k];
+                let deaths: u32 = ev.iter().sum();
+                kaplan.push(km);
+                km *= (nrisk - f64::from(deaths)) / nrisk;
+                i += (deaths + cen.iter().sum::<u32>()) as usize;
+            }
+        }
+        // backwards over distinct times, accumulating the risk sets
+        let mut nrisk_rows = 0usize;
+        for s in (0..ns).rev() {
+            let wt = if rho == 0.0 { 1.0 } else { kaplan[s].powf(rho) };
+            let ev = &slots.ev[s * k..(s + 1) * k];
+            let cen = &slots.cen[s * k..(s + 1) * k];
+            let mut deaths = 0u32;
+            for g in 0..k {
+                let (e, c) = (ev[g], cen[g]);
+                deaths += e;
+                nrisk_rows += (e + c) as usize;
+                risk[g] += f64::from(e + c);
+                if rho == 0.0 {
+                    obs[g] += f64::from(e);
+                } else {
+                    // per row `obs += d * wt`: a censored row adds 0 * wt
+                    // (NaN if wt overflowed), an event wt
+                    if c > 0 {
+                        obs[g] += 0.0 * wt;
+                    }
+                    for _ in 0..e {
+                        obs[g] += wt;
+                    }
+                }
+            }
+            let deaths = f64::from(deaths);
+            let nrisk = nrisk_rows as f64;
+            if deaths > 0.0 {
+                for g in 0..k {
+                    exp[g] += wt * deaths * risk[g] / nrisk;
+                }
+                if nrisk > 1.0 {
+                    let kt = wt * wt * deaths * (nrisk - deaths) / (nrisk * (nrisk - 1.0));
+                    for a in 0..k {
+                        let tmp = kt * risk[a];
+                        var[a * k + a] += tmp;
+                        for b in 0..k {
+                            var[a * k + b] -= tmp * risk[b] / nrisk;
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// `pchisq(x, df, lower.tail = FALSE)` via statrs.

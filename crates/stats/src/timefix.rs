@@ -18,7 +18,9 @@ pub const AEQ_TOLERANCE: f64 = 1.490_116_119_384_765_6e-8;
 /// returned unchanged.
 ///
 /// [`crate::kaplan_meier`], [`crate::kaplan_meier_by_group`] and
-/// [`crate::log_rank`] call this on all the times they are given. R's
+/// [`crate::log_rank`] apply this rule to all the times they are given, via
+/// [`crate::SurvTimes::new`] (which computes the same merged times as ranks
+/// among the distinct merged times, without a sort of the rows). R's
 /// `survfit(Surv(t, d) ~ g)` calls it once on the pooled times of all groups,
 /// which [`crate::kaplan_meier_by_group`] reproduces; [`crate::kaplan_meier`]
 /// on one group's rows sees only that group's times, and so can differ from
