@@ -126,6 +126,10 @@ pub fn build(input: &Input) -> Result<Vec<(String, Vec<u8>)>, String> {
         alt: "Flow diagram of the rows read, rejected, excluded and analysed".into(),
     });
 
+    if let Some(m) = &input.results.matching {
+        matching(m, &mut blocks);
+    }
+
     blocks.push(Block::Heading(2, "Baseline characteristics".into()));
     if input.results.baseline.is_empty() {
         blocks.push(Block::Para(
@@ -212,7 +216,7 @@ fn design(input: &Input, blocks: &mut Vec<Block>) {
             l.groups.get(1).map(|g| g.label.as_str()).unwrap_or("")
         ))),
         None if r.time_varying.is_some() => blocks.push(Block::Para(
-            "**Immortal-time bias: remedy declared — a time-varying analysis** (in `results.json`; not shown in this report yet). The comparisons of the declared arms below count time from the origin and carry the bias when an arm is defined after it.".into(),
+            "**Immortal-time bias: remedy used — the exposure as a time-varying covariate** (Cox model, in the results tables). The other comparisons of the declared arms below count time from the origin and carry the bias when an arm is defined after it.".into(),
         )),
         None if r.warnings.is_empty() => blocks.push(Block::Para(
             "Immortal-time bias: no landmark analysis is declared, and no arm was found to be defined by a date after the index date.".into(),
@@ -223,13 +227,13 @@ fn design(input: &Input, blocks: &mut Vec<Block>) {
     }
     if let (Some(_), Some(tv)) = (&r.landmark, &r.time_varying) {
         blocks.push(Block::Para(format!(
-            "A time-varying analysis of `{}` is also declared; its results are in `results.json` and not shown in this report yet.",
+            "A second remedy is also used: `{}` as a time-varying covariate in a Cox model (each patient unexposed until the exposure date, exposed after it); its hazard ratio is in the results tables.",
             tv.exposure
         )));
     }
     if r.matching.is_some() {
         blocks.push(Block::Para(
-            "**Matched cohort:** the arms below are the matched sets of the `[matching]` stage, not every eligible patient (balance before and after matching: `balance.csv`, `results.json`; not shown in this report yet).".into(),
+            "**Matched cohort:** the arms below are the matched sets of the `[matching]` stage, not every eligible patient (balance before and after matching: section Matching, `balance.csv`).".into(),
         ));
     }
     if r.warnings.is_empty() {
@@ -324,4 +328,75 @@ fn conventions(input: &Input, blocks: &mut Vec<Block>) {
     blocks.push(Block::Para(
         "Files: `table1.csv` (Table 1), `km-<endpoint>.svg` / `.png` and `km-<endpoint>-landmark.svg` / `.png` (figures), `km.csv` (every curve step), `results.json` (every estimate), `flow.svg`, `report.md` and `report.html` (this report).".into(),
     ));
+}
+
+/// The matching section: counts, the balance table and the love plot, from
+/// the matching summary in `results.json`.
+fn matching(m: &serde_json::Value, blocks: &mut Vec<Block>) {
+    use doc::{Cell, Row};
+    blocks.push(Block::Heading(2, "Matching".into()));
+    let counts: Vec<String> = m["counts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            format!(
+                "{}: {} of {} matched ({} unmatched)",
+                c["arm"].as_str().unwrap_or(""),
+                c["matched"],
+                c["before"],
+                c["unmatched"]
+            )
+        })
+        .collect();
+    let caliper = m["caliper_sd"]
+        .as_f64()
+        .map_or("no caliper".to_string(), |c| {
+            format!("caliper {} SD of the score", fmt::num(c))
+        });
+    blocks.push(Block::Para(format!(
+        "{}; 1:{}, {caliper}, m.order = {}, missing covariates: {}. {}.",
+        m["method"].as_str().unwrap_or(""),
+        m["ratio"],
+        m["m_order"].as_str().unwrap_or(""),
+        m["missing"].as_str().unwrap_or(""),
+        counts.join("; ")
+    )));
+    let smd = |v: &serde_json::Value| fmt::dec(v.as_f64(), 3);
+    let mut rows = Vec::new();
+    let mut love = Vec::new();
+    for b in m["balance"].as_array().into_iter().flatten() {
+        let term = b["term"].as_str().unwrap_or("").to_string();
+        rows.push(Row::new(vec![
+            Cell::from(term.as_str()),
+            Cell::from(smd(&b["before"]["std_mean_diff"])),
+            Cell::from(smd(&b["after"]["std_mean_diff"])),
+            Cell::from(fmt::dec(b["after"]["var_ratio"].as_f64(), 2)),
+        ]));
+        love.push((
+            term,
+            b["before"]["std_mean_diff"].as_f64(),
+            b["after"]["std_mean_diff"].as_f64(),
+        ));
+    }
+    blocks.push(Block::Table {
+        caption: "Balance before and after matching".into(),
+        header: vec![
+            "Term".into(),
+            "SMD before".into(),
+            "SMD after".into(),
+            "Variance ratio after".into(),
+        ],
+        rows,
+        notes: vec![
+            "SMD: standardized mean difference as MatchIt's summary (treated SD as denominator); a category appears once per level; distance = the propensity score. – where undefined.".into(),
+        ],
+        class: "numbers",
+    });
+    blocks.push(Block::Figure {
+        file: "love.svg".into(),
+        svg: love::love_svg(&love),
+        caption: "Love plot: absolute SMD of each term before (open) and after (filled) matching; dashed line at 0.1.".into(),
+        alt: "Love plot of standardized mean differences before and after matching".into(),
+    });
 }

@@ -4,13 +4,12 @@
 //!
 //! The table is a list of [`Line`]s of two kinds: per-group lines (n,
 //! median, survival at fixed times) and per-analysis lines (the log-rank
-//! test). A Cox hazard ratio or a PH test is a per-analysis line: adding one
-//! is adding a `Line::PerAnalysis` built from its result.
+//! test, the Cox hazard ratios, the PH test, the time-varying model).
 
 use crate::doc::{Block, Cell, Row};
 use crate::plot::{Figure, Series};
 use crate::{Input, fmt};
-use cohortflow_analysis::{Curve, EndpointResult};
+use cohortflow_analysis::{CoxModel, Curve, EndpointResult};
 
 /// Months at which survival is read off the curves.
 pub const SURVIVAL_MONTHS: [f64; 3] = [12.0, 36.0, 60.0];
@@ -161,6 +160,101 @@ pub fn lines(input: &Input, analyses: &[Analysis]) -> Vec<Line> {
             .map(|a| fmt::significance(a.result.log_rank.p_value, input.alpha()))
             .collect(),
     });
+    // Cox models: fitted for the declared arms (not for the landmark groups).
+    let hr = |m: &CoxModel, terms: usize| -> String {
+        m.terms
+            .iter()
+            .take(terms)
+            .map(|t| {
+                format!(
+                    "{} [{}, {}]; {}",
+                    fmt::dec(Some(t.hazard_ratio), 2),
+                    fmt::dec(Some(t.lower), 2),
+                    fmt::dec(Some(t.upper), 2),
+                    fmt::significance(t.p_value, input.alpha())
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let arm_terms = input.results.arms.len().saturating_sub(1);
+    let naive_only = |f: &dyn Fn(&EndpointResult) -> Option<String>| -> Vec<String> {
+        analyses
+            .iter()
+            .map(|a| match a.kind {
+                "naive" => f(a.result).unwrap_or_else(|| "–".into()),
+                _ => "–".into(),
+            })
+            .collect()
+    };
+    if let Some(cox) = analyses[0].result.cox.as_ref() {
+        let terms: Vec<&str> = cox
+            .unadjusted
+            .terms
+            .iter()
+            .map(|t| t.term.as_str())
+            .collect();
+        out.push(Line::PerAnalysis {
+            label: format!(
+                "Hazard ratio ({}) [{level}% CI], Cox, unadjusted",
+                terms.join("; ")
+            ),
+            cells: naive_only(&|r| r.cox.as_ref().map(|c| hr(&c.unadjusted, arm_terms))),
+        });
+        if let Some(adj) = &cox.adjusted {
+            let covariates: Vec<&str> = adj
+                .terms
+                .iter()
+                .skip(arm_terms)
+                .map(|t| t.term.as_str())
+                .collect();
+            out.push(Line::PerAnalysis {
+                label: format!(
+                    "Hazard ratio [{level}% CI], Cox, adjusted for {}",
+                    covariates.join(", ")
+                ),
+                cells: naive_only(&|r| {
+                    r.cox
+                        .as_ref()
+                        .and_then(|c| c.adjusted.as_ref())
+                        .map(|m| hr(m, arm_terms))
+                }),
+            });
+        }
+        out.push(Line::PerAnalysis {
+            label: "Proportional-hazards test (cox.zph, global), unadjusted model".into(),
+            cells: naive_only(&|r| {
+                r.cox
+                    .as_ref()
+                    .and_then(|c| c.unadjusted.ph_test.last())
+                    .map(|(_, t)| {
+                        format!(
+                            "{}{}",
+                            fmt::p_eq(t.p_value),
+                            if t.p_value < input.alpha() {
+                                ": hazards not proportional"
+                            } else {
+                                ""
+                            }
+                        )
+                    })
+            }),
+        });
+    }
+    if let Some(tv) = &input.results.time_varying
+        && let Some(e) = tv
+            .endpoints
+            .iter()
+            .find(|e| e.name == analyses[0].result.name)
+    {
+        out.push(Line::PerAnalysis {
+            label: format!(
+                "Hazard ratio [{level}% CI], {} as a time-varying covariate (Cox)",
+                tv.exposure
+            ),
+            cells: naive_only(&|_| Some(hr(&e.model, 1))),
+        });
+    }
     out
 }
 
@@ -218,7 +312,12 @@ pub fn table(input: &Input, k: usize) -> Block {
     }
     notes.push("\"not reached\": the survival curve (or, for a confidence limit, the confidence curve) does not fall to 0.5.".into());
     notes.push("Kaplan–Meier estimate at a time: the curve at that time (as R's summary(fit, times, extend = TRUE)); – where the time is after the group's last follow-up.".into());
-    notes.push("Hazard ratios (Cox regression) are not shown in this report yet.".into());
+    if ep.cox.is_some() {
+        notes.push("Hazard ratios: Cox proportional hazards (R's coxph, Efron ties unless declared) of each arm against the reference arm, with Wald confidence intervals; fitted on the declared arms only.".into());
+    }
+    if input.results.time_varying.is_some() {
+        notes.push("Time-varying model: each patient is unexposed from the origin to the exposure date and exposed after it, so no immortal time is credited to the exposed.".into());
+    }
     Block::Table {
         caption: format!("{} ({})", ep.label, ep.unit),
         header,
