@@ -16,6 +16,7 @@ endpoint <- function(time, event) {
   fit <- survfit(Surv(time, event) ~ arm, data = d, conf.type = "log")
   tab <- summary(fit)$table
   rm <- summary(fit, rmean = 60)$table
+  q <- quantile(fit, probs = c(0.25, 0.75))
   lr <- survdiff(Surv(time, event) ~ arm, data = d)
   list(
     arms = arr(levels(d$arm)),
@@ -25,6 +26,8 @@ endpoint <- function(time, event) {
     lower = arr(unname(tab[, "0.95LCL"])),
     upper = arr(unname(tab[, "0.95UCL"])),
     rmst = arr(unname(rm[, "rmean"])),
+    q25 = arr(unname(q$quantile[, 1])), q25_lower = arr(unname(q$lower[, 1])), q25_upper = arr(unname(q$upper[, 1])),
+    q75 = arr(unname(q$quantile[, 2])), q75_lower = arr(unname(q$lower[, 2])), q75_upper = arr(unname(q$upper[, 2])),
     rmst_se = arr(unname(rm[, "se(rmean)"])),
     observed = arr(unname(lr$obs)),
     expected = arr(unname(lr$exp)),
@@ -74,6 +77,15 @@ time_varying <- function(time, event) {
        p_value = unname(s$coefficients[, "Pr(>|z|)"]))
 }
 
+# Stratified by centre (record numbers of centre B start with "B").
+d$centre <- ifelse(startsWith(d$id, "B"), "center_b", "center_a")
+stratified <- function(time, event) {
+  lr <- survdiff(Surv(time, event) ~ arm + strata(centre), data = d)
+  fit <- coxph(Surv(time, event) ~ arm_cox + strata(centre), data = d, ties = "efron")
+  list(chisq = lr$chisq, p_value = lr$pvalue,
+       coef = unname(coef(fit)), se = unname(sqrt(diag(vcov(fit)))))
+}
+
 out <- provenance("mgist.R")
 out$pfs <- endpoint(d$pfs_months, d$pfs_event)
 out$os <- endpoint(d$os_months, d$os_event)
@@ -83,4 +95,6 @@ out$pfs$time_varying <- time_varying(d$pfs_months, d$pfs_event)
 out$os$cox_unadjusted <- cox(Surv(os_months, os_event) ~ arm_cox)
 out$os$cox_adjusted <- cox(Surv(os_months, os_event) ~ arm_cox + best_response + mets_peritoneum)
 out$os$time_varying <- time_varying(d$os_months, d$os_event)
+out$pfs$by_centre <- stratified(d$pfs_months, d$pfs_event)
+out$os$by_centre <- stratified(d$os_months, d$os_event)
 write_json(out, file.path("conformance", "mgist.json"))

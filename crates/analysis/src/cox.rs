@@ -98,6 +98,7 @@ fn fit(
     stop: &[f64],
     event: &[bool],
     terms: &[(String, Vec<f64>)],
+    strata: Option<&[usize]>,
     ties: TiesName,
     conf_level: f64,
     excluded_missing: usize,
@@ -108,7 +109,7 @@ fn fit(
         stop,
         event,
         covariates: &x,
-        strata: None,
+        strata,
     };
     let opts = CoxOptions {
         ties: match ties {
@@ -164,6 +165,7 @@ pub(crate) fn by_arm(
     arm_names: &[String],
     reference: usize,
     adjust: &[String],
+    strata: Option<&[usize]>,
     missing: MissingRule,
     ties: TiesName,
     conf_level: f64,
@@ -200,12 +202,23 @@ pub(crate) fn by_arm(
     let rhs: Vec<&str> = std::iter::once("arm")
         .chain(adjust.iter().map(String::as_str))
         .collect();
+    let row_strata: Option<Vec<usize>> =
+        strata.map(|s| keep.iter().map(|&r| s[rows[r].0]).collect());
     fit(
-        format!("Surv(time, event) ~ {}", rhs.join(" + ")),
+        format!(
+            "Surv(time, event) ~ {}{}",
+            rhs.join(" + "),
+            if strata.is_some() {
+                " + strata(...)"
+            } else {
+                ""
+            }
+        ),
         None,
         &stop,
         &event,
         &terms,
+        row_strata.as_deref(),
         ties,
         conf_level,
         rows.len() - keep.len(),
@@ -259,6 +272,7 @@ pub(crate) fn time_varying(
         &stop,
         &event,
         &[(format!("{exposure} (time-varying)"), x)],
+        None,
         ties,
         conf_level,
         0,

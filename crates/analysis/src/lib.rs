@@ -44,6 +44,15 @@ pub struct AnalysisConfig {
     /// Test of continuous variables in the baseline table.
     #[serde(default)]
     pub continuous_test: ContinuousTest,
+    /// Stratify the log-rank test and the Cox models by this column (e.g.
+    /// `source`, the centre): as `survdiff(... + strata(x))` and
+    /// `coxph(... + strata(x))`.
+    pub strata: Option<Spanned<String>>,
+    /// Survival quantiles reported per arm besides the median (probability of
+    /// the event, as `quantile(fit, probs)`: 0.25 = the time by which 25% had
+    /// the event).
+    #[serde(default)]
+    pub quantiles: Vec<f64>,
     /// A landmark analysis against immortal-time bias.
     pub landmark: Option<LandmarkConfig>,
     /// Cox models of the arms' hazard ratio.
@@ -245,6 +254,16 @@ pub struct ArmSurvival {
     /// Restricted mean survival time to `rmst_tau`, as R's
     /// `print(fit, rmean = tau)`.
     pub rmst: Option<RmstResult>,
+    /// The declared `quantiles`, as R's `quantile(fit, probs)`.
+    pub quantiles: Vec<QuantileAt>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct QuantileAt {
+    /// Probability of the event by that time.
+    pub p: f64,
+    #[serde(flatten)]
+    pub quantile: Quantile,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -295,6 +314,7 @@ pub struct Conventions {
     pub quantiles: String,
     pub landmark: String,
     pub cox: String,
+    pub strata: Option<String>,
     pub time_varying: String,
     pub month_days: f64,
 }
@@ -426,6 +446,26 @@ pub fn validate(
             }
         }
     }
+    if let Some(st) = &cfg.strata
+        && frame.column(st.get_ref()).is_err()
+    {
+        problems.push(ConfigProblem::new(
+            "analysis.strata",
+            Some(st.span()),
+            format!("unknown column '{}'", st.get_ref()),
+            "a column such as source (the centre)",
+        ));
+    }
+    for q in &cfg.quantiles {
+        if !(*q > 0.0 && *q < 1.0) {
+            problems.push(ConfigProblem::new(
+                "analysis.quantiles",
+                None,
+                format!("quantile {q} is not between 0 and 1"),
+                "probabilities such as [0.25, 0.75]",
+            ));
+        }
+    }
     if !(cfg.rho.is_finite() && cfg.rho >= 0.0) {
         problems.push(ConfigProblem::new(
             "analysis.rho",
@@ -525,6 +565,10 @@ pub fn analyse(
         )?);
     }
 
+    let strata: Option<Vec<usize>> = match &cfg.strata {
+        Some(col) => Some(strata_index(frame, col.get_ref()).map_err(pe)?),
+        None => None,
+    };
     let opts = survival::CompareOptions {
         km: KmOptions {
             conf_type: cfg.conf_type.to_stats(),
@@ -532,6 +576,7 @@ pub fn analyse(
         },
         rho: cfg.rho,
         rmst_tau: cfg.rmst_tau,
+        quantiles: cfg.quantiles.clone(),
     };
     let mut curves = Vec::new();
     let selected: Vec<&EndpointColumns> = cfg
@@ -543,14 +588,23 @@ pub fn analyse(
     let mut results = Vec::new();
     for ep in &selected {
         let (time, event) = survival::endpoint_columns(frame, ep).map_err(pe)?;
-        let rows: Vec<(f64, bool, usize)> = (0..frame.height())
-            .filter_map(|i| Some((time.get(i)?, event.get(i)?, arm_index[i]?)))
+        let with_row: Vec<(usize, f64, bool, usize)> = (0..frame.height())
+            .filter_map(|i| Some((i, time.get(i)?, event.get(i)?, arm_index[i]?)))
             .collect();
-        let mut result = survival::compare(ep, arms, &rows, &opts, "naive", &mut curves)?;
+        let rows: Vec<(f64, bool, usize)> = with_row.iter().map(|r| (r.1, r.2, r.3)).collect();
+        let row_strata: Option<Vec<usize>> = strata
+            .as_ref()
+            .map(|s| with_row.iter().map(|r| s[r.0]).collect());
+        let mut result = survival::compare(
+            ep,
+            arms,
+            &rows,
+            row_strata.as_deref(),
+            &opts,
+            "naive",
+            &mut curves,
+        )?;
         if let Some(c) = &cfg.cox {
-            let with_row: Vec<(usize, f64, bool, usize)> = (0..frame.height())
-                .filter_map(|i| Some((i, time.get(i)?, event.get(i)?, arm_index[i]?)))
-                .collect();
             let names: Vec<String> = arms.iter().map(|a| a.name.clone()).collect();
             let model = |adjust: &[String]| {
                 cox::by_arm(
@@ -559,6 +613,7 @@ pub fn analyse(
                     &names,
                     reference,
                     adjust,
+                    strata.as_deref(),
                     c.missing,
                     c.ties,
                     cfg.conf_level,
@@ -612,7 +667,14 @@ pub fn analyse(
     };
 
     let landmark = match &cfg.landmark {
-        Some(l) => Some(landmark(l, &selected, frame, &opts, &mut curves)?),
+        Some(l) => Some(landmark(
+            l,
+            &selected,
+            frame,
+            strata.as_deref(),
+            &opts,
+            &mut curves,
+        )?),
         None => None,
     };
 
@@ -641,6 +703,7 @@ pub fn analyse(
                 quantiles: "R quantile type 7".into(),
                 landmark: "patients with an endpoint time after the landmark; exposed when the exposure date is on or before origin + landmark; time counted from the landmark".into(),
                 cox: "Cox proportional hazards as R survival::coxph (Efron ties unless declared), Wald CI for the hazard ratio; PH test as cox.zph (KM transform); hazard ratios of each arm against the reference arm".into(),
+                strata: cfg.strata.as_ref().map(|s| format!("log-rank test and Cox models stratified by {}", s.get_ref())),
                 time_varying: "exposure as a time-varying covariate: (0, exposure] unexposed, (exposure, end] exposed, as survSplit + coxph(Surv(start, stop, event) ~ exposure)".into(),
                 month_days: 30.4375,
             },
@@ -659,6 +722,7 @@ fn landmark(
     cfg: &LandmarkConfig,
     endpoints: &[&EndpointColumns],
     frame: &DataFrame,
+    strata: Option<&[usize]>,
     opts: &survival::CompareOptions,
     curves: &mut Vec<Curve>,
 ) -> Result<LandmarkResult, String> {
@@ -682,6 +746,7 @@ fn landmark(
         let per_unit = unit_days(&ep.unit).ok_or("bad endpoint unit")?;
         let l = landmark_days / per_unit;
         let mut rows = Vec::new();
+        let mut row_strata = Vec::new();
         let mut excluded = 0;
         for i in 0..frame.height() {
             let (Some(t), Some(e), Some(o)) = (time.get(i), event.get(i), origin.get(i)) else {
@@ -695,9 +760,18 @@ fn landmark(
                 .get(i)
                 .is_some_and(|x| f64::from(x - o) <= landmark_days);
             rows.push((t - l, e, if exposed { 0 } else { 1 }));
+            row_strata.push(strata.map_or(0, |s| s[i]));
         }
-        let result = survival::compare(ep, &groups, &rows, opts, "landmark", curves)
-            .map_err(|e| format!("landmark at {} {}: {e}", cfg.time, cfg.unit))?;
+        let result = survival::compare(
+            ep,
+            &groups,
+            &rows,
+            strata.map(|_| row_strata.as_slice()),
+            opts,
+            "landmark",
+            curves,
+        )
+        .map_err(|e| format!("landmark at {} {}: {e}", cfg.time, cfg.unit))?;
         out.push(LandmarkEndpoint {
             excluded_before_landmark: excluded,
             result,
@@ -710,4 +784,18 @@ fn landmark(
         groups,
         endpoints: out,
     })
+}
+
+/// Each row's stratum: the index of its value among the column's sorted
+/// distinct values (an empty value is a stratum of its own).
+fn strata_index(frame: &DataFrame, column: &str) -> PolarsResult<Vec<usize>> {
+    let text = frame.column(column)?.cast(&DataType::String)?;
+    let text = text.str()?;
+    let mut values: Vec<Option<&str>> = text.iter().collect();
+    values.sort();
+    values.dedup();
+    Ok(text
+        .iter()
+        .map(|v| values.binary_search(&v).expect("value seen"))
+        .collect())
 }

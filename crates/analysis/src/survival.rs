@@ -2,7 +2,8 @@
 //! comparison the naive and the landmark analyses share.
 
 use crate::{
-    ArmInfo, ArmSurvival, Curve, EndpointColumns, EndpointResult, LogRankResult, RmstResult,
+    ArmInfo, ArmSurvival, Curve, EndpointColumns, EndpointResult, LogRankResult, QuantileAt,
+    RmstResult,
 };
 use cohortflow_core::ledger::csv_field;
 use cohortflow_stats::{KmOptions, kaplan_meier_by_group, log_rank, rmst};
@@ -14,6 +15,8 @@ pub(crate) struct CompareOptions {
     pub rho: f64,
     /// Horizon of the restricted mean survival time, in the endpoint's unit.
     pub rmst_tau: Option<f64>,
+    /// Quantiles reported besides the median.
+    pub quantiles: Vec<f64>,
 }
 use polars::prelude::*;
 use std::fmt::Write as _;
@@ -35,6 +38,7 @@ pub(crate) fn compare(
     ep: &EndpointColumns,
     groups: &[ArmInfo],
     rows: &[(f64, bool, usize)],
+    strata: Option<&[usize]>,
     opts: &CompareOptions,
     analysis: &str,
     curves: &mut Vec<Curve>,
@@ -53,6 +57,14 @@ pub(crate) fn compare(
             n: km.n() as u64,
             events: km.events(),
             median: km.median().into(),
+            quantiles: opts
+                .quantiles
+                .iter()
+                .map(|&p| QuantileAt {
+                    p,
+                    quantile: km.quantile(p).into(),
+                })
+                .collect(),
             rmst: opts.rmst_tau.and_then(|tau| {
                 rmst(&km, tau).ok().map(|r| RmstResult {
                     tau,
@@ -68,7 +80,7 @@ pub(crate) fn compare(
             km,
         });
     }
-    let lr = log_rank(&time, &event, &group, None, opts.rho)
+    let lr = log_rank(&time, &event, &group, strata, opts.rho)
         .map_err(|e| format!("{}: log-rank test: {e}", ep.name))?;
     Ok(EndpointResult {
         name: ep.name.clone(),

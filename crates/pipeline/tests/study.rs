@@ -293,7 +293,14 @@ fn mgist_survival_results_equal_r() {
                 &r["rmst_se"][k],
                 &format!("{} {} RMST se", e.name, arm.arm),
             );
-            compared += 7;
+            for (q, key) in arm.quantiles.iter().zip(["q25", "q75"]) {
+                let what = format!("{} {} {key}", e.name, arm.arm);
+                close(q.quantile.estimate, &r[key][k], &what);
+                close(q.quantile.lower, &r[format!("{key}_lower")][k], &what);
+                close(q.quantile.upper, &r[format!("{key}_upper")][k], &what);
+            }
+            assert_eq!(arm.quantiles.len(), 2);
+            compared += 13;
         }
         close(
             Some(e.log_rank.chisq),
@@ -346,6 +353,50 @@ fn mgist_survival_results_equal_r() {
         close(Some(t.p_value), &r["p_value"], "time-varying p");
         compared += 3;
     }
-    // 2 endpoints x (16 KM/RMST/log-rank + unadjusted 5 + 4 + 2 + adjusted 15 + 4 + 4) + 2 x 3.
-    assert_eq!(compared, 106);
+    // 2 endpoints x (28 KM/quantiles/RMST/log-rank + unadjusted 5 + 4 + 2 + adjusted 15 + 4 + 4) + 2 x 3.
+    assert_eq!(compared, 130);
+}
+
+/// `strata = "source"` stratifies the log-rank test and the Cox model by
+/// centre, as survdiff(... + strata(centre)) and coxph(... + strata(centre)).
+#[test]
+fn stratified_by_centre_equals_r() {
+    let root = pipelines();
+    let text = std::fs::read_to_string(root.join("mgist-cytoreduction.toml"))
+        .unwrap()
+        .replace(
+            "reference_arm = \"NS\"",
+            "reference_arm = \"NS\"\nstrata = \"source\"",
+        )
+        .replace("\"schemas/", &format!("\"{}/schemas/", root.display()))
+        .replace("\"sources/", &format!("\"{}/sources/", root.display()));
+    assert!(text.contains("strata = \"source\""));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mgist-cytoreduction.toml");
+    std::fs::write(&path, text).unwrap();
+    let summary = run(&load(&path).unwrap(), &dir.path().join("run")).unwrap();
+    let reference: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conformance/mgist.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    for e in &summary.results.endpoints {
+        let r = &reference[&e.name]["by_centre"];
+        let arm = &e.cox.as_ref().unwrap().unadjusted.terms[0];
+        for (ours, theirs, what) in [
+            (e.log_rank.chisq, &r["chisq"], "stratified chisq"),
+            (e.log_rank.p_value, &r["p_value"], "stratified p"),
+            (arm.coef, &r["coef"], "stratified Cox coef"),
+            (arm.se, &r["se"], "stratified Cox se"),
+        ] {
+            let theirs = theirs.as_f64().unwrap();
+            assert!(
+                (ours - theirs).abs() <= 1e-9 * theirs.abs(),
+                "{} {what}: cohortflow {ours} vs R {theirs}",
+                e.name
+            );
+        }
+    }
 }
