@@ -400,3 +400,42 @@ fn stratified_by_centre_equals_r() {
         }
     }
 }
+
+/// `exact = ["sex"]` in `[matching]`: every matched set has one sex.
+#[test]
+fn exact_matching_keeps_sets_within_a_level() {
+    let root = pipelines();
+    let text = std::fs::read_to_string(root.join("mgist-cytoreduction-matched.toml"))
+        .unwrap()
+        .replace(
+            "missing = \"indicator\"\n",
+            "missing = \"indicator\"\nexact = [\"sex\"]\n",
+        )
+        .replace("\"schemas/", &format!("\"{}/schemas/", root.display()))
+        .replace("\"sources/", &format!("\"{}/sources/", root.display()));
+    assert!(text.contains("exact = [\"sex\"]"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mgist-cytoreduction-matched.toml");
+    std::fs::write(&path, text).unwrap();
+    run(&load(&path).unwrap(), &dir.path().join("run")).unwrap();
+    let matched = std::fs::read_to_string(dir.path().join("run/matched.csv")).unwrap();
+    let mut lines = matched.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (id, sex) = (col("match_id"), col("sex"));
+    let mut sets: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for line in lines {
+        let cells: Vec<&str> = line.split(',').collect();
+        sets.entry(cells[id].to_string())
+            .or_default()
+            .push(cells[sex].to_string());
+    }
+    assert!(sets.len() >= 2, "{sets:?}");
+    for (set, sexes) in &sets {
+        assert_eq!(sexes.len(), 2, "1:1 set {set}: {sexes:?}");
+        assert!(
+            sexes.iter().all(|s| s == &sexes[0]),
+            "set {set} mixes sexes: {sexes:?}"
+        );
+    }
+}
