@@ -401,7 +401,8 @@ fn stratified_by_centre_equals_r() {
     }
 }
 
-/// `exact = ["sex"]` in `[matching]`: every matched set has one sex.
+/// `exact = ["mets_liver"]` in `[matching]`: every matched set has one
+/// value of it (without `exact`, 3 of the 7 sets mix them).
 #[test]
 fn exact_matching_keeps_sets_within_a_level() {
     let root = pipelines();
@@ -409,11 +410,11 @@ fn exact_matching_keeps_sets_within_a_level() {
         .unwrap()
         .replace(
             "missing = \"indicator\"\n",
-            "missing = \"indicator\"\nexact = [\"sex\"]\n",
+            "missing = \"indicator\"\nexact = [\"mets_liver\"]\n",
         )
         .replace("\"schemas/", &format!("\"{}/schemas/", root.display()))
         .replace("\"sources/", &format!("\"{}/sources/", root.display()));
-    assert!(text.contains("exact = [\"sex\"]"));
+    assert!(text.contains("exact = [\"mets_liver\"]"));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mgist-cytoreduction-matched.toml");
     std::fs::write(&path, text).unwrap();
@@ -422,20 +423,20 @@ fn exact_matching_keeps_sets_within_a_level() {
     let mut lines = matched.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
-    let (id, sex) = (col("match_id"), col("sex"));
+    let (id, level) = (col("match_id"), col("mets_liver"));
     let mut sets: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for line in lines {
         let cells: Vec<&str> = line.split(',').collect();
         sets.entry(cells[id].to_string())
             .or_default()
-            .push(cells[sex].to_string());
+            .push(cells[level].to_string());
     }
     assert!(sets.len() >= 2, "{sets:?}");
-    for (set, sexes) in &sets {
-        assert_eq!(sexes.len(), 2, "1:1 set {set}: {sexes:?}");
+    for (set, values) in &sets {
+        assert_eq!(values.len(), 2, "1:1 set {set}: {values:?}");
         assert!(
-            sexes.iter().all(|s| s == &sexes[0]),
-            "set {set} mixes sexes: {sexes:?}"
+            values.iter().all(|v| v == &values[0]),
+            "set {set} mixes levels: {values:?}"
         );
     }
 }
