@@ -1,27 +1,9 @@
 //! Property tests on thousands of random data sets from a small seeded
 //! generator (SplitMix64), so every run checks the same data sets.
 
+mod common;
 use cohortflow_stats::{ConfType, KmOptions, kaplan_meier, log_rank};
-
-/// SplitMix64 (Steele, Lea & Flood 2014): tiny, seedable, good enough here.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// uniform in [0, 1)
-    fn unif(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-}
+use common::Rng;
 
 /// Random survival data: sometimes integer times (many ties), sometimes
 /// continuous, sometimes a few time-zero rows; event probability varies.

@@ -3,29 +3,12 @@
 //! gives bit-identical results to the plain functions, on random data sets
 //! with ties, near ties (merged or not by timefix) and time-zero rows.
 
+mod common;
 use cohortflow_stats::{
     ConfType, KaplanMeier, KmOptions, LogRank, SurvTimes, aeq_times, kaplan_meier,
     kaplan_meier_by_group, kaplan_meier_by_group_prepared, log_rank, log_rank_prepared,
 };
-
-/// SplitMix64, as in `properties.rs`.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn unif(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-}
+use common::Rng;
 
 /// Integer times (exact ties), continuous times, or integer times moved by
 /// relative noise of 1e-12 .. 1e-7 (near ties, some within timefix's
