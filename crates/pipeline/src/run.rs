@@ -308,6 +308,7 @@ fn immortal_time_warnings(
         return Ok(Vec::new());
     }
     let mut origins: Vec<String> = endpoints.iter().map(|e| e.origin.clone()).collect();
+    origins.sort();
     origins.dedup();
     let found =
         cohortflow_cohort::post_index_arms(&loaded.file.cohort, cohort, &origins).map_err(|e| {
