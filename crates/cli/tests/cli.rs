@@ -55,8 +55,8 @@ fn unknown_pipeline_fails_with_the_known_names() {
     );
 }
 
-#[test]
-fn run_prints_arms_and_medians_and_writes_the_folder() {
+/// Runs the bundled study into a temporary folder.
+fn run_study() -> (Output, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("run");
     let out = cohortflow(&[
@@ -65,6 +65,13 @@ fn run_prints_arms_and_medians_and_writes_the_folder() {
         "--out",
         out_dir.to_str().unwrap(),
     ]);
+    (out, dir)
+}
+
+#[test]
+fn run_prints_arms_and_medians_and_writes_the_folder() {
+    let (out, dir) = run_study();
+    let out_dir = dir.path().join("run");
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     for needle in [
@@ -106,14 +113,7 @@ fn every_command_has_help() {
 
 #[test]
 fn patient_identifiers_stay_out_of_info_logs() {
-    let dir = tempfile::tempdir().unwrap();
-    let out_dir = dir.path().join("run");
-    let out = cohortflow(&[
-        "run",
-        "mgist-cytoreduction",
-        "--out",
-        out_dir.to_str().unwrap(),
-    ]);
+    let (out, _dir) = run_study();
     let stderr = text(&out.stderr);
     // A record number and a SNILS from the fixtures.
     for id in ["А-2010-042", "149-903-869 13", "B1375"] {
