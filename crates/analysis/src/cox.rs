@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct CoxConfig {
     /// Covariates of the adjusted model (besides the arm).
-    #[serde(default = "crate::no_columns")]
+    #[serde(default = "crate::config::no_columns")]
     pub adjust: Spanned<Vec<String>>,
     #[serde(default)]
     pub ties: TiesName,

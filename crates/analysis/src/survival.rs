@@ -2,8 +2,8 @@
 //! comparison the naive and the landmark analyses share.
 
 use crate::{
-    ArmInfo, ArmSurvival, Curve, EndpointColumns, EndpointResult, LogRankResult, QuantileAt,
-    RmstResult,
+    AnalysisError, AnalysisKind, ArmInfo, ArmSurvival, Curve, EndpointColumns, EndpointResult,
+    LogRankResult, QuantileAt, RmstResult,
 };
 use cohortflow_core::ledger::csv_field;
 use cohortflow_stats::{KmOptions, kaplan_meier_by_group, log_rank, rmst};
@@ -40,16 +40,24 @@ pub(crate) fn compare(
     rows: &[(f64, bool, usize)],
     strata: Option<&[usize]>,
     opts: &CompareOptions,
-    analysis: &str,
+    analysis: AnalysisKind,
     curves: &mut Vec<Curve>,
-) -> Result<EndpointResult, String> {
+) -> Result<EndpointResult, AnalysisError> {
+    let failed = |what: &'static str| {
+        move |source| AnalysisError::Estimator {
+            endpoint: ep.name.clone(),
+            analysis,
+            what,
+            source,
+        }
+    };
     let time: Vec<f64> = rows.iter().map(|r| r.0).collect();
     let event: Vec<bool> = rows.iter().map(|r| r.1).collect();
     let group: Vec<usize> = rows.iter().map(|r| r.2).collect();
     // One fit over all groups, so that near-tied times are merged on the
     // pooled times as R's survfit(Surv(t, e) ~ group) does.
-    let fits = kaplan_meier_by_group(&time, &event, &group, &opts.km)
-        .map_err(|e| format!("{}: {e}", ep.name))?;
+    let fits =
+        kaplan_meier_by_group(&time, &event, &group, &opts.km).map_err(failed("Kaplan-Meier"))?;
     let mut by_arm = Vec::new();
     for (g, km) in groups.iter().zip(fits) {
         by_arm.push(ArmSurvival {
@@ -65,27 +73,30 @@ pub(crate) fn compare(
                     quantile: km.quantile(p).into(),
                 })
                 .collect(),
-            rmst: opts.rmst_tau.and_then(|tau| {
-                rmst(&km, tau).ok().map(|r| RmstResult {
-                    tau,
-                    estimate: r.estimate,
-                    se: r.se,
-                })
-            }),
+            rmst: match opts.rmst_tau {
+                Some(tau) => {
+                    let r = rmst(&km, tau).map_err(failed("restricted mean survival time"))?;
+                    Some(RmstResult {
+                        tau,
+                        estimate: r.estimate,
+                        se: r.se,
+                    })
+                }
+                None => None,
+            },
         });
         curves.push(Curve {
-            analysis: analysis.to_string(),
+            analysis,
             endpoint: ep.name.clone(),
             arm: g.name.clone(),
             km,
         });
     }
-    let lr = log_rank(&time, &event, &group, strata, opts.rho)
-        .map_err(|e| format!("{}: log-rank test: {e}", ep.name))?;
+    let lr = log_rank(&time, &event, &group, strata, opts.rho).map_err(failed("log-rank test"))?;
     Ok(EndpointResult {
         name: ep.name.clone(),
         label: ep.label.clone(),
-        unit: ep.unit.clone(),
+        unit: ep.unit,
         by_arm,
         log_rank: LogRankResult {
             arms: groups.iter().map(|a| a.name.clone()).collect(),
@@ -109,7 +120,7 @@ pub(crate) fn km_csv(curves: &[Curve]) -> String {
             let _ = writeln!(
                 out,
                 "{},{},{},{:.6},{},{},{},{:.6},{},{},{}",
-                csv_field(&c.analysis),
+                csv_field(c.analysis.name()),
                 csv_field(&c.endpoint),
                 csv_field(&c.arm),
                 s.time,

@@ -112,7 +112,13 @@ fn print_summary(name: &str, s: &RunSummary) {
         .collect();
     println!("  arms: {}", arms.join(", "));
     for e in &r.endpoints {
-        println!("  {} ({}), median [95% CI]:", e.label, e.unit);
+        println!(
+            "  {} ({}), median [{}% CI]:",
+            e.label,
+            e.unit,
+            // Rounded so that 0.9 prints as 90, not 90.00000000000001.
+            (r.conventions.conf_level * 100.0 * 1e6).round() / 1e6
+        );
         for a in &e.by_arm {
             let q = &a.median;
             println!(

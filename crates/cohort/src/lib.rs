@@ -16,7 +16,10 @@
 //! Depends on cohortflow-core, cohortflow-stats (logistic regression,
 //! matching, balance), polars and serde. Matching lives in [`matching`].
 
+mod error;
 pub mod matching;
+
+pub use error::CohortError;
 
 use cohortflow_core::expr;
 use cohortflow_core::ledger::{Outcome, StageAccount};
@@ -33,6 +36,8 @@ const STAGE: &str = "cohort";
 pub const NO_ARM_STEP: &str = "in no arm";
 /// Arm label, in the attrition table, of rows that fall in no arm.
 pub const NO_ARM: &str = "(none)";
+/// Working column: how many arm conditions hold for the row.
+const ARMS_HELD: &str = "__arms_held";
 
 /// The `[cohort]` section of a pipeline.
 #[derive(Debug, Clone, Deserialize)]
@@ -139,20 +144,31 @@ pub fn validate(cfg: &CohortConfig, frame: &DataFrame) -> Vec<ConfigProblem> {
     problems
 }
 
-fn condition(sql: &str) -> PolarsResult<Expr> {
-    expr::compile(sql).map_err(|e| polars_err!(ComputeError: "{e}"))
+fn condition(what: &str, sql: &str) -> Result<Expr, CohortError> {
+    expr::compile(sql).map_err(|message| CohortError::Condition {
+        what: what.to_string(),
+        message,
+    })
 }
 
 /// Applies the criteria in order and assigns arms.
-pub fn select(cfg: &CohortConfig, frame: DataFrame, sources: &[String]) -> PolarsResult<Selected> {
+pub fn select(
+    cfg: &CohortConfig,
+    frame: DataFrame,
+    sources: &[String],
+) -> Result<Selected, CohortError> {
     let mut accounts = table::open_accounts(STAGE, &frame, sources)?;
 
-    // Each row's prospective arm: the arms whose condition holds, joined by '+'.
+    // Each row's prospective arm, and how many arm conditions hold for it
+    // (the count, not the name, decides whether arms overlap: an arm's name
+    // is data and may contain any character). A row in several arms is
+    // labelled with their names joined by " & " in the attrition table.
     let arm_masks: Vec<BooleanChunked> = cfg
         .arms
         .iter()
-        .map(|a| eval_condition(&frame, &a.condition))
-        .collect::<PolarsResult<_>>()?;
+        .map(|a| eval_condition(&frame, &format!("arm {}", a.name), &a.condition))
+        .collect::<Result<_, _>>()?;
+    let mut arms_held = Vec::with_capacity(frame.height());
     let arm_of: StringChunked = (0..frame.height())
         .map(|i| {
             let names: Vec<&str> = cfg
@@ -162,15 +178,17 @@ pub fn select(cfg: &CohortConfig, frame: DataFrame, sources: &[String]) -> Polar
                 .filter(|(_, m)| m.get(i) == Some(true))
                 .map(|(a, _)| a.name.as_str())
                 .collect();
+            arms_held.push(names.len() as u32);
             Some(if names.is_empty() {
                 NO_ARM.to_string()
             } else {
-                names.join("+")
+                names.join(" & ")
             })
         })
         .collect();
     let mut frame = frame;
     frame.with_column(arm_of.with_name(ARM.into()).into_column())?;
+    frame.with_column(Column::new(ARMS_HELD.into(), arms_held))?;
 
     let mut arm_names: Vec<String> = cfg.arms.iter().map(|a| a.name.clone()).collect();
     arm_names.push(NO_ARM.to_string());
@@ -184,7 +202,7 @@ pub fn select(cfg: &CohortConfig, frame: DataFrame, sources: &[String]) -> Polar
         .collect();
     for (step, (name, cond)) in steps.iter().enumerate() {
         let keep = match cond {
-            Some(c) => eval_condition(&frame, c)?,
+            Some(c) => eval_condition(&frame, &format!("criterion {name}"), c)?,
             None => frame.column(ARM)?.str()?.not_equal(NO_ARM),
         };
         let removed = frame.filter(&!&keep)?;
@@ -219,10 +237,11 @@ pub fn select(cfg: &CohortConfig, frame: DataFrame, sources: &[String]) -> Polar
 
     let ambiguous: Vec<String> = {
         let arms = frame.column(ARM)?.str()?;
+        let held = frame.column(ARMS_HELD)?.u32()?;
         let src = frame.column(SOURCE)?.str()?;
         let row = frame.column(SOURCE_ROW)?.i64()?;
         (0..frame.height())
-            .filter(|&i| arms.get(i).is_some_and(|a| a.contains('+')))
+            .filter(|&i| held.get(i).is_some_and(|n| n > 1))
             .map(|i| {
                 format!(
                     "{} row {} is in {}",
@@ -234,12 +253,9 @@ pub fn select(cfg: &CohortConfig, frame: DataFrame, sources: &[String]) -> Polar
             .collect()
     };
     if !ambiguous.is_empty() {
-        polars_bail!(ComputeError:
-            "{} row(s) satisfy more than one arm condition ({}{}); make the arms' `where` conditions exclusive",
-            ambiguous.len(),
-            ambiguous.iter().take(3).cloned().collect::<Vec<_>>().join("; "),
-            if ambiguous.len() > 3 { "; ..." } else { "" });
+        return Err(CohortError::OverlappingArms { rows: ambiguous });
     }
+    let frame = frame.drop(ARMS_HELD)?;
     Ok(Selected {
         frame,
         accounts,
@@ -247,12 +263,22 @@ pub fn select(cfg: &CohortConfig, frame: DataFrame, sources: &[String]) -> Polar
     })
 }
 
-fn eval_condition(frame: &DataFrame, cond: &Spanned<String>) -> PolarsResult<BooleanChunked> {
+fn eval_condition(
+    frame: &DataFrame,
+    what: &str,
+    cond: &Spanned<String>,
+) -> Result<BooleanChunked, CohortError> {
     let out = frame
         .clone()
         .lazy()
-        .select([condition(cond.get_ref())?.fill_null(lit(false)).alias("c")])
-        .collect()?;
+        .select([condition(what, cond.get_ref())?
+            .fill_null(lit(false))
+            .alias("c")])
+        .collect()
+        .map_err(|e| CohortError::Condition {
+            what: what.to_string(),
+            message: e.to_string(),
+        })?;
     Ok(out.column("c")?.bool()?.clone())
 }
 
@@ -301,6 +327,19 @@ pub struct PostIndexArm {
     pub rows: u64,
 }
 
+impl PostIndexArm {
+    /// The design warning, in plain words: what the arm's definition
+    /// guarantees and the remedy.
+    pub fn warning(&self) -> String {
+        format!(
+            "immortal time: arm {} is defined by {}, which is after the index date {} for {} of its {} patients; \
+             counting time from {} credits the arm with the time before {} in which its patients could not fail. \
+             Declare [analysis.landmark] (or a time-varying analysis) to correct for it.",
+            self.arm, self.column, self.origin, self.after, self.rows, self.origin, self.column
+        )
+    }
+}
+
 /// Finds the arms whose condition uses a date column (other than an index
 /// date) that is after the index date for some of the arm's rows. `frame`
 /// is the cohort, with its `arm` column.
@@ -308,13 +347,15 @@ pub fn post_index_arms(
     cfg: &CohortConfig,
     frame: &DataFrame,
     origins: &[String],
-) -> PolarsResult<Vec<PostIndexArm>> {
+) -> Result<Vec<PostIndexArm>, CohortError> {
     let mut out = Vec::new();
     let arms = frame.column(ARM)?.str()?;
     for arm in &cfg.arms {
         let in_arm: Vec<bool> = arms.iter().map(|a| a == Some(arm.name.as_str())).collect();
         let rows = in_arm.iter().filter(|x| **x).count() as u64;
-        let columns = condition(arm.condition.get_ref())?.meta().root_names();
+        let columns = condition(&format!("arm {}", arm.name), arm.condition.get_ref())?
+            .meta()
+            .root_names();
         for column in columns.iter().map(|c| c.to_string()) {
             let is_date = frame
                 .column(&column)

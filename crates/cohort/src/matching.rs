@@ -13,6 +13,7 @@
 //! `indicator` keeps it, with missing as a level of its own for categories
 //! and the mean plus a missing-indicator for numbers.
 
+use crate::CohortError;
 use cohortflow_core::ledger::{Outcome, StageAccount};
 use cohortflow_core::{ConfigProblem, Spanned, table};
 use cohortflow_stats::{
@@ -70,18 +71,11 @@ fn one() -> usize {
     1
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OrderName {
-    #[default]
-    Largest,
-    Smallest,
-    Random,
-    Data,
-}
-
 pub use cohortflow_core::design::MissingRule;
 use cohortflow_core::design::{design, model_terms};
+pub use cohortflow_core::matching::{
+    ArmMatchCount, BalanceLine, BalanceStats, MatchingSummary, OrderName,
+};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 pub enum CompatName {
@@ -100,55 +94,8 @@ pub struct Matched {
     pub summary: MatchingSummary,
 }
 
-/// The matching part of `results.json`.
-#[derive(Debug, Clone, Serialize)]
-pub struct MatchingSummary {
-    pub method: String,
-    pub treated: String,
-    pub control: String,
-    pub ratio: usize,
-    pub caliper_sd: Option<f64>,
-    pub m_order: OrderName,
-    pub missing: MissingRule,
-    pub exact: Vec<String>,
-    /// Terms of the propensity model and their coefficients (intercept first).
-    pub model_terms: Vec<String>,
-    pub model_coef: Vec<f64>,
-    /// Rows per arm: before matching, matched, unmatched.
-    pub counts: Vec<ArmMatchCount>,
-    /// SMD, variance ratio and eCDF statistics of every term and level,
-    /// before and after matching.
-    pub balance: Vec<BalanceLine>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ArmMatchCount {
-    pub arm: String,
-    pub before: u64,
-    pub matched: u64,
-    pub unmatched: u64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct BalanceLine {
-    /// The covariate, and for a category the level (`sex = F`).
-    pub term: String,
-    pub before: BalanceStats,
-    pub after: BalanceStats,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct BalanceStats {
-    pub mean_treated: f64,
-    pub mean_control: f64,
-    pub std_mean_diff: Option<f64>,
-    pub var_ratio: Option<f64>,
-    pub ecdf_mean: Option<f64>,
-    pub ecdf_max: Option<f64>,
-}
-
-impl From<BalanceRow> for BalanceStats {
-    fn from(b: BalanceRow) -> Self {
+fn balance_stats(b: BalanceRow) -> BalanceStats {
+    {
         BalanceStats {
             mean_treated: b.mean_treated,
             mean_control: b.mean_control,
@@ -241,7 +188,7 @@ pub fn match_arms(
     cohort: &DataFrame,
     arm_column: &str,
     sources: &[String],
-) -> PolarsResult<Matched> {
+) -> Result<Matched, CohortError> {
     let mut accounts = table::open_accounts(STAGE, cohort, sources)?;
     let arms = cohort.column(arm_column)?.str()?;
     let (treated_arm, control_arm) = (cfg.treated.get_ref(), cfg.control.get_ref());
@@ -267,9 +214,19 @@ pub fn match_arms(
 
     let model_terms = model_terms(&terms);
     let x: Vec<&[f64]> = model_terms.iter().map(|t| t.values.as_slice()).collect();
-    let fit = logistic_regression(&treated, &x, &GlmOptions::default()).map_err(|e| {
-        polars_err!(ComputeError: "propensity score model ({} ~ {}): {e}",
-            treated_arm, model_terms.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(" + "))
+    let fit = logistic_regression(&treated, &x, &GlmOptions::default()).map_err(|source| {
+        CohortError::PropensityModel {
+            formula: format!(
+                "{} ~ {}",
+                treated_arm,
+                model_terms
+                    .iter()
+                    .map(|t| t.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" + ")
+            ),
+            source,
+        }
     })?;
     let distance = fit.fitted.clone();
 
@@ -339,7 +296,7 @@ pub fn match_arms(
         // Position in the row-key order: the tie breaker.
         let key: Vec<u64> = idx.iter().map(|&k| k as u64).collect();
         let m = nearest_neighbor_match(&d, &t, &key, &opts_for(sample_sd(&d)))
-            .map_err(|e| polars_err!(ComputeError: "nearest-neighbour matching: {e}"))?;
+            .map_err(CohortError::Matching)?;
         for (local, w) in m.weights.iter().enumerate() {
             weights[idx[local]] = *w;
         }
@@ -376,8 +333,11 @@ pub fn match_arms(
     for (name, values, binary) in all_terms {
         let b = |w: &[f64]| {
             balance(values, &treated, w, binary)
-                .map(BalanceStats::from)
-                .map_err(|e| polars_err!(ComputeError: "balance of {name}: {e}"))
+                .map(balance_stats)
+                .map_err(|source| CohortError::Balance {
+                    term: name.clone(),
+                    source,
+                })
         };
         lines.push(BalanceLine {
             term: name.clone(),

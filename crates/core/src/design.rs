@@ -18,6 +18,16 @@ pub enum MissingRule {
     Indicator,
 }
 
+impl MissingRule {
+    /// The rule's name as written in pipeline files and `results.json`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            MissingRule::Exclude => "exclude",
+            MissingRule::Indicator => "indicator",
+        }
+    }
+}
+
 /// One column of the propensity model's design, with its name.
 pub struct Term {
     pub name: String,

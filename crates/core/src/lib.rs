@@ -13,6 +13,10 @@
 //! - [`problem`]: configuration problems located by key and byte span.
 //! - [`design`]: covariates turned into model terms (indicators for
 //!   categories, a declared rule for missing values).
+//! - [`matching`]: what a matching produced (counts, balance), shared by the
+//!   cohort stage that computes it, the results and the report.
+//! - [`time`]: units of time (a month is 30.4375 days) for endpoints,
+//!   landmarks and reports.
 //!
 //! May depend on polars and serde only; it knows nothing of TOML files,
 //! sources or the pipeline, and no stage crate reaches around it.
@@ -20,10 +24,12 @@
 pub mod design;
 pub mod expr;
 pub mod ledger;
+pub mod matching;
 pub mod problem;
 pub mod rejects;
 pub mod schema;
 pub mod table;
+pub mod time;
 
 pub use problem::ConfigProblem;
 pub use serde_spanned::Spanned;

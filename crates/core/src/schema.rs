@@ -4,6 +4,7 @@
 //! source against the schema and outputs exactly these columns (plus the
 //! provenance columns of [`crate::table`]).
 
+use crate::time::TimeUnit;
 use polars::prelude::{DataFrame, DataType, Field, Schema as PlSchema};
 use serde::Deserialize;
 
@@ -68,8 +69,7 @@ pub enum Dimension {
 
 impl Unit {
     /// The dimension and the size of one unit in the dimension's base unit
-    /// (mm, g, days). A month is 30.4375 days (365.25 / 12), as elsewhere in
-    /// cohortflow.
+    /// (mm, g, days); time units as [`crate::time`] defines them.
     pub fn scale(self) -> (Dimension, f64) {
         match self {
             Unit::Mm => (Dimension::Length, 1.0),
@@ -77,10 +77,10 @@ impl Unit {
             Unit::M => (Dimension::Length, 1000.0),
             Unit::G => (Dimension::Mass, 1.0),
             Unit::Kg => (Dimension::Mass, 1000.0),
-            Unit::Days => (Dimension::Time, 1.0),
-            Unit::Weeks => (Dimension::Time, 7.0),
-            Unit::Months => (Dimension::Time, 30.4375),
-            Unit::Years => (Dimension::Time, 365.25),
+            Unit::Days => (Dimension::Time, TimeUnit::Days.days()),
+            Unit::Weeks => (Dimension::Time, TimeUnit::Weeks.days()),
+            Unit::Months => (Dimension::Time, TimeUnit::Months.days()),
+            Unit::Years => (Dimension::Time, TimeUnit::Years.days()),
         }
     }
 

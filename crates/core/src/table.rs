@@ -1,6 +1,7 @@
 //! Provenance columns and readable table rendering.
 
 use polars::prelude::*;
+use polars_io::prelude::{CsvWriter, SerWriter};
 
 /// Name of the source a row came from (the source file's `name`).
 pub const SOURCE: &str = "source";

@@ -183,36 +183,7 @@ pub fn endpoint_days(
     Ok(EndpointRow { days, event, flags })
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TimeUnit {
-    Days,
-    Weeks,
-    #[default]
-    Months,
-    Years,
-}
-
-impl TimeUnit {
-    /// Days in one unit. A month is 365.25 / 12 = 30.4375 days.
-    pub fn days(self) -> f64 {
-        match self {
-            TimeUnit::Days => 1.0,
-            TimeUnit::Weeks => 7.0,
-            TimeUnit::Months => 30.4375,
-            TimeUnit::Years => 365.25,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            TimeUnit::Days => "days",
-            TimeUnit::Weeks => "weeks",
-            TimeUnit::Months => "months",
-            TimeUnit::Years => "years",
-        }
-    }
-}
+pub use cohortflow_core::time::TimeUnit;
 
 pub fn time_column(endpoint: &str) -> String {
     format!("{endpoint}_time")

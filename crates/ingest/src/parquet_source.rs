@@ -7,6 +7,7 @@ use crate::error::IngestError;
 use crate::headers::resolve;
 use chrono::NaiveDate;
 use polars::prelude::*;
+use polars_io::prelude::{ParquetReader, SerReader};
 
 enum Col {
     Str(StringChunked),
@@ -47,7 +48,7 @@ pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<(), IngestEr
 }
 
 /// Reads parquet from any reader polars accepts (a file, or bytes in a cursor).
-pub(crate) fn read_from<R: polars::io::mmap::MmapBytesReader>(
+pub(crate) fn read_from<R: polars_io::mmap::MmapBytesReader>(
     source: &Source,
     conv: &mut Converter,
     file: R,

@@ -40,7 +40,13 @@ pub enum Error {
     Config(Vec<LocatedProblem>),
     /// A data file could not be read into the schema.
     Input(cohortflow_ingest::IngestError),
-    /// A stage failed on the data (e.g. a row in two arms).
+    /// The cohort or matching stage stopped (e.g. a row in two arms).
+    Cohort(cohortflow_cohort::CohortError),
+    /// The analysis could not be completed (e.g. an empty arm).
+    Analysis(cohortflow_analysis::AnalysisError),
+    /// The report could not be made.
+    Report(cohortflow_report::ReportError),
+    /// A stage failed on the data.
     Stage {
         stage: &'static str,
         message: String,
@@ -67,6 +73,9 @@ impl fmt::Display for Error {
                 Ok(())
             }
             Error::Input(e) => write!(f, "{e}"),
+            Error::Cohort(e) => write!(f, "cohort stage: {e}"),
+            Error::Analysis(e) => write!(f, "analysis stage: {e}"),
+            Error::Report(e) => write!(f, "report: {e}"),
             Error::Stage { stage, message } => write!(f, "{stage} stage: {message}"),
             Error::Ledger(lines) => {
                 writeln!(

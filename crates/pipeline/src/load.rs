@@ -77,7 +77,9 @@ impl Loaded {
         self.sources.iter().map(|s| s.config.name.clone()).collect()
     }
 
-    /// Endpoints in the order the analysis lists them, then the others.
+    /// Every declared endpoint, by name (alphabetical: `[endpoints.<name>]`
+    /// tables are a map). The analysis takes its own order from
+    /// `analysis.endpoints`.
     pub fn endpoints(&self) -> Vec<(String, EndpointConfig)> {
         self.file
             .endpoints

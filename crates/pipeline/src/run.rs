@@ -7,6 +7,7 @@ use cohortflow_analysis::{ArmInfo, EndpointColumns, Results};
 use cohortflow_core::ledger::Ledger;
 use cohortflow_core::{rejects, table};
 use polars::prelude::*;
+use polars_io::prelude::ParquetWriter;
 use std::path::{Path, PathBuf};
 use tracing::{debug, info, warn};
 
@@ -74,7 +75,7 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
 
     let mut selected =
         cohortflow_cohort::select(&loaded.file.cohort, derived.frame.clone(), &sources)
-            .map_err(stage("cohort"))?;
+            .map_err(Error::Cohort)?;
     info!(rows = selected.frame.height(), "selected");
     ledger.extend(std::mem::take(&mut selected.accounts));
     // From here on rows are in the order of the row key, so that matching
@@ -89,7 +90,7 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
                 cohortflow_cohort::ARM,
                 &sources,
             )
-            .map_err(stage("matching"))?;
+            .map_err(Error::Cohort)?;
             info!(rows = m.frame.height(), "matched");
             ledger.extend(m.accounts.clone());
             Some(m)
@@ -123,7 +124,7 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
         .map(|(name, ep)| EndpointColumns {
             name: name.clone(),
             label: ep.label.clone(),
-            unit: ep.unit.name().to_string(),
+            unit: ep.unit,
             time: cohortflow_derive::time_column(name),
             event: cohortflow_derive::event_column(name),
             origin: ep.origin.get_ref().clone(),
@@ -136,15 +137,10 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
         cohortflow_cohort::ARM,
         analysed,
     )
-    .map_err(|message| Error::Stage {
-        stage: "analysis",
-        message,
-    })?;
+    .map_err(Error::Analysis)?;
 
     let mut results = analysis.results;
-    results.matching = matched
-        .as_ref()
-        .map(|m| serde_json::to_value(&m.summary).expect("matching summary serialises"));
+    results.matching = matched.as_ref().map(|m| m.summary.clone());
     let km_csv = cohortflow_analysis::km_csv(&analysis.curves);
     results.warnings = immortal_time_warnings(loaded, &selected.frame, &endpoint_columns)?;
     for w in &results.warnings {
@@ -169,22 +165,6 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
             write_file(
                 &staging.join("balance.csv"),
                 cohortflow_cohort::matching::balance_csv(&m.summary).as_bytes(),
-            )?;
-            let love: Vec<cohortflow_report::love::LoveRow> = m
-                .summary
-                .balance
-                .iter()
-                .map(|b| {
-                    (
-                        b.term.clone(),
-                        b.before.std_mean_diff,
-                        b.after.std_mean_diff,
-                    )
-                })
-                .collect();
-            write_file(
-                &staging.join("love.svg"),
-                cohortflow_report::love::love_svg(&love).as_bytes(),
             )?;
         }
         let flow = flow_svg(loaded, &ledger, &results);
@@ -215,10 +195,7 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
             flow_svg: &flow,
             config: &loaded.file.report,
         };
-        let report = cohortflow_report::build(&report).map_err(|message| Error::Stage {
-            stage: "report",
-            message,
-        })?;
+        let report = cohortflow_report::build(&report).map_err(Error::Report)?;
         for (name, bytes) in &report {
             write_file(&staging.join(name), bytes)?;
         }
@@ -310,24 +287,9 @@ fn immortal_time_warnings(
     let mut origins: Vec<String> = endpoints.iter().map(|e| e.origin.clone()).collect();
     origins.sort();
     origins.dedup();
-    let found =
-        cohortflow_cohort::post_index_arms(&loaded.file.cohort, cohort, &origins).map_err(|e| {
-            Error::Stage {
-                stage: "cohort",
-                message: e.to_string(),
-            }
-        })?;
-    Ok(found
-        .into_iter()
-        .map(|p| {
-            format!(
-                "immortal time: arm {} is defined by {}, which is after the index date {} for {} of its {} patients; \
-                 counting time from {} credits the arm with the time before {} in which its patients could not fail. \
-                 Declare [analysis.landmark] (or a time-varying analysis) to correct for it.",
-                p.arm, p.column, p.origin, p.after, p.rows, p.origin, p.column
-            )
-        })
-        .collect())
+    let found = cohortflow_cohort::post_index_arms(&loaded.file.cohort, cohort, &origins)
+        .map_err(Error::Cohort)?;
+    Ok(found.iter().map(|p| p.warning()).collect())
 }
 
 /// The flow diagram of the run, with the centres' labels and the arms.

@@ -5,6 +5,7 @@
 
 use cohortflow_pipeline::{load, run};
 use polars::prelude::*;
+use polars_io::prelude::{ParquetReader, SerReader};
 use std::path::Path;
 
 /// A table as CSV under a header with its shape and schema, so that a type

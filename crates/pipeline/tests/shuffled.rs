@@ -5,6 +5,7 @@
 use calamine::{Data, DataType, Reader, open_workbook_auto};
 use cohortflow_pipeline::{load, run};
 use polars::prelude::*;
+use polars_io::prelude::{ParquetReader, SerReader};
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
 use std::path::Path;
 
@@ -136,7 +137,7 @@ fn shuffled_exports_give_the_same_matched_study() {
         &dir.path().join("b"),
     )
     .unwrap();
-    assert!(original.results.matching.is_some());
+    assert!(original.results.matching.is_some() && shuffled.results.matching.is_some());
     for file in [
         "results.json",
         "balance.csv",

@@ -27,7 +27,8 @@ mod published;
 mod survival;
 mod table1;
 
-use cohortflow_analysis::{Curve, Results};
+use cohortflow_analysis::{AnalysisKind, Curve, Results};
+use cohortflow_core::matching::MatchingSummary;
 use doc::{Block, Document};
 pub use published::{Published, PublishedRow, Reference};
 use serde::{Deserialize, Deserializer};
@@ -94,8 +95,19 @@ impl Input<'_> {
     }
 }
 
+/// Why the report could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// A figure could not be drawn or encoded.
+    #[error("drawing {figure}: {message}")]
+    Figure { figure: String, message: String },
+    /// A `[report.published]` row refers to a number the run does not have.
+    #[error("[report.published]: {0}")]
+    Published(String),
+}
+
 /// The report's files: (file name, bytes), in a fixed order.
-pub fn build(input: &Input) -> Result<Vec<(String, Vec<u8>)>, String> {
+pub fn build(input: &Input) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     files.push(("table1.csv".into(), table1::csv(input.results).into_bytes()));
 
@@ -127,7 +139,8 @@ pub fn build(input: &Input) -> Result<Vec<(String, Vec<u8>)>, String> {
     });
 
     if let Some(m) = &input.results.matching {
-        matching(m, &mut blocks);
+        let love = matching(m, &mut blocks);
+        files.push(("love.svg".into(), love.into_bytes()));
     }
 
     blocks.push(Block::Heading(2, "Baseline characteristics".into()));
@@ -146,8 +159,12 @@ pub fn build(input: &Input) -> Result<Vec<(String, Vec<u8>)>, String> {
         for a in survival::analyses(input, k) {
             let fig = survival::figure(input, &a);
             let stem = survival::stem(&a);
-            let svg = plot::svg(&fig)?;
-            files.push((format!("{stem}.png"), plot::png(&fig)?));
+            let failed = |message| ReportError::Figure {
+                figure: stem.clone(),
+                message,
+            };
+            let svg = plot::svg(&fig).map_err(failed)?;
+            files.push((format!("{stem}.png"), plot::png(&fig).map_err(failed)?));
             let names: Vec<String> = a
                 .groups
                 .iter()
@@ -178,7 +195,7 @@ pub fn build(input: &Input) -> Result<Vec<(String, Vec<u8>)>, String> {
     }
 
     if let Some(p) = &input.config.published {
-        blocks.extend(published::block(input, p)?);
+        blocks.extend(published::block(input, p).map_err(ReportError::Published)?);
     }
     conventions(input, &mut blocks);
 
@@ -254,7 +271,11 @@ fn summary(input: &Input, blocks: &mut Vec<Block>) {
                 .iter()
                 .zip(&a.groups)
                 .map(|(s, g)| {
-                    let name = if a.kind == "naive" { &g.0 } else { &g.1 };
+                    let name = if a.kind == AnalysisKind::Naive {
+                        &g.0
+                    } else {
+                        &g.1
+                    };
                     match s.median.estimate {
                         Some(m) => format!("{name} {m:.1} {}", ep.unit),
                         None => format!("{name} not reached"),
@@ -307,12 +328,13 @@ fn conventions(input: &Input, blocks: &mut Vec<Block>) {
         format!("Tied times: {}.", c.tied_times),
         format!("Quantiles (Table 1): {}.", c.quantiles),
         format!(
-            "Baseline tests used: {}; the rule: Fisher's exact test when any expected count is under 5, else Pearson's chi-squared test (Yates' correction for 2 x 2); Wilcoxon rank-sum for continuous variables.",
+            "Baseline tests used: {}; the rule: Fisher's exact test when any expected count is under 5, else Pearson's chi-squared test (Yates' correction for 2 x 2); {} for continuous variables.",
             if tests.is_empty() {
                 "none".to_string()
             } else {
                 tests.join("; ")
-            }
+            },
+            c.continuous_test.description()
         ),
         format!("A month is {} days.", fmt::num(c.month_days)),
         format!(
@@ -323,60 +345,52 @@ fn conventions(input: &Input, blocks: &mut Vec<Block>) {
     if input.results.landmark.is_some() {
         items.insert(7, format!("Landmark rule: {}.", c.landmark));
     }
-    items.push("Not in this report yet (in `results.json` where the pipeline declares them): hazard ratios from Cox regression (unadjusted or adjusted), the proportional-hazards test, a time-varying (time-dependent covariate) analysis, and matching balance tables and love plot.".into());
     blocks.push(Block::List(items));
     blocks.push(Block::Para(
         "Files: `table1.csv` (Table 1), `km-<endpoint>.svg` / `.png` and `km-<endpoint>-landmark.svg` / `.png` (figures), `km.csv` (every curve step), `results.json` (every estimate), `flow.svg`, `report.md` and `report.html` (this report).".into(),
     ));
 }
 
-/// The matching section: counts, the balance table and the love plot, from
-/// the matching summary in `results.json`.
-fn matching(m: &serde_json::Value, blocks: &mut Vec<Block>) {
+/// The matching section: counts, the balance table and the love plot.
+/// Returns the love plot's SVG (`love.svg`, also inlined).
+fn matching(m: &MatchingSummary, blocks: &mut Vec<Block>) -> String {
     use doc::{Cell, Row};
     blocks.push(Block::Heading(2, "Matching".into()));
-    let counts: Vec<String> = m["counts"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let counts: Vec<String> = m
+        .counts
+        .iter()
         .map(|c| {
             format!(
                 "{}: {} of {} matched ({} unmatched)",
-                c["arm"].as_str().unwrap_or(""),
-                c["matched"],
-                c["before"],
-                c["unmatched"]
+                c.arm, c.matched, c.before, c.unmatched
             )
         })
         .collect();
-    let caliper = m["caliper_sd"]
-        .as_f64()
-        .map_or("no caliper".to_string(), |c| {
-            format!("caliper {} SD of the score", fmt::num(c))
-        });
+    let caliper = m.caliper_sd.map_or("no caliper".to_string(), |c| {
+        format!("caliper {} SD of the score", fmt::num(c))
+    });
     blocks.push(Block::Para(format!(
         "{}; 1:{}, {caliper}, m.order = {}, missing covariates: {}. {}.",
-        m["method"].as_str().unwrap_or(""),
-        m["ratio"],
-        m["m_order"].as_str().unwrap_or(""),
-        m["missing"].as_str().unwrap_or(""),
+        m.method,
+        m.ratio,
+        m.m_order.name(),
+        m.missing.name(),
         counts.join("; ")
     )));
-    let smd = |v: &serde_json::Value| fmt::dec(v.as_f64(), 3);
+    let smd = |v: Option<f64>| fmt::dec(v, 3);
     let mut rows = Vec::new();
     let mut love = Vec::new();
-    for b in m["balance"].as_array().into_iter().flatten() {
-        let term = b["term"].as_str().unwrap_or("").to_string();
+    for b in &m.balance {
         rows.push(Row::new(vec![
-            Cell::from(term.as_str()),
-            Cell::from(smd(&b["before"]["std_mean_diff"])),
-            Cell::from(smd(&b["after"]["std_mean_diff"])),
-            Cell::from(fmt::dec(b["after"]["var_ratio"].as_f64(), 2)),
+            Cell::from(b.term.as_str()),
+            Cell::from(smd(b.before.std_mean_diff)),
+            Cell::from(smd(b.after.std_mean_diff)),
+            Cell::from(fmt::dec(b.after.var_ratio, 2)),
         ]));
         love.push((
-            term,
-            b["before"]["std_mean_diff"].as_f64(),
-            b["after"]["std_mean_diff"].as_f64(),
+            b.term.clone(),
+            b.before.std_mean_diff,
+            b.after.std_mean_diff,
         ));
     }
     blocks.push(Block::Table {
@@ -393,10 +407,12 @@ fn matching(m: &serde_json::Value, blocks: &mut Vec<Block>) {
         ],
         class: "numbers",
     });
+    let svg = love::love_svg(&love);
     blocks.push(Block::Figure {
         file: "love.svg".into(),
-        svg: love::love_svg(&love),
+        svg: svg.clone(),
         caption: "Love plot: absolute SMD of each term before (open) and after (filled) matching; dashed line at 0.1.".into(),
         alt: "Love plot of standardized mean differences before and after matching".into(),
     });
+    svg
 }

@@ -12,6 +12,7 @@
 //! not depend on the machine's fonts. The SVG names `sans-serif` and leaves
 //! the font to the viewer.
 
+use cohortflow_core::time::TimeUnit;
 use cohortflow_stats::KaplanMeier;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -60,8 +61,8 @@ pub struct Series<'a> {
 pub struct Figure<'a> {
     pub title: String,
     pub x_label: String,
-    /// Time unit of the curves: `days`, `weeks`, `months` or `years`.
-    pub unit: &'a str,
+    /// Time unit of the curves.
+    pub unit: TimeUnit,
     pub series: Vec<Series<'a>>,
     /// Text placed at the top right of the plot (the log-rank result).
     pub test: String,
@@ -79,14 +80,14 @@ pub fn size(fig: &Figure) -> (u32, u32) {
 }
 
 /// Tick times: a step that suits the unit, at most 12 ticks from 0.
-pub fn ticks(unit: &str, max_time: f64) -> Vec<f64> {
+pub fn ticks(unit: TimeUnit, max_time: f64) -> Vec<f64> {
     let steps: &[f64] = match unit {
-        "days" => &[
+        TimeUnit::Days => &[
             1.0, 2.0, 5.0, 7.0, 14.0, 30.0, 60.0, 90.0, 180.0, 365.0, 730.0, 1825.0,
         ],
-        "weeks" => &[1.0, 2.0, 4.0, 8.0, 13.0, 26.0, 52.0, 104.0, 260.0],
-        "years" => &[0.5, 1.0, 2.0, 5.0, 10.0, 20.0],
-        _ => &[
+        TimeUnit::Weeks => &[1.0, 2.0, 4.0, 8.0, 13.0, 26.0, 52.0, 104.0, 260.0],
+        TimeUnit::Years => &[0.5, 1.0, 2.0, 5.0, 10.0, 20.0],
+        TimeUnit::Months => &[
             1.0, 2.0, 3.0, 6.0, 12.0, 24.0, 36.0, 48.0, 60.0, 120.0, 240.0,
         ],
     };
@@ -411,7 +412,7 @@ mod tests {
         Figure {
             title: "Общая выживаемость".into(),
             x_label: "Months".into(),
-            unit: "months",
+            unit: TimeUnit::Months,
             series: vec![
                 Series {
                     name: "A",
@@ -462,7 +463,7 @@ mod tests {
                 (attr("x"), attr("y"), body.trim().to_string())
             })
             .collect();
-        let xt = ticks("months", 80.0);
+        let xt = ticks(TimeUnit::Months, 80.0);
         let rows: Vec<i32> = {
             let mut ys: Vec<i32> = texts
                 .iter()
@@ -501,10 +502,10 @@ mod tests {
 
     #[test]
     fn ticks_suit_the_unit() {
-        assert_eq!(ticks("months", 200.0).len(), 10); // 0, 24, ..., 216
-        assert_eq!(ticks("months", 200.0)[1], 24.0);
-        assert_eq!(ticks("months", 30.0)[1], 3.0);
-        assert_eq!(ticks("days", 1000.0)[1], 180.0);
-        assert!(ticks("years", 0.0).len() >= 2);
+        assert_eq!(ticks(TimeUnit::Months, 200.0).len(), 10); // 0, 24, ..., 216
+        assert_eq!(ticks(TimeUnit::Months, 200.0)[1], 24.0);
+        assert_eq!(ticks(TimeUnit::Months, 30.0)[1], 3.0);
+        assert_eq!(ticks(TimeUnit::Days, 1000.0)[1], 180.0);
+        assert!(ticks(TimeUnit::Years, 0.0).len() >= 2);
     }
 }

@@ -9,15 +9,15 @@
 use crate::doc::{Block, Cell, Row};
 use crate::plot::{Figure, Series};
 use crate::{Input, fmt};
-use cohortflow_analysis::{CoxModel, Curve, EndpointResult};
+use cohortflow_analysis::{AnalysisKind, CoxModel, Curve, EndpointResult};
+use cohortflow_core::time::TimeUnit;
 
 /// Months at which survival is read off the curves.
 pub const SURVIVAL_MONTHS: [f64; 3] = [12.0, 36.0, 60.0];
 
 /// One analysis of an endpoint: the groups compared and the result.
 pub struct Analysis<'a> {
-    /// `naive` or `landmark` (as `Curve::analysis`).
-    pub kind: &'static str,
+    pub kind: AnalysisKind,
     pub title: String,
     /// Where time is counted from, for axis labels and table captions.
     pub time_from: String,
@@ -40,7 +40,7 @@ pub fn analyses<'a>(input: &'a Input, k: usize) -> Vec<Analysis<'a>> {
     let r = input.results;
     let ep = &r.endpoints[k];
     let mut out = vec![Analysis {
-        kind: "naive",
+        kind: AnalysisKind::Naive,
         title: "Declared arms, time from the origin".into(),
         time_from: "the origin".into(),
         groups: r
@@ -54,12 +54,12 @@ pub fn analyses<'a>(input: &'a Input, k: usize) -> Vec<Analysis<'a>> {
     if let Some(l) = &r.landmark {
         if let Some(le) = l.endpoints.iter().find(|e| e.result.name == ep.name) {
             out.push(Analysis {
-                kind: "landmark",
+                kind: AnalysisKind::Landmark,
                 title: format!("Landmark at {} {}", fmt::num(l.time), l.unit),
                 time_from: format!(
                     "the {}-{} landmark",
                     fmt::num(l.time),
-                    l.unit.trim_end_matches('s')
+                    l.unit.name().trim_end_matches('s')
                 ),
                 groups: l
                     .groups
@@ -83,7 +83,7 @@ pub fn analyses<'a>(input: &'a Input, k: usize) -> Vec<Analysis<'a>> {
 
 pub fn curve<'a>(
     curves: &'a [Curve],
-    kind: &str,
+    kind: AnalysisKind,
     endpoint: &str,
     group: &str,
 ) -> Option<&'a Curve> {
@@ -92,9 +92,8 @@ pub fn curve<'a>(
         .find(|c| c.analysis == kind && c.endpoint == endpoint && c.arm == group)
 }
 
-fn months_in(unit: &str) -> f64 {
-    cohortflow_analysis::unit_days("months").unwrap_or(30.4375)
-        / cohortflow_analysis::unit_days(unit).unwrap_or(30.4375)
+fn months_in(unit: TimeUnit) -> f64 {
+    unit.per(TimeUnit::Months)
 }
 
 pub fn lines(input: &Input, analyses: &[Analysis]) -> Vec<Line> {
@@ -107,7 +106,7 @@ pub fn lines(input: &Input, analyses: &[Analysis]) -> Vec<Line> {
             .collect()
     };
     let level = fmt::num(input.results.conventions.conf_level * 100.0);
-    let unit = &analyses[0].result.unit;
+    let unit = analyses[0].result.unit;
     out.push(Line::PerGroup {
         label: "Patients (events)".into(),
         cells: per_group(&|a, g| {
@@ -182,7 +181,7 @@ pub fn lines(input: &Input, analyses: &[Analysis]) -> Vec<Line> {
         analyses
             .iter()
             .map(|a| match a.kind {
-                "naive" => f(a.result).unwrap_or_else(|| "–".into()),
+                AnalysisKind::Naive => f(a.result).unwrap_or_else(|| "–".into()),
                 _ => "–".into(),
             })
             .collect()
@@ -271,7 +270,7 @@ pub fn table(input: &Input, k: usize) -> Block {
     let mut names: Vec<Cell> = vec!["".into()];
     for a in &an {
         for (name, label) in &a.groups {
-            names.push(if name == label || a.kind == "landmark" {
+            names.push(if name == label || a.kind == AnalysisKind::Landmark {
                 Cell::from(label.as_str())
             } else {
                 Cell::from(format!("{name}: {label}"))
@@ -303,7 +302,7 @@ pub fn table(input: &Input, k: usize) -> Block {
     }
     let mut notes = Vec::new();
     for a in &an {
-        if a.kind != "naive" {
+        if a.kind != AnalysisKind::Naive {
             notes.push(format!("{}: time counted from {}.", a.title, a.time_from));
         }
         if let Some(l) = &a.left_out {
@@ -345,8 +344,8 @@ pub fn figure<'a>(input: &'a Input, a: &'a Analysis) -> Figure<'a> {
         .collect();
     Figure {
         title: format!("{}: {}", a.result.label, a.title.to_lowercase()),
-        x_label: format!("{} since {}", capital(&a.result.unit), a.time_from),
-        unit: &a.result.unit,
+        x_label: format!("{} since {}", capital(a.result.unit.name()), a.time_from),
+        unit: a.result.unit,
         series,
         test: format!("Log-rank {}", fmt::p_eq(a.result.log_rank.p_value)),
         ci_bands: input.config.ci_bands,
@@ -363,7 +362,7 @@ fn capital(s: &str) -> String {
 
 /// The file stem of a figure: `km-pfs`, `km-pfs-landmark`.
 pub fn stem(a: &Analysis) -> String {
-    if a.kind == "naive" {
+    if a.kind == AnalysisKind::Naive {
         format!("km-{}", a.result.name)
     } else {
         format!("km-{}-{}", a.result.name, a.kind)

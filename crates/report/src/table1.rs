@@ -212,7 +212,10 @@ pub fn block(results: &Results) -> Block {
         rows,
         notes: vec![
             format!("Arms: {}.", arms.join("; ")),
-            "Continuous variables: median [interquartile range, R quantile type 7] and mean (SD); compared by the Wilcoxon rank-sum test.".into(),
+            format!(
+                "Continuous variables: median [interquartile range, R quantile type 7] and mean (SD); compared by {}.",
+                results.conventions.continuous_test.description()
+            ),
             "Categorical variables: n (% of the non-missing); compared by Fisher's exact test when any expected count is under 5, else by Pearson's chi-squared test (Yates' correction for 2 x 2). Yes/no variables show the \"yes\" row.".into(),
             "SMD: standardized mean difference between the two arms (as R's tableone). Missing counts are shown where any value is missing.".into(),
             "Baseline p-values describe imbalance; they are not adjusted for multiple comparisons.".into(),

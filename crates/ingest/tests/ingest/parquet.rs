@@ -2,6 +2,7 @@ use crate::common::col;
 use crate::common::*;
 use cohortflow_ingest::ingest;
 use polars::prelude::*;
+use polars_io::prelude::ParquetWriter;
 
 const SOURCE: &str = r#"
 name = "center_p"

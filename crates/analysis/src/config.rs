@@ -1,0 +1,131 @@
+//! The `[analysis]` section of a pipeline file: what to estimate, compare
+//! and model, and with which conventions.
+
+use cohortflow_core::Spanned;
+use cohortflow_core::time::TimeUnit;
+use cohortflow_stats::ConfType;
+use serde::{Deserialize, Serialize};
+
+pub use crate::cox::{CoxConfig, TiesName, TimeVaryingConfig};
+
+/// The `[analysis]` section of a pipeline.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnalysisConfig {
+    /// Endpoints to estimate and compare, by name (`[endpoints.<name>]`).
+    pub endpoints: Spanned<Vec<String>>,
+    /// Columns of the baseline table (Table 1): counts and percentages per
+    /// value for categories and booleans, median [IQR] and mean (SD) for
+    /// numbers, each with a test between arms and the standardized mean
+    /// difference.
+    #[serde(default = "no_columns")]
+    pub baseline: Spanned<Vec<String>>,
+    /// Scale of the Kaplan–Meier confidence intervals, as R's `conf.type`.
+    #[serde(default)]
+    pub conf_type: ConfTypeName,
+    /// Confidence level of every interval.
+    #[serde(default = "default_conf_level")]
+    pub conf_level: f64,
+    /// The G-rho test comparing the curves: 0 = log-rank, 1 = Peto-Peto.
+    #[serde(default)]
+    pub rho: f64,
+    /// Horizon of the restricted mean survival time per arm, in each
+    /// endpoint's unit (none when absent).
+    pub rmst_tau: Option<f64>,
+    /// Test of continuous variables in the baseline table.
+    #[serde(default)]
+    pub continuous_test: ContinuousTest,
+    /// Stratify the log-rank test and the Cox models by this column (e.g.
+    /// `source`, the centre): as `survdiff(... + strata(x))` and
+    /// `coxph(... + strata(x))`.
+    pub strata: Option<Spanned<String>>,
+    /// Survival quantiles reported per arm besides the median (probability of
+    /// the event, as `quantile(fit, probs)`: 0.25 = the time by which 25% had
+    /// the event).
+    #[serde(default)]
+    pub quantiles: Vec<f64>,
+    /// A landmark analysis against immortal-time bias.
+    pub landmark: Option<LandmarkConfig>,
+    /// Cox models of the arms' hazard ratio.
+    pub cox: Option<CoxConfig>,
+    /// Cox model with the exposure as a time-varying covariate.
+    pub time_varying: Option<TimeVaryingConfig>,
+    /// The arm hazard ratios are relative to (default: the last arm).
+    pub reference_arm: Option<Spanned<String>>,
+}
+
+/// The test of continuous variables in the baseline table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContinuousTest {
+    /// Wilcoxon rank-sum (`wilcox.test`).
+    #[default]
+    Wilcoxon,
+    /// Welch's t-test (`t.test`).
+    Welch,
+}
+
+impl ContinuousTest {
+    /// The test's name in a sentence ("compared by ...").
+    pub const fn description(self) -> &'static str {
+        match self {
+            ContinuousTest::Wilcoxon => "the Wilcoxon rank-sum test",
+            ContinuousTest::Welch => "Welch's two-sample t-test",
+        }
+    }
+}
+
+/// `[analysis.landmark]`: only patients alive, event-free and under
+/// follow-up at the landmark time are analysed, grouped by whether the
+/// exposure (a date) happened by then, with time counted from the landmark.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LandmarkConfig {
+    /// Landmark time after each endpoint's origin, in `unit`.
+    pub time: f64,
+    #[serde(default)]
+    pub unit: TimeUnit,
+    /// Date column of the exposure (e.g. `surgery_date`).
+    pub exposure: Spanned<String>,
+    #[serde(default = "default_exposed")]
+    pub exposed_label: String,
+    #[serde(default = "default_unexposed")]
+    pub unexposed_label: String,
+}
+
+fn default_exposed() -> String {
+    "exposed by the landmark".into()
+}
+
+fn default_unexposed() -> String {
+    "not exposed by the landmark".into()
+}
+
+pub(crate) fn no_columns() -> Spanned<Vec<String>> {
+    Spanned::new(0..0, Vec::new())
+}
+
+fn default_conf_level() -> f64 {
+    0.95
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub enum ConfTypeName {
+    #[default]
+    #[serde(rename = "log")]
+    Log,
+    #[serde(rename = "log-log")]
+    LogLog,
+    #[serde(rename = "plain")]
+    Plain,
+}
+
+impl ConfTypeName {
+    pub(crate) fn to_stats(self) -> ConfType {
+        match self {
+            ConfTypeName::Log => ConfType::Log,
+            ConfTypeName::LogLog => ConfType::LogLog,
+            ConfTypeName::Plain => ConfType::Plain,
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! What the analysis computed: the types serialised as `results.json`
+//! (documented field by field in `docs/results.md`) and read by the report.
+
+use crate::config::{ConfTypeName, ContinuousTest};
+use crate::{ArmInfo, CoxModel};
+use cohortflow_core::matching::MatchingSummary;
+use cohortflow_core::time::TimeUnit;
+use cohortflow_stats::QuantileEstimate;
+use serde::Serialize;
+
+pub use crate::baseline::{BaselineRow, BaselineSummary, CategoricalCell, ContinuousCell};
+
+/// Everything the analysis computed; serialised as `results.json` and
+/// documented in `docs/results.md`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Results {
+    pub arms: Vec<ArmCount>,
+    /// The baseline table (Table 1), one row per `analysis.baseline` column.
+    pub baseline: Vec<BaselineRow>,
+    /// The comparison of the declared arms from each endpoint's origin.
+    pub endpoints: Vec<EndpointResult>,
+    pub landmark: Option<LandmarkResult>,
+    pub time_varying: Option<TimeVaryingResult>,
+    /// Design warnings (e.g. immortal time), in plain words.
+    pub warnings: Vec<String>,
+    /// The matching, when the pipeline declares one (the cohort stage's
+    /// summary, set by the pipeline).
+    pub matching: Option<MatchingSummary>,
+    pub conventions: Conventions,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LandmarkResult {
+    pub time: f64,
+    pub unit: TimeUnit,
+    pub exposure: String,
+    /// Group names in the order of each endpoint's `by_arm`.
+    pub groups: Vec<ArmInfo>,
+    pub endpoints: Vec<LandmarkEndpoint>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LandmarkEndpoint {
+    /// Cohort patients left out: event, death or end of follow-up at or
+    /// before the landmark.
+    pub excluded_before_landmark: u64,
+    #[serde(flatten)]
+    pub result: EndpointResult,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ArmCount {
+    pub name: String,
+    pub label: String,
+    pub n: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EndpointResult {
+    pub name: String,
+    pub label: String,
+    pub unit: TimeUnit,
+    pub by_arm: Vec<ArmSurvival>,
+    pub log_rank: LogRankResult,
+    /// Cox models of the arms, when `[analysis.cox]` is declared.
+    pub cox: Option<CoxModels>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CoxModels {
+    pub unadjusted: CoxModel,
+    pub adjusted: Option<CoxModel>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TimeVaryingResult {
+    pub exposure: String,
+    /// One model per endpoint, in the order of `endpoints`.
+    pub endpoints: Vec<TimeVaryingEndpoint>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TimeVaryingEndpoint {
+    pub name: String,
+    pub model: CoxModel,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ArmSurvival {
+    pub arm: String,
+    pub n: u64,
+    pub events: f64,
+    /// Median survival time with its confidence limits; `null` = not reached.
+    pub median: Quantile,
+    /// Restricted mean survival time to `rmst_tau`, as R's
+    /// `print(fit, rmean = tau)`.
+    pub rmst: Option<RmstResult>,
+    /// The declared `quantiles`, as R's `quantile(fit, probs)`.
+    pub quantiles: Vec<QuantileAt>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct QuantileAt {
+    /// Probability of the event by that time.
+    pub p: f64,
+    #[serde(flatten)]
+    pub quantile: Quantile,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RmstResult {
+    pub tau: f64,
+    pub estimate: f64,
+    pub se: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Quantile {
+    pub estimate: Option<f64>,
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
+}
+
+impl From<QuantileEstimate> for Quantile {
+    fn from(q: QuantileEstimate) -> Self {
+        Quantile {
+            estimate: q.estimate,
+            lower: q.lower,
+            upper: q.upper,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LogRankResult {
+    /// Arms in the order of `observed` and `expected`.
+    pub arms: Vec<String>,
+    pub observed: Vec<f64>,
+    pub expected: Vec<f64>,
+    pub chisq: f64,
+    pub df: usize,
+    pub p_value: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Conventions {
+    pub survival_estimator: String,
+    pub variance: String,
+    pub conf_type: ConfTypeName,
+    pub conf_level: f64,
+    pub median: String,
+    pub comparison: String,
+    pub rmst: String,
+    pub tied_times: String,
+    pub quantiles: String,
+    /// The test of continuous variables in the baseline table.
+    pub continuous_test: ContinuousTest,
+    pub landmark: String,
+    pub cox: String,
+    pub strata: Option<String>,
+    pub time_varying: String,
+    pub month_days: f64,
+}
