@@ -92,17 +92,29 @@ impl From<&cohortflow_stats::Test> for TestResult {
 }
 
 /// Fits `Surv(start, stop, event) ~ terms` and packs the result.
-fn fit(
+/// One model to fit: its formula (for messages and results), the outcome,
+/// the terms (name, values) and the strata.
+struct Model<'a> {
     formula: String,
-    start: Option<&[f64]>,
-    stop: &[f64],
-    event: &[bool],
-    terms: &[(String, Vec<f64>)],
-    strata: Option<&[usize]>,
-    ties: TiesName,
-    conf_level: f64,
+    start: Option<&'a [f64]>,
+    stop: &'a [f64],
+    event: &'a [bool],
+    terms: &'a [(String, Vec<f64>)],
+    strata: Option<&'a [usize]>,
+    /// Rows left out for a missing covariate (reported with the model).
     excluded_missing: usize,
-) -> Result<CoxModel, String> {
+}
+
+fn fit(model: Model, ties: TiesName, conf_level: f64) -> Result<CoxModel, String> {
+    let Model {
+        formula,
+        start,
+        stop,
+        event,
+        terms,
+        strata,
+        excluded_missing,
+    } = model;
     let x: Vec<&[f64]> = terms.iter().map(|(_, v)| v.as_slice()).collect();
     let data = CoxData {
         start,
@@ -205,23 +217,25 @@ pub(crate) fn by_arm(
     let row_strata: Option<Vec<usize>> =
         strata.map(|s| keep.iter().map(|&r| s[rows[r].0]).collect());
     fit(
-        format!(
-            "Surv(time, event) ~ {}{}",
-            rhs.join(" + "),
-            if strata.is_some() {
-                " + strata(...)"
-            } else {
-                ""
-            }
-        ),
-        None,
-        &stop,
-        &event,
-        &terms,
-        row_strata.as_deref(),
+        Model {
+            formula: format!(
+                "Surv(time, event) ~ {}{}",
+                rhs.join(" + "),
+                if strata.is_some() {
+                    " + strata(...)"
+                } else {
+                    ""
+                }
+            ),
+            start: None,
+            stop: &stop,
+            event: &event,
+            terms: &terms,
+            strata: row_strata.as_deref(),
+            excluded_missing: rows.len() - keep.len(),
+        },
         ties,
         conf_level,
-        rows.len() - keep.len(),
     )
 }
 
@@ -267,14 +281,16 @@ pub(crate) fn time_varying(
     let (start, stop, x) = (pick(&start), pick(&stop), pick(&x));
     let event: Vec<bool> = keep.iter().map(|&i| event[i]).collect();
     fit(
-        format!("Surv(start, stop, event) ~ {exposure} (time-varying)"),
-        Some(&start),
-        &stop,
-        &event,
-        &[(format!("{exposure} (time-varying)"), x)],
-        None,
+        Model {
+            formula: format!("Surv(start, stop, event) ~ {exposure} (time-varying)"),
+            start: Some(&start),
+            stop: &stop,
+            event: &event,
+            terms: &[(format!("{exposure} (time-varying)"), x)],
+            strata: None,
+            excluded_missing: 0,
+        },
         ties,
         conf_level,
-        0,
     )
 }

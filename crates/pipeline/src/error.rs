@@ -39,11 +39,11 @@ pub enum Error {
     /// The pipeline, schema or a source file is wrong; nothing was read.
     Config(Vec<LocatedProblem>),
     /// A data file could not be read into the schema.
-    Input(cohortflow_ingest::IngestError),
+    Input(Box<cohortflow_ingest::IngestError>),
     /// The cohort or matching stage stopped (e.g. a row in two arms).
-    Cohort(cohortflow_cohort::CohortError),
+    Cohort(Box<cohortflow_cohort::CohortError>),
     /// The analysis could not be completed (e.g. an empty arm).
-    Analysis(cohortflow_analysis::AnalysisError),
+    Analysis(Box<cohortflow_analysis::AnalysisError>),
     /// The report could not be made.
     Report(cohortflow_report::ReportError),
     /// A stage failed on the data.

@@ -42,7 +42,8 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
 
     let mut ingested: Option<DataFrame> = None;
     for source in &loaded.sources {
-        let ing = cohortflow_ingest::ingest(source, &loaded.schema).map_err(Error::Input)?;
+        let ing = cohortflow_ingest::ingest(source, &loaded.schema)
+            .map_err(|e| Error::Input(Box::new(e)))?;
         ledger.push(ing.account);
         all_rejects.extend(ing.rejects);
         match &mut ingested {
@@ -75,7 +76,7 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
 
     let mut selected =
         cohortflow_cohort::select(&loaded.file.cohort, derived.frame.clone(), &sources)
-            .map_err(Error::Cohort)?;
+            .map_err(|e| Error::Cohort(Box::new(e)))?;
     info!(rows = selected.frame.height(), "selected");
     ledger.extend(std::mem::take(&mut selected.accounts));
     // From here on rows are in the order of the row key, so that matching
@@ -90,7 +91,7 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
                 cohortflow_cohort::ARM,
                 &sources,
             )
-            .map_err(Error::Cohort)?;
+            .map_err(|e| Error::Cohort(Box::new(e)))?;
             info!(rows = m.frame.height(), "matched");
             ledger.extend(m.accounts.clone());
             Some(m)
@@ -137,7 +138,7 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
         cohortflow_cohort::ARM,
         analysed,
     )
-    .map_err(Error::Analysis)?;
+    .map_err(|e| Error::Analysis(Box::new(e)))?;
 
     let mut results = analysis.results;
     results.matching = matched.as_ref().map(|m| m.summary.clone());
@@ -288,7 +289,7 @@ fn immortal_time_warnings(
     origins.sort();
     origins.dedup();
     let found = cohortflow_cohort::post_index_arms(&loaded.file.cohort, cohort, &origins)
-        .map_err(Error::Cohort)?;
+        .map_err(|e| Error::Cohort(Box::new(e)))?;
     Ok(found.iter().map(|p| p.warning()).collect())
 }
 

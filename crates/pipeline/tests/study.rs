@@ -198,7 +198,7 @@ fn an_arm_defined_after_the_index_date_without_a_remedy_is_warned_about() {
     let path = dir.path().join("mgist-cytoreduction.toml");
     std::fs::write(
         &path,
-        &without_landmark
+        without_landmark
             .replace("\"schemas/", &format!("\"{}/schemas/", root.display()))
             .replace("\"sources/", &format!("\"{}/sources/", root.display())),
     )
