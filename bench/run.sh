@@ -1,5 +1,5 @@
 #!/bin/sh
-# cohortflow-stats against R's survival on 1,000,000 rows (issue 3, "Speed").
+# cohortflow-stats against R's survival on 1,000,000 rows.
 #
 # On a fresh machine: installs R and survival from Debian if missing (needs
 # root and network), builds the bench in release (bench/target), writes the

@@ -131,7 +131,7 @@ sg <- "fixtures/real/gbsg.csv: hormon ~ age + meno + size + grade + nodes + pgr 
 
 configs <- list(
   # name,          data,     ratio, caliper, m.order
-  list("cal02_r1_largest", 1, 0.2, "largest"),   # the three configurations of issue 4
+  list("cal02_r1_largest", 1, 0.2, "largest"),   # the configurations the study pipelines use
   list("cal02_r2_largest", 2, 0.2, "largest"),
   list("cal02_r1_smallest", 1, 0.2, "smallest"),
   list("nocal_r1_largest", 1, NULL, "largest"),

@@ -1,5 +1,5 @@
-//! Speed benchmark of cohortflow-stats against R's survival package (issue 3,
-//! "Speed"). Driven by `bench/run.sh`; see `bench/README.md`.
+//! Speed benchmark of cohortflow-stats against R's survival package.
+//! Driven by `bench/run.sh`; see `bench/README.md`.
 //!
 //! * `cohortflow-bench gen <data.csv>` writes the data set (fixed seed).
 //! * `cohortflow-bench run <data.csv> <r-results.tsv>` reads the data set
@@ -19,7 +19,7 @@ use cohortflow_stats::{
     kaplan_meier_by_group, kaplan_meier_by_group_prepared, log_rank, log_rank_prepared,
 };
 
-/// Rows of the data set (issue 3: 1,000,000).
+/// Rows of the data set.
 const N: usize = 1_000_000;
 /// Seed of the generator: the data set is the same on every machine.
 const SEED: u64 = 20_260_301;

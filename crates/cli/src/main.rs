@@ -1,8 +1,8 @@
 //! `cohortflow`: the command line. It parses arguments, sets up logging, and
 //! calls the pipeline crate; it holds no logic of its own.
 //!
-//! May depend on cohortflow-pipeline, cohortflow-analysis (for printing
-//! results), clap and tracing.
+//! Depends on cohortflow-pipeline (which re-exports the result types it
+//! prints), clap and tracing-subscriber.
 
 use clap::{Parser, Subcommand};
 use cohortflow_pipeline::{Error, Outcome, RunSummary};
