@@ -3,7 +3,7 @@
 
 use cohortflow_core::Spanned;
 use cohortflow_core::time::TimeUnit;
-use cohortflow_stats::ConfType;
+use cohortflow_stats::{ConfType, PAdjust};
 use serde::{Deserialize, Serialize};
 
 pub use crate::cox::{CoxConfig, TiesName, TimeVaryingConfig};
@@ -44,6 +44,13 @@ pub struct AnalysisConfig {
     /// the event).
     #[serde(default)]
     pub quantiles: Vec<f64>,
+    /// Times (in each endpoint's unit) at which the survival curves are
+    /// read, with CIs and numbers at risk. When absent: 12, 36 and 60
+    /// months, expressed in the endpoint's unit.
+    pub at: Option<Vec<f64>>,
+    /// Compare every pair of arms too (log-rank on each pair's patients),
+    /// with p-values adjusted by this method; absent = no pairwise tests.
+    pub pairwise: Option<PairwiseAdjust>,
     /// A landmark analysis against immortal-time bias.
     pub landmark: Option<LandmarkConfig>,
     /// Cox models of the arms' hazard ratio.
@@ -74,6 +81,39 @@ impl ContinuousTest {
         }
     }
 }
+
+/// The adjustment of pairwise p-values, named as R's `p.adjust` methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum PairwiseAdjust {
+    #[serde(rename = "holm")]
+    Holm,
+    #[serde(rename = "hochberg")]
+    Hochberg,
+    #[serde(rename = "bonferroni")]
+    Bonferroni,
+    #[serde(rename = "BH")]
+    BenjaminiHochberg,
+    #[serde(rename = "BY")]
+    BenjaminiYekutieli,
+    #[serde(rename = "none")]
+    None,
+}
+
+impl PairwiseAdjust {
+    pub(crate) fn to_stats(self) -> PAdjust {
+        match self {
+            PairwiseAdjust::Holm => PAdjust::Holm,
+            PairwiseAdjust::Hochberg => PAdjust::Hochberg,
+            PairwiseAdjust::Bonferroni => PAdjust::Bonferroni,
+            PairwiseAdjust::BenjaminiHochberg => PAdjust::BenjaminiHochberg,
+            PairwiseAdjust::BenjaminiYekutieli => PAdjust::BenjaminiYekutieli,
+            PairwiseAdjust::None => PAdjust::None,
+        }
+    }
+}
+
+/// Survival is read at these months when `at` is not declared.
+pub const DEFAULT_AT_MONTHS: [f64; 3] = [12.0, 36.0, 60.0];
 
 /// `[analysis.landmark]`: only patients alive, event-free and under
 /// follow-up at the landmark time are analysed, grouped by whether the

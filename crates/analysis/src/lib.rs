@@ -17,8 +17,8 @@ mod survival;
 mod validate;
 
 pub use config::{
-    AnalysisConfig, ConfTypeName, ContinuousTest, CoxConfig, LandmarkConfig, TiesName,
-    TimeVaryingConfig,
+    AnalysisConfig, ConfTypeName, ContinuousTest, CoxConfig, DEFAULT_AT_MONTHS, LandmarkConfig,
+    PairwiseAdjust, TiesName, TimeVaryingConfig,
 };
 pub use cox::{CoxModel, CoxTerm, TestResult};
 pub use results::*;
@@ -38,10 +38,6 @@ pub enum AnalysisError {
     /// another type (a bug upstream: `validate` checks the configuration).
     #[error("reading the cohort table: {0}")]
     Table(#[from] PolarsError),
-    #[error(
-        "arm '{arm}' has no patients after the cohort criteria; nothing can be estimated for it (see attrition.csv)"
-    )]
-    EmptyArm { arm: String },
     #[error("unknown reference arm '{0}'")]
     UnknownReferenceArm(String),
     #[error("baseline table: {0}")]
@@ -148,10 +144,18 @@ pub fn analyse(
             n: arm_index.iter().filter(|x| **x == Some(k)).count() as u64,
         })
         .collect();
-    if let Some(empty) = arm_counts.iter().find(|a| a.n == 0) {
-        return Err(AnalysisError::EmptyArm {
-            arm: empty.name.clone(),
-        });
+    let mut warnings = Vec::new();
+    for empty in arm_counts.iter().filter(|a| a.n == 0) {
+        warnings.push(format!(
+            "arm {} has no patients after the cohort criteria (see attrition.csv): it is shown with n = 0 and takes part in no estimate or comparison",
+            empty.name
+        ));
+    }
+    let with_patients = arm_counts.iter().filter(|a| a.n > 0).count();
+    if with_patients < 2 && arms.len() > 1 {
+        warnings.push(
+            "fewer than two arms have patients: no comparison (log-rank test, hazard ratios) is made".into(),
+        );
     }
 
     let reference = match &cfg.reference_arm {
@@ -181,6 +185,8 @@ pub fn analyse(
         rho: cfg.rho,
         rmst_tau: cfg.rmst_tau,
         quantiles: cfg.quantiles.clone(),
+        at: cfg.at.clone(),
+        pairwise: cfg.pairwise.map(PairwiseAdjust::to_stats),
     };
     let mut curves = Vec::new();
     let selected: Vec<&EndpointColumns> = cfg
@@ -208,12 +214,41 @@ pub fn analyse(
             AnalysisKind::Naive,
             &mut curves,
         )?;
-        if let Some(c) = &cfg.cox {
-            let names: Vec<String> = arms.iter().map(|a| a.name.clone()).collect();
+        // Hazard ratios between the arms that have patients for this
+        // endpoint (an empty arm has no indicator: it would be all zeros).
+        let present: Vec<usize> = (0..arms.len())
+            .filter(|&k| with_row.iter().any(|r| r.3 == k))
+            .collect();
+        if let Some(c) = &cfg.cox
+            && present.len() >= 2
+        {
+            let names: Vec<String> = present.iter().map(|&k| arms[k].name.clone()).collect();
+            let reference = present
+                .iter()
+                .position(|&k| k == reference)
+                .ok_or_else(|| AnalysisError::Model {
+                    endpoint: ep.name.clone(),
+                    model: "Cox model",
+                    message: format!(
+                        "the reference arm {} has no patients; declare another reference_arm",
+                        arms[reference].name
+                    ),
+                })?;
+            let cox_rows: Vec<(usize, f64, bool, usize)> = with_row
+                .iter()
+                .map(|&(i, t, e, k)| {
+                    (
+                        i,
+                        t,
+                        e,
+                        present.iter().position(|&p| p == k).expect("present"),
+                    )
+                })
+                .collect();
             let model = |adjust: &[String]| {
                 cox::by_arm(
                     frame,
-                    &with_row,
+                    &cox_rows,
                     &names,
                     reference,
                     adjust,
@@ -296,7 +331,7 @@ pub fn analyse(
             endpoints: results,
             landmark,
             time_varying,
-            warnings: Vec::new(),
+            warnings,
             matching: None,
             conventions: Conventions {
                 survival_estimator: "Kaplan-Meier (R survival::survfit)".into(),
@@ -313,6 +348,7 @@ pub fn analyse(
                 tied_times: "times closer than sqrt(machine epsilon) relative are merged, as R's timefix".into(),
                 quantiles: "R quantile type 7".into(),
                 continuous_test: cfg.continuous_test,
+                pairwise_adjust: cfg.pairwise.map(|p| p.to_stats().name().to_string()),
                 landmark: "patients with an endpoint time after the landmark; exposed when the exposure date is on or before origin + landmark; time counted from the landmark".into(),
                 cox: "Cox proportional hazards as R survival::coxph (Efron ties unless declared), Wald CI for the hazard ratio; PH test as cox.zph (KM transform); hazard ratios of each arm against the reference arm".into(),
                 strata: cfg.strata.as_ref().map(|s| format!("log-rank test and Cox models stratified by {}", s.get_ref())),

@@ -60,10 +60,32 @@ pub struct EndpointResult {
     pub name: String,
     pub label: String,
     pub unit: TimeUnit,
+    /// One entry per group with patients, in the declared order (a group
+    /// with no patient has none: see `Results.arms` for its n = 0).
     pub by_arm: Vec<ArmSurvival>,
-    pub log_rank: LogRankResult,
-    /// Cox models of the arms, when `[analysis.cox]` is declared.
+    /// The test between the groups; `null` when fewer than two groups have
+    /// patients (nothing to compare).
+    pub log_rank: Option<LogRankResult>,
+    /// Each pair of groups compared on its own (`analysis.pairwise`), with
+    /// p-values adjusted for the number of pairs.
+    pub pairwise: Vec<PairwiseTest>,
+    /// Cox models of the arms, when `[analysis.cox]` is declared and two or
+    /// more arms have patients.
     pub cox: Option<CoxModels>,
+}
+
+/// The log-rank test of one pair of groups, on that pair's patients only
+/// (as `survdiff` on the subset; survminer's `pairwise_survdiff`).
+#[derive(Debug, Clone, Serialize)]
+pub struct PairwiseTest {
+    pub a: String,
+    pub b: String,
+    pub chisq: f64,
+    pub df: usize,
+    pub p_value: f64,
+    /// `p_value` adjusted over all pairs of the endpoint, as R's
+    /// `p.adjust(p, method)`.
+    pub p_adjusted: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -97,6 +119,28 @@ pub struct ArmSurvival {
     pub rmst: Option<RmstResult>,
     /// The declared `quantiles`, as R's `quantile(fit, probs)`.
     pub quantiles: Vec<QuantileAt>,
+    /// The curve at the declared times (`analysis.at`, in the endpoint's
+    /// unit), as R's `summary(fit, times = at, extend = TRUE)`.
+    pub survival_at: Vec<SurvivalAtTime>,
+    /// Median follow-up by the reverse Kaplan–Meier method (censoring as
+    /// the event: `survfit(Surv(time, 1 - event) ~ arm)`), with its CI;
+    /// `null` estimate = not reached.
+    pub median_follow_up: Quantile,
+}
+
+/// The survival curve read at one time.
+#[derive(Debug, Clone, Serialize)]
+pub struct SurvivalAtTime {
+    pub time: f64,
+    pub surv: f64,
+    pub std_err: f64,
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
+    /// Patients at risk at `time` (time >= `time`).
+    pub n_risk: f64,
+    /// The time is after the group's last observed time: the estimate is
+    /// the last value of the curve, carried forward (R's `extend = TRUE`).
+    pub beyond_last_time: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -153,6 +197,9 @@ pub struct Conventions {
     pub rmst: String,
     pub tied_times: String,
     pub quantiles: String,
+    /// The adjustment of pairwise log-rank p-values (R's `p.adjust`
+    /// method), when pairwise comparisons were asked for.
+    pub pairwise_adjust: Option<String>,
     /// The test of continuous variables in the baseline table.
     pub continuous_test: ContinuousTest,
     pub landmark: String,

@@ -1,12 +1,14 @@
 //! Kaplan–Meier per group and the log-rank test between groups: the one
 //! comparison the naive and the landmark analyses share.
 
+use crate::config::DEFAULT_AT_MONTHS;
 use crate::{
     AnalysisError, AnalysisKind, ArmInfo, ArmSurvival, Curve, EndpointColumns, EndpointResult,
-    LogRankResult, QuantileAt, RmstResult,
+    LogRankResult, PairwiseTest, QuantileAt, RmstResult, SurvivalAtTime,
 };
 use cohortflow_core::ledger::csv_field;
-use cohortflow_stats::{KmOptions, kaplan_meier_by_group, log_rank, rmst};
+use cohortflow_core::time::TimeUnit;
+use cohortflow_stats::{KmOptions, PAdjust, kaplan_meier_by_group, log_rank, p_adjust, rmst};
 
 /// How groups are estimated and compared.
 pub(crate) struct CompareOptions {
@@ -17,6 +19,11 @@ pub(crate) struct CompareOptions {
     pub rmst_tau: Option<f64>,
     /// Quantiles reported besides the median.
     pub quantiles: Vec<f64>,
+    /// Times at which the curves are read, in the endpoint's unit (none:
+    /// [`DEFAULT_AT_MONTHS`] in the endpoint's unit).
+    pub at: Option<Vec<f64>>,
+    /// Compare each pair of groups too, with this p-value adjustment.
+    pub pairwise: Option<PAdjust>,
 }
 use polars::prelude::*;
 use std::fmt::Write as _;
@@ -51,17 +58,52 @@ pub(crate) fn compare(
             source,
         }
     };
+    // Only groups with patients are estimated and compared; an empty group
+    // keeps its n = 0 in `Results.arms`.
+    let present: Vec<usize> = (0..groups.len())
+        .filter(|&g| rows.iter().any(|r| r.2 == g))
+        .collect();
+    let compact = |g: usize| present.iter().position(|&p| p == g).expect("present group");
     let time: Vec<f64> = rows.iter().map(|r| r.0).collect();
     let event: Vec<bool> = rows.iter().map(|r| r.1).collect();
-    let group: Vec<usize> = rows.iter().map(|r| r.2).collect();
+    let group: Vec<usize> = rows.iter().map(|r| compact(r.2)).collect();
     // One fit over all groups, so that near-tied times are merged on the
     // pooled times as R's survfit(Surv(t, e) ~ group) does.
-    let fits =
-        kaplan_meier_by_group(&time, &event, &group, &opts.km).map_err(failed("Kaplan-Meier"))?;
+    let fits = if rows.is_empty() {
+        Vec::new()
+    } else {
+        kaplan_meier_by_group(&time, &event, &group, &opts.km).map_err(failed("Kaplan-Meier"))?
+    };
+    // Reverse Kaplan–Meier: censoring is the event (median follow-up).
+    let censored: Vec<bool> = event.iter().map(|e| !e).collect();
+    let follow_up = if rows.is_empty() {
+        Vec::new()
+    } else {
+        kaplan_meier_by_group(&time, &censored, &group, &opts.km)
+            .map_err(failed("reverse Kaplan-Meier (follow-up)"))?
+    };
+    let at: Vec<f64> = match &opts.at {
+        Some(at) => at.clone(),
+        None => DEFAULT_AT_MONTHS
+            .iter()
+            .map(|m| m * ep.unit.per(TimeUnit::Months))
+            .collect(),
+    };
     let mut by_arm = Vec::new();
-    for (g, km) in groups.iter().zip(fits) {
+    for ((&g, km), reverse) in present.iter().zip(fits).zip(&follow_up) {
+        let rmst = match opts.rmst_tau {
+            Some(tau) => {
+                let r = rmst(&km, tau).map_err(failed("restricted mean survival time"))?;
+                Some(RmstResult {
+                    tau,
+                    estimate: r.estimate,
+                    se: r.se,
+                })
+            }
+            None => None,
+        };
         by_arm.push(ArmSurvival {
-            arm: g.name.clone(),
+            arm: groups[g].name.clone(),
             n: km.n() as u64,
             events: km.events(),
             median: km.median().into(),
@@ -73,39 +115,82 @@ pub(crate) fn compare(
                     quantile: km.quantile(p).into(),
                 })
                 .collect(),
-            rmst: match opts.rmst_tau {
-                Some(tau) => {
-                    let r = rmst(&km, tau).map_err(failed("restricted mean survival time"))?;
-                    Some(RmstResult {
-                        tau,
-                        estimate: r.estimate,
-                        se: r.se,
-                    })
-                }
-                None => None,
-            },
+            rmst,
+            survival_at: at
+                .iter()
+                .map(|&t| {
+                    let s = km.survival_at(t);
+                    SurvivalAtTime {
+                        time: s.time,
+                        surv: s.surv,
+                        std_err: s.std_err,
+                        lower: s.lower,
+                        upper: s.upper,
+                        n_risk: s.n_risk,
+                        beyond_last_time: s.beyond_last_time,
+                    }
+                })
+                .collect(),
+            median_follow_up: reverse.median().into(),
         });
         curves.push(Curve {
             analysis,
             endpoint: ep.name.clone(),
-            arm: g.name.clone(),
+            arm: groups[g].name.clone(),
             km,
         });
     }
-    let lr = log_rank(&time, &event, &group, strata, opts.rho).map_err(failed("log-rank test"))?;
-    Ok(EndpointResult {
-        name: ep.name.clone(),
-        label: ep.label.clone(),
-        unit: ep.unit,
-        by_arm,
-        log_rank: LogRankResult {
-            arms: groups.iter().map(|a| a.name.clone()).collect(),
+    let log_rank_result = if present.len() >= 2 {
+        let lr =
+            log_rank(&time, &event, &group, strata, opts.rho).map_err(failed("log-rank test"))?;
+        Some(LogRankResult {
+            arms: present.iter().map(|&g| groups[g].name.clone()).collect(),
             observed: lr.observed,
             expected: lr.expected,
             chisq: lr.chisq,
             df: lr.df,
             p_value: lr.p_value,
-        },
+        })
+    } else {
+        None
+    };
+    let mut pairwise = Vec::new();
+    if let Some(method) = opts.pairwise
+        && present.len() >= 2
+    {
+        for a in 0..present.len() {
+            for b in a + 1..present.len() {
+                let keep: Vec<usize> = (0..rows.len())
+                    .filter(|&i| group[i] == a || group[i] == b)
+                    .collect();
+                let t: Vec<f64> = keep.iter().map(|&i| time[i]).collect();
+                let e: Vec<bool> = keep.iter().map(|&i| event[i]).collect();
+                let g: Vec<usize> = keep.iter().map(|&i| usize::from(group[i] == b)).collect();
+                let s: Option<Vec<usize>> = strata.map(|s| keep.iter().map(|&i| s[i]).collect());
+                let lr = log_rank(&t, &e, &g, s.as_deref(), opts.rho)
+                    .map_err(failed("pairwise log-rank test"))?;
+                pairwise.push(PairwiseTest {
+                    a: groups[present[a]].name.clone(),
+                    b: groups[present[b]].name.clone(),
+                    chisq: lr.chisq,
+                    df: lr.df,
+                    p_value: lr.p_value,
+                    p_adjusted: f64::NAN,
+                });
+            }
+        }
+        let p: Vec<f64> = pairwise.iter().map(|t| t.p_value).collect();
+        for (t, q) in pairwise.iter_mut().zip(p_adjust(&p, method)) {
+            t.p_adjusted = q;
+        }
+    }
+    Ok(EndpointResult {
+        name: ep.name.clone(),
+        label: ep.label.clone(),
+        unit: ep.unit,
+        by_arm,
+        log_rank: log_rank_result,
+        pairwise,
         cox: None,
     })
 }

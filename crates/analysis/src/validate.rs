@@ -134,6 +134,16 @@ pub fn validate(
             "a column such as source (the centre)",
         ));
     }
+    for t in cfg.at.iter().flatten() {
+        if !(t.is_finite() && *t >= 0.0) {
+            problems.push(ConfigProblem::new(
+                "analysis.at",
+                None,
+                format!("time {t} is not a non-negative number"),
+                "times in the endpoints' unit, e.g. at = [12, 36, 60]",
+            ));
+        }
+    }
     for q in &cfg.quantiles {
         if !(*q > 0.0 && *q < 1.0) {
             problems.push(ConfigProblem::new(

@@ -131,10 +131,12 @@ fn print_summary(name: &str, s: &RunSummary) {
                 a.n
             );
         }
-        println!(
-            "    log-rank chi-square {:.3}, df {}, p = {:.4}",
-            e.log_rank.chisq, e.log_rank.df, e.log_rank.p_value
-        );
+        if let Some(l) = &e.log_rank {
+            println!(
+                "    log-rank chi-square {:.3}, df {}, p = {:.4}",
+                l.chisq, l.df, l.p_value
+            );
+        }
     }
     let accounts = s.ledger.accounts();
     let read: u64 = accounts

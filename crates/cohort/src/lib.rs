@@ -45,8 +45,27 @@ const ARMS_HELD: &str = "__arms_held";
 pub struct CohortConfig {
     #[serde(default, rename = "criterion")]
     pub criteria: Vec<Criterion>,
-    #[serde(rename = "arm")]
+    /// The arms; none = the whole cohort is one group ([`WHOLE_COHORT`]).
+    #[serde(default, rename = "arm")]
     pub arms: Vec<Arm>,
+}
+
+/// The one group of a study that declares no arms: (name, label).
+pub const WHOLE_COHORT: (&str, &str) = ("cohort", "All patients");
+
+impl CohortConfig {
+    /// The groups the analysis compares, as (name, label), in declared
+    /// order: the arms, or the whole cohort when no arm is declared.
+    pub fn groups(&self) -> Vec<(String, String)> {
+        if self.arms.is_empty() {
+            vec![(WHOLE_COHORT.0.to_string(), WHOLE_COHORT.1.to_string())]
+        } else {
+            self.arms
+                .iter()
+                .map(|a| (a.name.clone(), a.label().to_string()))
+                .collect()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -123,14 +142,6 @@ pub fn validate(cfg: &CohortConfig, frame: &DataFrame) -> Vec<ConfigProblem> {
     for (i, a) in cfg.arms.iter().enumerate() {
         check(format!("cohort.arm[{i}].where"), &a.name, &a.condition);
     }
-    if cfg.arms.is_empty() {
-        problems.push(ConfigProblem::new(
-            "cohort.arm",
-            None,
-            "no arm is declared",
-            "at least one [[cohort.arm]] with a name and a `where` condition",
-        ));
-    }
     for (i, a) in cfg.arms.iter().enumerate() {
         if cfg.arms[..i].iter().any(|b| b.name == a.name) || a.name == "all" || a.name == NO_ARM {
             problems.push(ConfigProblem::new(
@@ -171,13 +182,16 @@ pub fn select(
     let mut arms_held = Vec::with_capacity(frame.height());
     let arm_of: StringChunked = (0..frame.height())
         .map(|i| {
-            let names: Vec<&str> = cfg
-                .arms
-                .iter()
-                .zip(&arm_masks)
-                .filter(|(_, m)| m.get(i) == Some(true))
-                .map(|(a, _)| a.name.as_str())
-                .collect();
+            let names: Vec<&str> = if cfg.arms.is_empty() {
+                vec![WHOLE_COHORT.0]
+            } else {
+                cfg.arms
+                    .iter()
+                    .zip(&arm_masks)
+                    .filter(|(_, m)| m.get(i) == Some(true))
+                    .map(|(a, _)| a.name.as_str())
+                    .collect()
+            };
             arms_held.push(names.len() as u32);
             Some(if names.is_empty() {
                 NO_ARM.to_string()
@@ -190,15 +204,18 @@ pub fn select(
     frame.with_column(arm_of.with_name(ARM.into()).into_column())?;
     frame.with_column(Column::new(ARMS_HELD.into(), arms_held))?;
 
-    let mut arm_names: Vec<String> = cfg.arms.iter().map(|a| a.name.clone()).collect();
-    arm_names.push(NO_ARM.to_string());
+    let mut arm_names: Vec<String> = cfg.groups().into_iter().map(|(n, _)| n).collect();
+    if !cfg.arms.is_empty() {
+        arm_names.push(NO_ARM.to_string());
+    }
     let mut attrition = Vec::new();
 
     let steps: Vec<(String, Option<&Spanned<String>>)> = cfg
         .criteria
         .iter()
         .map(|c| (c.name.clone(), Some(&c.condition)))
-        .chain(std::iter::once((NO_ARM_STEP.to_string(), None)))
+        // With no arm declared nobody can be in no arm: no such step.
+        .chain((!cfg.arms.is_empty()).then(|| (NO_ARM_STEP.to_string(), None)))
         .collect();
     for (step, (name, cond)) in steps.iter().enumerate() {
         let keep = match cond {

@@ -108,12 +108,9 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
     let arms: Vec<ArmInfo> = loaded
         .file
         .cohort
-        .arms
-        .iter()
-        .map(|a| ArmInfo {
-            name: a.name.clone(),
-            label: a.label().to_string(),
-        })
+        .groups()
+        .into_iter()
+        .map(|(name, label)| ArmInfo { name, label })
         .collect();
     let endpoint_columns: Vec<EndpointColumns> = loaded
         .file
@@ -143,7 +140,8 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
     let mut results = analysis.results;
     results.matching = matched.as_ref().map(|m| m.summary.clone());
     let km_csv = cohortflow_analysis::km_csv(&analysis.curves);
-    results.warnings = immortal_time_warnings(loaded, &selected.frame, &endpoint_columns)?;
+    let immortal = immortal_time_warnings(loaded, &selected.frame, &endpoint_columns)?;
+    results.warnings.extend(immortal);
     for w in &results.warnings {
         warn!("{w}");
     }

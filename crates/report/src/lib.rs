@@ -283,13 +283,19 @@ fn summary(input: &Input, blocks: &mut Vec<Block>) {
                 })
                 .collect();
             items.push(format!(
-                "**{}**, {}: median {}; log-rank χ² = {:.2}, {} df: {}.",
+                "**{}**, {}: median {}{}.",
                 ep.label,
                 a.title.to_lowercase(),
                 medians.join(" vs "),
-                a.result.log_rank.chisq,
-                a.result.log_rank.df,
-                fmt::significance(a.result.log_rank.p_value, input.alpha())
+                a.result
+                    .log_rank
+                    .as_ref()
+                    .map_or(String::new(), |l| format!(
+                        "; log-rank χ² = {:.2}, {} df: {}",
+                        l.chisq,
+                        l.df,
+                        fmt::significance(l.p_value, input.alpha())
+                    ))
             ));
         }
     }

@@ -195,14 +195,17 @@ fn endpoint_text(input: &Input, ep: &EndpointResult, landmark: bool) -> String {
         .map(|a| fmt::time(a.median.estimate))
         .collect();
     format!(
-        "{} ({}); log-rank {}",
+        "{} ({}){}",
         medians.join(" vs "),
         ep.by_arm
             .iter()
             .map(|a| label(&a.arm))
             .collect::<Vec<_>>()
             .join(" vs "),
-        fmt::significance(ep.log_rank.p_value, input.alpha())
+        ep.log_rank.as_ref().map_or(String::new(), |l| format!(
+            "; log-rank {}",
+            fmt::significance(l.p_value, input.alpha())
+        ))
     )
 }
 

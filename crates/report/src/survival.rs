@@ -10,10 +10,6 @@ use crate::doc::{Block, Cell, Row};
 use crate::plot::{Figure, Series};
 use crate::{Input, fmt};
 use cohortflow_analysis::{AnalysisKind, CoxModel, Curve, EndpointResult};
-use cohortflow_core::time::TimeUnit;
-
-/// Months at which survival is read off the curves.
-pub const SURVIVAL_MONTHS: [f64; 3] = [12.0, 36.0, 60.0];
 
 /// One analysis of an endpoint: the groups compared and the result.
 pub struct Analysis<'a> {
@@ -43,11 +39,7 @@ pub fn analyses<'a>(input: &'a Input, k: usize) -> Vec<Analysis<'a>> {
         kind: AnalysisKind::Naive,
         title: "Declared arms, time from the origin".into(),
         time_from: "the origin".into(),
-        groups: r
-            .arms
-            .iter()
-            .map(|a| (a.name.clone(), a.label.clone()))
-            .collect(),
+        groups: present(ep, r.arms.iter().map(|a| (&a.name, &a.label))),
         result: ep,
         left_out: None,
     }];
@@ -61,11 +53,7 @@ pub fn analyses<'a>(input: &'a Input, k: usize) -> Vec<Analysis<'a>> {
                     fmt::num(l.time),
                     l.unit.name().trim_end_matches('s')
                 ),
-                groups: l
-                    .groups
-                    .iter()
-                    .map(|g| (g.name.clone(), g.label.clone()))
-                    .collect(),
+                groups: present(&le.result, l.groups.iter().map(|g| (&g.name, &g.label))),
                 result: &le.result,
                 left_out: Some(format!(
                     "{} with an event, death or end of follow-up at or before the landmark {} not in the landmark analysis of this endpoint.",
@@ -81,6 +69,23 @@ pub fn analyses<'a>(input: &'a Input, k: usize) -> Vec<Analysis<'a>> {
     out
 }
 
+/// (name, label) of the groups with patients, in the order of `by_arm`.
+fn present<'a>(
+    ep: &EndpointResult,
+    declared: impl Iterator<Item = (&'a String, &'a String)> + Clone,
+) -> Vec<(String, String)> {
+    ep.by_arm
+        .iter()
+        .map(|s| {
+            let label = declared
+                .clone()
+                .find(|(n, _)| **n == s.arm)
+                .map_or_else(|| s.arm.clone(), |(_, l)| l.clone());
+            (s.arm.clone(), label)
+        })
+        .collect()
+}
+
 pub fn curve<'a>(
     curves: &'a [Curve],
     kind: AnalysisKind,
@@ -90,10 +95,6 @@ pub fn curve<'a>(
     curves
         .iter()
         .find(|c| c.analysis == kind && c.endpoint == endpoint && c.arm == group)
-}
-
-fn months_in(unit: TimeUnit) -> f64 {
-    unit.per(TimeUnit::Months)
 }
 
 pub fn lines(input: &Input, analyses: &[Analysis]) -> Vec<Line> {
@@ -121,44 +122,87 @@ pub fn lines(input: &Input, analyses: &[Analysis]) -> Vec<Line> {
             fmt::median_ci(m.estimate, m.lower, m.upper)
         }),
     });
-    for months in SURVIVAL_MONTHS {
-        let t = months * months_in(unit);
+    // The curve at the times in results.json (`analysis.at`), which are
+    // the same for every group and analysis of the endpoint.
+    let times: Vec<f64> = analyses[0]
+        .result
+        .by_arm
+        .first()
+        .map(|s| s.survival_at.iter().map(|a| a.time).collect())
+        .unwrap_or_default();
+    for (k, t) in times.iter().enumerate() {
         out.push(Line::PerGroup {
             label: format!(
-                "Kaplan–Meier estimate at {} months, % [{level}% CI]",
-                fmt::num(months)
+                "Kaplan–Meier estimate at {} {unit}, % [{level}% CI]",
+                fmt::num(*t)
             ),
-            cells: per_group(&|a, g| {
-                let name = &a.groups[g].0;
-                match curve(input.curves, a.kind, &a.result.name, name) {
-                    Some(c) => {
-                        let s = c.km.survival_at(t);
-                        if s.beyond_last_time {
-                            "– (after the last follow-up)".into()
-                        } else {
-                            let pc = |v: Option<f64>| fmt::dec(v.map(|x| x * 100.0), 1);
-                            format!("{} [{}, {}]", pc(Some(s.surv)), pc(s.lower), pc(s.upper))
-                        }
-                    }
-                    None => "–".into(),
+            cells: per_group(&|a, g| match a.result.by_arm[g].survival_at.get(k) {
+                Some(s) if s.beyond_last_time => "– (after the last follow-up)".into(),
+                Some(s) => {
+                    let pc = |v: Option<f64>| fmt::dec(v.map(|x| x * 100.0), 1);
+                    format!("{} [{}, {}]", pc(Some(s.surv)), pc(s.lower), pc(s.upper))
                 }
+                None => "–".into(),
             }),
         });
     }
+    out.push(Line::PerGroup {
+        label: format!("Median follow-up (reverse Kaplan–Meier), {unit} [{level}% CI]"),
+        cells: per_group(&|a, g| {
+            let m = &a.result.by_arm[g].median_follow_up;
+            fmt::median_ci(m.estimate, m.lower, m.upper)
+        }),
+    });
     out.push(Line::PerAnalysis {
         label: "Log-rank χ² (df)".into(),
         cells: analyses
             .iter()
-            .map(|a| format!("{:.2} ({})", a.result.log_rank.chisq, a.result.log_rank.df))
+            .map(|a| {
+                a.result
+                    .log_rank
+                    .as_ref()
+                    .map_or("–".into(), |l| format!("{:.2} ({})", l.chisq, l.df))
+            })
             .collect(),
     });
     out.push(Line::PerAnalysis {
         label: "Log-rank p".into(),
         cells: analyses
             .iter()
-            .map(|a| fmt::significance(a.result.log_rank.p_value, input.alpha()))
+            .map(|a| {
+                a.result.log_rank.as_ref().map_or("–".into(), |l| {
+                    fmt::significance(l.p_value, input.alpha())
+                })
+            })
             .collect(),
     });
+    // Pairwise comparisons: one line per pair of the naive comparison.
+    for (k, pair) in analyses[0].result.pairwise.iter().enumerate() {
+        out.push(Line::PerAnalysis {
+            label: format!(
+                "Log-rank p, {} vs {} (adjusted: {})",
+                pair.a,
+                pair.b,
+                input
+                    .results
+                    .conventions
+                    .pairwise_adjust
+                    .as_deref()
+                    .unwrap_or("none")
+            ),
+            cells: analyses
+                .iter()
+                .map(|a| match (a.kind, a.result.pairwise.get(k)) {
+                    (AnalysisKind::Naive, Some(p)) => format!(
+                        "{} (unadjusted {})",
+                        fmt::significance(p.p_adjusted, input.alpha()),
+                        fmt::p_eq(p.p_value)
+                    ),
+                    _ => "–".into(),
+                })
+                .collect(),
+        });
+    }
     // Cox models: fitted for the declared arms (not for the landmark groups).
     let hr = |m: &CoxModel, terms: usize| -> String {
         m.terms
@@ -347,7 +391,9 @@ pub fn figure<'a>(input: &'a Input, a: &'a Analysis) -> Figure<'a> {
         x_label: format!("{} since {}", capital(a.result.unit.name()), a.time_from),
         unit: a.result.unit,
         series,
-        test: format!("Log-rank {}", fmt::p_eq(a.result.log_rank.p_value)),
+        test: a.result.log_rank.as_ref().map_or(String::new(), |l| {
+            format!("Log-rank {}", fmt::p_eq(l.p_value))
+        }),
         ci_bands: input.config.ci_bands,
     }
 }

@@ -23,6 +23,7 @@
 //! | [`nearest_neighbor_match`] | `MatchIt::matchit(method = "nearest")` (4.5.1) |
 //! | [`balance`] | one row of `summary(matchit(...))$sum.all` / `$sum.matched` |
 //! | [`rmst`] | `print(survfit(...), rmean = tau)` (`*rmean`, `*se(rmean)`) |
+//! | [`p_adjust`] | `stats::p.adjust(p, method)` (holm, hochberg, bonferroni, BH, BY, none) |
 //!
 //! The propensity-score functions are checked against MatchIt 4.5.1 (see
 //! [`MatchItCompat`] for a bug of that version that is reproduced only on
@@ -90,6 +91,7 @@ mod linalg;
 mod logistic;
 mod logrank;
 mod matching;
+mod padjust;
 mod rmst;
 mod smd;
 mod survtimes;
@@ -113,6 +115,7 @@ pub use logrank::{LogRank, log_rank, log_rank_prepared};
 pub use matching::{
     BalanceRow, MOrder, MatchItCompat, MatchOptions, Matching, balance, nearest_neighbor_match,
 };
+pub use padjust::{PAdjust, p_adjust};
 pub use rmst::{Rmst, rmst};
 pub use smd::{smd_categorical, smd_continuous};
 pub use survtimes::SurvTimes;
