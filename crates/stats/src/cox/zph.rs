@@ -1,6 +1,8 @@
 //! The proportional-hazards test of R's `cox.zph` (survival >= 3.0).
 
-use super::{CoxData, CoxFit, Prepared, Test, pass};
+use super::pass::pass;
+use super::prepare::Prepared;
+use super::{CoxData, CoxFit, Test};
 use crate::StatsError;
 use crate::logrank::chisq_upper;
 
