@@ -91,6 +91,7 @@ mod logistic;
 mod logrank;
 mod matching;
 mod rmst;
+pub mod rng;
 mod smd;
 mod survtimes;
 mod timefix;

@@ -335,33 +335,17 @@ mod reference;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rng::SplitMix64;
     use crate::{KmOptions, aeq_times, kaplan_meier, kaplan_meier_by_group, log_rank};
-
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        }
-        fn unif(&mut self) -> f64 {
-            (self.next() >> 11) as f64 / (1u64 << 53) as f64
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
 
     /// Times with exact ties, near ties (within and beyond timefix's
     /// tolerance), zeros of both signs, or continuous values.
-    fn data(rng: &mut Rng, n: usize) -> (Vec<f64>, Vec<bool>) {
+    fn data(rng: &mut SplitMix64, n: usize) -> (Vec<f64>, Vec<bool>) {
         let kind = rng.below(4);
-        let p_event = rng.unif();
+        let p_event = rng.next_f64();
         let mut time = Vec::with_capacity(n);
         for _ in 0..n {
-            let u = rng.unif();
+            let u = rng.next_f64();
             let t = if u < 0.03 {
                 0.0
             } else if u < 0.05 && kind == 3 {
@@ -371,7 +355,7 @@ mod tests {
             } else {
                 match kind {
                     0 => (1 + rng.below(12)) as f64,
-                    1 => -rng.unif().max(1e-300).ln() * 100.0,
+                    1 => -rng.next_f64().max(1e-300).ln() * 100.0,
                     _ => {
                         let base = (1 + rng.below(8)) as f64;
                         base + [0.0, 1e-12, 1e-9, 1e-7, 2e-8, -1e-10][rng.below(6)] * base
@@ -380,7 +364,7 @@ mod tests {
             };
             time.push(t);
         }
-        let event = (0..n).map(|_| rng.unif() < p_event).collect();
+        let event = (0..n).map(|_| rng.next_f64() < p_event).collect();
         (time, event)
     }
 
@@ -421,7 +405,7 @@ mod tests {
     /// replaced (`reference`), with the dense and the sorted counts.
     #[test]
     fn equals_the_old_row_sorting_code_bit_for_bit() {
-        let mut rng = Rng(20_261_127);
+        let mut rng = SplitMix64::new(20_261_127);
         let opts = KmOptions::default();
         let mut tests = 0;
         for iter in 0..3000 {
