@@ -5,8 +5,9 @@ use crate::StatsError;
 
 /// Sample standard deviation `sqrt(sum((x - m)^2) / (n - 1))` with the plain
 /// mean `m = sum(x) / n`: R's `sd(x)` up to rounding (R accumulates the mean
-/// in long double, as this module's two-pass `mean` mimics; `conformance/table1.json` checks the two
-/// agree to 1e-9 relative). `None` for fewer than two values.
+/// in long double, as this module's two-pass `mean` mimics;
+/// `conformance/table1.json` checks the two agree to 1e-9 relative). `None`
+/// for fewer than two values.
 ///
 /// It is the SD of Table 1 ([`crate::summarize_continuous`]) and the one
 /// that scales the matching caliper in the `cohort` crate, kept in this
