@@ -1,7 +1,8 @@
-//! Small dense linear algebra for symmetric positive semi-definite
-//! matrices: survival's `cholesky2` / `chsolve2` / `chinv2` ([`Chol`]), the
+//! Small dense linear algebra: for symmetric positive semi-definite
+//! matrices survival's `cholesky2` / `chsolve2` / `chinv2` ([`Chol`]), the
 //! one Cholesky of the crate, used by the Cox model (information matrix,
-//! Wald test), the log-rank test and the categorical SMD ([`ginv_solve`]).
+//! Wald test), the log-rank test and the categorical SMD ([`ginv_solve`]);
+//! and the LU solve of R's `solve()` for `cox.zph` ([`lu_solve`]).
 
 // Index loops are kept where they mirror survival's C code line by line.
 #![allow(clippy::needless_range_loop)]
@@ -137,6 +138,46 @@ impl Chol {
         }
         m
     }
+}
+
+/// Solve `A x = b` (`k x k`, row-major) by Gaussian elimination with partial
+/// pivoting, as LAPACK's `dgesv` behind R's `solve()` (the `cox.zph`
+/// tests). `None` if `A` is singular (a zero or non-finite pivot, or a
+/// non-finite solution).
+pub(crate) fn lu_solve(mut a: Vec<f64>, mut b: Vec<f64>, k: usize) -> Option<Vec<f64>> {
+    for c in 0..k {
+        let piv = (c..k)
+            .max_by(|&i, &j| a[i * k + c].abs().total_cmp(&a[j * k + c].abs()))
+            .expect("non-empty");
+        let pv = a[piv * k + c];
+        if pv == 0.0 || !pv.is_finite() {
+            return None;
+        }
+        if piv != c {
+            for j in 0..k {
+                a.swap(piv * k + j, c * k + j);
+            }
+            b.swap(piv, c);
+        }
+        for r in (c + 1)..k {
+            let f = a[r * k + c] / pv;
+            if f != 0.0 {
+                for j in c..k {
+                    a[r * k + j] -= f * a[c * k + j];
+                }
+                b[r] -= f * b[c];
+            }
+        }
+    }
+    let mut x = vec![0.0; k];
+    for r in (0..k).rev() {
+        let mut s = b[r];
+        for j in (r + 1)..k {
+            s -= a[r * k + j] * x[j];
+        }
+        x[r] = s / a[r * k + r];
+    }
+    x.iter().all(|v| v.is_finite()).then_some(x)
 }
 
 #[cfg(test)]
