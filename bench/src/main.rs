@@ -14,6 +14,7 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::process::ExitCode;
 use std::time::Instant;
 
+use cohortflow_stats::rng::SplitMix64;
 use cohortflow_stats::{
     CoxData, CoxOptions, KmOptions, QuantileEstimate, SurvTimes, aeq_times, cox_ph,
     kaplan_meier_by_group, kaplan_meier_by_group_prepared, log_rank, log_rank_prepared,
@@ -33,21 +34,15 @@ const REL_TOL: f64 = 1e-9;
 // ---------------------------------------------------------------------------
 // Data generation
 
-/// xoshiro256** seeded by splitmix64: a small, fixed generator, so the data
-/// set does not depend on a crate's version.
+/// xoshiro256** seeded by the project's SplitMix64
+/// ([`cohortflow_stats::rng::SplitMix64`]): a small, fixed generator, so the
+/// data set does not depend on a crate's version.
 struct Rng([u64; 4]);
 
 impl Rng {
     fn new(seed: u64) -> Self {
-        let mut x = seed;
-        let mut next = || {
-            x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = x;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        };
-        Rng([next(), next(), next(), next()])
+        let mut sm = SplitMix64::new(seed);
+        Rng([sm.next_u64(), sm.next_u64(), sm.next_u64(), sm.next_u64()])
     }
 
     fn next_u64(&mut self) -> u64 {
@@ -263,16 +258,14 @@ fn run(data_path: &str, r_path: &str) -> Result<bool, String> {
         (fits, medians, lr)
     });
     // For reference (not in the table): the parts of the shared run.
-    let (st_s, _, times) =
-        time_runs(|| SurvTimes::new(&d.time, &d.event).expect("SurvTimes::new"));
+    let (st_s, _, times) = time_runs(|| SurvTimes::new(&d.time, &d.event).expect("SurvTimes::new"));
     let (kmp_s, _, _) = time_runs(|| {
         let fits = kaplan_meier_by_group_prepared(&times, &d.group, &km_opts)
             .expect("kaplan_meier_by_group_prepared");
         fits.iter().map(|f| f.median()).collect::<Vec<_>>()
     });
-    let (lrp_s, _, _) = time_runs(|| {
-        log_rank_prepared(&times, &d.group, None, 0.0).expect("log_rank_prepared")
-    });
+    let (lrp_s, _, _) =
+        time_runs(|| log_rank_prepared(&times, &d.group, None, 0.0).expect("log_rank_prepared"));
     let (aeq_s, _, _) = time_runs(|| aeq_times(&d.time).expect("aeq_times"));
     // The shared run must give the same numbers, bit for bit.
     let same_bits = shared.0 == km.0 && shared.1 == km.1 && shared.2 == lr;

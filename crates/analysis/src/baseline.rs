@@ -15,10 +15,16 @@
 //!
 //! With more than two arms the tests of k groups that the stats crate does
 //! not have (Kruskal-Wallis) and the SMD are left out, and the row says so.
+//!
+//! The arithmetic (summaries, the choice of test, the tests, the SMDs) is
+//! `cohortflow_stats`'s (`summarize_continuous`, `compare_continuous`,
+//! `compare_categorical`, `smd_*`), checked against R there; this module
+//! pulls the columns out of the frame and assembles the rows.
 
 use crate::{ArmInfo, ContinuousTest};
 use cohortflow_stats::{
-    chi_square_test, fisher_exact, smd_categorical, smd_continuous, welch_t_test, wilcoxon_rank_sum,
+    ArmComparison, ContinuousComparison, Table1Test, compare_categorical, compare_continuous,
+    percents, smd_categorical, smd_continuous, summarize_continuous,
 };
 use polars::prelude::*;
 use serde::Serialize;
@@ -97,7 +103,7 @@ pub(crate) fn row(
                 per_arm[k].extend(v.filter(|x| x.is_finite()));
             }
         }
-        Ok(continuous(column, arms, &n, per_arm, test))
+        continuous(column, arms, &n, per_arm, test)
     } else {
         let text = col.cast(&DataType::String).map_err(pe)?;
         let text = text.str().map_err(pe)?;
@@ -128,33 +134,33 @@ fn continuous(
     n: &[u64],
     mut per_arm: Vec<Vec<f64>>,
     test: ContinuousTest,
-) -> BaselineRow {
+) -> Result<BaselineRow, String> {
+    // Sorted once, so the tests and the SMD see the values in increasing
+    // order whatever the row order (their sums are order-dependent to the
+    // last bit).
+    for xs in &mut per_arm {
+        xs.sort_by(f64::total_cmp);
+    }
     let by_arm = arms
         .iter()
         .zip(n)
-        .zip(per_arm.iter_mut())
+        .zip(&per_arm)
         .map(|((a, &n), xs)| {
-            xs.sort_by(f64::total_cmp);
-            let q = |p: f64| quantile_type7(xs, p);
-            let m = xs.len() as f64;
-            let mean = (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / m);
-            let sd = mean
-                .filter(|_| xs.len() > 1)
-                .map(|mu| (xs.iter().map(|x| (x - mu).powi(2)).sum::<f64>() / (m - 1.0)).sqrt());
-            ContinuousCell {
+            let s = summarize_continuous(xs).map_err(|e| format!("baseline '{column}': {e}"))?;
+            Ok(ContinuousCell {
                 arm: a.name.clone(),
                 n,
-                missing: n - xs.len() as u64,
-                mean,
-                sd,
-                median: q(0.5),
-                q1: q(0.25),
-                q3: q(0.75),
-                min: xs.first().copied(),
-                max: xs.last().copied(),
-            }
+                missing: n - s.n as u64,
+                mean: s.mean,
+                sd: s.sd,
+                median: s.median,
+                q1: s.q1,
+                q3: s.q3,
+                min: s.min,
+                max: s.max,
+            })
         })
-        .collect();
+        .collect::<Result<_, String>>()?;
     let mut out = BaselineRow {
         variable: column.to_string(),
         summary: BaselineSummary::Continuous { by_arm },
@@ -165,31 +171,43 @@ fn continuous(
     };
     match per_arm.as_slice() {
         [x, y] if !x.is_empty() && !y.is_empty() => {
-            let result = match test {
-                ContinuousTest::Wilcoxon => wilcoxon_rank_sum(x, y).map(|w| {
-                    let name = if w.exact {
-                        "Wilcoxon rank-sum test (exact)"
-                    } else {
-                        "Wilcoxon rank-sum test (normal approximation, continuity correction)"
-                    };
-                    (name.to_string(), w.p_value)
-                }),
-                ContinuousTest::Welch => welch_t_test(x, y, 0.95)
-                    .map(|t| ("Welch two-sample t-test".to_string(), t.p_value)),
+            let how = match test {
+                ContinuousTest::Wilcoxon => ContinuousComparison::Wilcoxon,
+                ContinuousTest::Welch => ContinuousComparison::Welch,
             };
-            match result {
-                Ok((name, p)) => {
-                    out.test = Some(name);
-                    out.p_value = Some(p);
-                }
-                Err(e) => out.note = Some(format!("no test: {e}")),
-            }
+            set_test(&mut out, compare_continuous(x, y, how));
             out.smd = smd_continuous(x, y).ok();
         }
         [_, _] => out.note = Some("no test: an arm has no value".into()),
         _ => out.note = Some("no test or SMD: they are computed for two arms".into()),
     }
-    out
+    Ok(out)
+}
+
+/// The test's name and p-value into `out`, or why there is none.
+fn set_test(out: &mut BaselineRow, result: Result<ArmComparison, cohortflow_stats::StatsError>) {
+    match result {
+        Ok(c) => {
+            out.test = Some(test_name(c.test).to_string());
+            out.p_value = Some(c.p_value);
+        }
+        Err(e) => out.note = Some(format!("no test: {e}")),
+    }
+}
+
+fn test_name(test: Table1Test) -> &'static str {
+    match test {
+        Table1Test::FisherExact => "Fisher's exact test",
+        Table1Test::ChiSquare { yates: true } => {
+            "Pearson's chi-squared test with Yates' continuity correction"
+        }
+        Table1Test::ChiSquare { yates: false } => "Pearson's chi-squared test",
+        Table1Test::WilcoxonExact => "Wilcoxon rank-sum test (exact)",
+        Table1Test::WilcoxonNormal => {
+            "Wilcoxon rank-sum test (normal approximation, continuity correction)"
+        }
+        Table1Test::WelchT => "Welch two-sample t-test",
+    }
 }
 
 fn categorical(
@@ -210,16 +228,7 @@ fn categorical(
                 n: present + m,
                 missing: m,
                 counts: c.clone(),
-                percents: c
-                    .iter()
-                    .map(|&k| {
-                        if present == 0 {
-                            0.0
-                        } else {
-                            100.0 * k as f64 / present as f64
-                        }
-                    })
-                    .collect(),
+                percents: percents(c),
             }
         })
         .collect();
@@ -238,39 +247,12 @@ fn categorical(
     let table: Vec<Vec<u64>> = (0..levels.len())
         .map(|l| counts.iter().map(|c| c[l]).collect())
         .collect();
-    let arm_totals: Vec<u64> = counts.iter().map(|c| c.iter().sum()).collect();
-    if levels.len() < 2 || arm_totals.iter().filter(|&&t| t > 0).count() < 2 {
-        out.note = Some("no test: the table has fewer than two levels or arms with values".into());
-    } else {
-        let total: u64 = arm_totals.iter().sum();
-        let min_expected = table
-            .iter()
-            .flat_map(|row| {
-                let r: u64 = row.iter().sum();
-                arm_totals
-                    .iter()
-                    .map(move |&c| r as f64 * c as f64 / total as f64)
-            })
-            .fold(f64::INFINITY, f64::min);
-        let result = if min_expected < 5.0 {
-            fisher_exact(&table).map(|f| ("Fisher's exact test".to_string(), f.p_value))
-        } else {
-            chi_square_test(&table, true).map(|c| {
-                let name = if c.yates {
-                    "Pearson's chi-squared test with Yates' continuity correction"
-                } else {
-                    "Pearson's chi-squared test"
-                };
-                (name.to_string(), c.p_value)
-            })
-        };
-        match result {
-            Ok((test, p)) => {
-                out.test = Some(test);
-                out.p_value = Some(p);
-            }
-            Err(e) => out.note = Some(format!("no test: {e}")),
+    match compare_categorical(&table) {
+        None => {
+            out.note =
+                Some("no test: the table has fewer than two levels or arms with values".into())
         }
+        Some(result) => set_test(&mut out, result),
     }
     match counts.as_slice() {
         [x, y] => out.smd = smd_categorical(x, y).ok(),
@@ -280,34 +262,4 @@ fn categorical(
         }
     }
     out
-}
-
-/// R's default `quantile(x, p, type = 7)` on sorted data.
-pub(crate) fn quantile_type7(sorted: &[f64], p: f64) -> Option<f64> {
-    let n = sorted.len();
-    if n == 0 {
-        return None;
-    }
-    let h = (n - 1) as f64 * p;
-    let lo = h.floor() as usize;
-    let hi = (lo + 1).min(n - 1);
-    Some(sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo]))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::quantile_type7;
-
-    #[test]
-    fn quantiles_match_r_type_7() {
-        // R: quantile(c(1, 2, 4, 7, 11), c(.25, .5, .75)) -> 2, 4, 7
-        let x = [1.0, 2.0, 4.0, 7.0, 11.0];
-        assert_eq!(quantile_type7(&x, 0.25), Some(2.0));
-        assert_eq!(quantile_type7(&x, 0.5), Some(4.0));
-        // R: quantile(c(1, 2, 4, 7), .5) -> 3; quantile(c(1,2,4,7), .25) -> 1.75
-        let y = [1.0, 2.0, 4.0, 7.0];
-        assert_eq!(quantile_type7(&y, 0.5), Some(3.0));
-        assert_eq!(quantile_type7(&y, 0.25), Some(1.75));
-        assert_eq!(quantile_type7(&[], 0.5), None);
-    }
 }

@@ -18,7 +18,7 @@ use cohortflow_core::ledger::{Outcome, StageAccount};
 use cohortflow_core::{ConfigProblem, Spanned, table};
 use cohortflow_stats::{
     BalanceRow, GlmOptions, MOrder, MatchItCompat, MatchOptions, balance, logistic_regression,
-    nearest_neighbor_match,
+    nearest_neighbor_match, sample_sd,
 };
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -261,7 +261,8 @@ pub fn match_arms(
     let mut strata: Vec<&String> = exact_key.iter().collect();
     strata.sort();
     strata.dedup();
-    let sd_all = sample_sd(&distance);
+    // 0 for fewer than two distances: no caliper is scaled by it
+    let sd_all = sample_sd(&distance).unwrap_or(0.0);
     let opts_for = |sd_sub: f64| MatchOptions {
         ratio: cfg.ratio,
         // The caliper is in SDs of the whole sample's distance, as MatchIt
@@ -295,7 +296,7 @@ pub fn match_arms(
         }
         // Position in the row-key order: the tie breaker.
         let key: Vec<u64> = idx.iter().map(|&k| k as u64).collect();
-        let m = nearest_neighbor_match(&d, &t, &key, &opts_for(sample_sd(&d)))
+        let m = nearest_neighbor_match(&d, &t, &key, &opts_for(sample_sd(&d).unwrap_or(0.0)))
             .map_err(CohortError::Matching)?;
         for (local, w) in m.weights.iter().enumerate() {
             weights[idx[local]] = *w;
@@ -422,14 +423,6 @@ pub fn match_arms(
             balance: lines,
         },
     })
-}
-
-fn sample_sd(x: &[f64]) -> f64 {
-    if x.len() < 2 {
-        return 0.0;
-    }
-    let m = x.iter().sum::<f64>() / x.len() as f64;
-    (x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (x.len() - 1) as f64).sqrt()
 }
 
 /// `balance.csv`: one line per term, before and after matching.

@@ -24,6 +24,17 @@
 //! | [`balance`] | one row of `summary(matchit(...))$sum.all` / `$sum.matched` |
 //! | [`rmst`] | `print(survfit(...), rmean = tau)` (`*rmean`, `*se(rmean)`) |
 //! | [`p_adjust`] | `stats::p.adjust(p, method)` (holm, hochberg, bonferroni, BH, BY, none) |
+//! | [`summarize_continuous`] (+ [`quantile_type7`], [`sample_sd`], [`percents`]) | Table 1's `mean`, `sd`, `quantile(x, c(.25, .5, .75))`, `min`, `max` per arm |
+//! | [`compare_continuous`], [`compare_categorical`] (+ [`min_expected_count`]) | Table 1's tests: `wilcox.test` or `t.test`; `fisher.test` when an expected count is under 5, else `chisq.test` |
+//!
+//! Modules (private; the items above are re-exported at the root): `km`,
+//! `logrank`, `survtimes` (shared validation and ranking of survival times),
+//! `timefix` (`aeqSurv`), `cox` (with `cox::prepare`, `cox::pass`,
+//! `cox::newton` and `cox::zph`), `logistic`, `matching`, `rmst`, `fisher`,
+//! `chisq`, `wilcoxon`, `ttest`, `smd`, `table1`, `padjust`, `describe` (means,
+//! variances, SD), `linalg` (the one Cholesky, survival's `cholesky2`), and
+//! the public [`rng`] (the project's one seeded generator, [`rng::SplitMix64`],
+//! used by the random matching order, the tests and the benchmark).
 //!
 //! The propensity-score functions are checked against MatchIt 4.5.1 (see
 //! [`MatchItCompat`] for a bug of that version that is reproduced only on
@@ -93,14 +104,17 @@ mod logrank;
 mod matching;
 mod padjust;
 mod rmst;
+pub mod rng;
 mod smd;
 mod survtimes;
+mod table1;
 mod timefix;
 mod ttest;
 mod wilcoxon;
 
 pub use chisq::{ChiSquareTest, chi_square_test};
 pub use cox::{CoxData, CoxFit, CoxOptions, CoxZph, Test, Ties, ZphTransform, cox_ph, cox_zph};
+pub use describe::sample_sd;
 pub use error::StatsError;
 pub use fisher::{
     FISHER_2X2_REL_TOL, FISHER_BOUND_LIMIT, FISHER_MAX_NODES, FISHER_MAX_TABLES,
@@ -119,6 +133,10 @@ pub use padjust::{PAdjust, p_adjust};
 pub use rmst::{Rmst, rmst};
 pub use smd::{smd_categorical, smd_continuous};
 pub use survtimes::SurvTimes;
+pub use table1::{
+    ArmComparison, ContinuousComparison, ContinuousSummary, Table1Test, compare_categorical,
+    compare_continuous, min_expected_count, percents, quantile_type7, summarize_continuous,
+};
 pub use timefix::{AEQ_TOLERANCE, aeq_times};
 pub use ttest::{WelchTTest, welch_t_test};
 pub use wilcoxon::{WilcoxonRankSum, wilcoxon_rank_sum};

@@ -4,6 +4,7 @@
 
 use crate::StatsError;
 use crate::describe::{mean, var};
+use crate::rng::SplitMix64;
 
 /// The order in which treated units pick their controls: MatchIt's
 /// `m.order`.
@@ -20,7 +21,7 @@ pub enum MOrder {
     /// A random order (`m.order = "random"`). R's `sample.int` and its RNG
     /// cannot be reproduced, so this is cohortflow's own: a Fisher–Yates
     /// shuffle of the treated units taken in increasing `tie_key`, driven by
-    /// SplitMix64 seeded with `seed`. Deterministic given the seed and the
+    /// [`crate::rng::SplitMix64`] seeded with `seed`. Deterministic given the seed and the
     /// keys; never equal to MatchIt's random order.
     Random {
         /// Seed of the generator.
@@ -270,9 +271,9 @@ pub fn nearest_neighbor_match(
         MOrder::Data => order.sort_by_key(|&i| tie_key[i]),
         MOrder::Random { seed } => {
             order.sort_by_key(|&i| tie_key[i]);
-            let mut rng = SplitMix64(seed);
+            let mut rng = SplitMix64::new(seed);
             for i in (1..order.len()).rev() {
-                let j = (rng.next() % (i as u64 + 1)) as usize;
+                let j = rng.below(i + 1);
                 order.swap(i, j);
             }
         }
@@ -338,19 +339,6 @@ pub fn nearest_neighbor_match(
         unmatched_treated,
         caliper_distance,
     })
-}
-
-/// SplitMix64 (Steele, Lea & Flood 2014): a small, well-mixed generator.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
 }
 
 /// The documented algorithm (MatchIt's `nn_matchC`): returns, per unit, its

@@ -2,7 +2,7 @@
 //! once, so that several estimators share that work.
 
 use crate::StatsError;
-use crate::timefix::AEQ_TOLERANCE;
+use crate::timefix::{AeqCuts, IdTable, aeq_cuts};
 
 /// Survival times and event indicators, validated, merged with R's timefix
 /// ([`crate::aeq_times`], on all rows pooled) and reduced to one rank per
@@ -158,30 +158,12 @@ impl SurvTimes {
             y[0] = -0.0;
         }
 
-        // aeqSurv (see `timefix::aeq_unchecked`, kept as the reference):
-        // cut points and the cut index of each distinct value.
-        let mut cut_of_sorted: Vec<u32> = Vec::with_capacity(y.len());
-        let mut cuts: Vec<f64> = Vec::with_capacity(y.len());
-        let mut any_tied = false;
-        if y.len() >= 2 {
-            let mean_abs = y.iter().map(|v| v.abs()).sum::<f64>() / y.len() as f64;
-            let tol = AEQ_TOLERANCE;
-            cuts.push(y[0]);
-            cut_of_sorted.push(0);
-            for w in y.windows(2) {
-                let dy = w[1] - w[0];
-                let tied = dy <= tol || dy / mean_abs <= tol;
-                if tied {
-                    any_tied = true;
-                } else {
-                    cuts.push(w[1]);
-                }
-                cut_of_sorted.push((cuts.len() - 1) as u32);
-            }
-        } else {
-            cuts.push(y[0]);
-            cut_of_sorted.push(0);
-        }
+        // aeqSurv: cut points and the cut index of each distinct value.
+        let AeqCuts {
+            cuts,
+            cut_of: cut_of_sorted,
+            any_tied,
+        } = aeq_cuts(&y);
         let mut rank_of_id = vec![0u32; values.len()];
         for (j, &id) in by_value.iter().enumerate() {
             rank_of_id[id as usize] = cut_of_sorted[j];
@@ -207,70 +189,6 @@ impl SurvTimes {
             n_events,
             neg_zero_rows,
         })
-    }
-}
-
-/// Open-addressing hash map from the bits of a time to a dense id.
-struct IdTable {
-    slots: Vec<(u64, u32)>,
-    shift: u32,
-    len: usize,
-}
-
-const EMPTY: u64 = u64::MAX; // a NaN pattern: never the bits of a valid time
-
-impl IdTable {
-    fn new() -> Self {
-        let bits = 12;
-        IdTable {
-            slots: vec![(EMPTY, 0); 1 << bits],
-            shift: 64 - bits,
-            len: 0,
-        }
-    }
-
-    #[inline]
-    fn slot(&self, key: u64) -> usize {
-        let h = (key ^ (key >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        (h >> self.shift) as usize
-    }
-
-    /// The id of `key`, inserting it with `new_id` if absent.
-    #[inline]
-    fn get_or_insert(&mut self, key: u64, new_id: u32) -> u32 {
-        let mask = self.slots.len() - 1;
-        let mut i = self.slot(key);
-        loop {
-            let (k, v) = self.slots[i];
-            if k == key {
-                return v;
-            }
-            if k == EMPTY {
-                self.slots[i] = (key, new_id);
-                self.len += 1;
-                if self.len * 2 > self.slots.len() {
-                    self.grow();
-                }
-                return new_id;
-            }
-            i = (i + 1) & mask;
-        }
-    }
-
-    fn grow(&mut self) {
-        let size = self.slots.len() * 2;
-        let old = std::mem::replace(&mut self.slots, vec![(EMPTY, 0); size]);
-        self.shift -= 1;
-        let mask = self.slots.len() - 1;
-        for (k, v) in old {
-            if k != EMPTY {
-                let mut i = self.slot(k);
-                while self.slots[i].0 != EMPTY {
-                    i = (i + 1) & mask;
-                }
-                self.slots[i] = (k, v);
-            }
-        }
     }
 }
 
@@ -417,33 +335,17 @@ mod reference;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rng::SplitMix64;
     use crate::{KmOptions, aeq_times, kaplan_meier, kaplan_meier_by_group, log_rank};
-
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        }
-        fn unif(&mut self) -> f64 {
-            (self.next() >> 11) as f64 / (1u64 << 53) as f64
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
 
     /// Times with exact ties, near ties (within and beyond timefix's
     /// tolerance), zeros of both signs, or continuous values.
-    fn data(rng: &mut Rng, n: usize) -> (Vec<f64>, Vec<bool>) {
+    fn data(rng: &mut SplitMix64, n: usize) -> (Vec<f64>, Vec<bool>) {
         let kind = rng.below(4);
-        let p_event = rng.unif();
+        let p_event = rng.next_f64();
         let mut time = Vec::with_capacity(n);
         for _ in 0..n {
-            let u = rng.unif();
+            let u = rng.next_f64();
             let t = if u < 0.03 {
                 0.0
             } else if u < 0.05 && kind == 3 {
@@ -453,7 +355,7 @@ mod tests {
             } else {
                 match kind {
                     0 => (1 + rng.below(12)) as f64,
-                    1 => -rng.unif().max(1e-300).ln() * 100.0,
+                    1 => -rng.next_f64().max(1e-300).ln() * 100.0,
                     _ => {
                         let base = (1 + rng.below(8)) as f64;
                         base + [0.0, 1e-12, 1e-9, 1e-7, 2e-8, -1e-10][rng.below(6)] * base
@@ -462,7 +364,7 @@ mod tests {
             };
             time.push(t);
         }
-        let event = (0..n).map(|_| rng.unif() < p_event).collect();
+        let event = (0..n).map(|_| rng.next_f64() < p_event).collect();
         (time, event)
     }
 
@@ -503,7 +405,7 @@ mod tests {
     /// replaced (`reference`), with the dense and the sorted counts.
     #[test]
     fn equals_the_old_row_sorting_code_bit_for_bit() {
-        let mut rng = Rng(20_261_127);
+        let mut rng = SplitMix64::new(20_261_127);
         let opts = KmOptions::default();
         let mut tests = 0;
         for iter in 0..3000 {

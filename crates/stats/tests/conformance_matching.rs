@@ -14,6 +14,7 @@
 
 mod common;
 
+use cohortflow_stats::rng::SplitMix64;
 use cohortflow_stats::{
     GlmOptions, MOrder, MatchItCompat, MatchOptions, Matching, balance, logistic_regression,
     nearest_neighbor_match,
@@ -263,30 +264,13 @@ fn propensity_score_pipeline_reproduces_matchit() {
     );
 }
 
-/// A small seeded generator for the property tests (SplitMix64).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+/// A uniformly random permutation of `0..n` (Fisher–Yates).
+fn permutation(rng: &mut SplitMix64, n: usize) -> Vec<usize> {
+    let mut p: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        p.swap(i, rng.below(i + 1));
     }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn permutation(&mut self, n: usize) -> Vec<usize> {
-        let mut p: Vec<usize> = (0..n).collect();
-        for i in (1..n).rev() {
-            p.swap(i, self.below(i + 1));
-        }
-        p
-    }
+    p
 }
 
 type KeyedMatching = (Vec<(u64, Vec<u64>)>, Vec<(u64, f64)>);
@@ -326,7 +310,7 @@ fn assert_same(a: &KeyedMatching, b: &KeyedMatching, ctx: &str) {
 #[test]
 fn matching_does_not_depend_on_row_order() {
     let doc = load("matchit.json");
-    let mut rng = Rng(20_261_127);
+    let mut rng = SplitMix64::new(20_261_127);
     let mut checked = 0;
     let orders = [
         MOrder::Largest,
@@ -352,7 +336,7 @@ fn matching_does_not_depend_on_row_order() {
                     &keys,
                 );
                 for _ in 0..3 {
-                    let p = rng.permutation(d.len());
+                    let p = permutation(&mut rng, d.len());
                     let (d2, t2, k2): (Vec<f64>, Vec<bool>, Vec<u64>) = p
                         .iter()
                         .map(|&i| (d[i], t[i], keys[i]))
@@ -381,14 +365,14 @@ fn matching_does_not_depend_on_row_order() {
         t[1] = false;
         let keys: Vec<u64> = {
             let mut k: Vec<u64> = (0..n as u64).map(|i| i * 7 + rng.below(7) as u64).collect();
-            let p = rng.permutation(n);
+            let p = permutation(&mut rng, n);
             k = p.iter().map(|&i| k[i]).collect();
             k
         };
         let caliper = if rng.below(2) == 0 {
             None
         } else {
-            Some(0.05 + rng.unit())
+            Some(0.05 + rng.next_f64())
         };
         let opts = MatchOptions {
             ratio: 1 + rng.below(3),
@@ -420,7 +404,7 @@ fn matching_does_not_depend_on_row_order() {
             }
         }
         let base = by_key(&m, &keys);
-        let p = rng.permutation(n);
+        let p = permutation(&mut rng, n);
         let d2: Vec<f64> = p.iter().map(|&i| d[i]).collect();
         let t2: Vec<bool> = p.iter().map(|&i| t[i]).collect();
         let k2: Vec<u64> = p.iter().map(|&i| keys[i]).collect();
@@ -436,10 +420,12 @@ fn matching_does_not_depend_on_row_order() {
 /// moment it was chosen (checked on 1:1 matching by replaying the order).
 #[test]
 fn intended_matching_takes_the_nearest_available_control() {
-    let mut rng = Rng(42);
+    let mut rng = SplitMix64::new(42);
     for trial in 0..500 {
         let n = 5 + rng.below(80);
-        let d: Vec<f64> = (0..n).map(|_| (rng.unit() * 50.0).round() / 50.0).collect();
+        let d: Vec<f64> = (0..n)
+            .map(|_| (rng.next_f64() * 50.0).round() / 50.0)
+            .collect();
         let mut t: Vec<bool> = (0..n).map(|_| rng.below(3) == 0).collect();
         t[0] = true;
         t[1] = false;

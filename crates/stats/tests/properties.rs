@@ -2,26 +2,26 @@
 //! generator (SplitMix64), so every run checks the same data sets.
 
 mod common;
+use cohortflow_stats::rng::SplitMix64;
 use cohortflow_stats::{ConfType, KmOptions, kaplan_meier, log_rank};
-use common::Rng;
 
 /// Random survival data: sometimes integer times (many ties), sometimes
 /// continuous, sometimes a few time-zero rows; event probability varies.
-fn data(rng: &mut Rng, n: usize) -> (Vec<f64>, Vec<bool>) {
-    let discrete = rng.unif() < 0.5;
-    let p_event = rng.unif();
+fn data(rng: &mut SplitMix64, n: usize) -> (Vec<f64>, Vec<bool>) {
+    let discrete = rng.next_f64() < 0.5;
+    let p_event = rng.next_f64();
     let mut time = Vec::with_capacity(n);
     let mut event = Vec::with_capacity(n);
     for _ in 0..n {
-        let t = if rng.unif() < 0.03 {
+        let t = if rng.next_f64() < 0.03 {
             0.0
         } else if discrete {
             (1 + rng.below(12)) as f64
         } else {
-            -rng.unif().max(1e-300).ln() * 100.0
+            -rng.next_f64().max(1e-300).ln() * 100.0
         };
         time.push(t);
-        event.push(rng.unif() < p_event);
+        event.push(rng.next_f64() < p_event);
     }
     (time, event)
 }
@@ -30,7 +30,7 @@ const CONF: [ConfType; 3] = [ConfType::Log, ConfType::LogLog, ConfType::Plain];
 
 #[test]
 fn kaplan_meier_invariants() {
-    let mut rng = Rng(20_261_127);
+    let mut rng = SplitMix64::new(20_261_127);
     let mut checked = 0;
     for iter in 0..3000 {
         let n = 1 + rng.below(80);
@@ -103,7 +103,7 @@ fn kaplan_meier_invariants() {
 
 #[test]
 fn log_rank_invariant_to_relabelling_and_row_order() {
-    let mut rng = Rng(42);
+    let mut rng = SplitMix64::new(42);
     let mut tested = 0;
     for _ in 0..2000 {
         let k = 2 + rng.below(3);
@@ -116,7 +116,7 @@ fn log_rank_invariant_to_relabelling_and_row_order() {
         for i in (1..n).rev() {
             group.swap(i, rng.below(i + 1));
         }
-        let strata: Option<Vec<usize>> = if rng.unif() < 0.3 {
+        let strata: Option<Vec<usize>> = if rng.next_f64() < 0.3 {
             Some((0..n).map(|_| 10 + rng.below(3)).collect())
         } else {
             None
@@ -173,7 +173,7 @@ fn log_rank_invariant_to_relabelling_and_row_order() {
 #[test]
 fn fisher_exact_invariant_to_transposing_and_row_order() {
     use cohortflow_stats::fisher_exact;
-    let mut rng = Rng(7);
+    let mut rng = SplitMix64::new(7);
     for _ in 0..500 {
         let r = 2 + rng.below(2);
         let c = 2 + rng.below(2);

@@ -15,31 +15,14 @@
 //! transformed data are summed in another order, so results agree to
 //! rounding, not bit for bit (except Breslow = Efron, which is exact).
 
+use cohortflow_stats::rng::SplitMix64;
 use cohortflow_stats::{
     CoxData, CoxFit, CoxOptions, CoxZph, StatsError, Ties, ZphTransform, cox_ph, cox_zph,
 };
 
-/// SplitMix64 (Steele, Lea & Flood 2014).
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// uniform in (0, 1)
-    fn unif(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-    fn normal(&mut self) -> f64 {
-        (-2.0 * self.unif().ln()).sqrt() * (std::f64::consts::TAU * self.unif()).cos()
-    }
+/// Standard normal from two uniforms (Box–Muller, one value per call).
+fn normal(rng: &mut SplitMix64) -> f64 {
+    (-2.0 * rng.next_f64_open().ln()).sqrt() * (std::f64::consts::TAU * rng.next_f64_open()).cos()
 }
 
 #[derive(Clone, Debug)]
@@ -90,31 +73,31 @@ impl Data {
 
 /// Random data: 15–150 rows, 1–4 covariates (normal, binary, integer with a
 /// large mean), integer times (ties) or continuous times, optional strata.
-fn random_data(rng: &mut Rng, continuous: bool) -> Data {
+fn random_data(rng: &mut SplitMix64, continuous: bool) -> Data {
     let n = 15 + rng.below(136);
     let p = 1 + rng.below(4);
     let mut x = vec![Vec::with_capacity(n); p];
-    let beta: Vec<f64> = (0..p).map(|_| rng.normal() * 0.5).collect();
+    let beta: Vec<f64> = (0..p).map(|_| normal(rng) * 0.5).collect();
     let kind: Vec<usize> = (0..p).map(|_| rng.below(3)).collect();
     let mut stop = Vec::with_capacity(n);
     let mut event = Vec::with_capacity(n);
-    let p_cens = 0.1 + 0.5 * rng.unif();
+    let p_cens = 0.1 + 0.5 * rng.next_f64_open();
     for _ in 0..n {
         let mut lp = 0.0;
         for j in 0..p {
             let v = match kind[j] {
-                0 => rng.normal(),
-                1 => f64::from(u8::from(rng.unif() < 0.5)),
+                0 => normal(rng),
+                1 => f64::from(u8::from(rng.next_f64_open() < 0.5)),
                 _ => (50 + rng.below(30)) as f64,
             };
             lp += beta[j] * if kind[j] == 2 { (v - 65.0) / 10.0 } else { v };
             x[j].push(v);
         }
-        let t = -rng.unif().ln() / lp.exp() * 10.0;
+        let t = -rng.next_f64_open().ln() / lp.exp() * 10.0;
         stop.push(if continuous { t } else { t.ceil().min(12.0) });
-        event.push(rng.unif() > p_cens);
+        event.push(rng.next_f64_open() > p_cens);
     }
-    let strata = (rng.unif() < 0.3).then(|| (0..n).map(|_| rng.below(3) * 7).collect());
+    let strata = (rng.next_f64_open() < 0.3).then(|| (0..n).map(|_| rng.below(3) * 7).collect());
     Data {
         start: None,
         stop,
@@ -208,7 +191,7 @@ fn check_pair(
 
 #[test]
 fn invariant_to_row_order() {
-    let mut rng = Rng(0xC0C5_0001);
+    let mut rng = SplitMix64::new(0xC0C5_0001);
     let mut compared = 0;
     for case in 0..1500 {
         let d = random_data(&mut rng, case % 3 == 0);
@@ -236,7 +219,7 @@ fn invariant_to_row_order() {
 
 #[test]
 fn rescaling_a_covariate_rescales_only_its_coefficient() {
-    let mut rng = Rng(0xC0C5_0002);
+    let mut rng = SplitMix64::new(0xC0C5_0002);
     let mut compared = 0;
     for case in 0..1500 {
         let d = random_data(&mut rng, case % 3 == 0);
@@ -259,7 +242,7 @@ fn rescaling_a_covariate_rescales_only_its_coefficient() {
 
 #[test]
 fn breslow_equals_efron_without_tied_events() {
-    let mut rng = Rng(0xC0C5_0003);
+    let mut rng = SplitMix64::new(0xC0C5_0003);
     let mut compared = 0;
     for _ in 0..1000 {
         let d = random_data(&mut rng, true);
@@ -282,7 +265,7 @@ fn breslow_equals_efron_without_tied_events() {
 
 #[test]
 fn splitting_rows_into_counting_process_intervals_changes_nothing() {
-    let mut rng = Rng(0xC0C5_0004);
+    let mut rng = SplitMix64::new(0xC0C5_0004);
     let mut compared = 0;
     for case in 0..1000 {
         let d = random_data(&mut rng, case % 2 == 0);
@@ -309,12 +292,12 @@ fn splitting_rows_into_counting_process_intervals_changes_nothing() {
             let t = d.stop[i];
             // a cut strictly inside (0, t), on the grid of event times half
             // the time, so that cuts coincide with other rows' times
-            let cut = if rng.unif() < 0.5 {
-                (t * rng.unif()).floor()
+            let cut = if rng.next_f64_open() < 0.5 {
+                (t * rng.next_f64_open()).floor()
             } else {
-                t * (0.05 + 0.9 * rng.unif())
+                t * (0.05 + 0.9 * rng.next_f64_open())
             };
-            if cut > 0.0 && cut < t && rng.unif() < 0.7 {
+            if cut > 0.0 && cut < t && rng.next_f64_open() < 0.7 {
                 push(&mut s, i, 0.0, cut, false);
                 push(&mut s, i, cut, t, d.event[i]);
             } else {
@@ -353,14 +336,14 @@ fn splitting_rows_into_counting_process_intervals_changes_nothing() {
 
 #[test]
 fn near_ties_are_merged_as_exact_ties() {
-    let mut rng = Rng(0xC0C5_0005);
+    let mut rng = SplitMix64::new(0xC0C5_0005);
     let mut compared = 0;
     for case in 0..500 {
         let d = random_data(&mut rng, false);
         let mut noisy = d.clone();
         // integer times moved by less than aeqSurv's tolerance, both ways
         for t in noisy.stop.iter_mut() {
-            *t += (rng.unif() - 0.5) * 1e-9;
+            *t += (rng.next_f64_open() - 0.5) * 1e-9;
         }
         let a = d.fit(Ties::Efron);
         let b = noisy.fit(Ties::Efron);

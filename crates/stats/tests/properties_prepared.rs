@@ -4,27 +4,27 @@
 //! with ties, near ties (merged or not by timefix) and time-zero rows.
 
 mod common;
+use cohortflow_stats::rng::SplitMix64;
 use cohortflow_stats::{
     ConfType, KaplanMeier, KmOptions, LogRank, SurvTimes, aeq_times, kaplan_meier,
     kaplan_meier_by_group, kaplan_meier_by_group_prepared, log_rank, log_rank_prepared,
 };
-use common::Rng;
 
 /// Integer times (exact ties), continuous times, or integer times moved by
 /// relative noise of 1e-12 .. 1e-7 (near ties, some within timefix's
 /// tolerance 1.5e-8, some not); a few time-zero rows.
-fn data(rng: &mut Rng, n: usize) -> (Vec<f64>, Vec<bool>) {
+fn data(rng: &mut SplitMix64, n: usize) -> (Vec<f64>, Vec<bool>) {
     let kind = rng.below(3);
-    let p_event = rng.unif();
+    let p_event = rng.next_f64();
     let mut time = Vec::with_capacity(n);
     let mut event = Vec::with_capacity(n);
     for _ in 0..n {
-        let t = if rng.unif() < 0.03 {
+        let t = if rng.next_f64() < 0.03 {
             0.0
         } else {
             match kind {
                 0 => (1 + rng.below(12)) as f64,
-                1 => -rng.unif().max(1e-300).ln() * 100.0,
+                1 => -rng.next_f64().max(1e-300).ln() * 100.0,
                 _ => {
                     let base = (1 + rng.below(10)) as f64;
                     base * (1.0 + [0.0, 1e-12, 1e-9, 1e-8, 3e-8, 1e-7][rng.below(6)])
@@ -32,7 +32,7 @@ fn data(rng: &mut Rng, n: usize) -> (Vec<f64>, Vec<bool>) {
             }
         };
         time.push(t);
-        event.push(rng.unif() < p_event);
+        event.push(rng.next_f64() < p_event);
     }
     (time, event)
 }
@@ -91,7 +91,7 @@ fn assert_same_test(a: &LogRank, b: &LogRank) {
 
 #[test]
 fn prepared_api_is_bit_identical_to_the_plain_functions() {
-    let mut rng = Rng(20_261_128);
+    let mut rng = SplitMix64::new(20_261_128);
     let confs = [ConfType::Log, ConfType::LogLog, ConfType::Plain];
     let (mut curves, mut tests) = (0, 0);
     for iter in 0..3000 {

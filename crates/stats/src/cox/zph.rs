@@ -1,7 +1,10 @@
 //! The proportional-hazards test of R's `cox.zph` (survival >= 3.0).
 
-use super::{CoxData, CoxFit, Prepared, Test, pass};
+use super::pass::pass;
+use super::prepare::Prepared;
+use super::{CoxData, CoxFit, Test};
 use crate::StatsError;
+use crate::linalg::lu_solve;
 use crate::logrank::chisq_upper;
 
 const WHAT: &str = "cox_zph";
@@ -207,48 +210,10 @@ fn transformed_times(prep: &Prepared, transform: ZphTransform) -> Result<Vec<f64
     })
 }
 
-/// Solve `A x = b` (`k x k`, row-major) by Gaussian elimination with partial
-/// pivoting, as LAPACK's `dgesv` behind R's `solve()`.
-fn solve(mut a: Vec<f64>, mut b: Vec<f64>, k: usize) -> Result<Vec<f64>, StatsError> {
-    let singular = || StatsError::Degenerate {
+/// [`lu_solve`], with a singular matrix as an error.
+fn solve(a: Vec<f64>, b: Vec<f64>, k: usize) -> Result<Vec<f64>, StatsError> {
+    lu_solve(a, b, k).ok_or_else(|| StatsError::Degenerate {
         what: WHAT,
         reason: "the information matrix of the test is singular".to_string(),
-    };
-    for c in 0..k {
-        let piv = (c..k)
-            .max_by(|&i, &j| a[i * k + c].abs().total_cmp(&a[j * k + c].abs()))
-            .expect("non-empty");
-        let pv = a[piv * k + c];
-        if pv == 0.0 || !pv.is_finite() {
-            return Err(singular());
-        }
-        if piv != c {
-            for j in 0..k {
-                a.swap(piv * k + j, c * k + j);
-            }
-            b.swap(piv, c);
-        }
-        for r in (c + 1)..k {
-            let f = a[r * k + c] / pv;
-            if f != 0.0 {
-                for j in c..k {
-                    a[r * k + j] -= f * a[c * k + j];
-                }
-                b[r] -= f * b[c];
-            }
-        }
-    }
-    let mut x = vec![0.0; k];
-    for r in (0..k).rev() {
-        let mut s = b[r];
-        for j in (r + 1)..k {
-            s -= a[r * k + j] * x[j];
-        }
-        x[r] = s / a[r * k + r];
-    }
-    if x.iter().all(|v| v.is_finite()) {
-        Ok(x)
-    } else {
-        Err(singular())
-    }
+    })
 }
