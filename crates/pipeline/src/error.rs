@@ -49,6 +49,14 @@ pub enum Error {
     Ledger(Vec<String>),
     /// Reading or writing a file failed.
     Io { path: PathBuf, message: String },
+    /// The run folder cannot be at this path (it is, contains or lies inside
+    /// an input or the working directory, or is a folder cohortflow did not
+    /// write); nothing was read or changed.
+    Output { path: PathBuf, message: String },
+    /// Another live cohortflow run is writing the same run folder.
+    Busy { path: PathBuf, pid: u32 },
+    /// A source lost more rows to rejects than it allows (`max_rejected`).
+    Rejected { source: String, message: String },
 }
 
 impl fmt::Display for Error {
@@ -79,6 +87,14 @@ impl fmt::Display for Error {
                 Ok(())
             }
             Error::Io { path, message } => write!(f, "{}: {message}", path.display()),
+            Error::Output { path, message } => write!(f, "--out {}: {message}", path.display()),
+            Error::Busy { path, pid } => write!(
+                f,
+                "another cohortflow run (pid {pid}) is writing {}; wait for it to finish, \
+                 or choose another --out",
+                path.display()
+            ),
+            Error::Rejected { source, message } => write!(f, "source {source}: {message}"),
         }
     }
 }

@@ -16,9 +16,11 @@ mod error;
 mod load;
 mod manifest;
 mod out;
+mod rejected;
 mod run;
 
 pub use cohortflow_core::ledger::Outcome;
 pub use error::{Error, LocatedProblem};
 pub use load::{Loaded, PipelineFile, PipelineHeader, list, load, locate};
+pub use out::MARKER;
 pub use run::{RunSummary, STAGE_TABLES, run};
