@@ -179,9 +179,12 @@ pub(crate) fn prepare(out: &Path, inputs: &[Input]) -> Result<Staging, Error> {
     let token = format!("{:016x}", fastrand::u64(..));
     let dir = parent.join(format!("{prefix}{}-{token}", std::process::id()));
     std::fs::create_dir(&dir).map_err(|e| Error::io(&dir, e))?;
+    // Locked before the marker is written: a staging folder with a marker
+    // is always either locked by a live run or a leftover.
     let lock = (|| {
+        let lock = lock_dir(&dir, false)?;
         std::fs::write(dir.join(MARKER), marker_text())?;
-        lock_dir(&dir, false)
+        Ok::<_, std::io::Error>(lock)
     })();
     let lock = match lock {
         Ok(lock) => lock,
