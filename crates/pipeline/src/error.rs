@@ -38,8 +38,9 @@ impl fmt::Display for LocatedProblem {
 pub enum Error {
     /// The pipeline, schema or a source file is wrong; nothing was read.
     Config(Vec<LocatedProblem>),
-    /// A data file could not be read into the schema.
-    Input(cohortflow_ingest::IngestError),
+    /// A data file could not be read into the schema. (Boxed: the error is
+    /// large, and every `Result` of this crate would carry its size.)
+    Input(Box<cohortflow_ingest::IngestError>),
     /// A stage failed on the data (e.g. a row in two arms).
     Stage {
         stage: &'static str,

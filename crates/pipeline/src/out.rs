@@ -113,7 +113,8 @@ fn resolve(path: &Path) -> std::io::Result<PathBuf> {
                 return Ok(canonical);
             }
             Err(e) => {
-                let (Some(parent), Some(last)) = (existing.parent(), existing.components().last())
+                let (Some(parent), Some(last)) =
+                    (existing.parent(), existing.components().next_back())
                 else {
                     return Err(e);
                 };

@@ -49,7 +49,8 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
 
     let mut ingested: Option<DataFrame> = None;
     for source in &loaded.sources {
-        let ing = cohortflow_ingest::ingest(source, &loaded.schema).map_err(Error::Input)?;
+        let ing = cohortflow_ingest::ingest(source, &loaded.schema)
+            .map_err(|e| Error::Input(Box::new(e)))?;
         ledger.push(ing.account);
         all_rejects.extend(ing.rejects);
         match &mut ingested {
