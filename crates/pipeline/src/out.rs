@@ -19,9 +19,10 @@
 //!   is removed with its marker last. With no earlier run the staging folder
 //!   is renamed (`RENAME_NOREPLACE`). At every instant `out` is the complete
 //!   old run or the complete new one. Where the filesystem or the OS has no
-//!   `RENAME_EXCHANGE` (some network filesystems; every OS but Linux), a run
-//!   onto an existing `out` fails with a message saying so and leaves the old
-//!   run in place; a new `out` still works.
+//!   atomic exchange (some network filesystems; systems other than Linux and
+//!   macOS, where it is `renameatx_np(RENAME_SWAP)`), a run onto an existing
+//!   `out` fails with a message saying so and leaves the old run in place; a
+//!   new `out` still works.
 //! - **Locks, and leftovers of killed runs.** Each run holds an advisory
 //!   `flock` on its own staging folder for as long as it lives (the kernel
 //!   drops it when the process dies, however it dies), and takes a short
@@ -33,7 +34,9 @@
 //!   No lock file is ever created, so none can be left behind.
 
 use crate::error::Error;
-use rustix::fs::{FlockOperation, RenameFlags, flock, renameat_with};
+#[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple"))]
+use rustix::fs::renameat_with;
+use rustix::fs::{FlockOperation, RenameFlags, flock};
 use rustix::io::Errno;
 use std::ffi::OsString;
 use std::fs::File;
@@ -445,6 +448,19 @@ fn unsupported(e: Errno) -> bool {
     e == Errno::INVAL || e == Errno::NOSYS || e == Errno::OPNOTSUPP
 }
 
+/// Renames `from` to `to` with `flags`: Linux `renameat2`, macOS
+/// `renameatx_np` (`EXCHANGE` is `RENAME_SWAP` there).
+#[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple"))]
+fn rename_with(from: &Path, to: &Path, flags: RenameFlags) -> Result<(), Errno> {
+    renameat_with(rustix::fs::CWD, from, rustix::fs::CWD, to, flags)
+}
+
+/// Elsewhere there is no atomic exchange: the caller reports it.
+#[cfg(not(any(target_os = "linux", target_os = "android", target_vendor = "apple")))]
+fn rename_with(_from: &Path, _to: &Path, _flags: RenameFlags) -> Result<(), Errno> {
+    Err(Errno::NOSYS)
+}
+
 impl Staging {
     /// The files of the staging folder (the marker excluded), sorted by name.
     pub fn outputs(&self) -> Result<Vec<String>, Error> {
@@ -483,14 +499,7 @@ impl Staging {
                     Error::io(&self.given, e)
                 }
             })?;
-            renameat_with(
-                rustix::fs::CWD,
-                &self.dir,
-                rustix::fs::CWD,
-                &self.out,
-                RenameFlags::EXCHANGE,
-            )
-            .map_err(|e| {
+            rename_with(&self.dir, &self.out, RenameFlags::EXCHANGE).map_err(|e| {
                 if unsupported(e) {
                     refused(
                         &self.given,
@@ -519,13 +528,7 @@ impl Staging {
                 )
             })?;
         } else {
-            match renameat_with(
-                rustix::fs::CWD,
-                &self.dir,
-                rustix::fs::CWD,
-                &self.out,
-                RenameFlags::NOREPLACE,
-            ) {
+            match rename_with(&self.dir, &self.out, RenameFlags::NOREPLACE) {
                 Ok(()) => {}
                 Err(e) if unsupported(e) => {
                     std::fs::rename(&self.dir, &self.out).map_err(io(&self.given))?
