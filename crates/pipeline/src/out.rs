@@ -3,7 +3,9 @@
 //! The contract (docs/results.md, "Where the run folder may be"):
 //!
 //! - **Ownership.** `--out` only ever replaces a folder cohortflow wrote: a
-//!   folder holding the marker file [`MARKER`], or an empty folder. It refuses,
+//!   folder holding the marker file [`MARKER`], an empty folder, or a run
+//!   folder of a cohortflow older than the marker whose files are exactly
+//!   its `manifest.json` and the outputs listed there with their SHA-256. It refuses,
 //!   before any data is read, an `--out` that is, contains or lies inside an
 //!   input of the run (the pipeline, schema, source and data files) or that is
 //!   or contains the working directory. Paths are compared canonicalised
@@ -68,6 +70,8 @@ fn read_marker(dir: &Path) -> Marker {
     let Ok(text) = std::fs::read_to_string(dir.join(MARKER)) else {
         return if dir.join(MARKER).exists() {
             Marker::Foreign
+        } else if is_unmarked_run_folder(dir) {
+            Marker::Ours
         } else {
             Marker::Absent
         };
@@ -85,6 +89,53 @@ fn read_marker(dir: &Path) -> Marker {
         Some(v) => Marker::Newer(v.to_string()),
         None => Marker::Foreign,
     }
+}
+
+/// A run folder of a cohortflow older than the marker, exactly as written:
+/// its `manifest.json` names cohortflow, and its files are the manifest and
+/// the outputs the manifest lists, each with the listed SHA-256. Nothing in
+/// it can be anyone else's.
+fn is_unmarked_run_folder(dir: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(dir.join("manifest.json")) else {
+        return false;
+    };
+    let Ok(manifest) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return false;
+    };
+    if manifest["tool"]["name"] != "cohortflow" {
+        return false;
+    }
+    let Some(outputs) = manifest["outputs"].as_array() else {
+        return false;
+    };
+    let mut listed = std::collections::BTreeMap::new();
+    for o in outputs {
+        let (Some(file), Some(sha)) = (o["file"].as_str(), o["sha256"].as_str()) else {
+            return false;
+        };
+        listed.insert(file.to_string(), sha.to_string());
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    let mut found = 0;
+    for entry in entries {
+        let Ok(entry) = entry else { return false };
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == "manifest.json" {
+            continue;
+        }
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        let matches = is_file
+            && listed.get(&name).is_some_and(|sha| {
+                crate::manifest::sha256_file(&entry.path()).is_ok_and(|s| &s == sha)
+            });
+        if !matches {
+            return false;
+        }
+        found += 1;
+    }
+    found == listed.len()
 }
 
 /// An input of the run, for the ownership check.
@@ -329,9 +380,7 @@ fn check_existing(out: &Path, resolved: &Path) -> Result<(), Error> {
                 format!(
                     "is a folder that cohortflow did not write (it is not empty and has no \
                      {MARKER} marker); cohortflow replaces only its own run folders and leaves \
-                     this one as it is. Choose another --out, or move the folder away \
-                     (a run folder of a cohortflow older than the marker must be removed \
-                     by hand once)"
+                     this one as it is. Choose another --out, or move the folder away"
                 ),
             ))
         }
@@ -486,6 +535,12 @@ impl Staging {
         // `out` may have changed while the run computed: check it again.
         check_existing(&self.given, &self.out)?;
         if self.out.symlink_metadata().is_ok() {
+            let marker = self.out.join(MARKER);
+            if marker.symlink_metadata().is_err() && is_unmarked_run_folder(&self.out) {
+                // An older cohortflow's run: mark it, so that a removal cut
+                // short still leaves a folder the next run recognises.
+                std::fs::write(&marker, marker_text()).map_err(io(&marker))?;
+            }
             // Lock the old run so that, once it is under the staging name, no
             // other run takes it for a leftover while it is being removed.
             let old_lock = lock_dir(&self.out, false).map_err(|e| {

@@ -163,3 +163,47 @@ fn an_existing_folder_is_replaced_only_when_it_is_a_run_folder_or_empty() {
     }
     assert_eq!(listing(p), ["empty", "foreign", "later", "mine"]);
 }
+
+#[test]
+fn a_run_folder_of_an_older_cohortflow_is_replaced_only_when_it_is_exactly_as_written() {
+    let loaded = bundled();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    // A run folder as a cohortflow before the marker wrote it: the same
+    // files without the marker.
+    let legacy = |name: &str| -> PathBuf {
+        let out = p.join(name);
+        run(&loaded, &out).unwrap();
+        std::fs::remove_file(out.join(MARKER)).unwrap();
+        out
+    };
+    let exact = legacy("exact");
+    run(&loaded, &exact).unwrap();
+    assert!(exact.join(MARKER).is_file());
+
+    let added = legacy("added");
+    std::fs::write(added.join("my-notes.txt"), "mine\n").unwrap();
+    let changed = legacy("changed");
+    std::fs::write(changed.join("cohort.csv"), "edited by hand\n").unwrap();
+    let removed = legacy("removed");
+    std::fs::remove_file(removed.join("km.csv")).unwrap();
+    for out in [&added, &changed, &removed] {
+        let err = run(&loaded, out).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("is a folder that cohortflow did not write"),
+            "{}: {err}",
+            out.display()
+        );
+        assert!(!out.join(MARKER).exists());
+    }
+    assert_eq!(
+        std::fs::read_to_string(added.join("my-notes.txt")).unwrap(),
+        "mine\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(changed.join("cohort.csv")).unwrap(),
+        "edited by hand\n"
+    );
+    assert_eq!(listing(p), ["added", "changed", "exact", "removed"]);
+}
