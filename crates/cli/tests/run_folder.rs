@@ -152,6 +152,7 @@ fn out_over_an_input_the_working_directory_or_a_foreign_folder_is_refused_and_no
         ("work/sub", "..", "it contains the working directory"),
         (".", "link-to-data", "it contains the data file"),
         (".", "link-to-empty", "is a symbolic link"),
+        (".", "link-to-empty/", "is a symbolic link"),
         (".", "notes", "is a folder that cohortflow did not write"),
     ];
     std::fs::create_dir(t.join("work/sub")).unwrap();

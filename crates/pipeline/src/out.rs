@@ -271,7 +271,9 @@ fn refused(out: &Path, why: impl std::fmt::Display) -> Error {
 /// existing ancestor must be a folder. (Permissions are left to the write
 /// itself: a user may run as root, for whom a read-only mode stops nothing.)
 fn check_location(out: &Path) -> Result<(), Error> {
-    if let Ok(meta) = out.symlink_metadata() {
+    // Without a trailing `/`, which would make the link's target be looked at.
+    let bare: PathBuf = out.components().collect();
+    if let Ok(meta) = bare.symlink_metadata() {
         if meta.file_type().is_symlink() {
             return Err(refused(
                 out,
