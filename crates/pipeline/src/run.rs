@@ -36,7 +36,7 @@ pub const STAGE_TABLES: [&str; 4] = ["ingest", "clean", "derive", "cohort"];
 /// docs/results.md.
 pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
     crate::rejected::check_config(&loaded.sources)?;
-    let staging = crate::out::prepare(out, &inputs(loaded))?;
+    let run_folder = crate::out::prepare(out, &inputs(loaded))?;
     let sources = loaded.source_names();
     let stage = |stage: &'static str| {
         move |e: PolarsError| Error::Stage {
@@ -165,23 +165,22 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
 
     // Everything is computed: now write, all or nothing. On an error the
     // staging folder removes itself when it is dropped.
-    let dir = staging.dir.clone();
-    let staging_dir = dir.as_path();
+    let staging = run_folder.dir.clone();
     let written = (|| -> Result<(), Error> {
         let tables = [&ingested, &cleaned.frame, &derived.frame, &selected.frame];
         for (name, df) in STAGE_TABLES.iter().zip(tables) {
-            write_parquet(&staging_dir.join(format!("{name}.parquet")), df)?;
+            write_parquet(&staging.join(format!("{name}.parquet")), df)?;
         }
         if let Some(m) = &matched {
-            write_parquet(&staging_dir.join("matched.parquet"), &m.frame)?;
+            write_parquet(&staging.join("matched.parquet"), &m.frame)?;
             write_file(
-                &staging_dir.join("matched.csv"),
+                &staging.join("matched.csv"),
                 table::to_csv(&m.frame, 6)
                     .map_err(stage("matching"))?
                     .as_bytes(),
             )?;
             write_file(
-                &staging_dir.join("balance.csv"),
+                &staging.join("balance.csv"),
                 cohortflow_cohort::matching::balance_csv(&m.summary).as_bytes(),
             )?;
             let love: Vec<cohortflow_report::love::LoveRow> = m
@@ -197,7 +196,7 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
                 })
                 .collect();
             write_file(
-                &staging_dir.join("love.svg"),
+                &staging.join("love.svg"),
                 cohortflow_report::love::love_svg(&love).as_bytes(),
             )?;
         }
@@ -218,7 +217,7 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
             ("flow.svg", flow.clone()),
         ];
         for (name, text) in &text_files {
-            write_file(&staging_dir.join(name), text.as_bytes())?;
+            write_file(&staging.join(name), text.as_bytes())?;
         }
         // report.html, report.md, table1.csv, figures (crates/report).
         let report = cohortflow_report::Input {
@@ -234,7 +233,7 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
             message,
         })?;
         for (name, bytes) in &report {
-            write_file(&staging_dir.join(name), bytes)?;
+            write_file(&staging.join(name), bytes)?;
         }
         let manifest = manifest::build(&manifest::Inputs {
             pipeline_name: loaded.name(),
@@ -250,15 +249,15 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
                     data: crate::load::normalize(&s.data_path()),
                 })
                 .collect(),
-            folder: staging_dir,
-            outputs: staging.outputs()?,
+            folder: &staging,
+            outputs: run_folder.outputs()?,
             conventions: serde_json::to_value(&results.conventions).expect("conventions serialise"),
         })?;
-        write_file(&staging_dir.join("manifest.json"), manifest.as_bytes())?;
+        write_file(&staging.join("manifest.json"), manifest.as_bytes())?;
         Ok(())
     })();
     written?;
-    staging.commit()?;
+    run_folder.commit()?;
     info!(out = %out.display(), "run folder written");
     Ok(RunSummary {
         out: out.to_path_buf(),
@@ -293,7 +292,7 @@ fn inputs(loaded: &Loaded) -> Vec<Input> {
     inputs
 }
 
-pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
+fn to_json<T: serde::Serialize>(value: &T) -> String {
     let mut s = serde_json::to_string_pretty(value).expect("results serialise");
     s.push('\n');
     s
