@@ -53,6 +53,11 @@ pub struct SourceConfig {
     /// or, with `on_error = "reject"`, all of them are rejected.
     #[serde(default = "no_columns")]
     pub unique: Spanned<Vec<String>>,
+    /// The largest fraction (0 to 1) of this export's rows that ingest,
+    /// clean and derive together may reject before the run fails. Not set:
+    /// the run fails only when every row is rejected. Checked by the pipeline.
+    #[serde(default)]
+    pub max_rejected: Option<Spanned<f64>>,
 }
 
 fn no_columns() -> Spanned<Vec<String>> {

@@ -38,11 +38,12 @@ impl fmt::Display for LocatedProblem {
 pub enum Error {
     /// The pipeline, schema or a source file is wrong; nothing was read.
     Config(Vec<LocatedProblem>),
-    /// A data file could not be read into the schema.
+    /// A data file could not be read into the schema. (Boxed: the error is
+    /// large, and every `Result` of this crate would carry its size.)
     Input(Box<cohortflow_ingest::IngestError>),
     /// The cohort or matching stage stopped (e.g. a row in two arms).
     Cohort(Box<cohortflow_cohort::CohortError>),
-    /// The analysis could not be completed (e.g. an empty arm).
+    /// The analysis could not be completed.
     Analysis(Box<cohortflow_analysis::AnalysisError>),
     /// The report could not be made.
     Report(cohortflow_report::ReportError),
@@ -55,6 +56,14 @@ pub enum Error {
     Ledger(Vec<String>),
     /// Reading or writing a file failed.
     Io { path: PathBuf, message: String },
+    /// The run folder cannot be at this path (it is, contains or lies inside
+    /// an input or the working directory, or is a folder cohortflow did not
+    /// write); nothing was read or changed.
+    Output { path: PathBuf, message: String },
+    /// Another live cohortflow run is writing the same run folder.
+    Busy { path: PathBuf, pid: u32 },
+    /// A source lost more rows to rejects than it allows (`max_rejected`).
+    Rejected { source: String, message: String },
 }
 
 impl fmt::Display for Error {
@@ -88,6 +97,14 @@ impl fmt::Display for Error {
                 Ok(())
             }
             Error::Io { path, message } => write!(f, "{}: {message}", path.display()),
+            Error::Output { path, message } => write!(f, "--out {}: {message}", path.display()),
+            Error::Busy { path, pid } => write!(
+                f,
+                "another cohortflow run (pid {pid}) is writing {}; wait for it to finish, \
+                 or choose another --out",
+                path.display()
+            ),
+            Error::Rejected { source, message } => write!(f, "source {source}: {message}"),
         }
     }
 }

@@ -6,8 +6,16 @@
 //!   before any data is read. Each problem names the file, the line, the key,
 //!   and what was expected.
 //! - [`run`] chains ingest → clean → derive → cohort → analysis, checks that
-//!   the ledger balances, writes every output into a temporary folder and
-//!   moves it into place only when the whole run succeeded.
+//!   the ledger balances and that no source lost more rows to rejects than
+//!   it allows (`max_rejected`), writes every output into a staging folder
+//!   and swaps it into place in one step only when the whole run succeeded.
+//! - `out` owns the run folder: before any data is read it refuses an
+//!   `--out` that is, contains or lies inside an input or the working
+//!   directory, or that is a folder cohortflow did not write (run folders
+//!   carry the marker [`MARKER`]); it locks `out` against a concurrent run
+//!   and removes the leftovers of killed runs. At every instant `out` is
+//!   the complete earlier run or the complete new one (docs/results.md).
+//! - `manifest` writes `manifest.json` from plain data (names and paths).
 //!
 //! Depends on every stage crate and on cohortflow-core; it is the only crate
 //! that reads TOML or writes files. The stages never call each other.
@@ -16,9 +24,11 @@ mod error;
 mod load;
 mod manifest;
 mod out;
+mod rejected;
 mod run;
 
 pub use cohortflow_core::ledger::Outcome;
 pub use error::{Error, LocatedProblem};
 pub use load::{Loaded, PipelineFile, PipelineHeader, list, load, locate};
+pub use out::MARKER;
 pub use run::{RunSummary, STAGE_TABLES, run};

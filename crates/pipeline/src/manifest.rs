@@ -1,12 +1,33 @@
 //! `manifest.json`: what a run was made from, so it can be reproduced and
 //! checked. Everything in it but `created` is the same on a rerun.
+//!
+//! Takes plain data (names and paths), not the loaded pipeline or the run,
+//! so that it depends on nothing else in this crate but its errors.
 
 use crate::error::Error;
-use crate::load::Loaded;
-use cohortflow_analysis::Results;
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// One source of the run: its names, its source file and its data file.
+pub(crate) struct SourceFiles {
+    pub name: String,
+    pub centre: String,
+    pub file: PathBuf,
+    pub data: PathBuf,
+}
+
+/// Everything the manifest records.
+pub(crate) struct Inputs<'a> {
+    pub pipeline_name: &'a str,
+    pub pipeline: &'a Path,
+    pub schema: &'a Path,
+    pub sources: Vec<SourceFiles>,
+    /// The folder the outputs are in, and their names in the order listed.
+    pub folder: &'a Path,
+    pub outputs: Vec<String>,
+    pub conventions: serde_json::Value,
+}
 
 pub(crate) fn sha256_file(path: &Path) -> Result<String, Error> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
@@ -17,38 +38,34 @@ fn file_entry(path: &Path) -> Result<serde_json::Value, Error> {
     Ok(json!({ "file": path.display().to_string(), "sha256": sha256_file(path)? }))
 }
 
-/// The manifest of a run whose other outputs are already in `folder`.
-pub(crate) fn build(loaded: &Loaded, folder: &Path, results: &Results) -> Result<String, Error> {
+/// The text of `manifest.json`.
+pub(crate) fn build(inputs: &Inputs) -> Result<String, Error> {
     let mut sources = Vec::new();
-    for s in &loaded.sources {
+    for s in &inputs.sources {
         let mut entry = file_entry(&s.file)?;
-        entry["name"] = json!(s.config.name);
-        entry["centre"] = json!(s.config.centre);
-        entry["data"] = file_entry(&crate::load::normalize(&s.data_path()))?;
+        entry["name"] = json!(s.name);
+        entry["centre"] = json!(s.centre);
+        entry["data"] = file_entry(&s.data)?;
         sources.push(entry);
     }
     let mut outputs = Vec::new();
-    let mut names: Vec<String> = std::fs::read_dir(folder)
-        .map_err(|e| Error::io(folder, e))?
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().to_string())
-        .collect();
-    names.sort();
-    for name in names {
-        outputs.push(json!({ "file": name, "sha256": sha256_file(&folder.join(&name))? }));
+    for name in &inputs.outputs {
+        outputs.push(json!({ "file": name, "sha256": sha256_file(&inputs.folder.join(name))? }));
     }
-    let mut pipeline = file_entry(&loaded.path)?;
-    pipeline["name"] = json!(loaded.name());
+    let mut pipeline = file_entry(inputs.pipeline)?;
+    pipeline["name"] = json!(inputs.pipeline_name);
     let manifest = json!({
         "tool": { "name": "cohortflow", "version": env!("CARGO_PKG_VERSION") },
         "created": created(),
         "pipeline": pipeline,
-        "schema": file_entry(&loaded.schema_path)?,
+        "schema": file_entry(inputs.schema)?,
         "sources": sources,
         "outputs": outputs,
-        "conventions": results.conventions,
+        "conventions": inputs.conventions,
     });
-    Ok(crate::run::to_json(&manifest))
+    let mut text = serde_json::to_string_pretty(&manifest).expect("a JSON value serialises");
+    text.push('\n');
+    Ok(text)
 }
 
 /// UTC time of the run; `SOURCE_DATE_EPOCH` (seconds) overrides it for

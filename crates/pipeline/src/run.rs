@@ -3,13 +3,14 @@
 use crate::error::Error;
 use crate::load::Loaded;
 use crate::manifest;
+use crate::out::Input;
 use cohortflow_analysis::{ArmInfo, EndpointColumns, Results};
 use cohortflow_core::ledger::Ledger;
 use cohortflow_core::{rejects, table};
 use polars::prelude::*;
 use polars_io::prelude::ParquetWriter;
 use std::path::{Path, PathBuf};
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
 /// What a finished run reports back.
 #[derive(Debug)]
@@ -24,12 +25,19 @@ pub struct RunSummary {
 /// cohort also as CSV for people.
 pub const STAGE_TABLES: [&str; 4] = ["ingest", "clean", "derive", "cohort"];
 
-/// Runs every stage and writes the run folder `out`. The folder is written
-/// under a temporary name next to `out` and renamed into place only when
+/// Runs every stage and writes the run folder `out`.
+///
+/// Before any data is read, `out` is checked (it must not be, contain or lie
+/// inside an input or the working directory, and an existing folder must be
+/// a cohortflow run folder or empty), the run takes its lock on `out`, and
+/// leftovers of killed runs are removed. The folder is written under a
+/// staging name next to `out` and swapped into place in one step only when
 /// everything succeeded; on failure nothing is left behind and an existing
-/// `out` is untouched.
+/// `out` is untouched. The contract is in the `out` module and
+/// docs/results.md.
 pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
-    crate::out::check(out)?;
+    crate::rejected::check_config(&loaded.sources)?;
+    let run_folder = crate::out::prepare(out, &inputs(loaded))?;
     let sources = loaded.source_names();
     let stage = |stage: &'static str| {
         move |e: PolarsError| Error::Stage {
@@ -73,6 +81,9 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
     info!(rows = derived.frame.height(), "derived");
     ledger.extend(derived.accounts);
     all_rejects.extend(derived.rejects);
+    // Every stage that rejects rows has run: a source that lost too many
+    // stops the run here, before the cohort stage fails on it less clearly.
+    crate::rejected::check(&loaded.sources, &ledger)?;
 
     let mut selected =
         cohortflow_cohort::select(&loaded.file.cohort, derived.frame.clone(), &sources)
@@ -146,8 +157,9 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
         warn!("{w}");
     }
 
-    // Everything is computed: now write, all or nothing.
-    let staging = staging_dir(out)?;
+    // Everything is computed: now write, all or nothing. On an error the
+    // staging folder removes itself when it is dropped.
+    let staging = run_folder.dir.clone();
     let written = (|| -> Result<(), Error> {
         let tables = [&ingested, &cleaned.frame, &derived.frame, &selected.frame];
         for (name, df) in STAGE_TABLES.iter().zip(tables) {
@@ -198,15 +210,29 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
         for (name, bytes) in &report {
             write_file(&staging.join(name), bytes)?;
         }
-        let manifest = manifest::build(loaded, &staging, &results)?;
+        let manifest = manifest::build(&manifest::Inputs {
+            pipeline_name: loaded.name(),
+            pipeline: &loaded.path,
+            schema: &loaded.schema_path,
+            sources: loaded
+                .sources
+                .iter()
+                .map(|s| manifest::SourceFiles {
+                    name: s.config.name.clone(),
+                    centre: s.config.centre.clone(),
+                    file: s.file.clone(),
+                    data: crate::load::normalize(&s.data_path()),
+                })
+                .collect(),
+            folder: &staging,
+            outputs: run_folder.outputs()?,
+            conventions: serde_json::to_value(&results.conventions).expect("conventions serialise"),
+        })?;
         write_file(&staging.join("manifest.json"), manifest.as_bytes())?;
         Ok(())
     })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_dir_all(&staging);
-        return Err(e);
-    }
-    swap_into_place(&staging, out)?;
+    written?;
+    run_folder.commit()?;
     info!(out = %out.display(), "run folder written");
     Ok(RunSummary {
         out: out.to_path_buf(),
@@ -216,47 +242,35 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
     })
 }
 
-pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
+/// The inputs of a run, for the check that `--out` does not overlap them.
+fn inputs(loaded: &Loaded) -> Vec<Input> {
+    let mut inputs = vec![
+        Input {
+            kind: "pipeline file",
+            path: loaded.path.clone(),
+        },
+        Input {
+            kind: "schema file",
+            path: loaded.schema_path.clone(),
+        },
+    ];
+    for s in &loaded.sources {
+        inputs.push(Input {
+            kind: "source file",
+            path: s.file.clone(),
+        });
+        inputs.push(Input {
+            kind: "data file",
+            path: crate::load::normalize(&s.data_path()),
+        });
+    }
+    inputs
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
     let mut s = serde_json::to_string_pretty(value).expect("results serialise");
     s.push('\n');
     s
-}
-
-fn staging_dir(out: &Path) -> Result<PathBuf, Error> {
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-    let name = out.file_name().unwrap_or_default().to_string_lossy();
-    let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
-    if staging.exists() {
-        std::fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
-    }
-    std::fs::create_dir(&staging).map_err(|e| Error::io(&staging, e))?;
-    debug!(staging = %staging.display(), "writing");
-    Ok(staging)
-}
-
-/// Replaces `out` by `staging`. The old folder is moved aside first and
-/// removed only after the new one is in place.
-fn swap_into_place(staging: &Path, out: &Path) -> Result<(), Error> {
-    let old = staging.with_extension("old");
-    let had_old = out.exists();
-    if had_old {
-        std::fs::rename(out, &old).map_err(|e| Error::io(out, e))?;
-    }
-    if let Err(e) = std::fs::rename(staging, out) {
-        if had_old {
-            let _ = std::fs::rename(&old, out);
-        }
-        let _ = std::fs::remove_dir_all(staging);
-        return Err(Error::io(out, e));
-    }
-    if had_old {
-        std::fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
-    }
-    Ok(())
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
