@@ -10,12 +10,19 @@
 //! - A row whose dates cannot give an endpoint (no origin, no censoring date,
 //!   an event after the last follow-up, a time before the origin) is rejected
 //!   with the endpoint and the dates it was judged on.
+//! - A derived number that is not finite (NaN, ±inf: a division by zero) in
+//!   a row rejects the row, naming the column and its key in the pipeline
+//!   file, or stops the run, as `on_nonfinite` declares; so does an endpoint
+//!   time that is not finite. A derived column may declare a plausible range
+//!   (`min`, `max`), which rejects or flags its row as the schema's ranges
+//!   do at the clean stage.
 //!
 //! Depends on cohortflow-core and polars.
 
 use cohortflow_core::expr;
 use cohortflow_core::ledger::{Outcome, StageAccount};
 use cohortflow_core::rejects::Reject;
+use cohortflow_core::schema::{self as cschema, Limit, RangeAction, RangeCheck, RangeDecl};
 use cohortflow_core::table::{self, SOURCE, SOURCE_ROW};
 use cohortflow_core::{ConfigProblem, Spanned};
 use polars::prelude::*;
@@ -29,6 +36,10 @@ const STAGE: &str = "derive";
 pub struct DeriveConfig {
     #[serde(default, rename = "column")]
     pub columns: Vec<DerivedColumn>,
+    /// What a non-finite number (NaN, ±inf) in a derived column or an
+    /// endpoint time does, unless the column declares its own.
+    #[serde(default)]
+    pub on_nonfinite: NonFinite,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -37,6 +48,41 @@ pub struct DerivedColumn {
     pub name: String,
     /// SQL expression over the columns known at this point.
     pub expr: Spanned<String>,
+    /// Overrides `[derive] on_nonfinite` for this column.
+    pub on_nonfinite: Option<NonFinite>,
+    /// Smallest plausible value (inclusive), as for a schema column.
+    pub min: Option<Limit>,
+    /// Largest plausible value (inclusive).
+    pub max: Option<Limit>,
+    /// What a value outside `min`..`max` does (default `reject`).
+    pub out_of_range: Option<RangeAction>,
+}
+
+/// What a derived number that is NaN or infinite does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NonFinite {
+    /// The row is rejected, naming the column.
+    #[default]
+    Reject,
+    /// The run stops, naming the column and the rows' lines.
+    Fail,
+}
+
+impl DerivedColumn {
+    fn range_decl(&self) -> RangeDecl<'_> {
+        RangeDecl {
+            min: self.min.as_ref(),
+            max: self.max.as_ref(),
+            not_after: None,
+            action: self.out_of_range,
+        }
+    }
+}
+
+/// The key of derived column `i` in the pipeline file.
+fn column_key(i: usize) -> String {
+    format!("derive.column[{i}]")
 }
 
 /// One `[endpoints.<name>]` table.
@@ -259,6 +305,15 @@ pub fn validate(
         }
         match expr::compile_checked(c.expr.get_ref(), &frame, false) {
             Ok((_, dtype)) => {
+                if let Err(e) = cschema::range_check(&c.name, dtype.clone(), &c.range_decl(), None)
+                {
+                    problems.push(ConfigProblem::new(
+                        format!("derive.column[{i}].min"),
+                        Some(c.expr.span()),
+                        e,
+                        "min / max: numbers for a number column, dates \"YYYY-MM-DD\" for a date column",
+                    ));
+                }
                 let empty = Column::new_empty(c.name.as_str().into(), &dtype);
                 let _ = frame.with_column(empty);
             }
@@ -360,10 +415,28 @@ pub fn derive(
     }
     let mut frame = lf.collect()?;
 
-    // Per row, the first reason it cannot have every endpoint (None = fine),
-    // and the flags it collects.
+    // Per row, the first reason it cannot be kept (None = fine), and the
+    // flags it collects.
     let mut reason: Vec<Option<(String, Vec<String>)>> = vec![None; frame.height()];
     let mut flags: Vec<Vec<String>> = vec![Vec::new(); frame.height()];
+
+    // Derived columns in order: non-finite numbers, then the declared range.
+    for (i, c) in cfg.columns.iter().enumerate() {
+        let action = c.on_nonfinite.unwrap_or(cfg.on_nonfinite);
+        let why = format!(
+            "{} ({}): not a finite number (NaN or infinite)",
+            c.name,
+            column_key(i)
+        );
+        judge_nonfinite(&frame, &c.name, &why, action, &mut reason)?;
+        let dtype = frame.column(&c.name)?.dtype().clone();
+        let range = cschema::range_check(&c.name, dtype, &c.range_decl(), None)
+            .map_err(|e| polars_err!(ComputeError: "{}: {e}", column_key(i)))?;
+        if let Some(range) = range {
+            let why = format!("{} ({})", range.reason(), column_key(i));
+            judge_range(&frame, &range, &why, &mut reason, &mut flags)?;
+        }
+    }
     for (name, ep) in endpoints {
         let origin = table::date_days(&frame, ep.origin.get_ref())?;
         let censor = table::date_days(&frame, ep.censor.get_ref())?;
@@ -419,6 +492,17 @@ pub fn derive(
         }
         frame.with_column(Column::new(time_column(name).into(), time))?;
         frame.with_column(Column::new(event_column(name).into(), event))?;
+        let why = format!(
+            "{} (endpoints.{name}): not a finite number (NaN or infinite)",
+            time_column(name)
+        );
+        judge_nonfinite(
+            &frame,
+            &time_column(name),
+            &why,
+            cfg.on_nonfinite,
+            &mut reason,
+        )?;
     }
 
     // Flags: counted per reason in the ledger and appended to `flags`.
@@ -489,6 +573,85 @@ pub fn derive(
         rejects,
         accounts,
     })
+}
+
+/// Rows where the float column `column` is NaN or infinite get `why` as
+/// their reason (unless they already have one), or the run stops, as
+/// `action` says. Other types cannot hold such values.
+fn judge_nonfinite(
+    frame: &DataFrame,
+    column: &str,
+    why: &str,
+    action: NonFinite,
+    reason: &mut [Option<(String, Vec<String>)>],
+) -> PolarsResult<()> {
+    let values = frame.column(column)?;
+    if !matches!(values.dtype(), DataType::Float32 | DataType::Float64) {
+        return Ok(());
+    }
+    let values = values.cast(&DataType::Float64)?;
+    let values = values.f64()?;
+    let bad: Vec<usize> = values
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.is_some_and(|v| !v.is_finite()))
+        .map(|(i, _)| i)
+        .collect();
+    if bad.is_empty() {
+        return Ok(());
+    }
+    if action == NonFinite::Fail {
+        let places: Vec<String> = bad
+            .iter()
+            .take(5)
+            .map(|&i| table::provenance(frame, i).map(|(s, r)| format!("{s} row {r}")))
+            .collect::<PolarsResult<_>>()?;
+        return Err(polars_err!(ComputeError:
+            "{why}, in {} row{} ({}{}); fix the expression (e.g. a division by zero) \
+             or declare on_nonfinite = \"reject\" to reject such rows",
+            bad.len(),
+            if bad.len() == 1 { "" } else { "s" },
+            places.join(", "),
+            if bad.len() > 5 { ", ..." } else { "" }
+        ));
+    }
+    for i in bad {
+        if reason[i].is_none() {
+            reason[i] = Some((why.to_string(), vec![column.to_string()]));
+        }
+    }
+    Ok(())
+}
+
+/// Rows whose value of `range.column` is outside the range are rejected or
+/// flagged with `why`, as the range declares.
+fn judge_range(
+    frame: &DataFrame,
+    range: &RangeCheck,
+    why: &str,
+    reason: &mut [Option<(String, Vec<String>)>],
+    flags: &mut [Vec<String>],
+) -> PolarsResult<()> {
+    let violated = frame
+        .clone()
+        .lazy()
+        .select([range.violated().alias("v")])
+        .collect()?;
+    let violated = violated.column("v")?.bool()?.clone();
+    for (i, v) in violated.iter().enumerate() {
+        if v != Some(true) {
+            continue;
+        }
+        match range.action {
+            RangeAction::Reject => {
+                if reason[i].is_none() {
+                    reason[i] = Some((why.to_string(), vec![range.column.clone()]));
+                }
+            }
+            RangeAction::Flag => flags[i].push(why.to_string()),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use crate::error::{Error, LocatedProblem};
 use cohortflow_analysis::AnalysisConfig;
 use cohortflow_clean::CleanConfig;
 use cohortflow_cohort::CohortConfig;
-use cohortflow_core::schema::Schema;
+use cohortflow_core::schema::{RangeCheck, Schema};
 use cohortflow_core::{ConfigProblem, Spanned};
 use cohortflow_derive::{DeriveConfig, EndpointConfig};
 use cohortflow_ingest::{Source, SourceFile};
@@ -66,6 +66,9 @@ pub struct Loaded {
     pub schema_path: PathBuf,
     pub schema: Schema,
     pub sources: Vec<Source>,
+    /// The schema's plausible ranges, resolved against the data cut-off
+    /// (applied by the clean stage).
+    pub ranges: Vec<RangeCheck>,
 }
 
 impl Loaded {
@@ -213,6 +216,32 @@ pub fn load(path: &Path) -> Result<Loaded, Error> {
             expected: String::new(),
         });
     }
+    // `not_after = "admin_censor"` is the data cut-off: the latest
+    // administrative cut-off the pipeline's endpoints declare.
+    let cutoff = file
+        .endpoints
+        .values()
+        .filter_map(|e| e.admin_censor.as_ref())
+        .filter_map(|d| {
+            cohortflow_derive::parse_cutoff(d.get_ref())
+                .ok()
+                .map(|k| (k, d.get_ref().as_str()))
+        })
+        .max_by_key(|(k, _)| *k);
+    let (ranges, range_problems) = schema.range_checks(cutoff);
+    for (i, message) in range_problems {
+        problems.push(LocatedProblem {
+            file: schema_path.clone(),
+            line: None,
+            column: None,
+            key: format!("column[{i}]"),
+            message,
+            expected: "min / max: numbers for a number column, dates \"YYYY-MM-DD\" for a date \
+                       column; not_after (dates): \"admin_censor\" (declared by an endpoint of \
+                       the pipeline) or a date; out_of_range = \"reject\" or \"flag\""
+                .into(),
+        });
+    }
 
     let mut sources = Vec::new();
     for (i, s) in file.pipeline.sources.iter().enumerate() {
@@ -357,6 +386,7 @@ pub fn load(path: &Path) -> Result<Loaded, Error> {
         schema_path,
         schema,
         sources,
+        ranges,
     })
 }
 
