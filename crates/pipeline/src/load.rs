@@ -204,8 +204,15 @@ pub fn load(path: &Path) -> Result<Loaded, Error> {
         );
         return Err(Error::Config(problems));
     }
-    let schema_text = read(&schema_path)?;
-    let schema: Schema = parse(&schema_path, &schema_text)?;
+    let schema = read(&schema_path).and_then(|t| parse::<Schema>(&schema_path, &t));
+    let schema = match schema {
+        Ok(s) => s,
+        Err(Error::Config(mut p)) => {
+            problems.append(&mut p);
+            return Err(Error::Config(problems));
+        }
+        Err(e) => return Err(e),
+    };
     for (i, message) in schema.problems() {
         problems.push(LocatedProblem {
             file: schema_path.clone(),
@@ -260,7 +267,14 @@ pub fn load(path: &Path) -> Result<Loaded, Error> {
             );
             continue;
         }
-        let source_text = read(&source_path)?;
+        let source_text = match read(&source_path) {
+            Ok(t) => t,
+            Err(Error::Config(mut p)) => {
+                problems.append(&mut p);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         let parsed: SourceFile = match parse(&source_path, &source_text) {
             Ok(p) => p,
             Err(Error::Config(mut p)) => {
@@ -470,8 +484,31 @@ fn explain_derive_order(
         .collect()
 }
 
+/// Reads a TOML file. A file that is not UTF-8 (say, saved in
+/// windows-1251) is a located problem: the line and column of the first byte
+/// that is not UTF-8, and how to re-save the file.
 fn read(path: &Path) -> Result<String, Error> {
-    std::fs::read_to_string(path).map_err(|e| Error::io(path, e))
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let before = std::str::from_utf8(&bytes[..valid]).unwrap_or_default();
+        let (line, column) = line_col(before, before.len());
+        Error::Config(vec![LocatedProblem {
+            file: path.to_path_buf(),
+            line: Some(line),
+            column: Some(column),
+            key: String::new(),
+            message: format!(
+                "the file is not UTF-8: byte 0x{:02X} here is not part of a UTF-8 character \
+                 (was it saved in windows-1251 or another legacy encoding?)",
+                bytes[valid]
+            ),
+            expected: "re-save the file as UTF-8 (TOML files are always UTF-8), e.g. \
+                       `iconv -f windows-1251 -t utf-8 OLD > NEW`"
+                .into(),
+        }])
+    })
 }
 
 /// Parses a TOML file into `T`; a syntax error, an unknown key, a missing
@@ -553,6 +590,23 @@ mod tests {
         assert_eq!(line_col(t, 6), (2, 1));
         // 'б' is two bytes: the '=' after "б " is the third character.
         assert_eq!(line_col(t, 9), (2, 3));
+    }
+
+    #[test]
+    fn a_file_that_is_not_utf8_is_placed_at_its_first_bad_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("source.toml");
+        // "# Центр" in windows-1251 on line 2, after "# ".
+        let mut bytes = b"[source]\n# ".to_vec();
+        bytes.extend([0xD6, 0xE5, 0xED, 0xF2, 0xF0]);
+        bytes.extend(b"\nname = \"x\"\n");
+        std::fs::write(&path, bytes).unwrap();
+        let Err(Error::Config(p)) = read(&path) else {
+            panic!("not a located problem")
+        };
+        assert_eq!((p[0].line, p[0].column), (Some(2), Some(3)));
+        assert!(p[0].message.contains("0xD6"), "{}", p[0].message);
+        assert!(p[0].expected.contains("UTF-8"), "{}", p[0].expected);
     }
 
     #[test]
