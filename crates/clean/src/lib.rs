@@ -423,3 +423,146 @@ fn linked_duplicates(
     out.sort_unstable();
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cohortflow_core::schema::{Limit, RangeDecl, range_check};
+
+    fn frame(ids: &[Option<&str>], sizes: &[Option<f64>]) -> DataFrame {
+        let n = ids.len() as i64;
+        df!(
+            SOURCE => vec!["a"; ids.len()],
+            SOURCE_ROW => (2..n + 2).collect::<Vec<i64>>(),
+            "national_id" => ids,
+            "size" => sizes,
+        )
+        .unwrap()
+    }
+
+    fn sources() -> Vec<String> {
+        vec!["a".to_string()]
+    }
+
+    fn size_range(action: RangeAction) -> RangeCheck {
+        let (lo, hi) = (Limit::Number(1.0), Limit::Number(500.0));
+        let d = RangeDecl {
+            min: Some(&lo),
+            max: Some(&hi),
+            not_after: None,
+            action: Some(action),
+        };
+        range_check("size", DataType::Float64, &d, None)
+            .unwrap()
+            .unwrap()
+    }
+
+    fn linkage(normalize: Option<Normalize>) -> CleanConfig {
+        CleanConfig {
+            rules: Vec::new(),
+            linkage: Some(Linkage {
+                name: "same patient".into(),
+                key: Spanned::new(0..0, vec!["national_id".into()]),
+                keep: Keep::FirstSource,
+                by: None,
+                normalize,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_value_outside_the_schema_range_rejects_its_row_and_is_counted() {
+        let f = frame(
+            &[Some("1"), Some("2"), Some("3")],
+            &[Some(-90.0), Some(75.0), None],
+        );
+        let out = clean(
+            &CleanConfig::default(),
+            &[size_range(RangeAction::Reject)],
+            f,
+            &sources(),
+        )
+        .unwrap();
+        assert_eq!(out.frame.height(), 2);
+        assert_eq!(out.rejects.len(), 1);
+        assert_eq!(
+            (out.rejects[0].source_row, out.rejects[0].rule.as_str()),
+            (2, "size out of range")
+        );
+        let acc = &out.accounts[0];
+        assert_eq!((acc.rows_in, acc.rows_out), (3, 2));
+        assert!(
+            acc.outcomes
+                .contains(&(Outcome::Rejected, "size out of range".into(), 1))
+        );
+    }
+
+    #[test]
+    fn a_flagged_range_keeps_the_row_and_names_the_column_in_flags() {
+        let f = frame(&[Some("1"), Some("2")], &[Some(900.0), Some(75.0)]);
+        let out = clean(
+            &CleanConfig::default(),
+            &[size_range(RangeAction::Flag)],
+            f,
+            &sources(),
+        )
+        .unwrap();
+        assert_eq!(out.frame.height(), 2);
+        assert!(out.rejects.is_empty());
+        let flags = out.frame.column(FLAGS).unwrap().str().unwrap().clone();
+        assert_eq!(flags.get(0), Some("size out of range"));
+        assert_eq!(flags.get(1), None);
+        assert!(out.accounts[0].outcomes.contains(&(
+            Outcome::Flagged,
+            "size out of range".into(),
+            1
+        )));
+    }
+
+    #[test]
+    fn a_dashless_snils_links_when_the_key_is_normalised_to_digits() {
+        let ids = [Some("123-456-789 01"), Some("12345678901"), Some("111")];
+        let sizes = [Some(10.0); 3];
+        let exact = clean(&linkage(None), &[], frame(&ids, &sizes), &sources()).unwrap();
+        assert!(exact.rejects.is_empty(), "exact keys do not link");
+        let out = clean(
+            &linkage(Some(Normalize::Digits)),
+            &[],
+            frame(&ids, &sizes),
+            &sources(),
+        )
+        .unwrap();
+        assert_eq!(out.rejects.len(), 1);
+        assert_eq!(out.rejects[0].source_row, 3);
+        // The stored values are untouched.
+        let kept = out
+            .frame
+            .column("national_id")
+            .unwrap()
+            .str()
+            .unwrap()
+            .clone();
+        assert_eq!(kept.get(0), Some("123-456-789 01"));
+    }
+
+    #[test]
+    fn a_key_that_normalises_to_nothing_is_never_linked() {
+        let ids = [Some("н/д"), Some("н/д")];
+        let out = clean(
+            &linkage(Some(Normalize::Digits)),
+            &[],
+            frame(&ids, &[Some(1.0), Some(1.0)]),
+            &sources(),
+        )
+        .unwrap();
+        assert!(out.rejects.is_empty());
+    }
+
+    #[test]
+    fn normalisations() {
+        assert_eq!(Normalize::Trim.apply("  ab c "), "ab c");
+        assert_eq!(Normalize::Digits.apply("123-456-789 01"), "12345678901");
+        assert_eq!(Normalize::AlnumUpper.apply("ab-12 c"), "AB12C");
+        assert_eq!(Normalize::AlnumUpper.apply("аб-1"), "АБ1");
+    }
+}

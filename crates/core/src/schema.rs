@@ -6,6 +6,7 @@
 
 use polars::prelude::{DataFrame, DataType, Expr, Field, Schema as PlSchema, col, lit};
 use serde::Deserialize;
+use serde_spanned::Spanned;
 use std::fmt;
 
 /// The type of a canonical column. Categories are stored as strings whose
@@ -113,15 +114,29 @@ pub struct ColumnDef {
     pub description: String,
     /// Smallest plausible value (inclusive): a number, or a date
     /// `"YYYY-MM-DD"` for a date column.
-    pub min: Option<Limit>,
+    pub min: Option<Spanned<Limit>>,
     /// Largest plausible value (inclusive), as `min`.
-    pub max: Option<Limit>,
+    pub max: Option<Spanned<Limit>>,
     /// Date columns: no date after this one, `"admin_censor"` (the data
     /// cut-off: the latest `admin_censor` of the pipeline's endpoints) or a
     /// date `"YYYY-MM-DD"`.
-    pub not_after: Option<String>,
+    pub not_after: Option<Spanned<String>>,
     /// What a value outside the range does to its row (default `reject`).
-    pub out_of_range: Option<RangeAction>,
+    pub out_of_range: Option<Spanned<RangeAction>>,
+}
+
+impl ColumnDef {
+    /// Where a range key (`min`, `max`, `not_after`, `out_of_range`) of the
+    /// column is written in the schema file, for messages.
+    pub fn range_span(&self, key: &str) -> Option<std::ops::Range<usize>> {
+        match key {
+            "min" => self.min.as_ref().map(Spanned::span),
+            "max" => self.max.as_ref().map(Spanned::span),
+            "not_after" => self.not_after.as_ref().map(Spanned::span),
+            "out_of_range" => self.out_of_range.as_ref().map(Spanned::span),
+            _ => None,
+        }
+    }
 }
 
 /// The schema file: `[schema]` plus `[[column]]` tables, in output order.
@@ -175,15 +190,15 @@ impl Schema {
     pub fn range_checks(
         &self,
         cutoff: Option<(i32, &str)>,
-    ) -> (Vec<RangeCheck>, Vec<(usize, String)>) {
+    ) -> (Vec<RangeCheck>, Vec<(usize, RangeError)>) {
         let mut checks = Vec::new();
         let mut problems = Vec::new();
         for (i, c) in self.columns.iter().enumerate() {
             let declared = RangeDecl {
-                min: c.min.as_ref(),
-                max: c.max.as_ref(),
-                not_after: c.not_after.as_deref(),
-                action: c.out_of_range,
+                min: c.min.as_ref().map(Spanned::get_ref),
+                max: c.max.as_ref().map(Spanned::get_ref),
+                not_after: c.not_after.as_ref().map(|n| n.get_ref().as_str()),
+                action: c.out_of_range.as_ref().map(|a| *a.get_ref()),
             };
             match range_check(&c.name, c.kind.dtype(), &declared, cutoff) {
                 Ok(Some(r)) => checks.push(r),
@@ -303,6 +318,20 @@ pub fn parse_date(text: &str) -> Result<i32, String> {
     i32::try_from((date - epoch).num_days()).map_err(|_| format!("'{text}' is out of range"))
 }
 
+/// A problem with a declared range: the key it concerns (`min`, `max`,
+/// `not_after`, `out_of_range`) and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RangeError {
+    pub key: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for RangeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// Checks and resolves the range declared on `column` of type `dtype`;
 /// `None` when nothing is declared. `cutoff` is the data cut-off that
 /// `not_after = "admin_censor"` refers to.
@@ -311,33 +340,49 @@ pub fn range_check(
     dtype: DataType,
     d: &RangeDecl<'_>,
     cutoff: Option<(i32, &str)>,
-) -> Result<Option<RangeCheck>, String> {
+) -> Result<Option<RangeCheck>, RangeError> {
+    let err = |key: &'static str, message: String| RangeError { key, message };
     if d.min.is_none() && d.max.is_none() && d.not_after.is_none() {
         return match d.action {
-            Some(_) => Err(format!(
-                "column '{column}': out_of_range without min, max or not_after"
+            Some(_) => Err(err(
+                "out_of_range",
+                format!("column '{column}': out_of_range without min, max or not_after"),
             )),
             None => Ok(None),
         };
     }
     let date = dtype == DataType::Date;
     if !date && !dtype.is_primitive_numeric() {
-        return Err(format!(
-            "column '{column}' is {dtype}: min, max and not_after need a number or date column"
+        let key = if d.min.is_some() {
+            "min"
+        } else if d.max.is_some() {
+            "max"
+        } else {
+            "not_after"
+        };
+        return Err(err(
+            key,
+            format!(
+                "column '{column}' is {dtype}: min, max and not_after need a number or date column"
+            ),
         ));
     }
-    let limit = |key: &str, l: Option<&Limit>| -> Result<Option<f64>, String> {
+    let limit = |key: &'static str, l: Option<&Limit>| -> Result<Option<f64>, RangeError> {
         match (l, date) {
             (None, _) => Ok(None),
             (Some(Limit::Number(n)), false) if n.is_finite() => Ok(Some(*n)),
             (Some(Limit::Text(t)), true) => parse_date(t)
                 .map(|d| Some(f64::from(d)))
-                .map_err(|e| format!("column '{column}': {key}: {e}")),
-            (Some(other), true) => Err(format!(
-                "column '{column}' is a date: {key} = {other} must be a date \"YYYY-MM-DD\""
+                .map_err(|e| err(key, format!("column '{column}': {key}: {e}"))),
+            (Some(other), true) => Err(err(
+                key,
+                format!(
+                    "column '{column}' is a date: {key} = {other} must be a date \"YYYY-MM-DD\""
+                ),
             )),
-            (Some(other), false) => Err(format!(
-                "column '{column}' is a number: {key} = {other} must be a finite number"
+            (Some(other), false) => Err(err(
+                key,
+                format!("column '{column}' is a number: {key} = {other} must be a finite number"),
             )),
         }
     };
@@ -352,21 +397,31 @@ pub fn range_check(
     }
     if let Some(na) = d.not_after {
         if !date {
-            return Err(format!(
-                "column '{column}' is a number: not_after is for date columns (use max)"
+            return Err(err(
+                "not_after",
+                format!("column '{column}' is a number: not_after is for date columns (use max)"),
             ));
         }
         let (day, text) = if na == "admin_censor" {
             let (day, text) = cutoff.ok_or_else(|| {
-                format!(
-                    "column '{column}': not_after = \"admin_censor\" needs the data cut-off, \
-                     but no endpoint of the pipeline declares admin_censor"
+                err(
+                    "not_after",
+                    format!(
+                        "column '{column}': not_after = \"admin_censor\" needs the data cut-off, \
+                     but no endpoint of the pipeline declares admin_censor; declare \
+                     admin_censor = \"YYYY-MM-DD\" on the pipeline's endpoints, or write a \
+                     date in not_after"
+                    ),
                 )
             })?;
             (day, format!("{text}, the data cut-off"))
         } else {
-            let day = parse_date(na)
-                .map_err(|e| format!("column '{column}': not_after: {e} (or \"admin_censor\")"))?;
+            let day = parse_date(na).map_err(|e| {
+                err(
+                    "not_after",
+                    format!("column '{column}': not_after: {e} (or \"admin_censor\")"),
+                )
+            })?;
             (day, na.to_string())
         };
         max = Some(max.map_or(f64::from(day), |m| m.min(f64::from(day))));
@@ -375,7 +430,7 @@ pub fn range_check(
     if let (Some(lo), Some(hi)) = (min, max)
         && lo > hi
     {
-        return Err(format!("column '{column}': min is above max"));
+        return Err(err("min", format!("column '{column}': min is above max")));
     }
     Ok(Some(RangeCheck {
         column: column.to_string(),
@@ -455,8 +510,10 @@ mod tests {
             ..Default::default()
         };
         let e = range_check("last", DataType::Date, &d, None).unwrap_err();
+        assert_eq!(e.key, "not_after");
         assert!(
-            e.contains("no endpoint of the pipeline declares admin_censor"),
+            e.message
+                .contains("no endpoint of the pipeline declares admin_censor"),
             "{e}"
         );
     }

@@ -308,9 +308,9 @@ pub fn validate(
                 if let Err(e) = cschema::range_check(&c.name, dtype.clone(), &c.range_decl(), None)
                 {
                     problems.push(ConfigProblem::new(
-                        format!("derive.column[{i}].min"),
+                        format!("derive.column[{i}].{}", e.key),
                         Some(c.expr.span()),
-                        e,
+                        e.message,
                         "min / max: numbers for a number column, dates \"YYYY-MM-DD\" for a date column",
                     ));
                 }
@@ -744,6 +744,135 @@ mod tests {
         // Exactly at the maximum: the event counts.
         let r = row(Some(0), Some(100), Some(60), None, Some(60.0)).unwrap();
         assert_eq!((r.days, r.event), (60.0, true));
+    }
+
+    fn sizes(values: &[Option<f64>]) -> DataFrame {
+        let n = values.len() as i64;
+        df!(
+            SOURCE => vec!["a"; values.len()],
+            SOURCE_ROW => (2..n + 2).collect::<Vec<i64>>(),
+            "size" => values,
+        )
+        .unwrap()
+    }
+
+    fn derived(name: &str, sql: &str) -> DerivedColumn {
+        DerivedColumn {
+            name: name.into(),
+            expr: Spanned::new(0..0, sql.into()),
+            on_nonfinite: None,
+            min: None,
+            max: None,
+            out_of_range: None,
+        }
+    }
+
+    fn config(columns: Vec<DerivedColumn>) -> DeriveConfig {
+        DeriveConfig {
+            columns,
+            on_nonfinite: NonFinite::default(),
+        }
+    }
+
+    #[test]
+    fn a_division_by_zero_rejects_the_row_naming_the_column_and_its_key() {
+        let cfg = config(vec![derive_ratio()]);
+        let out = derive(
+            &cfg,
+            &[],
+            sizes(&[Some(75.0), Some(80.0), None, Some(75.0)]),
+            &["a".into()],
+        )
+        .unwrap();
+        assert_eq!(out.frame.height(), 2);
+        let why = "ratio (derive.column[0]): not a finite number (NaN or infinite)";
+        let rows: Vec<(i64, &str)> = out
+            .rejects
+            .iter()
+            .map(|r| (r.source_row, r.rule.as_str()))
+            .collect();
+        assert_eq!(rows, [(2, why), (5, why)]);
+        assert!(
+            out.accounts[0]
+                .outcomes
+                .contains(&(Outcome::Rejected, why.into(), 2))
+        );
+        // A null (no tumour size) is missing, not non-finite: it stays.
+        let kept = out.frame.column("ratio").unwrap().f64().unwrap().clone();
+        assert_eq!(kept.get(1), None);
+    }
+
+    fn derive_ratio() -> DerivedColumn {
+        derived("ratio", "1 / (size - 75)")
+    }
+
+    #[test]
+    fn nan_stops_the_run_when_declared_naming_rows_not_values() {
+        let mut c = derived("ratio", "(size - 75) / (size - 75)");
+        c.on_nonfinite = Some(NonFinite::Fail);
+        let err = derive(
+            &config(vec![c]),
+            &[],
+            sizes(&[Some(80.0), Some(75.0)]),
+            &["a".into()],
+        )
+        .err()
+        .expect("the run stops")
+        .to_string();
+        assert!(err.contains("ratio (derive.column[0])"), "{err}");
+        assert!(err.contains("1 row (a row 3)"), "{err}");
+        assert!(!err.contains("75"), "{err}");
+    }
+
+    #[test]
+    fn the_derive_section_default_applies_to_every_column() {
+        let mut cfg = config(vec![derive_ratio()]);
+        cfg.on_nonfinite = NonFinite::Fail;
+        assert!(derive(&cfg, &[], sizes(&[Some(75.0)]), &["a".into()]).is_err());
+        cfg.columns[0].on_nonfinite = Some(NonFinite::Reject);
+        let out = derive(&cfg, &[], sizes(&[Some(75.0)]), &["a".into()]).unwrap();
+        assert_eq!(out.rejects.len(), 1);
+    }
+
+    #[test]
+    fn a_derived_range_rejects_or_flags() {
+        let mut c = derived("double", "size * 2");
+        c.max = Some(Limit::Number(100.0));
+        let out = derive(
+            &config(vec![c.clone()]),
+            &[],
+            sizes(&[Some(10.0), Some(60.0)]),
+            &["a".into()],
+        )
+        .unwrap();
+        assert_eq!(out.rejects.len(), 1);
+        assert_eq!(
+            out.rejects[0].rule,
+            "double out of range (derive.column[0])"
+        );
+        c.out_of_range = Some(RangeAction::Flag);
+        let out = derive(
+            &config(vec![c]),
+            &[],
+            sizes(&[Some(10.0), Some(60.0)]),
+            &["a".into()],
+        )
+        .unwrap();
+        assert!(out.rejects.is_empty());
+        assert!(out.accounts[0].outcomes.contains(&(
+            Outcome::Flagged,
+            "double out of range (derive.column[0])".into(),
+            1
+        )));
+    }
+
+    #[test]
+    fn a_range_on_a_text_column_is_a_configuration_problem() {
+        let mut c = derived("label", "'x'");
+        c.min = Some(Limit::Number(1.0));
+        let (_, problems) = validate(&config(vec![c]), &[], &sizes(&[]));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].key, "derive.column[0].min");
     }
 
     #[test]

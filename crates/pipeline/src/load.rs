@@ -204,8 +204,8 @@ pub fn load(path: &Path) -> Result<Loaded, Error> {
         );
         return Err(Error::Config(problems));
     }
-    let schema = read(&schema_path).and_then(|t| parse::<Schema>(&schema_path, &t));
-    let schema = match schema {
+    let schema = read(&schema_path).and_then(|t| parse::<Schema>(&schema_path, &t).map(|s| (s, t)));
+    let (schema, schema_text) = match schema {
         Ok(s) => s,
         Err(Error::Config(mut p)) => {
             problems.append(&mut p);
@@ -236,18 +236,15 @@ pub fn load(path: &Path) -> Result<Loaded, Error> {
         })
         .max_by_key(|(k, _)| *k);
     let (ranges, range_problems) = schema.range_checks(cutoff);
-    for (i, message) in range_problems {
-        problems.push(LocatedProblem {
-            file: schema_path.clone(),
-            line: None,
-            column: None,
-            key: format!("column[{i}]"),
-            message,
-            expected: "min / max: numbers for a number column, dates \"YYYY-MM-DD\" for a date \
-                       column; not_after (dates): \"admin_censor\" (declared by an endpoint of \
-                       the pipeline) or a date; out_of_range = \"reject\" or \"flag\""
-                .into(),
-        });
+    for (i, e) in range_problems {
+        let problem = ConfigProblem::new(
+            format!("column[{i}].{}", e.key),
+            schema.columns[i].range_span(e.key),
+            e.message,
+            "min / max: numbers for a number column, dates \"YYYY-MM-DD\" for a date column; \
+             not_after (dates only): \"admin_censor\" or a date",
+        );
+        place(&mut problems, &schema_path, &schema_text, problem);
     }
 
     let mut sources = Vec::new();
