@@ -51,11 +51,11 @@ pub struct DerivedColumn {
     /// Overrides `[derive] on_nonfinite` for this column.
     pub on_nonfinite: Option<NonFinite>,
     /// Smallest plausible value (inclusive), as for a schema column.
-    pub min: Option<Limit>,
+    pub min: Option<Spanned<Limit>>,
     /// Largest plausible value (inclusive).
-    pub max: Option<Limit>,
+    pub max: Option<Spanned<Limit>>,
     /// What a value outside `min`..`max` does (default `reject`).
-    pub out_of_range: Option<RangeAction>,
+    pub out_of_range: Option<Spanned<RangeAction>>,
 }
 
 /// What a derived number that is NaN or infinite does.
@@ -72,11 +72,22 @@ pub enum NonFinite {
 impl DerivedColumn {
     fn range_decl(&self) -> RangeDecl<'_> {
         RangeDecl {
-            min: self.min.as_ref(),
-            max: self.max.as_ref(),
+            min: self.min.as_ref().map(Spanned::get_ref),
+            max: self.max.as_ref().map(Spanned::get_ref),
             not_after: None,
-            action: self.out_of_range,
+            action: self.out_of_range.as_ref().map(|a| *a.get_ref()),
         }
+    }
+
+    /// Where a range key of the column is written, else its expression.
+    fn span_of(&self, key: &str) -> std::ops::Range<usize> {
+        let span = match key {
+            "min" => self.min.as_ref().map(Spanned::span),
+            "max" => self.max.as_ref().map(Spanned::span),
+            "out_of_range" => self.out_of_range.as_ref().map(Spanned::span),
+            _ => None,
+        };
+        span.unwrap_or_else(|| self.expr.span())
     }
 }
 
@@ -309,7 +320,7 @@ pub fn validate(
                 {
                     problems.push(ConfigProblem::new(
                         format!("derive.column[{i}].{}", e.key),
-                        Some(c.expr.span()),
+                        Some(c.span_of(e.key)),
                         e.message,
                         "min / max: numbers for a number column, dates \"YYYY-MM-DD\" for a date column",
                     ));
@@ -837,7 +848,7 @@ mod tests {
     #[test]
     fn a_derived_range_rejects_or_flags() {
         let mut c = derived("double", "size * 2");
-        c.max = Some(Limit::Number(100.0));
+        c.max = Some(Spanned::new(0..0, Limit::Number(100.0)));
         let out = derive(
             &config(vec![c.clone()]),
             &[],
@@ -850,7 +861,7 @@ mod tests {
             out.rejects[0].rule,
             "double out of range (derive.column[0])"
         );
-        c.out_of_range = Some(RangeAction::Flag);
+        c.out_of_range = Some(Spanned::new(0..0, RangeAction::Flag));
         let out = derive(
             &config(vec![c]),
             &[],
@@ -869,7 +880,7 @@ mod tests {
     #[test]
     fn a_range_on_a_text_column_is_a_configuration_problem() {
         let mut c = derived("label", "'x'");
-        c.min = Some(Limit::Number(1.0));
+        c.min = Some(Spanned::new(0..0, Limit::Number(1.0)));
         let (_, problems) = validate(&config(vec![c]), &[], &sizes(&[]));
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert_eq!(problems[0].key, "derive.column[0].min");
