@@ -232,12 +232,49 @@ impl Schema {
 }
 
 /// A bound of a plausible range: a number (numeric columns) or a date
-/// written `YYYY-MM-DD` (date columns).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(untagged)]
+/// written `YYYY-MM-DD` (date columns), quoted or as a TOML date.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Limit {
     Number(f64),
     Text(String),
+}
+
+impl<'de> Deserialize<'de> for Limit {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Limit;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number, or a date \"YYYY-MM-DD\"")
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Limit, E> {
+                Ok(Limit::Number(v as f64))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Limit, E> {
+                Ok(Limit::Number(v as f64))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Limit, E> {
+                Ok(Limit::Number(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Limit, E> {
+                Ok(Limit::Text(v.to_string()))
+            }
+            // A TOML date written without quotes (`min = 1900-01-01`)
+            // arrives as a one-entry map holding its text.
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Limit, A::Error> {
+                match map.next_entry::<String, String>()? {
+                    Some((_, text)) => Ok(Limit::Text(text)),
+                    None => Err(serde::de::Error::custom(
+                        "expected a number, or a date \"YYYY-MM-DD\"",
+                    )),
+                }
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 impl fmt::Display for Limit {

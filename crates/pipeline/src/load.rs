@@ -607,6 +607,40 @@ mod tests {
     }
 
     #[test]
+    fn range_bounds_are_numbers_quoted_dates_or_toml_dates() {
+        use cohortflow_core::schema::Limit;
+        let text = "name = \"s\"\n\
+                    [[column]]\nname = \"d\"\ntype = \"date\"\nmin = 1900-01-01\nmax = \"2023-06-30\"\n\
+                    [[column]]\nname = \"n\"\ntype = \"integer\"\nmin = 1\nmax = 2.5\n";
+        let schema: Schema = parse(Path::new("s.toml"), text).unwrap();
+        let limit = |c: usize, max: bool| {
+            let l = if max {
+                &schema.columns[c].max
+            } else {
+                &schema.columns[c].min
+            };
+            l.as_ref().unwrap().get_ref().clone()
+        };
+        assert_eq!(limit(0, false), Limit::Text("1900-01-01".into()));
+        assert_eq!(limit(0, true), Limit::Text("2023-06-30".into()));
+        assert_eq!(limit(1, false), Limit::Number(1.0));
+        assert_eq!(limit(1, true), Limit::Number(2.5));
+        let (checks, problems) = schema.range_checks(None);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(checks.len(), 2);
+        let bad = "name = \"s\"\n[[column]]\nname = \"n\"\ntype = \"integer\"\nmin = [1]\n";
+        let Err(Error::Config(p)) = parse::<Schema>(Path::new("s.toml"), bad) else {
+            panic!("a list is not a bound")
+        };
+        assert_eq!(p[0].line, Some(5));
+        assert!(
+            p[0].message.contains("a number, or a date"),
+            "{}",
+            p[0].message
+        );
+    }
+
+    #[test]
     fn normalize_is_lexical() {
         assert_eq!(
             normalize(Path::new("pipelines/sources/../../fixtures/./a.csv")),
