@@ -325,9 +325,9 @@ impl RangeCheck {
         format!("{} out of range", self.column)
     }
 
-    /// True where the value is present and outside the range. An empty
-    /// value is not judged (whether it may be empty is `required`'s
-    /// business), nor is NaN (the derive stage's non-finite check is).
+    /// True where the value is present and outside the range; NaN is in no
+    /// range. An empty value is not judged (whether it may be empty is
+    /// `required`'s business).
     pub fn violated(&self) -> Expr {
         let value = if self.date {
             col(self.column.as_str())
@@ -336,7 +336,11 @@ impl RangeCheck {
         } else {
             col(self.column.as_str()).cast(DataType::Float64)
         };
-        let mut out = lit(false);
+        let mut out = if self.date {
+            lit(false)
+        } else {
+            value.clone().is_nan()
+        };
         if let Some(m) = self.min {
             out = out.or(value.clone().lt(lit(m)));
         }
@@ -515,8 +519,10 @@ mod tests {
             .unwrap();
         assert_eq!(r.reason(), "size out of range");
         assert_eq!(r.bounds, "min 1, max 500");
-        let df = df!("size" => [Some(-9.0), Some(1.0), Some(500.0), Some(501.0), None]).unwrap();
-        assert_eq!(violated(&r, df), [true, false, false, true, false]);
+        let df =
+            df!("size" => [Some(-9.0), Some(1.0), Some(500.0), Some(501.0), None, Some(f64::NAN)])
+                .unwrap();
+        assert_eq!(violated(&r, df), [true, false, false, true, false, true]);
     }
 
     #[test]
