@@ -586,9 +586,9 @@ pub fn derive(
     })
 }
 
-/// Rows where the float column `column` is NaN or infinite get `why` as
-/// their reason (unless they already have one), or the run stops, as
-/// `action` says. Other types cannot hold such values.
+/// Rows not yet rejected where the float column `column` is NaN or
+/// infinite get `why` as their reason, or the run stops, as `action` says.
+/// Other types cannot hold such values.
 fn judge_nonfinite(
     frame: &DataFrame,
     column: &str,
@@ -605,7 +605,7 @@ fn judge_nonfinite(
     let bad: Vec<usize> = values
         .iter()
         .enumerate()
-        .filter(|(_, v)| v.is_some_and(|v| !v.is_finite()))
+        .filter(|(i, v)| v.is_some_and(|v| !v.is_finite()) && reason[*i].is_none())
         .map(|(i, _)| i)
         .collect();
     if bad.is_empty() {
@@ -627,9 +627,7 @@ fn judge_nonfinite(
         ));
     }
     for i in bad {
-        if reason[i].is_none() {
-            reason[i] = Some((why.to_string(), vec![column.to_string()]));
-        }
+        reason[i] = Some((why.to_string(), vec![column.to_string()]));
     }
     Ok(())
 }
