@@ -485,7 +485,38 @@ fn explain_derive_order(
 /// windows-1251) is a located problem: the line and column of the first byte
 /// that is not UTF-8, and how to re-save the file.
 fn read(path: &Path) -> Result<String, Error> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let mut bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let not_utf8 = |line: usize, column: usize, message: String| {
+        Error::Config(vec![LocatedProblem {
+            file: path.to_path_buf(),
+            line: Some(line),
+            column: Some(column),
+            key: String::new(),
+            message,
+            expected: "re-save the file as UTF-8 (TOML files are always UTF-8)".into(),
+        }])
+    };
+    // A UTF-8 byte-order mark (Windows editors write one) is not text.
+    if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        bytes.drain(..3);
+    }
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(not_utf8(
+            1,
+            1,
+            "the file is UTF-16 (it starts with a UTF-16 byte-order mark)".into(),
+        ));
+    }
+    // UTF-16 without a mark: ASCII text with a zero byte beside every letter.
+    if let Some(at) = bytes.iter().position(|&b| b == 0) {
+        let before = String::from_utf8_lossy(&bytes[..at]);
+        let (line, column) = line_col(&before, before.len());
+        return Err(not_utf8(
+            line,
+            column,
+            "the file contains a zero byte: is it UTF-16 (\"Unicode\" in Windows editors)?".into(),
+        ));
+    }
     String::from_utf8(bytes).map_err(|e| {
         let valid = e.utf8_error().valid_up_to();
         let bytes = e.as_bytes();
@@ -604,6 +635,32 @@ mod tests {
         assert_eq!((p[0].line, p[0].column), (Some(2), Some(3)));
         assert!(p[0].message.contains("0xD6"), "{}", p[0].message);
         assert!(p[0].expected.contains("UTF-8"), "{}", p[0].expected);
+    }
+
+    #[test]
+    fn utf16_toml_files_are_named_as_such_and_a_utf8_bom_is_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("source.toml");
+        let utf16 = |bom: &[u8]| {
+            let mut b = bom.to_vec();
+            for u in "[source]\n".encode_utf16() {
+                b.extend(u.to_le_bytes());
+            }
+            b
+        };
+        for (bytes, line, column, says) in [
+            (utf16(&[0xFF, 0xFE]), 1, 1, "UTF-16"),
+            (utf16(&[]), 1, 2, "zero byte"),
+        ] {
+            std::fs::write(&path, bytes).unwrap();
+            let Err(Error::Config(p)) = read(&path) else {
+                panic!("not a located problem")
+            };
+            assert_eq!((p[0].line, p[0].column), (Some(line), Some(column)));
+            assert!(p[0].message.contains(says), "{}", p[0].message);
+        }
+        std::fs::write(&path, b"\xEF\xBB\xBF[source]\n").unwrap();
+        assert_eq!(read(&path).unwrap(), "[source]\n");
     }
 
     #[test]
