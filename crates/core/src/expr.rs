@@ -28,7 +28,7 @@ pub fn output_type(expr: &Expr, frame: &DataFrame) -> Result<DataType, String> {
             .collect()
     }))
     .map_err(|_| "polars cannot evaluate the expression on these column types".to_string())?
-    .map_err(|e| tidy(&e))?;
+    .map_err(|e| with_hint(tidy(&e)))?;
     Ok(evaluated
         .column("__cohortflow_expr")
         .map(|c| c.dtype().clone())
@@ -50,6 +50,20 @@ pub fn compile_checked(
         ));
     }
     Ok((expr, dtype))
+}
+
+/// A type error with the way to write what was probably meant.
+fn with_hint(message: String) -> String {
+    if message.contains("date/datetime/time' to a string") {
+        format!("{message}: write a date as DATE 'YYYY-MM-DD' (e.g. im_start >= DATE '2020-01-01')")
+    } else if message.contains("cannot compare string with numeric") {
+        format!(
+            "{message}: compare a number column with a number (im_line = 1) and a text or \
+             category column with quoted text (sex = 'F')"
+        )
+    } else {
+        message
+    }
 }
 
 /// The part of a polars error a user can act on: the message without its
@@ -107,6 +121,13 @@ mod tests {
     fn comparing_a_number_with_a_string_is_a_type_error() {
         let err = compile_checked("a = 'first'", &frame(), true).unwrap_err();
         assert!(err.contains("string") || err.contains("str"), "{err}");
+    }
+
+    #[test]
+    fn a_date_compared_with_text_is_refused_with_the_date_syntax() {
+        let err = compile_checked("d > '2020-01-01'", &frame(), true).unwrap_err();
+        assert!(err.contains("DATE '2020-01-01'"), "{err}");
+        assert!(compile_checked("d > DATE '2020-01-01'", &frame(), true).is_ok());
     }
 
     #[test]
