@@ -1,6 +1,10 @@
 //! The clean stage: named checks on the ingested rows, and the linkage of a
 //! patient who appears in more than one source.
 //!
+//! - The schema's plausible ranges (`min`, `max`, `not_after` on a column)
+//!   come first, one check per column in schema order, named after the
+//!   column and its bounds; a value outside rejects or flags its row, as the
+//!   column declares. An empty value is not judged.
 //! - A rule is a SQL condition every row should satisfy (`surgery_date IS
 //!   NULL OR surgery_date >= im_start`). As in a SQL `CHECK` constraint, a row
 //!   violates it only when the condition is false; NULL passes. A violating
@@ -9,13 +13,16 @@
 //!   added to its `flags` column), as the rule declares.
 //! - Linkage finds rows with the same key (say a national insurance number)
 //!   in several sources, keeps one by a declared preference and rejects the
-//!   others, naming the row that was kept.
+//!   others, naming the row that was kept. The key may be normalised for
+//!   the comparison (`normalize = "digits"`: `123-456-789 01` and
+//!   `12345678901` are one patient); the stored values are not changed.
 //!
 //! Nothing else removes a row. Depends on cohortflow-core and polars.
 
 use cohortflow_core::expr;
 use cohortflow_core::ledger::{Outcome, StageAccount};
 use cohortflow_core::rejects::Reject;
+use cohortflow_core::schema::{RangeAction, RangeCheck};
 use cohortflow_core::table::{self, SOURCE, SOURCE_ROW};
 use cohortflow_core::{ConfigProblem, Spanned};
 use polars::prelude::*;
@@ -65,6 +72,36 @@ pub struct Linkage {
     pub keep: Keep,
     /// Column the `latest` / `earliest` preference looks at.
     pub by: Option<Spanned<String>>,
+    /// How key values are compared (default: exactly as stored).
+    pub normalize: Option<Normalize>,
+}
+
+/// A normalisation of linkage key values, applied to the text compared only
+/// (the stored value is untouched). A key that normalises to nothing is
+/// empty and never linked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Normalize {
+    /// Leading and trailing white space removed.
+    Trim,
+    /// Only the digits 0-9 kept (`123-456-789 01` → `12345678901`).
+    Digits,
+    /// Only letters and digits kept, letters upper-cased.
+    AlnumUpper,
+}
+
+impl Normalize {
+    pub fn apply(self, value: &str) -> String {
+        match self {
+            Normalize::Trim => value.trim().to_string(),
+            Normalize::Digits => value.chars().filter(char::is_ascii_digit).collect(),
+            Normalize::AlnumUpper => value
+                .chars()
+                .filter(|c| c.is_alphanumeric())
+                .flat_map(char::to_uppercase)
+                .collect(),
+        }
+    }
 }
 
 fn default_linkage_name() -> String {
@@ -161,9 +198,15 @@ fn known_columns(frame: &DataFrame) -> String {
     format!("one of the columns: {}", names.join(", "))
 }
 
-/// Applies the rules, then linkage. `sources` lists the source names in
-/// pipeline order (for the ledger and for linkage ties).
-pub fn clean(cfg: &CleanConfig, frame: DataFrame, sources: &[String]) -> PolarsResult<Cleaned> {
+/// Applies the schema's plausible ranges (`ranges`, resolved by the
+/// pipeline from the schema), the rules, then linkage. `sources` lists the
+/// source names in pipeline order (for the ledger and for linkage ties).
+pub fn clean(
+    cfg: &CleanConfig,
+    ranges: &[RangeCheck],
+    frame: DataFrame,
+    sources: &[String],
+) -> PolarsResult<Cleaned> {
     let mut accounts = table::open_accounts(STAGE, &frame, sources)?;
     let mut rejects = Vec::new();
     let n = frame.height();
@@ -173,6 +216,18 @@ pub fn clean(cfg: &CleanConfig, frame: DataFrame, sources: &[String]) -> PolarsR
         .collect()?;
     debug_assert_eq!(frame.height(), n);
 
+    // Every check as (reason, violated, columns judged, action): ranges
+    // first, then the rules in order.
+    let mut checks: Vec<(String, Expr, Vec<String>, Action)> = ranges
+        .iter()
+        .map(|r| {
+            let action = match r.action {
+                RangeAction::Reject => Action::Reject,
+                RangeAction::Flag => Action::Flag,
+            };
+            (r.reason(), r.violated(), vec![r.column.clone()], action)
+        })
+        .collect();
     for rule in &cfg.rules {
         let check =
             expr::compile(rule.check.get_ref()).map_err(|e| polars_err!(ComputeError: "{e}"))?;
@@ -183,23 +238,28 @@ pub fn clean(cfg: &CleanConfig, frame: DataFrame, sources: &[String]) -> PolarsR
             }
         }
         // violated = the condition is false (NULL passes, as SQL CHECK).
+        let violated = check.not().fill_null(lit(false));
+        checks.push((rule.name.clone(), violated, columns, rule.action));
+    }
+
+    for (name, violated, columns, action) in &checks {
         let violated = frame
             .clone()
             .lazy()
-            .select([check.not().fill_null(lit(false)).alias("v")])
+            .select([violated.clone().alias("v")])
             .collect()?;
         let violated = violated.column("v")?.bool()?.clone();
         let counts = count_mask_by_source(&frame, &violated, sources)?;
         for (acc, k) in accounts.iter_mut().zip(&counts) {
-            let outcome = match rule.action {
+            let outcome = match action {
                 Action::Reject => Outcome::Rejected,
                 Action::Flag => Outcome::Flagged,
             };
-            acc.add(outcome, &rule.name, *k);
+            acc.add(outcome, name, *k);
         }
-        match rule.action {
+        match action {
             Action::Reject => {
-                rejects.extend(rejects_for(&frame, &violated, &rule.name, &columns)?);
+                rejects.extend(rejects_for(&frame, &violated, name, columns)?);
                 frame = frame.filter(&!&violated)?;
             }
             Action::Flag => {
@@ -209,8 +269,8 @@ pub fn clean(cfg: &CleanConfig, frame: DataFrame, sources: &[String]) -> PolarsR
                     .zip(violated.iter())
                     .map(|(f, v)| match (f, v.unwrap_or(false)) {
                         (f, false) => f.map(str::to_string),
-                        (None, true) => Some(rule.name.clone()),
-                        (Some(f), true) => Some(format!("{f}; {}", rule.name)),
+                        (None, true) => Some(name.clone()),
+                        (Some(f), true) => Some(format!("{f}; {name}")),
                     })
                     .collect();
                 frame.with_column(updated.with_name(FLAGS.into()).into_column())?;
@@ -315,10 +375,17 @@ fn linked_duplicates(
     'rows: for i in 0..frame.height() {
         let mut key = Vec::with_capacity(keys.len());
         for k in &keys {
-            match k.get(i)? {
-                AnyValue::Null => continue 'rows,
-                v => key.push(v.to_string()),
+            let text = match (k.get(i)?, linkage.normalize) {
+                (AnyValue::Null, _) => continue 'rows,
+                (v, None) => v.to_string(),
+                (AnyValue::String(s), Some(n)) => n.apply(s),
+                (AnyValue::StringOwned(s), Some(n)) => n.apply(&s),
+                (v, Some(n)) => n.apply(&v.to_string()),
+            };
+            if text.is_empty() {
+                continue 'rows;
             }
+            key.push(text);
         }
         groups.entry(key).or_default().push(i);
     }
@@ -355,4 +422,147 @@ fn linked_duplicates(
     }
     out.sort_unstable();
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cohortflow_core::schema::{Limit, RangeDecl, range_check};
+
+    fn frame(ids: &[Option<&str>], sizes: &[Option<f64>]) -> DataFrame {
+        let n = ids.len() as i64;
+        df!(
+            SOURCE => vec!["a"; ids.len()],
+            SOURCE_ROW => (2..n + 2).collect::<Vec<i64>>(),
+            "national_id" => ids,
+            "size" => sizes,
+        )
+        .unwrap()
+    }
+
+    fn sources() -> Vec<String> {
+        vec!["a".to_string()]
+    }
+
+    fn size_range(action: RangeAction) -> RangeCheck {
+        let (lo, hi) = (Limit::Number(1.0), Limit::Number(500.0));
+        let d = RangeDecl {
+            min: Some(&lo),
+            max: Some(&hi),
+            not_after: None,
+            action: Some(action),
+        };
+        range_check("size", DataType::Float64, &d, None)
+            .unwrap()
+            .unwrap()
+    }
+
+    fn linkage(normalize: Option<Normalize>) -> CleanConfig {
+        CleanConfig {
+            rules: Vec::new(),
+            linkage: Some(Linkage {
+                name: "same patient".into(),
+                key: Spanned::new(0..0, vec!["national_id".into()]),
+                keep: Keep::FirstSource,
+                by: None,
+                normalize,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_value_outside_the_schema_range_rejects_its_row_and_is_counted() {
+        let f = frame(
+            &[Some("1"), Some("2"), Some("3")],
+            &[Some(-90.0), Some(75.0), None],
+        );
+        let out = clean(
+            &CleanConfig::default(),
+            &[size_range(RangeAction::Reject)],
+            f,
+            &sources(),
+        )
+        .unwrap();
+        assert_eq!(out.frame.height(), 2);
+        assert_eq!(out.rejects.len(), 1);
+        assert_eq!(
+            (out.rejects[0].source_row, out.rejects[0].rule.as_str()),
+            (2, "size out of range")
+        );
+        let acc = &out.accounts[0];
+        assert_eq!((acc.rows_in, acc.rows_out), (3, 2));
+        assert!(
+            acc.outcomes
+                .contains(&(Outcome::Rejected, "size out of range".into(), 1))
+        );
+    }
+
+    #[test]
+    fn a_flagged_range_keeps_the_row_and_names_the_column_in_flags() {
+        let f = frame(&[Some("1"), Some("2")], &[Some(900.0), Some(75.0)]);
+        let out = clean(
+            &CleanConfig::default(),
+            &[size_range(RangeAction::Flag)],
+            f,
+            &sources(),
+        )
+        .unwrap();
+        assert_eq!(out.frame.height(), 2);
+        assert!(out.rejects.is_empty());
+        let flags = out.frame.column(FLAGS).unwrap().str().unwrap().clone();
+        assert_eq!(flags.get(0), Some("size out of range"));
+        assert_eq!(flags.get(1), None);
+        assert!(out.accounts[0].outcomes.contains(&(
+            Outcome::Flagged,
+            "size out of range".into(),
+            1
+        )));
+    }
+
+    #[test]
+    fn a_dashless_snils_links_when_the_key_is_normalised_to_digits() {
+        let ids = [Some("123-456-789 01"), Some("12345678901"), Some("111")];
+        let sizes = [Some(10.0); 3];
+        let exact = clean(&linkage(None), &[], frame(&ids, &sizes), &sources()).unwrap();
+        assert!(exact.rejects.is_empty(), "exact keys do not link");
+        let out = clean(
+            &linkage(Some(Normalize::Digits)),
+            &[],
+            frame(&ids, &sizes),
+            &sources(),
+        )
+        .unwrap();
+        assert_eq!(out.rejects.len(), 1);
+        assert_eq!(out.rejects[0].source_row, 3);
+        // The stored values are untouched.
+        let kept = out
+            .frame
+            .column("national_id")
+            .unwrap()
+            .str()
+            .unwrap()
+            .clone();
+        assert_eq!(kept.get(0), Some("123-456-789 01"));
+    }
+
+    #[test]
+    fn a_key_that_normalises_to_nothing_is_never_linked() {
+        let ids = [Some("н/д"), Some("н/д")];
+        let out = clean(
+            &linkage(Some(Normalize::Digits)),
+            &[],
+            frame(&ids, &[Some(1.0), Some(1.0)]),
+            &sources(),
+        )
+        .unwrap();
+        assert!(out.rejects.is_empty());
+    }
+
+    #[test]
+    fn normalisations() {
+        assert_eq!(Normalize::Trim.apply("  ab c "), "ab c");
+        assert_eq!(Normalize::Digits.apply("123-456-789 01"), "12345678901");
+        assert_eq!(Normalize::AlnumUpper.apply("ab-12 c"), "AB12C");
+        assert_eq!(Normalize::AlnumUpper.apply("аб-1"), "АБ1");
+    }
 }

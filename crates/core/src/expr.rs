@@ -14,18 +14,24 @@ pub fn compile(sql: &str) -> Result<Expr, String> {
 }
 
 /// The type an expression produces on a table shaped like `frame` (which may
-/// be empty: only its schema is used). Fails on unknown columns and on
-/// operations the column types do not support.
+/// be empty: only its column types matter). The expression is evaluated on
+/// an empty table of that shape, not only planned, so every error the data
+/// could raise from the types alone (an unknown column, comparing a number
+/// with a string, arithmetic on a category) is raised here, before any data
+/// is read.
 pub fn output_type(expr: &Expr, frame: &DataFrame) -> Result<DataType, String> {
-    let schema = frame
-        .clone()
-        .lazy()
-        .select([expr.clone().alias("__cohortflow_expr")])
-        .collect_schema()
-        .map_err(|e| tidy(&e))?;
-    Ok(schema
-        .get("__cohortflow_expr")
-        .cloned()
+    let empty = frame.clear();
+    let evaluated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        empty
+            .lazy()
+            .select([expr.clone().alias("__cohortflow_expr")])
+            .collect()
+    }))
+    .map_err(|_| "polars cannot evaluate the expression on these column types".to_string())?
+    .map_err(|e| with_hint(tidy(&e)))?;
+    Ok(evaluated
+        .column("__cohortflow_expr")
+        .map(|c| c.dtype().clone())
         .unwrap_or(DataType::Null))
 }
 
@@ -44,6 +50,20 @@ pub fn compile_checked(
         ));
     }
     Ok((expr, dtype))
+}
+
+/// A type error with the way to write what was probably meant.
+fn with_hint(message: String) -> String {
+    if message.contains("date/datetime/time' to a string") {
+        format!("{message}: write a date as DATE 'YYYY-MM-DD' (e.g. im_start >= DATE '2020-01-01')")
+    } else if message.contains("cannot compare string with numeric") {
+        format!(
+            "{message}: compare a number column with a number (im_line = 1) and a text or \
+             category column with quoted text (sex = 'F')"
+        )
+    } else {
+        message
+    }
 }
 
 /// The part of a polars error a user can act on: the message without its
@@ -95,6 +115,43 @@ mod tests {
     fn syntax_error_is_reported() {
         assert!(compile("a >").is_err());
         assert!(compile("   ").is_err());
+    }
+
+    #[test]
+    fn comparing_a_number_with_a_string_is_a_type_error() {
+        let err = compile_checked("a = 'first'", &frame(), true).unwrap_err();
+        assert!(err.contains("string") || err.contains("str"), "{err}");
+    }
+
+    #[test]
+    fn a_date_compared_with_text_is_refused_with_the_date_syntax() {
+        let err = compile_checked("d > '2020-01-01'", &frame(), true).unwrap_err();
+        assert!(err.contains("DATE '2020-01-01'"), "{err}");
+        assert!(compile_checked("d > DATE '2020-01-01'", &frame(), true).is_ok());
+    }
+
+    #[test]
+    fn the_type_is_the_evaluated_one() {
+        let (_, t) = compile_checked("a / 2.0", &frame(), false).unwrap();
+        assert_eq!(t, DataType::Float64);
+        let (_, t) = compile_checked("d", &frame(), false).unwrap();
+        assert_eq!(t, DataType::Date);
+    }
+
+    #[test]
+    fn a_frame_with_rows_is_checked_without_its_rows() {
+        let mut f = frame();
+        f.vstack_mut(
+            &df!("a" => [1i64], "d" => [0i32])
+                .unwrap()
+                .lazy()
+                .select([col("a"), col("d").cast(DataType::Date)])
+                .collect()
+                .unwrap(),
+        )
+        .unwrap();
+        let (_, t) = compile_checked("a > 0", &f, true).unwrap();
+        assert_eq!(t, DataType::Boolean);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The vocabulary every cohortflow stage shares.
 //!
 //! - [`schema`]: the canonical schema a study declares once (column names,
-//!   types, levels, units) and every source is checked against.
+//!   types, levels, units, plausible ranges) and every source is checked
+//!   against.
 //! - [`ledger`]: per source and per stage, how many rows came in, how many
 //!   were rejected, excluded or flagged and why, and how many went on; it
 //!   proves that no row is lost.
@@ -18,7 +19,7 @@
 //! - [`time`]: units of time (a month is 30.4375 days) for endpoints,
 //!   landmarks and reports.
 //!
-//! May depend on polars and serde only; it knows nothing of TOML files,
+//! May depend on polars, serde and chrono (dates of plausible ranges) only; it knows nothing of TOML files,
 //! sources or the pipeline, and no stage crate reaches around it.
 
 pub mod design;

@@ -5,8 +5,10 @@
 //! provenance columns of [`crate::table`]).
 
 use crate::time::TimeUnit;
-use polars::prelude::{DataFrame, DataType, Field, Schema as PlSchema};
+use polars::prelude::{DataFrame, DataType, Expr, Field, Schema as PlSchema, col, lit};
 use serde::Deserialize;
+use serde_spanned::Spanned;
+use std::fmt;
 
 /// The type of a canonical column. Categories are stored as strings whose
 /// values must be one of the declared levels.
@@ -110,6 +112,31 @@ pub struct ColumnDef {
     pub unit: Option<Unit>,
     #[serde(default)]
     pub description: String,
+    /// Smallest plausible value (inclusive): a number, or a date
+    /// `"YYYY-MM-DD"` for a date column.
+    pub min: Option<Spanned<Limit>>,
+    /// Largest plausible value (inclusive), as `min`.
+    pub max: Option<Spanned<Limit>>,
+    /// Date columns: no date after this one, `"admin_censor"` (the data
+    /// cut-off: the latest `admin_censor` of the pipeline's endpoints) or a
+    /// date `"YYYY-MM-DD"`.
+    pub not_after: Option<Spanned<String>>,
+    /// What a value outside the range does to its row (default `reject`).
+    pub out_of_range: Option<Spanned<RangeAction>>,
+}
+
+impl ColumnDef {
+    /// Where a range key (`min`, `max`, `not_after`, `out_of_range`) of the
+    /// column is written in the schema file, for messages.
+    pub fn range_span(&self, key: &str) -> Option<std::ops::Range<usize>> {
+        match key {
+            "min" => self.min.as_ref().map(Spanned::span),
+            "max" => self.max.as_ref().map(Spanned::span),
+            "not_after" => self.not_after.as_ref().map(Spanned::span),
+            "out_of_range" => self.out_of_range.as_ref().map(Spanned::span),
+            _ => None,
+        }
+    }
 }
 
 /// The schema file: `[schema]` plus `[[column]]` tables, in output order.
@@ -157,6 +184,31 @@ impl Schema {
         out
     }
 
+    /// The plausible ranges the schema declares, resolved against the data
+    /// cut-off (`cutoff`: days since 1970-01-01 and the date as written),
+    /// with the problems of their declarations as (column index, message).
+    pub fn range_checks(
+        &self,
+        cutoff: Option<(i32, &str)>,
+    ) -> (Vec<RangeCheck>, Vec<(usize, RangeError)>) {
+        let mut checks = Vec::new();
+        let mut problems = Vec::new();
+        for (i, c) in self.columns.iter().enumerate() {
+            let declared = RangeDecl {
+                min: c.min.as_ref().map(Spanned::get_ref),
+                max: c.max.as_ref().map(Spanned::get_ref),
+                not_after: c.not_after.as_ref().map(|n| n.get_ref().as_str()),
+                action: c.out_of_range.as_ref().map(|a| *a.get_ref()),
+            };
+            match range_check(&c.name, c.kind.dtype(), &declared, cutoff) {
+                Ok(Some(r)) => checks.push(r),
+                Ok(None) => {}
+                Err(e) => problems.push((i, e)),
+            }
+        }
+        (checks, problems)
+    }
+
     /// The polars schema of an ingested table: provenance columns first, then
     /// the canonical columns in declared order.
     pub fn polars_schema(&self) -> PlSchema {
@@ -176,5 +228,358 @@ impl Schema {
     /// before any data is read.
     pub fn empty_frame(&self) -> DataFrame {
         DataFrame::empty_with_schema(&self.polars_schema())
+    }
+}
+
+/// A bound of a plausible range: a number (numeric columns) or a date
+/// written `YYYY-MM-DD` (date columns), quoted or as a TOML date.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Limit {
+    Number(f64),
+    Text(String),
+}
+
+impl<'de> Deserialize<'de> for Limit {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Limit;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number, or a date \"YYYY-MM-DD\"")
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Limit, E> {
+                Ok(Limit::Number(v as f64))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Limit, E> {
+                Ok(Limit::Number(v as f64))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Limit, E> {
+                Ok(Limit::Number(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Limit, E> {
+                Ok(Limit::Text(v.to_string()))
+            }
+            // A TOML date written without quotes (`min = 1900-01-01`)
+            // arrives as a one-entry map holding its text.
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Limit, A::Error> {
+                match map.next_entry::<String, String>()? {
+                    Some((_, text)) => Ok(Limit::Text(text)),
+                    None => Err(serde::de::Error::custom(
+                        "expected a number, or a date \"YYYY-MM-DD\"",
+                    )),
+                }
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Limit::Number(n) => write!(f, "{n}"),
+            Limit::Text(t) => write!(f, "{t}"),
+        }
+    }
+}
+
+/// What a value outside its plausible range does: the row is rejected
+/// (`rejects.csv`), or flagged (it stays; the range is added to `flags`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RangeAction {
+    #[default]
+    Reject,
+    Flag,
+}
+
+/// A range as declared on a column (schema column or derived column).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RangeDecl<'a> {
+    pub min: Option<&'a Limit>,
+    pub max: Option<&'a Limit>,
+    pub not_after: Option<&'a str>,
+    pub action: Option<RangeAction>,
+}
+
+/// The plausible range of one column, checked and resolved to numbers (for
+/// a date column, days since 1970-01-01).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RangeCheck {
+    pub column: String,
+    pub date: bool,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    /// The bounds as declared, for people: `min 1, max 500`.
+    pub bounds: String,
+    pub action: RangeAction,
+}
+
+impl RangeCheck {
+    /// The reason in the ledger, in `rejects.csv` and in `flags`: the
+    /// column (its bounds are in the schema; never a row's value).
+    pub fn reason(&self) -> String {
+        format!("{} out of range", self.column)
+    }
+
+    /// True where the value is present and outside the range; NaN is in no
+    /// range. An empty value is not judged (whether it may be empty is
+    /// `required`'s business).
+    pub fn violated(&self) -> Expr {
+        let value = if self.date {
+            col(self.column.as_str())
+                .cast(DataType::Int32)
+                .cast(DataType::Float64)
+        } else {
+            col(self.column.as_str()).cast(DataType::Float64)
+        };
+        let mut out = if self.date {
+            lit(false)
+        } else {
+            value.clone().is_nan()
+        };
+        if let Some(m) = self.min {
+            out = out.or(value.clone().lt(lit(m)));
+        }
+        if let Some(m) = self.max {
+            out = out.or(value.clone().gt(lit(m)));
+        }
+        out.fill_null(lit(false))
+    }
+}
+
+/// Days since 1970-01-01 of a date written `YYYY-MM-DD`.
+pub fn parse_date(text: &str) -> Result<i32, String> {
+    let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("'{text}' is not a date written YYYY-MM-DD"))?;
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
+    i32::try_from((date - epoch).num_days()).map_err(|_| format!("'{text}' is out of range"))
+}
+
+/// A problem with a declared range: the key it concerns (`min`, `max`,
+/// `not_after`, `out_of_range`) and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RangeError {
+    pub key: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for RangeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Checks and resolves the range declared on `column` of type `dtype`;
+/// `None` when nothing is declared. `cutoff` is the data cut-off that
+/// `not_after = "admin_censor"` refers to.
+pub fn range_check(
+    column: &str,
+    dtype: DataType,
+    d: &RangeDecl<'_>,
+    cutoff: Option<(i32, &str)>,
+) -> Result<Option<RangeCheck>, RangeError> {
+    let err = |key: &'static str, message: String| RangeError { key, message };
+    if d.min.is_none() && d.max.is_none() && d.not_after.is_none() {
+        return match d.action {
+            Some(_) => Err(err(
+                "out_of_range",
+                format!("column '{column}': out_of_range without min, max or not_after"),
+            )),
+            None => Ok(None),
+        };
+    }
+    let date = dtype == DataType::Date;
+    if !date && !dtype.is_primitive_numeric() {
+        let key = if d.min.is_some() {
+            "min"
+        } else if d.max.is_some() {
+            "max"
+        } else {
+            "not_after"
+        };
+        return Err(err(
+            key,
+            format!(
+                "column '{column}' is {dtype}: min, max and not_after need a number or date column"
+            ),
+        ));
+    }
+    let limit = |key: &'static str, l: Option<&Limit>| -> Result<Option<f64>, RangeError> {
+        match (l, date) {
+            (None, _) => Ok(None),
+            (Some(Limit::Number(n)), false) if n.is_finite() => Ok(Some(*n)),
+            (Some(Limit::Text(t)), true) => parse_date(t)
+                .map(|d| Some(f64::from(d)))
+                .map_err(|e| err(key, format!("column '{column}': {key}: {e}"))),
+            (Some(other), true) => Err(err(
+                key,
+                format!(
+                    "column '{column}' is a date: {key} = {other} must be a date \"YYYY-MM-DD\""
+                ),
+            )),
+            (Some(other), false) => Err(err(
+                key,
+                format!("column '{column}' is a number: {key} = {other} must be a finite number"),
+            )),
+        }
+    };
+    let min = limit("min", d.min)?;
+    let mut max = limit("max", d.max)?;
+    let mut bounds: Vec<String> = Vec::new();
+    if let Some(m) = d.min {
+        bounds.push(format!("min {m}"));
+    }
+    if let Some(m) = d.max {
+        bounds.push(format!("max {m}"));
+    }
+    if let Some(na) = d.not_after {
+        if !date {
+            return Err(err(
+                "not_after",
+                format!("column '{column}' is a number: not_after is for date columns (use max)"),
+            ));
+        }
+        let (day, text) = if na == "admin_censor" {
+            let (day, text) = cutoff.ok_or_else(|| {
+                err(
+                    "not_after",
+                    format!(
+                        "column '{column}': not_after = \"admin_censor\" needs the data cut-off, \
+                     but no endpoint of the pipeline declares admin_censor; declare \
+                     admin_censor = \"YYYY-MM-DD\" on the pipeline's endpoints, or write a \
+                     date in not_after"
+                    ),
+                )
+            })?;
+            (day, format!("{text}, the data cut-off"))
+        } else {
+            let day = parse_date(na).map_err(|e| {
+                err(
+                    "not_after",
+                    format!("column '{column}': not_after: {e} (or \"admin_censor\")"),
+                )
+            })?;
+            (day, na.to_string())
+        };
+        max = Some(max.map_or(f64::from(day), |m| m.min(f64::from(day))));
+        bounds.push(format!("not after {text}"));
+    }
+    if let (Some(lo), Some(hi)) = (min, max)
+        && lo > hi
+    {
+        return Err(err("min", format!("column '{column}': min is above max")));
+    }
+    Ok(Some(RangeCheck {
+        column: column.to_string(),
+        date,
+        min,
+        max,
+        bounds: bounds.join(", "),
+        action: d.action.unwrap_or_default(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use polars::prelude::*;
+
+    fn decl<'a>(min: Option<&'a Limit>, max: Option<&'a Limit>) -> RangeDecl<'a> {
+        RangeDecl {
+            min,
+            max,
+            ..Default::default()
+        }
+    }
+
+    fn violated(r: &RangeCheck, df: DataFrame) -> Vec<bool> {
+        let v = df
+            .lazy()
+            .select([r.violated().alias("v")])
+            .collect()
+            .unwrap();
+        v.column("v")
+            .unwrap()
+            .bool()
+            .unwrap()
+            .iter()
+            .map(|b| b.unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn numbers_outside_the_bounds_are_violations_and_empty_values_are_not() {
+        let (lo, hi) = (Limit::Number(1.0), Limit::Number(500.0));
+        let r = range_check("size", DataType::Float64, &decl(Some(&lo), Some(&hi)), None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.reason(), "size out of range");
+        assert_eq!(r.bounds, "min 1, max 500");
+        let df =
+            df!("size" => [Some(-9.0), Some(1.0), Some(500.0), Some(501.0), None, Some(f64::NAN)])
+                .unwrap();
+        assert_eq!(violated(&r, df), [true, false, false, true, false, true]);
+    }
+
+    #[test]
+    fn dates_not_after_the_cut_off() {
+        let d = RangeDecl {
+            not_after: Some("admin_censor"),
+            ..Default::default()
+        };
+        let cutoff = parse_date("2023-06-30").unwrap();
+        let r = range_check("last", DataType::Date, &d, Some((cutoff, "2023-06-30")))
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.bounds, "not after 2023-06-30, the data cut-off");
+        let days = [cutoff - 1, cutoff, cutoff + 1];
+        let df = df!("last" => days)
+            .unwrap()
+            .lazy()
+            .select([col("last").cast(DataType::Date)])
+            .collect()
+            .unwrap();
+        assert_eq!(violated(&r, df), [false, false, true]);
+    }
+
+    #[test]
+    fn a_cut_off_reference_without_a_cut_off_is_a_problem() {
+        let d = RangeDecl {
+            not_after: Some("admin_censor"),
+            ..Default::default()
+        };
+        let e = range_check("last", DataType::Date, &d, None).unwrap_err();
+        assert_eq!(e.key, "not_after");
+        assert!(
+            e.message
+                .contains("no endpoint of the pipeline declares admin_censor"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn bounds_of_the_wrong_kind_are_problems() {
+        let text = Limit::Text("2020-01-01".into());
+        let num = Limit::Number(3.0);
+        assert!(range_check("n", DataType::Int64, &decl(Some(&text), None), None).is_err());
+        assert!(range_check("d", DataType::Date, &decl(Some(&num), None), None).is_err());
+        assert!(range_check("s", DataType::String, &decl(Some(&num), None), None).is_err());
+        let bad = Limit::Text("01.01.2020".into());
+        assert!(range_check("d", DataType::Date, &decl(Some(&bad), None), None).is_err());
+        let (lo, hi) = (Limit::Number(5.0), Limit::Number(1.0));
+        assert!(range_check("n", DataType::Int64, &decl(Some(&lo), Some(&hi)), None).is_err());
+        let action_only = RangeDecl {
+            action: Some(RangeAction::Flag),
+            ..Default::default()
+        };
+        assert!(range_check("n", DataType::Int64, &action_only, None).is_err());
+        assert_eq!(
+            range_check("n", DataType::Int64, &RangeDecl::default(), None),
+            Ok(None)
+        );
     }
 }

@@ -10,12 +10,19 @@
 //! - A row whose dates cannot give an endpoint (no origin, no censoring date,
 //!   an event after the last follow-up, a time before the origin) is rejected
 //!   with the endpoint and the dates it was judged on.
+//! - A derived number that is not finite (NaN, ±inf: a division by zero) in
+//!   a row rejects the row, naming the column and its key in the pipeline
+//!   file, or stops the run, as `on_nonfinite` declares; so does an endpoint
+//!   time that is not finite. A derived column may declare a plausible range
+//!   (`min`, `max`), which rejects or flags its row as the schema's ranges
+//!   do at the clean stage.
 //!
 //! Depends on cohortflow-core and polars.
 
 use cohortflow_core::expr;
 use cohortflow_core::ledger::{Outcome, StageAccount};
 use cohortflow_core::rejects::Reject;
+use cohortflow_core::schema::{self as cschema, Limit, RangeAction, RangeCheck, RangeDecl};
 use cohortflow_core::table::{self, SOURCE, SOURCE_ROW};
 use cohortflow_core::{ConfigProblem, Spanned};
 use polars::prelude::*;
@@ -29,6 +36,10 @@ const STAGE: &str = "derive";
 pub struct DeriveConfig {
     #[serde(default, rename = "column")]
     pub columns: Vec<DerivedColumn>,
+    /// What a non-finite number (NaN, ±inf) in a derived column or an
+    /// endpoint time does, unless the column declares its own.
+    #[serde(default)]
+    pub on_nonfinite: NonFinite,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -37,6 +48,52 @@ pub struct DerivedColumn {
     pub name: String,
     /// SQL expression over the columns known at this point.
     pub expr: Spanned<String>,
+    /// Overrides `[derive] on_nonfinite` for this column.
+    pub on_nonfinite: Option<NonFinite>,
+    /// Smallest plausible value (inclusive), as for a schema column.
+    pub min: Option<Spanned<Limit>>,
+    /// Largest plausible value (inclusive).
+    pub max: Option<Spanned<Limit>>,
+    /// What a value outside `min`..`max` does (default `reject`).
+    pub out_of_range: Option<Spanned<RangeAction>>,
+}
+
+/// What a derived number that is NaN or infinite does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NonFinite {
+    /// The row is rejected, naming the column.
+    #[default]
+    Reject,
+    /// The run stops, naming the column and the rows' lines.
+    Fail,
+}
+
+impl DerivedColumn {
+    fn range_decl(&self) -> RangeDecl<'_> {
+        RangeDecl {
+            min: self.min.as_ref().map(Spanned::get_ref),
+            max: self.max.as_ref().map(Spanned::get_ref),
+            not_after: None,
+            action: self.out_of_range.as_ref().map(|a| *a.get_ref()),
+        }
+    }
+
+    /// Where a range key of the column is written, else its expression.
+    fn span_of(&self, key: &str) -> std::ops::Range<usize> {
+        let span = match key {
+            "min" => self.min.as_ref().map(Spanned::span),
+            "max" => self.max.as_ref().map(Spanned::span),
+            "out_of_range" => self.out_of_range.as_ref().map(Spanned::span),
+            _ => None,
+        };
+        span.unwrap_or_else(|| self.expr.span())
+    }
+}
+
+/// The key of derived column `i` in the pipeline file.
+fn column_key(i: usize) -> String {
+    format!("derive.column[{i}]")
 }
 
 /// One `[endpoints.<name>]` table.
@@ -230,6 +287,15 @@ pub fn validate(
         }
         match expr::compile_checked(c.expr.get_ref(), &frame, false) {
             Ok((_, dtype)) => {
+                if let Err(e) = cschema::range_check(&c.name, dtype.clone(), &c.range_decl(), None)
+                {
+                    problems.push(ConfigProblem::new(
+                        format!("derive.column[{i}].{}", e.key),
+                        Some(c.span_of(e.key)),
+                        e.message,
+                        "min / max: numbers for a number column, dates \"YYYY-MM-DD\" for a date column",
+                    ));
+                }
                 let empty = Column::new_empty(c.name.as_str().into(), &dtype);
                 let _ = frame.with_column(empty);
             }
@@ -331,10 +397,28 @@ pub fn derive(
     }
     let mut frame = lf.collect()?;
 
-    // Per row, the first reason it cannot have every endpoint (None = fine),
-    // and the flags it collects.
+    // Per row, the first reason it cannot be kept (None = fine), and the
+    // flags it collects.
     let mut reason: Vec<Option<(String, Vec<String>)>> = vec![None; frame.height()];
     let mut flags: Vec<Vec<String>> = vec![Vec::new(); frame.height()];
+
+    // Derived columns in order: non-finite numbers, then the declared range.
+    for (i, c) in cfg.columns.iter().enumerate() {
+        let action = c.on_nonfinite.unwrap_or(cfg.on_nonfinite);
+        let why = format!(
+            "{} ({}): not a finite number (NaN or infinite)",
+            c.name,
+            column_key(i)
+        );
+        judge_nonfinite(&frame, &c.name, &why, action, &mut reason)?;
+        let dtype = frame.column(&c.name)?.dtype().clone();
+        let range = cschema::range_check(&c.name, dtype, &c.range_decl(), None)
+            .map_err(|e| polars_err!(ComputeError: "{}: {e}", column_key(i)))?;
+        if let Some(range) = range {
+            let why = format!("{} ({})", range.reason(), column_key(i));
+            judge_range(&frame, &range, &why, &mut reason, &mut flags)?;
+        }
+    }
     for (name, ep) in endpoints {
         let origin = table::date_days(&frame, ep.origin.get_ref())?;
         let censor = table::date_days(&frame, ep.censor.get_ref())?;
@@ -390,6 +474,17 @@ pub fn derive(
         }
         frame.with_column(Column::new(time_column(name).into(), time))?;
         frame.with_column(Column::new(event_column(name).into(), event))?;
+        let why = format!(
+            "{} (endpoints.{name}): not a finite number (NaN or infinite)",
+            time_column(name)
+        );
+        judge_nonfinite(
+            &frame,
+            &time_column(name),
+            &why,
+            cfg.on_nonfinite,
+            &mut reason,
+        )?;
     }
 
     // Flags: counted per reason in the ledger and appended to `flags`.
@@ -460,6 +555,83 @@ pub fn derive(
         rejects,
         accounts,
     })
+}
+
+/// Rows not yet rejected where the float column `column` is NaN or
+/// infinite get `why` as their reason, or the run stops, as `action` says.
+/// Other types cannot hold such values.
+fn judge_nonfinite(
+    frame: &DataFrame,
+    column: &str,
+    why: &str,
+    action: NonFinite,
+    reason: &mut [Option<(String, Vec<String>)>],
+) -> PolarsResult<()> {
+    let values = frame.column(column)?;
+    if !matches!(values.dtype(), DataType::Float32 | DataType::Float64) {
+        return Ok(());
+    }
+    let values = values.cast(&DataType::Float64)?;
+    let values = values.f64()?;
+    let bad: Vec<usize> = values
+        .iter()
+        .enumerate()
+        .filter(|(i, v)| v.is_some_and(|v| !v.is_finite()) && reason[*i].is_none())
+        .map(|(i, _)| i)
+        .collect();
+    if bad.is_empty() {
+        return Ok(());
+    }
+    if action == NonFinite::Fail {
+        let places: Vec<String> = bad
+            .iter()
+            .take(5)
+            .map(|&i| table::provenance(frame, i).map(|(s, r)| format!("{s} row {r}")))
+            .collect::<PolarsResult<_>>()?;
+        return Err(polars_err!(ComputeError:
+            "{why}, in {} row{} ({}{}); fix the expression (e.g. a division by zero) \
+             or declare on_nonfinite = \"reject\" to reject such rows",
+            bad.len(),
+            if bad.len() == 1 { "" } else { "s" },
+            places.join(", "),
+            if bad.len() > 5 { ", ..." } else { "" }
+        ));
+    }
+    for i in bad {
+        reason[i] = Some((why.to_string(), vec![column.to_string()]));
+    }
+    Ok(())
+}
+
+/// Rows whose value of `range.column` is outside the range are rejected or
+/// flagged with `why`, as the range declares.
+fn judge_range(
+    frame: &DataFrame,
+    range: &RangeCheck,
+    why: &str,
+    reason: &mut [Option<(String, Vec<String>)>],
+    flags: &mut [Vec<String>],
+) -> PolarsResult<()> {
+    let violated = frame
+        .clone()
+        .lazy()
+        .select([range.violated().alias("v")])
+        .collect()?;
+    let violated = violated.column("v")?.bool()?.clone();
+    for (i, v) in violated.iter().enumerate() {
+        if v != Some(true) {
+            continue;
+        }
+        match range.action {
+            RangeAction::Reject => {
+                if reason[i].is_none() {
+                    reason[i] = Some((why.to_string(), vec![range.column.clone()]));
+                }
+            }
+            RangeAction::Flag => flags[i].push(why.to_string()),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -552,6 +724,135 @@ mod tests {
         // Exactly at the maximum: the event counts.
         let r = row(Some(0), Some(100), Some(60), None, Some(60.0)).unwrap();
         assert_eq!((r.days, r.event), (60.0, true));
+    }
+
+    fn sizes(values: &[Option<f64>]) -> DataFrame {
+        let n = values.len() as i64;
+        df!(
+            SOURCE => vec!["a"; values.len()],
+            SOURCE_ROW => (2..n + 2).collect::<Vec<i64>>(),
+            "size" => values,
+        )
+        .unwrap()
+    }
+
+    fn derived(name: &str, sql: &str) -> DerivedColumn {
+        DerivedColumn {
+            name: name.into(),
+            expr: Spanned::new(0..0, sql.into()),
+            on_nonfinite: None,
+            min: None,
+            max: None,
+            out_of_range: None,
+        }
+    }
+
+    fn config(columns: Vec<DerivedColumn>) -> DeriveConfig {
+        DeriveConfig {
+            columns,
+            on_nonfinite: NonFinite::default(),
+        }
+    }
+
+    #[test]
+    fn a_division_by_zero_rejects_the_row_naming_the_column_and_its_key() {
+        let cfg = config(vec![derive_ratio()]);
+        let out = derive(
+            &cfg,
+            &[],
+            sizes(&[Some(75.0), Some(80.0), None, Some(75.0)]),
+            &["a".into()],
+        )
+        .unwrap();
+        assert_eq!(out.frame.height(), 2);
+        let why = "ratio (derive.column[0]): not a finite number (NaN or infinite)";
+        let rows: Vec<(i64, &str)> = out
+            .rejects
+            .iter()
+            .map(|r| (r.source_row, r.rule.as_str()))
+            .collect();
+        assert_eq!(rows, [(2, why), (5, why)]);
+        assert!(
+            out.accounts[0]
+                .outcomes
+                .contains(&(Outcome::Rejected, why.into(), 2))
+        );
+        // A null (no tumour size) is missing, not non-finite: it stays.
+        let kept = out.frame.column("ratio").unwrap().f64().unwrap().clone();
+        assert_eq!(kept.get(1), None);
+    }
+
+    fn derive_ratio() -> DerivedColumn {
+        derived("ratio", "1 / (size - 75)")
+    }
+
+    #[test]
+    fn nan_stops_the_run_when_declared_naming_rows_not_values() {
+        let mut c = derived("ratio", "(size - 75) / (size - 75)");
+        c.on_nonfinite = Some(NonFinite::Fail);
+        let err = derive(
+            &config(vec![c]),
+            &[],
+            sizes(&[Some(80.0), Some(75.0)]),
+            &["a".into()],
+        )
+        .err()
+        .expect("the run stops")
+        .to_string();
+        assert!(err.contains("ratio (derive.column[0])"), "{err}");
+        assert!(err.contains("1 row (a row 3)"), "{err}");
+        assert!(!err.contains("75"), "{err}");
+    }
+
+    #[test]
+    fn the_derive_section_default_applies_to_every_column() {
+        let mut cfg = config(vec![derive_ratio()]);
+        cfg.on_nonfinite = NonFinite::Fail;
+        assert!(derive(&cfg, &[], sizes(&[Some(75.0)]), &["a".into()]).is_err());
+        cfg.columns[0].on_nonfinite = Some(NonFinite::Reject);
+        let out = derive(&cfg, &[], sizes(&[Some(75.0)]), &["a".into()]).unwrap();
+        assert_eq!(out.rejects.len(), 1);
+    }
+
+    #[test]
+    fn a_derived_range_rejects_or_flags() {
+        let mut c = derived("double", "size * 2");
+        c.max = Some(Spanned::new(0..0, Limit::Number(100.0)));
+        let out = derive(
+            &config(vec![c.clone()]),
+            &[],
+            sizes(&[Some(10.0), Some(60.0)]),
+            &["a".into()],
+        )
+        .unwrap();
+        assert_eq!(out.rejects.len(), 1);
+        assert_eq!(
+            out.rejects[0].rule,
+            "double out of range (derive.column[0])"
+        );
+        c.out_of_range = Some(Spanned::new(0..0, RangeAction::Flag));
+        let out = derive(
+            &config(vec![c]),
+            &[],
+            sizes(&[Some(10.0), Some(60.0)]),
+            &["a".into()],
+        )
+        .unwrap();
+        assert!(out.rejects.is_empty());
+        assert!(out.accounts[0].outcomes.contains(&(
+            Outcome::Flagged,
+            "double out of range (derive.column[0])".into(),
+            1
+        )));
+    }
+
+    #[test]
+    fn a_range_on_a_text_column_is_a_configuration_problem() {
+        let mut c = derived("label", "'x'");
+        c.min = Some(Spanned::new(0..0, Limit::Number(1.0)));
+        let (_, problems) = validate(&config(vec![c]), &[], &sizes(&[]));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].key, "derive.column[0].min");
     }
 
     #[test]

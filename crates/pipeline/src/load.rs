@@ -4,7 +4,7 @@ use crate::error::{Error, LocatedProblem};
 use cohortflow_analysis::AnalysisConfig;
 use cohortflow_clean::CleanConfig;
 use cohortflow_cohort::CohortConfig;
-use cohortflow_core::schema::Schema;
+use cohortflow_core::schema::{RangeCheck, Schema};
 use cohortflow_core::{ConfigProblem, Spanned};
 use cohortflow_derive::{DeriveConfig, EndpointConfig};
 use cohortflow_ingest::{Source, SourceFile};
@@ -66,6 +66,9 @@ pub struct Loaded {
     pub schema_path: PathBuf,
     pub schema: Schema,
     pub sources: Vec<Source>,
+    /// The schema's plausible ranges, resolved against the data cut-off
+    /// (applied by the clean stage).
+    pub ranges: Vec<RangeCheck>,
 }
 
 impl Loaded {
@@ -203,8 +206,15 @@ pub fn load(path: &Path) -> Result<Loaded, Error> {
         );
         return Err(Error::Config(problems));
     }
-    let schema_text = read(&schema_path)?;
-    let schema: Schema = parse(&schema_path, &schema_text)?;
+    let schema = read(&schema_path).and_then(|t| parse::<Schema>(&schema_path, &t).map(|s| (s, t)));
+    let (schema, schema_text) = match schema {
+        Ok(s) => s,
+        Err(Error::Config(mut p)) => {
+            problems.append(&mut p);
+            return Err(Error::Config(problems));
+        }
+        Err(e) => return Err(e),
+    };
     for (i, message) in schema.problems() {
         problems.push(LocatedProblem {
             file: schema_path.clone(),
@@ -214,6 +224,29 @@ pub fn load(path: &Path) -> Result<Loaded, Error> {
             message,
             expected: String::new(),
         });
+    }
+    // `not_after = "admin_censor"` is the data cut-off: the latest
+    // administrative cut-off the pipeline's endpoints declare.
+    let cutoff = file
+        .endpoints
+        .values()
+        .filter_map(|e| e.admin_censor.as_ref())
+        .filter_map(|d| {
+            cohortflow_derive::parse_cutoff(d.get_ref())
+                .ok()
+                .map(|k| (k, d.get_ref().as_str()))
+        })
+        .max_by_key(|(k, _)| *k);
+    let (ranges, range_problems) = schema.range_checks(cutoff);
+    for (i, e) in range_problems {
+        let problem = ConfigProblem::new(
+            format!("column[{i}].{}", e.key),
+            schema.columns[i].range_span(e.key),
+            e.message,
+            "min / max: numbers for a number column, dates \"YYYY-MM-DD\" for a date column; \
+             not_after (dates only): \"admin_censor\" or a date",
+        );
+        place(&mut problems, &schema_path, &schema_text, problem);
     }
 
     let mut sources = Vec::new();
@@ -233,7 +266,14 @@ pub fn load(path: &Path) -> Result<Loaded, Error> {
             );
             continue;
         }
-        let source_text = read(&source_path)?;
+        let source_text = match read(&source_path) {
+            Ok(t) => t,
+            Err(Error::Config(mut p)) => {
+                problems.append(&mut p);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         let parsed: SourceFile = match parse(&source_path, &source_text) {
             Ok(p) => p,
             Err(Error::Config(mut p)) => {
@@ -359,6 +399,7 @@ pub fn load(path: &Path) -> Result<Loaded, Error> {
         schema_path,
         schema,
         sources,
+        ranges,
     })
 }
 
@@ -442,8 +483,62 @@ fn explain_derive_order(
         .collect()
 }
 
+/// Reads a TOML file. A file that is not UTF-8 (say, saved in
+/// windows-1251) is a located problem: the line and column of the first byte
+/// that is not UTF-8, and how to re-save the file.
 fn read(path: &Path) -> Result<String, Error> {
-    std::fs::read_to_string(path).map_err(|e| Error::io(path, e))
+    let mut bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let not_utf8 = |line: usize, column: usize, message: String| {
+        Error::Config(vec![LocatedProblem {
+            file: path.to_path_buf(),
+            line: Some(line),
+            column: Some(column),
+            key: String::new(),
+            message,
+            expected: "re-save the file as UTF-8 (TOML files are always UTF-8)".into(),
+        }])
+    };
+    // A UTF-8 byte-order mark (Windows editors write one) is not text.
+    if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        bytes.drain(..3);
+    }
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(not_utf8(
+            1,
+            1,
+            "the file is UTF-16 (it starts with a UTF-16 byte-order mark)".into(),
+        ));
+    }
+    // UTF-16 without a mark: ASCII text with a zero byte beside every letter.
+    if let Some(at) = bytes.iter().position(|&b| b == 0) {
+        let before = String::from_utf8_lossy(&bytes[..at]);
+        let (line, column) = line_col(&before, before.len());
+        return Err(not_utf8(
+            line,
+            column,
+            "the file contains a zero byte: is it UTF-16 (\"Unicode\" in Windows editors)?".into(),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let before = std::str::from_utf8(&bytes[..valid]).unwrap_or_default();
+        let (line, column) = line_col(before, before.len());
+        Error::Config(vec![LocatedProblem {
+            file: path.to_path_buf(),
+            line: Some(line),
+            column: Some(column),
+            key: String::new(),
+            message: format!(
+                "the file is not UTF-8: byte 0x{:02X} here is not part of a UTF-8 character \
+                 (was it saved in windows-1251 or another legacy encoding?)",
+                bytes[valid]
+            ),
+            expected: "re-save the file as UTF-8 (TOML files are always UTF-8), e.g. \
+                       `iconv -f windows-1251 -t utf-8 OLD > NEW`"
+                .into(),
+        }])
+    })
 }
 
 /// Parses a TOML file into `T`; a syntax error, an unknown key, a missing
@@ -525,6 +620,83 @@ mod tests {
         assert_eq!(line_col(t, 6), (2, 1));
         // 'б' is two bytes: the '=' after "б " is the third character.
         assert_eq!(line_col(t, 9), (2, 3));
+    }
+
+    #[test]
+    fn a_file_that_is_not_utf8_is_placed_at_its_first_bad_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("source.toml");
+        // "# Центр" in windows-1251 on line 2, after "# ".
+        let mut bytes = b"[source]\n# ".to_vec();
+        bytes.extend([0xD6, 0xE5, 0xED, 0xF2, 0xF0]);
+        bytes.extend(b"\nname = \"x\"\n");
+        std::fs::write(&path, bytes).unwrap();
+        let Err(Error::Config(p)) = read(&path) else {
+            panic!("not a located problem")
+        };
+        assert_eq!((p[0].line, p[0].column), (Some(2), Some(3)));
+        assert!(p[0].message.contains("0xD6"), "{}", p[0].message);
+        assert!(p[0].expected.contains("UTF-8"), "{}", p[0].expected);
+    }
+
+    #[test]
+    fn utf16_toml_files_are_named_as_such_and_a_utf8_bom_is_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("source.toml");
+        let utf16 = |bom: &[u8]| {
+            let mut b = bom.to_vec();
+            for u in "[source]\n".encode_utf16() {
+                b.extend(u.to_le_bytes());
+            }
+            b
+        };
+        for (bytes, line, column, says) in [
+            (utf16(&[0xFF, 0xFE]), 1, 1, "UTF-16"),
+            (utf16(&[]), 1, 2, "zero byte"),
+        ] {
+            std::fs::write(&path, bytes).unwrap();
+            let Err(Error::Config(p)) = read(&path) else {
+                panic!("not a located problem")
+            };
+            assert_eq!((p[0].line, p[0].column), (Some(line), Some(column)));
+            assert!(p[0].message.contains(says), "{}", p[0].message);
+        }
+        std::fs::write(&path, b"\xEF\xBB\xBF[source]\n").unwrap();
+        assert_eq!(read(&path).unwrap(), "[source]\n");
+    }
+
+    #[test]
+    fn range_bounds_are_numbers_quoted_dates_or_toml_dates() {
+        use cohortflow_core::schema::Limit;
+        let text = "name = \"s\"\n\
+                    [[column]]\nname = \"d\"\ntype = \"date\"\nmin = 1900-01-01\nmax = \"2023-06-30\"\n\
+                    [[column]]\nname = \"n\"\ntype = \"integer\"\nmin = 1\nmax = 2.5\n";
+        let schema: Schema = parse(Path::new("s.toml"), text).unwrap();
+        let limit = |c: usize, max: bool| {
+            let l = if max {
+                &schema.columns[c].max
+            } else {
+                &schema.columns[c].min
+            };
+            l.as_ref().unwrap().get_ref().clone()
+        };
+        assert_eq!(limit(0, false), Limit::Text("1900-01-01".into()));
+        assert_eq!(limit(0, true), Limit::Text("2023-06-30".into()));
+        assert_eq!(limit(1, false), Limit::Number(1.0));
+        assert_eq!(limit(1, true), Limit::Number(2.5));
+        let (checks, problems) = schema.range_checks(None);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(checks.len(), 2);
+        let bad = "name = \"s\"\n[[column]]\nname = \"n\"\ntype = \"integer\"\nmin = [1]\n";
+        let Err(Error::Config(p)) = parse::<Schema>(Path::new("s.toml"), bad) else {
+            panic!("a list is not a bound")
+        };
+        assert_eq!(p[0].line, Some(5));
+        assert!(
+            p[0].message.contains("a number, or a date"),
+            "{}",
+            p[0].message
+        );
     }
 
     #[test]

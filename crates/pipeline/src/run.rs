@@ -64,8 +64,13 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
     let mut ingested = ingested.unwrap_or_else(|| loaded.schema.empty_frame());
     ingested.rechunk_mut();
 
-    let cleaned = cohortflow_clean::clean(&loaded.file.clean, ingested.clone(), &sources)
-        .map_err(stage("clean"))?;
+    let cleaned = cohortflow_clean::clean(
+        &loaded.file.clean,
+        &loaded.ranges,
+        ingested.clone(),
+        &sources,
+    )
+    .map_err(stage("clean"))?;
     info!(rows = cleaned.frame.height(), "cleaned");
     ledger.extend(cleaned.accounts);
     all_rejects.extend(cleaned.rejects);

@@ -135,11 +135,13 @@ fn assemble(case: &Path, dir: &Path) -> Result<(), String> {
                 continue;
             }
             let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
+            // A .toml file that is not UTF-8 (a case about encodings) is
+            // copied as it is.
             let bytes = if path.extension().is_some_and(|x| x == "toml") {
-                String::from_utf8(bytes)
-                    .map_err(|e| e.to_string())?
-                    .replace("{repo}", &repo)
-                    .into_bytes()
+                match String::from_utf8(bytes) {
+                    Ok(text) => text.replace("{repo}", &repo).into_bytes(),
+                    Err(e) => e.into_bytes(),
+                }
             } else {
                 bytes
             };
