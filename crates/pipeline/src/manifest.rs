@@ -25,6 +25,7 @@ pub(crate) fn build(loaded: &Loaded, folder: &Path, results: &Results) -> Result
         entry["name"] = json!(s.config.name);
         entry["centre"] = json!(s.config.centre);
         entry["data"] = file_entry(&crate::load::normalize(&s.data_path()))?;
+        entry["settings"] = settings(&s.text);
         sources.push(entry);
     }
     let mut outputs = Vec::new();
@@ -39,16 +40,31 @@ pub(crate) fn build(loaded: &Loaded, folder: &Path, results: &Results) -> Result
     }
     let mut pipeline = file_entry(&loaded.path)?;
     pipeline["name"] = json!(loaded.name());
+    pipeline["settings"] = settings(&loaded.text);
+    let mut schema = file_entry(&loaded.schema_path)?;
+    let schema_text =
+        std::fs::read_to_string(&loaded.schema_path).map_err(|e| Error::io(&loaded.schema_path, e))?;
+    schema["settings"] = settings(&schema_text);
     let manifest = json!({
         "tool": { "name": "cohortflow", "version": env!("CARGO_PKG_VERSION") },
         "created": created(),
         "pipeline": pipeline,
-        "schema": file_entry(&loaded.schema_path)?,
+        "schema": schema,
+        "row_key": loaded.file.pipeline.row_key.get_ref(),
         "sources": sources,
         "outputs": outputs,
         "conventions": results.conventions,
     });
     Ok(crate::run::to_json(&manifest))
+}
+
+/// A TOML file's keys and values as JSON, so that `cohortflow diff` can
+/// say which setting changed between two runs (cohortflow-regress).
+fn settings(text: &str) -> serde_json::Value {
+    toml::from_str::<toml::Table>(text)
+        .ok()
+        .and_then(|t| serde_json::to_value(t).ok())
+        .unwrap_or(serde_json::Value::Null)
 }
 
 /// UTC time of the run; `SOURCE_DATE_EPOCH` (seconds) overrides it for
