@@ -157,7 +157,10 @@ fn check(args: &CheckArgs, pipelines: &Path) -> Result<ExitCode> {
             if fields.is_empty() {
                 println!("check failed: counts or tables differ (above)");
             } else {
-                println!("check failed; results fields outside the tolerances: {}", fields.join(", "));
+                println!(
+                    "check failed; results fields outside the tolerances: {}",
+                    fields.join(", ")
+                );
             }
             println!(
                 "if the change is intended: `cohortflow run {name}` and `cohortflow baseline \

@@ -42,8 +42,8 @@ pub(crate) fn build(loaded: &Loaded, folder: &Path, results: &Results) -> Result
     pipeline["name"] = json!(loaded.name());
     pipeline["settings"] = settings(&loaded.text);
     let mut schema = file_entry(&loaded.schema_path)?;
-    let schema_text =
-        std::fs::read_to_string(&loaded.schema_path).map_err(|e| Error::io(&loaded.schema_path, e))?;
+    let schema_text = std::fs::read_to_string(&loaded.schema_path)
+        .map_err(|e| Error::io(&loaded.schema_path, e))?;
     schema["settings"] = settings(&schema_text);
     let manifest = json!({
         "tool": { "name": "cohortflow", "version": env!("CARGO_PKG_VERSION") },

@@ -138,9 +138,8 @@ fn read_csv_if_present(path: &Path) -> Result<Option<Table>, Error> {
         .collect();
     let mut rows = Vec::new();
     for (i, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| {
-            Error::new(path, format!("line {}: not a CSV record: {e}", i + 2))
-        })?;
+        let record = record
+            .map_err(|e| Error::new(path, format!("line {}: not a CSV record: {e}", i + 2)))?;
         rows.push(record.iter().map(str::to_string).collect());
     }
     Ok(Some(Table { header, rows }))

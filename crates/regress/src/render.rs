@@ -30,7 +30,12 @@ pub(crate) fn text(d: &Diff) -> String {
         let _ = writeln!(w, "  the same files and settings");
     }
     for f in &d.inputs.files {
-        let file = f.new.as_ref().or(f.old.as_ref()).cloned().unwrap_or_default();
+        let file = f
+            .new
+            .as_ref()
+            .or(f.old.as_ref())
+            .cloned()
+            .unwrap_or_default();
         let _ = writeln!(w, "  {}: {} ({file})", f.role, f.what);
     }
     for c in &d.inputs.settings {
@@ -59,7 +64,11 @@ pub(crate) fn text(d: &Diff) -> String {
              go to the keys file (--keys-out) only",
             p.row_key.join(", ")
         );
-        let _ = writeln!(w, "  {:<10} {:>8} {:>8} {:>8}", "stage", "entered", "left", "changed");
+        let _ = writeln!(
+            w,
+            "  {:<10} {:>8} {:>8} {:>8}",
+            "stage", "entered", "left", "changed"
+        );
         for c in &p.stages {
             let _ = writeln!(
                 w,
@@ -135,7 +144,11 @@ pub(crate) fn text(d: &Diff) -> String {
     }
 
     cells(w, "ledger (rows per stage, source and item)", &d.ledger);
-    cells(w, "attrition (per step, criterion, source and arm)", &d.attrition);
+    cells(
+        w,
+        "attrition (per step, criterion, source and arm)",
+        &d.attrition,
+    );
 
     let _ = writeln!(w, "\nestimates (results.json)");
     if d.estimates.is_empty() {

@@ -95,7 +95,9 @@ mod tests {
     use super::*;
 
     fn table(rows: &[&str]) -> Table {
-        let mut lines = rows.iter().map(|r| r.split(',').map(String::from).collect());
+        let mut lines = rows
+            .iter()
+            .map(|r| r.split(',').map(String::from).collect());
         Table {
             header: lines.next().unwrap(),
             rows: lines.collect(),
