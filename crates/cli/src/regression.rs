@@ -50,6 +50,19 @@ pub struct CheckArgs {
     json: bool,
 }
 
+/// Writes to stdout; a closed pipe (`cohortflow diff a b | head`) ends the
+/// output quietly instead of panicking.
+fn emit(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+macro_rules! emitln {
+    ($($arg:tt)*) => {
+        emit(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 const MOVED: u8 = 1;
 const ERROR: u8 = 2;
 
@@ -83,11 +96,11 @@ fn diff(args: &DiffArgs) -> Result<ExitCode> {
         cohortflow_regress::patients::write_keys(path, &d.patients)?;
     }
     if args.json {
-        print!("{}", d.to_json());
+        emit(&d.to_json());
     } else {
-        print!("{}", d.to_text());
+        emit(&d.to_text());
         if let Some(path) = &args.keys_out {
-            println!("row keys of the rows above: {}", path.display());
+            emitln!("row keys of the rows above: {}", path.display());
         }
     }
     Ok(verdict(d.identical))
@@ -100,13 +113,13 @@ fn accept(pipeline: &str, run: Option<&Path>, pipelines: &Path) -> Result<ExitCo
     let run = run.map_or_else(|| Path::new("runs").join(name), Path::to_path_buf);
     let to = baseline::dir(&loaded.path, name);
     let files = baseline::accept(&run, name, &to)?;
-    println!(
+    emitln!(
         "baseline of {name} written to {} ({}) from {}",
         to.display(),
         files.join(", "),
         run.display()
     );
-    println!("commit it with the pipeline; `cohortflow check {name}` compares new runs with it");
+    emitln!("commit it with the pipeline; `cohortflow check {name}` compares new runs with it");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -146,23 +159,23 @@ fn check(args: &CheckArgs, pipelines: &Path) -> Result<ExitCode> {
     }
     let d = compared?;
     if args.json {
-        print!("{}", d.to_json());
+        emit(&d.to_json());
     } else {
-        println!("check {name}: a new run against the baseline");
-        print!("{}", d.to_text());
+        emitln!("check {name}: a new run against the baseline");
+        emit(&d.to_text());
         if d.identical {
-            println!("check passed");
+            emitln!("check passed");
         } else {
             let fields: Vec<&str> = d.moved_fields();
             if fields.is_empty() {
-                println!("check failed: counts or tables differ (above)");
+                emitln!("check failed: counts or tables differ (above)");
             } else {
-                println!(
+                emitln!(
                     "check failed; results fields outside the tolerances: {}",
                     fields.join(", ")
                 );
             }
-            println!(
+            emitln!(
                 "if the change is intended: `cohortflow run {name}` and `cohortflow baseline \
                  accept {name}`, and commit the baseline with the change (docs/regression.md)"
             );

@@ -9,8 +9,10 @@
 //!   the ledger balances, writes every output into a temporary folder and
 //!   moves it into place only when the whole run succeeded.
 //!
-//! Depends on every stage crate and on cohortflow-core; it is the only crate
-//! that reads TOML or writes files. The stages never call each other.
+//! Depends on every stage crate and on cohortflow-core, and on
+//! cohortflow-regress for the `[regression]` section's type; it is the only
+//! crate that reads TOML and the only one that writes run folders. The
+//! stages never call each other.
 
 mod error;
 mod load;

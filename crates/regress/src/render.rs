@@ -203,10 +203,23 @@ pub(crate) fn text(d: &Diff) -> String {
     if d.identical {
         let _ = writeln!(w, "identical within the tolerances");
     } else {
+        let parts: Vec<String> = [
+            (d.patients.rows.len(), "row"),
+            (d.patients.rejected_without_key.len(), "reject count"),
+            (d.ledger.len(), "ledger cell"),
+            (d.attrition.len(), "attrition cell"),
+            (d.estimates.len(), "results field"),
+            (d.table1.len(), "Table 1 cell"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}{}", if *n == 1 { "" } else { "s" }))
+        .collect();
         let _ = writeln!(
             w,
-            "changed: {moved} difference{} outside the tolerances",
-            if moved == 1 { "" } else { "s" }
+            "changed: {moved} difference{} outside the tolerances ({})",
+            if moved == 1 { "" } else { "s" },
+            parts.join(", ")
         );
     }
     s
