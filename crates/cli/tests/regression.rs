@@ -612,3 +612,25 @@ fn the_regression_commands_have_help() {
         assert!(text(&o.stdout).contains("Usage: cohortflow"), "{args:?}");
     }
 }
+
+#[test]
+fn a_negative_tolerance_stops_the_pipeline_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = study_copy(dir.path());
+    let file = copy.join("pipelines").join(format!("{STUDY}.toml"));
+    let toml = std::fs::read_to_string(&file).unwrap();
+    let lines = toml.lines().count();
+    std::fs::write(
+        &file,
+        format!("{toml}\n[regression]\np_values_absolute = -0.01\n"),
+    )
+    .unwrap();
+    let o = cohortflow(&copy, &["--pipelines", "pipelines", "validate", STUDY]);
+    let stderr = text(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        stderr.contains(&format!("{STUDY}.toml:{}", lines + 3))
+            && stderr.contains("a tolerance must be a finite number, 0 or more"),
+        "{stderr}"
+    );
+}
