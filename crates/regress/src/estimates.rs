@@ -161,7 +161,8 @@ fn last_field(path: &str) -> &str {
 }
 
 /// Fields of `new` that differ from `old` beyond the tolerances, and fields
-/// in one of them only; in `new`'s order, then the ones `new` lacks.
+/// in one of them only; in `new`'s order (keys of an object alphabetical,
+/// list elements in their order), then the ones `new` lacks.
 pub fn compare(old: &Value, new: &Value, tol: &RegressionConfig, alpha: f64) -> Vec<Moved> {
     let old_leaves = flatten(old);
     let new_leaves = flatten(new);
@@ -240,16 +241,18 @@ mod tests {
             "counts": [5, 10]
         });
         let paths: Vec<String> = flatten(&v).into_iter().map(|(p, _)| p).collect();
+        // Keys of an object come in alphabetical order (serde_json's map),
+        // elements of a list in their order.
         assert_eq!(
             paths,
             [
-                "endpoints[pfs].name",
-                "endpoints[pfs].by_arm[S].arm",
-                "endpoints[pfs].by_arm[S].n",
-                "endpoints[pfs].by_arm[S].median.estimate",
-                "ph_test[arm S vs NS].p_value",
                 "counts[0]",
                 "counts[1]",
+                "endpoints[pfs].by_arm[S].arm",
+                "endpoints[pfs].by_arm[S].median.estimate",
+                "endpoints[pfs].by_arm[S].n",
+                "endpoints[pfs].name",
+                "ph_test[arm S vs NS].p_value",
             ]
         );
     }
@@ -272,9 +275,13 @@ mod tests {
         let new = json!({"n": 11, "est": 1.1, "p_value": 0.049, "label": "y", "extra": 1.0});
         let m = compare(&old, &new, &tol, 0.05);
         let paths: Vec<&str> = m.iter().map(|m| m.path.as_str()).collect();
-        assert_eq!(paths, ["n", "est", "p_value", "label", "extra"]);
-        assert!(m[2].crossed_alpha && !m[1].crossed_alpha);
-        assert!((m[1].relative.unwrap() - 0.1).abs() < 1e-12);
+        assert_eq!(paths, ["est", "extra", "label", "n", "p_value"]);
+        assert!(m[4].crossed_alpha && !m[0].crossed_alpha);
+        assert!((m[0].relative.unwrap() - 0.1).abs() < 1e-12);
+        assert_eq!(
+            (m[1].old.clone(), m[1].new.clone()),
+            (Value::Null, json!(1.0))
+        );
         let loose = RegressionConfig {
             estimates_relative: crate::config::Tolerance(0.2),
             ..tol

@@ -306,6 +306,7 @@ mod tests {
         assert_eq!(sig(0.08711422427500572), "0.0871142");
         assert_eq!(sig(1.0), "1");
         assert_eq!(sig(-2.5e-10), "-2.50000e-10");
-        assert_eq!(sig(123456.7), "1.23457e5");
+        assert_eq!(sig(123456.7), "123457");
+        assert_eq!(sig(1234567.0), "1.23457e6");
     }
 }
