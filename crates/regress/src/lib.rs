@@ -133,7 +133,12 @@ pub fn diff(
     let attrition = both(&old.attrition, &new.attrition, 4, counts);
     let table1 = both(&old.table1, &new.table1, 3, tables::Cells::Text);
     let estimates = estimates::compare(&old.results, &new.results, tol, alpha);
+    let columns_differ = patients
+        .stages
+        .iter()
+        .any(|s| !s.columns_added.is_empty() || !s.columns_removed.is_empty());
     let identical = !patients.moved()
+        && !columns_differ
         && ledger.is_empty()
         && attrition.is_empty()
         && table1.is_empty()

@@ -44,6 +44,10 @@ pub struct StageCount {
     pub entered: usize,
     pub left: usize,
     pub changed: usize,
+    /// Columns of the stage table in one run only (a new derived column,
+    /// a schema change). Rows are compared on the columns both have.
+    pub columns_added: Vec<String>,
+    pub columns_removed: Vec<String>,
 }
 
 /// One row that entered, left or changed somewhere. Named by source and
@@ -150,11 +154,37 @@ pub fn compare(old: &RunFolder, new: &RunFolder) -> Result<Patients, Error> {
         .collect();
     let mut counts: Vec<StageCount> = common
         .iter()
-        .map(|s| StageCount {
-            stage: s.to_string(),
-            entered: 0,
-            left: 0,
-            changed: 0,
+        .map(|s| {
+            let names = |r: &Rows| -> Vec<String> {
+                r.stages
+                    .iter()
+                    .find(|t| t.name == *s)
+                    .map(|t| {
+                        t.frame
+                            .get_column_names()
+                            .iter()
+                            .map(|n| n.to_string())
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            let (old_cols, new_cols) = (names(&a), names(&b));
+            StageCount {
+                stage: s.to_string(),
+                entered: 0,
+                left: 0,
+                changed: 0,
+                columns_added: new_cols
+                    .iter()
+                    .filter(|c| !old_cols.contains(c))
+                    .cloned()
+                    .collect(),
+                columns_removed: old_cols
+                    .iter()
+                    .filter(|c| !new_cols.contains(c))
+                    .cloned()
+                    .collect(),
+            }
         })
         .collect();
     let absent = "absent".to_string();
@@ -228,7 +258,8 @@ pub fn compare(old: &RunFolder, new: &RunFolder) -> Result<Patients, Error> {
 }
 
 /// Columns (other than source_row) whose values differ between row `i` of
-/// `a` and row `j` of `b`; columns in one table only count as differing.
+/// `a` and row `j` of `b`, among the columns both tables have (the others
+/// are reported once per stage).
 fn changed_columns(a: &DataFrame, i: usize, b: &DataFrame, j: usize) -> Vec<String> {
     let mut out = Vec::new();
     for col in b.columns() {
@@ -236,17 +267,9 @@ fn changed_columns(a: &DataFrame, i: usize, b: &DataFrame, j: usize) -> Vec<Stri
         if name == SOURCE_ROW {
             continue;
         }
-        let differs = match a.column(name) {
-            Ok(old) => old.get(i).ok() != col.get(j).ok(),
-            Err(_) => true,
-        };
-        if differs {
-            out.push(name.to_string());
-        }
-    }
-    for col in a.columns() {
-        let name = col.name().as_str();
-        if name != SOURCE_ROW && b.column(name).is_err() {
+        if let Ok(old) = a.column(name)
+            && old.get(i).ok() != col.get(j).ok()
+        {
             out.push(name.to_string());
         }
     }

@@ -76,6 +76,24 @@ pub(crate) fn text(d: &Diff) -> String {
                 c.stage, c.entered, c.left, c.changed
             );
         }
+        for c in &p.stages {
+            if !c.columns_added.is_empty() {
+                let _ = writeln!(
+                    w,
+                    "  {}: columns only in the new run: {}",
+                    c.stage,
+                    c.columns_added.join(", ")
+                );
+            }
+            if !c.columns_removed.is_empty() {
+                let _ = writeln!(
+                    w,
+                    "  {}: columns only in the old run: {}",
+                    c.stage,
+                    c.columns_removed.join(", ")
+                );
+            }
+        }
         for r in p.rows.iter().take(MAX_ROWS) {
             let line = match (r.old_line, r.new_line) {
                 (Some(a), Some(b)) if a != b => format!("line {a} → {b}"),
@@ -193,7 +211,14 @@ pub(crate) fn text(d: &Diff) -> String {
 
     cells(w, "Table 1 (table1.csv)", &d.table1);
 
-    let moved = d.patients.rows.len()
+    let columns: usize = d
+        .patients
+        .stages
+        .iter()
+        .map(|s| s.columns_added.len() + s.columns_removed.len())
+        .sum();
+    let moved = columns
+        + d.patients.rows.len()
         + d.patients.rejected_without_key.len()
         + d.ledger.len()
         + d.attrition.len()
@@ -204,6 +229,7 @@ pub(crate) fn text(d: &Diff) -> String {
         let _ = writeln!(w, "identical within the tolerances");
     } else {
         let parts: Vec<String> = [
+            (columns, "stage column"),
             (d.patients.rows.len(), "row"),
             (d.patients.rejected_without_key.len(), "reject count"),
             (d.ledger.len(), "ledger cell"),

@@ -273,3 +273,27 @@ fn tolerances_are_read_from_the_manifest() {
         .to_string();
     assert!(e.contains("[regression]") && e.contains("0 or more"), "{e}");
 }
+
+#[test]
+fn a_new_column_is_reported_once_per_stage_not_on_every_row() {
+    let dir = tempfile::tempdir().unwrap();
+    run_folder(&dir.path().join("old"), &PATIENTS, 5);
+    run_folder(&dir.path().join("new"), &PATIENTS, 5);
+    let mut derived = frame(&PATIENTS, false);
+    derived
+        .with_column(Column::new("bmi".into(), [20.0, 21.0, 22.0, 23.0]))
+        .unwrap();
+    parquet(&dir.path().join("new/derive.parquet"), &derived);
+    let d = compare(&dir.path().join("old"), &dir.path().join("new"));
+    let text = d.to_text();
+    assert!(!d.identical);
+    assert!(d.patients.rows.is_empty(), "{text}");
+    assert!(
+        text.contains("derive: columns only in the new run: bmi"),
+        "{text}"
+    );
+    assert!(
+        text.contains("changed: 1 difference outside the tolerances (1 stage column)"),
+        "{text}"
+    );
+}
