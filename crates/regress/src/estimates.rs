@@ -53,23 +53,42 @@ const NAME_KEYS: [&str; 8] = [
     "name", "arm", "variable", "term", "level", "group", "p", "stage",
 ];
 
-/// The leaves of a JSON document, in document order.
+/// The leaves of a JSON document: keys of an object in alphabetical order
+/// (serde_json's map), list elements in their order. The per-level arrays
+/// of Table 1 (`counts`, `percents`) are named by the variable's `levels`.
 pub fn flatten(v: &Value) -> Vec<(String, Value)> {
     let mut out = Vec::new();
-    walk(v, String::new(), &mut out);
+    walk(v, String::new(), None, &mut out);
     out
 }
 
-fn walk(v: &Value, path: String, out: &mut Vec<(String, Value)>) {
+/// Arrays named by the enclosing `levels`.
+const PER_LEVEL: [&str; 2] = ["counts", "percents"];
+
+fn walk(v: &Value, path: String, levels: Option<&[Value]>, out: &mut Vec<(String, Value)>) {
     match v {
         Value::Object(map) => {
+            let levels = match map.get("levels") {
+                Some(Value::Array(l)) if l.iter().all(Value::is_string) => Some(l.as_slice()),
+                _ => levels,
+            };
             for (k, x) in map {
                 let p = if path.is_empty() {
                     k.clone()
                 } else {
                     format!("{path}.{k}")
                 };
-                walk(x, p, out);
+                match (x, levels) {
+                    (Value::Array(items), Some(l))
+                        if PER_LEVEL.contains(&k.as_str()) && items.len() == l.len() =>
+                    {
+                        for (item, level) in items.iter().zip(l) {
+                            let level = level.as_str().unwrap_or_default();
+                            walk(item, format!("{p}[{level}]"), None, out);
+                        }
+                    }
+                    _ => walk(x, p, levels, out),
+                }
             }
         }
         Value::Array(items) => {
@@ -84,9 +103,9 @@ fn walk(v: &Value, path: String, out: &mut Vec<(String, Value)>) {
                             }
                             other => other,
                         };
-                        walk(x, format!("{path}[{}]", n[i]), out);
+                        walk(x, format!("{path}[{}]", n[i]), levels, out);
                     }
-                    None => walk(x, format!("{path}[{i}]"), out),
+                    None => walk(x, format!("{path}[{i}]"), levels, out),
                 }
             }
         }
@@ -238,7 +257,9 @@ mod tests {
         let v = json!({
             "endpoints": [{"name": "pfs", "by_arm": [{"arm": "S", "n": 3, "median": {"estimate": 1.5}}]}],
             "ph_test": [["arm S vs NS", {"p_value": 0.2}]],
-            "counts": [5, 10]
+            "counts": [5, 10],
+            "baseline": [{"variable": "sex", "levels": ["F", "M"],
+                          "by_arm": [{"arm": "S", "counts": [5, 10]}]}]
         });
         let paths: Vec<String> = flatten(&v).into_iter().map(|(p, _)| p).collect();
         // Keys of an object come in alphabetical order (serde_json's map),
@@ -246,6 +267,12 @@ mod tests {
         assert_eq!(
             paths,
             [
+                "baseline[sex].by_arm[S].arm",
+                "baseline[sex].by_arm[S].counts[F]",
+                "baseline[sex].by_arm[S].counts[M]",
+                "baseline[sex].levels[0]",
+                "baseline[sex].levels[1]",
+                "baseline[sex].variable",
                 "counts[0]",
                 "counts[1]",
                 "endpoints[pfs].by_arm[S].arm",
