@@ -2,7 +2,10 @@
 //! calls the pipeline crate; it holds no logic of its own.
 //!
 //! Depends on cohortflow-pipeline (which re-exports the result types it
-//! prints), clap and tracing-subscriber.
+//! prints), cohortflow-regress (`diff`, `baseline`, `check`; see
+//! `regression.rs`), clap and tracing-subscriber.
+
+mod regression;
 
 use clap::{Parser, Subcommand};
 use cohortflow_pipeline::{Error, Outcome, RunSummary};
@@ -40,11 +43,24 @@ enum Command {
     },
     /// List the named pipelines with their descriptions.
     List,
+    /// What changed between two run folders, stage by stage. Exit 0 when
+    /// identical within the tolerances, 1 when something moved, 2 on error.
+    Diff(regression::DiffArgs),
+    /// Pinned baselines of a study's outputs (pipelines/baselines/<NAME>/).
+    #[command(subcommand)]
+    Baseline(regression::BaselineCommand),
+    /// Run a pipeline and compare it with its baseline under the
+    /// `[regression]` tolerances. Exit 0 when within them, 1 when not, 2 on
+    /// error.
+    Check(regression::CheckArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
+    if let Some(code) = regression::execute(&cli.command, &cli.pipelines) {
+        return code;
+    }
     match execute(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -99,6 +115,8 @@ fn execute(cli: &Cli) -> Result<(), Error> {
             print_summary(loaded.name(), &summary);
             Ok(())
         }
+        // Run by regression::execute above.
+        Command::Diff(_) | Command::Baseline(_) | Command::Check(_) => Ok(()),
     }
 }
 

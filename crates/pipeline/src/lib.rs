@@ -17,8 +17,10 @@
 //!   the complete earlier run or the complete new one (docs/results.md).
 //! - `manifest` writes `manifest.json` from plain data (names and paths).
 //!
-//! Depends on every stage crate and on cohortflow-core; it is the only crate
-//! that reads TOML or writes files. The stages never call each other.
+//! Depends on every stage crate and on cohortflow-core, and on
+//! cohortflow-regress for the `[regression]` section's type; it is the only
+//! crate that reads TOML and the only one that writes run folders. The
+//! stages never call each other.
 
 mod error;
 mod load;

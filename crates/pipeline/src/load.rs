@@ -31,6 +31,10 @@ pub struct PipelineFile {
     /// (cohortflow-report; docs/report.md).
     #[serde(default)]
     pub report: cohortflow_report::ReportConfig,
+    /// `[regression]`: tolerances of `cohortflow check` and `cohortflow
+    /// diff` per kind of field (cohortflow-regress; docs/regression.md).
+    #[serde(default)]
+    pub regression: cohortflow_regress::RegressionConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -9,11 +9,13 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
-/// One source of the run: its names, its source file and its data file.
+/// One source of the run: its names, its source file (and its text) and
+/// its data file.
 pub(crate) struct SourceFiles {
     pub name: String,
     pub centre: String,
     pub file: PathBuf,
+    pub text: String,
     pub data: PathBuf,
 }
 
@@ -21,7 +23,10 @@ pub(crate) struct SourceFiles {
 pub(crate) struct Inputs<'a> {
     pub pipeline_name: &'a str,
     pub pipeline: &'a Path,
+    pub pipeline_text: &'a str,
     pub schema: &'a Path,
+    /// The row key the cohort was sorted by.
+    pub row_key: &'a [String],
     pub sources: Vec<SourceFiles>,
     /// The folder the outputs are in, and their names in the order listed.
     pub folder: &'a Path,
@@ -46,6 +51,7 @@ pub(crate) fn build(inputs: &Inputs) -> Result<String, Error> {
         entry["name"] = json!(s.name);
         entry["centre"] = json!(s.centre);
         entry["data"] = file_entry(&s.data)?;
+        entry["settings"] = settings(&s.text);
         sources.push(entry);
     }
     let mut outputs = Vec::new();
@@ -54,11 +60,17 @@ pub(crate) fn build(inputs: &Inputs) -> Result<String, Error> {
     }
     let mut pipeline = file_entry(inputs.pipeline)?;
     pipeline["name"] = json!(inputs.pipeline_name);
+    pipeline["settings"] = settings(inputs.pipeline_text);
+    let mut schema = file_entry(inputs.schema)?;
+    let schema_text =
+        std::fs::read_to_string(inputs.schema).map_err(|e| Error::io(inputs.schema, e))?;
+    schema["settings"] = settings(&schema_text);
     let manifest = json!({
         "tool": { "name": "cohortflow", "version": env!("CARGO_PKG_VERSION") },
         "created": created(),
         "pipeline": pipeline,
-        "schema": file_entry(inputs.schema)?,
+        "schema": schema,
+        "row_key": inputs.row_key,
         "sources": sources,
         "outputs": outputs,
         "conventions": inputs.conventions,
@@ -66,6 +78,16 @@ pub(crate) fn build(inputs: &Inputs) -> Result<String, Error> {
     let mut text = serde_json::to_string_pretty(&manifest).expect("a JSON value serialises");
     text.push('\n');
     Ok(text)
+}
+
+/// A TOML file's keys and values as JSON (for `cohortflow diff`, which
+/// names the settings that changed between two runs); null if it does not
+/// parse (it did, when the pipeline was loaded).
+fn settings(text: &str) -> serde_json::Value {
+    toml::from_str::<toml::Table>(text)
+        .ok()
+        .and_then(|t| serde_json::to_value(t).ok())
+        .unwrap_or(serde_json::Value::Null)
 }
 
 /// UTC time of the run; `SOURCE_DATE_EPOCH` (seconds) overrides it for

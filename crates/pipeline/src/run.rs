@@ -218,7 +218,9 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
         let manifest = manifest::build(&manifest::Inputs {
             pipeline_name: loaded.name(),
             pipeline: &loaded.path,
+            pipeline_text: &loaded.text,
             schema: &loaded.schema_path,
+            row_key: loaded.file.pipeline.row_key.get_ref(),
             sources: loaded
                 .sources
                 .iter()
@@ -226,6 +228,7 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
                     name: s.config.name.clone(),
                     centre: s.config.centre.clone(),
                     file: s.file.clone(),
+                    text: s.text.clone(),
                     data: crate::load::normalize(&s.data_path()),
                 })
                 .collect(),
