@@ -1,9 +1,11 @@
 //! CSV: read with the `csv` crate so that every record keeps its line.
 
+use crate::cell::RawCell;
 use crate::config::{Encoding, Source};
-use crate::convert::{Converter, REASON_FIELDS, RawCell};
+use crate::converter::Converter;
 use crate::error::IngestError;
 use crate::headers::resolve;
+use crate::reasons::REASON_FIELDS;
 use std::borrow::Cow;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";

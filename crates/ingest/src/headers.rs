@@ -1,9 +1,9 @@
 //! Finding the mapped columns among the headers of an export.
 
 use crate::config::Unmapped;
-use crate::convert::Converter;
+use crate::converter::Converter;
 use crate::error::IngestError;
-use crate::validate::{closest, quoted};
+use crate::text::{closest, quoted};
 
 /// Sets `conv.fields` from the header row. `where_` describes the header
 /// ("line 1", "row 3 of sheet 'Данные'"); `hint` adds format-specific

@@ -18,9 +18,14 @@
 //!   line, column, value and fix (`on_error = "fail"`), or sends the row to
 //!   the rejects (`on_error = "reject"`). A bad value never becomes a null.
 //!
-//! Every format goes through one cell converter (`convert`): the readers only
-//! turn their cells into a `RawCell` (empty, text, number, date, boolean,
-//! spreadsheet error).
+//! Every format goes through one cell converter: the readers only turn their
+//! cells into a `RawCell` (`cell`: empty, text, number, date, boolean,
+//! spreadsheet error); `plan` reads one cell of one mapped column into its
+//! canonical value or a `CellProblem`; `converter` runs the plans over each
+//! row, keeps the row or rejects it, and fills the typed column `builder`s;
+//! `reasons` lists the reject reasons in ledger order; `text` holds the
+//! wording helpers that `validate` and the messages share. The dependency
+//! runs one way: readers -> converter -> plan -> cell, and validate -> cell.
 //!
 //! The CSV is read with the `csv` crate, not with polars' CSV reader: ingest
 //! must report the line where each record starts (in rejects, in errors and
@@ -39,13 +44,18 @@
 // change the API for no measurable gain.
 #![allow(clippy::result_large_err)]
 
+mod builder;
+mod cell;
 mod config;
-mod convert;
+mod converter;
 mod csv_source;
 mod dates;
 mod error;
 mod headers;
 mod parquet_source;
+mod plan;
+mod reasons;
+mod text;
 mod validate;
 mod xlsx_source;
 
@@ -53,9 +63,9 @@ pub use config::{
     ColumnMapping, CsvDialect, Encoding, Format, OnError, Source, SourceConfig, SourceFile,
     Unmapped,
 };
-pub use convert::REASONS;
 pub use dates::EXCEL_SERIAL;
 pub use error::IngestError;
+pub use reasons::REASONS;
 pub use validate::validate;
 
 use cohortflow_core::ConfigProblem;
@@ -81,7 +91,7 @@ pub fn ingest(source: &Source, schema: &Schema) -> Result<Ingested, IngestError>
     if let Some(p) = validate(source, schema).into_iter().next() {
         return Err(config_error(source, p));
     }
-    let mut conv = convert::Converter::new(source, schema);
+    let mut conv = converter::Converter::new(source, schema);
     match source.config.format {
         Format::Csv => csv_source::read(source, &mut conv)?,
         Format::Xlsx => xlsx_source::read(source, &mut conv)?,
@@ -105,7 +115,7 @@ pub fn ingest_bytes(
     {
         return Err(config_error(source, p));
     }
-    let mut conv = convert::Converter::new(source, schema);
+    let mut conv = converter::Converter::new(source, schema);
     match source.config.format {
         Format::Csv => csv_source::read_bytes(source, &mut conv, bytes)?,
         Format::Xlsx => xlsx_source::read_bytes(source, &mut conv, bytes)?,

@@ -1,8 +1,9 @@
 //! Parquet through polars' reader; each value becomes a raw cell so that the
 //! same converter (codes, units, levels) applies.
 
+use crate::cell::RawCell;
 use crate::config::Source;
-use crate::convert::{Converter, RawCell};
+use crate::converter::Converter;
 use crate::error::IngestError;
 use crate::headers::resolve;
 use chrono::NaiveDate;

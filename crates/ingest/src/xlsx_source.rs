@@ -1,10 +1,11 @@
 //! XLSX (and the other workbook formats calamine reads) through calamine.
 
+use crate::cell::{RawCell, number_text};
 use crate::config::Source;
-use crate::convert::{Converter, RawCell, number_text};
+use crate::converter::Converter;
 use crate::error::IngestError;
 use crate::headers::resolve;
-use crate::validate::quoted;
+use crate::text::quoted;
 use calamine::{Data, Reader, Sheets, open_workbook_auto, open_workbook_auto_from_rs};
 
 pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<(), IngestError> {
