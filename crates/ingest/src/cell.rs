@@ -2,8 +2,74 @@
 //! canonical value it becomes (`Value`), with the number and value-map
 //! target parsers they share.
 
+use crate::reasons::{REASON_CELL_ERROR, REASON_FORMULA, REASON_MERGED};
 use chrono::NaiveDate;
 use cohortflow_core::schema::{ColumnDef, ColumnType};
+
+/// What is wrong with one cell. The message and the fix never quote the
+/// cell's value (the converter attaches it to an error only with
+/// `--show-values`).
+#[derive(Debug, Clone)]
+pub struct CellProblem {
+    pub reason: &'static str,
+    pub message: String,
+    pub fix: String,
+}
+
+pub(crate) fn problem(reason: &'static str, message: String, fix: String) -> CellProblem {
+    CellProblem {
+        reason,
+        message,
+        fix,
+    }
+}
+
+/// A cell that holds no value a reader can give: never read as empty.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CellIssue {
+    /// A spreadsheet error value (`#N/A`, `#DIV/0!`): a code, not data.
+    SpreadsheetError(String),
+    /// A cell covered by a merged region, other than its top-left cell: the
+    /// value shown in the sheet belongs to another cell.
+    Merged,
+    /// A formula saved without its computed (cached) value.
+    FormulaWithoutValue,
+    /// A date cell outside the calendar the reader can represent.
+    DateOutOfRange,
+}
+
+impl CellIssue {
+    pub(crate) fn problem(&self) -> CellProblem {
+        match self {
+            CellIssue::SpreadsheetError(e) => problem(
+                REASON_CELL_ERROR,
+                format!("the cell holds the spreadsheet error {e}"),
+                "fix the formula in the workbook, or replace the error with a value".into(),
+            ),
+            CellIssue::Merged => problem(
+                REASON_MERGED,
+                "the cell is part of a merged range, so its value is not its own (the sheet \
+                 shows the value of the range's first cell)"
+                    .into(),
+                "unmerge the cells in the workbook and fill in each row's value".into(),
+            ),
+            CellIssue::FormulaWithoutValue => problem(
+                REASON_FORMULA,
+                "the cell holds a formula that was saved without its value (the workbook was \
+                 written by a program that does not compute formulas)"
+                    .into(),
+                "open the workbook in a spreadsheet program and save it again (that stores the \
+                 values), or replace the formula with its value"
+                    .into(),
+            ),
+            CellIssue::DateOutOfRange => problem(
+                REASON_CELL_ERROR,
+                "the cell is a date outside the calendar (year 1 to 9999) or Excel's range".into(),
+                "correct the date in the workbook".into(),
+            ),
+        }
+    }
+}
 
 /// A cell as a reader found it, before any conversion.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,8 +82,9 @@ pub enum RawCell<'a> {
     /// A real date cell (XLSX date-formatted cell, parquet date).
     Date(NaiveDate),
     Bool(bool),
-    /// A spreadsheet error value (`#N/A`, `#DIV/0!`).
-    Error(String),
+    /// A cell with no value to read: an error value, a merged cell, a
+    /// formula without its value.
+    Error(CellIssue),
 }
 
 impl RawCell<'_> {
@@ -30,7 +97,20 @@ impl RawCell<'_> {
             RawCell::Int(i) => i.to_string(),
             RawCell::Date(d) => d.format("%Y-%m-%d").to_string(),
             RawCell::Bool(b) => b.to_string(),
-            RawCell::Error(e) => e.clone(),
+            RawCell::Error(CellIssue::SpreadsheetError(e)) => e.clone(),
+            RawCell::Error(_) => String::new(),
+        }
+    }
+
+    /// What kind of cell it is, for messages (never its value).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RawCell::Empty => "empty",
+            RawCell::Text(_) => "text",
+            RawCell::Number(_) | RawCell::Int(_) => "a number",
+            RawCell::Date(_) => "a date",
+            RawCell::Bool(_) => "a boolean",
+            RawCell::Error(_) => "not readable",
         }
     }
 }

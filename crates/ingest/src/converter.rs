@@ -7,7 +7,7 @@ use crate::config::{OnError, Source};
 use crate::error::IngestError;
 use crate::plan::{Plan, plans};
 use crate::reasons::*;
-use cohortflow_core::ledger::{Outcome, StageAccount};
+use cohortflow_core::ledger::{LineAccount, Outcome, StageAccount};
 use cohortflow_core::rejects::Reject;
 use cohortflow_core::schema::Schema;
 use cohortflow_core::table::{SOURCE, SOURCE_ROW};
@@ -34,10 +34,19 @@ pub(crate) struct Converter {
     keys: Vec<Option<Vec<String>>>,
     /// First line of each key seen.
     seen: HashMap<Vec<String>, i64>,
+    /// Records set aside because a quote runs over their lines: reason
+    /// (naming the lines) and the rows (physical lines) it covers.
+    spans: Vec<(String, u64)>,
+    /// A text export's line account, set by its reader.
+    pub lines: Option<LineAccount>,
+    /// `--show-values`: errors name the value that failed. Off by default;
+    /// messages are written without values whatever this says, and the
+    /// value is only ever attached here.
+    show_values: bool,
 }
 
 impl Converter {
-    pub fn new(source: &Source, schema: &Schema) -> Self {
+    pub fn new(source: &Source, schema: &Schema, show_values: bool) -> Self {
         let plans = plans(source, schema);
         let builders = plans.iter().map(|p| Builder::new(p.kind)).collect();
         let unique = source
@@ -61,7 +70,51 @@ impl Converter {
             on_error: source.config.on_error,
             source: source.config.name.clone(),
             data_file: source.data_path(),
+            spans: Vec::new(),
+            lines: None,
+            show_values,
         }
+    }
+
+    /// The value of a cell for an error, only with `--show-values`.
+    fn shown(&self, value: impl FnOnce() -> String) -> Option<String> {
+        self.show_values.then(value)
+    }
+
+    /// Whether values may appear in messages (`--show-values`).
+    pub fn show_values(&self) -> bool {
+        self.show_values
+    }
+
+    /// A record whose quotes run over physical lines `first..=last` and
+    /// could have swallowed records (see `csv_source`): every line of it is
+    /// set aside as a row of its own, so that no record it may hold is lost
+    /// without a trace, with a reason naming the lines; or, with
+    /// `on_error = "fail"`, the run stops naming them.
+    pub fn reject_span(
+        &mut self,
+        first: i64,
+        last: i64,
+        message: String,
+        fix: String,
+    ) -> Result<(), IngestError> {
+        if self.on_error == OnError::Fail {
+            return Err(self.error(message, fix).at(first as u64));
+        }
+        let reason = format!("quote over lines {first}-{last}");
+        for line in first..=last {
+            self.read += 1;
+            self.rejects.push(Reject {
+                source: self.source.clone(),
+                source_row: line,
+                stage: "ingest".into(),
+                rule: reason.clone(),
+                columns: String::new(),
+                values: String::new(),
+            });
+        }
+        self.spans.push((reason, (last - first + 1) as u64));
+        Ok(())
     }
 
     /// Rows read so far (kept, rejected and blank).
@@ -150,10 +203,11 @@ impl Converter {
                 }
                 Err(p) => {
                     if self.on_error == OnError::Fail {
-                        return Err(IngestError::new(&self.data_file, p.message, p.fix)
+                        let mut e = IngestError::new(&self.data_file, p.message, p.fix)
                             .at(row as u64)
-                            .column(plan.header.clone())
-                            .value(raw.display()));
+                            .column(plan.header.clone());
+                        e.value = self.shown(|| raw.display());
+                        return Err(e);
                     }
                     first.get_or_insert(p.reason);
                     columns.push(plan.header.clone());
@@ -168,11 +222,11 @@ impl Converter {
                     if let Some(&line) = self.seen.get(key) {
                         if self.on_error == OnError::Fail {
                             let (names, headers, shown) = self.key_text(row, &cell);
-                            return Err(IngestError::new(
+                            let mut e = IngestError::new(
                                 &self.data_file,
                                 format!(
-                                    "{names} '{shown}' is also on line {line}, but the source \
-                                     declares it unique"
+                                    "the {names} of this record is also that of line {line}, but \
+                                     the source declares it unique"
                                 ),
                                 format!(
                                     "correct the record in the export, or remove one of the two; \
@@ -181,8 +235,9 @@ impl Converter {
                                 ),
                             )
                             .at(row as u64)
-                            .column(headers)
-                            .value(shown));
+                            .column(headers);
+                            e.value = self.shown(|| shown);
+                            return Err(e);
                         }
                     } else {
                         self.seen.insert(key.clone(), row);
@@ -341,6 +396,10 @@ impl Converter {
         if duplicates > 0 {
             account.add(Outcome::Rejected, &duplicate_reason, duplicates);
         }
+        for (reason, n) in &self.spans {
+            account.add(Outcome::Rejected, reason, *n);
+        }
+        account.lines = self.lines;
         debug_assert_eq!(account.rows_out, height as u64);
         tracing::info!(
             source = %self.source,

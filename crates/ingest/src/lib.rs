@@ -50,6 +50,7 @@ mod config;
 mod converter;
 mod csv_source;
 mod dates;
+mod decode;
 mod error;
 mod headers;
 mod parquet_source;
@@ -85,13 +86,31 @@ pub struct Ingested {
     pub account: StageAccount,
 }
 
+/// How [`ingest_with`] reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestOptions {
+    /// Attach the value that failed to errors (the CLI's `--show-values`,
+    /// for a local look at a centre's own data). Off by default: messages
+    /// name file, line, column and fix, never a patient's value.
+    pub show_values: bool,
+}
+
 /// Reads the source's data file into the canonical schema. Runs
 /// [`validate`] first and stops on the first configuration problem.
 pub fn ingest(source: &Source, schema: &Schema) -> Result<Ingested, IngestError> {
+    ingest_with(source, schema, IngestOptions::default())
+}
+
+/// [`ingest`] with options.
+pub fn ingest_with(
+    source: &Source,
+    schema: &Schema,
+    options: IngestOptions,
+) -> Result<Ingested, IngestError> {
     if let Some(p) = validate(source, schema).into_iter().next() {
         return Err(config_error(source, p));
     }
-    let mut conv = converter::Converter::new(source, schema);
+    let mut conv = converter::Converter::new(source, schema, options.show_values);
     match source.config.format {
         Format::Csv => csv_source::read(source, &mut conv)?,
         Format::Xlsx => xlsx_source::read(source, &mut conv)?,
@@ -115,7 +134,7 @@ pub fn ingest_bytes(
     {
         return Err(config_error(source, p));
     }
-    let mut conv = converter::Converter::new(source, schema);
+    let mut conv = converter::Converter::new(source, schema, false);
     match source.config.format {
         Format::Csv => csv_source::read_bytes(source, &mut conv, bytes)?,
         Format::Xlsx => xlsx_source::read_bytes(source, &mut conv, bytes)?,

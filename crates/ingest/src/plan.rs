@@ -1,7 +1,7 @@
 //! How one mapped canonical column is read: the plan of a column and the
 //! conversion of one raw cell into its canonical value, or a `CellProblem`.
 
-use crate::cell::{RawCell, Value, canonical_value, parse_decimal};
+use crate::cell::{CellProblem, RawCell, Value, canonical_value, parse_decimal, problem};
 use crate::config::Source;
 use crate::dates::{self, DateFormat, DateParse};
 use crate::reasons::*;
@@ -9,21 +9,9 @@ use crate::text::{quoted, unit_name};
 use cohortflow_core::schema::{ColumnType, Schema};
 use std::collections::{HashMap, HashSet};
 
-/// What is wrong with one cell.
-#[derive(Debug, Clone)]
-pub struct CellProblem {
-    pub reason: &'static str,
-    pub message: String,
-    pub fix: String,
-}
-
-fn problem(reason: &'static str, message: String, fix: String) -> CellProblem {
-    CellProblem {
-        reason,
-        message,
-        fix,
-    }
-}
+/// Where a fix needs the value that failed: messages never carry it.
+pub(crate) const SEE_VALUE: &str =
+    "`cohortflow run --show-values` shows the value (on your own machine)";
 
 /// How one mapped canonical column is read.
 pub(crate) struct Plan {
@@ -67,12 +55,8 @@ impl Plan {
             }
             return Ok(None);
         }
-        if let RawCell::Error(e) = &cell {
-            return Err(problem(
-                REASON_CELL_ERROR,
-                format!("the cell holds the spreadsheet error {e}"),
-                "fix the formula in the workbook, or replace the error with a value".into(),
-            ));
+        if let RawCell::Error(issue) = &cell {
+            return Err(issue.problem());
         }
         if let Some(values) = &self.values {
             let code = match &cell {
@@ -84,13 +68,13 @@ impl Plan {
                 None => Err(problem(
                     REASON_UNKNOWN_CODE,
                     format!(
-                        "unknown code '{code}' for '{}'; known codes: {}",
+                        "the value is none of the codes of '{}' (known codes: {})",
                         self.canonical,
                         quoted(&self.codes)
                     ),
                     format!(
-                        "add \"{code}\" = \"...\" to [source.columns.{}.values] in {} \
-                         (or to `missing` if it means the value is unknown)",
+                        "add the code as \"<code>\" = \"...\" to [source.columns.{}.values] in \
+                         {} (or to `missing` if it means the value is unknown); {SEE_VALUE}",
                         self.canonical, self.toml
                     ),
                 )),
@@ -109,12 +93,13 @@ impl Plan {
                     Err(problem(
                         REASON_LEVEL,
                         format!(
-                            "'{text}' is not a level of '{}' (levels: {})",
+                            "the value is not a level of '{}' (levels: {})",
                             self.canonical,
                             quoted(&self.level_list)
                         ),
                         format!(
-                            "map it: add \"{text}\" = \"<level>\" to [source.columns.{}.values] in {}",
+                            "map it: add \"<code>\" = \"<level>\" to [source.columns.{}.values] \
+                             in {}; {SEE_VALUE}",
                             self.canonical, self.toml
                         ),
                     ))
@@ -142,17 +127,11 @@ impl Plan {
         b.map(Value::Bool).ok_or_else(|| {
             problem(
                 REASON_BOOLEAN,
+                format!("the value is not true/false for '{}'", self.canonical),
                 format!(
-                    "'{}' is not true/false for '{}'",
-                    cell.display(),
-                    self.canonical
-                ),
-                format!(
-                    "map the export's codes: add values = {{ \"{}\" = \"true\", ... }} to \
-                     [source.columns.{}] in {}",
-                    cell.display(),
-                    self.canonical,
-                    self.toml
+                    "map the export's codes: add values = {{ \"<code>\" = \"true\", ... }} to \
+                     [source.columns.{}] in {}; {SEE_VALUE}",
+                    self.canonical, self.toml
                 ),
             )
         })
@@ -165,16 +144,16 @@ impl Plan {
             RawCell::Text(s) => parse_decimal(s, self.decimal_comma).map_err(|(message, fix)| {
                 problem(
                     reason,
-                    format!("'{s}' is not a number for '{}': {message}", self.canonical),
+                    format!("the value is not a number for '{}': {message}", self.canonical),
                     fix.replace("<file>", &self.toml),
                 )
             }),
             other => Err(problem(
                 reason,
                 format!(
-                    "'{}' is not a number for '{}'",
-                    other.display(),
-                    self.canonical
+                    "the cell is not a number for '{}' (it is {})",
+                    self.canonical,
+                    other.kind()
                 ),
                 "correct the value in the export".into(),
             )),
@@ -200,10 +179,8 @@ impl Plan {
             Err(problem(
                 REASON_INTEGER,
                 format!(
-                    "'{}'{} is not a whole number, and '{}' is an integer column",
-                    cell.display(),
-                    self.unit_note,
-                    self.canonical
+                    "the value{} is not a whole number, and '{}' is an integer column",
+                    self.unit_note, self.canonical
                 ),
                 "correct the value in the export, or declare the column as float in the schema"
                     .into(),
@@ -218,10 +195,8 @@ impl Plan {
             return Err(problem(
                 REASON_NUMBER,
                 format!(
-                    "'{}'{} is too large a number for '{}'",
-                    cell.display(),
-                    self.unit_note,
-                    self.canonical
+                    "the value{} is too large a number for '{}'",
+                    self.unit_note, self.canonical
                 ),
                 "correct the value in the export".into(),
             ));
@@ -259,8 +234,7 @@ impl Plan {
                     return Err(problem(
                         REASON_DATE,
                         format!(
-                            "the number {} is in date column '{}', which reads formats {}",
-                            cell.display(),
+                            "the cell holds a number, and date column '{}' reads formats {}",
                             self.canonical,
                             quoted(&patterns())
                         ),
@@ -274,7 +248,7 @@ impl Plan {
                 dates::from_excel_serial(n).ok_or_else(|| {
                     problem(
                         REASON_DATE,
-                        format!("{} is not an Excel serial date", cell.display()),
+                        "the number is not an Excel serial date".to_string(),
                         fix_formats(),
                     )
                 })?
@@ -284,7 +258,7 @@ impl Plan {
                 DateParse::NoSuchDay(p) => {
                     return Err(problem(
                         REASON_DATE,
-                        format!("'{s}' has the shape of {p} but there is no such day"),
+                        format!("the value has the shape of {p} but there is no such day"),
                         "correct the date in the export".into(),
                     ));
                 }
@@ -303,7 +277,7 @@ impl Plan {
                     return Err(problem(
                         REASON_DATE,
                         format!(
-                            "'{s}' matches none of the date formats {} of '{}'",
+                            "the value matches none of the date formats {} of '{}'",
                             quoted(&patterns()),
                             self.canonical
                         ),
@@ -314,7 +288,7 @@ impl Plan {
             other => {
                 return Err(problem(
                     REASON_DATE,
-                    format!("'{}' is not a date", other.display()),
+                    format!("the cell is not a date (it is {})", other.kind()),
                     "correct the value in the export".into(),
                 ));
             }
@@ -323,9 +297,7 @@ impl Plan {
             return Err(problem(
                 REASON_DATE_RANGE,
                 format!(
-                    "'{}' reads as {}, a year outside {}-{} (two-digit year?)",
-                    cell.display(),
-                    d.format("%Y-%m-%d"),
+                    "the value reads as a date in a year outside {}-{} (two-digit year?)",
                     dates::MIN_YEAR,
                     dates::MAX_YEAR
                 ),

@@ -21,4 +21,4 @@ mod run;
 pub use cohortflow_core::ledger::Outcome;
 pub use error::{Error, LocatedProblem};
 pub use load::{Loaded, PipelineFile, PipelineHeader, list, load, locate};
-pub use run::{RunSummary, STAGE_TABLES, run};
+pub use run::{RunOptions, RunSummary, STAGE_TABLES, run, run_with};

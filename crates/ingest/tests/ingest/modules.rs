@@ -13,7 +13,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("reasons", &[]),
     ("text", &[]),
     ("dates", &[]),
-    ("cell", &["dates"]),
+    ("cell", &["dates", "reasons"]),
     ("builder", &["cell"]),
     ("plan", &["cell", "config", "dates", "reasons", "text"]),
     (

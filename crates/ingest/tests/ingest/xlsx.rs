@@ -118,8 +118,10 @@ fn first_sheet_is_the_default() {
     let e = err(r);
     assert_eq!(
         e.message,
-        "column \"ID\" (mapped to patient_id) is not in the header on row 1 of sheet \"Notes\"; \
-         headers found: \"nothing here\". No sheet was named, so the first sheet \"Notes\" was \
+        "column \"ID\" (mapped to patient_id) is not in the header on row 1 of sheet \"Notes\", \
+         and neither is any other of the 6 mapped columns: row 1 of sheet \"Notes\" is probably \
+         not the header line (its 1 cells are not shown, as they may be a patient's values; \
+         --show-values shows them). No sheet was named, so the first sheet \"Notes\" was \
          read; the workbook's sheets are \"Notes\", \"Данные\": set sheet = \"...\" in the source file"
     );
 }
@@ -202,7 +204,7 @@ fn number_cell_in_a_date_column_without_excel_serial() {
     let e = err(r);
     assert_eq!(
         e.message,
-        "the number 43831 is in date column 'im_start', which reads formats \"%Y-%m-%d\""
+        "the cell holds a number, and date column 'im_start' reads formats \"%Y-%m-%d\""
     );
     has(&e.fix, &["add \"excel-serial\" to date_formats"]);
     assert_eq!((e.line, e.column.as_deref()), (Some(2), Some("Начало")));
@@ -253,7 +255,7 @@ fn fractional_number_in_an_integer_column() {
     );
     assert_eq!(
         err(r).message,
-        "'29.5' is not a whole number, and 'age' is an integer column"
+        "the value is not a whole number, and 'age' is an integer column"
     );
 }
 
