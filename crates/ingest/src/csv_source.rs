@@ -142,7 +142,7 @@ pub(crate) fn read_bytes(
         let (line, last) = (rec.first as i64, rec.last as i64);
         if last > line {
             let bytes = &body[rec.start..rec.end];
-            let unclosed = rec.end == body.len()
+            let unclosed = rec.at_end
                 && bytes.iter().filter(|&&b| b == quote).count() % 2 == 1;
             let why = if unclosed {
                 Some(format!(
@@ -273,6 +273,8 @@ struct Span {
     end: usize,
     first: u64,
     last: u64,
+    /// The record ends the file.
+    at_end: bool,
 }
 
 /// Walks the text record by record and counts the lines between them.
@@ -336,6 +338,7 @@ impl<'a> Lines<'a> {
             end,
             first,
             last,
+            at_end: next >= len,
         })
     }
 
