@@ -84,6 +84,9 @@ mod tests {
             "source,source_row,stage,rule,columns,values\na,4,ingest,unknown code,sex,\n"
         );
         let shown = to_csv(&[r], Values::Shown);
-        assert!(shown.ends_with("a,4,ingest,unknown code,sex,sex=X\n"), "{shown}");
+        assert!(
+            shown.ends_with("a,4,ingest,unknown code,sex,sex=X\n"),
+            "{shown}"
+        );
     }
 }

@@ -2,8 +2,8 @@
 
 use crate::cell::RawCell;
 use crate::config::{Encoding, Source};
-use crate::decode::decode;
 use crate::converter::Converter;
+use crate::decode::decode;
 use crate::error::IngestError;
 use crate::headers::resolve;
 use crate::reasons::REASON_FIELDS;
@@ -142,8 +142,7 @@ pub(crate) fn read_bytes(
         let (line, last) = (rec.first as i64, rec.last as i64);
         if last > line {
             let bytes = &body[rec.start..rec.end];
-            let unclosed = rec.at_end
-                && bytes.iter().filter(|&&b| b == quote).count() % 2 == 1;
+            let unclosed = rec.at_end && bytes.iter().filter(|&&b| b == quote).count() % 2 == 1;
             let why = if unclosed {
                 Some(format!(
                     "the record on line {line} opens a quote {:?} that is never closed, so lines \
@@ -328,7 +327,10 @@ impl<'a> Lines<'a> {
         } else {
             next
         };
-        let breaks = self.text[start..end].iter().filter(|&&b| b == b'\n').count() as u64;
+        let breaks = self.text[start..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
         let first = self.line + 1;
         let last = first + breaks;
         self.line = if next > end { last } else { last - 1 };

@@ -302,7 +302,10 @@ mod tests {
     fn contradicting_byte_order_is_an_error() {
         let (_, message, _) =
             decode(&utf16("a\n", true, true), Encoding::Utf16Be, "s.toml").unwrap_err();
-        assert!(message.contains("byte order mark says utf-16le"), "{message}");
+        assert!(
+            message.contains("byte order mark says utf-16le"),
+            "{message}"
+        );
     }
 
     #[test]

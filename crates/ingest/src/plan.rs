@@ -144,7 +144,10 @@ impl Plan {
             RawCell::Text(s) => parse_decimal(s, self.decimal_comma).map_err(|(message, fix)| {
                 problem(
                     reason,
-                    format!("the value is not a number for '{}': {message}", self.canonical),
+                    format!(
+                        "the value is not a number for '{}': {message}",
+                        self.canonical
+                    ),
                     fix.replace("<file>", &self.toml),
                 )
             }),

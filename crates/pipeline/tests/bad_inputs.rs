@@ -329,8 +329,8 @@ fn check_case(case: &Path) -> Vec<String> {
 /// characters or more, that no `.toml` file of the case, nor the schema,
 /// contains (those are configuration: codes, levels, headers).
 fn data_values(dir: &Path) -> Vec<String> {
-    let mut config = std::fs::read_to_string(repo().join("pipelines/schemas/mgist.toml"))
-        .unwrap_or_default();
+    let mut config =
+        std::fs::read_to_string(repo().join("pipelines/schemas/mgist.toml")).unwrap_or_default();
     let mut cells = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap().flatten() {
         let path = entry.path();

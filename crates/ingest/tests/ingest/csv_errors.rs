@@ -331,6 +331,8 @@ fn utf16_file_with_bom_is_read_as_utf16() {
     let e = err(r);
     has(
         &e.message,
-        &["column \"age\" (mapped to age) is not in the header on line 1; headers found: \"id\", \"sex\""],
+        &[
+            "column \"age\" (mapped to age) is not in the header on line 1; headers found: \"id\", \"sex\"",
+        ],
     );
 }

@@ -96,7 +96,10 @@ fn double_quote_embedded_newline_moves_the_next_line() {
     let data = "id,sex,age,size,start,liver\n\
                 \"p\n1\n\",M,61,1.5,01.02.2020,true\n\
                 p2,F,40,2,02.02.2020,false\n";
-    let (_d, r) = run_csv(data, &format!("{BASIC}\n[source.csv]\nmultiline_fields = true\n"));
+    let (_d, r) = run_csv(
+        data,
+        &format!("{BASIC}\n[source.csv]\nmultiline_fields = true\n"),
+    );
     let df = ok(r).frame;
     assert_eq!(col(&df, "patient_id"), s(&[Some("p\n1"), Some("p2")]));
     assert_eq!(rows(&df), vec![2, 5]);
