@@ -453,6 +453,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn lines_of_records_and_gaps_add_up() {
+        let text = b"h\n\na\nb\nc\n\n";
+        let mut l = Lines::new(text, 0);
+        let h = l.record(0, 2).unwrap();
+        assert_eq!((h.first, h.last), (1, 1));
+        // "a" on line 3 after the empty line 2; then "b\nc" as one record.
+        let a = l.record(3, 5).unwrap();
+        assert_eq!((a.first, a.last, l.blank), (3, 3, 1));
+        let bc = l.record(5, 9).unwrap();
+        assert_eq!((bc.first, bc.last), (4, 5));
+        assert_eq!(l.rest().unwrap(), 1);
+    }
+
+    #[test]
+    fn text_the_reader_skipped_stops_the_count() {
+        // A record reported at "b" while "a" was never a record: the line
+        // account cannot be closed, and says where.
+        let mut l = Lines::new(b"h\na\nb\n", 0);
+        l.record(0, 2).unwrap();
+        let e = l.record(4, 6).err().unwrap();
+        assert!(e.contains("skipped text on line 2"), "{e}");
+        let mut l = Lines::new(b"h\na\n", 0);
+        l.record(0, 2).unwrap();
+        assert!(l.rest().unwrap_err().contains("line 2"));
+    }
+
+    #[test]
     fn mojibake_is_undone() {
         assert_eq!(undo_mojibake("РџРѕР»").as_deref(), Some("Пол"));
         assert_eq!(undo_mojibake("Пол"), None);

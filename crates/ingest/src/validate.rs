@@ -93,6 +93,10 @@ pub fn validate(source: &Source, schema: &Schema) -> Vec<ConfigProblem> {
             ("separator", d.separator != default.separator),
             ("quote", d.quote != default.quote),
             ("encoding", d.encoding != default.encoding),
+            (
+                "multiline_fields",
+                d.multiline_fields != default.multiline_fields,
+            ),
         ] {
             if set {
                 out.push(ConfigProblem::new(
