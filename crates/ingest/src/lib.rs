@@ -15,8 +15,11 @@
 //!   columns), the rows it set aside ([`Reject`]) and the ledger account of
 //!   stage `ingest` (rows read = rows kept + rows rejected, per reason).
 //!   Bad input either stops the run with an [`IngestError`] naming the file,
-//!   line, column, value and fix (`on_error = "fail"`), or sends the row to
-//!   the rejects (`on_error = "reject"`). A bad value never becomes a null.
+//!   line, column and fix — never the value, unless [`IngestOptions`] asks
+//!   for it (`--show-values`) — (`on_error = "fail"`), or sends the row to
+//!   the rejects (`on_error = "reject"`). A bad value never becomes a null,
+//!   and neither does a spreadsheet cell without a value of its own (error
+//!   value, merged cell, formula without its value).
 //!
 //! Every format goes through one cell converter: the readers only turn their
 //! cells into a `RawCell` (`cell`: empty, text, number, date, boolean,
@@ -31,11 +34,17 @@
 //! must report the line where each record starts (in rejects, in errors and
 //! as `source_row`), also when a quoted field holds a line break, and must
 //! report a ragged row with its line. Polars' reader does not expose record
-//! lines. Conversion is row-wise into typed `Vec<Option<T>>` builders that
-//! become polars `Series` at the end.
+//! lines. Before it, `decode` turns the bytes into text (UTF-8,
+//! windows-1251, UTF-16 by byte order mark, declaration or zero-byte
+//! pattern) with every line end as `\n`, and counts the physical lines; the
+//! CSV reader's records and the empty lines between them must add up to that
+//! count (the ingest account's `lines`). A quoted field over several lines is
+//! accepted only where it cannot be records swallowed by a stray quote
+//! (`docs/sources.md`). Conversion is row-wise into typed `Vec<Option<T>>`
+//! builders that become polars `Series` at the end.
 //!
 //! May depend on: cohortflow-core (schema, ledger, rejects, problems), polars
-//! (output frame, parquet), csv, encoding_rs (windows-1251), calamine (XLSX),
+//! (output frame, parquet), csv, encoding_rs (UTF-8, UTF-16, windows-1251), calamine (XLSX),
 //! chrono (dates), serde (the source file) and tracing. It does not parse
 //! TOML itself (the pipeline crate does) and knows nothing of later stages.
 
