@@ -117,7 +117,7 @@ pub(crate) fn decode(raw: &[u8], declared: Encoding, toml: &str) -> Result<Decod
             fix,
         )
     })?;
-    let (text, lines) = normalise(&decoded);
+    let (text, lines) = normalise(decoded);
     Ok(Decoded {
         text,
         lines,
@@ -220,12 +220,12 @@ fn count_lines(text: &[u8]) -> (u64, u64) {
 }
 
 /// The text with every line end as `\n`, and its number of physical lines.
-fn normalise(text: &str) -> (String, u64) {
+fn normalise(text: String) -> (String, u64) {
     let (ends, _) = count_lines(text.as_bytes());
     let trailing = !text.is_empty() && !text.ends_with(['\n', '\r']);
     let lines = ends + u64::from(trailing);
     if !text.contains('\r') {
-        return (text.to_string(), lines);
+        return (text, lines);
     }
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();

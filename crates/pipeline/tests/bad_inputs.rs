@@ -32,7 +32,7 @@
 //! - no patient identifier (`PID-...`, `SN-...` in the corpus data) appears
 //!   in the info, warn or error logs, whether the run succeeds or fails;
 //! - without `show-values: on`, no value of the case's data appears in the
-//!   error message (every cell of the CSV files' data lines of 4 characters
+//!   error message or the logs (every cell of the CSV files' data lines of 4 characters
 //!   or more that no `.toml` file of the case or the schema contains), and
 //!   the `values` column of rejects.csv is empty: messages name file, line,
 //!   column and fix, never a value;
@@ -277,14 +277,21 @@ fn check_case(case: &Path) -> Vec<String> {
         }
     }
     let dir_text = dir.display().to_string();
-    if let Err(message) = &result
-        && !expected.show_values
-    {
-        let message = message.replace(&dir_text, "{dir}");
+    if !expected.show_values {
+        let logs = logs.replace(&dir_text, "{dir}");
+        let message = match &result {
+            Err(message) => message.replace(&dir_text, "{dir}"),
+            Ok(_) => String::new(),
+        };
         for v in data_values(dir) {
             if message.contains(&v) {
                 wrong.push(format!(
                     "a value of the data ({v:?}) is in the error message:\n{message}"
+                ));
+            }
+            if logs.contains(&v) {
+                wrong.push(format!(
+                    "a value of the data ({v:?}) is in the logs:\n{logs}"
                 ));
             }
         }
