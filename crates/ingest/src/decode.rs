@@ -39,7 +39,13 @@ const UTF16BE_BOM: &[u8] = b"\xFE\xFF";
 /// source file in fixes.
 pub(crate) fn decode(raw: &[u8], declared: Encoding, toml: &str) -> Result<Decoded, DecodeError> {
     let (encoding, body) = if let Some(rest) = raw.strip_prefix(UTF8_BOM) {
-        (declared, rest)
+        // A UTF-8 mark on a file declared UTF-16 is UTF-8; one declared
+        // windows-1251 keeps its declaration (the header hints tell).
+        let e = match declared {
+            Encoding::Utf16 | Encoding::Utf16Le | Encoding::Utf16Be => Encoding::Utf8,
+            other => other,
+        };
+        (e, rest)
     } else if let Some(rest) = raw.strip_prefix(UTF16LE_BOM) {
         (bom_wins(declared, Encoding::Utf16Le, toml)?, rest)
     } else if let Some(rest) = raw.strip_prefix(UTF16BE_BOM) {
@@ -296,6 +302,12 @@ mod tests {
             assert!(message.contains("looks like UTF-16"), "{message}");
             assert!(fix.contains(&format!("encoding = \"{label}\"")), "{fix}");
         }
+    }
+
+    #[test]
+    fn a_utf8_mark_wins_over_a_utf16_declaration() {
+        let d = decode(b"\xEF\xBB\xBFid\n1\n", Encoding::Utf16, "s.toml").unwrap();
+        assert_eq!((d.text.as_str(), d.encoding), ("id\n1\n", Encoding::Utf8));
     }
 
     #[test]
