@@ -159,9 +159,15 @@ fn cell_issues<RS: std::io::Read + std::io::Seek>(
         Sheets::Xls(x) => x.merge_cells_by_sheet_name(sheet).ok(),
         _ => None,
     };
+    // Only the cells inside the sheet's data range matter (calamine holds
+    // that range densely, so this is bounded by it, whatever a damaged file
+    // declares as merged).
+    let (Some((top, left)), Some((bottom, right))) = (range.start(), range.end()) else {
+        return issues;
+    };
     for d in merged.unwrap_or_default() {
-        for r in d.start.0..=d.end.0.min(d.start.0.saturating_add(1 << 20)) {
-            for c in d.start.1..=d.end.1.min(d.start.1.saturating_add(1 << 14)) {
+        for r in d.start.0.max(top)..=d.end.0.min(bottom) {
+            for c in d.start.1.max(left)..=d.end.1.min(right) {
                 if (r, c) != d.start {
                     issues.insert((r, c), CellIssue::Merged);
                 }
