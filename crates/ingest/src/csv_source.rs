@@ -129,7 +129,6 @@ pub(crate) fn read_bytes(
     )?;
 
     let width = headers.len();
-    let quote = dialect.quote as u8;
     loop {
         match reader.read_record(&mut record) {
             Ok(true) => {}
@@ -140,64 +139,23 @@ pub(crate) fn read_bytes(
             .record(record_start(&record), reader.position().byte())
             .map_err(|m| conv.error(m, BUG))?;
         let (line, last) = (rec.first as i64, rec.last as i64);
-        if last > line {
-            let bytes = &body[rec.start..rec.end];
-            let unclosed = rec.at_end && bytes.iter().filter(|&&b| b == quote).count() % 2 == 1;
-            let why = if unclosed {
-                Some(format!(
-                    "the record on line {line} opens a quote {:?} that is never closed, so lines \
-                     {line}-{last} (the end of the file) were read as one record",
-                    dialect.quote
-                ))
-            } else if !dialect.multiline_fields {
-                Some(format!(
-                    "a quoted field of the record on line {line} runs over lines {line}-{last}, \
-                     and the source does not declare multiline_fields = true: a quote {:?} is \
-                     probably missing or out of place, and {} may be records it swallowed",
-                    dialect.quote,
-                    if last == line + 1 {
-                        format!("line {last}")
-                    } else {
-                        format!("lines {}-{last}", line + 1)
-                    }
-                ))
-            } else if record.len() != width {
-                Some(format!(
-                    "the record that starts on line {line} runs over lines {line}-{last} and has \
-                     {} fields but the header has {width}: a quote {:?} is probably missing or \
-                     out of place",
-                    record.len(),
-                    dialect.quote
-                ))
-            } else {
-                swallowed_line(bytes, dialect.separator as u8, quote, width).map(|k| {
-                    format!(
-                        "a quoted field of the record on line {line} runs over lines \
-                         {line}-{last}, and line {} inside it reads as a record of its own \
-                         ({width} fields, as many as the header): a quote {:?} is probably \
-                         missing or out of place",
-                        line + k as i64,
-                        dialect.quote
-                    )
-                })
-            };
-            if let Some(message) = why {
-                conv.reject_span(
-                    line,
-                    last,
-                    message,
-                    format!(
-                        "check the quotes from line {line} of the export: a field with a \
-                         separator or a line break is quoted, and a quote inside it is doubled \
-                         ({q}{q}); with on_error = \"reject\" lines {line}-{last} are set aside",
-                        q = dialect.quote
-                    ),
-                )?;
-                lines.records += (last - line + 1) as u64;
-                continue;
-            }
-        }
         lines.records += (last - line + 1) as u64;
+        if last > line
+            && let Some(message) = swallowed(&rec, body, record.len(), width, dialect)
+        {
+            conv.reject_span(
+                line,
+                last,
+                message,
+                format!(
+                    "check the quotes from line {line} of the export: a field with a separator \
+                     or a line break is quoted, and a quote inside it is doubled ({q}{q}); with \
+                     on_error = \"reject\" lines {line}-{last} are set aside",
+                    q = dialect.quote
+                ),
+            )?;
+            continue;
+        }
         if record.iter().all(|f| f.trim().is_empty()) {
             conv.blank_row(line);
             continue;
@@ -355,6 +313,60 @@ impl<'a> Lines<'a> {
         }
         Ok(gap.len() as u64)
     }
+}
+
+/// Why a record over several lines may hold records swallowed by a stray
+/// quote (`docs/sources.md`, "Records over several lines"), if it may: a
+/// quote never closed; a line break inside quotes where the source does not
+/// declare `multiline_fields`; a field count other than the header's; a line
+/// of it that reads as a record of its own.
+fn swallowed(
+    rec: &Span,
+    body: &[u8],
+    fields: usize,
+    width: usize,
+    dialect: &crate::config::CsvDialect,
+) -> Option<String> {
+    let (line, last) = (rec.first, rec.last);
+    let quote = dialect.quote as u8;
+    let bytes = &body[rec.start..rec.end];
+    if rec.at_end && bytes.iter().filter(|&&b| b == quote).count() % 2 == 1 {
+        return Some(format!(
+            "the record on line {line} opens a quote {:?} that is never closed, so lines \
+             {line}-{last} (the end of the file) were read as one record",
+            dialect.quote
+        ));
+    }
+    if !dialect.multiline_fields {
+        let inner = if last == line + 1 {
+            format!("line {last}")
+        } else {
+            format!("lines {}-{last}", line + 1)
+        };
+        return Some(format!(
+            "a quoted field of the record on line {line} runs over lines {line}-{last}, and the \
+             source does not declare multiline_fields = true: a quote {:?} is probably missing \
+             or out of place, and {inner} may be records it swallowed",
+            dialect.quote
+        ));
+    }
+    if fields != width {
+        return Some(format!(
+            "the record that starts on line {line} runs over lines {line}-{last} and has \
+             {fields} fields but the header has {width}: a quote {:?} is probably missing or out \
+             of place",
+            dialect.quote
+        ));
+    }
+    swallowed_line(bytes, dialect.separator as u8, quote, width).map(|k| {
+        format!(
+            "a quoted field of the record on line {line} runs over lines {line}-{last}, and line \
+             {} inside it reads as a record of its own ({width} fields, as many as the header): \
+             a quote {:?} is probably missing or out of place",
+            line + k as u64,
+            dialect.quote
+        )
+    })
 }
 
 /// With `multiline_fields`, a record over several lines is a swallowed one

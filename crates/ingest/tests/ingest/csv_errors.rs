@@ -175,7 +175,8 @@ fn unknown_code_names_file_line_column_codes_and_fix_but_no_value() {
             "(column 'sex')",
         ],
     );
-    assert!(!shown.contains('X'), "{shown}");
+    // (The temporary folder's random name may hold an X: look for the value.)
+    assert!(!shown.contains("'X'"), "{shown}");
     // With --show-values (a local look at the data) the value is named.
     let src = source_in(d.path(), "data.csv", data.as_bytes(), src);
     let shown = cohortflow_ingest::ingest_with(
