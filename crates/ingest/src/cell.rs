@@ -88,7 +88,8 @@ pub enum RawCell<'a> {
 }
 
 impl RawCell<'_> {
-    /// The cell as text, for messages, rejects, missing codes and value maps.
+    /// The cell as text, for missing codes, value maps, keys and the rejects'
+    /// `values` (shown only with `--show-values`); never for a message.
     pub fn display(&self) -> String {
         match self {
             RawCell::Empty => String::new(),

@@ -81,7 +81,8 @@ impl Format {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OnError {
-    /// Stop the run with an error naming the file, line, column and value.
+    /// Stop the run with an error naming the file, line, column and fix
+    /// (the value only with `--show-values`).
     #[default]
     Fail,
     /// Send the row to the rejects with its reason and go on.
