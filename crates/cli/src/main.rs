@@ -35,6 +35,11 @@ enum Command {
         /// Run folder to write [default: runs/<pipeline name>].
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// Name the failing value in error messages and fill the `values`
+        /// column of rejects.csv. Patient data: for a local look at a
+        /// centre's own export only; off by default.
+        #[arg(long)]
+        show_values: bool,
     },
     /// Check a pipeline, its schema and its sources without reading any data.
     Validate {
@@ -105,13 +110,23 @@ fn execute(cli: &Cli) -> Result<(), Error> {
             );
             Ok(())
         }
-        Command::Run { pipeline, out } => {
+        Command::Run {
+            pipeline,
+            out,
+            show_values,
+        } => {
             let path = cohortflow_pipeline::locate(pipeline, &cli.pipelines)?;
             let loaded = cohortflow_pipeline::load(&path)?;
             let out = out
                 .clone()
                 .unwrap_or_else(|| Path::new("runs").join(loaded.name()));
-            let summary = cohortflow_pipeline::run(&loaded, &out)?;
+            let summary = cohortflow_pipeline::run_with(
+                &loaded,
+                &out,
+                cohortflow_pipeline::RunOptions {
+                    show_values: *show_values,
+                },
+            )?;
             print_summary(loaded.name(), &summary);
             Ok(())
         }

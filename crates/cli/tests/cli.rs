@@ -121,3 +121,25 @@ fn patient_identifiers_stay_out_of_info_logs() {
     }
     assert!(stderr.contains("INFO"), "no info log at all:\n{stderr}");
 }
+
+/// rejects.csv names rows, rules and columns; the values of the refused
+/// cells (patient data) only with `run --show-values`.
+#[test]
+fn rejects_values_only_with_show_values() {
+    let (out, dir) = run_study();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let hidden = std::fs::read_to_string(dir.path().join("run/rejects.csv")).unwrap();
+    assert!(hidden.contains("center_b,12,ingest,unparseable date,Surgery date,\n"));
+    assert!(!hidden.contains("15.13.2016"), "{hidden}");
+    let shown_dir = dir.path().join("shown");
+    let out = cohortflow(&[
+        "run",
+        "mgist-cytoreduction",
+        "--out",
+        shown_dir.to_str().unwrap(),
+        "--show-values",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = std::fs::read_to_string(shown_dir.join("rejects.csv")).unwrap();
+    assert!(shown.contains("Surgery date=15.13.2016"), "{shown}");
+}

@@ -41,6 +41,33 @@ pub struct StageAccount {
     /// reasons that matched no row are kept with 0 so the ledger shows them.
     pub outcomes: Vec<(Outcome, String, u64)>,
     pub rows_out: u64,
+    /// Ingest of a text export: where every physical line of the file went.
+    pub lines: Option<LineAccount>,
+}
+
+/// The physical lines of a text export (stage `ingest`, CSV): the lines of
+/// the file, counted from its line ends, and what the record reader made of
+/// them. `read = before_header + header + records + blank`, or the ledger
+/// does not balance.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LineAccount {
+    /// Physical lines of the file (`\r\n`, `\r` and `\n` each end one).
+    pub read: u64,
+    /// Lines skipped above the header (`header_row`).
+    pub before_header: u64,
+    /// Lines of the header record.
+    pub header: u64,
+    /// Lines of the records (a record over several lines counts each).
+    pub records: u64,
+    /// Empty lines between records and at the end, which hold no record.
+    pub blank: u64,
+}
+
+impl LineAccount {
+    /// The lines the reader accounted for.
+    pub fn accounted(&self) -> u64 {
+        self.before_header + self.header + self.records + self.blank
+    }
 }
 
 impl StageAccount {
@@ -51,6 +78,7 @@ impl StageAccount {
             rows_in,
             outcomes: Vec::new(),
             rows_out: rows_in,
+            lines: None,
         }
     }
 
@@ -120,6 +148,22 @@ impl Ledger {
                     a.removed()
                 ));
             }
+            if let Some(l) = &a.lines
+                && l.read != l.accounted()
+            {
+                out.push(format!(
+                    "{} / {}: {} lines in the file, but {} before the header + {} header + {} \
+                     records + {} blank = {}",
+                    a.stage,
+                    a.source,
+                    l.read,
+                    l.before_header,
+                    l.header,
+                    l.records,
+                    l.blank,
+                    l.accounted()
+                ));
+            }
             if let Some((prev_stage, prev_out)) = last_out.get(a.source.as_str())
                 && *prev_out != a.rows_in
             {
@@ -135,10 +179,25 @@ impl Ledger {
 
     /// `ledger.csv`: one line per count, in stage order.
     /// Columns: stage, source, item, rows. Items are `in`, `out`, and
-    /// `rejected: <reason>` / `excluded: <reason>` / `flagged: <reason>`.
+    /// `rejected: <reason>` / `excluded: <reason>` / `flagged: <reason>`;
+    /// a CSV export's ingest account starts with its lines: `lines read`,
+    /// then `lines: before header`, `lines: header`, `lines: records` and
+    /// `lines: blank` (these count physical lines, not rows).
     pub fn to_csv(&self) -> String {
         let mut s = String::from("stage,source,item,rows\n");
         for a in &self.accounts {
+            if let Some(l) = &a.lines {
+                let src = csv_field(&a.source);
+                for (item, n) in [
+                    ("lines read", l.read),
+                    ("lines: before header", l.before_header),
+                    ("lines: header", l.header),
+                    ("lines: records", l.records),
+                    ("lines: blank", l.blank),
+                ] {
+                    let _ = writeln!(s, "{},{src},{item},{n}", a.stage);
+                }
+            }
             let _ = writeln!(s, "{},{},in,{}", a.stage, csv_field(&a.source), a.rows_in);
             for (o, reason, n) in &a.outcomes {
                 let item = format!("{}: {}", o.as_str(), reason);
@@ -188,6 +247,33 @@ mod tests {
              ingest,a,flagged: odd size,1\ningest,a,out,8\nclean,a,in,8\n\
              clean,a,rejected: rule,0\nclean,a,out,8\n"
         );
+    }
+
+    #[test]
+    fn lines_are_in_the_ledger_and_must_add_up() {
+        let mut a = StageAccount::new("ingest", "a", 3);
+        a.lines = Some(LineAccount {
+            read: 6,
+            before_header: 1,
+            header: 1,
+            records: 3,
+            blank: 1,
+        });
+        let mut l = Ledger::new();
+        l.push(a.clone());
+        assert!(l.imbalances().is_empty(), "{:?}", l.imbalances());
+        assert_eq!(
+            l.to_csv(),
+            "stage,source,item,rows\ningest,a,lines read,6\ningest,a,lines: before header,1\n\
+             ingest,a,lines: header,1\ningest,a,lines: records,3\ningest,a,lines: blank,1\n\
+             ingest,a,in,3\ningest,a,out,3\n"
+        );
+        a.lines.as_mut().unwrap().blank = 0;
+        let mut l = Ledger::new();
+        l.push(a);
+        let problems = l.imbalances();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("6 lines in the file"), "{problems:?}");
     }
 
     #[test]

@@ -86,7 +86,8 @@ impl Format {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OnError {
-    /// Stop the run with an error naming the file, line, column and value.
+    /// Stop the run with an error naming the file, line, column and fix
+    /// (the value only with `--show-values`).
     #[default]
     Fail,
     /// Send the row to the rejects with its reason and go on.
@@ -102,7 +103,9 @@ pub enum Unmapped {
     Error,
 }
 
-/// Text encoding of a CSV file. A UTF-8 byte order mark is always stripped.
+/// Text encoding of a CSV file. A byte order mark decides: a UTF-8 one is
+/// stripped, a UTF-16 one makes the file UTF-16 of that byte order whatever
+/// is declared (a declared byte order that contradicts it is an error).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 pub enum Encoding {
     #[default]
@@ -110,6 +113,15 @@ pub enum Encoding {
     Utf8,
     #[serde(rename = "windows-1251", alias = "cp1251")]
     Windows1251,
+    /// UTF-16, little-endian (Excel's "Unicode text" on Windows).
+    #[serde(rename = "utf-16le")]
+    Utf16Le,
+    #[serde(rename = "utf-16be")]
+    Utf16Be,
+    /// UTF-16 of the byte order the byte order mark gives, or, without one,
+    /// that the zero bytes of ASCII characters show.
+    #[serde(rename = "utf-16")]
+    Utf16,
 }
 
 impl Encoding {
@@ -117,6 +129,9 @@ impl Encoding {
         match self {
             Encoding::Utf8 => "utf-8",
             Encoding::Windows1251 => "windows-1251",
+            Encoding::Utf16Le => "utf-16le",
+            Encoding::Utf16Be => "utf-16be",
+            Encoding::Utf16 => "utf-16",
         }
     }
 }
@@ -135,6 +150,12 @@ pub struct CsvDialect {
     /// 1-based line (CSV) or sheet row (XLSX) of the header; lines before it
     /// are skipped.
     pub header_row: usize,
+    /// The export has quoted text fields that hold line breaks. Without it a
+    /// line break inside quotes is never accepted (it is how a stray quote
+    /// swallows records); with it, only where the swallowed lines could not
+    /// be records of their own (`docs/sources.md`, "Records over several
+    /// lines").
+    pub multiline_fields: bool,
 }
 
 impl Default for CsvDialect {
@@ -145,6 +166,7 @@ impl Default for CsvDialect {
             decimal_comma: false,
             encoding: Encoding::Utf8,
             header_row: 1,
+            multiline_fields: false,
         }
     }
 }

@@ -1,12 +1,14 @@
 //! CSV: read with the `csv` crate so that every record keeps its line.
 
+use crate::cell::RawCell;
 use crate::config::{Encoding, Source};
-use crate::convert::{Converter, REASON_FIELDS, RawCell};
+use crate::converter::Converter;
+use crate::decode::decode;
 use crate::error::IngestError;
 use crate::headers::resolve;
-use std::borrow::Cow;
+use crate::reasons::REASON_FIELDS;
+use cohortflow_core::ledger::LineAccount;
 
-const BOM: &[u8] = b"\xEF\xBB\xBF";
 const SEPARATORS: [char; 4] = [',', ';', '\t', '|'];
 
 pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<(), IngestError> {
@@ -21,6 +23,14 @@ pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<(), IngestEr
 }
 
 /// Reads the export's bytes (the whole file).
+///
+/// The text is decoded and its line ends normalised (`decode`), so CRLF, LF
+/// and CR-only files are the same text here. Every physical line is then
+/// accounted for: the lines above the header, the header's, each record's
+/// (a record over several lines counts each), and the empty lines between
+/// records, which the record reader skips. Their sum must be the number of
+/// lines `decode` counted from the line ends, or the run stops: a line the
+/// reader consumed without a record to show for it would be a patient lost.
 pub(crate) fn read_bytes(
     source: &Source,
     conv: &mut Converter,
@@ -29,41 +39,12 @@ pub(crate) fn read_bytes(
     let cfg = &source.config;
     let dialect = &cfg.csv;
     let toml = source.file.display().to_string();
-    let raw: &[u8] = raw.strip_prefix(BOM).unwrap_or(raw);
-    if raw.starts_with(b"\xFF\xFE") || raw.starts_with(b"\xFE\xFF") {
-        return Err(conv
-            .error(
-                "the file is UTF-16 (Excel's \"Unicode text\"), which cohortflow does not read",
-                "save the export as \"CSV UTF-8\" (or CSV in windows-1251 with encoding = \
-                 \"windows-1251\")",
-            )
-            .at(1));
-    }
-    let text: Cow<'_, [u8]> = match dialect.encoding {
-        Encoding::Utf8 => match std::str::from_utf8(raw) {
-            Ok(_) => Cow::Borrowed(raw),
-            Err(e) => {
-                let at = e.valid_up_to();
-                let line = raw[..at].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
-                return Err(conv
-                    .error(
-                        format!(
-                            "the file is not valid UTF-8 (byte 0x{:02X} on line {line})",
-                            raw.get(at).copied().unwrap_or(0)
-                        ),
-                        format!(
-                            "if the export comes from Russian-locale Windows or Excel, set \
-                             encoding = \"windows-1251\" in [source.csv] of {toml}"
-                        ),
-                    )
-                    .at(line));
-            }
-        },
-        Encoding::Windows1251 => {
-            let (s, _) = encoding_rs::WINDOWS_1251.decode_without_bom_handling(raw);
-            Cow::Owned(s.into_owned().into_bytes())
-        }
-    };
+    let decoded = decode(raw, dialect.encoding, &toml).map_err(|(line, message, fix)| {
+        let mut e = conv.error(message, fix);
+        e.line = line;
+        e
+    })?;
+    let text = decoded.text.as_bytes();
 
     // Skip the lines before the header.
     let skip = dialect.header_row.saturating_sub(1);
@@ -83,21 +64,22 @@ pub(crate) fn read_bytes(
         }
     }
     let offset = skip as u64;
+    let body = &text[start..];
 
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .delimiter(dialect.separator as u8)
         .quote(dialect.quote as u8)
-        .from_reader(&text[start..]);
+        .from_reader(body);
     let mut record = csv::StringRecord::new();
+    let mut lines = Lines::new(body, offset);
     let csv_err = |conv: &Converter, e: csv::Error| {
-        let line = e.position().map(|p| p.line() + offset);
         let mut err = conv.error(
             format!("the file cannot be read as CSV: {e}"),
             "check the export",
         );
-        err.line = line;
+        err.line = e.position().map(|p| p.line() + offset);
         err
     };
     let has_header = reader
@@ -109,12 +91,33 @@ pub(crate) fn read_bytes(
             "export the table with its header line",
         ));
     }
-    let body = &text[start..];
-    let mut lines = LineCounter::new(body, offset);
-    let header_line = lines.line_at(record.position().map_or(0, |p| p.byte()));
+    let header = lines
+        .record(record_start(&record), reader.position().byte())
+        .map_err(|m| conv.error(m, BUG))?;
+    let header_line = header.first;
+    if header.last > header.first && !dialect.multiline_fields {
+        return Err(conv
+            .error(
+                format!(
+                    "the header runs over lines {}-{}: a quote {:?} in it is not closed on its \
+                     line",
+                    header.first, header.last, dialect.quote
+                ),
+                format!("check the quotes of the header on line {}", header.first),
+            )
+            .at(header.first));
+    }
     let headers: Vec<String> = record.iter().map(|h| h.trim().to_string()).collect();
-    let header_raw = raw_line(raw, dialect.header_row);
-    let hint = || header_hint(&headers, header_raw, dialect.encoding, dialect.separator);
+    let header_text = String::from_utf8_lossy(&body[header.start..header.end]).into_owned();
+    let hint = |show: bool| {
+        header_hint(
+            &headers,
+            &header_text,
+            decoded.encoding,
+            dialect.separator,
+            show,
+        )
+    };
     resolve(
         conv,
         &headers,
@@ -126,45 +129,36 @@ pub(crate) fn read_bytes(
     )?;
 
     let width = headers.len();
-    let quote = dialect.quote as u8;
-    // The last record: where it starts, its line, and the lines it spans.
-    let mut last: Option<(usize, i64, u64)> = None;
     loop {
         match reader.read_record(&mut record) {
             Ok(true) => {}
             Ok(false) => break,
             Err(e) => return Err(csv_err(conv, e)),
         }
-        let start = record.position().map_or(0, |p| p.byte()) as usize;
-        let line = lines.line_at(start as u64) as i64;
-        let end = (reader.position().byte() as usize).clamp(start, body.len());
-        let breaks = line_breaks(&body[start..end]);
-        last = Some((start, line, breaks));
+        let rec = lines
+            .record(record_start(&record), reader.position().byte())
+            .map_err(|m| conv.error(m, BUG))?;
+        let (line, last) = (rec.first as i64, rec.last as i64);
+        lines.records += (last - line + 1) as u64;
+        if last > line
+            && let Some(message) = swallowed(&rec, body, record.len(), width, dialect)
+        {
+            conv.reject_span(
+                line,
+                last,
+                message,
+                format!(
+                    "check the quotes from line {line} of the export: a field with a separator \
+                     or a line break is quoted, and a quote inside it is doubled ({q}{q}); with \
+                     on_error = \"reject\" lines {line}-{last} are set aside",
+                    q = dialect.quote
+                ),
+            )?;
+            continue;
+        }
         if record.iter().all(|f| f.trim().is_empty()) {
             conv.blank_row(line);
             continue;
-        }
-        if record.len() != width && breaks > 0 {
-            // A record over several lines with the wrong number of fields is
-            // a quote out of place: the lines it swallowed are records of
-            // their own, so setting it aside would lose them. Always an error.
-            return Err(conv
-                .error(
-                    format!(
-                        "the record that starts on line {line} runs over lines {line}-{} and has \
-                         {} fields but the header has {width}: a quote {:?} is probably missing \
-                         or out of place",
-                        line as u64 + breaks,
-                        record.len(),
-                        dialect.quote
-                    ),
-                    format!(
-                        "check the quotes from line {line} of the export: a field with a \
-                         separator or a line break is quoted, and a quote inside it is doubled ({})",
-                        format_args!("{q}{q}", q = dialect.quote)
-                    ),
-                )
-                .at(line as u64));
         }
         if record.len() != width {
             conv.bad_record(
@@ -186,29 +180,30 @@ pub(crate) fn read_bytes(
         let rec = &record;
         conv.push_row(line, |i| RawCell::Text(rec.get(i).unwrap_or("")))?;
     }
-    // A quote never closed makes the rest of the file one field of the last
-    // record, even when its field count happens to match: the records it
-    // swallowed would be lost without a trace.
-    if let Some((start, line, breaks)) = last
-        && breaks > 0
-        && body[start..].iter().filter(|&&b| b == quote).count() % 2 == 1
-    {
-        return Err(conv
-            .error(
-                format!(
-                    "the record on line {line} opens a quote {:?} that is never closed, so lines \
-                     {line}-{} (the end of the file) were read as one record",
-                    dialect.quote,
-                    line as u64 + breaks
-                ),
-                format!(
-                    "close the quote on line {line} of the export (a quote inside a quoted field \
-                     is doubled: {q}{q})",
-                    q = dialect.quote
-                ),
-            )
-            .at(line as u64));
+    let blank_at_end = lines.rest().map_err(|m| conv.error(m, BUG))?;
+    let account = LineAccount {
+        read: decoded.lines,
+        before_header: offset,
+        header: header.last - header.first + 1,
+        records: lines.records,
+        blank: lines.blank + blank_at_end,
+    };
+    if account.accounted() != account.read {
+        return Err(conv.error(
+            format!(
+                "the file has {} lines, but the reader accounted for {} ({} before the header, \
+                 {} of the header, {} of records, {} blank)",
+                account.read,
+                account.accounted(),
+                account.before_header,
+                account.header,
+                account.records,
+                account.blank
+            ),
+            BUG,
+        ));
     }
+    conv.lines = Some(account);
     if conv.rows_read() == 0 {
         return Err(conv
             .error(
@@ -221,82 +216,219 @@ pub(crate) fn read_bytes(
     Ok(())
 }
 
-/// Line breaks inside a record's bytes (not counting its own line end).
-fn line_breaks(record: &[u8]) -> u64 {
-    let trimmed = record
-        .iter()
-        .rposition(|&b| b != b'\n' && b != b'\r')
-        .map_or(&record[..0], |i| &record[..=i]);
-    trimmed.iter().filter(|&&b| b == b'\n').count() as u64
+const BUG: &str = "this is a bug in cohortflow; please report it with the export's line ends and \
+                   quotes (not its data)";
+
+fn record_start(record: &csv::StringRecord) -> u64 {
+    record.position().map_or(0, |p| p.byte())
 }
 
-/// Line numbers of record starts, from their byte offsets. The `csv` crate's
-/// own `Position::line` lags by one after CRLF line ends (the record is cut at
-/// `\r` and its `\n` is counted with the next record), so lines are counted
-/// here: a record starts at its byte offset, past any line-end bytes, and its
-/// line is one more than the `\n` bytes before it. Offsets only grow, so the
-/// count is incremental (one pass over the file in all).
-struct LineCounter<'a> {
+/// Where a record lies in the (normalised) text: bytes `start..end` without
+/// its line end, physical lines `first..=last`.
+struct Span {
+    start: usize,
+    end: usize,
+    first: u64,
+    last: u64,
+    /// The record ends the file.
+    at_end: bool,
+}
+
+/// Walks the text record by record and counts the lines between them.
+struct Lines<'a> {
     text: &'a [u8],
+    /// End of the last record, past its line end.
     at: usize,
-    newlines: u64,
-    offset: u64,
+    /// Lines before `at`.
+    line: u64,
+    /// Empty lines skipped between records.
+    blank: u64,
+    /// Lines of records (kept, rejected, blank or set aside).
+    records: u64,
 }
 
-impl<'a> LineCounter<'a> {
+impl<'a> Lines<'a> {
     fn new(text: &'a [u8], offset: u64) -> Self {
         Self {
             text,
             at: 0,
-            newlines: 0,
-            offset,
+            line: offset,
+            blank: 0,
+            records: 0,
         }
     }
 
-    fn line_at(&mut self, byte: u64) -> u64 {
-        let mut b = (byte as usize).min(self.text.len());
-        while b < self.text.len() && matches!(self.text[b], b'\r' | b'\n') {
-            b += 1;
+    /// The record the reader found from byte `start` to `next` (where the
+    /// reader stands after it). The bytes between the previous record and
+    /// this one must be empty lines only.
+    fn record(&mut self, start: u64, next: u64) -> Result<Span, String> {
+        let len = self.text.len();
+        let mut start = (start as usize).clamp(self.at, len);
+        let gap = &self.text[self.at..start];
+        if let Some(i) = gap.iter().position(|&b| b != b'\n') {
+            return Err(format!(
+                "the CSV reader skipped text on line {} that is not an empty line",
+                self.line + gap[..i].iter().filter(|&&b| b == b'\n').count() as u64 + 1
+            ));
         }
-        if b >= self.at {
-            self.newlines += self.text[self.at..b]
-                .iter()
-                .filter(|&&c| c == b'\n')
-                .count() as u64;
-            self.at = b;
+        self.blank += gap.len() as u64;
+        self.line += gap.len() as u64;
+        // The reader may report a record's start at the empty lines before it.
+        while start < len && self.text[start] == b'\n' {
+            start += 1;
+            self.blank += 1;
+            self.line += 1;
         }
-        self.offset + self.newlines + 1
+        let next = (next as usize).clamp(start, len);
+        let end = if next > start && self.text[next - 1] == b'\n' {
+            next - 1
+        } else {
+            next
+        };
+        let breaks = self.text[start..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
+        let first = self.line + 1;
+        let last = first + breaks;
+        self.line = if next > end { last } else { last - 1 };
+        self.at = next;
+        Ok(Span {
+            start,
+            end,
+            first,
+            last,
+            at_end: next >= len,
+        })
+    }
+
+    /// Empty lines after the last record.
+    fn rest(&mut self) -> Result<u64, String> {
+        let gap = &self.text[self.at.min(self.text.len())..];
+        if gap.iter().any(|&b| b != b'\n') {
+            return Err(format!(
+                "the CSV reader stopped before the end of the file (line {})",
+                self.line + 1
+            ));
+        }
+        Ok(gap.len() as u64)
     }
 }
 
-/// The raw bytes of 1-based line `n` (for encoding guesses).
-fn raw_line(raw: &[u8], n: usize) -> &[u8] {
-    raw.split(|&b| b == b'\n')
-        .nth(n.saturating_sub(1))
-        .unwrap_or(&[])
+/// Why a record over several lines may hold records swallowed by a stray
+/// quote (`docs/sources.md`, "Records over several lines"), if it may: a
+/// quote never closed; a line break inside quotes where the source does not
+/// declare `multiline_fields`; a field count other than the header's; a line
+/// of it that reads as a record of its own.
+fn swallowed(
+    rec: &Span,
+    body: &[u8],
+    fields: usize,
+    width: usize,
+    dialect: &crate::config::CsvDialect,
+) -> Option<String> {
+    let (line, last) = (rec.first, rec.last);
+    let quote = dialect.quote as u8;
+    let bytes = &body[rec.start..rec.end];
+    if rec.at_end && bytes.iter().filter(|&&b| b == quote).count() % 2 == 1 {
+        return Some(format!(
+            "the record on line {line} opens a quote {:?} that is never closed, so lines \
+             {line}-{last} (the end of the file) were read as one record",
+            dialect.quote
+        ));
+    }
+    if !dialect.multiline_fields {
+        let inner = if last == line + 1 {
+            format!("line {last}")
+        } else {
+            format!("lines {}-{last}", line + 1)
+        };
+        return Some(format!(
+            "a quoted field of the record on line {line} runs over lines {line}-{last}, and the \
+             source does not declare multiline_fields = true: a quote {:?} is probably missing \
+             or out of place, and {inner} may be records it swallowed",
+            dialect.quote
+        ));
+    }
+    if fields != width {
+        return Some(format!(
+            "the record that starts on line {line} runs over lines {line}-{last} and has \
+             {fields} fields but the header has {width}: a quote {:?} is probably missing or out \
+             of place",
+            dialect.quote
+        ));
+    }
+    swallowed_line(bytes, dialect.separator as u8, quote, width).map(|k| {
+        format!(
+            "a quoted field of the record on line {line} runs over lines {line}-{last}, and line \
+             {} inside it reads as a record of its own ({width} fields, as many as the header): \
+             a quote {:?} is probably missing or out of place",
+            line + k as u64,
+            dialect.quote
+        )
+    })
+}
+
+/// With `multiline_fields`, a record over several lines is a swallowed one
+/// when one of its lines, read on its own, has exactly the header's number
+/// of fields: a text field with line breaks does not hold whole records.
+/// Judged are the lines strictly inside the record, and its last line when
+/// the field that breaks is not the record's first: the last line of a true
+/// multi-line field then holds only the fields after it (fewer than the
+/// header), so a last line of the header's width is a record of its own.
+/// Returns the 0-based index of that line within the record.
+fn swallowed_line(record: &[u8], separator: u8, quote: u8, width: usize) -> Option<usize> {
+    let fields = |line: &[u8]| {
+        let mut r = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(separator)
+            .quote(quote)
+            .from_reader(line);
+        let mut rec = csv::ByteRecord::new();
+        match r.read_byte_record(&mut rec) {
+            Ok(true) => rec.len(),
+            _ => 0,
+        }
+    };
+    let lines: Vec<&[u8]> = record.split(|&b| b == b'\n').collect();
+    let last = lines.len() - 1;
+    let first_fields = fields(lines[0]);
+    (1..=last).find(|&k| (k < last || first_fields >= 2) && fields(lines[k]) == width)
 }
 
 /// Why the mapped headers might not have been found: the wrong encoding or
-/// the wrong separator.
+/// the wrong separator. `show`: the header's cells may be quoted (they are
+/// known to be headers, or `--show-values`).
 fn header_hint(
     headers: &[String],
-    raw: &[u8],
+    header_text: &str,
     encoding: Encoding,
     separator: char,
+    show: bool,
 ) -> Option<String> {
     let mut hints = Vec::new();
+    let raw = match encoding {
+        Encoding::Windows1251 => encoding_rs::WINDOWS_1251.encode(header_text).0.into_owned(),
+        _ => Vec::new(),
+    };
     let non_ascii = raw.iter().any(|b| !b.is_ascii());
     match encoding {
-        Encoding::Windows1251 if non_ascii && std::str::from_utf8(raw).is_ok() => hints.push(
+        Encoding::Windows1251 if non_ascii && std::str::from_utf8(&raw).is_ok() => hints.push(
             "The header line is valid UTF-8 read as windows-1251 (mojibake such as \"РџРѕР»\"): \
              the file is probably UTF-8; set encoding = \"utf-8\" in [source.csv]"
                 .to_string(),
         ),
         _ => {
             if let Some(fixed) = headers.iter().find_map(|h| undo_mojibake(h)) {
+                let example = if show {
+                    format!(" (\"{fixed}\" written as mojibake)")
+                } else {
+                    String::new()
+                };
                 hints.push(format!(
                     "The headers look like UTF-8 text that was decoded as windows-1251 and saved \
-                     again (\"{fixed}\" written as mojibake): re-export the file in one encoding"
+                     again{example}: re-export the file in one encoding"
                 ));
             }
         }
@@ -331,6 +463,33 @@ fn undo_mojibake(s: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_of_records_and_gaps_add_up() {
+        let text = b"h\n\na\nb\nc\n\n";
+        let mut l = Lines::new(text, 0);
+        let h = l.record(0, 2).unwrap();
+        assert_eq!((h.first, h.last), (1, 1));
+        // "a" on line 3 after the empty line 2; then "b\nc" as one record.
+        let a = l.record(3, 5).unwrap();
+        assert_eq!((a.first, a.last, l.blank), (3, 3, 1));
+        let bc = l.record(5, 9).unwrap();
+        assert_eq!((bc.first, bc.last), (4, 5));
+        assert_eq!(l.rest().unwrap(), 1);
+    }
+
+    #[test]
+    fn text_the_reader_skipped_stops_the_count() {
+        // A record reported at "b" while "a" was never a record: the line
+        // account cannot be closed, and says where.
+        let mut l = Lines::new(b"h\na\nb\n", 0);
+        l.record(0, 2).unwrap();
+        let e = l.record(4, 6).err().unwrap();
+        assert!(e.contains("skipped text on line 2"), "{e}");
+        let mut l = Lines::new(b"h\na\n", 0);
+        l.record(0, 2).unwrap();
+        assert!(l.rest().unwrap_err().contains("line 2"));
+    }
 
     #[test]
     fn mojibake_is_undone() {

@@ -5,7 +5,10 @@ use std::path::PathBuf;
 
 /// Why ingest could not produce a table. Names the file (the data file, or
 /// the source TOML for configuration problems), the line or sheet row when
-/// known, the source column and value when one is involved, and the fix.
+/// known, the source column when one is involved, and the fix. `message`
+/// and `fix` never hold a value of the data (a patient's id, date or
+/// number); `value` holds the value that failed only when the run asked for
+/// it (`--show-values`, [`crate::IngestOptions`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IngestError {
     pub file: PathBuf,
@@ -40,11 +43,6 @@ impl IngestError {
 
     pub(crate) fn column(mut self, column: impl Into<String>) -> Self {
         self.column = Some(column.into());
-        self
-    }
-
-    pub(crate) fn value(mut self, value: impl Into<String>) -> Self {
-        self.value = Some(value.into());
         self
     }
 }

@@ -1,13 +1,19 @@
 //! Finding the mapped columns among the headers of an export.
 
 use crate::config::Unmapped;
-use crate::convert::Converter;
+use crate::converter::Converter;
 use crate::error::IngestError;
-use crate::validate::{closest, quoted};
+use crate::text::{closest, quoted};
 
 /// Sets `conv.fields` from the header row. `where_` describes the header
 /// ("line 1", "row 3 of sheet 'Данные'"); `hint` adds format-specific
 /// guesses (wrong encoding, wrong separator) to a missing-column error.
+///
+/// The cells of the header row are quoted in a message only when at least
+/// one mapped header is among them (the row is the header), or with
+/// `--show-values`: a row where no mapped header is found may be a row of
+/// data (a wrong `header_row`, a file without its header line), and its
+/// cells are a patient's values.
 pub(crate) fn resolve(
     conv: &mut Converter,
     headers: &[String],
@@ -15,9 +21,15 @@ pub(crate) fn resolve(
     where_: &str,
     unmapped: Unmapped,
     toml: &str,
-    hint: impl Fn() -> Option<String>,
+    hint: impl Fn(bool) -> Option<String>,
 ) -> Result<(), IngestError> {
     let mut fields = Vec::with_capacity(conv.plans.len());
+    let matched = conv
+        .plans
+        .iter()
+        .filter(|p| headers.contains(&p.header))
+        .count();
+    let show = matched > 0 || conv.show_values();
     for plan in &conv.plans {
         let found: Vec<usize> = headers
             .iter()
@@ -27,6 +39,31 @@ pub(crate) fn resolve(
             .collect();
         match found.as_slice() {
             [i] => fields.push(*i),
+            [] if !show => {
+                let mut message = format!(
+                    "column \"{}\" (mapped to {}) is not in the header on {where_}, and neither \
+                     is any other of the {} mapped columns: {where_} is probably not the header \
+                     line (its {} cells are not shown, as they may be a patient's values; \
+                     --show-values shows them)",
+                    plan.header,
+                    plan.canonical,
+                    conv.plans.len(),
+                    headers.len()
+                );
+                if let Some(h) = hint(false) {
+                    message = format!("{message}. {h}");
+                }
+                return Err(conv
+                    .error(
+                        message,
+                        format!(
+                            "set header_row in [source.csv] of {toml} to the line (or sheet row) \
+                             of the header, or correct the headers in [source.columns]"
+                        ),
+                    )
+                    .at(line)
+                    .column(plan.header.clone()));
+            }
             [] => {
                 let mut fix = format!(
                     "correct column = \"{}\" for {} in [source.columns] of {toml}",
@@ -41,7 +78,7 @@ pub(crate) fn resolve(
                     plan.canonical,
                     quoted(headers)
                 );
-                if let Some(h) = hint() {
+                if let Some(h) = hint(true) {
                     message = format!("{message}. {h}");
                 }
                 return Err(conv

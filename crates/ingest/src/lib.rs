@@ -15,22 +15,36 @@
 //!   columns), the rows it set aside ([`Reject`]) and the ledger account of
 //!   stage `ingest` (rows read = rows kept + rows rejected, per reason).
 //!   Bad input either stops the run with an [`IngestError`] naming the file,
-//!   line, column, value and fix (`on_error = "fail"`), or sends the row to
-//!   the rejects (`on_error = "reject"`). A bad value never becomes a null.
+//!   line, column and fix — never the value, unless [`IngestOptions`] asks
+//!   for it (`--show-values`) — (`on_error = "fail"`), or sends the row to
+//!   the rejects (`on_error = "reject"`). A bad value never becomes a null,
+//!   and neither does a spreadsheet cell without a value of its own (error
+//!   value, merged cell, formula without its value).
 //!
-//! Every format goes through one cell converter (`convert`): the readers only
-//! turn their cells into a `RawCell` (empty, text, number, date, boolean,
-//! spreadsheet error).
+//! Every format goes through one cell converter: the readers only turn their
+//! cells into a `RawCell` (`cell`: empty, text, number, date, boolean,
+//! spreadsheet error); `plan` reads one cell of one mapped column into its
+//! canonical value or a `CellProblem`; `converter` runs the plans over each
+//! row, keeps the row or rejects it, and fills the typed column `builder`s;
+//! `reasons` lists the reject reasons in ledger order; `text` holds the
+//! wording helpers that `validate` and the messages share. The dependency
+//! runs one way: readers -> converter -> plan -> cell, and validate -> cell.
 //!
 //! The CSV is read with the `csv` crate, not with polars' CSV reader: ingest
 //! must report the line where each record starts (in rejects, in errors and
 //! as `source_row`), also when a quoted field holds a line break, and must
 //! report a ragged row with its line. Polars' reader does not expose record
-//! lines. Conversion is row-wise into typed `Vec<Option<T>>` builders that
-//! become polars `Series` at the end.
+//! lines. Before it, `decode` turns the bytes into text (UTF-8,
+//! windows-1251, UTF-16 by byte order mark, declaration or zero-byte
+//! pattern) with every line end as `\n`, and counts the physical lines; the
+//! CSV reader's records and the empty lines between them must add up to that
+//! count (the ingest account's `lines`). A quoted field over several lines is
+//! accepted only where it cannot be records swallowed by a stray quote
+//! (`docs/sources.md`). Conversion is row-wise into typed `Vec<Option<T>>`
+//! builders that become polars `Series` at the end.
 //!
 //! May depend on: cohortflow-core (schema, ledger, rejects, problems), polars
-//! (output frame, parquet), csv, encoding_rs (windows-1251), calamine (XLSX),
+//! (output frame, parquet), csv, encoding_rs (UTF-8, UTF-16, windows-1251), calamine (XLSX),
 //! chrono (dates), serde (the source file) and tracing. It does not parse
 //! TOML itself (the pipeline crate does) and knows nothing of later stages.
 
@@ -39,13 +53,19 @@
 // change the API for no measurable gain.
 #![allow(clippy::result_large_err)]
 
+mod builder;
+mod cell;
 mod config;
-mod convert;
+mod converter;
 mod csv_source;
 mod dates;
+mod decode;
 mod error;
 mod headers;
 mod parquet_source;
+mod plan;
+mod reasons;
+mod text;
 mod validate;
 mod xlsx_source;
 
@@ -53,9 +73,9 @@ pub use config::{
     ColumnMapping, CsvDialect, Encoding, Format, OnError, Source, SourceConfig, SourceFile,
     Unmapped,
 };
-pub use convert::REASONS;
 pub use dates::EXCEL_SERIAL;
 pub use error::IngestError;
+pub use reasons::REASONS;
 pub use validate::validate;
 
 use cohortflow_core::ConfigProblem;
@@ -75,13 +95,31 @@ pub struct Ingested {
     pub account: StageAccount,
 }
 
+/// How [`ingest_with`] reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestOptions {
+    /// Attach the value that failed to errors (the CLI's `--show-values`,
+    /// for a local look at a centre's own data). Off by default: messages
+    /// name file, line, column and fix, never a patient's value.
+    pub show_values: bool,
+}
+
 /// Reads the source's data file into the canonical schema. Runs
 /// [`validate`] first and stops on the first configuration problem.
 pub fn ingest(source: &Source, schema: &Schema) -> Result<Ingested, IngestError> {
+    ingest_with(source, schema, IngestOptions::default())
+}
+
+/// [`ingest`] with options.
+pub fn ingest_with(
+    source: &Source,
+    schema: &Schema,
+    options: IngestOptions,
+) -> Result<Ingested, IngestError> {
     if let Some(p) = validate(source, schema).into_iter().next() {
         return Err(config_error(source, p));
     }
-    let mut conv = convert::Converter::new(source, schema);
+    let mut conv = converter::Converter::new(source, schema, options.show_values);
     match source.config.format {
         Format::Csv => csv_source::read(source, &mut conv)?,
         Format::Xlsx => xlsx_source::read(source, &mut conv)?,
@@ -105,7 +143,7 @@ pub fn ingest_bytes(
     {
         return Err(config_error(source, p));
     }
-    let mut conv = convert::Converter::new(source, schema);
+    let mut conv = converter::Converter::new(source, schema, false);
     match source.config.format {
         Format::Csv => csv_source::read_bytes(source, &mut conv, bytes)?,
         Format::Xlsx => xlsx_source::read_bytes(source, &mut conv, bytes)?,

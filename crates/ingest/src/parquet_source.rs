@@ -1,8 +1,9 @@
 //! Parquet through polars' reader; each value becomes a raw cell so that the
 //! same converter (codes, units, levels) applies.
 
+use crate::cell::{CellIssue, RawCell};
 use crate::config::Source;
-use crate::convert::{Converter, RawCell};
+use crate::converter::Converter;
 use crate::error::IngestError;
 use crate::headers::resolve;
 use chrono::NaiveDate;
@@ -29,7 +30,7 @@ impl Col {
             Col::Date(c) => c.get(i).map_or(RawCell::Empty, |d| {
                 NaiveDate::from_ymd_opt(1970, 1, 1)
                     .and_then(|e| e.checked_add_signed(chrono::Duration::days(d as i64)))
-                    .map_or(RawCell::Error(format!("day {d}")), RawCell::Date)
+                    .map_or(RawCell::Error(CellIssue::DateOutOfRange), RawCell::Date)
             }),
             Col::Null => RawCell::Empty,
         }
@@ -75,7 +76,7 @@ pub(crate) fn read_from<R: polars_io::mmap::MmapBytesReader>(
         "the parquet schema",
         source.config.unmapped_columns,
         &toml,
-        || None,
+        |_| None,
     )?;
     let mut cols = Vec::with_capacity(conv.fields.len());
     for (k, &f) in conv.fields.iter().enumerate() {

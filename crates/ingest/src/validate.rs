@@ -1,7 +1,9 @@
 //! Static checks of a source against the schema, before any data is read.
 
+use crate::cell::canonical_value;
 use crate::config::{ColumnMapping, Format, Source};
 use crate::dates::DateFormat;
+use crate::text::{closest, quoted, unit_name};
 use cohortflow_core::ConfigProblem;
 use cohortflow_core::schema::{ColumnDef, ColumnType, Schema};
 
@@ -91,6 +93,10 @@ pub fn validate(source: &Source, schema: &Schema) -> Vec<ConfigProblem> {
             ("separator", d.separator != default.separator),
             ("quote", d.quote != default.quote),
             ("encoding", d.encoding != default.encoding),
+            (
+                "multiline_fields",
+                d.multiline_fields != default.multiline_fields,
+            ),
         ] {
             if set {
                 out.push(ConfigProblem::new(
@@ -276,11 +282,6 @@ fn date_format_help() -> String {
      or \"excel-serial\""
         .to_string()
 }
-
-pub(crate) fn unit_name(u: cohortflow_core::schema::Unit) -> String {
-    format!("{u:?}").to_lowercase()
-}
-
 fn expected_value(def: &ColumnDef) -> String {
     match def.kind {
         ColumnType::Category => format!(
@@ -296,41 +297,6 @@ fn expected_value(def: &ColumnDef) -> String {
     }
 }
 
-/// The canonical value a value-map target stands for. Targets are written in
-/// canonical form: a level, `true`/`false`, `3`, `7.5`, `2020-01-31`.
-pub(crate) fn canonical_value(
-    def: &ColumnDef,
-    target: &str,
-) -> Result<crate::convert::Value, String> {
-    use crate::convert::Value;
-    match def.kind {
-        ColumnType::String => Ok(Value::Str(target.to_string())),
-        ColumnType::Category => {
-            if def.levels.iter().any(|l| l == target) {
-                Ok(Value::Str(target.to_string()))
-            } else {
-                Err(format!("which is not a level of '{}'", def.name))
-            }
-        }
-        ColumnType::Boolean => match target {
-            "true" => Ok(Value::Bool(true)),
-            "false" => Ok(Value::Bool(false)),
-            _ => Err("which is not \"true\" or \"false\"".into()),
-        },
-        ColumnType::Integer => target
-            .parse::<i64>()
-            .map(Value::Int)
-            .map_err(|_| "which is not an integer".into()),
-        ColumnType::Float => match target.parse::<f64>() {
-            Ok(v) if v.is_finite() => Ok(Value::Float(v)),
-            _ => Err("which is not a number with a decimal point".into()),
-        },
-        ColumnType::Date => chrono::NaiveDate::parse_from_str(target, "%Y-%m-%d")
-            .map(|d| Value::Date(crate::dates::epoch_days(d)))
-            .map_err(|_| "which is not an ISO date (YYYY-MM-DD)".into()),
-    }
-}
-
 fn column_list(schema: &Schema) -> String {
     schema
         .columns
@@ -338,56 +304,4 @@ fn column_list(schema: &Schema) -> String {
         .map(|c| c.name.as_str())
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-pub(crate) fn quoted<S: AsRef<str>>(items: &[S]) -> String {
-    items
-        .iter()
-        .map(|s| format!("\"{}\"", s.as_ref()))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// The candidate closest to `name` (edit distance, case-insensitive), if it
-/// is close enough to be a plausible typo.
-pub(crate) fn closest<'a>(
-    name: &str,
-    candidates: impl Iterator<Item = &'a str>,
-) -> Option<&'a str> {
-    let lower = name.to_lowercase();
-    candidates
-        .map(|c| (levenshtein(&lower, &c.to_lowercase()), c))
-        .filter(|(d, c)| *d <= (c.chars().count().max(name.chars().count()) / 3).max(1))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn closest_finds_typos_only() {
-        let names = ["sex", "age", "primary_site"];
-        assert_eq!(closest("sexx", names.iter().copied()), Some("sex"));
-        assert_eq!(
-            closest("primary_sit", names.iter().copied()),
-            Some("primary_site")
-        );
-        assert_eq!(closest("weight", names.iter().copied()), None);
-    }
 }

@@ -1,11 +1,14 @@
 //! XLSX (and the other workbook formats calamine reads) through calamine.
 
+use crate::cell::{CellIssue, RawCell};
 use crate::config::Source;
-use crate::convert::{Converter, RawCell, number_text};
+use crate::converter::Converter;
 use crate::error::IngestError;
 use crate::headers::resolve;
-use crate::validate::quoted;
-use calamine::{Data, Reader, Sheets, open_workbook_auto, open_workbook_auto_from_rs};
+use crate::text::quoted;
+use calamine::{Data, Range, Reader, Sheets, open_workbook_auto, open_workbook_auto_from_rs};
+use chrono::NaiveDate;
+use std::collections::HashMap;
 
 pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<(), IngestError> {
     let path = source.data_path();
@@ -102,7 +105,7 @@ fn read_book<RS: std::io::Read + std::io::Seek>(
         &format!("row {header_row} of sheet \"{sheet}\""),
         cfg.unmapped_columns,
         &toml,
-        || {
+        |_| {
             (cfg.sheet.is_none() && sheets.len() > 1).then(|| {
                 format!(
                     "No sheet was named, so the first sheet \"{sheet}\" was read; the workbook's \
@@ -112,13 +115,20 @@ fn read_book<RS: std::io::Read + std::io::Seek>(
             })
         },
     )?;
+    let issues = cell_issues(&mut book, &sheet, &range);
+    let c0 = range.start().map_or(0, |(_, c)| c);
     for (i, row) in range.rows().enumerate().skip(rel + 1) {
-        let row_no = (r0 + i + 1) as i64;
-        if row.iter().all(blank) {
+        let abs = (r0 + i) as u32;
+        let row_no = i64::from(abs) + 1;
+        let at = |k: usize| issues.get(&(abs, c0 + k as u32));
+        if row.iter().all(blank) && !(0..row.len()).any(|k| at(k).is_some()) {
             conv.blank_row(row_no);
             continue;
         }
-        conv.push_row(row_no, |k| row.get(k).map_or(RawCell::Empty, cell))?;
+        conv.push_row(row_no, |k| match at(k) {
+            Some(issue) => RawCell::Error(issue.clone()),
+            None => row.get(k).map_or(RawCell::Empty, cell),
+        })?;
     }
     if conv.rows_read() == 0 {
         return Err(conv
@@ -132,6 +142,51 @@ fn read_book<RS: std::io::Read + std::io::Seek>(
     Ok(())
 }
 
+/// The cells of the sheet that show no value of their own, by absolute
+/// (row, column): the cells of a merged range other than its first, and
+/// formulas saved without a value (calamine gives both as empty cells, which
+/// would otherwise read as missing values).
+fn cell_issues<RS: std::io::Read + std::io::Seek>(
+    book: &mut Sheets<RS>,
+    sheet: &str,
+    range: &Range<Data>,
+) -> HashMap<(u32, u32), CellIssue> {
+    let mut issues = HashMap::new();
+    let merged = match book {
+        Sheets::Xlsx(x) => crate::guard(|| x.merge_cells_by_sheet_name(sheet))
+            .ok()
+            .and_then(Result::ok),
+        Sheets::Xls(x) => x.merge_cells_by_sheet_name(sheet).ok(),
+        _ => None,
+    };
+    // Only the cells inside the sheet's data range matter (calamine holds
+    // that range densely, so this is bounded by it, whatever a damaged file
+    // declares as merged).
+    let (Some((top, left)), Some((bottom, right))) = (range.start(), range.end()) else {
+        return issues;
+    };
+    for d in merged.unwrap_or_default() {
+        for r in d.start.0.max(top)..=d.end.0.min(bottom) {
+            for c in d.start.1.max(left)..=d.end.1.min(right) {
+                if (r, c) != d.start {
+                    issues.insert((r, c), CellIssue::Merged);
+                }
+            }
+        }
+    }
+    if let Ok(Ok(formulas)) = crate::guard(|| book.worksheet_formula(sheet)) {
+        let (fr, fc) = formulas.start().unwrap_or((0, 0));
+        for (r, c, f) in formulas.used_cells() {
+            let at = (fr + r as u32, fc + c as u32);
+            let empty = range.get_value(at).is_none_or(|v| matches!(v, Data::Empty));
+            if !f.trim().is_empty() && empty {
+                issues.entry(at).or_insert(CellIssue::FormulaWithoutValue);
+            }
+        }
+    }
+    issues
+}
+
 fn blank(c: &Data) -> bool {
     match c {
         Data::Empty => true,
@@ -143,23 +198,28 @@ fn blank(c: &Data) -> bool {
 fn cell(c: &Data) -> RawCell<'_> {
     match c {
         Data::Empty => RawCell::Empty,
-        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => RawCell::Text(s),
+        Data::String(s) | Data::DurationIso(s) => RawCell::Text(s),
+        // An ISO date cell (`t="d"`): a date, whatever its time of day.
+        Data::DateTimeIso(s) => {
+            let day = s.split('T').next().unwrap_or(s);
+            match NaiveDate::parse_from_str(day, "%Y-%m-%d") {
+                Ok(d) => RawCell::Date(d),
+                Err(_) => RawCell::Text(s),
+            }
+        }
         Data::Float(f) => RawCell::Number(*f),
         Data::Int(i) => RawCell::Int(*i),
         Data::Bool(b) => RawCell::Bool(*b),
         // calamine's conversion panics on absurd serials (it builds a chrono
         // duration from the value); keep to Excel's range 0..=9999-12-31.
         Data::DateTime(dt) if dt.is_datetime() && !(-1.0..=2_958_466.0).contains(&dt.as_f64()) => {
-            RawCell::Error(format!(
-                "date serial {} outside Excel's range",
-                number_text(dt.as_f64())
-            ))
+            RawCell::Error(CellIssue::DateOutOfRange)
         }
         Data::DateTime(dt) if dt.is_datetime() => match dt.as_datetime() {
             Some(d) => RawCell::Date(d.date()),
-            None => RawCell::Error(format!("date {}", number_text(dt.as_f64()))),
+            None => RawCell::Error(CellIssue::DateOutOfRange),
         },
         Data::DateTime(dt) => RawCell::Number(dt.as_f64()),
-        Data::Error(e) => RawCell::Error(e.to_string()),
+        Data::Error(e) => RawCell::Error(CellIssue::SpreadsheetError(e.to_string())),
     }
 }

@@ -33,4 +33,4 @@ pub use cohortflow_core::ledger::Outcome;
 pub use error::{Error, LocatedProblem};
 pub use load::{Loaded, PipelineFile, PipelineHeader, list, load, locate};
 pub use out::MARKER;
-pub use run::{RunSummary, STAGE_TABLES, run};
+pub use run::{RunOptions, RunSummary, STAGE_TABLES, run, run_with};

@@ -36,6 +36,30 @@ pub const STAGE_TABLES: [&str; 4] = ["ingest", "clean", "derive", "cohort"];
 /// `out` is untouched. The contract is in the `out` module and
 /// docs/results.md.
 pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
+    run_with(loaded, out, RunOptions::default())
+}
+
+/// How [`run_with`] runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// `--show-values`: errors name the value that failed and `rejects.csv`
+    /// fills its `values` column. Off by default: messages and files name
+    /// file, line and column, never a patient's value.
+    pub show_values: bool,
+}
+
+impl RunOptions {
+    fn rejects_values(self) -> rejects::Values {
+        if self.show_values {
+            rejects::Values::Shown
+        } else {
+            rejects::Values::Hidden
+        }
+    }
+}
+
+/// [`run`] with options.
+pub fn run_with(loaded: &Loaded, out: &Path, options: RunOptions) -> Result<RunSummary, Error> {
     crate::rejected::check_config(&loaded.sources)?;
     let run_folder = crate::out::prepare(out, &inputs(loaded))?;
     let sources = loaded.source_names();
@@ -50,8 +74,14 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
 
     let mut ingested: Option<DataFrame> = None;
     for source in &loaded.sources {
-        let ing = cohortflow_ingest::ingest(source, &loaded.schema)
-            .map_err(|e| Error::Input(Box::new(e)))?;
+        let ing = cohortflow_ingest::ingest_with(
+            source,
+            &loaded.schema,
+            cohortflow_ingest::IngestOptions {
+                show_values: options.show_values,
+            },
+        )
+        .map_err(|e| Error::Input(Box::new(e)))?;
         ledger.push(ing.account);
         all_rejects.extend(ing.rejects);
         match &mut ingested {
@@ -189,7 +219,10 @@ pub fn run(loaded: &Loaded, out: &Path) -> Result<RunSummary, Error> {
                 "cohort.csv",
                 table::to_csv(&selected.frame, 6).map_err(stage("cohort"))?,
             ),
-            ("rejects.csv", rejects::to_csv(&all_rejects)),
+            (
+                "rejects.csv",
+                rejects::to_csv(&all_rejects, options.rejects_values()),
+            ),
             (
                 "attrition.csv",
                 cohortflow_cohort::attrition_csv(&selected.attrition),

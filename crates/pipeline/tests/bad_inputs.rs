@@ -19,6 +19,9 @@
 //! reject: SOURCE,ROW,STAGE,RULE   ok: the rows of rejects.csv (all of them, exactly)
 //! rejects-contain: TEXT     ok: TEXT appears in rejects.csv
 //! ingest: SOURCE read=N kept=N    ok: the ingest account of SOURCE
+//! lines: SOURCE read=N before=N header=N records=N blank=N
+//!                           ok: the line account of a CSV source (ledger.csv)
+//! show-values: on           run with --show-values (values in errors and rejects.csv)
 //! ```
 //!
 //! Every case also checks that:
@@ -27,11 +30,17 @@
 //!   ingest, rows read = analysed + rejected + excluded over all stages, and
 //!   each rejected row is one line of `rejects.csv`;
 //! - no patient identifier (`PID-...`, `SN-...` in the corpus data) appears
-//!   in the info, warn or error logs, whether the run succeeds or fails. An
-//!   error message may name the value that failed; a log line may not.
+//!   in the info, warn or error logs, whether the run succeeds or fails;
+//! - without `show-values: on`, no value of the case's data appears in the
+//!   error message or the logs (every cell of the CSV files' data lines of 4 characters
+//!   or more that no `.toml` file of the case or the schema contains), and
+//!   the `values` column of rejects.csv is empty: messages name file, line,
+//!   column and fix, never a value;
+//! - a CSV source's line account balances (lines read = before the header +
+//!   header + records + blank).
 
 use cohortflow_core::ledger::Outcome;
-use cohortflow_pipeline::{RunSummary, load, run};
+use cohortflow_pipeline::{RunOptions, RunSummary, load, run_with};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -61,6 +70,8 @@ struct Expected {
     rejects: Vec<String>,
     rejects_contain: Vec<String>,
     ingest: Vec<(String, u64, u64)>,
+    lines: Vec<(String, [u64; 5])>,
+    show_values: bool,
 }
 
 fn unescape(s: &str) -> String {
@@ -98,6 +109,23 @@ fn parse_expected(text: &str) -> Result<Expected, String> {
             "message" => e.messages.push(value.to_string()),
             "reject" => e.rejects.push(value.to_string()),
             "rejects-contain" => e.rejects_contain.push(value.to_string()),
+            "show-values" if value == "on" => e.show_values = true,
+            "lines" => {
+                let mut parts = value.split_whitespace();
+                let source = parts.next().ok_or_else(bad)?.to_string();
+                let mut counts = [0u64; 5];
+                for (n, prefix) in counts
+                    .iter_mut()
+                    .zip(["read=", "before=", "header=", "records=", "blank="])
+                {
+                    *n = parts
+                        .next()
+                        .and_then(|p| p.strip_prefix(prefix))
+                        .and_then(|n| n.parse().ok())
+                        .ok_or_else(bad)?;
+                }
+                e.lines.push((source, counts));
+            }
             "ingest" => {
                 let mut parts = value.split_whitespace();
                 let source = parts.next().ok_or_else(bad)?.to_string();
@@ -235,7 +263,12 @@ fn check_case(case: &Path) -> Vec<String> {
             if expected.validate_only {
                 return Ok(None);
             }
-            run(&loaded, &out).map(Some).map_err(|e| e.to_string())
+            let options = RunOptions {
+                show_values: expected.show_values,
+            };
+            run_with(&loaded, &out, options)
+                .map(Some)
+                .map_err(|e| e.to_string())
         });
     let logs = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
     for id in IDS {
@@ -246,6 +279,25 @@ fn check_case(case: &Path) -> Vec<String> {
         }
     }
     let dir_text = dir.display().to_string();
+    if !expected.show_values {
+        let logs = logs.replace(&dir_text, "{dir}");
+        let message = match &result {
+            Err(message) => message.replace(&dir_text, "{dir}"),
+            Ok(_) => String::new(),
+        };
+        for v in data_values(dir) {
+            if message.contains(&v) {
+                wrong.push(format!(
+                    "a value of the data ({v:?}) is in the error message:\n{message}"
+                ));
+            }
+            if logs.contains(&v) {
+                wrong.push(format!(
+                    "a value of the data ({v:?}) is in the logs:\n{logs}"
+                ));
+            }
+        }
+    }
     match (&result, expected.ok) {
         (Err(message), Some(false)) => {
             for m in &expected.messages {
@@ -281,12 +333,84 @@ fn check_case(case: &Path) -> Vec<String> {
     wrong
 }
 
+/// The values of the case's data that may not appear in a message: every
+/// cell of the data lines (all but the first line) of its CSV files, of 4
+/// characters or more, that no `.toml` file of the case, nor the schema,
+/// contains (those are configuration: codes, levels, headers).
+fn data_values(dir: &Path) -> Vec<String> {
+    let mut config =
+        std::fs::read_to_string(repo().join("pipelines/schemas/mgist.toml")).unwrap_or_default();
+    let mut cells = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        let ext = path.extension().and_then(|x| x.to_str()).unwrap_or("");
+        let Ok(bytes) = std::fs::read(&path) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        match ext {
+            "toml" => config.push_str(&text),
+            "csv" => {
+                for line in text.split(['\n', '\r']).skip(1) {
+                    cells.extend(
+                        line.split([',', ';', '\t', '|'])
+                            .map(|c| c.trim().trim_matches('"').trim().to_string()),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    cells.sort();
+    cells.dedup();
+    cells
+        .into_iter()
+        .filter(|c| c.chars().count() >= 4 && !config.contains(c.as_str()))
+        .collect()
+}
+
 fn check_run(expected: &Expected, summary: &RunSummary, out: &Path, wrong: &mut Vec<String>) {
     let ledger = &summary.ledger;
     if !ledger.imbalances().is_empty() {
         wrong.push(format!("ledger imbalances: {:?}", ledger.imbalances()));
     }
     let rejects_csv = std::fs::read_to_string(out.join("rejects.csv")).unwrap_or_default();
+    if !expected.show_values {
+        for line in rejects_csv.lines().skip(1) {
+            if !line.ends_with(',') {
+                wrong.push(format!(
+                    "rejects.csv shows values without --show-values: {line}"
+                ));
+            }
+        }
+    }
+    let ledger_csv = std::fs::read_to_string(out.join("ledger.csv")).unwrap_or_default();
+    for (source, counts) in &expected.lines {
+        let got: Vec<u64> = [
+            "lines read",
+            "lines: before header",
+            "lines: header",
+            "lines: records",
+            "lines: blank",
+        ]
+        .iter()
+        .map(|item| {
+            ledger_csv
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix(&format!("ingest,{source},{item},"))
+                        .and_then(|n| n.parse().ok())
+                })
+                .unwrap_or(u64::MAX)
+        })
+        .collect();
+        if got != counts {
+            wrong.push(format!(
+                "{source}: ledger.csv lines (read, before, header, records, blank) {got:?}, \
+                 expected {counts:?}\n{ledger_csv}"
+            ));
+        }
+    }
     let mut sources: Vec<&str> = ledger
         .accounts()
         .iter()

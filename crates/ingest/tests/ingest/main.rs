@@ -7,6 +7,8 @@ mod common;
 mod csv_errors;
 mod csv_options;
 mod fixtures;
+mod lines;
+mod modules;
 mod parquet;
 mod perf;
 mod reject;

@@ -75,7 +75,7 @@ fn on_error_fail_is_the_default() {
     let (_d, r) = run_csv(data, BASIC);
     assert_eq!(
         err(r).message,
-        "'X' is not a level of 'sex' (levels: \"M\", \"F\")"
+        "the value is not a level of 'sex' (levels: \"M\", \"F\")"
     );
 }
 

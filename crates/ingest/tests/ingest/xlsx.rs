@@ -118,8 +118,10 @@ fn first_sheet_is_the_default() {
     let e = err(r);
     assert_eq!(
         e.message,
-        "column \"ID\" (mapped to patient_id) is not in the header on row 1 of sheet \"Notes\"; \
-         headers found: \"nothing here\". No sheet was named, so the first sheet \"Notes\" was \
+        "column \"ID\" (mapped to patient_id) is not in the header on row 1 of sheet \"Notes\", \
+         and neither is any other of the 6 mapped columns: row 1 of sheet \"Notes\" is probably \
+         not the header line (its 1 cells are not shown, as they may be a patient's values; \
+         --show-values shows them). No sheet was named, so the first sheet \"Notes\" was \
          read; the workbook's sheets are \"Notes\", \"Данные\": set sheet = \"...\" in the source file"
     );
 }
@@ -202,7 +204,7 @@ fn number_cell_in_a_date_column_without_excel_serial() {
     let e = err(r);
     assert_eq!(
         e.message,
-        "the number 43831 is in date column 'im_start', which reads formats \"%Y-%m-%d\""
+        "the cell holds a number, and date column 'im_start' reads formats \"%Y-%m-%d\""
     );
     has(&e.fix, &["add \"excel-serial\" to date_formats"]);
     assert_eq!((e.line, e.column.as_deref()), (Some(2), Some("Начало")));
@@ -253,7 +255,7 @@ fn fractional_number_in_an_integer_column() {
     );
     assert_eq!(
         err(r).message,
-        "'29.5' is not a whole number, and 'age' is an integer column"
+        "the value is not a whole number, and 'age' is an integer column"
     );
 }
 
@@ -316,4 +318,166 @@ fn damaged_bytes_never_panic() {
             assert!(!e.message.is_empty());
         }
     }
+}
+
+/// Replaces the cell `cell` (e.g. "C2") of the first sheet of a saved
+/// workbook by `xml`: for cells rust_xlsxwriter does not write (an ISO date
+/// cell `t="d"`, a formula without its cached value).
+fn rewrite_cell(path: &Path, cell: &str, xml: &str) {
+    use std::io::{Read, Write};
+    let bytes = std::fs::read(path).unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let mut replaced = false;
+    for i in 0..archive.len() {
+        let mut file = archive.by_index(i).unwrap();
+        let name = file.name().to_string();
+        let mut data = Vec::new();
+        file.read_to_end(&mut data).unwrap();
+        if name == "xl/worksheets/sheet1.xml" {
+            let text = String::from_utf8(data).unwrap();
+            let start = text
+                .find(&format!("<c r=\"{cell}\""))
+                .unwrap_or_else(|| panic!("no cell {cell} in {text}"));
+            let end = start + text[start..].find("</c>").unwrap() + 4;
+            data = format!("{}{xml}{}", &text[..start], &text[end..]).into_bytes();
+            replaced = true;
+        }
+        out.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        out.write_all(&data).unwrap();
+    }
+    assert!(replaced);
+    std::fs::write(path, out.finish().unwrap().into_inner()).unwrap();
+}
+
+/// A workbook with a header and three patients (rows 2-4), edited by `edit`
+/// once saved, read with `src`.
+fn three_rows(
+    write: impl FnOnce(&mut rust_xlsxwriter::Worksheet),
+    edit: impl FnOnce(&Path),
+    src: &str,
+) -> Result<cohortflow_ingest::Ingested, cohortflow_ingest::IngestError> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in ["ID", "Пол", "Начало"].iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    for (r, (id, sex)) in [("p1", "M"), ("p2", "F"), ("p3", "M")].iter().enumerate() {
+        let r = r as u32 + 1;
+        ws.write_string(r, 0, *id).unwrap();
+        ws.write_string(r, 1, *sex).unwrap();
+        ws.write_string(r, 2, "2020-01-31").unwrap();
+    }
+    write(ws);
+    let path = dir.path().join("data.xlsx");
+    wb.save(&path).unwrap();
+    edit(&path);
+    let s = source_file(
+        dir.path(),
+        &format!("[source]\npath = \"data.xlsx\"\n{src}"),
+    );
+    ingest(&s, &schema())
+}
+
+fn rejecting(src: &str) -> String {
+    src.replace(
+        "[source.columns]",
+        "on_error = \"reject\"\n[source.columns]",
+    )
+}
+
+#[test]
+fn merged_cells_are_rejects_not_empty_cells() {
+    // Sex merged over rows 2-3: row 3 shows row 2's value but holds none.
+    let merge = |ws: &mut rust_xlsxwriter::Worksheet| {
+        ws.merge_range(1, 1, 2, 1, "M", &Format::new()).unwrap();
+    };
+    let e = err(three_rows(merge, |_| {}, SMALL));
+    assert_eq!((e.line, e.column.as_deref()), (Some(3), Some("Пол")));
+    has(&e.message, &["the cell is part of a merged range"]);
+    has(&e.fix, &["unmerge the cells"]);
+    let out = ok(three_rows(merge, |_| {}, &rejecting(SMALL)));
+    assert_eq!(rows(&out.frame), vec![2, 4]);
+    assert_eq!(col(&out.frame, "sex"), s(&[Some("M"), Some("M")]));
+    assert_eq!(
+        (out.rejects[0].source_row, out.rejects[0].rule.as_str()),
+        (3, "merged cell")
+    );
+    assert_eq!((out.account.rows_in, out.account.rows_out), (3, 2));
+    // A merged cell in an optional column (note) is a reject too: it never
+    // reads as a missing value.
+    let merge_note = |ws: &mut rust_xlsxwriter::Worksheet| {
+        ws.write_string(0, 3, "Заметка").unwrap();
+        ws.merge_range(2, 3, 3, 3, "note", &Format::new()).unwrap();
+    };
+    let src = rejecting(&SMALL.replace("[source.columns]", "[source.columns]\nnote = \"Заметка\""));
+    let out = ok(three_rows(merge_note, |_| {}, &src));
+    assert_eq!(rows(&out.frame), vec![2, 3]);
+    assert_eq!(out.rejects[0].source_row, 4);
+}
+
+#[test]
+fn formula_without_a_cached_value_is_a_reject() {
+    let formula = |ws: &mut rust_xlsxwriter::Worksheet| {
+        ws.write_formula(2, 2, "=DATE(2020,1,31)").unwrap();
+    };
+    let strip = |p: &Path| rewrite_cell(p, "C3", "<c r=\"C3\"><f>DATE(2020,1,31)</f></c>");
+    let e = err(three_rows(formula, strip, SMALL));
+    assert_eq!((e.line, e.column.as_deref()), (Some(3), Some("Начало")));
+    has(&e.message, &["a formula that was saved without its value"]);
+    let out = ok(three_rows(formula, strip, &rejecting(SMALL)));
+    assert_eq!(rows(&out.frame), vec![2, 4]);
+    assert_eq!(out.rejects[0].rule, "formula without a value");
+    // The same formula with its value is read.
+    let with_value = |ws: &mut rust_xlsxwriter::Worksheet| {
+        ws.write_formula(2, 2, "=\"2020-01-31\"").unwrap();
+        ws.set_formula_result(2, 2, "2020-01-31");
+    };
+    let out = ok(three_rows(with_value, |_| {}, SMALL));
+    assert_eq!(rows(&out.frame), vec![2, 3, 4]);
+}
+
+#[test]
+fn error_cells_are_rejects_whatever_the_error() {
+    for code in ["#N/A", "#DIV/0!", "#VALUE!", "#REF!"] {
+        let cell = format!("<c r=\"C3\" t=\"e\"><v>{code}</v></c>");
+        let edit = |p: &Path| rewrite_cell(p, "C3", &cell);
+        let e = err(three_rows(|_| {}, edit, SMALL));
+        assert_eq!(
+            e.message,
+            format!("the cell holds the spreadsheet error {code}")
+        );
+        assert_eq!(e.line, Some(3));
+        let out = ok(three_rows(|_| {}, edit, &rejecting(SMALL)));
+        assert_eq!(out.rejects[0].rule, "cell error", "{code}");
+        assert_eq!(rows(&out.frame), vec![2, 4]);
+    }
+}
+
+#[test]
+fn iso_date_cells_are_dates() {
+    let edit = |p: &Path| {
+        rewrite_cell(
+            p,
+            "C2",
+            "<c r=\"C2\" t=\"d\"><v>2019-03-15T00:00:00</v></c>",
+        );
+        rewrite_cell(p, "C3", "<c r=\"C3\" t=\"d\"><v>2021-12-31</v></c>");
+    };
+    // Read as dates whatever date_formats says (the text cell of row 4 needs
+    // the ISO format, the default).
+    let out = ok(three_rows(|_| {}, edit, SMALL));
+    assert_eq!(
+        col(&out.frame, "im_start"),
+        s(&[Some("2019-03-15"), Some("2021-12-31"), Some("2020-01-31")])
+    );
+    let dotted = SMALL.replace(
+        "[source.columns]",
+        "date_formats = [\"%d.%m.%Y\"]\n[source.columns]",
+    );
+    let out = ok(three_rows(|_| {}, edit, &rejecting(&dotted)));
+    assert_eq!(rows(&out.frame), vec![2, 3]);
+    assert_eq!(out.rejects[0].source_row, 4);
 }

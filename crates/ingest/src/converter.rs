@@ -1,0 +1,418 @@
+//! The per-source converter: turns rows of raw cells into typed columns,
+//! rejects and the ledger account.
+
+use crate::builder::Builder;
+use crate::cell::RawCell;
+use crate::config::{OnError, Source};
+use crate::error::IngestError;
+use crate::plan::{Plan, plans};
+use crate::reasons::*;
+use cohortflow_core::ledger::{LineAccount, Outcome, StageAccount};
+use cohortflow_core::rejects::Reject;
+use cohortflow_core::schema::Schema;
+use cohortflow_core::table::{SOURCE, SOURCE_ROW};
+use polars::prelude::*;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// Turns rows of raw cells into typed columns, rejects and the ledger count.
+pub(crate) struct Converter {
+    pub plans: Vec<Plan>,
+    /// For each plan, the index of its column in the source's fields.
+    pub fields: Vec<usize>,
+    builders: Vec<Builder>,
+    rows: Vec<i64>,
+    rejects: Vec<Reject>,
+    counts: [u64; REASONS.len()],
+    read: u64,
+    on_error: OnError,
+    source: String,
+    data_file: PathBuf,
+    /// The declared unique key (`unique`): indices into `plans`.
+    unique: Vec<usize>,
+    /// For each kept row, its key as text (None when a key value is empty).
+    keys: Vec<Option<Vec<String>>>,
+    /// First line of each key seen.
+    seen: HashMap<Vec<String>, i64>,
+    /// Records set aside because a quote runs over their lines: reason
+    /// (naming the lines) and the rows (physical lines) it covers.
+    spans: Vec<(String, u64)>,
+    /// A text export's line account, set by its reader.
+    pub lines: Option<LineAccount>,
+    /// `--show-values`: errors name the value that failed. Off by default;
+    /// messages are written without values whatever this says, and the
+    /// value is only ever attached here.
+    show_values: bool,
+}
+
+impl Converter {
+    pub fn new(source: &Source, schema: &Schema, show_values: bool) -> Self {
+        let plans = plans(source, schema);
+        let builders = plans.iter().map(|p| Builder::new(p.kind)).collect();
+        let unique = source
+            .config
+            .unique
+            .get_ref()
+            .iter()
+            .filter_map(|name| plans.iter().position(|p| &p.canonical == name))
+            .collect();
+        Self {
+            unique,
+            keys: Vec::new(),
+            seen: HashMap::new(),
+            fields: Vec::new(),
+            plans,
+            builders,
+            rows: Vec::new(),
+            rejects: Vec::new(),
+            counts: [0; REASONS.len()],
+            read: 0,
+            on_error: source.config.on_error,
+            source: source.config.name.clone(),
+            data_file: source.data_path(),
+            spans: Vec::new(),
+            lines: None,
+            show_values,
+        }
+    }
+
+    /// The value of a cell for an error, only with `--show-values`.
+    fn shown(&self, value: impl FnOnce() -> String) -> Option<String> {
+        self.show_values.then(value)
+    }
+
+    /// Whether values may appear in messages (`--show-values`).
+    pub fn show_values(&self) -> bool {
+        self.show_values
+    }
+
+    /// A record whose quotes run over physical lines `first..=last` and
+    /// could have swallowed records (see `csv_source`): every line of it is
+    /// set aside as a row of its own, so that no record it may hold is lost
+    /// without a trace, with a reason naming the lines; or, with
+    /// `on_error = "fail"`, the run stops naming them.
+    pub fn reject_span(
+        &mut self,
+        first: i64,
+        last: i64,
+        message: String,
+        fix: String,
+    ) -> Result<(), IngestError> {
+        if self.on_error == OnError::Fail {
+            return Err(self.error(message, fix).at(first as u64));
+        }
+        let reason = format!("quote over lines {first}-{last}");
+        for line in first..=last {
+            self.read += 1;
+            self.rejects.push(Reject {
+                source: self.source.clone(),
+                source_row: line,
+                stage: "ingest".into(),
+                rule: reason.clone(),
+                columns: String::new(),
+                values: String::new(),
+            });
+        }
+        self.spans.push((reason, (last - first + 1) as u64));
+        Ok(())
+    }
+
+    /// Rows read so far (kept, rejected and blank).
+    pub fn rows_read(&self) -> u64 {
+        self.read
+    }
+
+    pub fn error(&self, message: impl Into<String>, fix: impl Into<String>) -> IngestError {
+        IngestError::new(&self.data_file, message, fix)
+    }
+
+    fn count(&mut self, reason: &'static str) {
+        if let Some(i) = REASONS.iter().position(|r| *r == reason) {
+            self.counts[i] += 1;
+        }
+    }
+
+    /// A record that is blank in every field: set aside, never an error.
+    pub fn blank_row(&mut self, row: i64) {
+        self.read += 1;
+        self.count(REASON_BLANK);
+        self.rejects.push(Reject {
+            source: self.source.clone(),
+            source_row: row,
+            stage: "ingest".into(),
+            rule: REASON_BLANK.into(),
+            columns: String::new(),
+            values: String::new(),
+        });
+    }
+
+    /// A record that cannot be read as a row at all (wrong field count).
+    pub fn bad_record(
+        &mut self,
+        row: i64,
+        reason: &'static str,
+        message: String,
+        fix: String,
+        values: String,
+    ) -> Result<(), IngestError> {
+        self.read += 1;
+        if self.on_error == OnError::Fail {
+            return Err(self.error(message, fix).at(row as u64));
+        }
+        self.count(reason);
+        self.rejects.push(Reject {
+            source: self.source.clone(),
+            source_row: row,
+            stage: "ingest".into(),
+            rule: reason.into(),
+            columns: String::new(),
+            values,
+        });
+        Ok(())
+    }
+
+    /// Converts one row. `cell(i)` gives the raw cell of source field `i`.
+    pub fn push_row<'a>(
+        &mut self,
+        row: i64,
+        cell: impl Fn(usize) -> RawCell<'a>,
+    ) -> Result<(), IngestError> {
+        self.read += 1;
+        let kept = self.rows.len();
+        let mut first: Option<&'static str> = None;
+        let mut columns = Vec::new();
+        let mut values = Vec::new();
+        let mut key: Option<Vec<String>> = Some(Vec::new());
+        for (k, plan) in self.plans.iter().enumerate() {
+            let raw = cell(self.fields[k]);
+            match plan.convert(&raw) {
+                // Pushed even after a problem: the row's values are
+                // truncated away below when it is rejected.
+                Ok(v) => {
+                    if self.unique.contains(&k) {
+                        match &v {
+                            Some(v) => {
+                                if let Some(key) = &mut key {
+                                    key.push(v.text());
+                                }
+                            }
+                            None => key = None,
+                        }
+                    }
+                    self.builders[k].push(v)
+                }
+                Err(p) => {
+                    if self.on_error == OnError::Fail {
+                        let mut e = IngestError::new(&self.data_file, p.message, p.fix)
+                            .at(row as u64)
+                            .column(plan.header.clone());
+                        e.value = self.shown(|| raw.display());
+                        return Err(e);
+                    }
+                    first.get_or_insert(p.reason);
+                    columns.push(plan.header.clone());
+                    values.push(format!("{}={}", plan.header, raw.display()));
+                }
+            }
+        }
+        match first {
+            None => {
+                let key = key.filter(|_| !self.unique.is_empty());
+                if let Some(key) = &key {
+                    if let Some(&line) = self.seen.get(key) {
+                        if self.on_error == OnError::Fail {
+                            let (names, headers, shown) = self.key_text(row, &cell);
+                            let mut e = IngestError::new(
+                                &self.data_file,
+                                format!(
+                                    "the {names} of this record is also that of line {line}, but \
+                                     the source declares it unique"
+                                ),
+                                format!(
+                                    "correct the record in the export, or remove one of the two; \
+                                     with on_error = \"reject\" every record with the same \
+                                     {names} is set aside"
+                                ),
+                            )
+                            .at(row as u64)
+                            .column(headers);
+                            e.value = self.shown(|| shown);
+                            return Err(e);
+                        }
+                    } else {
+                        self.seen.insert(key.clone(), row);
+                    }
+                }
+                self.rows.push(row);
+                self.keys.push(key);
+            }
+            Some(reason) => {
+                for b in &mut self.builders {
+                    b.truncate(kept);
+                }
+                self.count(reason);
+                self.rejects.push(Reject {
+                    source: self.source.clone(),
+                    source_row: row,
+                    stage: "ingest".into(),
+                    rule: reason.into(),
+                    columns: columns.join("; "),
+                    values: values.join("; "),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The unique key's canonical names, source headers and values of a row.
+    fn key_text<'a>(
+        &self,
+        _row: i64,
+        cell: &impl Fn(usize) -> RawCell<'a>,
+    ) -> (String, String, String) {
+        let names: Vec<&str> = self
+            .unique
+            .iter()
+            .map(|&k| self.plans[k].canonical.as_str())
+            .collect();
+        let headers: Vec<&str> = self
+            .unique
+            .iter()
+            .map(|&k| self.plans[k].header.as_str())
+            .collect();
+        let shown: Vec<String> = self
+            .unique
+            .iter()
+            .map(|&k| cell(self.fields[k]).display().trim().to_string())
+            .collect();
+        (names.join(", "), headers.join(", "), shown.join(", "))
+    }
+
+    /// With `on_error = "reject"`: every kept row whose unique key another
+    /// kept row shares leaves, into the rejects, naming all their lines.
+    fn reject_duplicates(&mut self) -> u64 {
+        if self.unique.is_empty() {
+            return 0;
+        }
+        let mut lines: HashMap<&Vec<String>, Vec<i64>> = HashMap::new();
+        for (key, row) in self.keys.iter().zip(&self.rows) {
+            if let Some(key) = key {
+                lines.entry(key).or_default().push(*row);
+            }
+        }
+        let shared: HashMap<i64, Vec<i64>> = lines
+            .into_values()
+            .filter(|rows| rows.len() > 1)
+            .flat_map(|rows| rows.clone().into_iter().map(move |r| (r, rows.clone())))
+            .collect();
+        if shared.is_empty() {
+            return 0;
+        }
+        let reason = self.duplicate_reason();
+        let names: Vec<String> = self
+            .unique
+            .iter()
+            .map(|&k| self.plans[k].header.clone())
+            .collect();
+        let keep: Vec<bool> = self.rows.iter().map(|r| !shared.contains_key(r)).collect();
+        for (i, row) in self.rows.iter().enumerate() {
+            let Some(all) = shared.get(row) else { continue };
+            let key = self.keys[i]
+                .as_ref()
+                .map(|k| k.join(", "))
+                .unwrap_or_default();
+            let all: Vec<String> = all.iter().map(|r| r.to_string()).collect();
+            self.rejects.push(Reject {
+                source: self.source.clone(),
+                source_row: *row,
+                stage: "ingest".into(),
+                rule: reason.clone(),
+                columns: names.join("; "),
+                values: format!(
+                    "{}={key}; same on lines {}",
+                    names.join(", "),
+                    all.join(", ")
+                ),
+            });
+        }
+        for b in &mut self.builders {
+            b.retain(&keep);
+        }
+        let mut i = 0;
+        self.rows.retain(|_| {
+            i += 1;
+            keep[i - 1]
+        });
+        shared.len() as u64
+    }
+
+    /// The reject reason of a duplicated unique key: `duplicate patient_id`.
+    fn duplicate_reason(&self) -> String {
+        let names: Vec<&str> = self
+            .unique
+            .iter()
+            .map(|&k| self.plans[k].canonical.as_str())
+            .collect();
+        format!("duplicate {}", names.join(", "))
+    }
+
+    pub fn finish(mut self, schema: &Schema) -> Result<crate::Ingested, IngestError> {
+        let duplicates = self.reject_duplicates();
+        let duplicate_reason = self.duplicate_reason();
+        let height = self.rows.len();
+        let polars_err = |e: PolarsError| {
+            IngestError::new(
+                &self.data_file,
+                format!("could not assemble the table: {e}"),
+                "this is a bug in cohortflow; please report it with the source file",
+            )
+        };
+        let mut by_name: HashMap<String, Series> = HashMap::new();
+        for (plan, b) in self.plans.iter().zip(self.builders) {
+            by_name.insert(
+                plan.canonical.clone(),
+                b.into_series(&plan.canonical).map_err(polars_err)?,
+            );
+        }
+        let mut columns: Vec<Column> = vec![
+            StringChunked::full(SOURCE.into(), &self.source, height)
+                .into_series()
+                .into_column(),
+            Series::new(SOURCE_ROW.into(), &self.rows).into_column(),
+        ];
+        for def in &schema.columns {
+            columns.push(match by_name.remove(&def.name) {
+                Some(s) => s.into_column(),
+                None => Column::full_null(def.name.as_str().into(), height, &def.kind.dtype()),
+            });
+        }
+        let frame = DataFrame::new(height, columns).map_err(polars_err)?;
+        let mut account = StageAccount::new("ingest", &self.source, self.read);
+        for (reason, n) in REASONS.iter().zip(self.counts) {
+            if n > 0 {
+                account.add(Outcome::Rejected, reason, n);
+            }
+        }
+        if duplicates > 0 {
+            account.add(Outcome::Rejected, &duplicate_reason, duplicates);
+        }
+        for (reason, n) in &self.spans {
+            account.add(Outcome::Rejected, reason, *n);
+        }
+        account.lines = self.lines;
+        debug_assert_eq!(account.rows_out, height as u64);
+        tracing::info!(
+            source = %self.source,
+            read = self.read,
+            kept = height,
+            rejected = self.rejects.len(),
+            "ingested {}",
+            self.data_file.display()
+        );
+        Ok(crate::Ingested {
+            frame,
+            rejects: self.rejects,
+            account,
+        })
+    }
+}

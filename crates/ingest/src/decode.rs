@@ -1,0 +1,343 @@
+//! From the bytes of a text export to one string with `\n` line ends.
+//!
+//! The encoding is the byte order mark's (UTF-8, UTF-16 LE/BE), else the
+//! declared one. Every encoding is decoded by encoding_rs without
+//! replacement, so a byte sequence that is not valid in the encoding is an
+//! error naming the line of its first invalid byte, never a replacement
+//! character. A file whose bytes show the zero-byte pattern of ASCII text in
+//! UTF-16 but that is declared (or defaulted) as an 8-bit encoding is refused
+//! with the encoding it probably is.
+//!
+//! Line ends are normalised: `\r\n`, a lone `\r` and `\n` each end one
+//! physical line and all become `\n`, so that CRLF, LF and CR-only files are
+//! the same text for the record reader. The number of physical lines is
+//! counted here, from the line ends, independently of the record reader.
+
+use crate::config::Encoding;
+
+/// A decoded text export.
+#[derive(Debug)]
+pub(crate) struct Decoded {
+    /// The text, every line end written as `\n`.
+    pub text: String,
+    /// Physical lines of the file: its line ends, plus one for a last line
+    /// without a line end.
+    pub lines: u64,
+    /// The encoding the file was read in (after the byte order mark).
+    pub encoding: Encoding,
+}
+
+/// Why the bytes are not text in the expected encoding: (1-based line when
+/// known, message, fix).
+pub(crate) type DecodeError = (Option<u64>, String, String);
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+const UTF16LE_BOM: &[u8] = b"\xFF\xFE";
+const UTF16BE_BOM: &[u8] = b"\xFE\xFF";
+
+/// Decodes `raw` (the whole file) declared as `declared`. `toml` names the
+/// source file in fixes.
+pub(crate) fn decode(raw: &[u8], declared: Encoding, toml: &str) -> Result<Decoded, DecodeError> {
+    let (encoding, body) = if let Some(rest) = raw.strip_prefix(UTF8_BOM) {
+        // A UTF-8 mark on a file declared UTF-16 is UTF-8; one declared
+        // windows-1251 keeps its declaration (the header hints tell).
+        let e = match declared {
+            Encoding::Utf16 | Encoding::Utf16Le | Encoding::Utf16Be => Encoding::Utf8,
+            other => other,
+        };
+        (e, rest)
+    } else if let Some(rest) = raw.strip_prefix(UTF16LE_BOM) {
+        (bom_wins(declared, Encoding::Utf16Le, toml)?, rest)
+    } else if let Some(rest) = raw.strip_prefix(UTF16BE_BOM) {
+        (bom_wins(declared, Encoding::Utf16Be, toml)?, rest)
+    } else {
+        let pattern = utf16_pattern(raw);
+        match declared {
+            Encoding::Utf16 => match pattern {
+                Some(e) => (e, raw),
+                None => {
+                    return Err((
+                        Some(1),
+                        "encoding = \"utf-16\" but the file has no byte order mark and its bytes \
+                         do not show the byte order"
+                            .into(),
+                        format!(
+                            "declare the byte order: encoding = \"utf-16le\" (Windows) or \
+                             \"utf-16be\" in [source.csv] of {toml}"
+                        ),
+                    ));
+                }
+            },
+            Encoding::Utf8 | Encoding::Windows1251 if pattern.is_some() => {
+                let e = pattern.unwrap_or(Encoding::Utf16Le);
+                return Err((
+                    Some(1),
+                    format!(
+                        "the file looks like UTF-16 ({}) without a byte order mark: every other \
+                         byte is zero, as in ASCII text written in UTF-16; it cannot be read as {}",
+                        if e == Encoding::Utf16Le {
+                            "little-endian"
+                        } else {
+                            "big-endian"
+                        },
+                        declared.label()
+                    ),
+                    format!(
+                        "set encoding = \"{}\" in [source.csv] of {toml}, or save the export as \
+                         \"CSV UTF-8\"",
+                        e.label()
+                    ),
+                ));
+            }
+            other => (other, raw),
+        }
+    };
+    let (codec, name): (&'static encoding_rs::Encoding, &str) = match encoding {
+        Encoding::Utf8 => (encoding_rs::UTF_8, "UTF-8"),
+        Encoding::Windows1251 => (encoding_rs::WINDOWS_1251, "windows-1251"),
+        Encoding::Utf16Le | Encoding::Utf16 => (encoding_rs::UTF_16LE, "UTF-16LE"),
+        Encoding::Utf16Be => (encoding_rs::UTF_16BE, "UTF-16BE"),
+    };
+    let decoded = decode_strict(codec, body).map_err(|(text, bad)| {
+        let line = count_lines(text.as_bytes()).1;
+        let fix = match encoding {
+            Encoding::Utf8 => format!(
+                "if the export comes from Russian-locale Windows or Excel, set encoding = \
+                 \"windows-1251\" in [source.csv] of {toml}; if it is Excel's \"Unicode text\", \
+                 encoding = \"utf-16le\""
+            ),
+            _ => format!(
+                "check encoding in [source.csv] of {toml}, or re-export the file (it may be cut \
+                 short or damaged)"
+            ),
+        };
+        (
+            Some(line),
+            format!(
+                "the file is not valid {name} (byte {} on line {line})",
+                bad.iter()
+                    .map(|b| format!("0x{b:02X}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+            fix,
+        )
+    })?;
+    let (text, lines) = normalise(decoded);
+    Ok(Decoded {
+        text,
+        lines,
+        encoding,
+    })
+}
+
+fn bom_wins(declared: Encoding, bom: Encoding, toml: &str) -> Result<Encoding, DecodeError> {
+    match declared {
+        Encoding::Utf16Le | Encoding::Utf16Be if declared != bom => Err((
+            Some(1),
+            format!(
+                "the byte order mark says {} but the source declares encoding = \"{}\"",
+                bom.label(),
+                declared.label()
+            ),
+            format!(
+                "set encoding = \"{}\" (or \"utf-16\") in [source.csv] of {toml}",
+                bom.label()
+            ),
+        )),
+        _ => Ok(bom),
+    }
+}
+
+/// The byte order of UTF-16 text, if `raw` shows the zero bytes that ASCII
+/// characters have in UTF-16: in the first 64 KiB, at least a fifth of the
+/// byte pairs have a zero in one position and (almost) none in the other.
+fn utf16_pattern(raw: &[u8]) -> Option<Encoding> {
+    let sample = &raw[..raw.len().min(1 << 16)];
+    let pairs = sample.len() / 2;
+    if pairs < 2 {
+        return None;
+    }
+    let (mut even, mut odd) = (0usize, 0usize);
+    for p in sample.chunks_exact(2) {
+        even += usize::from(p[0] == 0);
+        odd += usize::from(p[1] == 0);
+    }
+    let many = |n: usize| n * 5 >= pairs;
+    let few = |n: usize| n * 50 <= pairs;
+    if many(odd) && few(even) {
+        Some(Encoding::Utf16Le)
+    } else if many(even) && few(odd) {
+        Some(Encoding::Utf16Be)
+    } else {
+        None
+    }
+}
+
+/// Decodes without replacement. On a malformed sequence: the text decoded
+/// before it and its bytes.
+fn decode_strict(
+    codec: &'static encoding_rs::Encoding,
+    bytes: &[u8],
+) -> Result<String, (String, Vec<u8>)> {
+    let mut decoder = codec.new_decoder_without_bom_handling();
+    let cap = decoder
+        .max_utf8_buffer_length_without_replacement(bytes.len())
+        .unwrap_or(bytes.len() * 3 + 16);
+    let mut out = String::with_capacity(cap);
+    let mut read = 0;
+    loop {
+        let (result, n) =
+            decoder.decode_to_string_without_replacement(&bytes[read..], &mut out, true);
+        read += n;
+        match result {
+            encoding_rs::DecoderResult::InputEmpty => return Ok(out),
+            encoding_rs::DecoderResult::OutputFull => {
+                out.reserve(bytes.len() - read + 16);
+            }
+            encoding_rs::DecoderResult::Malformed(bad, after) => {
+                let end = read - usize::from(after);
+                let start = end.saturating_sub(usize::from(bad));
+                return Err((out, bytes[start..end].to_vec()));
+            }
+        }
+    }
+}
+
+/// `(bytes of line ends, line of the position after `text`)`: `\r\n`, `\r`
+/// and `\n` each end a line.
+fn count_lines(text: &[u8]) -> (u64, u64) {
+    let mut ends = 0u64;
+    let mut i = 0;
+    while i < text.len() {
+        match text[i] {
+            b'\n' => ends += 1,
+            b'\r' => {
+                ends += 1;
+                if text.get(i + 1) == Some(&b'\n') {
+                    i += 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    (ends, ends + 1)
+}
+
+/// The text with every line end as `\n`, and its number of physical lines.
+fn normalise(text: String) -> (String, u64) {
+    let (ends, _) = count_lines(text.as_bytes());
+    let trailing = !text.is_empty() && !text.ends_with(['\n', '\r']);
+    let lines = ends + u64::from(trailing);
+    if !text.contains('\r') {
+        return (text, lines);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\r' {
+            if chars.peek() == Some(&'\n') {
+                chars.next();
+            }
+            out.push('\n');
+        } else {
+            out.push(c);
+        }
+    }
+    (out, lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utf16(s: &str, le: bool, bom: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        if bom {
+            out.extend(if le { UTF16LE_BOM } else { UTF16BE_BOM });
+        }
+        for u in s.encode_utf16() {
+            out.extend(if le { u.to_le_bytes() } else { u.to_be_bytes() });
+        }
+        out
+    }
+
+    #[test]
+    fn line_ends_of_every_kind_become_one() {
+        for text in ["a\nb\nc\n", "a\r\nb\r\nc\r\n", "a\rb\rc\r", "a\nb\r\nc"] {
+            let d = decode(text.as_bytes(), Encoding::Utf8, "s.toml").unwrap();
+            assert_eq!(d.text.trim_end(), "a\nb\nc", "{text:?}");
+            assert_eq!(d.lines, 3, "{text:?}");
+        }
+        let d = decode(b"a\n\n\r\rb", Encoding::Utf8, "s.toml").unwrap();
+        assert_eq!((d.text.as_str(), d.lines), ("a\n\n\n\nb", 5));
+    }
+
+    #[test]
+    fn utf16_with_bom_declared_or_detected() {
+        let text = "id,Пол\r\n1,м\r\n";
+        for le in [true, false] {
+            let d = decode(&utf16(text, le, true), Encoding::Utf8, "s.toml").unwrap();
+            assert_eq!(d.text, "id,Пол\n1,м\n");
+            assert_eq!(d.lines, 2);
+            let declared = if le {
+                Encoding::Utf16Le
+            } else {
+                Encoding::Utf16Be
+            };
+            let d = decode(&utf16(text, le, false), declared, "s.toml").unwrap();
+            assert_eq!(d.text, "id,Пол\n1,м\n");
+            let d = decode(&utf16(text, le, false), Encoding::Utf16, "s.toml").unwrap();
+            assert_eq!((d.text.as_str(), d.encoding), ("id,Пол\n1,м\n", declared));
+        }
+    }
+
+    #[test]
+    fn utf16_without_bom_or_declaration_is_suspected() {
+        for (le, label) in [(true, "utf-16le"), (false, "utf-16be")] {
+            let (line, message, fix) =
+                decode(&utf16("id,sex\n1,m\n", le, false), Encoding::Utf8, "s.toml").unwrap_err();
+            assert_eq!(line, Some(1));
+            assert!(message.contains("looks like UTF-16"), "{message}");
+            assert!(fix.contains(&format!("encoding = \"{label}\"")), "{fix}");
+        }
+    }
+
+    #[test]
+    fn a_utf8_mark_wins_over_a_utf16_declaration() {
+        let d = decode(b"\xEF\xBB\xBFid\n1\n", Encoding::Utf16, "s.toml").unwrap();
+        assert_eq!((d.text.as_str(), d.encoding), ("id\n1\n", Encoding::Utf8));
+    }
+
+    #[test]
+    fn contradicting_byte_order_is_an_error() {
+        let (_, message, _) =
+            decode(&utf16("a\n", true, true), Encoding::Utf16Be, "s.toml").unwrap_err();
+        assert!(
+            message.contains("byte order mark says utf-16le"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn invalid_bytes_are_named_with_their_line() {
+        let (line, message, fix) =
+            decode(b"id,sex\r\n1,m\r\n2,\xCC\r\n", Encoding::Utf8, "s.toml").unwrap_err();
+        assert_eq!(line, Some(3));
+        assert!(message.contains("not valid UTF-8"), "{message}");
+        assert!(message.contains("0xCC on line 3"), "{message}");
+        assert!(fix.contains("windows-1251"), "{fix}");
+        // A lone surrogate in UTF-16 on line 2 (CR-only line ends).
+        let mut bytes = utf16("id\r1\r", true, true);
+        bytes.extend([0x00, 0xD8, b'x', 0]);
+        let (line, message, _) = decode(&bytes, Encoding::Utf16, "s.toml").unwrap_err();
+        assert_eq!(line, Some(3), "{message}");
+        assert!(message.contains("not valid UTF-16LE"), "{message}");
+        // Cut in the middle of a character.
+        let mut bytes = utf16("id\n1\n", true, true);
+        bytes.push(b'x');
+        let (line, _, _) = decode(&bytes, Encoding::Utf16Le, "s.toml").unwrap_err();
+        assert_eq!(line, Some(3));
+    }
+}

@@ -1,0 +1,382 @@
+//! How one mapped canonical column is read: the plan of a column and the
+//! conversion of one raw cell into its canonical value, or a `CellProblem`.
+
+use crate::cell::{CellProblem, RawCell, Value, canonical_value, parse_decimal, problem};
+use crate::config::Source;
+use crate::dates::{self, DateFormat, DateParse};
+use crate::reasons::*;
+use crate::text::{quoted, unit_name};
+use cohortflow_core::schema::{ColumnType, Schema};
+use std::collections::{HashMap, HashSet};
+
+/// Where a fix needs the value that failed: messages never carry it.
+pub(crate) const SEE_VALUE: &str =
+    "`cohortflow run --show-values` shows the value (on your own machine)";
+
+/// How one mapped canonical column is read.
+pub(crate) struct Plan {
+    pub canonical: String,
+    pub header: String,
+    pub kind: ColumnType,
+    required: bool,
+    levels: HashSet<String>,
+    level_list: Vec<String>,
+    values: Option<HashMap<String, Value>>,
+    codes: Vec<String>,
+    missing: HashSet<String>,
+    factor: f64,
+    unit_note: String,
+    formats: Vec<DateFormat>,
+    decimal_comma: bool,
+    toml: String,
+}
+
+impl Plan {
+    /// Converts one cell. `Ok(None)` is a missing value of an optional column.
+    pub fn convert(&self, cell: &RawCell<'_>) -> Result<Option<Value>, CellProblem> {
+        let cell = match cell {
+            RawCell::Text(s) => RawCell::Text(s.trim()),
+            other => other.clone(),
+        };
+        let missing = match &cell {
+            RawCell::Empty => true,
+            RawCell::Text(s) => s.is_empty() || self.missing.contains(*s),
+            RawCell::Error(_) => false,
+            other => !self.missing.is_empty() && self.missing.contains(&other.display()),
+        };
+        if missing {
+            if self.required {
+                return Err(problem(
+                    REASON_MISSING,
+                    format!("'{}' is required but the value is missing", self.canonical),
+                    "fill in the value in the export, or set on_error = \"reject\" to set the row aside"
+                        .into(),
+                ));
+            }
+            return Ok(None);
+        }
+        if let RawCell::Error(issue) = &cell {
+            return Err(issue.problem());
+        }
+        if let Some(values) = &self.values {
+            let code = match &cell {
+                RawCell::Text(s) => std::borrow::Cow::Borrowed(*s),
+                other => std::borrow::Cow::Owned(other.display()),
+            };
+            return match values.get(code.as_ref()) {
+                Some(v) => Ok(Some(v.clone())),
+                None => Err(problem(
+                    REASON_UNKNOWN_CODE,
+                    format!(
+                        "the value is none of the codes of '{}' (known codes: {})",
+                        self.canonical,
+                        quoted(&self.codes)
+                    ),
+                    format!(
+                        "add the code as \"<code>\" = \"...\" to [source.columns.{}.values] in \
+                         {} (or to `missing` if it means the value is unknown); {SEE_VALUE}",
+                        self.canonical, self.toml
+                    ),
+                )),
+            };
+        }
+        match self.kind {
+            ColumnType::String => Ok(Some(Value::Str(match cell {
+                RawCell::Text(s) => s.to_string(),
+                other => other.display(),
+            }))),
+            ColumnType::Category => {
+                let text = cell.display();
+                if self.levels.contains(&text) {
+                    Ok(Some(Value::Str(text)))
+                } else {
+                    Err(problem(
+                        REASON_LEVEL,
+                        format!(
+                            "the value is not a level of '{}' (levels: {})",
+                            self.canonical,
+                            quoted(&self.level_list)
+                        ),
+                        format!(
+                            "map it: add \"<code>\" = \"<level>\" to [source.columns.{}.values] \
+                             in {}; {SEE_VALUE}",
+                            self.canonical, self.toml
+                        ),
+                    ))
+                }
+            }
+            ColumnType::Boolean => self.boolean(&cell).map(Some),
+            ColumnType::Integer => self.integer(&cell).map(Some),
+            ColumnType::Float => self.float(&cell).map(Some),
+            ColumnType::Date => self.date(&cell).map(Some),
+        }
+    }
+
+    fn boolean(&self, cell: &RawCell<'_>) -> Result<Value, CellProblem> {
+        let b = match cell {
+            RawCell::Bool(b) => Some(*b),
+            RawCell::Number(f) if *f == 1.0 || *f == 0.0 => Some(*f == 1.0),
+            RawCell::Int(i @ (0 | 1)) => Some(*i == 1),
+            RawCell::Text(s) => match s.to_ascii_lowercase().as_str() {
+                "true" | "1" => Some(true),
+                "false" | "0" => Some(false),
+                _ => None,
+            },
+            _ => None,
+        };
+        b.map(Value::Bool).ok_or_else(|| {
+            problem(
+                REASON_BOOLEAN,
+                format!("the value is not true/false for '{}'", self.canonical),
+                format!(
+                    "map the export's codes: add values = {{ \"<code>\" = \"true\", ... }} to \
+                     [source.columns.{}] in {}; {SEE_VALUE}",
+                    self.canonical, self.toml
+                ),
+            )
+        })
+    }
+
+    fn number(&self, cell: &RawCell<'_>, reason: &'static str) -> Result<f64, CellProblem> {
+        match cell {
+            RawCell::Number(f) if f.is_finite() => Ok(*f),
+            RawCell::Int(i) => Ok(*i as f64),
+            RawCell::Text(s) => parse_decimal(s, self.decimal_comma).map_err(|(message, fix)| {
+                problem(
+                    reason,
+                    format!(
+                        "the value is not a number for '{}': {message}",
+                        self.canonical
+                    ),
+                    fix.replace("<file>", &self.toml),
+                )
+            }),
+            other => Err(problem(
+                reason,
+                format!(
+                    "the cell is not a number for '{}' (it is {})",
+                    self.canonical,
+                    other.kind()
+                ),
+                "correct the value in the export".into(),
+            )),
+        }
+    }
+
+    fn integer(&self, cell: &RawCell<'_>) -> Result<Value, CellProblem> {
+        if self.factor == 1.0 {
+            if let RawCell::Int(i) = cell {
+                return Ok(Value::Int(*i));
+            }
+            if let RawCell::Text(s) = cell
+                && let Ok(i) = s.parse::<i64>()
+            {
+                return Ok(Value::Int(i));
+            }
+        }
+        let v = self.number(cell, REASON_NUMBER)? * self.factor;
+        let r = v.round();
+        if (v - r).abs() <= 1e-9 * v.abs().max(1.0) && r.abs() < 9.0e15 {
+            Ok(Value::Int(r as i64))
+        } else {
+            Err(problem(
+                REASON_INTEGER,
+                format!(
+                    "the value{} is not a whole number, and '{}' is an integer column",
+                    self.unit_note, self.canonical
+                ),
+                "correct the value in the export, or declare the column as float in the schema"
+                    .into(),
+            ))
+        }
+    }
+
+    fn float(&self, cell: &RawCell<'_>) -> Result<Value, CellProblem> {
+        let v = self.number(cell, REASON_NUMBER)? * self.factor;
+        if !v.is_finite() {
+            // 1e308 m in mm: finite in the export, infinite after the unit.
+            return Err(problem(
+                REASON_NUMBER,
+                format!(
+                    "the value{} is too large a number for '{}'",
+                    self.unit_note, self.canonical
+                ),
+                "correct the value in the export".into(),
+            ));
+        }
+        Ok(Value::Float(v))
+    }
+
+    fn date(&self, cell: &RawCell<'_>) -> Result<Value, CellProblem> {
+        let patterns = || {
+            self.formats
+                .iter()
+                .map(|f| f.pattern().to_string())
+                .collect::<Vec<_>>()
+        };
+        let fix_formats = || {
+            format!(
+                "correct the value, or add its format to date_formats of [source.columns.{}] \
+                 (or [source]) in {}",
+                self.canonical, self.toml
+            )
+        };
+        let serial = self
+            .formats
+            .iter()
+            .any(|f| matches!(f, DateFormat::ExcelSerial));
+        let d = match cell {
+            RawCell::Date(d) => *d,
+            RawCell::Number(_) | RawCell::Int(_) => {
+                let n = match cell {
+                    RawCell::Number(f) => *f,
+                    RawCell::Int(i) => *i as f64,
+                    _ => f64::NAN,
+                };
+                if !serial {
+                    return Err(problem(
+                        REASON_DATE,
+                        format!(
+                            "the cell holds a number, and date column '{}' reads formats {}",
+                            self.canonical,
+                            quoted(&patterns())
+                        ),
+                        format!(
+                            "if the export stores dates as Excel serial numbers, add \"excel-serial\" \
+                             to date_formats of [source.columns.{}] in {}",
+                            self.canonical, self.toml
+                        ),
+                    ));
+                }
+                dates::from_excel_serial(n).ok_or_else(|| {
+                    problem(
+                        REASON_DATE,
+                        "the number is not an Excel serial date".to_string(),
+                        fix_formats(),
+                    )
+                })?
+            }
+            RawCell::Text(s) => match dates::parse_text(s, &self.formats) {
+                DateParse::Ok(d) => d,
+                DateParse::NoSuchDay(p) => {
+                    return Err(problem(
+                        REASON_DATE,
+                        format!("the value has the shape of {p} but there is no such day"),
+                        "correct the date in the export".into(),
+                    ));
+                }
+                DateParse::NoMatch => {
+                    let fix = if !serial && !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+                        format!(
+                            "if the export stores dates as Excel serial numbers, add \"excel-serial\" \
+                             to date_formats of [source.columns.{}] in {}; otherwise {}",
+                            self.canonical,
+                            self.toml,
+                            fix_formats()
+                        )
+                    } else {
+                        fix_formats()
+                    };
+                    return Err(problem(
+                        REASON_DATE,
+                        format!(
+                            "the value matches none of the date formats {} of '{}'",
+                            quoted(&patterns()),
+                            self.canonical
+                        ),
+                        fix,
+                    ));
+                }
+            },
+            other => {
+                return Err(problem(
+                    REASON_DATE,
+                    format!("the cell is not a date (it is {})", other.kind()),
+                    "correct the value in the export".into(),
+                ));
+            }
+        };
+        if !dates::year_plausible(d) {
+            return Err(problem(
+                REASON_DATE_RANGE,
+                format!(
+                    "the value reads as a date in a year outside {}-{} (two-digit year?)",
+                    dates::MIN_YEAR,
+                    dates::MAX_YEAR
+                ),
+                format!(
+                    "write four-digit years in the export, or read two-digit years with %y in \
+                     date_formats of [source.columns.{}] in {}",
+                    self.canonical, self.toml
+                ),
+            ));
+        }
+        Ok(Value::Date(dates::epoch_days(d)))
+    }
+}
+
+/// Builds the plans of the mapped columns, in schema order. Assumes the
+/// source passed `validate`.
+pub(crate) fn plans(source: &Source, schema: &Schema) -> Vec<Plan> {
+    let cfg = &source.config;
+    let toml = source.file.display().to_string();
+    let mut out = Vec::new();
+    for def in &schema.columns {
+        let Some(m) = cfg.columns.get(&def.name) else {
+            continue;
+        };
+        let m = m.get_ref();
+        let values = m.values.as_ref().map(|vals| {
+            vals.iter()
+                .filter_map(|(k, v)| Some((k.trim().to_string(), canonical_value(def, v).ok()?)))
+                .collect::<HashMap<_, _>>()
+        });
+        let codes = m
+            .values
+            .as_ref()
+            .map(|v| v.keys().cloned().collect())
+            .unwrap_or_default();
+        let missing = cfg
+            .missing
+            .iter()
+            .chain(&m.missing)
+            .map(|s| s.trim().to_string())
+            .collect();
+        let (factor, unit_note) = match (m.unit, def.unit) {
+            (Some(from), Some(to)) if from != to => (
+                from.factor_to(to).unwrap_or(1.0),
+                format!(" (in {}, converted to {})", unit_name(from), unit_name(to)),
+            ),
+            _ => (1.0, String::new()),
+        };
+        let declared = if !m.date_formats.is_empty() {
+            &m.date_formats
+        } else {
+            &cfg.date_formats
+        };
+        let mut formats: Vec<DateFormat> = declared
+            .iter()
+            .filter_map(|f| DateFormat::compile(f).ok())
+            .collect();
+        if declared.is_empty() {
+            formats.extend(DateFormat::compile(dates::DEFAULT_FORMAT).ok());
+        }
+        out.push(Plan {
+            canonical: def.name.clone(),
+            header: m.column.trim().to_string(),
+            kind: def.kind,
+            required: def.required,
+            levels: def.levels.iter().cloned().collect(),
+            level_list: def.levels.clone(),
+            values,
+            codes,
+            missing,
+            factor,
+            unit_note,
+            formats,
+            decimal_comma: cfg.csv.decimal_comma,
+            toml: toml.clone(),
+        });
+    }
+    out
+}
