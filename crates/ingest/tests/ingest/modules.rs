@@ -1,5 +1,5 @@
-//! The crate's modules import each other in one direction only (issue 16:
-//! `convert` and `validate` used to import each other). The allowed imports
+//! The crate's modules import each other in one direction only (there was
+//! a cycle: `convert` and `validate` imported each other). The allowed imports
 //! are listed here; a new `use crate::...` outside the list fails the test,
 //! and so does any cycle among the listed ones.
 
