@@ -353,6 +353,7 @@ struct Result1 {
     description: String,
     outcome: String,
     wrong: Vec<String>,
+    tally: checker::Tally,
 }
 
 fn run_case(seed: u64, keep: bool) -> Result1 {
@@ -375,10 +376,13 @@ fn run_case(seed: u64, keep: bool) -> Result1 {
         }))
     });
     let logs = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
-    let (outcome, wrong) = match result {
+    let (outcome, (wrong, tally)) = match result {
         Err(panic) => (
             "panic".to_string(),
-            vec![format!("the run panicked: {}", panic_text(&*panic))],
+            (
+                vec![format!("the run panicked: {}", panic_text(&*panic))],
+                checker::Tally::default(),
+            ),
         ),
         Ok(Err(msg)) => {
             let wrong = checker::check(
@@ -416,15 +420,22 @@ fn run_case(seed: u64, keep: bool) -> Result1 {
         description: case.describe(),
         outcome,
         wrong,
+        tally,
     }
 }
 
+thread_local! {
+    static PANIC_PLACE: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
 fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
+    let text = panic
         .downcast_ref::<String>()
         .cloned()
         .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default()
+        .unwrap_or_default();
+    let place = PANIC_PLACE.with(|p| p.borrow().clone());
+    format!("{} (at {place})", text.replace('\n', " "))
 }
 
 /// A failure line without its record, patient and line numbers and temporary
@@ -449,6 +460,22 @@ fn class_of(line: &str) -> String {
                     }
                 }
             }
+            continue;
+        }
+        if c == '(' {
+            // Details in parentheses (dialects, values) are not the class.
+            let mut depth = 1;
+            for c in chars.by_ref() {
+                match c {
+                    '(' => depth += 1,
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+                if depth == 0 {
+                    break;
+                }
+            }
+            out.push_str("(..)");
             continue;
         }
         if c.is_ascii_digit() {
@@ -480,7 +507,14 @@ fn every_true_patient_is_analysed_exactly_rejected_or_stops_the_run() {
     let started = Instant::now();
 
     let default_hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
+    // Panics are caught per case and reported with their place.
+    std::panic::set_hook(Box::new(|info| {
+        let place = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        PANIC_PLACE.with(|p| *p.borrow_mut() = place);
+    }));
     let next = AtomicUsize::new(0);
     let results = Mutex::new(Vec::new());
     std::thread::scope(|s| {
@@ -498,7 +532,11 @@ fn every_true_patient_is_analysed_exactly_rejected_or_stops_the_run() {
                             kinds: Vec::new(),
                             description: String::new(),
                             outcome: "the oracle panicked".into(),
-                            wrong: vec![format!("the oracle itself panicked: {}", panic_text(&*panic))],
+                            wrong: vec![format!(
+                                "the oracle itself panicked: {}",
+                                panic_text(&*panic)
+                            )],
+                            tally: checker::Tally::default(),
                         },
                     );
                     let mut all = results.lock().unwrap();
@@ -540,25 +578,40 @@ fn every_true_patient_is_analysed_exactly_rejected_or_stops_the_run() {
             }
         }
     }
-    // Per failure class: count, first seed, an example.
-    let mut classes: BTreeMap<String, (usize, u64, String)> = BTreeMap::new();
+    // Per failure class (the checker's finding): cases, first seed, and up
+    // to three distinct examples.
+    let mut classes: BTreeMap<String, (usize, u64, Vec<String>)> = BTreeMap::new();
     for r in &failed {
         let mut seen = std::collections::BTreeSet::new();
         for w in &r.wrong {
-            let c = class_of(w);
-            if seen.insert(c.clone()) {
-                let e = classes.entry(c).or_insert((0, r.seed, w.clone()));
+            let detail = class_of(w);
+            let class = detail.split(": ").next().unwrap_or("").to_string();
+            let e = classes.entry(class.clone()).or_insert((0, r.seed, Vec::new()));
+            if seen.insert(class) {
                 e.0 += 1;
+            }
+            if e.2.len() < 3 && !e.2.iter().any(|x| class_of(x) == detail) {
+                e.2.push(format!("seed {}: {w}", r.seed));
             }
         }
     }
+    let tally = results.iter().fold(checker::Tally::default(), |mut t, r| {
+        t.analysed += r.tally.analysed;
+        t.rejected += r.tally.rejected;
+        t.stopped += r.tally.stopped;
+        t
+    });
     let mut report = String::new();
     report.push_str(&format!(
-        "oracle: {} cases ({damaged} damaged exports, {} controls), seeds {first}..{}, {threads} threads, {elapsed:.1} s; {} failed\n\n",
+        "oracle: {} cases ({damaged} damaged exports, {} controls), seeds {first}..{}, {threads} threads, {elapsed:.1} s; {} failed\n",
         results.len(),
         results.len() - damaged,
         first + cases.saturating_sub(1),
         failed.len()
+    ));
+    report.push_str(&format!(
+        "records checked: {} analysed with exactly their values, {} rejected on their line, {} in runs that stopped\n\n",
+        tally.analysed, tally.rejected, tally.stopped
     ));
     report.push_str(&format!(
         "{:<30} {:>6} {:>6} {:>6}  first failing seed\n",
@@ -572,12 +625,15 @@ fn every_true_patient_is_analysed_exactly_rejected_or_stops_the_run() {
         ));
     }
     if !classes.is_empty() {
-        report.push_str("\nfailure classes (cases, first seed, example):\n");
+        report.push_str("\nfailure classes (cases, first seed, examples):\n");
         let mut sorted: Vec<_> = classes.iter().collect();
-        sorted.sort_by(|a, b| b.1.0.cmp(&a.1.0));
-        for (class, (n, seed, example)) in sorted {
-            let example: String = example.chars().take(300).collect();
-            report.push_str(&format!("  {n:>5}  seed {seed:<8} {class}\n         e.g. {example}\n"));
+        sorted.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
+        for (class, (n, seed, examples)) in sorted {
+            report.push_str(&format!("  {n:>5}  seed {seed:<8} {class}\n"));
+            for e in examples {
+                let e: String = e.replace('\n', " | ").chars().take(400).collect();
+                report.push_str(&format!("           {e}\n"));
+            }
         }
     }
     let shown = if single { failed.len() } else { failed.len().min(12) };

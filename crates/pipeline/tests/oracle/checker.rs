@@ -321,7 +321,18 @@ pub enum Outcome<'a> {
     Err(&'a str),
 }
 
-/// Checks one case; returns what is wrong, one line each.
+/// How the records of a case ended, as checked.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Tally {
+    /// Read with exactly their values and carried to derive.parquet.
+    pub analysed: usize,
+    /// Rejected with a reason on their own line.
+    pub rejected: usize,
+    /// In a run that stopped with an acceptable error.
+    pub stopped: usize,
+}
+
+/// Checks one case; returns what is wrong, one line each, and the tally.
 pub fn check(
     sources: &[SourceCase],
     damages: &[Applied],
@@ -329,7 +340,8 @@ pub fn check(
     case_dir: &Path,
     out_dir: &Path,
     logs: &str,
-) -> Vec<String> {
+) -> (Vec<String>, Tally) {
+    let mut tally = Tally::default();
     let mut wrong = Vec::new();
     let values = patient_values(sources);
     if let Some(v) = leaked(logs, &values) {
@@ -341,14 +353,20 @@ pub fn check(
         wrong.push(format!("partial folders left behind: {partial:?}"));
     }
     match outcome {
-        Outcome::Err(msg) => check_error(sources, damages, msg, out_dir, &values, &mut wrong),
+        Outcome::Err(msg) => {
+            check_error(sources, damages, msg, out_dir, &values, &mut wrong);
+            tally.stopped = sources
+                .iter()
+                .map(|s| s.table.records.iter().filter(|r| !r.gone).count())
+                .sum();
+        }
         Outcome::Ok { out, ledger } => {
-            if let Err(e) = check_run(sources, damages, out, ledger, &mut wrong) {
+            if let Err(e) = check_run(sources, damages, out, ledger, &mut wrong, &mut tally) {
                 wrong.push(format!("cannot read the run folder: {e}"));
             }
         }
     }
-    wrong
+    (wrong, tally)
 }
 
 fn find_partial(dir: &Path, found: &mut Vec<String>) {
@@ -403,7 +421,7 @@ fn check_error(
             .collect();
         if here.is_empty() {
             wrong.push(format!(
-                "the run stopped on {} ({}), which has no damage that may stop it: {short}",
+                "the run stopped on a source without a damage that may stop it ({}, {}): {short}",
                 s.data_file,
                 s.format.describe()
             ));
@@ -414,7 +432,7 @@ fn check_error(
         if s.on_error_reject && here.iter().all(|d| d.kind.rejects_under_reject()) {
             let kinds: Vec<String> = here.iter().map(|d| d.kind.name()).collect();
             wrong.push(format!(
-                "the run stopped on {}, but on_error = \"reject\" and its damage ({}) only touches records: {short}",
+                "the run stopped although on_error = \"reject\" and the damage only touches records ({}, {}): {short}",
                 s.data_file,
                 kinds.join(", ")
             ));
@@ -433,6 +451,7 @@ fn check_run(
     out: &Path,
     ledger: &cohortflow_core::ledger::Ledger,
     wrong: &mut Vec<String>,
+    tally: &mut Tally,
 ) -> Result<(), String> {
     let ingest = stage_rows(&read_parquet(&out.join("ingest.parquet"))?)?;
     let derive = stage_rows(&read_parquet(&out.join("derive.parquet"))?)?;
@@ -445,6 +464,8 @@ fn check_run(
     let mut explained_rejects = vec![false; rejects.len()];
     // Linked groups: (group) -> records surviving to derive.
     let mut groups: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
+    // Duplicate-id groups: (source, group) -> records analysed.
+    let mut dups: BTreeMap<(String, usize), usize> = BTreeMap::new();
     for s in sources {
         for (ri, r) in s.table.records.iter().enumerate() {
             if r.gone {
@@ -500,10 +521,21 @@ fn check_run(
                             same
                         });
                     if !exact {
-                        wrong.push(format!(
-                            "{who}: ALTERED at ingest: {}",
-                            diff(&r.truth, got)
-                        ));
+                        // Another record's values at this line: the line
+                        // numbers are wrong, not the values.
+                        let other = s.table.records.iter().position(|o| {
+                            !o.gone && o.lines.0 != r.lines.0 && (&o.truth == got || o.alternatives.iter().any(|(a, _)| a == got))
+                        });
+                        match other {
+                            Some(o) => wrong.push(format!(
+                                "{who}: WRONG LINE: the row at line {} holds record {o}, which starts on line {}",
+                                r.lines.0, s.table.records[o].lines.0
+                            )),
+                            None => wrong.push(format!(
+                                "{who}: ALTERED at ingest: {}",
+                                diff(&r.truth, got)
+                            )),
+                        }
                         continue;
                     }
                     if ingest_rejected {
@@ -520,13 +552,12 @@ fn check_run(
                     let derived = derive.rows.get(&key).and_then(|v| v.first().copied());
                     match (derived, later.is_empty()) {
                         (Some(d), true) => {
+                            tally.analysed += 1;
                             if let Some(g) = r.link_group {
                                 groups.entry(g).or_default().1 += 1;
                             }
-                            if r.must_go {
-                                wrong.push(format!(
-                                    "{who}: analysed although it must be rejected (duplicate id)"
-                                ));
+                            if let Some(g) = r.dup_group {
+                                *dups.entry((s.name.clone(), g)).or_default() += 1;
                             }
                             if flag_needed && !derive.flags[d] {
                                 wrong.push(format!(
@@ -557,6 +588,7 @@ fn check_run(
                             wrong.push(format!("{who}: both in derive.parquet and rejected at {}", later[0].stage));
                         }
                         (None, false) => {
+                            tally.rejected += 1;
                             let linkage = later.iter().all(|x| x.stage == "clean")
                                 && r.link_group.is_some();
                             if !(r.touched || flag_needed || linkage) {
@@ -580,6 +612,9 @@ fn check_run(
                         .collect();
                     for &i in &found {
                         explained_rejects[i] = true;
+                    }
+                    if !found.is_empty() {
+                        tally.rejected += 1;
                     }
                     if found.is_empty() {
                         // Where is it? Look for its id elsewhere.
@@ -617,10 +652,27 @@ fn check_run(
                     .first()
                     .map(|&i| show(&ingest.values[i]))
                     .unwrap_or_default();
-                wrong.push(format!(
-                    "source {src}: ingest.parquet has a row at line {line}, where no record starts: {what}"
-                ));
+                let holds = s.table.records.iter().position(|o| {
+                    let row = ingest.rows[&(src.clone(), *line)][0];
+                    o.truth == ingest.values[row]
+                });
+                match holds {
+                    Some(o) => wrong.push(format!(
+                        "source {src}: WRONG LINE: ingest.parquet has record {o} (line {}) at line {line}",
+                        s.table.records[o].lines.0
+                    )),
+                    None => wrong.push(format!(
+                        "source {src}: ingest.parquet has a row at line {line}, where no record starts: {what}"
+                    )),
+                }
             }
+        }
+    }
+    for ((source, _), analysed) in &dups {
+        if *analysed > 1 {
+            wrong.push(format!(
+                "source {source}: {analysed} records with one patient id analysed, although the source declares patient_id unique"
+            ));
         }
     }
     for (g, (records, analysed)) in &groups {

@@ -500,8 +500,14 @@ pub fn apply(
             }
             let id = table.records[r].cells[c].clone();
             table.records[s].cells[c] = id;
-            table.records[s].must_go = true;
-            table.records[r].must_go = true;
+            // Read alone (the other record rejected for another reason),
+            // the record carries the id as written.
+            let mut alt = table.records[s].truth.clone();
+            alt[0] = table.records[r].truth[0].clone();
+            table.records[s].alternatives.push((alt, false));
+            let group = table.records[r].dup_group.unwrap_or(r);
+            table.records[s].dup_group = Some(group);
+            table.records[r].dup_group = Some(group);
             applied.touched = vec![r, s];
             applied.what = format!("record {s} has the patient id of record {r}");
         }

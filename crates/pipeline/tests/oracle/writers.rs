@@ -315,9 +315,9 @@ pub struct Record {
     pub alternatives: Vec<(Vec<Val>, bool)>,
     /// A damage touched this record: it may be rejected (or stop the run).
     pub touched: bool,
-    /// The record may not be analysed with the truth alone (e.g. a
-    /// duplicate id): it must be rejected or stop the run.
-    pub must_go: bool,
+    /// Records sharing a patient id within one export (a damage): at most
+    /// one of them may be analysed (the source declares `unique`).
+    pub dup_group: Option<usize>,
     /// CSV: field count change (−1 drops the last field, +1 adds one).
     pub ragged: i32,
     /// Linked copies of one patient across sources share a group.
@@ -444,7 +444,7 @@ pub fn build_table(
                 truth,
                 alternatives: Vec::new(),
                 touched: false,
-                must_go: false,
+                dup_group: None,
                 ragged: 0,
                 link_group: None,
                 gone: false,
