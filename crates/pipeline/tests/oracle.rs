@@ -54,7 +54,11 @@ impl Case {
                 "  source {} ({} records, on_error = {}): {}\n",
                 src.name,
                 src.table.records.len(),
-                if src.on_error_reject { "reject" } else { "fail" },
+                if src.on_error_reject {
+                    "reject"
+                } else {
+                    "fail"
+                },
                 src.format.describe()
             ));
         }
@@ -76,10 +80,10 @@ impl Case {
 fn random_format(rng: &mut Rng) -> Format {
     match rng.below(20) {
         0..=11 => Format::Csv(CsvDialect {
-            separator: *rng.pick(&[';', ',', '\t']),
+            separator: rng.pick(&[';', ',', '\t']),
             quote_all: rng.chance(0.2),
             decimal_comma: rng.chance(0.5),
-            encoding: *rng.pick(&[
+            encoding: rng.pick(&[
                 Encoding::Utf8,
                 Encoding::Utf8,
                 Encoding::Utf8Bom,
@@ -88,7 +92,7 @@ fn random_format(rng: &mut Rng) -> Format {
                 Encoding::Utf16Le,
                 Encoding::Utf16Be,
             ]),
-            eol: *rng.pick(&[Eol::Lf, Eol::CrLf, Eol::Cr]),
+            eol: rng.pick(&[Eol::Lf, Eol::CrLf, Eol::Cr]),
             title_line: rng.chance(0.15),
         }),
         12..=16 => Format::Xlsx {
@@ -123,6 +127,12 @@ name = "imatinib before diagnosis"
 check = "im_start >= diagnosis_date"
 action = "flag"
 {linkage}
+# Millimetres per day from diagnosis to imatinib: a division that is
+# infinite when both dates are one day (damage `derived_division_by_zero`).
+[[derive.column]]
+name = "size_per_day"
+expr = "tumour_size / (CAST(im_start AS INTEGER) - CAST(diagnosis_date AS INTEGER))"
+
 [endpoints.pfs]
 label = "Progression-free survival"
 origin = "im_start"
@@ -199,7 +209,12 @@ fn build(seed: u64, dir: &Path) -> Case {
             m.swap(i, j);
         }
     } else {
-        members[0] = patients.iter().cloned().enumerate().map(|(i, p)| (i, p, None)).collect();
+        members[0] = patients
+            .iter()
+            .cloned()
+            .enumerate()
+            .map(|(i, p)| (i, p, None))
+            .collect();
     }
     let mut tables = Vec::new();
     let mut formats = Vec::new();
@@ -231,7 +246,7 @@ fn build(seed: u64, dir: &Path) -> Case {
         while damages.len() < want && tries < 30 {
             tries += 1;
             let s = rng.below(tables.len());
-            let kind = *rng.pick(&damage::ALL);
+            let kind = rng.pick(&damage::ALL);
             if !kind.applies(&formats[s]) || damages.iter().any(|d: &Applied| d.kind == kind) {
                 continue;
             }
@@ -255,7 +270,11 @@ fn build(seed: u64, dir: &Path) -> Case {
         let format = formats[s].clone();
         let data_file = format!("export_{}.{}", (b'a' + s as u8) as char, format.extension());
         let toml_file = format!("source_{}.toml", (b'a' + s as u8) as char);
-        let sheet = if rng.chance(0.5) { "Patients" } else { "Пациенты" };
+        let sheet = if rng.chance(0.5) {
+            "Patients"
+        } else {
+            "Пациенты"
+        };
         let (bytes, debris) = match &format {
             Format::Csv(d) => {
                 let pieces = writers::csv_pieces(&table, d);
@@ -297,7 +316,7 @@ fn build(seed: u64, dir: &Path) -> Case {
             }
         };
         std::fs::write(dir.join(&data_file), bytes).unwrap();
-        let on_error_reject = rng.chance(0.7);
+        let on_error_reject = rng.chance(0.75);
         let toml = writers::source_toml(
             names[s],
             &data_file,
@@ -327,10 +346,7 @@ fn build(seed: u64, dir: &Path) -> Case {
         .replace("{sources}", &list.join(", "))
         .replace("{linkage}", if two { LINKAGE } else { "" });
     std::fs::write(dir.join("oracle.toml"), pipeline).unwrap();
-    Case {
-        sources,
-        damages,
-    }
+    Case { sources, damages }
 }
 
 /// A log sink for one case.
@@ -370,8 +386,8 @@ fn run_case(seed: u64, keep: bool) -> Result1 {
         .finish();
     let result = tracing::subscriber::with_default(subscriber, || {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let loaded = cohortflow_pipeline::load(&dir.join("oracle.toml"))
-                .map_err(|e| e.to_string())?;
+            let loaded =
+                cohortflow_pipeline::load(&dir.join("oracle.toml")).map_err(|e| e.to_string())?;
             cohortflow_pipeline::run(&loaded, &out).map_err(|e| e.to_string())
         }))
     });
@@ -393,7 +409,10 @@ fn run_case(seed: u64, keep: bool) -> Result1 {
                 &out,
                 &logs,
             );
-            (format!("error: {}", msg.lines().next().unwrap_or("")), wrong)
+            (
+                format!("error: {}", msg.lines().next().unwrap_or("")),
+                wrong,
+            )
         }
         Ok(Ok(summary)) => {
             let wrong = checker::check(
@@ -407,7 +426,10 @@ fn run_case(seed: u64, keep: bool) -> Result1 {
                 &out,
                 &logs,
             );
-            (format!("ok, {} rows rejected", summary.rejected_rows), wrong)
+            (
+                format!("ok, {} rows rejected", summary.rejected_rows),
+                wrong,
+            )
         }
     };
     if keep {
@@ -586,7 +608,9 @@ fn every_true_patient_is_analysed_exactly_rejected_or_stops_the_run() {
         for w in &r.wrong {
             let detail = class_of(w);
             let class = detail.split(": ").next().unwrap_or("").to_string();
-            let e = classes.entry(class.clone()).or_insert((0, r.seed, Vec::new()));
+            let e = classes
+                .entry(class.clone())
+                .or_insert((0, r.seed, Vec::new()));
             if seen.insert(class) {
                 e.0 += 1;
             }
@@ -636,7 +660,11 @@ fn every_true_patient_is_analysed_exactly_rejected_or_stops_the_run() {
             }
         }
     }
-    let shown = if single { failed.len() } else { failed.len().min(12) };
+    let shown = if single {
+        failed.len()
+    } else {
+        failed.len().min(12)
+    };
     for r in failed.iter().take(shown) {
         report.push_str(&format!(
             "\nFAILED seed {} -> {}\n{}",
@@ -655,7 +683,10 @@ fn every_true_patient_is_analysed_exactly_rejected_or_stops_the_run() {
         ));
     }
     if single && let Some(r) = results.first() {
-        report.push_str(&format!("\nseed {} -> {}\n{}", r.seed, r.outcome, r.description));
+        report.push_str(&format!(
+            "\nseed {} -> {}\n{}",
+            r.seed, r.outcome, r.description
+        ));
     }
     if failed.is_empty() || single {
         eprintln!("{report}");

@@ -84,6 +84,8 @@ struct StageRows {
     values: Vec<Vec<Val>>,
     flags: Vec<bool>,
     endpoints: Vec<Option<(f64, bool, f64, bool)>>,
+    /// The derived column `size_per_day`, when the table has it.
+    size_per_day: Vec<Option<f64>>,
 }
 
 fn column_vals(df: &DataFrame, name: &str) -> Result<Vec<Val>, String> {
@@ -96,17 +98,23 @@ fn column_vals(df: &DataFrame, name: &str) -> Result<Vec<Val>, String> {
         "tumour_size" => {
             let c = col.cast(&DataType::Float64).map_err(e)?;
             let c = c.f64().map_err(e)?;
-            (0..n).map(|i| c.get(i).map_or(Val::Null, Val::Float)).collect()
+            (0..n)
+                .map(|i| c.get(i).map_or(Val::Null, Val::Float))
+                .collect()
         }
         "im_line" => {
             let c = col.cast(&DataType::Int64).map_err(e)?;
             let c = c.i64().map_err(e)?;
-            (0..n).map(|i| c.get(i).map_or(Val::Null, Val::Int)).collect()
+            (0..n)
+                .map(|i| c.get(i).map_or(Val::Null, Val::Int))
+                .collect()
         }
         n2 if super::generator::DATE_COLUMNS.contains(&n2) => {
             let c = col.cast(&DataType::Int32).map_err(e)?;
             let c = c.i32().map_err(e)?;
-            (0..n).map(|i| c.get(i).map_or(Val::Null, Val::Date)).collect()
+            (0..n)
+                .map(|i| c.get(i).map_or(Val::Null, Val::Date))
+                .collect()
         }
         _ => {
             let c = col.cast(&DataType::String).map_err(e)?;
@@ -120,7 +128,11 @@ fn column_vals(df: &DataFrame, name: &str) -> Result<Vec<Val>, String> {
 
 fn stage_rows(df: &DataFrame) -> Result<StageRows, String> {
     let e = |e: PolarsError| e.to_string();
-    let source = df.column("source").map_err(e)?.cast(&DataType::String).map_err(e)?;
+    let source = df
+        .column("source")
+        .map_err(e)?
+        .cast(&DataType::String)
+        .map_err(e)?;
     let source = source.str().map_err(e)?;
     let row = df
         .column("source_row")
@@ -171,11 +183,20 @@ fn stage_rows(df: &DataFrame) -> Result<StageRows, String> {
         }
         _ => vec![None; df.height()],
     };
+    let size_per_day = match df.column("size_per_day") {
+        Ok(c) => {
+            let c = c.cast(&DataType::Float64).map_err(e)?;
+            let c = c.f64().map_err(e)?.clone();
+            (0..df.height()).map(|i| c.get(i)).collect()
+        }
+        Err(_) => vec![None; df.height()],
+    };
     Ok(StageRows {
         rows,
         values,
         flags,
         endpoints,
+        size_per_day,
     })
 }
 
@@ -228,12 +249,13 @@ fn named_lines(text: &str) -> Vec<(i64, i64)> {
                     }
                     cur.clear();
                 }
+                let skip = matches!(c, '.' | ' ' | ',' | ':')
+                    || rest[k..].starts_with("and")
+                    || rest[k..].starts_with("to")
+                    || (k > 0 && matches!(c, 'n' | 'd' | 'o'));
                 if c == '-' || c == '–' || (c == '.' && rest[k + 1..].starts_with('.')) {
                     range_open = true;
-                } else if c == '.' || c == ' ' || c == ',' || c == ':' {
-                } else if rest[k..].starts_with("and") || rest[k..].starts_with("to") {
-                } else if k > 0 && (c == 'n' || c == 'd' || c == 'o') {
-                } else {
+                } else if !skip {
                     break;
                 }
                 if k > 60 {
@@ -398,9 +420,7 @@ fn check_error(
         wrong.push("the failed run left its run folder".into());
     }
     if let Some(v) = leaked(msg, values) {
-        wrong.push(format!(
-            "the error shows a patient value ({v:?}): {short}"
-        ));
+        wrong.push(format!("the error shows a patient value ({v:?}): {short}"));
     }
     // The sources the message names (by data file or source file).
     let named: Vec<usize> = (0..sources.len())
@@ -408,9 +428,7 @@ fn check_error(
         .collect();
     if named.is_empty() {
         let stage = msg.split(':').next().unwrap_or("");
-        wrong.push(format!(
-            "the error names no input file ({stage}): {short}"
-        ));
+        wrong.push(format!("the error names no input file ({stage}): {short}"));
         return;
     }
     for &i in &named {
@@ -502,7 +520,10 @@ fn check_run(
                 .chain(&block_rejects)
                 .any(|&i| rejects[i].stage == "ingest");
             if at_ingest.len() > 1 {
-                wrong.push(format!("{who}: {} rows of ingest.parquet at its line", at_ingest.len()));
+                wrong.push(format!(
+                    "{who}: {} rows of ingest.parquet at its line",
+                    at_ingest.len()
+                ));
             }
             if let Some(g) = r.link_group {
                 groups.entry(g).or_default().0 += 1;
@@ -524,7 +545,9 @@ fn check_run(
                         // Another record's values at this line: the line
                         // numbers are wrong, not the values.
                         let other = s.table.records.iter().position(|o| {
-                            !o.gone && o.lines.0 != r.lines.0 && (&o.truth == got || o.alternatives.iter().any(|(a, _)| a == got))
+                            !o.gone
+                                && o.lines.0 != r.lines.0
+                                && (&o.truth == got || o.alternatives.iter().any(|(a, _)| a == got))
                         });
                         match other {
                             Some(o) => wrong.push(format!(
@@ -539,7 +562,9 @@ fn check_run(
                         continue;
                     }
                     if ingest_rejected {
-                        wrong.push(format!("{who}: both in ingest.parquet and rejected at ingest"));
+                        wrong.push(format!(
+                            "{who}: both in ingest.parquet and rejected at ingest"
+                        ));
                     }
                     let later: Vec<&RejectRow> = my_rejects
                         .iter()
@@ -571,6 +596,25 @@ fn check_run(
                                     diff(got, &derive.values[d])
                                 ));
                             }
+                            if let Some(x) = derive.size_per_day[d]
+                                && !x.is_finite()
+                            {
+                                wrong.push(format!(
+                                    "{who}: a non-finite derived value kept (size_per_day = {x})"
+                                ));
+                            }
+                            let want_spd = match (&got[7], &got[4], &got[10]) {
+                                (Val::Float(size), Val::Date(dx), Val::Date(im)) if im != dx => {
+                                    Some(size / (im - dx) as f64)
+                                }
+                                _ => None,
+                            };
+                            if want_spd.is_some() && derive.size_per_day[d] != want_spd {
+                                wrong.push(format!(
+                                    "{who}: size_per_day {:?}, true {want_spd:?}",
+                                    derive.size_per_day[d]
+                                ));
+                            }
                             if !r.touched
                                 && !flag_needed
                                 && let Some((pt, pe, ot, oe)) = derive.endpoints[d]
@@ -585,12 +629,15 @@ fn check_run(
                             }
                         }
                         (Some(_), false) => {
-                            wrong.push(format!("{who}: both in derive.parquet and rejected at {}", later[0].stage));
+                            wrong.push(format!(
+                                "{who}: both in derive.parquet and rejected at {}",
+                                later[0].stage
+                            ));
                         }
                         (None, false) => {
                             tally.rejected += 1;
-                            let linkage = later.iter().all(|x| x.stage == "clean")
-                                && r.link_group.is_some();
+                            let linkage =
+                                later.iter().all(|x| x.stage == "clean") && r.link_group.is_some();
                             if !(r.touched || flag_needed || linkage) {
                                 wrong.push(format!(
                                     "{who}: untouched by damage, rejected at {} ({})",
@@ -687,7 +734,10 @@ fn check_run(
             continue;
         }
         let Some(s) = sources.iter().find(|s| s.name == x.source) else {
-            wrong.push(format!("rejects.csv names an unknown source {:?}", x.source));
+            wrong.push(format!(
+                "rejects.csv names an unknown source {:?}",
+                x.source
+            ));
             continue;
         };
         let debris = s.debris.iter().any(|(a, b)| *a <= x.row && x.row <= *b);

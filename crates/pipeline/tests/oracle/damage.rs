@@ -38,9 +38,10 @@ pub enum Kind {
     EmptyRequiredCell,
     NulByte,
     LongField,
+    DerivedDivisionByZero,
 }
 
-pub const ALL: [Kind; 26] = [
+pub const ALL: [Kind; 27] = [
     Kind::StrayQuote,
     Kind::UnclosedQuote,
     Kind::RaggedMissingField,
@@ -67,6 +68,7 @@ pub const ALL: [Kind; 26] = [
     Kind::EmptyRequiredCell,
     Kind::NulByte,
     Kind::LongField,
+    Kind::DerivedDivisionByZero,
 ];
 
 impl Kind {
@@ -89,8 +91,8 @@ impl Kind {
         let xlsx = matches!(format, Format::Xlsx { .. });
         let parquet = matches!(format, Format::Parquet);
         match self {
-            StrayQuote | UnclosedQuote | RaggedMissingField | RaggedExtraField
-            | BomInTheMiddle | MixedLineEndings => csv,
+            StrayQuote | UnclosedQuote | RaggedMissingField | RaggedExtraField | BomInTheMiddle
+            | MixedLineEndings => csv,
             WrongEncodingBytes => {
                 matches!(format, Format::Csv(d) if !matches!(d.encoding, Encoding::Utf16Le | Encoding::Utf16Be))
             }
@@ -202,7 +204,7 @@ pub fn apply(
     if records.is_empty() {
         return None;
     }
-    let r = *rng.pick(&records);
+    let r = rng.pick(&records);
     let mut applied = Applied {
         kind,
         source,
@@ -258,7 +260,14 @@ pub fn apply(
         RaggedMissingField | RaggedExtraField => {
             table.records[r].ragged = if kind == RaggedMissingField { -1 } else { 1 };
             applied.touched = vec![r];
-            applied.what = format!("record {r}: one field {}", if kind == RaggedMissingField { "missing" } else { "too many" });
+            applied.what = format!(
+                "record {r}: one field {}",
+                if kind == RaggedMissingField {
+                    "missing"
+                } else {
+                    "too many"
+                }
+            );
         }
         Truncated => match format {
             Format::Csv(_) => {
@@ -269,7 +278,7 @@ pub fn apply(
                 // separator, so the cut record lacks a field.
                 let from = n / 2;
                 let cands: Vec<usize> = records.iter().copied().filter(|&i| i >= from).collect();
-                let r = *rng.pick(&cands);
+                let r = rng.pick(&cands);
                 csv.truncate = Some((r, usize::MAX));
                 for i in r + 1..n {
                     table.records[i].gone = true;
@@ -315,7 +324,7 @@ pub fn apply(
             let cands: Vec<usize> = (0..table.columns.len())
                 .filter(|&c| table.columns[c].is_some())
                 .collect();
-            let c = *rng.pick(&cands);
+            let c = rng.pick(&cands);
             let h = &table.headers[c];
             let chars: Vec<char> = h.chars().collect();
             let typo: String = match rng.below(3) {
@@ -353,7 +362,7 @@ pub fn apply(
             if cands.is_empty() {
                 return None;
             }
-            let c = *rng.pick(&cands);
+            let c = rng.pick(&cands);
             let Cell::Text(s) = &table.records[r].cells[c] else {
                 unreachable!()
             };
@@ -369,13 +378,13 @@ pub fn apply(
             applied.what = format!("record {r}: column {c} in another encoding");
         }
         InvalidDate => {
-            let col = *rng.pick(&DATE_COLUMNS);
+            let col = rng.pick(&DATE_COLUMNS);
             let c = col_index(table, col)?;
             let year = match &table.records[r].truth[canon(col)] {
                 Val::Date(d) => from_days(*d).year(),
                 _ => 2015,
             };
-            let (day, month) = *rng.pick(&[(31, 2), (30, 2), (31, 4), (32, 1), (0, 5), (15, 13)]);
+            let (day, month) = rng.pick(&[(31, 2), (30, 2), (31, 4), (32, 1), (0, 5), (15, 13)]);
             let text = match table.date_format {
                 "%Y-%m-%d" => format!("{year}-{month:02}-{day:02}"),
                 "%d/%m/%Y" => format!("{day:02}/{month:02}/{year}"),
@@ -386,7 +395,7 @@ pub fn apply(
             applied.touched = vec![r];
         }
         DateInAnotherFormat => {
-            let col = *rng.pick(&DATE_COLUMNS);
+            let col = rng.pick(&DATE_COLUMNS);
             let c = col_index(table, col)?;
             let Val::Date(d) = table.records[r].truth[canon(col)] else {
                 return None;
@@ -400,23 +409,27 @@ pub fn apply(
                 .filter(|f| *f != table.date_format)
                 .chain(["%d.%m.%y", "%Y%m%d", "%d %B %Y"])
                 .collect();
-            let f = *rng.pick(&others);
+            let f = rng.pick(&others);
             let text = fmt_date(d, f);
             applied.what = format!("record {r}: {col} written as {f}");
             table.records[r].cells[c] = Cell::Text(text);
             applied.touched = vec![r];
         }
         UnknownCode => {
-            let col = *rng.pick(&["sex", "primary_site", "mutation", "mets_site", "best_response"]);
+            let col = rng.pick(&[
+                "sex",
+                "primary_site",
+                "mutation",
+                "mets_site",
+                "best_response",
+            ]);
             let c = col_index(table, col)?;
             let code = match &table.records[r].cells[c] {
-                Cell::Text(s) => {
-                    match rng.below(3) {
-                        0 => s.to_lowercase() + ".",
-                        1 => format!("{s}?"),
-                        _ => "X".to_string(),
-                    }
-                }
+                Cell::Text(s) => match rng.below(3) {
+                    0 => s.to_lowercase() + ".",
+                    1 => format!("{s}?"),
+                    _ => "X".to_string(),
+                },
                 _ => "unknown".to_string(),
             };
             applied.what = format!("record {r}: {col} code {code:?}");
@@ -436,10 +449,10 @@ pub fn apply(
                     _ => false,
                 })
                 .collect();
-            let r = *rng.pick(&cands.is_empty().then_some(vec![usize::MAX]).unwrap_or(cands));
-            if r == usize::MAX {
+            if cands.is_empty() {
                 return None;
             }
+            let r = rng.pick(&cands);
             let Val::Float(x) = table.records[r].truth[canon("tumour_size")] else {
                 unreachable!()
             };
@@ -494,7 +507,7 @@ pub fn apply(
         }
         DuplicatePatientId => {
             let c = col_index(table, "patient_id")?;
-            let s = *rng.pick(&records);
+            let s = rng.pick(&records);
             if s == r {
                 return None;
             }
@@ -522,7 +535,7 @@ pub fn apply(
             if cands.is_empty() {
                 return None;
             }
-            let r = *rng.pick(&cands);
+            let r = rng.pick(&cands);
             let Cell::Text(s) = &table.records[r].cells[c] else {
                 return None;
             };
@@ -549,7 +562,7 @@ pub fn apply(
         XlsxFormulaWithoutValue | XlsxErrorCell => {
             let c = rng.below(table.columns.len());
             table.records[r].cells[c] = if kind == XlsxErrorCell {
-                Cell::Error(*rng.pick(&["#N/A", "#DIV/0!", "#VALUE!", "#REF!"]))
+                Cell::Error(rng.pick(&["#N/A", "#DIV/0!", "#VALUE!", "#REF!"]))
             } else {
                 Cell::FormulaNoValue
             };
@@ -557,7 +570,7 @@ pub fn apply(
             applied.what = format!("record {r}: column {c} is a {kind:?}");
         }
         EmptyRequiredCell => {
-            let col = *rng.pick(&REQUIRED);
+            let col = rng.pick(&REQUIRED);
             let c = col_index(table, col)?;
             table.records[r].cells[c] = if rng.chance(0.5) || matches!(format, Format::Parquet) {
                 Cell::Empty
@@ -574,26 +587,54 @@ pub fn apply(
             if cands.is_empty() {
                 return None;
             }
-            let c = *rng.pick(&cands);
+            let c = rng.pick(&cands);
             let Cell::Text(s) = &table.records[r].cells[c] else {
                 unreachable!()
             };
             let mut s = s.clone();
-            let at = s.char_indices().nth(rng.below(s.chars().count() + 1)).map_or(s.len(), |(i, _)| i);
+            let at = s
+                .char_indices()
+                .nth(rng.below(s.chars().count() + 1))
+                .map_or(s.len(), |(i, _)| i);
             s.insert(at, '\0');
             table.records[r].cells[c] = Cell::Text(s);
             applied.touched = vec![r];
             applied.what = format!("record {r}: a NUL byte in column {c}");
         }
+        DerivedDivisionByZero => {
+            // Imatinib started on the day of diagnosis: size_per_day divides
+            // by zero.
+            let c = col_index(table, "im_start")?;
+            let Val::Date(dx) = table.records[r].truth[canon("diagnosis_date")] else {
+                unreachable!()
+            };
+            if table.records[r].truth[canon("tumour_size")] == Val::Null {
+                return None;
+            }
+            let d = from_days(dx);
+            set_date(table, r, c, d);
+            let mut alt = table.records[r].truth.clone();
+            alt[canon("im_start")] = Val::Date(dx);
+            table.records[r].alternatives.push((alt, false));
+            applied.touched = vec![r];
+            applied.what = format!(
+                "record {r}: imatinib started on the day of diagnosis (a derived division by zero)"
+            );
+        }
         LongField => {
-            let len = if matches!(format, Format::Xlsx { .. }) { 30_000 } else { 100_000 };
+            let len = if matches!(format, Format::Xlsx { .. }) {
+                30_000
+            } else {
+                100_000
+            };
             match col_index_none(table) {
                 Some(c) if rng.chance(0.6) => {
-                    table.records[r].cells[c] = Cell::Text("ж".repeat(len / 2) + &"x".repeat(len / 2));
+                    table.records[r].cells[c] =
+                        Cell::Text("ж".repeat(len / 2) + &"x".repeat(len / 2));
                     applied.what = format!("record {r}: a {len}-character comment");
                 }
                 _ => {
-                    let col = *rng.pick(&["sex", "mets_site", "best_response", "primary_site"]);
+                    let col = rng.pick(&["sex", "mets_site", "best_response", "primary_site"]);
                     let c = col_index(table, col)?;
                     table.records[r].cells[c] = Cell::Text("x".repeat(len));
                     applied.touched = vec![r];
@@ -641,7 +682,7 @@ pub fn apply_csv_plan(rng: &mut Rng, mut pieces: Vec<Piece>, plan: &CsvPlan) -> 
     }
     if plan.mixed_eol {
         for p in &mut out {
-            p.eol = *rng.pick(&[Eol::Lf, Eol::CrLf, Eol::Cr]);
+            p.eol = rng.pick(&[Eol::Lf, Eol::CrLf, Eol::Cr]);
         }
         // A CR before a LF that ends the previous line would join them;
         // an empty piece ending in CR followed by LF is one line break.

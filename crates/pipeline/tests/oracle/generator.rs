@@ -34,8 +34,8 @@ impl Rng {
     pub fn chance(&mut self, p: f64) -> bool {
         (self.0.next_u64() >> 11) as f64 / (1u64 << 53) as f64 <= p
     }
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
+    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len())]
     }
 }
 
@@ -195,8 +195,8 @@ impl Patient {
             sex: if n % 2 == 0 { "M" } else { "F" },
             birth,
             diagnosis,
-            site: rng.chance(0.92).then(|| *rng.pick(&SITES)),
-            mutation: rng.chance(0.85).then(|| *rng.pick(&MUTATIONS)),
+            site: rng.chance(0.92).then(|| rng.pick(&SITES)),
+            mutation: rng.chance(0.85).then(|| rng.pick(&MUTATIONS)),
             size_mm: rng.chance(0.9).then(|| {
                 // Whole millimetres, or whole centimetres.
                 if rng.chance(0.3) {
@@ -205,10 +205,10 @@ impl Patient {
                     rng.range(10, 250)
                 }
             }),
-            mets: *rng.pick(&METS),
+            mets: rng.pick(&METS),
             line: if n < 4 || rng.chance(0.85) { 1 } else { 2 },
             im_start,
-            response: *rng.pick(&RESPONSES),
+            response: rng.pick(&RESPONSES),
             progression,
             surgery,
             death,
@@ -265,4 +265,3 @@ pub fn cohort(rng: &mut Rng, n: usize, id_prefix: &str) -> Vec<Patient> {
         .map(|i| Patient::generate(rng, i, id_prefix))
         .collect()
 }
-

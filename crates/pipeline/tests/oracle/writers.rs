@@ -175,13 +175,13 @@ impl Vocab {
         let mut s = String::new();
         for i in 0..rng.range(0, 5) {
             if i > 0 {
-                s.push(*rng.pick(&[' ', ' ', sep]));
+                s.push(rng.pick(&[' ', ' ', sep]));
             }
-            s.push_str(*rng.pick(words));
+            s.push_str(rng.pick(words));
         }
         if multiline && rng.chance(0.3) {
             s.push('\n');
-            s.push_str(*rng.pick(words));
+            s.push_str(rng.pick(words));
         }
         s
     }
@@ -348,7 +348,11 @@ pub fn fmt_date(d: NaiveDate, format: &str) -> String {
 
 pub fn fmt_number(x: f64, decimal_comma: bool) -> String {
     let s = format!("{x}");
-    if decimal_comma { s.replace('.', ",") } else { s }
+    if decimal_comma {
+        s.replace('.', ",")
+    } else {
+        s
+    }
 }
 
 /// The table of one source: the patients' records in the source's
@@ -360,7 +364,7 @@ pub fn build_table(
     vocab: Vocab,
 ) -> Table {
     let cm = rng.chance(0.5);
-    let date_format = *rng.pick(&DATE_FORMATS);
+    let date_format = rng.pick(&DATE_FORMATS);
     let comment = !matches!(format, Format::Parquet) && rng.chance(0.5);
     let mut columns: Vec<Option<&'static str>> = COLUMNS.iter().map(|c| Some(*c)).collect();
     if comment {
@@ -381,7 +385,13 @@ pub fn build_table(
             None => vocab.comment_header().to_string(),
         })
         .collect();
-    let date_cells = matches!(format, Format::Xlsx { date_cells: true, .. });
+    let date_cells = matches!(
+        format,
+        Format::Xlsx {
+            date_cells: true,
+            ..
+        }
+    );
     let typed = matches!(format, Format::Parquet | Format::Xlsx { .. });
     let multiline = matches!(format, Format::Csv(_));
     let sep = match format {
@@ -858,7 +868,10 @@ pub fn source_toml(
     let mut s = String::new();
     s.push_str("[source]\n");
     s.push_str(&format!("name = {}\n", toml_str(name)));
-    s.push_str(&format!("centre = {}\n", toml_str(&format!("Centre {name}"))));
+    s.push_str(&format!(
+        "centre = {}\n",
+        toml_str(&format!("Centre {name}"))
+    ));
     s.push_str(&format!("format = \"{}\"\n", format.extension()));
     s.push_str(&format!("path = {}\n", toml_str(data_file)));
     if matches!(format, Format::Xlsx { .. }) {
@@ -870,7 +883,10 @@ pub fn source_toml(
     ));
     s.push_str("unmapped_columns = \"ignore\"\n");
     s.push_str("unique = [\"patient_id\"]\n");
-    s.push_str(&format!("date_formats = [{}]\n", toml_str(table.date_format)));
+    s.push_str(&format!(
+        "date_formats = [{}]\n",
+        toml_str(table.date_format)
+    ));
     s.push_str("missing = [\"NA\"]\n");
     if let Format::Csv(d) = format {
         s.push_str("\n[source.csv]\n");
@@ -909,10 +925,7 @@ pub fn source_toml(
             parts.push(format!("missing = [{}]", toml_str(m)));
         }
         if *col == "tumour_size" {
-            parts.push(format!(
-                "unit = \"{}\"",
-                if table.cm { "cm" } else { "mm" }
-            ));
+            parts.push(format!("unit = \"{}\"", if table.cm { "cm" } else { "mm" }));
         }
         s.push_str(&format!("{col} = {{ {} }}\n", parts.join(", ")));
     }
