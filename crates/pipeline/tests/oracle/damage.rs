@@ -473,9 +473,12 @@ pub fn apply(
                 Cell::Number(_) => Cell::Number(-w),
                 _ => Cell::Text(fmt_number(-w, dc)),
             };
-            let mut alt = table.records[r].truth.clone();
-            alt[canon("tumour_size")] = Val::Float(-w * factor);
-            table.records[r].alternatives.push((alt, true));
+            add_alternative(
+                &mut table.records[r],
+                canon("tumour_size"),
+                Val::Float(-w * factor),
+                true,
+            );
             applied.touched = vec![r];
             applied.what = format!("record {r}: a negative tumour size");
         }
@@ -486,9 +489,12 @@ pub fn apply(
             };
             let birth = from_days(dx) - Duration::days(112 * 365 + 40);
             set_date(table, r, c, birth);
-            let mut alt = table.records[r].truth.clone();
-            alt[canon("birth_date")] = Val::Date(days(birth));
-            table.records[r].alternatives.push((alt, true));
+            add_alternative(
+                &mut table.records[r],
+                canon("birth_date"),
+                Val::Date(days(birth)),
+                true,
+            );
             applied.touched = vec![r];
             applied.what = format!("record {r}: aged 112 at diagnosis");
         }
@@ -499,9 +505,12 @@ pub fn apply(
             }
             let d = NaiveDate::from_ymd_opt(2031, 1 + rng.below(12) as u32, 15).unwrap();
             set_date(table, r, c, d);
-            let mut alt = table.records[r].truth.clone();
-            alt[canon("last_followup")] = Val::Date(days(d));
-            table.records[r].alternatives.push((alt, true));
+            add_alternative(
+                &mut table.records[r],
+                canon("last_followup"),
+                Val::Date(days(d)),
+                true,
+            );
             applied.touched = vec![r];
             applied.what = format!("record {r}: last contact in 2031, after the cut-off");
         }
@@ -515,9 +524,8 @@ pub fn apply(
             table.records[s].cells[c] = id;
             // Read alone (the other record rejected for another reason),
             // the record carries the id as written.
-            let mut alt = table.records[s].truth.clone();
-            alt[0] = table.records[r].truth[0].clone();
-            table.records[s].alternatives.push((alt, false));
+            let id = table.records[r].truth[0].clone();
+            add_alternative(&mut table.records[s], 0, id, false);
             let group = table.records[r].dup_group.unwrap_or(r);
             table.records[s].dup_group = Some(group);
             table.records[r].dup_group = Some(group);
@@ -540,10 +548,13 @@ pub fn apply(
                 return None;
             };
             let digits: String = s.chars().filter(|c| c.is_ascii_digit()).collect();
-            let mut alt = table.records[r].truth.clone();
-            alt[canon("national_id")] = Val::Str(digits.clone());
-            table.records[r].cells[c] = Cell::Text(digits);
-            table.records[r].alternatives.push((alt, false));
+            table.records[r].cells[c] = Cell::Text(digits.clone());
+            add_alternative(
+                &mut table.records[r],
+                canon("national_id"),
+                Val::Str(digits),
+                false,
+            );
             // Not touched: the record must still be read and linked.
             applied.what = format!("record {r}: the SNILS of a linked patient without dashes");
         }
@@ -613,9 +624,12 @@ pub fn apply(
             }
             let d = from_days(dx);
             set_date(table, r, c, d);
-            let mut alt = table.records[r].truth.clone();
-            alt[canon("im_start")] = Val::Date(dx);
-            table.records[r].alternatives.push((alt, false));
+            add_alternative(
+                &mut table.records[r],
+                canon("im_start"),
+                Val::Date(dx),
+                false,
+            );
             applied.touched = vec![r];
             applied.what = format!(
                 "record {r}: imatinib started on the day of diagnosis (a derived division by zero)"
@@ -647,6 +661,17 @@ pub fn apply(
         table.records[t].touched = true;
     }
     Some(applied)
+}
+
+/// Another acceptable reading of a record: the damaged cell as written, on
+/// top of the truth and of every reading earlier damages allowed.
+fn add_alternative(record: &mut super::writers::Record, column: usize, value: Val, flag: bool) {
+    let mut bases = vec![(record.truth.clone(), false)];
+    bases.extend(record.alternatives.iter().cloned());
+    for (mut b, f) in bases {
+        b[column] = value.clone();
+        record.alternatives.push((b, f || flag));
+    }
 }
 
 fn col_index_none(table: &Table) -> Option<usize> {
