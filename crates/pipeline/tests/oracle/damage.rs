@@ -39,9 +39,10 @@ pub enum Kind {
     NulByte,
     LongField,
     DerivedDivisionByZero,
+    XlsxIsoDateCell,
 }
 
-pub const ALL: [Kind; 27] = [
+pub const ALL: [Kind; 28] = [
     Kind::StrayQuote,
     Kind::UnclosedQuote,
     Kind::RaggedMissingField,
@@ -69,6 +70,7 @@ pub const ALL: [Kind; 27] = [
     Kind::NulByte,
     Kind::LongField,
     Kind::DerivedDivisionByZero,
+    Kind::XlsxIsoDateCell,
 ];
 
 impl Kind {
@@ -96,7 +98,7 @@ impl Kind {
             WrongEncodingBytes => {
                 matches!(format, Format::Csv(d) if !matches!(d.encoding, Encoding::Utf16Le | Encoding::Utf16Be))
             }
-            XlsxMergedCells | XlsxFormulaWithoutValue | XlsxErrorCell => xlsx,
+            XlsxMergedCells | XlsxFormulaWithoutValue | XlsxErrorCell | XlsxIsoDateCell => xlsx,
             BlankLines | DuplicatedHeader => !parquet,
             NulByte => !xlsx,
             InvalidDate | DateInAnotherFormat => !parquet,
@@ -125,7 +127,10 @@ impl Kind {
     /// A damage that leaves every record readable: the run must succeed
     /// and analyse every patient (debris lines may be rejected).
     pub fn benign(self) -> bool {
-        matches!(self, Kind::MixedLineEndings | Kind::BlankLines)
+        matches!(
+            self,
+            Kind::MixedLineEndings | Kind::BlankLines | Kind::XlsxIsoDateCell
+        )
     }
 }
 
@@ -634,6 +639,17 @@ pub fn apply(
             applied.what = format!(
                 "record {r}: imatinib started on the day of diagnosis (a derived division by zero)"
             );
+        }
+        XlsxIsoDateCell => {
+            // Not a damage to the record: a date cell of another kind, which
+            // must be read as its date.
+            let col = rng.pick(&DATE_COLUMNS);
+            let c = col_index(table, col)?;
+            let Val::Date(d) = table.records[r].truth[canon(col)] else {
+                return None;
+            };
+            table.records[r].cells[c] = Cell::IsoDate(from_days(d));
+            applied.what = format!("record {r}: {col} an ISO date cell (t=\"d\")");
         }
         LongField => {
             let len = if matches!(format, Format::Xlsx { .. }) {

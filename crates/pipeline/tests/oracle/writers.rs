@@ -201,6 +201,9 @@ pub enum Cell {
     FormulaNoValue,
     /// XLSX: a formula whose cached value is this error (`#N/A`).
     Error(&'static str),
+    /// XLSX: an ISO date cell (`t="d"`, as LibreOffice and some exporters
+    /// write dates): must be read as the date.
+    IsoDate(NaiveDate),
     /// XLSX: merged with the cell above (the merged range shows the upper
     /// cell's value; this cell is empty in the file).
     MergedWithAbove,
@@ -489,7 +492,7 @@ fn csv_field(cell: &Cell, d: &CsvDialect, date_format: &str) -> String {
         Cell::Text(s) => s.clone(),
         Cell::Number(x) => fmt_number(*x, d.decimal_comma),
         Cell::Date(x) => fmt_date(*x, date_format),
-        Cell::FormulaNoValue | Cell::Error(_) | Cell::MergedWithAbove => {
+        Cell::FormulaNoValue | Cell::Error(_) | Cell::MergedWithAbove | Cell::IsoDate(_) => {
             unreachable!("an XLSX damage in a CSV")
         }
     };
@@ -730,8 +733,20 @@ pub fn xlsx_bytes(
                         .unwrap();
                 }
                 Cell::FormulaNoValue => {
+                    // Written with an empty result; `patch_xlsx` removes the
+                    // empty <v></v>, so the cell has no cached value at all.
                     ws.write_formula(row, c, Formula::new("=A1&\"\"").set_result(""))
                         .unwrap();
+                }
+                Cell::IsoDate(d) => {
+                    // A marker formula that `patch_xlsx` turns into t="d".
+                    ws.write_formula(
+                        row,
+                        c,
+                        Formula::new(ISO_MARKER)
+                            .set_result(format!("{}T00:00:00", d.format("%Y-%m-%d"))),
+                    )
+                    .unwrap();
                 }
                 Cell::Error(e) => {
                     ws.write_formula(row, c, Formula::new("=NA()").set_result(*e))
@@ -780,7 +795,55 @@ pub fn xlsx_bytes(
             row += 1;
         }
     }
-    (wb.save_to_buffer().unwrap(), debris)
+    let bytes = wb.save_to_buffer().unwrap();
+    let sheet_file = if extra_sheet {
+        "xl/worksheets/sheet2.xml"
+    } else {
+        "xl/worksheets/sheet1.xml"
+    };
+    (patch_xlsx(&bytes, sheet_file), debris)
+}
+
+const ISO_MARKER: &str = "=\"ISODATE\"";
+
+/// Rewrites the data sheet's XML: formula cells without a cached value lose
+/// their empty `<v></v>`; marker cells become ISO date cells (`t="d"`).
+fn patch_xlsx(bytes: &[u8], sheet_file: &str) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for i in 0..archive.len() {
+        let mut file = archive.by_index(i).unwrap();
+        let name = file.name().unwrap().to_string();
+        let mut data = Vec::new();
+        file.read_to_end(&mut data).unwrap();
+        if name == sheet_file {
+            let xml = String::from_utf8(data).unwrap();
+            data = patch_sheet(&xml).into_bytes();
+        }
+        out.start_file(name, options).unwrap();
+        out.write_all(&data).unwrap();
+    }
+    out.finish().unwrap().into_inner()
+}
+
+fn patch_sheet(xml: &str) -> String {
+    let xml = xml.replace("<v></v>", "");
+    let marker = "<f>\"ISODATE\"</f>";
+    let mut out = String::new();
+    let mut rest = xml.as_str();
+    while let Some(i) = rest.find(marker) {
+        // The cell's start tag ends just before the marker.
+        let head = &rest[..i];
+        let start = head.rfind("<c ").unwrap();
+        out.push_str(&head[..start]);
+        out.push_str(&head[start..].replace(" t=\"str\"", " t=\"d\""));
+        rest = &rest[i + marker.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The bytes of a Parquet file: a column per table column, typed when every
