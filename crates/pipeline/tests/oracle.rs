@@ -10,6 +10,9 @@
 //! - `ORACLE_SEED=S`: the first case's seed (default 1); set alone it runs
 //!   just that case and keeps its folder (the path is printed).
 //! - `ORACLE_THREADS=N`: worker threads (default 2).
+//! - `ORACLE_SHOW=N`: failing cases shown in full (default 12).
+//! - `ORACLE_PROGRESS=N`: a progress line every N cases; `ORACLE_REPORT=FILE`:
+//!   the summary also written to FILE.
 //!
 //! Modules: `generator` (patients), `writers` (dialects and source files),
 //! `damage` (the catalogue), `checker` (the expectations).
@@ -370,6 +373,8 @@ struct Result1 {
     outcome: String,
     wrong: Vec<String>,
     tally: checker::Tally,
+    /// Dialect features of the case's exports (`csv`, `enc=Utf16Le`, ...).
+    features: Vec<String>,
 }
 
 fn run_case(seed: u64, keep: bool) -> Result1 {
@@ -436,7 +441,26 @@ fn run_case(seed: u64, keep: bool) -> Result1 {
         let kept = tmp.keep();
         eprintln!("case folder kept: {}", kept.display());
     }
+    let mut features: Vec<String> = case
+        .sources
+        .iter()
+        .flat_map(|s| {
+            let d = s.format.describe();
+            let mut f: Vec<String> = d.split_whitespace().map(str::to_string).collect();
+            f.push(format!(
+                "on_error={}",
+                if s.on_error_reject { "reject" } else { "fail" }
+            ));
+            f
+        })
+        .collect();
+    if case.sources.len() > 1 {
+        features.push("two sources".into());
+    }
+    features.sort();
+    features.dedup();
     Result1 {
+        features,
         seed,
         kinds: case.damages.iter().map(|d| d.kind).collect(),
         description: case.describe(),
@@ -559,6 +583,7 @@ fn every_true_patient_is_analysed_exactly_rejected_or_stops_the_run() {
                                 panic_text(&*panic)
                             )],
                             tally: checker::Tally::default(),
+                            features: Vec::new(),
                         },
                     );
                     let mut all = results.lock().unwrap();
@@ -648,6 +673,22 @@ fn every_true_patient_is_analysed_exactly_rejected_or_stops_the_run() {
             seed.map_or(String::new(), |s| s.to_string())
         ));
     }
+    // Per dialect feature: a dialect the tool cannot read fails every case.
+    let mut per_feature: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for r in &results {
+        for f in &r.features {
+            let e = per_feature.entry(f.as_str()).or_default();
+            e.0 += 1;
+            e.1 += usize::from(!r.wrong.is_empty());
+        }
+    }
+    report.push_str(&format!(
+        "\n{:<30} {:>6} {:>6} {:>6}\n",
+        "export feature", "cases", "passed", "failed"
+    ));
+    for (f, (n, failed)) in &per_feature {
+        report.push_str(&format!("{f:<30} {n:>6} {:>6} {failed:>6}\n", n - failed));
+    }
     if !classes.is_empty() {
         report.push_str("\nfailure classes (cases, first seed, examples):\n");
         let mut sorted: Vec<_> = classes.iter().collect();
@@ -663,7 +704,9 @@ fn every_true_patient_is_analysed_exactly_rejected_or_stops_the_run() {
     let shown = if single {
         failed.len()
     } else {
-        failed.len().min(12)
+        failed
+            .len()
+            .min(env_u64("ORACLE_SHOW").unwrap_or(12) as usize)
     };
     for r in failed.iter().take(shown) {
         report.push_str(&format!(

@@ -459,8 +459,42 @@ fn check_error(
         let files = [s.data_file.as_str(), s.toml_file.as_str()];
         if !file_level && !names_a_place(msg, &files) {
             wrong.push(format!("the error names no line, row or key: {short}"));
+            continue;
+        }
+        // The line it names is where a damage is: a touched record's line
+        // or debris (not some other line, such as the header's).
+        let lines = lines_in_error(msg, &s.data_file);
+        if !file_level && !lines.is_empty() {
+            let damaged = |line: i64| {
+                s.debris.iter().any(|(a, b)| *a <= line && line <= *b)
+                    || s.table
+                        .records
+                        .iter()
+                        .any(|r| r.touched && r.lines.0 <= line && line <= r.lines.1)
+            };
+            if !lines.iter().any(|(a, b)| (*a..=*b).any(damaged)) {
+                wrong.push(format!(
+                    "the error names a line where no damage is (lines {lines:?} of {}): {short}",
+                    s.data_file
+                ));
+            }
         }
     }
+}
+
+/// The lines an error names: `FILE:N`, `line N`, `lines N-M`, `row N`.
+fn lines_in_error(msg: &str, data_file: &str) -> Vec<(i64, i64)> {
+    let mut out = named_lines(msg);
+    for (i, _) in msg.match_indices(data_file) {
+        let rest = &msg[i + data_file.len()..];
+        if let Some(r) = rest.strip_prefix(':') {
+            let n: String = r.chars().take_while(|c| c.is_ascii_digit()).collect();
+            if let Ok(n) = n.parse() {
+                out.push((n, n));
+            }
+        }
+    }
+    out
 }
 
 fn check_run(
