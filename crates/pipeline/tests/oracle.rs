@@ -329,7 +329,15 @@ fn build(seed: u64, dir: &Path) -> Case {
             on_error_reject,
             &source_headers[s],
         );
-        std::fs::write(dir.join(&toml_file), toml).unwrap();
+        let in_cp1251 = damages
+            .iter()
+            .any(|d| d.source == s && d.kind == Kind::SourceFileInCp1251);
+        let toml_bytes = if in_cp1251 {
+            encoding_rs::WINDOWS_1251.encode(&toml).0.into_owned()
+        } else {
+            toml.into_bytes()
+        };
+        std::fs::write(dir.join(&toml_file), toml_bytes).unwrap();
         sources.push(SourceCase {
             name: names[s].to_string(),
             data_file,
@@ -389,6 +397,17 @@ fn run_case(seed: u64, keep: bool) -> Result1 {
         .with_ansi(false)
         .with_writer(move || sink.clone())
         .finish();
+    // Every input file, to check that the run changed none.
+    let inputs: Vec<(PathBuf, Vec<u8>)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap();
+            (p, bytes)
+        })
+        .collect();
     let result = tracing::subscriber::with_default(subscriber, || {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let loaded =
@@ -437,6 +456,15 @@ fn run_case(seed: u64, keep: bool) -> Result1 {
             )
         }
     };
+    let mut wrong = wrong;
+    for (path, bytes) in &inputs {
+        if std::fs::read(path).ok().as_ref() != Some(bytes) {
+            wrong.push(format!(
+                "the run changed or removed the input file {}",
+                path.file_name().unwrap().to_string_lossy()
+            ));
+        }
+    }
     if keep {
         let kept = tmp.keep();
         eprintln!("case folder kept: {}", kept.display());

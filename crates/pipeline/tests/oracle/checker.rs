@@ -455,6 +455,20 @@ fn check_error(
                 kinds.join(", ")
             ));
         }
+        if here.iter().any(|d| d.config_level) {
+            let line = msg.match_indices(&s.toml_file).any(|(i, _)| {
+                msg[i + s.toml_file.len()..]
+                    .strip_prefix(':')
+                    .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
+            }) || (msg.contains(&s.toml_file) && !named_lines(msg).is_empty());
+            if !line {
+                wrong.push(format!(
+                    "the error does not name the source file and its line ({}): {short}",
+                    s.toml_file
+                ));
+            }
+            continue;
+        }
         let file_level = here.iter().any(|d| d.file_level);
         let files = [s.data_file.as_str(), s.toml_file.as_str()];
         if !file_level && !names_a_place(msg, &files) {

@@ -40,9 +40,10 @@ pub enum Kind {
     LongField,
     DerivedDivisionByZero,
     XlsxIsoDateCell,
+    SourceFileInCp1251,
 }
 
-pub const ALL: [Kind; 28] = [
+pub const ALL: [Kind; 29] = [
     Kind::StrayQuote,
     Kind::UnclosedQuote,
     Kind::RaggedMissingField,
@@ -71,6 +72,7 @@ pub const ALL: [Kind; 28] = [
     Kind::LongField,
     Kind::DerivedDivisionByZero,
     Kind::XlsxIsoDateCell,
+    Kind::SourceFileInCp1251,
 ];
 
 impl Kind {
@@ -145,6 +147,9 @@ pub struct Applied {
     /// An error naming the file is enough (no line): the file as a whole is
     /// unreadable (truncated workbook, header typo).
     pub file_level: bool,
+    /// The damage is in the source TOML: the error must name that file and
+    /// a line of it.
+    pub config_level: bool,
 }
 
 /// CSV-level damage decided on the table and applied when the pieces are
@@ -216,6 +221,7 @@ pub fn apply(
         what: String::new(),
         touched: vec![],
         file_level: false,
+        config_level: false,
     };
     let sep = match format {
         Format::Csv(d) => d.separator,
@@ -639,6 +645,16 @@ pub fn apply(
             applied.what = format!(
                 "record {r}: imatinib started on the day of diagnosis (a derived division by zero)"
             );
+        }
+        SourceFileInCp1251 => {
+            // The source TOML (with Russian headers) saved in windows-1251:
+            // the run stops naming the source file and its line.
+            if table.vocab != super::writers::Vocab::Russian {
+                return None;
+            }
+            applied.touched = (0..n).collect();
+            applied.config_level = true;
+            applied.what = "the source file saved in windows-1251".into();
         }
         XlsxIsoDateCell => {
             // Not a damage to the record: a date cell of another kind, which
