@@ -367,8 +367,16 @@ pub fn apply(
             applied.what = "line endings mixed (LF, CRLF, CR)".into();
         }
         WrongEncodingBytes => {
+            // In a windows-1251 file, UTF-8 bytes are valid (odd) windows-1251
+            // text: only a coded column can tell, so only coded columns there.
+            // In a UTF-8 file, windows-1251 bytes are invalid anywhere.
+            let cp1251 = matches!(format, Format::Csv(d) if d.encoding == Encoding::Windows1251);
+            let vocab = table.vocab;
             let cands: Vec<usize> = (0..table.columns.len())
                 .filter(|&c| matches!(table.records[r].cells[c], Cell::Text(_)))
+                .filter(|&c| {
+                    !cp1251 || table.columns[c].is_some_and(|col| !vocab.codes(col).is_empty())
+                })
                 .collect();
             if cands.is_empty() {
                 return None;
