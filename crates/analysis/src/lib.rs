@@ -214,6 +214,9 @@ pub fn analyse(
             AnalysisKind::Naive,
             &mut curves,
         )?;
+        if let Some(note) = &result.log_rank_note {
+            warnings.push(format!("{}: {note}", ep.name));
+        }
         // Hazard ratios between the arms that have patients for this
         // endpoint (an empty arm has no indicator: it would be all zeros).
         let present: Vec<usize> = (0..arms.len())
@@ -323,6 +326,13 @@ pub fn analyse(
         )?),
         None => None,
     };
+    if let Some(l) = &landmark {
+        for e in &l.endpoints {
+            if let Some(note) = &e.result.log_rank_note {
+                warnings.push(format!("{} (landmark): {note}", e.result.name));
+            }
+        }
+    }
 
     Ok(Analysis {
         results: Results {

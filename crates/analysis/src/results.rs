@@ -66,6 +66,9 @@ pub struct EndpointResult {
     /// The test between the groups; `null` when fewer than two groups have
     /// patients (nothing to compare).
     pub log_rank: Option<LogRankResult>,
+    /// Why there is no log-rank test although two or more groups have
+    /// patients (the data cannot give it); `null` otherwise.
+    pub log_rank_note: Option<String>,
     /// Each pair of groups compared on its own (`analysis.pairwise`), with
     /// p-values adjusted for the number of pairs.
     pub pairwise: Vec<PairwiseTest>,

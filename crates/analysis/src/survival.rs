@@ -140,17 +140,25 @@ pub(crate) fn compare(
             km,
         });
     }
+    // The test is a result of the data, not a condition of the run: when
+    // the data cannot give it (e.g. only one group still at risk at every
+    // event time), the endpoint says why instead of stopping the run.
+    let mut log_rank_note = None;
     let log_rank_result = if present.len() >= 2 {
-        let lr =
-            log_rank(&time, &event, &group, strata, opts.rho).map_err(failed("log-rank test"))?;
-        Some(LogRankResult {
-            arms: present.iter().map(|&g| groups[g].name.clone()).collect(),
-            observed: lr.observed,
-            expected: lr.expected,
-            chisq: lr.chisq,
-            df: lr.df,
-            p_value: lr.p_value,
-        })
+        match log_rank(&time, &event, &group, strata, opts.rho) {
+            Ok(lr) => Some(LogRankResult {
+                arms: present.iter().map(|&g| groups[g].name.clone()).collect(),
+                observed: lr.observed,
+                expected: lr.expected,
+                chisq: lr.chisq,
+                df: lr.df,
+                p_value: lr.p_value,
+            }),
+            Err(e) => {
+                log_rank_note = Some(format!("log-rank test not computed: {e}"));
+                None
+            }
+        }
     } else {
         None
     };
@@ -167,14 +175,18 @@ pub(crate) fn compare(
                 let e: Vec<bool> = keep.iter().map(|&i| event[i]).collect();
                 let g: Vec<usize> = keep.iter().map(|&i| usize::from(group[i] == b)).collect();
                 let s: Option<Vec<usize>> = strata.map(|s| keep.iter().map(|&i| s[i]).collect());
-                let lr = log_rank(&t, &e, &g, s.as_deref(), opts.rho)
-                    .map_err(failed("pairwise log-rank test"))?;
+                // A pair the data cannot test keeps NaN (null in
+                // results.json) and does not count in the adjustment.
+                let (chisq, df, p_value) = match log_rank(&t, &e, &g, s.as_deref(), opts.rho) {
+                    Ok(lr) => (lr.chisq, lr.df, lr.p_value),
+                    Err(_) => (f64::NAN, 0, f64::NAN),
+                };
                 pairwise.push(PairwiseTest {
                     a: groups[present[a]].name.clone(),
                     b: groups[present[b]].name.clone(),
-                    chisq: lr.chisq,
-                    df: lr.df,
-                    p_value: lr.p_value,
+                    chisq,
+                    df,
+                    p_value,
                     p_adjusted: f64::NAN,
                 });
             }
@@ -190,6 +202,7 @@ pub(crate) fn compare(
         unit: ep.unit,
         by_arm,
         log_rank: log_rank_result,
+        log_rank_note,
         pairwise,
         cox: None,
     })

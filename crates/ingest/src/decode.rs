@@ -37,6 +37,9 @@ const UTF16BE_BOM: &[u8] = b"\xFE\xFF";
 
 /// Decodes `raw` (the whole file) declared as `declared`. `toml` names the
 /// source file in fixes.
+/// The UTF-8 byte-order mark (EF BB BF) decoded as windows-1251.
+const CP1251_UTF8_BOM: &str = "\u{43f}\u{bb}\u{457}";
+
 pub(crate) fn decode(raw: &[u8], declared: Encoding, toml: &str) -> Result<Decoded, DecodeError> {
     let (encoding, body) = if let Some(rest) = raw.strip_prefix(UTF8_BOM) {
         // A UTF-8 mark on a file declared UTF-16 is UTF-8; one declared
@@ -123,6 +126,16 @@ pub(crate) fn decode(raw: &[u8], declared: Encoding, toml: &str) -> Result<Decod
             fix,
         )
     })?;
+    // The bytes EF BB BF are the UTF-8 byte-order mark. Read as
+    // windows-1251 they are "п»ї", which is no Russian text: it is the mark
+    // of a UTF-8 file glued into this one. Read them as the mark (U+FEFF),
+    // so that the cell holding it is refused as not text instead of
+    // becoming part of an id.
+    let decoded = if encoding == Encoding::Windows1251 && decoded.contains(CP1251_UTF8_BOM) {
+        decoded.replace(CP1251_UTF8_BOM, "\u{feff}")
+    } else {
+        decoded
+    };
     let (text, lines) = normalise(decoded);
     Ok(Decoded {
         text,
@@ -318,6 +331,20 @@ mod tests {
             message.contains("byte order mark says utf-16le"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn a_utf8_mark_inside_a_windows_1251_file_is_read_as_the_mark() {
+        let d = decode(
+            b"id;x\n\xEF\xBB\xBFA-1;2\n",
+            Encoding::Windows1251,
+            "s.toml",
+        )
+        .unwrap();
+        assert_eq!(d.text, "id;x\n\u{feff}A-1;2\n");
+        // Russian text around it is untouched: "\xEF\xF0\xE8" is "при".
+        let d = decode(b"\xEF\xF0\xE8\n", Encoding::Windows1251, "s.toml").unwrap();
+        assert_eq!(d.text, "\u{43f}\u{440}\u{438}\n");
     }
 
     #[test]

@@ -38,6 +38,25 @@ impl Plan {
             RawCell::Text(s) => RawCell::Text(s.trim()),
             other => other.clone(),
         };
+        // A NUL, another control character, a byte-order mark or the
+        // replacement character inside a value is never data: it is debris
+        // of a broken export or a wrong encoding, and would silently change
+        // the value (an id "P\0A-1" is not "PA-1").
+        if let RawCell::Text(s) = &cell
+            && s.chars().any(not_text)
+        {
+            return Err(problem(
+                REASON_CHARACTER,
+                format!(
+                    "the value of '{}' holds a character that is not text (NUL, a control \
+                     character, a byte-order mark or an undecodable byte)",
+                    self.canonical
+                ),
+                "re-export the file, or remove the character from the cell; check the declared \
+                 `encoding` of the source"
+                    .into(),
+            ));
+        }
         let missing = match &cell {
             RawCell::Empty => true,
             RawCell::Text(s) => s.is_empty() || self.missing.contains(*s),
@@ -379,4 +398,13 @@ pub(crate) fn plans(source: &Source, schema: &Schema) -> Vec<Plan> {
         });
     }
     out
+}
+
+/// Characters that never belong to a value: control characters other than
+/// tab and line breaks (a quoted multi-line field keeps those), byte-order
+/// marks, and U+FFFD, which a lossy decoder puts for a byte it could not
+/// read.
+fn not_text(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        || matches!(c, '\u{feff}' | '\u{fffe}' | '\u{fffd}')
 }

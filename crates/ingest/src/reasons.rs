@@ -1,12 +1,13 @@
 //! Why a row is set aside at ingest: the reasons, in ledger order.
 
 /// Reasons a row is rejected at ingest, in the order the ledger lists them.
-pub const REASONS: [&str; 13] = [
+pub const REASONS: [&str; 14] = [
     REASON_FIELDS,
     REASON_BLANK,
     REASON_CELL_ERROR,
     REASON_MERGED,
     REASON_FORMULA,
+    REASON_CHARACTER,
     REASON_MISSING,
     REASON_UNKNOWN_CODE,
     REASON_LEVEL,
@@ -21,6 +22,7 @@ pub const REASON_BLANK: &str = "blank row";
 pub const REASON_CELL_ERROR: &str = "cell error";
 pub const REASON_MERGED: &str = "merged cell";
 pub const REASON_FORMULA: &str = "formula without a value";
+pub const REASON_CHARACTER: &str = "character that is not text";
 pub const REASON_MISSING: &str = "missing required value";
 pub const REASON_UNKNOWN_CODE: &str = "unknown code";
 pub const REASON_LEVEL: &str = "not a level";

@@ -132,6 +132,14 @@ action = "flag"
 {linkage}
 # Millimetres per day from diagnosis to imatinib: a division that is
 # infinite when both dates are one day (damage `derived_division_by_zero`).
+# Age at imatinib start, with the plausible range the bundled studies
+# declare (damage `age112` must be rejected by it).
+[[derive.column]]
+name = "age"
+expr = "(CAST(im_start AS INTEGER) - CAST(birth_date AS INTEGER)) / 365.25"
+min = 18
+max = 100
+
 [[derive.column]]
 name = "size_per_day"
 expr = "tumour_size / (CAST(im_start AS INTEGER) - CAST(diagnosis_date AS INTEGER))"
@@ -174,6 +182,7 @@ name = "same patient in both centres"
 key = ["national_id"]
 keep = "latest"
 by = "last_followup"
+normalize = "digits"
 "#;
 
 /// Generates, damages and writes the case of `seed` into `dir`.

@@ -967,6 +967,16 @@ pub fn source_toml(
         if d.title_line {
             s.push_str("header_row = 2\n");
         }
+        // An export whose free text holds line breaks declares it, as a
+        // user must (docs/sources.md, "Records over several lines").
+        let multiline = table.records.iter().any(|r| {
+            r.cells
+                .iter()
+                .any(|c| matches!(c, Cell::Text(t) if t.contains('\n') || t.contains('\r')))
+        });
+        if multiline {
+            s.push_str("multiline_fields = true\n");
+        }
     } else if format.decimal_comma() {
         // decimal_comma lives in [source.csv]; an XLSX source cannot set it.
     }
