@@ -201,7 +201,7 @@ fn stage_rows(df: &DataFrame) -> Result<StageRows, String> {
 }
 
 /// Whether the schema declares a normalisation of `national_id` (the
-/// linkage key, issue 9): then a SNILS read as its digits only is its true
+/// linkage key): then a SNILS read as its digits only is its true
 /// value too. Read from `pipelines/schemas/mgist.toml`, the study's schema.
 fn national_id_normalised() -> bool {
     static FLAG: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
