@@ -32,7 +32,7 @@ pub(crate) fn landmark(
     let mut out = Vec::new();
     for ep in endpoints {
         let (time, event) = survival::endpoint_columns(frame, ep)?;
-        let origin = cohortflow_core::table::date_days(frame, &ep.origin)?;
+        let origin = cohortflow_core::table::date_days(frame, crate::origin_of(ep, "landmark")?)?;
         let l = landmark_days / ep.unit.days();
         let mut rows = Vec::new();
         let mut row_strata = Vec::new();

@@ -95,8 +95,10 @@ pub struct EndpointColumns {
     pub time: String,
     /// Boolean event column.
     pub event: String,
-    /// Date column of the origin (for the landmark's exposure time).
-    pub origin: String,
+    /// Date column of the origin (for the landmark's and the time-varying
+    /// model's exposure time); `None` for an endpoint declared by a time and
+    /// a status, which then takes part in neither.
+    pub origin: Option<String>,
 }
 
 /// An arm: short name and label, in the order tables show them.
@@ -282,7 +284,8 @@ pub fn analyse(
             let mut out = Vec::new();
             for ep in &selected {
                 let (time, event) = survival::endpoint_columns(frame, ep)?;
-                let origin = cohortflow_core::table::date_days(frame, &ep.origin)?;
+                let origin =
+                    cohortflow_core::table::date_days(frame, origin_of(ep, "time-varying")?)?;
                 let exposure = cohortflow_core::table::date_days(frame, tv.exposure.get_ref())?;
                 let per_unit = ep.unit.days();
                 let rows: Vec<(f64, bool, Option<f64>)> = (0..frame.height())
@@ -367,6 +370,19 @@ pub fn analyse(
             },
         },
         curves,
+    })
+}
+
+/// The origin date column of an endpoint that an analysis of the exposure
+/// date needs (landmark, time-varying).
+pub(crate) fn origin_of<'a>(
+    ep: &'a EndpointColumns,
+    analysis: &'static str,
+) -> Result<&'a str, AnalysisError> {
+    ep.origin.as_deref().ok_or_else(|| AnalysisError::Model {
+        endpoint: ep.name.clone(),
+        model: analysis,
+        message: "the endpoint is declared by a time and a status, without dates: an analysis of the exposure date needs the endpoint's origin date (declare the endpoint by its dates, or leave it out of this analysis)".into(),
     })
 }
 

@@ -6,7 +6,7 @@ use crate::{
     AnalysisError, AnalysisKind, ArmInfo, ArmSurvival, Curve, EndpointColumns, EndpointResult,
     LogRankResult, PairwiseTest, QuantileAt, RmstResult, SurvivalAtTime,
 };
-use cohortflow_core::ledger::csv_field;
+use cohortflow_core::table::csv_field;
 use cohortflow_core::time::TimeUnit;
 use cohortflow_stats::{KmOptions, PAdjust, kaplan_meier_by_group, log_rank, p_adjust, rmst};
 

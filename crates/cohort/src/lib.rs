@@ -40,7 +40,7 @@ pub const NO_ARM: &str = "(none)";
 const ARMS_HELD: &str = "__arms_held";
 
 /// The `[cohort]` section of a pipeline.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CohortConfig {
     #[serde(default, rename = "criterion")]
@@ -319,9 +319,9 @@ pub fn attrition_csv(rows: &[AttritionRow]) -> String {
             s,
             "{},{},{},{},{},{},{}",
             r.step,
-            cohortflow_core::ledger::csv_field(&r.criterion),
-            cohortflow_core::ledger::csv_field(&r.source),
-            cohortflow_core::ledger::csv_field(&r.arm),
+            cohortflow_core::table::csv_field(&r.criterion),
+            cohortflow_core::table::csv_field(&r.source),
+            cohortflow_core::table::csv_field(&r.arm),
             r.before,
             r.removed,
             r.after

@@ -437,7 +437,7 @@ pub fn balance_csv(summary: &MatchingSummary) -> String {
         let _ = writeln!(
             s,
             "{},{:.6},{:.6},{},{},{:.6},{:.6},{},{},{}",
-            cohortflow_core::ledger::csv_field(&l.term),
+            cohortflow_core::table::csv_field(&l.term),
             l.before.mean_treated,
             l.before.mean_control,
             f(l.before.std_mean_diff),

@@ -7,6 +7,7 @@
 //! received what the previous one passed on, so a lost row is an error of the
 //! run, not a silent difference.
 
+use crate::table::csv_field;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -213,15 +214,6 @@ impl Ledger {
             let _ = writeln!(s, "{},{},out,{}", a.stage, csv_field(&a.source), a.rows_out);
         }
         s
-    }
-}
-
-/// Quotes a CSV field when it needs it (RFC 4180).
-pub fn csv_field(v: &str) -> String {
-    if v.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", v.replace('"', "\"\""))
-    } else {
-        v.to_string()
     }
 }
 

@@ -8,7 +8,7 @@
 //! rejects leave the program through [`to_csv`], so no stage can write a
 //! value by forgetting to hide it.
 
-use crate::ledger::csv_field;
+use crate::table::csv_field;
 use std::fmt::Write as _;
 
 /// One refused row.

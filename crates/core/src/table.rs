@@ -13,6 +13,15 @@ pub const FLAGS: &str = "flags";
 /// Columns every stage carries through untouched.
 pub const PROVENANCE: [&str; 2] = [SOURCE, SOURCE_ROW];
 
+/// Quotes a CSV field when it needs it (RFC 4180).
+pub fn csv_field(v: &str) -> String {
+    if v.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v.to_string()
+    }
+}
+
 /// Renders a table as CSV text: floats with `float_precision` decimals,
 /// dates as ISO 8601, empty cells for null. Used for the human-readable
 /// outputs and for snapshots, so it must be stable across runs.

@@ -96,18 +96,30 @@ fn column_key(i: usize) -> String {
     format!("derive.column[{i}]")
 }
 
-/// One `[endpoints.<name>]` table.
+/// One `[endpoints.<name>]` table, in one of two forms:
+///
+/// - **dates**: `origin`, `events` and `censor` (date columns); time runs
+///   from the origin to the first event date, or to the censoring date;
+/// - **a time and a status**: `time` (a numeric column already holding the
+///   follow-up time in `unit`) and `event` (a SQL condition that is true
+///   for an event, e.g. `"status == 2"`); the time is kept exactly as
+///   given, in its own unit.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointConfig {
     /// Human-readable name, e.g. "Progression-free survival".
     pub label: String,
     /// Date column where time starts (the index date).
-    pub origin: Spanned<String>,
+    pub origin: Option<Spanned<String>>,
     /// Date columns of the event; the earliest non-empty one counts.
-    pub events: Spanned<Vec<String>>,
+    pub events: Option<Spanned<Vec<String>>>,
     /// Date column at which a row without an event is censored.
-    pub censor: Spanned<String>,
+    pub censor: Option<Spanned<String>>,
+    /// Numeric column holding the follow-up time in `unit` (time-and-status
+    /// form).
+    pub time: Option<Spanned<String>>,
+    /// SQL condition true for an event (time-and-status form).
+    pub event: Option<Spanned<String>>,
     #[serde(default)]
     pub unit: TimeUnit,
     /// Administrative cut-off (`"2023-06-30"`): events after it are not
@@ -143,9 +155,24 @@ pub enum Check {
     ZeroTime,
 }
 
+impl EndpointConfig {
+    /// The origin date column (dates form only).
+    pub fn origin_column(&self) -> Option<&str> {
+        self.origin.as_ref().map(|o| o.get_ref().as_str())
+    }
+
+    /// Whether the endpoint is declared by a time and a status.
+    pub fn is_time_and_status(&self) -> bool {
+        self.time.is_some() || self.event.is_some()
+    }
+}
+
 impl Check {
     fn describe(self, ep: &EndpointConfig) -> String {
-        let (o, c) = (ep.origin.get_ref(), ep.censor.get_ref());
+        fn column(c: &Option<Spanned<String>>) -> &str {
+            c.as_ref().map_or("", |c| c.get_ref().as_str())
+        }
+        let (o, c) = (column(&ep.origin), column(&ep.censor));
         match self {
             Check::MissingOrigin => format!("no {o}"),
             Check::MissingCensor => format!("no {c}"),
@@ -330,18 +357,83 @@ pub fn validate(
                 ),
             }
         };
-        problems.extend(date_col(ep.origin.get_ref(), ep.origin.span(), "origin"));
-        problems.extend(date_col(ep.censor.get_ref(), ep.censor.span(), "censor"));
-        for e in ep.events.get_ref() {
-            problems.extend(date_col(e, ep.events.span(), "events"));
+        let dates = [
+            ep.origin.is_some(),
+            ep.events.is_some(),
+            ep.censor.is_some(),
+        ];
+        let status = [ep.time.is_some(), ep.event.is_some()];
+        let form_problem = |message: &str| {
+            ConfigProblem::new(
+                key.clone(),
+                None,
+                format!("endpoint '{name}': {message}"),
+                "either origin, events and censor (date columns), or time (a numeric column in \
+                 `unit`) and event (a SQL condition true for an event)",
+            )
+        };
+        if status.iter().any(|x| *x) {
+            if dates.iter().any(|x| *x) {
+                problems.push(form_problem("declares both dates and a time and a status"));
+            } else if !status.iter().all(|x| *x) {
+                problems.push(form_problem("needs both `time` and `event`"));
+            }
+            if let Some(cutoff) = &ep.admin_censor {
+                problems.push(ConfigProblem::new(
+                    format!("{key}.admin_censor"),
+                    Some(cutoff.span()),
+                    "admin_censor is a date, and this endpoint has no dates (it is declared by a time and a status)",
+                    "max_followup (in the endpoint's unit), or the dates form",
+                ));
+            }
+            if let Some(t) = &ep.time {
+                match frame.column(t.get_ref()).map(|c| c.dtype().clone()) {
+                    Ok(d) if d.is_primitive_numeric() => {}
+                    Ok(other) => problems.push(ConfigProblem::new(
+                        format!("{key}.time"),
+                        Some(t.span()),
+                        format!("column '{}' is {other}, not a number", t.get_ref()),
+                        "a numeric column with the follow-up time in the endpoint's unit",
+                    )),
+                    Err(_) => problems.push(ConfigProblem::new(
+                        format!("{key}.time"),
+                        Some(t.span()),
+                        format!("unknown column '{}'", t.get_ref()),
+                        "a numeric column of the schema or a derived column",
+                    )),
+                }
+            }
+            if let Some(e) = &ep.event
+                && let Err(message) = expr::compile_checked(e.get_ref(), &frame, true)
+            {
+                problems.push(ConfigProblem::new(
+                    format!("{key}.event"),
+                    Some(e.span()),
+                    message,
+                    "a SQL condition true for an event, e.g. \"status == 2\"",
+                ));
+            }
+        } else if !dates.iter().all(|x| *x) {
+            problems.push(form_problem("needs origin, events and censor"));
         }
-        if ep.events.get_ref().is_empty() {
-            problems.push(ConfigProblem::new(
-                format!("{key}.events"),
-                Some(ep.events.span()),
-                "no event date column",
-                "one or more date columns, e.g. events = [\"death_date\"]",
-            ));
+        if let Some(o) = &ep.origin {
+            problems.extend(date_col(o.get_ref(), o.span(), "origin"));
+        }
+        if let Some(c) = &ep.censor {
+            problems.extend(date_col(c.get_ref(), c.span(), "censor"));
+        }
+        if let Some(events) = &ep.events {
+            for e in events.get_ref() {
+                problems.extend(date_col(e, events.span(), "events"));
+            }
+            if events.get_ref().is_empty() {
+                problems.push(ConfigProblem::new(
+                    format!("{key}.events"),
+                    Some(events.span()),
+                    "no event date column",
+                    "one or more date columns, e.g. events = [\"death_date\"]",
+                ));
+            }
         }
         if let Some(cutoff) = &ep.admin_censor
             && let Err(e) = parse_cutoff(cutoff.get_ref())
@@ -389,7 +481,7 @@ pub fn derive(
     frame: DataFrame,
     sources: &[String],
 ) -> PolarsResult<Derived> {
-    let mut accounts = table::open_accounts(STAGE, &frame, sources)?;
+    let accounts = table::open_accounts(STAGE, &frame, sources)?;
     let mut lf = frame.lazy();
     for c in &cfg.columns {
         let e = expr::compile(c.expr.get_ref()).map_err(|e| polars_err!(ComputeError: "{e}"))?;
@@ -420,60 +512,11 @@ pub fn derive(
         }
     }
     for (name, ep) in endpoints {
-        let origin = table::date_days(&frame, ep.origin.get_ref())?;
-        let censor = table::date_days(&frame, ep.censor.get_ref())?;
-        let events: Vec<Int32Chunked> = ep
-            .events
-            .get_ref()
-            .iter()
-            .map(|c| table::date_days(&frame, c))
-            .collect::<PolarsResult<_>>()?;
-        let cutoff = ep
-            .admin_censor
-            .as_ref()
-            .map(|d| parse_cutoff(d.get_ref()))
-            .transpose()
-            .map_err(|e| polars_err!(ComputeError: "endpoint {name}: {e}"))?;
-        let max_days = ep.max_followup.map(|m| m * ep.unit.days());
-        let involved: Vec<String> = std::iter::once(ep.origin.get_ref().clone())
-            .chain(ep.events.get_ref().iter().cloned())
-            .chain(std::iter::once(ep.censor.get_ref().clone()))
-            .collect();
-        let mut time = Vec::with_capacity(frame.height());
-        let mut event = Vec::with_capacity(frame.height());
-        for i in 0..frame.height() {
-            let first_event = events.iter().filter_map(|e| e.get(i)).min();
-            match endpoint_days(
-                origin.get(i),
-                censor.get(i),
-                first_event,
-                cutoff,
-                max_days,
-                &ep.checks,
-            ) {
-                Ok(row) => {
-                    flags[i].extend(
-                        row.flags
-                            .iter()
-                            .map(|c| format!("endpoint {name}: {}", c.describe(ep))),
-                    );
-                    time.push(Some(row.days / ep.unit.days()));
-                    event.push(Some(row.event));
-                }
-                Err(check) => {
-                    if reason[i].is_none() {
-                        reason[i] = Some((
-                            format!("endpoint {name}: {}", check.describe(ep)),
-                            involved.clone(),
-                        ));
-                    }
-                    time.push(None);
-                    event.push(None);
-                }
-            }
+        if ep.is_time_and_status() {
+            time_and_status(&mut frame, name, ep, &mut reason, &mut flags)?;
+        } else {
+            from_dates(&mut frame, name, ep, &mut reason, &mut flags)?;
         }
-        frame.with_column(Column::new(time_column(name).into(), time))?;
-        frame.with_column(Column::new(event_column(name).into(), event))?;
         let why = format!(
             "{} (endpoints.{name}): not a finite number (NaN or infinite)",
             time_column(name)
@@ -486,7 +529,161 @@ pub fn derive(
             &mut reason,
         )?;
     }
+    finish(frame, reason, flags, accounts, sources)
+}
 
+/// Rows' first reason to be rejected (`None`: kept), with the columns it
+/// was judged on.
+type Reasons = Vec<Option<(String, Vec<String>)>>;
+
+/// The endpoint `name` from a time column and a status condition: the
+/// time as given (in the endpoint's unit), the event where the condition
+/// holds. A row with no time, a negative time or no status is rejected;
+/// a zero time is flagged or rejected as `checks.zero_time` says; a time
+/// beyond `max_followup` is censored there.
+fn time_and_status(
+    frame: &mut DataFrame,
+    name: &str,
+    ep: &EndpointConfig,
+    reason: &mut Reasons,
+    flags: &mut [Vec<String>],
+) -> PolarsResult<()> {
+    let (Some(time_col), Some(event_sql)) = (&ep.time, &ep.event) else {
+        polars_bail!(ComputeError: "endpoint {name}: time and event are both needed");
+    };
+    let time_col = time_col.get_ref();
+    let times = frame.column(time_col)?.cast(&DataType::Float64)?;
+    let times = times.f64()?.clone();
+    let status = frame
+        .clone()
+        .lazy()
+        .select([expr::compile(event_sql.get_ref())
+            .map_err(|e| polars_err!(ComputeError: "endpoint {name}: {e}"))?
+            .alias("e")])
+        .collect()?;
+    let status = status.column("e")?.bool()?.clone();
+    let involved = vec![time_col.clone()];
+    let mut time = Vec::with_capacity(frame.height());
+    let mut event = Vec::with_capacity(frame.height());
+    for i in 0..frame.height() {
+        let why = match (times.get(i), status.get(i)) {
+            (None, _) => Some(format!("endpoint {name}: no {time_col}")),
+            (Some(t), _) if t < 0.0 => Some(format!("endpoint {name}: negative {time_col}")),
+            (_, None) => Some(format!("endpoint {name}: no status")),
+            (Some(t), Some(e)) => {
+                let (t, e) = match ep.max_followup {
+                    Some(m) if t > m => (m, false),
+                    _ => (t, e),
+                };
+                if t == 0.0 {
+                    match ep.checks.zero_time {
+                        Action::Flag => flags[i].push(format!("endpoint {name}: zero time")),
+                        Action::Reject => {
+                            if reason[i].is_none() {
+                                reason[i] =
+                                    Some((format!("endpoint {name}: zero time"), involved.clone()));
+                            }
+                            time.push(None);
+                            event.push(None);
+                            continue;
+                        }
+                    }
+                }
+                time.push(Some(t));
+                event.push(Some(e));
+                None
+            }
+        };
+        if let Some(why) = why {
+            if reason[i].is_none() {
+                reason[i] = Some((why, involved.clone()));
+            }
+            time.push(None);
+            event.push(None);
+        }
+    }
+    frame.with_column(Column::new(time_column(name).into(), time))?;
+    frame.with_column(Column::new(event_column(name).into(), event))?;
+    Ok(())
+}
+
+/// The endpoint `name` from its dates (origin, events, censoring).
+fn from_dates(
+    frame: &mut DataFrame,
+    name: &str,
+    ep: &EndpointConfig,
+    reason: &mut Reasons,
+    flags: &mut [Vec<String>],
+) -> PolarsResult<()> {
+    let (Some(origin_col), Some(events_cols), Some(censor_col)) =
+        (&ep.origin, &ep.events, &ep.censor)
+    else {
+        polars_bail!(ComputeError: "endpoint {name}: origin, events and censor are all needed");
+    };
+    let origin = table::date_days(frame, origin_col.get_ref())?;
+    let censor = table::date_days(frame, censor_col.get_ref())?;
+    let events: Vec<Int32Chunked> = events_cols
+        .get_ref()
+        .iter()
+        .map(|c| table::date_days(frame, c))
+        .collect::<PolarsResult<_>>()?;
+    let cutoff = ep
+        .admin_censor
+        .as_ref()
+        .map(|d| parse_cutoff(d.get_ref()))
+        .transpose()
+        .map_err(|e| polars_err!(ComputeError: "endpoint {name}: {e}"))?;
+    let max_days = ep.max_followup.map(|m| m * ep.unit.days());
+    let involved: Vec<String> = std::iter::once(origin_col.get_ref().clone())
+        .chain(events_cols.get_ref().iter().cloned())
+        .chain(std::iter::once(censor_col.get_ref().clone()))
+        .collect();
+    let mut time = Vec::with_capacity(frame.height());
+    let mut event = Vec::with_capacity(frame.height());
+    for i in 0..frame.height() {
+        let first_event = events.iter().filter_map(|e| e.get(i)).min();
+        match endpoint_days(
+            origin.get(i),
+            censor.get(i),
+            first_event,
+            cutoff,
+            max_days,
+            &ep.checks,
+        ) {
+            Ok(row) => {
+                flags[i].extend(
+                    row.flags
+                        .iter()
+                        .map(|c| format!("endpoint {name}: {}", c.describe(ep))),
+                );
+                time.push(Some(row.days / ep.unit.days()));
+                event.push(Some(row.event));
+            }
+            Err(check) => {
+                if reason[i].is_none() {
+                    reason[i] = Some((
+                        format!("endpoint {name}: {}", check.describe(ep)),
+                        involved.clone(),
+                    ));
+                }
+                time.push(None);
+                event.push(None);
+            }
+        }
+    }
+    frame.with_column(Column::new(time_column(name).into(), time))?;
+    frame.with_column(Column::new(event_column(name).into(), event))?;
+    Ok(())
+}
+
+/// Flags counted, rejects written, rows removed: the end of the stage.
+fn finish(
+    mut frame: DataFrame,
+    reason: Reasons,
+    flags: Vec<Vec<String>>,
+    mut accounts: Vec<StageAccount>,
+    sources: &[String],
+) -> PolarsResult<Derived> {
     // Flags: counted per reason in the ledger and appended to `flags`.
     let mut flag_reasons: Vec<&String> = flags.iter().flatten().collect();
     flag_reasons.sort();

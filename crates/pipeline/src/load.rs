@@ -24,6 +24,7 @@ pub struct PipelineFile {
     pub derive: DeriveConfig,
     #[serde(default)]
     pub endpoints: BTreeMap<String, EndpointConfig>,
+    #[serde(default)]
     pub cohort: CohortConfig,
     pub matching: Option<cohortflow_cohort::matching::MatchingConfig>,
     pub analysis: AnalysisConfig,
@@ -391,6 +392,38 @@ pub fn load(path: &Path) -> Result<Loaded, Error> {
     let endpoint_names: Vec<String> = endpoints.iter().map(|(k, _)| k.clone()).collect();
     for p in cohortflow_analysis::validate(&file.analysis, &endpoint_names, &frame) {
         place(&mut problems, &path, &text, p);
+    }
+    // The landmark and the time-varying model count time from each
+    // endpoint's origin date: an endpoint declared by a time and a status
+    // has none.
+    for (key, declared) in [
+        ("analysis.landmark", file.analysis.landmark.is_some()),
+        (
+            "analysis.time_varying",
+            file.analysis.time_varying.is_some(),
+        ),
+    ] {
+        for name in file.analysis.endpoints.get_ref() {
+            if declared
+                && endpoints
+                    .iter()
+                    .any(|(n, ep)| n == name && ep.is_time_and_status())
+            {
+                place(
+                    &mut problems,
+                    &path,
+                    &text,
+                    ConfigProblem::new(
+                        key,
+                        None,
+                        format!(
+                            "endpoint '{name}' is declared by a time and a status, without an origin date; this analysis counts time from the exposure date and needs the endpoint's dates"
+                        ),
+                        "declare the endpoint by its dates (origin, events, censor), or remove this analysis",
+                    ),
+                );
+            }
+        }
     }
 
     if !problems.is_empty() {

@@ -171,7 +171,7 @@ pub fn run_with(loaded: &Loaded, out: &Path, options: RunOptions) -> Result<RunS
             unit: ep.unit,
             time: cohortflow_derive::time_column(name),
             event: cohortflow_derive::event_column(name),
-            origin: ep.origin.get_ref().clone(),
+            origin: ep.origin_column().map(str::to_string),
         })
         .collect();
     let analysis = cohortflow_analysis::analyse(
@@ -338,7 +338,7 @@ fn immortal_time_warnings(
     if analysis.landmark.is_some() || analysis.time_varying.is_some() {
         return Ok(Vec::new());
     }
-    let mut origins: Vec<String> = endpoints.iter().map(|e| e.origin.clone()).collect();
+    let mut origins: Vec<String> = endpoints.iter().filter_map(|e| e.origin.clone()).collect();
     origins.sort();
     origins.dedup();
     let found = cohortflow_cohort::post_index_arms(&loaded.file.cohort, cohort, &origins)

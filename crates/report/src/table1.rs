@@ -4,6 +4,7 @@
 use crate::doc::{Block, Cell, Row};
 use crate::fmt;
 use cohortflow_analysis::{BaselineRow, BaselineSummary, Results};
+use cohortflow_core::table::csv_field;
 use std::fmt::Write as _;
 
 /// One line of Table 1.
@@ -132,14 +133,6 @@ pub fn lines(results: &Results) -> Vec<Line> {
         out.extend(lines);
     }
     out
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }
 
 /// `table1.csv`: one line per statistic; arms as columns.

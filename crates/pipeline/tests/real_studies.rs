@@ -1,0 +1,305 @@
+//! Studies of real data declared in TOML only, the way a user declares a
+//! new study, and compared with R value by value (`conformance/groups.R` →
+//! `conformance/groups.json`): follow-up data that hold a time and a status
+//! (no dates), one group (no arms), three and four arms, survival at
+//! declared times in the data's own unit (days), median follow-up, the
+//! log-rank test and pairwise tests.
+
+use cohortflow_pipeline::{load, run};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// Writes a study over `fixtures/real/<data>` into `dir` and runs it.
+fn run_study(
+    dir: &Path,
+    data: &str,
+    schema: &str,
+    columns: &str,
+    endpoint: &str,
+    arms: &str,
+) -> cohortflow_pipeline::RunSummary {
+    std::fs::write(dir.join("schema.toml"), schema).unwrap();
+    std::fs::write(
+        dir.join("source.toml"),
+        format!(
+            "[source]\nname = \"registry\"\ncentre = \"Registry\"\nformat = \"csv\"\n\
+             path = \"{}\"\non_error = \"fail\"\nmissing = [\"NA\", \"\"]\n\n\
+             [source.csv]\nseparator = \",\"\n\n[source.columns]\n{columns}",
+            repo().join("fixtures/real").join(data).display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("study.toml"),
+        format!(
+            "[pipeline]\nname = \"study\"\nschema = \"schema.toml\"\nsources = [\"source.toml\"]\n\n\
+             {endpoint}\n{arms}\n[analysis]\nendpoints = [\"os\"]\npairwise = \"holm\"\n\
+             at = [30, 90, 180, 365]\n"
+        ),
+    )
+    .unwrap();
+    let loaded = load(&dir.join("study.toml")).unwrap_or_else(|e| panic!("{e}"));
+    run(&loaded, &dir.join("run")).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn close(got: Option<f64>, want: &Value, what: &str) {
+    if want.as_str() == Some("NaN") {
+        assert!(
+            got.is_some_and(f64::is_nan),
+            "{what}: cohortflow {got:?}, R NaN"
+        );
+        return;
+    }
+    match (got, want.as_f64()) {
+        (None, None) => {}
+        (Some(g), Some(w)) => assert!(
+            (g - w).abs() <= 1e-9 * w.abs().max(1e-3),
+            "{what}: cohortflow {g}, R {w}"
+        ),
+        (g, _) => panic!("{what}: cohortflow {g:?}, R {want}"),
+    }
+}
+
+/// Compares the run's one endpoint with R's case `name`.
+fn equals_r(summary: &cohortflow_pipeline::RunSummary, name: &str) -> usize {
+    let doc: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("conformance/groups.json")).unwrap(),
+    )
+    .unwrap();
+    let case = doc["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap();
+    let ep = &summary.results.endpoints[0];
+    let groups = case["groups"].as_array().unwrap();
+    assert_eq!(ep.by_arm.len(), groups.len(), "{name}: groups");
+    let mut checked = 0;
+    for (s, r) in ep.by_arm.iter().zip(groups) {
+        let w = |f: &str| format!("{name} {}: {f}", s.arm);
+        assert_eq!(s.n, r["n"].as_u64().unwrap(), "{}", w("n"));
+        close(Some(s.events), &r["events"], &w("events"));
+        close(s.median.estimate, &r["median"], &w("median"));
+        close(s.median.lower, &r["median_lower"], &w("median lower"));
+        close(s.median.upper, &r["median_upper"], &w("median upper"));
+        close(
+            s.median_follow_up.estimate,
+            &r["follow_up"],
+            &w("follow-up"),
+        );
+        for (k, at) in s.survival_at.iter().enumerate() {
+            close(Some(at.surv), &r["surv"][k], &w("surv"));
+            close(at.lower, &r["lower"][k], &w("lower"));
+            close(at.upper, &r["upper"][k], &w("upper"));
+            close(Some(at.n_risk), &r["n_risk"][k], &w("n.risk"));
+            checked += 4;
+        }
+        checked += 6;
+    }
+    match (&ep.log_rank, case.get("log_rank")) {
+        (None, None) => assert!(ep.pairwise.is_empty()),
+        (Some(l), Some(r)) => {
+            close(Some(l.chisq), &r["chisq"], &format!("{name}: chisq"));
+            close(Some(l.p_value), &r["p_value"], &format!("{name}: p"));
+            for (p, r) in ep.pairwise.iter().zip(case["pairwise"].as_array().unwrap()) {
+                close(Some(p.p_value), &r["p_value"], &format!("{name}: pair p"));
+                close(
+                    Some(p.p_adjusted),
+                    &r["p_holm"],
+                    &format!("{name}: pair p holm"),
+                );
+                checked += 2;
+            }
+            checked += 2;
+        }
+        (l, r) => panic!("{name}: log-rank {l:?} vs R {r:?}"),
+    }
+    checked
+}
+
+const VETERAN_SCHEMA: &str = r#"name = "veteran"
+[[column]]
+name = "trt"
+type = "integer"
+[[column]]
+name = "celltype"
+type = "category"
+levels = ["squamous", "smallcell", "adeno", "large"]
+[[column]]
+name = "time"
+type = "float"
+[[column]]
+name = "status"
+type = "integer"
+[[column]]
+name = "karno"
+type = "integer"
+"#;
+
+const VETERAN_COLUMNS: &str = "trt = \"trt\"\ncelltype = \"celltype\"\ntime = \"time\"\nstatus = \"status\"\nkarno = \"karno\"\n";
+
+/// The endpoint as a user with follow-up data declares it: a time in days
+/// and a status, no dates.
+const VETERAN_OS: &str = r#"[endpoints.os]
+label = "Overall survival"
+time = "time"
+event = "status = 1"
+unit = "days"
+"#;
+
+#[test]
+fn a_time_and_status_study_of_four_arms_equals_r() {
+    let dir = tempfile::tempdir().unwrap();
+    let arms: String = ["squamous", "smallcell", "adeno", "large"]
+        .iter()
+        .map(|a| format!("[[cohort.arm]]\nname = \"{a}\"\nwhere = \"celltype = '{a}'\"\n"))
+        .collect();
+    let s = run_study(
+        dir.path(),
+        "veteran.csv",
+        VETERAN_SCHEMA,
+        VETERAN_COLUMNS,
+        VETERAN_OS,
+        &arms,
+    );
+    assert!(equals_r(&s, "veteran_celltype") > 50);
+    // In its own unit: the report reads the curve at 365 days, not at 12
+    // months of 30.4375 days.
+    let report = std::fs::read_to_string(dir.path().join("run/report.md")).unwrap();
+    assert!(report.contains("estimate at 365 days"), "report:\n{report}");
+}
+
+#[test]
+fn a_one_group_study_without_arms_equals_r() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = run_study(
+        dir.path(),
+        "veteran.csv",
+        VETERAN_SCHEMA,
+        VETERAN_COLUMNS,
+        VETERAN_OS,
+        "",
+    );
+    assert_eq!(s.results.arms.len(), 1);
+    assert!(equals_r(&s, "veteran_whole_cohort") > 10);
+}
+
+#[test]
+fn a_three_arm_study_equals_r() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = r#"name = "gbsg"
+[[column]]
+name = "grade"
+type = "category"
+levels = ["1", "2", "3"]
+[[column]]
+name = "rfstime"
+type = "float"
+[[column]]
+name = "status"
+type = "integer"
+"#;
+    let arms: String = ["1", "2", "3"]
+        .iter()
+        .map(|a| format!("[[cohort.arm]]\nname = \"grade {a}\"\nwhere = \"grade = '{a}'\"\n"))
+        .collect();
+    let endpoint = "[endpoints.os]\nlabel = \"Recurrence-free survival\"\ntime = \"rfstime\"\n\
+                    event = \"status = 1\"\nunit = \"days\"\n";
+    let s = run_study(
+        dir.path(),
+        "gbsg.csv",
+        schema,
+        "grade = \"grade\"\nrfstime = \"rfstime\"\nstatus = \"status\"\n",
+        endpoint,
+        &arms,
+    );
+    // R's groups are named by the grade alone.
+    let names: Vec<&str> = s.results.arms.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["grade 1", "grade 2", "grade 3"]);
+    let doc: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("conformance/groups.json")).unwrap(),
+    )
+    .unwrap();
+    let at: Vec<f64> = doc["cases"][2]["at"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    // gbsg's R case reads the curves at other times: compare the rest.
+    let ep = &s.results.endpoints[0];
+    let case = &doc["cases"][2];
+    assert_eq!(case["name"], "gbsg_grade");
+    assert_eq!(at.len(), 4);
+    for (s, r) in ep.by_arm.iter().zip(case["groups"].as_array().unwrap()) {
+        assert_eq!(s.n, r["n"].as_u64().unwrap());
+        close(s.median.estimate, &r["median"], "gbsg median");
+        close(s.median.lower, &r["median_lower"], "gbsg median lower");
+        close(s.median.upper, &r["median_upper"], "gbsg median upper");
+        close(
+            s.median_follow_up.estimate,
+            &r["follow_up"],
+            "gbsg follow-up",
+        );
+    }
+    let l = ep.log_rank.as_ref().unwrap();
+    close(Some(l.chisq), &case["log_rank"]["chisq"], "gbsg chisq");
+    for (p, r) in ep.pairwise.iter().zip(case["pairwise"].as_array().unwrap()) {
+        close(Some(p.p_adjusted), &r["p_holm"], "gbsg pair p holm");
+    }
+}
+
+#[test]
+fn an_endpoint_declared_both_ways_or_half_is_a_configuration_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("schema.toml"), VETERAN_SCHEMA).unwrap();
+    for (endpoint, expect) in [
+        (
+            "[endpoints.os]\nlabel = \"OS\"\ntime = \"time\"\nunit = \"days\"\n",
+            "needs both `time` and `event`",
+        ),
+        (
+            "[endpoints.os]\nlabel = \"OS\"\ntime = \"celltype\"\nevent = \"status = 1\"\n",
+            "not a number",
+        ),
+        (
+            "[endpoints.os]\nlabel = \"OS\"\ntime = \"time\"\nevent = \"status = 1\"\nadmin_censor = \"2020-01-01\"\n",
+            "admin_censor is a date",
+        ),
+        (
+            "[endpoints.os]\nlabel = \"OS\"\ntime = \"time\"\nevent = \"status = 1\"\n\n\
+             [analysis.time_varying]\nexposure = \"karno\"\n",
+            "without an origin date",
+        ),
+    ] {
+        std::fs::write(
+            dir.path().join("source.toml"),
+            format!(
+                "[source]\nname = \"r\"\ncentre = \"R\"\nformat = \"csv\"\npath = \"{}\"\n\n\
+                 [source.csv]\nseparator = \",\"\n\n[source.columns]\n{VETERAN_COLUMNS}",
+                repo().join("fixtures/real/veteran.csv").display()
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("study.toml"),
+            format!(
+                "[pipeline]\nname = \"s\"\nschema = \"schema.toml\"\nsources = [\"source.toml\"]\n\n\
+                 {endpoint}\n[analysis]\nendpoints = [\"os\"]\n"
+            ),
+        )
+        .unwrap();
+        let Err(err) = load(&dir.path().join("study.toml")) else {
+            panic!("accepted: {endpoint}");
+        };
+        assert!(err.to_string().contains(expect), "{err}");
+    }
+}
