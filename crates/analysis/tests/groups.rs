@@ -115,7 +115,7 @@ fn one_three_and_four_group_studies_equal_r() {
                 unit: TimeUnit::Days,
                 time: "os_time".into(),
                 event: "os_event".into(),
-                origin: "origin".into(),
+                origin: None,
             };
             let a = analyse(&cfg, &arms, &[endpoint], "arm", &frame).unwrap();
             let ep = &a.results.endpoints[0];
@@ -212,7 +212,7 @@ fn an_empty_arm_is_counted_and_left_out_of_the_comparison() {
         unit: TimeUnit::Months,
         time: "os_time".into(),
         event: "os_event".into(),
-        origin: "origin".into(),
+        origin: None,
     };
     let a = analyse(&cfg, &arms, &[endpoint], "arm", &frame).unwrap();
     let counts: Vec<u64> = a.results.arms.iter().map(|a| a.n).collect();
