@@ -13,18 +13,23 @@
 //! - SMD between two arms as tableone: pooled-SD for continuous, the
 //!   multinomial (Yang & Dalton) form for categorical.
 //!
-//! With more than two arms the tests of k groups that the stats crate does
-//! not have (Kruskal-Wallis) and the SMD are left out, and the row says so.
+//! With more than two arms, continuous variables are compared by the
+//! Kruskal–Wallis test (or one-way ANOVA when `continuous_test = "welch"`),
+//! counts by the r x c tests, and the SMD is the mean of the pairwise SMDs
+//! (as tableone). A pipeline may name the test of any variable
+//! (`[analysis.tests]`); the statistic and its degrees of freedom are in
+//! `results.json` with the p-value.
 //!
 //! The arithmetic (summaries, the choice of test, the tests, the SMDs) is
 //! `cohortflow_stats`'s (`summarize_continuous`, `compare_continuous`,
 //! `compare_categorical`, `smd_*`), checked against R there; this module
 //! pulls the columns out of the frame and assembles the rows.
 
+use crate::config::BaselineTest;
 use crate::{ArmInfo, ContinuousTest};
 use cohortflow_stats::{
-    ArmComparison, ContinuousComparison, Table1Test, compare_categorical, compare_continuous,
-    percents, smd_categorical, smd_continuous, summarize_continuous,
+    ArmComparison, ContinuousComparison, Table1Test, compare_categorical,
+    compare_continuous_groups, percents, smd_categorical, smd_continuous, summarize_continuous,
 };
 use polars::prelude::*;
 use serde::Serialize;
@@ -38,6 +43,13 @@ pub struct BaselineRow {
     /// The test that gave `p_value`, by name.
     pub test: Option<String>,
     pub p_value: Option<f64>,
+    /// The test statistic (`W`, `t`, `X-squared`, `Kruskal-Wallis
+    /// chi-squared`, `F`); `null` for Fisher's exact test.
+    pub statistic: Option<f64>,
+    /// Its degrees of freedom (the numerator's for F).
+    pub df: Option<f64>,
+    /// The denominator's degrees of freedom of F (ANOVA).
+    pub df_residual: Option<f64>,
     /// Standardized mean difference between the two arms.
     pub smd: Option<f64>,
     /// Why a test or the SMD is missing, in plain words.
@@ -89,7 +101,9 @@ pub(crate) fn row(
     arms: &[ArmInfo],
     arm_index: &[Option<usize>],
     test: ContinuousTest,
+    named: Option<BaselineTest>,
 ) -> Result<BaselineRow, String> {
+    let named = named.map(BaselineTest::to_stats);
     let pe = |e: PolarsError| format!("baseline '{column}': {e}");
     let col = frame.column(column).map_err(pe)?;
     if col.dtype().is_primitive_numeric() {
@@ -103,7 +117,7 @@ pub(crate) fn row(
                 per_arm[k].extend(v.filter(|x| x.is_finite()));
             }
         }
-        continuous(column, arms, &n, per_arm, test)
+        continuous(column, arms, &n, per_arm, test, named)
     } else {
         let text = col.cast(&DataType::String).map_err(pe)?;
         let text = text.str().map_err(pe)?;
@@ -124,7 +138,7 @@ pub(crate) fn row(
                 }
             }
         }
-        Ok(categorical(column, arms, levels, counts, missing))
+        Ok(categorical(column, arms, levels, counts, missing, named))
     }
 }
 
@@ -134,6 +148,7 @@ fn continuous(
     n: &[u64],
     mut per_arm: Vec<Vec<f64>>,
     test: ContinuousTest,
+    named: Option<cohortflow_stats::NamedTest>,
 ) -> Result<BaselineRow, String> {
     // Sorted once, so the tests and the SMD see the values in increasing
     // order whatever the row order (their sums are order-dependent to the
@@ -166,22 +181,43 @@ fn continuous(
         summary: BaselineSummary::Continuous { by_arm },
         test: None,
         p_value: None,
+        statistic: None,
+        df: None,
+        df_residual: None,
         smd: None,
         note: None,
     };
-    match per_arm.as_slice() {
-        [x, y] if !x.is_empty() && !y.is_empty() => {
-            let how = match test {
-                ContinuousTest::Wilcoxon => ContinuousComparison::Wilcoxon,
-                ContinuousTest::Welch => ContinuousComparison::Welch,
-            };
-            set_test(&mut out, compare_continuous(x, y, how));
-            out.smd = smd_continuous(x, y).ok();
-        }
-        [_, _] => out.note = Some("no test: an arm has no value".into()),
-        _ => out.note = Some("no test or SMD: they are computed for two arms".into()),
+    let with_values: Vec<&[f64]> = per_arm
+        .iter()
+        .filter(|x| !x.is_empty())
+        .map(Vec::as_slice)
+        .collect();
+    if with_values.len() < 2 {
+        out.note = Some("no test: fewer than two arms have a value".into());
+    } else {
+        let two = match test {
+            ContinuousTest::Wilcoxon => ContinuousComparison::Wilcoxon,
+            ContinuousTest::Welch => ContinuousComparison::Welch,
+        };
+        let groups: Vec<&[f64]> = per_arm.iter().map(Vec::as_slice).collect();
+        set_test(&mut out, compare_continuous_groups(&groups, named, two));
+        out.smd = mean_pairwise(&with_values, |x, y| smd_continuous(x, y).ok());
     }
     Ok(out)
+}
+
+/// The SMD of two groups, or with more the mean of every pair's SMD (as
+/// tableone); `None` if any pair has none.
+fn mean_pairwise<T: ?Sized>(groups: &[&T], smd: impl Fn(&T, &T) -> Option<f64>) -> Option<f64> {
+    let mut sum = 0.0;
+    let mut pairs = 0;
+    for a in 0..groups.len() {
+        for b in a + 1..groups.len() {
+            sum += smd(groups[a], groups[b])?;
+            pairs += 1;
+        }
+    }
+    (pairs > 0).then(|| sum / pairs as f64)
 }
 
 /// The test's name and p-value into `out`, or why there is none.
@@ -190,6 +226,9 @@ fn set_test(out: &mut BaselineRow, result: Result<ArmComparison, cohortflow_stat
         Ok(c) => {
             out.test = Some(test_name(c.test).to_string());
             out.p_value = Some(c.p_value);
+            out.statistic = c.statistic;
+            out.df = c.df;
+            out.df_residual = c.df_residual;
         }
         Err(e) => out.note = Some(format!("no test: {e}")),
     }
@@ -207,6 +246,8 @@ fn test_name(test: Table1Test) -> &'static str {
             "Wilcoxon rank-sum test (normal approximation, continuity correction)"
         }
         Table1Test::WelchT => "Welch two-sample t-test",
+        Table1Test::KruskalWallis => "Kruskal-Wallis rank sum test",
+        Table1Test::Anova => "one-way analysis of variance (F test)",
     }
 }
 
@@ -216,6 +257,7 @@ fn categorical(
     levels: Vec<String>,
     counts: Vec<Vec<u64>>,
     missing: Vec<u64>,
+    named: Option<cohortflow_stats::NamedTest>,
 ) -> BaselineRow {
     let by_arm = arms
         .iter()
@@ -240,6 +282,9 @@ fn categorical(
         },
         test: None,
         p_value: None,
+        statistic: None,
+        df: None,
+        df_residual: None,
         smd: None,
         note: None,
     };
@@ -247,19 +292,18 @@ fn categorical(
     let table: Vec<Vec<u64>> = (0..levels.len())
         .map(|l| counts.iter().map(|c| c[l]).collect())
         .collect();
-    match compare_categorical(&table) {
+    match compare_categorical(&table, named) {
         None => {
             out.note =
                 Some("no test: the table has fewer than two levels or arms with values".into())
         }
         Some(result) => set_test(&mut out, result),
     }
-    match counts.as_slice() {
-        [x, y] => out.smd = smd_categorical(x, y).ok(),
-        _ => {
-            out.note
-                .get_or_insert_with(|| "no SMD: it is computed for two arms".into());
-        }
-    }
+    let with_values: Vec<&[u64]> = counts
+        .iter()
+        .filter(|c| c.iter().any(|&k| k > 0))
+        .map(Vec::as_slice)
+        .collect();
+    out.smd = mean_pairwise(&with_values, |x, y| smd_categorical(x, y).ok());
     out
 }

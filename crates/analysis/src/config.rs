@@ -3,8 +3,9 @@
 
 use cohortflow_core::Spanned;
 use cohortflow_core::time::TimeUnit;
-use cohortflow_stats::{ConfType, PAdjust};
+use cohortflow_stats::{ConfType, NamedTest, PAdjust};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 pub use crate::cox::{CoxConfig, TiesName, TimeVaryingConfig};
 
@@ -35,6 +36,10 @@ pub struct AnalysisConfig {
     /// Test of continuous variables in the baseline table.
     #[serde(default)]
     pub continuous_test: ContinuousTest,
+    /// The test of a baseline variable by name (`[analysis.tests]`,
+    /// `sex = "fisher"`); the others follow the rule.
+    #[serde(default)]
+    pub tests: BTreeMap<String, BaselineTest>,
     /// Stratify the log-rank test and the Cox models by this column (e.g.
     /// `source`, the centre): as `survdiff(... + strata(x))` and
     /// `coxph(... + strata(x))`.
@@ -79,6 +84,45 @@ impl ContinuousTest {
             ContinuousTest::Wilcoxon => "the Wilcoxon rank-sum test",
             ContinuousTest::Welch => "Welch's two-sample t-test",
         }
+    }
+}
+
+/// A test named for one baseline variable, as R's function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BaselineTest {
+    /// `fisher.test`.
+    Fisher,
+    /// `chisq.test(correct = FALSE)` (gtsummary's default).
+    Chisq,
+    /// `chisq.test()`, Yates' correction for 2 x 2 tables.
+    ChisqYates,
+    /// `wilcox.test` (two arms).
+    Wilcoxon,
+    /// `kruskal.test` (two or more arms).
+    Kruskal,
+    /// `t.test`, Welch (two arms).
+    T,
+    /// `summary(aov())`, one-way ANOVA (two or more arms).
+    Anova,
+}
+
+impl BaselineTest {
+    pub(crate) fn to_stats(self) -> NamedTest {
+        match self {
+            BaselineTest::Fisher => NamedTest::Fisher,
+            BaselineTest::Chisq => NamedTest::ChiSquare,
+            BaselineTest::ChisqYates => NamedTest::ChiSquareYates,
+            BaselineTest::Wilcoxon => NamedTest::Wilcoxon,
+            BaselineTest::Kruskal => NamedTest::KruskalWallis,
+            BaselineTest::T => NamedTest::T,
+            BaselineTest::Anova => NamedTest::Anova,
+        }
+    }
+
+    /// Whether the test compares a continuous variable.
+    pub fn is_continuous(self) -> bool {
+        self.to_stats().is_continuous()
     }
 }
 

@@ -17,8 +17,8 @@ mod survival;
 mod validate;
 
 pub use config::{
-    AnalysisConfig, ConfTypeName, ContinuousTest, CoxConfig, DEFAULT_AT_MONTHS, LandmarkConfig,
-    PairwiseAdjust, TiesName, TimeVaryingConfig,
+    AnalysisConfig, BaselineTest, ConfTypeName, ContinuousTest, CoxConfig, DEFAULT_AT_MONTHS,
+    LandmarkConfig, PairwiseAdjust, TiesName, TimeVaryingConfig,
 };
 pub use cox::{CoxModel, CoxTerm, TestResult};
 pub use results::*;
@@ -170,8 +170,15 @@ pub fn analyse(
     let mut baseline = Vec::new();
     for c in cfg.baseline.get_ref() {
         baseline.push(
-            baseline::row(frame, c, arms, &arm_index, cfg.continuous_test)
-                .map_err(AnalysisError::Baseline)?,
+            baseline::row(
+                frame,
+                c,
+                arms,
+                &arm_index,
+                cfg.continuous_test,
+                cfg.tests.get(c).copied(),
+            )
+            .map_err(AnalysisError::Baseline)?,
         );
     }
 

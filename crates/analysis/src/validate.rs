@@ -144,6 +144,40 @@ pub fn validate(
             ));
         }
     }
+    for (column, test) in &cfg.tests {
+        if !cfg.baseline.get_ref().contains(column) {
+            problems.push(ConfigProblem::new(
+                format!("analysis.tests.{column}"),
+                None,
+                format!("'{column}' is not a column of analysis.baseline"),
+                "a test for one of the baseline columns",
+            ));
+            continue;
+        }
+        let numeric = frame
+            .column(column)
+            .is_ok_and(|c| c.dtype().is_primitive_numeric());
+        if numeric != test.is_continuous() {
+            problems.push(ConfigProblem::new(
+                format!("analysis.tests.{column}"),
+                None,
+                format!(
+                    "'{column}' is {}, and this test is for {}",
+                    if numeric { "a number" } else { "a category" },
+                    if test.is_continuous() {
+                        "numbers"
+                    } else {
+                        "counts"
+                    }
+                ),
+                if numeric {
+                    "wilcoxon, kruskal, t or anova"
+                } else {
+                    "fisher, chisq or chisq_yates"
+                },
+            ));
+        }
+    }
     for q in &cfg.quantiles {
         if !(*q > 0.0 && *q < 1.0) {
             problems.push(ConfigProblem::new(

@@ -24,6 +24,7 @@ fn run_study(
     columns: &str,
     endpoint: &str,
     arms: &str,
+    analysis: &str,
 ) -> cohortflow_pipeline::RunSummary {
     std::fs::write(dir.join("schema.toml"), schema).unwrap();
     std::fs::write(
@@ -41,7 +42,7 @@ fn run_study(
         format!(
             "[pipeline]\nname = \"study\"\nschema = \"schema.toml\"\nsources = [\"source.toml\"]\n\n\
              {endpoint}\n{arms}\n[analysis]\nendpoints = [\"os\"]\npairwise = \"holm\"\n\
-             at = [30, 90, 180, 365]\n"
+             at = [30, 90, 180, 365]\n{analysis}"
         ),
     )
     .unwrap();
@@ -169,8 +170,21 @@ fn a_time_and_status_study_of_four_arms_equals_r() {
         VETERAN_COLUMNS,
         VETERAN_OS,
         &arms,
+        "baseline = [\"karno\"]\n[analysis.tests]\nkarno = \"anova\"\n",
     );
     assert!(equals_r(&s, "veteran_celltype") > 50);
+    // The test named for karno across the four arms: one-way ANOVA, as R's
+    // summary(aov(karno ~ celltype)) (conformance/kgroups.json).
+    let kg: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("conformance/kgroups.json")).unwrap(),
+    )
+    .unwrap();
+    let r = &kg["continuous"][0];
+    assert_eq!(r["name"], "veteran karno by celltype");
+    let row = &s.results.baseline[0];
+    close(row.statistic, &r["anova"]["f"], "karno F");
+    close(row.p_value, &r["anova"]["p_value"], "karno F p");
+    close(row.df_residual, &r["anova"]["df2"], "karno df2");
     // In its own unit: the report reads the curve at 365 days, not at 12
     // months of 30.4375 days.
     let report = std::fs::read_to_string(dir.path().join("run/report.md")).unwrap();
@@ -186,6 +200,7 @@ fn a_one_group_study_without_arms_equals_r() {
         VETERAN_SCHEMA,
         VETERAN_COLUMNS,
         VETERAN_OS,
+        "",
         "",
     );
     assert_eq!(s.results.arms.len(), 1);
@@ -220,6 +235,7 @@ type = "integer"
         "grade = \"grade\"\nrfstime = \"rfstime\"\nstatus = \"status\"\n",
         endpoint,
         &arms,
+        "",
     );
     // R's groups are named by the grade alone.
     let names: Vec<&str> = s.results.arms.iter().map(|a| a.name.as_str()).collect();

@@ -206,11 +206,12 @@ pub fn block(results: &Results) -> Block {
         notes: vec![
             format!("Arms: {}.", arms.join("; ")),
             format!(
-                "Continuous variables: median [interquartile range, R quantile type 7] and mean (SD); compared by {}.",
+                "Continuous variables: median [interquartile range, R quantile type 7] and mean (SD); two arms compared by {}, more by the Kruskal-Wallis test (one-way ANOVA with Welch's t-test).",
                 results.conventions.continuous_test.description()
             ),
             "Categorical variables: n (% of the non-missing); compared by Fisher's exact test when any expected count is under 5, else by Pearson's chi-squared test (Yates' correction for 2 x 2). Yes/no variables show the \"yes\" row.".into(),
-            "SMD: standardized mean difference between the two arms (as R's tableone). Missing counts are shown where any value is missing.".into(),
+            "A test named for a variable in the pipeline ([analysis.tests]) replaces this rule for it; each row names the test used.".into(),
+            "SMD: standardized mean difference between the arms (as R's tableone; with more than two arms, the mean of the pairwise SMDs). Missing counts are shown where any value is missing.".into(),
             "Baseline p-values describe imbalance; they are not adjusted for multiple comparisons.".into(),
         ],
         class: "numbers wrap-last",

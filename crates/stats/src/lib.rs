@@ -23,6 +23,7 @@
 //! | [`nearest_neighbor_match`] | `MatchIt::matchit(method = "nearest")` (4.5.1) |
 //! | [`balance`] | one row of `summary(matchit(...))$sum.all` / `$sum.matched` |
 //! | [`rmst`] | `print(survfit(...), rmean = tau)` (`*rmean`, `*se(rmean)`) |
+//! | [`kruskal_wallis`], [`one_way_anova`] | `stats::kruskal.test(x, g)`, `summary(aov(x ~ g))` |
 //! | [`p_adjust`] | `stats::p.adjust(p, method)` (holm, hochberg, bonferroni, BH, BY, none) |
 //! | [`summarize_continuous`] (+ [`quantile_type7`], [`sample_sd`], [`percents`]) | Table 1's `mean`, `sd`, `quantile(x, c(.25, .5, .75))`, `min`, `max` per arm |
 //! | [`compare_continuous`], [`compare_categorical`] (+ [`min_expected_count`]) | Table 1's tests: `wilcox.test` or `t.test`; `fisher.test` when an expected count is under 5, else `chisq.test` |
@@ -31,7 +32,7 @@
 //! `logrank`, `survtimes` (shared validation and ranking of survival times),
 //! `timefix` (`aeqSurv`), `cox` (with `cox::prepare`, `cox::pass`,
 //! `cox::newton` and `cox::zph`), `logistic`, `matching`, `rmst`, `fisher`,
-//! `chisq`, `wilcoxon`, `ttest`, `smd`, `table1`, `padjust`, `describe` (means,
+//! `chisq`, `wilcoxon`, `ttest`, `kgroups`, `smd`, `table1`, `padjust`, `describe` (means,
 //! variances, SD), `linalg` (the one Cholesky, survival's `cholesky2`), and
 //! the public [`rng`] (the project's one seeded generator, [`rng::SplitMix64`],
 //! used by the random matching order, the tests and the benchmark).
@@ -97,6 +98,7 @@ mod cox;
 mod describe;
 mod error;
 mod fisher;
+mod kgroups;
 mod km;
 mod linalg;
 mod logistic;
@@ -120,6 +122,7 @@ pub use fisher::{
     FISHER_2X2_REL_TOL, FISHER_BOUND_LIMIT, FISHER_MAX_NODES, FISHER_MAX_TABLES,
     FISHER_RXC_LOG_TOL, FisherExact, fisher_exact,
 };
+pub use kgroups::{KruskalWallis, OneWayAnova, kruskal_wallis, one_way_anova};
 pub use km::{
     ConfType, KaplanMeier, KmOptions, KmStep, QuantileEstimate, SurvivalAt, kaplan_meier,
     kaplan_meier_by_group, kaplan_meier_by_group_prepared,
@@ -134,8 +137,9 @@ pub use rmst::{Rmst, rmst};
 pub use smd::{smd_categorical, smd_continuous};
 pub use survtimes::SurvTimes;
 pub use table1::{
-    ArmComparison, ContinuousComparison, ContinuousSummary, Table1Test, compare_categorical,
-    compare_continuous, min_expected_count, percents, quantile_type7, summarize_continuous,
+    ArmComparison, ContinuousComparison, ContinuousSummary, NamedTest, Table1Test,
+    compare_categorical, compare_continuous, compare_continuous_groups, min_expected_count,
+    percents, quantile_type7, summarize_continuous,
 };
 pub use timefix::{AEQ_TOLERANCE, aeq_times};
 pub use ttest::{WelchTTest, welch_t_test};

@@ -3,7 +3,8 @@
 //! crate pulls the columns out of the data and assembles the table.
 
 use crate::{
-    StatsError, chi_square_test, describe::sample_sd, fisher_exact, welch_t_test, wilcoxon_rank_sum,
+    StatsError, chi_square_test, describe::sample_sd, fisher_exact, kruskal_wallis, one_way_anova,
+    welch_t_test, wilcoxon_rank_sum,
 };
 
 /// Summary of one arm's values of a continuous variable: what a Table 1
@@ -115,6 +116,10 @@ pub enum Table1Test {
     WilcoxonNormal,
     /// Welch's two-sample t-test (`t.test`).
     WelchT,
+    /// Kruskal–Wallis rank sum test (`kruskal.test`), k groups.
+    KruskalWallis,
+    /// One-way analysis of variance (`summary(aov(x ~ g))`), k groups.
+    Anova,
 }
 
 /// A test between arms: which one, and its two-sided p-value.
@@ -124,6 +129,103 @@ pub struct ArmComparison {
     pub test: Table1Test,
     /// Its p-value.
     pub p_value: f64,
+    /// The test statistic, as R names it: `W` (Wilcoxon), `t` (Welch),
+    /// `X-squared` (chi-squared), `Kruskal-Wallis chi-squared`, `F` (ANOVA);
+    /// `None` for Fisher's exact test.
+    pub statistic: Option<f64>,
+    /// Its degrees of freedom (the numerator's for F); `None` where the test
+    /// has none (Fisher, Wilcoxon).
+    pub df: Option<f64>,
+    /// The denominator's degrees of freedom of F (ANOVA only).
+    pub df_residual: Option<f64>,
+}
+
+/// A test a pipeline names for one variable of Table 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamedTest {
+    /// `fisher.test`.
+    Fisher,
+    /// `chisq.test(correct = FALSE)` (gtsummary's default).
+    ChiSquare,
+    /// `chisq.test()` (Yates' correction for 2 x 2).
+    ChiSquareYates,
+    /// `wilcox.test` (two groups).
+    Wilcoxon,
+    /// `kruskal.test`.
+    KruskalWallis,
+    /// `t.test` (Welch, two groups).
+    T,
+    /// `summary(aov())`.
+    Anova,
+}
+
+impl NamedTest {
+    /// Whether the test compares a continuous variable.
+    pub fn is_continuous(self) -> bool {
+        matches!(
+            self,
+            NamedTest::Wilcoxon | NamedTest::KruskalWallis | NamedTest::T | NamedTest::Anova
+        )
+    }
+}
+
+/// Compare a continuous variable across the groups of `groups` with the
+/// named test, or by the rule (two groups: `two`, Wilcoxon unless Welch is
+/// asked; more: Kruskal–Wallis, or ANOVA when `two` is Welch).
+///
+/// Errors: those of the test; [`StatsError::TooFewGroups`] when a
+/// two-group test is named for another number of groups with values.
+pub fn compare_continuous_groups(
+    groups: &[&[f64]],
+    named: Option<NamedTest>,
+    two: ContinuousComparison,
+) -> Result<ArmComparison, StatsError> {
+    let present: Vec<&[f64]> = groups.iter().copied().filter(|g| !g.is_empty()).collect();
+    let test = named.unwrap_or(match (present.len(), two) {
+        (2, ContinuousComparison::Wilcoxon) => NamedTest::Wilcoxon,
+        (2, ContinuousComparison::Welch) => NamedTest::T,
+        (_, ContinuousComparison::Wilcoxon) => NamedTest::KruskalWallis,
+        (_, ContinuousComparison::Welch) => NamedTest::Anova,
+    });
+    let two_groups = |what: &'static str| -> Result<(&[f64], &[f64]), StatsError> {
+        match present.as_slice() {
+            [x, y] => Ok((x, y)),
+            _ => Err(StatsError::TooFewGroups {
+                what,
+                groups: present.len(),
+            }),
+        }
+    };
+    match test {
+        NamedTest::Wilcoxon => {
+            let (x, y) = two_groups("wilcox.test (two groups only)")?;
+            compare_continuous(x, y, ContinuousComparison::Wilcoxon)
+        }
+        NamedTest::T => {
+            let (x, y) = two_groups("t.test (two groups only)")?;
+            compare_continuous(x, y, ContinuousComparison::Welch)
+        }
+        NamedTest::KruskalWallis => kruskal_wallis(&present).map(|k| ArmComparison {
+            test: Table1Test::KruskalWallis,
+            p_value: k.p_value,
+            statistic: Some(k.statistic),
+            df: Some(k.df as f64),
+            df_residual: None,
+        }),
+        NamedTest::Anova => one_way_anova(&present).map(|a| ArmComparison {
+            test: Table1Test::Anova,
+            p_value: a.p_value,
+            statistic: Some(a.f),
+            df: Some(a.df_groups as f64),
+            df_residual: Some(a.df_residual as f64),
+        }),
+        NamedTest::Fisher | NamedTest::ChiSquare | NamedTest::ChiSquareYates => {
+            Err(StatsError::Degenerate {
+                what: "baseline test",
+                reason: "a test of counts was named for a continuous variable".into(),
+            })
+        }
+    }
 }
 
 /// How Table 1 compares two arms on a continuous variable.
@@ -146,6 +248,9 @@ pub fn compare_continuous(
 ) -> Result<ArmComparison, StatsError> {
     match test {
         ContinuousComparison::Wilcoxon => wilcoxon_rank_sum(x, y).map(|w| ArmComparison {
+            statistic: Some(w.w),
+            df: None,
+            df_residual: None,
             test: if w.exact {
                 Table1Test::WilcoxonExact
             } else {
@@ -154,6 +259,9 @@ pub fn compare_continuous(
             p_value: w.p_value,
         }),
         ContinuousComparison::Welch => welch_t_test(x, y, 0.95).map(|t| ArmComparison {
+            statistic: Some(t.t),
+            df: Some(t.df),
+            df_residual: None,
             test: Table1Test::WelchT,
             p_value: t.p_value,
         }),
@@ -201,6 +309,7 @@ pub fn min_expected_count<R: AsRef<[u64]>>(table: &[R]) -> f64 {
 /// Errors: those of the test run (e.g. Fisher's limits on large tables).
 pub fn compare_categorical<R: AsRef<[u64]>>(
     table: &[R],
+    named: Option<NamedTest>,
 ) -> Option<Result<ArmComparison, StatsError>> {
     let ncol = table.iter().map(|r| r.as_ref().len()).max().unwrap_or(0);
     let arms_with_values = (0..ncol)
@@ -213,16 +322,34 @@ pub fn compare_categorical<R: AsRef<[u64]>>(
     if table.len() < 2 || arms_with_values < 2 {
         return None;
     }
-    Some(if min_expected_count(table) < 5.0 {
+    let fisher = || {
         fisher_exact(table).map(|f| ArmComparison {
             test: Table1Test::FisherExact,
             p_value: f.p_value,
+            statistic: None,
+            df: None,
+            df_residual: None,
         })
-    } else {
-        chi_square_test(table, true).map(|c| ArmComparison {
+    };
+    let chisq = |correct: bool| {
+        chi_square_test(table, correct).map(|c| ArmComparison {
             test: Table1Test::ChiSquare { yates: c.yates },
             p_value: c.p_value,
+            statistic: Some(c.statistic),
+            df: Some(c.df as f64),
+            df_residual: None,
         })
+    };
+    Some(match named {
+        Some(NamedTest::Fisher) => fisher(),
+        Some(NamedTest::ChiSquare) => chisq(false),
+        Some(NamedTest::ChiSquareYates) => chisq(true),
+        Some(other) if other.is_continuous() => Err(StatsError::Degenerate {
+            what: "baseline test",
+            reason: "a test of a continuous variable was named for counts".into(),
+        }),
+        _ if min_expected_count(table) < 5.0 => fisher(),
+        _ => chisq(true),
     })
 }
 
@@ -262,13 +389,15 @@ mod tests {
     #[test]
     fn nothing_to_test() {
         // one level
-        assert!(compare_categorical(&[[3u64, 4]]).is_none());
+        assert!(compare_categorical(&[[3u64, 4]], None).is_none());
         // one arm with values
-        assert!(compare_categorical(&[[3u64, 0], [5, 0]]).is_none());
+        assert!(compare_categorical(&[[3u64, 0], [5, 0]], None).is_none());
         // small expected counts: Fisher; large: chi-square with Yates
-        let small = compare_categorical(&[[1u64, 4], [6, 2]]).unwrap().unwrap();
+        let small = compare_categorical(&[[1u64, 4], [6, 2]], None)
+            .unwrap()
+            .unwrap();
         assert_eq!(small.test, Table1Test::FisherExact);
-        let large = compare_categorical(&[[30u64, 40], [60, 20]])
+        let large = compare_categorical(&[[30u64, 40], [60, 20]], None)
             .unwrap()
             .unwrap();
         assert_eq!(large.test, Table1Test::ChiSquare { yates: true });

@@ -85,7 +85,7 @@ fn categorical_test_choice_matches_r() {
             min_expected_count(&table),
             num(&case["min_expected"]),
         );
-        let got = compare_categorical(&table)
+        let got = compare_categorical(&table, None)
             .unwrap_or_else(|| panic!("{name}: no test"))
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         let yates = case["yates"].as_bool().unwrap();
