@@ -6,7 +6,7 @@ use crate::converter::Converter;
 use crate::decode::decode;
 use crate::error::IngestError;
 use crate::headers::resolve;
-use crate::reasons::REASON_FIELDS;
+use crate::reasons::{REASON_FIELDS, REASON_QUOTE};
 use cohortflow_core::ledger::LineAccount;
 
 const SEPARATORS: [char; 4] = [',', ';', '\t', '|'];
@@ -154,6 +154,30 @@ pub(crate) fn read_bytes(
                     q = dialect.quote
                 ),
             )?;
+            continue;
+        }
+        if let Some(k) = stray_quote(
+            &body[rec.start..rec.end],
+            dialect.separator as u8,
+            dialect.quote as u8,
+        ) {
+            let at = line + k as i64;
+            let message = format!(
+                "line {at}: a quote {q:?} stands inside a field that is not quoted, or a \
+                 quoted field goes on after its closing quote: the quotes of the record on \
+                 line {line} are broken, and its values (or its neighbours') cannot be trusted",
+                q = dialect.quote
+            );
+            let fix = format!(
+                "check the quotes on line {at} of the export: a field that holds a quote is \
+                 quoted as a whole and the quote inside it is doubled ({q}{q})",
+                q = dialect.quote
+            );
+            if last > line {
+                conv.reject_span(line, last, message, fix)?;
+            } else {
+                conv.bad_record(line, REASON_QUOTE, message, fix, String::new())?;
+            }
             continue;
         }
         if record.iter().all(|f| f.trim().is_empty()) {
@@ -369,6 +393,56 @@ fn swallowed(
     })
 }
 
+/// Where the quotes of a record break RFC 4180, as the 0-based line within
+/// the record: a quote inside a field that is not quoted (`abc"`), or a
+/// quoted field that goes on after its closing quote (`"abc"def`). The
+/// `csv` reader accepts both leniently, which would keep a stray quote in a
+/// value, or hide that a stray quote joined or split records.
+fn stray_quote(record: &[u8], separator: u8, quote: u8) -> Option<usize> {
+    #[derive(PartialEq)]
+    enum State {
+        FieldStart,
+        Unquoted,
+        Quoted,
+        AfterClosing,
+    }
+    let mut state = State::FieldStart;
+    let mut line = 0;
+    let mut i = 0;
+    while i < record.len() {
+        let b = record[i];
+        match state {
+            State::FieldStart | State::Unquoted | State::AfterClosing
+                if b == separator || b == b'\n' =>
+            {
+                if b == b'\n' {
+                    line += 1;
+                }
+                state = State::FieldStart;
+            }
+            State::FieldStart if b == quote => state = State::Quoted,
+            State::FieldStart => state = State::Unquoted,
+            State::Unquoted if b == quote => return Some(line),
+            State::Unquoted => {}
+            State::AfterClosing => return Some(line),
+            State::Quoted if b == quote => {
+                if record.get(i + 1) == Some(&quote) {
+                    i += 1;
+                } else {
+                    state = State::AfterClosing;
+                }
+            }
+            State::Quoted => {
+                if b == b'\n' {
+                    line += 1;
+                }
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
 /// With `multiline_fields`, a record over several lines is a swallowed one
 /// when one of its lines, read on its own, has exactly the header's number
 /// of fields: a text field with line breaks does not hold whole records.
@@ -463,6 +537,17 @@ fn undo_mojibake(s: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quotes_that_break_rfc_4180_are_found_on_their_line() {
+        let q = |s: &str| stray_quote(s.as_bytes(), b',', b'"');
+        assert_eq!(q("a,b,c\n"), None);
+        assert_eq!(q("\"a,b\",\"say \"\"hi\"\"\",c\n"), None);
+        assert_eq!(q("\"two\nlines\",c\n"), None);
+        assert_eq!(q("a,b\",c\n"), Some(0), "a quote inside an unquoted field");
+        assert_eq!(q("\"a\"b,c\n"), Some(0), "text after the closing quote");
+        assert_eq!(q("\"x\ny\",z\"\n"), Some(1), "on the record's second line");
+    }
 
     #[test]
     fn lines_of_records_and_gaps_add_up() {

@@ -1,8 +1,9 @@
 //! Why a row is set aside at ingest: the reasons, in ledger order.
 
 /// Reasons a row is rejected at ingest, in the order the ledger lists them.
-pub const REASONS: [&str; 14] = [
+pub const REASONS: [&str; 15] = [
     REASON_FIELDS,
+    REASON_QUOTE,
     REASON_BLANK,
     REASON_CELL_ERROR,
     REASON_MERGED,
@@ -18,6 +19,7 @@ pub const REASONS: [&str; 14] = [
     REASON_DATE_RANGE,
 ];
 pub const REASON_FIELDS: &str = "wrong number of fields";
+pub const REASON_QUOTE: &str = "stray quote";
 pub const REASON_BLANK: &str = "blank row";
 pub const REASON_CELL_ERROR: &str = "cell error";
 pub const REASON_MERGED: &str = "merged cell";
