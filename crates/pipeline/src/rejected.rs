@@ -36,7 +36,11 @@ pub(crate) fn check_config(sources: &[Source]) -> Result<(), Error> {
 
 /// Checks every source against its limit, from the ledger of the stages that
 /// reject (ingest, clean, derive). Names counts and reasons, never values.
-pub(crate) fn check(sources: &[Source], ledger: &Ledger) -> Result<(), Error> {
+///
+/// Rows set aside by the linkage (`not_errors`: the same patient is kept
+/// from another source) are not data errors and do not count: a small
+/// export whose patients are all linked to another centre is not broken.
+pub(crate) fn check(sources: &[Source], ledger: &Ledger, not_errors: &[&str]) -> Result<(), Error> {
     for source in sources {
         let name = &source.config.name;
         let accounts: Vec<_> = ledger
@@ -54,17 +58,20 @@ pub(crate) fn check(sources: &[Source], ledger: &Ledger) -> Result<(), Error> {
         let mut by_stage: Vec<(String, u64)> = Vec::new();
         let mut reasons: Vec<(String, u64)> = Vec::new();
         for a in &accounts {
+            let counts = |o: &Outcome, reason: &str| {
+                *o == Outcome::Rejected && !not_errors.contains(&reason)
+            };
             let n: u64 = a
                 .outcomes
                 .iter()
-                .filter(|(o, _, _)| *o == Outcome::Rejected)
+                .filter(|(o, r, _)| counts(o, r))
                 .map(|(_, _, n)| n)
                 .sum();
             if n > 0 {
                 by_stage.push((a.stage.clone(), n));
             }
             for (o, reason, n) in &a.outcomes {
-                if *o == Outcome::Rejected && *n > 0 {
+                if counts(o, reason) && *n > 0 {
                     reasons.push((format!("{}: {reason}", a.stage), *n));
                 }
             }

@@ -118,7 +118,14 @@ pub fn run_with(loaded: &Loaded, out: &Path, options: RunOptions) -> Result<RunS
     all_rejects.extend(derived.rejects);
     // Every stage that rejects rows has run: a source that lost too many
     // stops the run here, before the cohort stage fails on it less clearly.
-    crate::rejected::check(&loaded.sources, &ledger)?;
+    let linkage: Vec<&str> = loaded
+        .file
+        .clean
+        .linkage
+        .iter()
+        .map(|l| l.name.as_str())
+        .collect();
+    crate::rejected::check(&loaded.sources, &ledger, &linkage)?;
 
     let mut selected =
         cohortflow_cohort::select(&loaded.file.cohort, derived.frame.clone(), &sources)

@@ -262,7 +262,12 @@ pub fn apply(
                 }
                 table.records[r].cells[j] = Cell::Raw(format!("\"{first}"));
                 table.records[s].cells[k] = Cell::Raw(format!("{last}\""));
-                applied.touched = (r..=s).collect();
+                // Where the damage ends cannot be known from the bytes:
+                // the closing quote may as well open a field that joins
+                // the next record's line to the span. That record may then
+                // be rejected with the span's lines named (it is still
+                // never allowed to be kept with altered values).
+                applied.touched = (r..=(s + 1).min(n - 1)).collect();
                 applied.what = format!(
                     "records {r}..={s}: a stray quote opens column {j} of record {r} and a quote closes column {k} of record {s}"
                 );
