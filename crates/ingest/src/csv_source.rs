@@ -156,6 +156,32 @@ pub(crate) fn read_bytes(
             )?;
             continue;
         }
+        // A line break inside a field that is not text: the record's lines
+        // were joined by a stray quote whose pair happened to keep the field
+        // count; every line of it is set aside, named.
+        if last > line
+            && let Some(field) = (0..record.len())
+                .find(|&i| record[i].contains('\n') && !conv.may_hold_line_break(i))
+        {
+            conv.reject_span(
+                line,
+                last,
+                format!(
+                    "the record on line {line} runs over lines {line}-{last}, and its field {} \
+                     (not a text column) holds a line break: a quote {:?} is probably missing or \
+                     out of place, and lines {}-{last} may be records it joined",
+                    field + 1,
+                    dialect.quote,
+                    line + 1
+                ),
+                format!(
+                    "check the quotes from line {line} of the export: a field with a separator \
+                     or a line break is quoted, and a quote inside it is doubled ({q}{q})",
+                    q = dialect.quote
+                ),
+            )?;
+            continue;
+        }
         if let Some(k) = stray_quote(
             &body[rec.start..rec.end],
             dialect.separator as u8,

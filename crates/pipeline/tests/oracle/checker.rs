@@ -772,19 +772,26 @@ fn check_run(
                             ));
                         }
                     } else if !r.touched
-                        && !found.iter().all(|&i| {
-                            // A quote whose damage runs on: the span is named
-                            // and begins on a damaged record's line (a broken
-                            // quote pairs with a later one, so the tool cannot
-                            // know where the damage ends; the patient is
-                            // rejected with the lines named, never altered).
-                            quote_span_start(&rejects[i].rule).is_some_and(|start| {
-                                s.debris.iter().any(|(a, b)| *a <= start && start <= *b)
-                                    || s.table.records.iter().any(|o| {
-                                        o.touched && o.lines.0 <= start && start <= o.lines.1
-                                    })
-                            })
-                        })
+                        && !{
+                            // A quote whose damage runs on: a named span that
+                            // begins on a damaged record's line (a broken quote
+                            // pairs with a later one, so the tool cannot know
+                            // where the damage ends), and any other line of the
+                            // record refused for its quotes too. The patient is
+                            // rejected with its lines named, never altered.
+                            let span_from_damage = |i: usize| {
+                                quote_span_start(&rejects[i].rule).is_some_and(|start| {
+                                    s.debris.iter().any(|(a, b)| *a <= start && start <= *b)
+                                        || s.table.records.iter().any(|o| {
+                                            o.touched && o.lines.0 <= start && start <= o.lines.1
+                                        })
+                                })
+                            };
+                            found.iter().any(|&i| span_from_damage(i))
+                                && found.iter().all(|&i| {
+                                    span_from_damage(i) || rejects[i].rule == "stray quote"
+                                })
+                        }
                     {
                         wrong.push(format!(
                             "{who}: untouched by damage, rejected at ingest ({})",
