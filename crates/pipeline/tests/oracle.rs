@@ -396,12 +396,7 @@ struct Result1 {
 
 fn run_case(seed: u64, keep: bool) -> Result1 {
     let tmp = tempfile::tempdir().unwrap();
-    // `ORACLE_KEEP=DIR`: the case is written (and its run kept) in DIR, to
-    // look at a failing seed's exports by hand.
-    let dir = match std::env::var("ORACLE_KEEP") {
-        Ok(d) => std::path::PathBuf::from(d),
-        Err(_) => tmp.path().to_path_buf(),
-    };
+    let dir = tmp.path().to_path_buf();
     let case = build(seed, &dir);
     let out = dir.join("runs/oracle");
     let logs = Logs::default();
