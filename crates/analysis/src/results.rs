@@ -146,6 +146,20 @@ pub struct SurvivalAtTime {
     pub beyond_last_time: bool,
 }
 
+impl From<cohortflow_stats::SurvivalAt> for SurvivalAtTime {
+    fn from(s: cohortflow_stats::SurvivalAt) -> Self {
+        SurvivalAtTime {
+            time: s.time,
+            surv: s.surv,
+            std_err: s.std_err,
+            lower: s.lower,
+            upper: s.upper,
+            n_risk: s.n_risk,
+            beyond_last_time: s.beyond_last_time,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct QuantileAt {
     /// Probability of the event by that time.

@@ -4,7 +4,7 @@
 use crate::config::DEFAULT_AT_MONTHS;
 use crate::{
     AnalysisError, AnalysisKind, ArmInfo, ArmSurvival, Curve, EndpointColumns, EndpointResult,
-    LogRankResult, PairwiseTest, QuantileAt, RmstResult, SurvivalAtTime,
+    LogRankResult, PairwiseTest, QuantileAt, RmstResult,
 };
 use cohortflow_core::table::csv_field;
 use cohortflow_core::time::TimeUnit;
@@ -116,21 +116,7 @@ pub(crate) fn compare(
                 })
                 .collect(),
             rmst,
-            survival_at: at
-                .iter()
-                .map(|&t| {
-                    let s = km.survival_at(t);
-                    SurvivalAtTime {
-                        time: s.time,
-                        surv: s.surv,
-                        std_err: s.std_err,
-                        lower: s.lower,
-                        upper: s.upper,
-                        n_risk: s.n_risk,
-                        beyond_last_time: s.beyond_last_time,
-                    }
-                })
-                .collect(),
+            survival_at: at.iter().map(|&t| km.survival_at(t).into()).collect(),
             median_follow_up: reverse.median().into(),
         });
         curves.push(Curve {

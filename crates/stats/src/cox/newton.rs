@@ -31,12 +31,17 @@ fn all_finite(v: &[f64]) -> bool {
     v.iter().all(|x| x.is_finite())
 }
 
-/// `coxfit6.c`: Newton–Raphson with step halving for right-censored data.
-pub(super) fn newton_coxfit6(prep: &Prepared, opts: &CoxOptions) -> Result<Newton, StatsError> {
+/// The step from `beta` (zero) that both drivers start with: the log
+/// partial likelihood there, the score test statistic `u' I⁻¹ u`, and the
+/// Newton step `I⁻¹ u`. A singular information matrix names the first
+/// collinear covariate.
+fn first_step(
+    prep: &Prepared,
+    opts: &CoxOptions,
+    beta: &[f64],
+) -> Result<(f64, f64, Vec<f64>), StatsError> {
     let p = prep.p;
-    let mut beta = vec![0.0; p];
-    let first = pass(prep, &beta, opts.ties, None);
-    let loglik_null = first.loglik;
+    let first = pass(prep, beta, opts.ties, None);
     let ch = Chol::new(&first.imat, p, opts.toler_chol);
     if ch.rank < p {
         return Err(StatsError::Collinear {
@@ -47,12 +52,20 @@ pub(super) fn newton_coxfit6(prep: &Prepared, opts: &CoxOptions) -> Result<Newto
     let mut a = first.u.clone();
     ch.solve(&mut a);
     let score: f64 = first.u.iter().zip(&a).map(|(x, y)| x * y).sum();
-    if !loglik_null.is_finite() {
+    if !first.loglik.is_finite() {
         return Err(StatsError::Degenerate {
             what: WHAT,
             reason: "the log partial likelihood at beta = 0 is not finite".to_string(),
         });
     }
+    Ok((first.loglik, score, a))
+}
+
+/// `coxfit6.c`: Newton–Raphson with step halving for right-censored data.
+pub(super) fn newton_coxfit6(prep: &Prepared, opts: &CoxOptions) -> Result<Newton, StatsError> {
+    let p = prep.p;
+    let mut beta = vec![0.0; p];
+    let (loglik_null, score, a) = first_step(prep, opts, &beta)?;
     let mut best = loglik_null;
     let mut newbeta: Vec<f64> = (0..p).map(|i| beta[i] + a[i]).collect();
     let mut halving = 0usize;
@@ -104,25 +117,9 @@ pub(super) fn newton_coxfit6(prep: &Prepared, opts: &CoxOptions) -> Result<Newto
 pub(super) fn newton_agfit4(prep: &Prepared, opts: &CoxOptions) -> Result<Newton, StatsError> {
     let p = prep.p;
     let mut beta = vec![0.0; p];
-    let first = pass(prep, &beta, opts.ties, None);
-    let loglik_null = first.loglik;
-    let ch = Chol::new(&first.imat, p, opts.toler_chol);
-    let rank = ch.rank;
-    if rank < p {
-        return Err(StatsError::Collinear {
-            what: WHAT,
-            covariate: first_dropped(&ch),
-        });
-    }
-    let mut a = first.u.clone();
-    ch.solve(&mut a);
-    let score: f64 = first.u.iter().zip(&a).map(|(x, y)| x * y).sum();
-    if !loglik_null.is_finite() {
-        return Err(StatsError::Degenerate {
-            what: WHAT,
-            reason: "the log partial likelihood at beta = 0 is not finite".to_string(),
-        });
-    }
+    let (loglik_null, score, a) = first_step(prep, opts, &beta)?;
+    // The first step found full rank (or stopped): later ranks must keep it.
+    let rank = p;
     let mut best = loglik_null;
     let mut oldbeta = beta.clone();
     for i in 0..p {
