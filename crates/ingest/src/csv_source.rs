@@ -141,7 +141,7 @@ pub(crate) fn read_bytes(
         let (line, last) = (rec.first as i64, rec.last as i64);
         lines.records += (last - line + 1) as u64;
         if last > line
-            && let Some(message) = swallowed(&rec, body, record.len(), width, dialect)
+            && let Some(message) = swallowed(&rec, body, &record, width, dialect)
         {
             conv.reject_span(
                 line,
@@ -369,11 +369,12 @@ impl<'a> Lines<'a> {
 /// quote (`docs/sources.md`, "Records over several lines"), if it may: a
 /// quote never closed; a line break inside quotes where the source does not
 /// declare `multiline_fields`; a field count other than the header's; a line
-/// of it that reads as a record of its own.
+/// of it that reads as a record of its own; a field with a line break that
+/// holds as many separators as a whole record.
 fn swallowed(
     rec: &Span,
     body: &[u8],
-    fields: usize,
+    record: &csv::StringRecord,
     width: usize,
     dialect: &crate::config::CsvDialect,
 ) -> Option<String> {
@@ -400,6 +401,7 @@ fn swallowed(
             dialect.quote
         ));
     }
+    let fields = record.len();
     if fields != width {
         return Some(format!(
             "the record that starts on line {line} runs over lines {line}-{last} and has \
@@ -408,15 +410,42 @@ fn swallowed(
             dialect.quote
         ));
     }
-    swallowed_line(bytes, dialect.separator as u8, quote, width).map(|k| {
-        format!(
+    if let Some(k) = swallowed_line(bytes, dialect.separator as u8, quote, width) {
+        return Some(format!(
             "a quoted field of the record on line {line} runs over lines {line}-{last}, and line \
              {} inside it reads as a record of its own ({width} fields, as many as the header): \
              a quote {:?} is probably missing or out of place",
             line + k as u64,
             dialect.quote
+        ));
+    }
+    holds_a_record(record, dialect.separator, width).map(|field| {
+        format!(
+            "field {} of the record on line {line} runs over lines {line}-{last} and holds {} \
+             separators {:?} or more, as many as a whole record of {width} fields: a stray quote \
+             {:?} probably joined the end of line {line} and the start of line {} into one field",
+            field + 1,
+            width.saturating_sub(1),
+            dialect.separator,
+            dialect.quote,
+            line + 1
         )
     })
+}
+
+/// The first field (0-based) that holds a line break and at least `width -
+/// 1` separators, if any. A stray quote that opens field `j` of a record and
+/// is closed by a quote in field `j` of the next keeps the field count, and
+/// the joined field then holds the rest of the first record (`width - 1 - j`
+/// separators) and the start of the second (`j`): together the separators of
+/// a whole record. A text with line breaks (a comment, an address) holding
+/// as many separators as a record is refused too: set aside, named, never
+/// read as a patient's value.
+fn holds_a_record(record: &csv::StringRecord, separator: char, width: usize) -> Option<usize> {
+    let need = width.saturating_sub(1).max(1);
+    record
+        .iter()
+        .position(|f| f.contains('\n') && f.matches(separator).count() >= need)
 }
 
 /// Where the quotes of a record break RFC 4180, as the 0-based line within

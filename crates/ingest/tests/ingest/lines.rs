@@ -178,6 +178,42 @@ fn a_field_count_that_does_not_match_over_lines_is_a_swallow() {
     );
 }
 
+/// A stray quote that opens the first field (a text column) of line 3 and a
+/// quote that closes the first field of line 4: the field count is kept,
+/// the last line reads as a record of its own as a true multi-line first
+/// field's would, but the joined field holds a whole record's separators.
+#[test]
+fn a_stray_quote_through_a_text_field_is_a_swallow() {
+    let note = "id,sex,age,size,start,liver,note";
+    let data = format!(
+        "{note}\np1,M,61,1,01.02.2020,true,a\n\"p2,F,40,2,02.02.2020,false,b\n\
+         p3\",F,41,2,03.02.2020,false,c\np4,M,42,2,04.02.2020,true,d\n"
+    );
+    let src = with_source("", "multiline_fields = true\n")
+        .replace("[source.columns]", "[source.columns]\nnote = \"note\"");
+    let (_d, r) = run_csv(&data, &format!("{REJECT}{src}"));
+    let out = ok(r);
+    assert_eq!(rows(&out.frame), vec![2, 5]);
+    let quote = "quote over lines 3-4".to_string();
+    assert_eq!(rejects(&out), vec![(3, quote.clone()), (4, quote)]);
+    assert_eq!(lines(&out), account(5, 0, 1, 4, 0));
+    let (_d, r) = run_csv(&data, &src);
+    let e = err(r);
+    assert_eq!(e.line, Some(3));
+    has(
+        &e.message,
+        &["field 1 of the record on line 3 runs over lines 3-4 and holds 6 separators"],
+    );
+    // The same in the last column: its joined field holds the rest of
+    // line 3's last field and the whole of line 4.
+    let data = format!(
+        "{note}\np1,M,61,1,01.02.2020,true,\"a\np2,F,40,2,02.02.2020,false,b\"\n\
+         p3,F,41,2,03.02.2020,false,c\n"
+    );
+    let (_d, r) = run_csv(&data, &format!("{REJECT}{src}"));
+    assert_eq!(rows(&ok(r).frame), vec![4]);
+}
+
 #[test]
 fn an_unclosed_quote_swallows_the_rest_of_the_file() {
     let data = format!(

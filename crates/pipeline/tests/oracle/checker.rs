@@ -481,9 +481,16 @@ fn check_error(
             ));
             continue;
         }
+        // Every record of the source damaged (or gone): the run may stop
+        // for the whole source, as `max_rejected` says by default.
+        let all_touched = s.table.records.iter().all(|r| r.gone || r.touched);
+        let whole_source_stop = all_touched && msg.contains("max_rejected");
         // A damage confined to records must be a reject under
-        // on_error = "reject".
-        if s.on_error_reject && here.iter().all(|d| d.kind.rejects_under_reject()) {
+        // on_error = "reject" (unless every record was rejected).
+        if s.on_error_reject
+            && !whole_source_stop
+            && here.iter().all(|d| d.kind.rejects_under_reject())
+        {
             let kinds: Vec<String> = here.iter().map(|d| d.kind.name()).collect();
             wrong.push(format!(
                 "the run stopped although on_error = \"reject\" and the damage only touches records ({}, {}): {short}",
@@ -507,7 +514,6 @@ fn check_error(
         }
         // A damage that may reject every record of the source lets the run
         // stop for the whole source (`max_rejected`), naming only the file.
-        let all_touched = s.table.records.iter().all(|r| r.gone || r.touched);
         let file_level = all_touched || here.iter().any(|d| d.file_level);
         let files = [s.data_file.as_str(), s.toml_file.as_str()];
         if !file_level && !names_a_place(msg, &files) {

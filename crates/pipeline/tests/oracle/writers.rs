@@ -709,6 +709,43 @@ pub fn xlsx_bytes(
     for (c, h) in table.headers.iter().enumerate() {
         ws.write_string(0, c as u16, h).unwrap();
     }
+    // Writes one cell; a merged range's upper cell is written again with
+    // the value it had, whatever its kind.
+    let write = |ws: &mut rust_xlsxwriter::Worksheet, row: u32, c: u16, cell: &Cell| match cell {
+        Cell::Empty | Cell::MergedWithAbove => {}
+        Cell::Text(s) | Cell::Raw(s) => {
+            ws.write_string(row, c, s).unwrap();
+        }
+        Cell::Number(x) => {
+            ws.write_number(row, c, *x).unwrap();
+        }
+        Cell::Date(d) => {
+            use chrono::Datelike;
+            let dt =
+                ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8).unwrap();
+            ws.write_datetime_with_format(row, c, &dt, &date_fmt)
+                .unwrap();
+        }
+        Cell::FormulaNoValue => {
+            // Written with an empty result; `patch_xlsx` removes the
+            // empty <v></v>, so the cell has no cached value at all.
+            ws.write_formula(row, c, Formula::new("=A1&\"\"").set_result(""))
+                .unwrap();
+        }
+        Cell::IsoDate(d) => {
+            // A marker formula that `patch_xlsx` turns into t="d".
+            ws.write_formula(
+                row,
+                c,
+                Formula::new(ISO_MARKER).set_result(format!("{}T00:00:00", d.format("%Y-%m-%d"))),
+            )
+            .unwrap();
+        }
+        Cell::Error(e) => {
+            ws.write_formula(row, c, Formula::new("=NA()").set_result(*e))
+                .unwrap();
+        }
+    };
     let mut row: u32 = 1;
     let mut prev_row: Option<u32> = None;
     let n = table.records.len();
@@ -716,68 +753,13 @@ pub fn xlsx_bytes(
         let r = &table.records[i];
         for (c, cell) in r.cells.iter().enumerate() {
             let c = c as u16;
-            match cell {
-                Cell::Empty => {}
-                Cell::Text(s) | Cell::Raw(s) => {
-                    ws.write_string(row, c, s).unwrap();
-                }
-                Cell::Number(x) => {
-                    ws.write_number(row, c, *x).unwrap();
-                }
-                Cell::Date(d) => {
-                    use chrono::Datelike;
-                    let dt =
-                        ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)
-                            .unwrap();
-                    ws.write_datetime_with_format(row, c, &dt, &date_fmt)
-                        .unwrap();
-                }
-                Cell::FormulaNoValue => {
-                    // Written with an empty result; `patch_xlsx` removes the
-                    // empty <v></v>, so the cell has no cached value at all.
-                    ws.write_formula(row, c, Formula::new("=A1&\"\"").set_result(""))
-                        .unwrap();
-                }
-                Cell::IsoDate(d) => {
-                    // A marker formula that `patch_xlsx` turns into t="d".
-                    ws.write_formula(
-                        row,
-                        c,
-                        Formula::new(ISO_MARKER)
-                            .set_result(format!("{}T00:00:00", d.format("%Y-%m-%d"))),
-                    )
-                    .unwrap();
-                }
-                Cell::Error(e) => {
-                    ws.write_formula(row, c, Formula::new("=NA()").set_result(*e))
-                        .unwrap();
-                }
-                Cell::MergedWithAbove => {
-                    let up = prev_row.expect("a merged cell below a record");
-                    let above = table.records[i - 1].cells[c as usize].clone();
-                    let blank = XFormat::new();
-                    ws.merge_range(up, c, row, c, "", &blank).unwrap();
-                    match above {
-                        Cell::Text(s) => {
-                            ws.write_string(up, c, s).unwrap();
-                        }
-                        Cell::Number(x) => {
-                            ws.write_number(up, c, x).unwrap();
-                        }
-                        Cell::Date(d) => {
-                            use chrono::Datelike;
-                            let dt = ExcelDateTime::from_ymd(
-                                d.year() as u16,
-                                d.month() as u8,
-                                d.day() as u8,
-                            )
-                            .unwrap();
-                            ws.write_datetime_with_format(up, c, &dt, &date_fmt)
-                                .unwrap();
-                        }
-                        _ => {}
-                    }
-                }
+            if let Cell::MergedWithAbove = cell {
+                let up = prev_row.expect("a merged cell below a record");
+                let above = &table.records[i - 1].cells[c as usize];
+                ws.merge_range(up, c, row, c, "", &XFormat::new()).unwrap();
+                write(ws, up, c, above);
+            } else {
+                write(ws, row, c, cell);
             }
         }
         table.records[i].lines = (row as i64 + 1, row as i64 + 1);
