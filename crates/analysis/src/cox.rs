@@ -51,8 +51,12 @@ pub struct CoxModel {
     pub ties: TiesName,
     pub n: usize,
     pub events: usize,
-    /// Rows left out for a missing covariate.
+    /// Rows left out for a missing covariate (`missing = "exclude"`).
     pub excluded_missing: usize,
+    /// `excluded_missing` by covariate: a row missing several covariates is
+    /// counted once, under the first of them in `adjust` order, so the
+    /// counts add up to `excluded_missing` (the ledger's `model` lines).
+    pub missing_by_covariate: Vec<MissingCount>,
     pub terms: Vec<CoxTerm>,
     pub loglik: f64,
     pub likelihood_ratio: TestResult,
@@ -60,6 +64,13 @@ pub struct CoxModel {
     pub score: TestResult,
     /// Proportional-hazards test (`cox.zph`, KM transform): per term and global.
     pub ph_test: Vec<(String, TestResult)>,
+}
+
+/// Rows a model left out for one missing covariate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MissingCount {
+    pub column: String,
+    pub rows: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -101,8 +112,9 @@ struct Model<'a> {
     event: &'a [bool],
     terms: &'a [(String, Vec<f64>)],
     strata: Option<&'a [usize]>,
-    /// Rows left out for a missing covariate (reported with the model).
-    excluded_missing: usize,
+    /// Rows left out for a missing covariate, by covariate (reported with
+    /// the model).
+    missing: Vec<MissingCount>,
 }
 
 fn fit(model: Model, ties: TiesName, conf_level: f64) -> Result<CoxModel, String> {
@@ -113,7 +125,7 @@ fn fit(model: Model, ties: TiesName, conf_level: f64) -> Result<CoxModel, String
         event,
         terms,
         strata,
-        excluded_missing,
+        missing,
     } = model;
     let x: Vec<&[f64]> = terms.iter().map(|(_, v)| v.as_slice()).collect();
     let data = CoxData {
@@ -145,7 +157,8 @@ fn fit(model: Model, ties: TiesName, conf_level: f64) -> Result<CoxModel, String
         ties,
         n: f.n,
         events: f.events,
-        excluded_missing,
+        excluded_missing: missing.iter().map(|m| m.rows).sum(),
+        missing_by_covariate: missing,
         terms: terms
             .iter()
             .enumerate()
@@ -185,6 +198,30 @@ pub(crate) fn by_arm(
     let frame_rows: Vec<usize> = rows.iter().map(|r| r.0).collect();
     let (_, excluded) = design(frame, adjust, &frame_rows, missing).map_err(|e| e.to_string())?;
     let keep: Vec<usize> = (0..rows.len()).filter(|&k| !excluded[k]).collect();
+    // Each left-out row under the first covariate it misses.
+    let mut counted = vec![false; rows.len()];
+    let mut missing_by: Vec<MissingCount> = Vec::new();
+    for column in adjust {
+        let (_, miss) = design(frame, std::slice::from_ref(column), &frame_rows, missing)
+            .map_err(|e| e.to_string())?;
+        let mut n = 0;
+        for k in 0..rows.len() {
+            if excluded[k] && miss[k] && !counted[k] {
+                counted[k] = true;
+                n += 1;
+            }
+        }
+        if n > 0 {
+            missing_by.push(MissingCount {
+                column: column.clone(),
+                rows: n,
+            });
+        }
+    }
+    debug_assert_eq!(
+        missing_by.iter().map(|m| m.rows).sum::<usize>(),
+        rows.len() - keep.len()
+    );
     let (covariates, _) = design(
         frame,
         adjust,
@@ -232,7 +269,7 @@ pub(crate) fn by_arm(
             event: &event,
             terms: &terms,
             strata: row_strata.as_deref(),
-            excluded_missing: rows.len() - keep.len(),
+            missing: missing_by,
         },
         ties,
         conf_level,
@@ -288,7 +325,7 @@ pub(crate) fn time_varying(
             event: &event,
             terms: &[(format!("{exposure} (time-varying)"), x)],
             strata: None,
-            excluded_missing: 0,
+            missing: Vec::new(),
         },
         ties,
         conf_level,

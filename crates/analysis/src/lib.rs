@@ -20,7 +20,7 @@ pub use config::{
     AnalysisConfig, BaselineTest, ConfTypeName, ContinuousTest, CoxConfig, DEFAULT_AT_MONTHS,
     LandmarkConfig, PairwiseAdjust, TiesName, TimeVaryingConfig,
 };
-pub use cox::{CoxModel, CoxTerm, TestResult};
+pub use cox::{CoxModel, CoxTerm, MissingCount, TestResult};
 pub use results::*;
 pub use validate::validate;
 

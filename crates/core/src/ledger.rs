@@ -100,9 +100,28 @@ impl StageAccount {
     }
 }
 
+/// One model's account: of the analysed patients it received, those it
+/// left out for a missing covariate (`missing = "exclude"`), by covariate,
+/// and those it used. `rows_in = rows_used + Σ left out`, and `rows_in`
+/// must equal the patients the analysis received, or the ledger does not
+/// balance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelAccount {
+    /// Which model: `<endpoint>: <formula>`.
+    pub model: String,
+    /// Patients the analysis had for this model.
+    pub rows_in: u64,
+    /// (covariate, patients left out because it is missing), each patient
+    /// under the first covariate it misses.
+    pub missing: Vec<(String, u64)>,
+    /// Patients in the fitted model.
+    pub rows_used: u64,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ledger {
     accounts: Vec<StageAccount>,
+    models: Vec<ModelAccount>,
 }
 
 impl Ledger {
@@ -120,6 +139,26 @@ impl Ledger {
 
     pub fn accounts(&self) -> &[StageAccount] {
         &self.accounts
+    }
+
+    /// Records a model that may leave patients out (a Cox model with
+    /// covariates).
+    pub fn push_model(&mut self, account: ModelAccount) {
+        self.models.push(account);
+    }
+
+    pub fn models(&self) -> &[ModelAccount] {
+        &self.models
+    }
+
+    /// Patients the last stage passed on, summed over sources: the rows the
+    /// analysis receives.
+    pub fn analysed(&self) -> u64 {
+        let mut last: BTreeMap<&str, u64> = BTreeMap::new();
+        for a in &self.accounts {
+            last.insert(a.source.as_str(), a.rows_out);
+        }
+        last.values().sum()
     }
 
     /// Rows a stage passed on for a source (None if the stage did not record
@@ -175,15 +214,34 @@ impl Ledger {
             }
             last_out.insert(a.source.as_str(), (a.stage.as_str(), a.rows_out));
         }
+        let analysed = self.analysed();
+        for m in &self.models {
+            let left: u64 = m.missing.iter().map(|(_, n)| n).sum();
+            if m.rows_in != m.rows_used + left {
+                out.push(format!(
+                    "model {}: {} patients in, {} used, {} left out for a missing covariate",
+                    m.model, m.rows_in, m.rows_used, left
+                ));
+            }
+            if m.rows_in != analysed {
+                out.push(format!(
+                    "model {}: received {} patients but the stages passed on {analysed}",
+                    m.model, m.rows_in
+                ));
+            }
+        }
         out
     }
 
-    /// `ledger.csv`: one line per count, in stage order.
+    /// `ledger.csv`: one line per count, in stage order, then the models.
     /// Columns: stage, source, item, rows. Items are `in`, `out`, and
     /// `rejected: <reason>` / `excluded: <reason>` / `flagged: <reason>`;
     /// a CSV export's ingest account starts with its lines: `lines read`,
     /// then `lines: before header`, `lines: header`, `lines: records` and
-    /// `lines: blank` (these count physical lines, not rows).
+    /// `lines: blank` (these count physical lines, not rows). A model that
+    /// left patients out for a missing covariate follows as stage `model`,
+    /// its `<endpoint>: <formula>` as source, items `in`, `left out:
+    /// missing <covariate>` and `used`.
     pub fn to_csv(&self) -> String {
         let mut s = String::from("stage,source,item,rows\n");
         for a in &self.accounts {
@@ -213,6 +271,15 @@ impl Ledger {
             }
             let _ = writeln!(s, "{},{},out,{}", a.stage, csv_field(&a.source), a.rows_out);
         }
+        for m in &self.models {
+            let model = csv_field(&m.model);
+            let _ = writeln!(s, "model,{model},in,{}", m.rows_in);
+            for (column, n) in &m.missing {
+                let item = csv_field(&format!("left out: missing {column}"));
+                let _ = writeln!(s, "model,{model},{item},{n}");
+            }
+            let _ = writeln!(s, "model,{model},used,{}", m.rows_used);
+        }
         s
     }
 }
@@ -239,6 +306,42 @@ mod tests {
              ingest,a,flagged: odd size,1\ningest,a,out,8\nclean,a,in,8\n\
              clean,a,rejected: rule,0\nclean,a,out,8\n"
         );
+    }
+
+    #[test]
+    fn models_leaving_patients_out_are_in_the_ledger_and_must_add_up() {
+        let mut l = Ledger::new();
+        let mut a = StageAccount::new("cohort", "a", 10);
+        a.add(Outcome::Excluded, "adults", 2);
+        l.push(a);
+        l.push(StageAccount::new("cohort", "b", 5));
+        assert_eq!(l.analysed(), 13);
+        let model = ModelAccount {
+            model: "os: Surv(time, event) ~ arm + size".into(),
+            rows_in: 13,
+            missing: vec![("size".into(), 3)],
+            rows_used: 10,
+        };
+        l.push_model(model.clone());
+        assert!(l.imbalances().is_empty(), "{:?}", l.imbalances());
+        assert!(l.to_csv().ends_with(
+            "model,\"os: Surv(time, event) ~ arm + size\",in,13\n\
+             model,\"os: Surv(time, event) ~ arm + size\",left out: missing size,3\n\
+             model,\"os: Surv(time, event) ~ arm + size\",used,10\n"
+        ));
+        // A patient neither used nor left out, or a model on other patients.
+        let mut lost = l.clone();
+        lost.models.clear();
+        lost.push_model(ModelAccount {
+            rows_used: 9,
+            ..model.clone()
+        });
+        lost.push_model(ModelAccount {
+            rows_in: 12,
+            rows_used: 9,
+            ..model
+        });
+        assert_eq!(lost.imbalances().len(), 2, "{:?}", lost.imbalances());
     }
 
     #[test]

@@ -5,7 +5,7 @@ use crate::load::Loaded;
 use crate::manifest;
 use crate::out::Input;
 use cohortflow_analysis::{ArmInfo, EndpointColumns, Results};
-use cohortflow_core::ledger::Ledger;
+use cohortflow_core::ledger::{Ledger, ModelAccount};
 use cohortflow_core::{rejects, table};
 use polars::prelude::*;
 use polars_io::prelude::ParquetWriter;
@@ -191,6 +191,26 @@ pub fn run_with(loaded: &Loaded, out: &Path, options: RunOptions) -> Result<RunS
     .map_err(|e| Error::Analysis(Box::new(e)))?;
 
     let mut results = analysis.results;
+    // Patients a model left out for a missing covariate are in the ledger,
+    // which must still balance: every analysed patient used or left out.
+    for e in &results.endpoints {
+        if let Some(m) = e.cox.as_ref().and_then(|c| c.adjusted.as_ref()) {
+            ledger.push_model(ModelAccount {
+                model: format!("{}: {}", e.name, m.formula),
+                rows_in: (m.n + m.excluded_missing) as u64,
+                missing: m
+                    .missing_by_covariate
+                    .iter()
+                    .map(|c| (c.column.clone(), c.rows as u64))
+                    .collect(),
+                rows_used: m.n as u64,
+            });
+        }
+    }
+    let imbalances = ledger.imbalances();
+    if !imbalances.is_empty() {
+        return Err(Error::Ledger(imbalances));
+    }
     results.matching = matched.as_ref().map(|m| m.summary.clone());
     let km_csv = cohortflow_analysis::km_csv(&analysis.curves);
     let immortal = immortal_time_warnings(loaded, &selected.frame, &endpoint_columns)?;

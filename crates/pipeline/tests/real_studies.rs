@@ -319,3 +319,117 @@ fn an_endpoint_declared_both_ways_or_half_is_a_configuration_problem() {
         assert!(err.to_string().contains(expect), "{err}");
     }
 }
+
+const LUNG_SCHEMA: &str = r#"name = "lung"
+[[column]]
+name = "time"
+type = "float"
+[[column]]
+name = "status"
+type = "integer"
+[[column]]
+name = "sex"
+type = "integer"
+[[column]]
+name = "ph_ecog"
+type = "integer"
+[[column]]
+name = "ph_karno"
+type = "integer"
+[[column]]
+name = "meal_cal"
+type = "integer"
+[[column]]
+name = "wt_loss"
+type = "integer"
+"#;
+
+/// A Cox model with missing covariates (`missing = "exclude"`, the
+/// default): the model equals R's `coxph` with `na.omit`, and the patients
+/// it left out are in the ledger (`model` lines, each under the first
+/// covariate it misses), the flow diagram and the report, never only in
+/// results.json (conformance/missing.R).
+#[test]
+fn patients_a_model_leaves_out_for_a_missing_covariate_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let columns = "time = \"time\"\nstatus = \"status\"\nsex = \"sex\"\nph_ecog = \"ph.ecog\"\n\
+                   ph_karno = \"ph.karno\"\nmeal_cal = \"meal.cal\"\nwt_loss = \"wt.loss\"\n";
+    let endpoint = "[endpoints.os]\nlabel = \"Overall survival\"\ntime = \"time\"\n\
+                    event = \"status = 2\"\nunit = \"days\"\n";
+    let arms = "[[cohort.arm]]\nname = \"male\"\nwhere = \"sex = 1\"\n\
+                [[cohort.arm]]\nname = \"female\"\nwhere = \"sex = 2\"\n";
+    let s = run_study(
+        dir.path(),
+        "lung.csv",
+        LUNG_SCHEMA,
+        columns,
+        endpoint,
+        arms,
+        "reference_arm = \"male\"\n[analysis.cox]\n\
+         adjust = [\"ph_ecog\", \"ph_karno\", \"meal_cal\", \"wt_loss\"]\n",
+    );
+    let r: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("conformance/missing.json")).unwrap(),
+    )
+    .unwrap();
+    let m = s.results.endpoints[0]
+        .cox
+        .as_ref()
+        .and_then(|c| c.adjusted.as_ref())
+        .expect("the adjusted model");
+    assert_eq!(m.n as u64, r["n"].as_u64().unwrap());
+    assert_eq!(m.events as u64, r["events"].as_u64().unwrap());
+    assert_eq!(m.excluded_missing as u64, r["left_out"].as_u64().unwrap());
+    let by: Vec<(String, u64)> = r["missing_by_covariate"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["column"].as_str().unwrap().replace('.', "_"),
+                c["rows"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let got: Vec<(String, u64)> = m
+        .missing_by_covariate
+        .iter()
+        .map(|c| (c.column.clone(), c.rows as u64))
+        .collect();
+    assert_eq!(got, by);
+    for (j, t) in m.terms.iter().enumerate() {
+        close(Some(t.coef), &r["coef"][j], &format!("{} coef", t.term));
+        close(Some(t.se), &r["se"][j], &format!("{} se", t.term));
+        close(Some(t.p_value), &r["p_value"][j], &format!("{} p", t.term));
+    }
+    close(Some(m.loglik), &r["loglik"], "loglik");
+    // The ledger: every analysed patient used or left out, by covariate.
+    let rows = r["rows"].as_u64().unwrap();
+    let model = s
+        .ledger
+        .models()
+        .iter()
+        .find(|a| a.model.starts_with("os: "))
+        .expect("the model's ledger account");
+    assert_eq!(model.rows_in, rows);
+    assert_eq!(model.rows_used, m.n as u64);
+    assert_eq!(model.missing, by);
+    let ledger = std::fs::read_to_string(dir.path().join("run/ledger.csv")).unwrap();
+    assert!(
+        ledger.contains(",left out: missing meal_cal,46\n"),
+        "ledger:\n{ledger}"
+    );
+    let flow = std::fs::read_to_string(dir.path().join("run/flow.svg")).unwrap();
+    assert!(
+        flow.contains(&format!(
+            "58 of {rows} left out for a missing covariate (ph_ecog 1, ph_karno 1, meal_cal 46, \
+             wt_loss 10); 170 used"
+        )),
+        "flow:\n{flow}"
+    );
+    let report = std::fs::read_to_string(dir.path().join("run/report.md")).unwrap();
+    assert!(
+        report.contains("n = 170, 58 left out for a missing covariate"),
+        "report:\n{report}"
+    );
+}

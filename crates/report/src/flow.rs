@@ -149,8 +149,27 @@ pub fn flow_svg(ledger: &Ledger, sources: &[(String, String)], arms: &[ArmBox]) 
             first.chars().count().max(label.chars().count()) as f64 * CHAR_W + 20.0
         })
         .fold(160.0, f64::max);
+    let model_lines: Vec<String> = ledger
+        .models()
+        .iter()
+        .filter_map(|m| {
+            let left: u64 = m.missing.iter().map(|(_, n)| n).sum();
+            let by: Vec<String> = m.missing.iter().map(|(c, n)| format!("{c} {n}")).collect();
+            (left > 0).then(|| {
+                format!(
+                    "Model {}: {left} of {} left out for a missing covariate ({}); {} used",
+                    m.model,
+                    m.rows_in,
+                    by.join(", "),
+                    m.rows_used
+                )
+            })
+        })
+        .collect();
     let k = arms.len().max(1) as f64;
-    let width = (side_x + side_w + MAIN_X).max(2.0 * MAIN_X + k * arm_w + (k - 1.0) * 20.0);
+    let width = (side_x + side_w + MAIN_X)
+        .max(2.0 * MAIN_X + k * arm_w + (k - 1.0) * 20.0)
+        .max(2.0 * MAIN_X + width_of(&mut model_lines.iter()));
 
     let mut body = String::new();
     let mut y = 20.0;
@@ -204,7 +223,13 @@ pub fn flow_svg(ledger: &Ledger, sources: &[(String, String)], arms: &[ArmBox]) 
         );
         text(&mut body, x + 10.0, arm_y + 20.0 + LINE, label, false);
     }
-    let height = arm_y + 2.0 * LINE + 12.0 + 20.0;
+    // Patients a model left out for a missing covariate, under the arms.
+    let mut below = arm_y + 2.0 * LINE + 12.0;
+    for line in &model_lines {
+        below += LINE;
+        text(&mut body, MAIN_X, below, line, false);
+    }
+    let height = below + 20.0;
     format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" \
          viewBox=\"0 0 {width:.0} {height:.0}\" font-family=\"sans-serif\" font-size=\"13\">\n\
@@ -232,6 +257,12 @@ mod tests {
             l.push(ing);
             l.push(coh);
         }
+        l.push_model(cohortflow_core::ledger::ModelAccount {
+            model: "os: Surv(time, event) ~ arm + size".into(),
+            rows_in: 10,
+            missing: vec![("size".into(), 2)],
+            rows_used: 8,
+        });
         let svg = flow_svg(
             &l,
             &[
@@ -253,6 +284,8 @@ mod tests {
             "second line &amp; later: 4",
             "Analysed (n = 10)",
             "S (n = 7)",
+            "Model os: Surv(time, event) ~ arm + size: 2 of 10 left out for a missing covariate \
+             (size 2); 8 used",
         ] {
             assert!(svg.contains(needle), "{needle:?} not in\n{svg}");
         }

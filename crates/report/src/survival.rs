@@ -257,10 +257,23 @@ pub fn lines(input: &Input, analyses: &[Analysis]) -> Vec<Line> {
                     covariates.join(", ")
                 ),
                 cells: naive_only(&|r| {
-                    r.cox
-                        .as_ref()
-                        .and_then(|c| c.adjusted.as_ref())
-                        .map(|m| hr(m, arm_terms))
+                    r.cox.as_ref().and_then(|c| c.adjusted.as_ref()).map(|m| {
+                        let mut cell = hr(m, arm_terms);
+                        if m.excluded_missing > 0 {
+                            let by: Vec<String> = m
+                                .missing_by_covariate
+                                .iter()
+                                .map(|c| format!("{} {}", c.column, c.rows))
+                                .collect();
+                            cell.push_str(&format!(
+                                "; n = {}, {} left out for a missing covariate ({})",
+                                m.n,
+                                m.excluded_missing,
+                                by.join(", ")
+                            ));
+                        }
+                        cell
+                    })
                 }),
             });
         }
