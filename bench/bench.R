@@ -5,10 +5,10 @@
 # and the results, one `key<TAB>value` per line, for `cohortflow-bench run`
 # to compare.
 #
-# Usage: Rscript bench/bench.R <data.csv> <r-results.tsv>
+# Usage: Rscript bench/bench.R <data.csv> <r-results.tsv> <lung.csv>
 suppressPackageStartupMessages(library(survival))
 args <- commandArgs(trailingOnly = TRUE)
-stopifnot(length(args) == 2)
+stopifnot(length(args) == 3)
 d <- read.csv(args[1], colClasses = c("numeric", "integer", "integer",
                                       "numeric", "numeric", "numeric"))
 stopifnot(nrow(d) == 1e6)
@@ -31,6 +31,10 @@ lr <- timed(function() survdiff(Surv(time, status) ~ group, data = d))
 # (3) Cox, Efron ties, 3 covariates, to convergence
 cx <- timed(function() coxph(Surv(time, status) ~ x1 + x2 + x3, data = d,
                              ties = "efron"))
+
+# (4) Fisher's exact test on lung's 18 x 2 institution by sex table
+lung <- read.csv(args[3])
+fi <- timed(function() fisher.test(table(lung$inst, lung$sex))$p.value)
 
 num <- function(x) ifelse(is.na(x), "NA", sprintf("%.17g", x))
 tab <- km$result
@@ -57,8 +61,10 @@ out <- c(
   se_2 = num(sqrt(diag(vcov(cox)))[["x2"]]),
   se_3 = num(sqrt(diag(vcov(cox)))[["x3"]]),
   loglik = num(cox$loglik[2]),
-  iter = num(cox$iter)
+  iter = num(cox$iter),
+  fisher_seconds = num(fi$median), fisher_runs = paste(sprintf("%.3f", fi$all), collapse = " "),
+  fisher_p = num(fi$result)
 )
 writeLines(paste(names(out), out, sep = "\t"), args[2])
-cat(sprintf("R: KM %.3f s, log-rank %.3f s, Cox %.3f s (median of %d)\n",
-            km$median, lr$median, cx$median, runs))
+cat(sprintf("R: KM %.3f s, log-rank %.3f s, Cox %.3f s, Fisher %.3f s (median of %d)\n",
+            km$median, lr$median, cx$median, fi$median, runs))

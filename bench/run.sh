@@ -30,10 +30,10 @@ echo "== data"
 
 echo "== load before: $(uptime)"
 echo "== R (5 runs of each estimator)"
-Rscript bench.R out/data.csv out/r-results.tsv
+Rscript bench.R out/data.csv out/r-results.tsv ../fixtures/real/lung.csv
 echo "== cohortflow (5 runs of each estimator)"
 status=0
-"$BIN" run out/data.csv out/r-results.tsv >out/table.md || status=$?
+"$BIN" run out/data.csv out/r-results.tsv ../fixtures/real/lung.csv >out/table.md || status=$?
 cat out/table.md
 echo "== load after: $(uptime)"
 echo "== date: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores"
