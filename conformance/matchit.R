@@ -55,24 +55,28 @@ mm_rows <- function(mm, data) {
        match_matrix = lapply(seq_len(nrow(idx)), function(i) arr(idx[i, ])))
 }
 
-match_case <- function(name, dataset, source, f, data, ratio, caliper, m.order, distance = NULL) {
+match_case <- function(name, dataset, source, f, data, ratio, caliper, m.order, distance = NULL,
+                       exact = NULL) {
   args <- list(f, data = data, method = "nearest", ratio = ratio, m.order = m.order)
   if (!is.null(caliper)) args$caliper <- caliper
   if (!is.null(distance)) args$distance <- distance
+  if (!is.null(exact)) args$exact <- reformulate(exact)
   m <- suppressWarnings(do.call(matchit, args))
   s <- summary(m, un = TRUE)
   c(list(
     name = name, dataset = dataset, source = source,
     call = paste(deparse(m$call, width.cutoff = 500), collapse = " "),
-    input = list(distance = arr(unname(m$distance)), treated = arr(m$treat == 1), ratio = ratio,
-                 caliper = caliper, m_order = m_orders[[m.order]]),
+    input = c(list(distance = arr(unname(m$distance)), treated = arr(m$treat == 1), ratio = ratio,
+                   caliper = caliper, m_order = m_orders[[m.order]]),
+              if (is.null(exact)) NULL else list(exact = arr(as.integer(data[[exact]])))),
     caliper_distance = if (is.null(m$caliper)) NULL else unname(m$caliper[[1]])),
     mm_rows(m$match.matrix, data),
     list(weights = arr(unname(m$weights)),
          sum_all = bal_rows(s$sum.all), sum_matched = bal_rows(s$sum.matched)))
 }
 
-intended_case <- function(name, dataset, source, f, data, ps, ratio, caliper, m.order) {
+intended_case <- function(name, dataset, source, f, data, ps, ratio, caliper, m.order,
+                          exact = NULL) {
   treat <- model.response(model.frame(f, data))
   t1 <- which(treat == 1)
   t1 <- switch(m.order, largest = t1[order(ps[t1], decreasing = TRUE)],
@@ -83,6 +87,7 @@ intended_case <- function(name, dataset, source, f, data, ps, ratio, caliper, m.
   cal <- if (is.null(caliper)) NULL else caliper * sd(ps)
   args <- list(f, data = d2, method = "nearest", distance = D, ratio = ratio, m.order = "data")
   if (!is.null(cal)) { args$caliper <- cal; args$std.caliper <- FALSE }
+  if (!is.null(exact)) args$exact <- reformulate(exact)
   m <- suppressWarnings(do.call(matchit, args))
   w <- unname(m$weights[rownames(data)])
   X <- cbind(distance = ps, covs_of(f, data))
@@ -97,8 +102,9 @@ intended_case <- function(name, dataset, source, f, data, ps, ratio, caliper, m.
   }
   c(list(
     name = name, dataset = dataset, source = source,
-    input = list(distance = arr(unname(ps)), treated = arr(treat == 1), ratio = ratio,
-                 caliper = caliper, m_order = m_orders[[m.order]]),
+    input = c(list(distance = arr(unname(ps)), treated = arr(treat == 1), ratio = ratio,
+                   caliper = caliper, m_order = m_orders[[m.order]]),
+              if (is.null(exact)) NULL else list(exact = arr(as.integer(data[[exact]])))),
     caliper_distance = cal),
     mm_rows(m$match.matrix, data),
     list(weights = arr(w), sum_all = bal_rows(bal(NULL)), sum_matched = bal_rows(bal(w))))
@@ -159,6 +165,18 @@ intended_cases[[length(intended_cases) + 1]] <- intended_case("lalonde_tied_ps_c
     paste(sl, "; distance = round(ps, 2)"), fl, lalonde, tied, 2, 0.2, "largest")
 intended_cases[[length(intended_cases) + 1]] <- intended_case("lalonde_tied_ps_r1_smallest", "lalonde",
     paste(sl, "; distance = round(ps, 2)"), fl, lalonde, tied, 1, NULL, "smallest")
+
+# exact matching on a variable plus a caliper: the caliper is sized on the
+# whole sample, a stratum without a control in reach leaves its treated
+# unmatched (not an error). lalonde: married (0/1) and nodegree (0/1).
+for (ex in list(list("married", 1, 0.2, "largest"), list("nodegree", 2, 0.1, "smallest"),
+                list("married", 1, 0.02, "largest"))) {
+  nm <- sprintf("lalonde_exact_%s_cal%s_r%d_%s", ex[[1]], ex[[3]], ex[[2]], ex[[4]])
+  cases[[length(cases) + 1]] <- match_case(nm, "lalonde", paste(sl, "; exact =", ex[[1]]),
+                                           fl, lalonde, ex[[2]], ex[[3]], ex[[4]], exact = ex[[1]])
+  intended_cases[[length(intended_cases) + 1]] <- intended_case(nm, "lalonde",
+      paste(sl, "; exact =", ex[[1]]), fl, lalonde, ps_l, ex[[2]], ex[[3]], ex[[4]], exact = ex[[1]])
+}
 
 p <- provenance("conformance/matchit.R")
 p$matchit_version <- as.character(packageVersion("MatchIt"))

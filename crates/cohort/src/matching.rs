@@ -18,7 +18,7 @@ use cohortflow_core::ledger::{Outcome, StageAccount};
 use cohortflow_core::{ConfigProblem, Spanned, table};
 use cohortflow_stats::{
     BalanceRow, GlmOptions, MOrder, MatchItCompat, MatchOptions, balance, logistic_regression,
-    nearest_neighbor_match, sample_sd,
+    nearest_neighbor_match, nearest_neighbor_match_exact,
 };
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -61,6 +61,10 @@ pub struct MatchingConfig {
     /// propensity score (MatchIt issue #163); for reproducing old analyses.
     #[serde(default)]
     pub matchit: CompatName,
+    /// Balance after matching is flagged against these (`[matching.balance]`
+    /// `smd = 0.1`, `variance_ratio = [0.5, 2]`).
+    #[serde(default)]
+    pub balance: BalanceThresholds,
 }
 
 fn no_columns() -> Spanned<Vec<String>> {
@@ -74,7 +78,8 @@ fn one() -> usize {
 pub use cohortflow_core::design::MissingRule;
 use cohortflow_core::design::{design, model_terms};
 pub use cohortflow_core::matching::{
-    ArmMatchCount, BalanceLine, BalanceStats, MatchingSummary, OrderName,
+    ArmMatchCount, BalanceLine, BalanceStats, BalanceThresholds, ExactStrata, MatchingSummary,
+    OrderName, ProfileRow, UnmatchedTreated,
 };
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -178,6 +183,24 @@ pub fn validate(cfg: &MatchingConfig, frame: &DataFrame, arms: &[String]) -> Vec
             "a width in standard deviations of the propensity score, e.g. 0.2",
         ));
     }
+    let t = &cfg.balance;
+    if !(t.smd.is_finite() && t.smd > 0.0) {
+        problems.push(ConfigProblem::new(
+            "matching.balance.smd",
+            None,
+            format!("smd = {} is not a positive number", t.smd),
+            "the largest acceptable |SMD| after matching, e.g. 0.1",
+        ));
+    }
+    let [lo, hi] = t.variance_ratio;
+    if !(lo.is_finite() && hi.is_finite() && 0.0 < lo && lo < 1.0 && 1.0 < hi) {
+        problems.push(ConfigProblem::new(
+            "matching.balance.variance_ratio",
+            None,
+            format!("variance_ratio = [{lo}, {hi}] is not a range around 1"),
+            "[low, high] with 0 < low < 1 < high, e.g. [0.5, 2]",
+        ));
+    }
     problems
 }
 
@@ -258,18 +281,19 @@ pub fn match_arms(
             })
             .collect()
     };
+    // Each combination of the exact variables is a label; with none, one
+    // label for all. The caliper, the order of the treated and the weights
+    // are the whole sample's (MatchIt's `exact`).
     let mut strata: Vec<&String> = exact_key.iter().collect();
     strata.sort();
     strata.dedup();
-    // 0 for fewer than two distances: no caliper is scaled by it
-    let sd_all = sample_sd(&distance).unwrap_or(0.0);
-    let opts_for = |sd_sub: f64| MatchOptions {
+    let labels: Vec<u64> = exact_key
+        .iter()
+        .map(|k| strata.binary_search(&k).expect("a key of the list") as u64)
+        .collect();
+    let opts = MatchOptions {
         ratio: cfg.ratio,
-        // The caliper is in SDs of the whole sample's distance, as MatchIt
-        // computes it before splitting by the exact variables.
-        caliper: cfg
-            .caliper
-            .and_then(|c| (sd_sub > 0.0).then(|| c * sd_all / sd_sub)),
+        caliper: cfg.caliper,
         m_order: match cfg.m_order {
             OrderName::Largest => MOrder::Largest,
             OrderName::Smallest => MOrder::Smallest,
@@ -282,46 +306,40 @@ pub fn match_arms(
             CompatName::V451 => MatchItCompat::V4_5_1,
         },
     };
-    let mut weights = vec![0.0; rows.len()];
+    // Position in the row-key order: the tie breaker.
+    let key: Vec<u64> = (0..rows.len() as u64).collect();
+    let m = if cfg.exact.get_ref().is_empty() {
+        nearest_neighbor_match(&distance, &treated, &key, &opts)
+    } else {
+        nearest_neighbor_match_exact(&distance, &treated, &key, &labels, &opts)
+    }
+    .map_err(CohortError::Matching)?;
+    let weights = m.weights.clone();
     let mut match_id: Vec<Option<i64>> = vec![None; rows.len()];
-    let mut next_id = 1i64;
-    for stratum in strata {
-        let idx: Vec<usize> = (0..rows.len())
-            .filter(|&k| &exact_key[k] == stratum)
-            .collect();
-        let d: Vec<f64> = idx.iter().map(|&k| distance[k]).collect();
-        let t: Vec<bool> = idx.iter().map(|&k| treated[k]).collect();
-        if !t.iter().any(|x| *x) || t.iter().all(|x| *x) {
-            continue; // nobody to match in this stratum
+    for (id, (tr, controls)) in m.matches.iter().enumerate() {
+        for &u in std::iter::once(tr).chain(controls) {
+            match_id[u] = Some(id as i64 + 1);
         }
-        // Position in the row-key order: the tie breaker.
-        let key: Vec<u64> = idx.iter().map(|&k| k as u64).collect();
-        let m = nearest_neighbor_match(&d, &t, &key, &opts_for(sample_sd(&d).unwrap_or(0.0)))
-            .map_err(CohortError::Matching)?;
-        for (local, w) in m.weights.iter().enumerate() {
-            weights[idx[local]] = *w;
-        }
-        for (tr, controls) in &m.matches {
-            for &u in std::iter::once(tr).chain(controls) {
-                match_id[idx[u]] = Some(next_id);
+    }
+    // Exact strata in which no treated patient found a control.
+    let exact_strata = (!cfg.exact.get_ref().is_empty()).then(|| {
+        let mut without = 0;
+        let mut treated_there = 0;
+        for s in 0..strata.len() as u64 {
+            let t: Vec<usize> = (0..rows.len())
+                .filter(|&k| labels[k] == s && treated[k])
+                .collect();
+            if !t.is_empty() && t.iter().all(|&k| weights[k] == 0.0) {
+                without += 1;
+                treated_there += t.len() as u64;
             }
-            next_id += 1;
         }
-    }
-    // With exact strata, MatchIt rescales control weights over the whole
-    // sample: controls sum to the number of matched controls.
-    let matched_controls = (0..rows.len())
-        .filter(|&k| !treated[k] && weights[k] > 0.0)
-        .count() as f64;
-    let control_sum: f64 = (0..rows.len())
-        .filter(|&k| !treated[k])
-        .map(|k| weights[k])
-        .sum();
-    if control_sum > 0.0 {
-        for k in (0..rows.len()).filter(|&k| !treated[k]) {
-            weights[k] *= matched_controls / control_sum;
+        ExactStrata {
+            strata: strata.len(),
+            without_match: without,
+            treated_in_them: treated_there,
         }
-    }
+    });
 
     // Balance of the distance and of every term, before and after.
     let ones = vec![1.0; rows.len()];
@@ -340,12 +358,35 @@ pub fn match_arms(
                     source,
                 })
         };
+        let after = b(&weights)?;
         lines.push(BalanceLine {
             term: name.clone(),
             before: b(&ones)?,
-            after: b(&weights)?,
+            flags: balance_flags(&after, &cfg.balance),
+            after,
         });
     }
+    // The treated left without a control, against the matched treated.
+    let unmatched_treated = (!m.unmatched_treated.is_empty()).then(|| {
+        let matched: Vec<usize> = (0..rows.len())
+            .filter(|&k| treated[k] && weights[k] > 0.0)
+            .collect();
+        let mean =
+            |v: &[f64], ks: &[usize]| ks.iter().map(|&k| v[k]).sum::<f64>() / ks.len() as f64;
+        let profile = std::iter::once(("distance".to_string(), distance.as_slice()))
+            .chain(terms.iter().map(|t| (t.name.clone(), t.values.as_slice())))
+            .map(|(term, v)| ProfileRow {
+                term,
+                mean_matched: mean(v, &matched),
+                mean_unmatched: mean(v, &m.unmatched_treated),
+            })
+            .collect();
+        UnmatchedTreated {
+            unmatched: m.unmatched_treated.len() as u64,
+            treated: (matched.len() + m.unmatched_treated.len()) as u64,
+            profile,
+        }
+    });
 
     // The matched frame and the ledger.
     let mut keep = vec![false; cohort.height()];
@@ -421,8 +462,77 @@ pub fn match_arms(
             model_coef: fit.coef,
             counts,
             balance: lines,
+            thresholds: cfg.balance,
+            exact_strata,
+            unmatched_treated,
         },
     })
+}
+
+/// What is out of the thresholds after matching, in words.
+fn balance_flags(after: &BalanceStats, t: &BalanceThresholds) -> Vec<String> {
+    let mut flags = Vec::new();
+    if let Some(smd) = after.std_mean_diff
+        && smd.abs() > t.smd
+    {
+        flags.push(format!("|SMD| {:.2} > {}", smd.abs(), t.smd));
+    }
+    if let Some(vr) = after.var_ratio
+        && (vr < t.variance_ratio[0] || vr > t.variance_ratio[1])
+    {
+        flags.push(format!(
+            "variance ratio {vr:.2} outside {}–{}",
+            t.variance_ratio[0], t.variance_ratio[1]
+        ));
+    }
+    flags
+}
+
+/// The design warnings of a matching, for the log, `results.json` and the
+/// report: the change of estimand when treated patients were left without
+/// a control, exact strata without a match, and every term out of balance
+/// after matching.
+pub fn warnings(s: &MatchingSummary) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(u) = &s.unmatched_treated {
+        out.push(format!(
+            "matching: {} of {} patients of arm {} found no control and were dropped; the \
+             matched comparison estimates the effect in the matched {} patients, not in all \
+             of arm {} (the estimand changed: see the profile of the unmatched in \
+             results.json, matching.unmatched_treated)",
+            u.unmatched, u.treated, s.treated, s.treated, s.treated
+        ));
+    }
+    if let Some(e) = &s.exact_strata
+        && e.without_match > 0
+    {
+        out.push(format!(
+            "matching: in {} of {} exact strata ({}) no patient of arm {} found a control ({} \
+             patients)",
+            e.without_match,
+            e.strata,
+            s.exact.join(", "),
+            s.treated,
+            e.treated_in_them
+        ));
+    }
+    let off: Vec<String> = s
+        .balance
+        .iter()
+        .filter(|l| !l.flags.is_empty())
+        .map(|l| format!("{} ({})", l.term, l.flags.join("; ")))
+        .collect();
+    if !off.is_empty() {
+        out.push(format!(
+            "matching: balance after matching is poor for {}: thresholds |SMD| ≤ {} and \
+             variance ratio {}–{} ([matching.balance])",
+            off.join(", "),
+            s.thresholds.smd,
+            s.thresholds.variance_ratio[0],
+            s.thresholds.variance_ratio[1]
+        ));
+    }
+    out
 }
 
 /// `balance.csv`: one line per term, before and after matching.

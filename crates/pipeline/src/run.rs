@@ -212,6 +212,11 @@ pub fn run_with(loaded: &Loaded, out: &Path, options: RunOptions) -> Result<RunS
         return Err(Error::Ledger(imbalances));
     }
     results.matching = matched.as_ref().map(|m| m.summary.clone());
+    if let Some(m) = &matched {
+        results
+            .warnings
+            .extend(cohortflow_cohort::matching::warnings(&m.summary));
+    }
     let km_csv = cohortflow_analysis::km_csv(&analysis.curves);
     let immortal = immortal_time_warnings(loaded, &selected.frame, &endpoint_columns)?;
     results.warnings.extend(immortal);

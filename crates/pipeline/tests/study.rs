@@ -454,3 +454,41 @@ fn exact_matching_keeps_sets_within_a_level() {
         );
     }
 }
+
+/// `exact` with a caliper: a stratum in which nobody finds a control within
+/// the whole sample's caliper is counted and warned about, not fatal (it
+/// stopped the run with "no units were matched"); the change of estimand and
+/// the poor balance after matching are design warnings.
+#[test]
+fn exact_strata_without_a_match_are_counted_not_fatal() {
+    let root = pipelines();
+    let text = std::fs::read_to_string(root.join("mgist-cytoreduction-matched.toml"))
+        .unwrap()
+        .replace(
+            "missing = \"indicator\"\n",
+            "missing = \"indicator\"\nexact = [\"primary_site\", \"sex\"]\n",
+        )
+        .replace("\"schemas/", &format!("\"{}/schemas/", root.display()))
+        .replace("\"sources/", &format!("\"{}/sources/", root.display()));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mgist-cytoreduction-matched.toml");
+    std::fs::write(&path, text).unwrap();
+    let s = run(&load(&path).unwrap(), &dir.path().join("run")).unwrap();
+    let m = s.results.matching.as_ref().unwrap();
+    let e = m.exact_strata.as_ref().expect("exact strata counted");
+    assert_eq!((e.strata, e.without_match, e.treated_in_them), (6, 3, 4));
+    let u = m.unmatched_treated.as_ref().expect("unmatched treated");
+    assert_eq!((u.unmatched, u.treated), (8, 15));
+    assert_eq!(u.profile[0].term, "distance");
+    let w = &s.results.warnings;
+    let has = |needle: &str| w.iter().any(|x| x.contains(needle));
+    assert!(has("8 of 15 patients of arm S found no control"), "{w:?}");
+    assert!(has("the estimand changed"), "{w:?}");
+    assert!(
+        has("in 3 of 6 exact strata (primary_site, sex) no patient of arm S found a control"),
+        "{w:?}"
+    );
+    assert!(has("balance after matching is poor for age"), "{w:?}");
+    let report = std::fs::read_to_string(dir.path().join("run/report.md")).unwrap();
+    assert!(report.contains("the estimand changed"), "report:\n{report}");
+}

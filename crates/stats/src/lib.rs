@@ -21,6 +21,7 @@
 //! | [`smd_continuous`], [`smd_categorical`] | tableone's standardized mean differences |
 //! | [`logistic_regression`] | `stats::glm(family = binomial)` (+ `summary.glm`) |
 //! | [`nearest_neighbor_match`] | `MatchIt::matchit(method = "nearest")` (4.5.1) |
+//! | [`nearest_neighbor_match_exact`] | `MatchIt::matchit(method = "nearest", exact = ~ x)` |
 //! | [`balance`] | one row of `summary(matchit(...))$sum.all` / `$sum.matched` |
 //! | [`rmst`] | `print(survfit(...), rmean = tau)` (`*rmean`, `*se(rmean)`) |
 //! | [`kruskal_wallis`], [`one_way_anova`] | `stats::kruskal.test(x, g)`, `summary(aov(x ~ g))` |
@@ -131,6 +132,7 @@ pub use logistic::{GlmOptions, LogisticFit, logistic_regression};
 pub use logrank::{LogRank, log_rank, log_rank_prepared};
 pub use matching::{
     BalanceRow, MOrder, MatchItCompat, MatchOptions, Matching, balance, nearest_neighbor_match,
+    nearest_neighbor_match_exact,
 };
 pub use padjust::{PAdjust, p_adjust};
 pub use rmst::{Rmst, rmst};

@@ -158,6 +158,47 @@ pub fn nearest_neighbor_match(
     tie_key: &[u64],
     opts: &MatchOptions,
 ) -> Result<Matching, StatsError> {
+    nn_match(distance, treated, tie_key, None, opts)
+}
+
+/// [`nearest_neighbor_match`] with exact matching (`matchit(..., exact =
+/// ~ x)`): a treated unit takes controls of its own `exact` label only.
+///
+/// As MatchIt, everything but the choice of controls is done on the whole
+/// sample: the caliper on the distance scale is `caliper * sd(distance)`
+/// over all units (a label's own spread plays no part, and a label whose
+/// distance takes two values is no reason to refuse the caliper), the
+/// treated units are ordered by `m_order` once (with `Random`, one
+/// permutation of all of them), the weights are scaled over the whole
+/// sample, and only "no unit matched at all" is an error: a label with no
+/// control, no treated unit or no control within the caliper leaves its
+/// treated units in [`Matching::unmatched_treated`].
+pub fn nearest_neighbor_match_exact(
+    distance: &[f64],
+    treated: &[bool],
+    tie_key: &[u64],
+    exact: &[u64],
+    opts: &MatchOptions,
+) -> Result<Matching, StatsError> {
+    if exact.len() != distance.len() {
+        return Err(StatsError::LengthMismatch {
+            what: "nearest_neighbor_match_exact",
+            left: "distance",
+            left_len: distance.len(),
+            right: "exact",
+            right_len: exact.len(),
+        });
+    }
+    nn_match(distance, treated, tie_key, Some(exact), opts)
+}
+
+fn nn_match(
+    distance: &[f64],
+    treated: &[bool],
+    tie_key: &[u64],
+    exact: Option<&[u64]>,
+    opts: &MatchOptions,
+) -> Result<Matching, StatsError> {
     const WHAT: &str = "nearest_neighbor_match";
     let n = distance.len();
     if n == 0 {
@@ -279,8 +320,12 @@ pub fn nearest_neighbor_match(
         }
     }
 
-    let mm = match opts.compat {
-        MatchItCompat::Intended => match_intended(
+    let matcher = match opts.compat {
+        MatchItCompat::Intended => match_intended,
+        MatchItCompat::V4_5_1 => match_v451,
+    };
+    let mm = match exact {
+        None => matcher(
             distance,
             treated,
             tie_key,
@@ -288,14 +333,52 @@ pub fn nearest_neighbor_match(
             opts.ratio,
             caliper_distance,
         ),
-        MatchItCompat::V4_5_1 => match_v451(
-            distance,
-            treated,
-            tie_key,
-            &order,
-            opts.ratio,
-            caliper_distance,
-        ),
+        Some(labels) => {
+            // Each label on its own: controls are never shared between
+            // labels, so matching them one by one in the global order of
+            // the treated units is matching them all at once.
+            let mut mm: Vec<Vec<usize>> = vec![Vec::new(); n];
+            let mut distinct = labels.to_vec();
+            distinct.sort_unstable();
+            distinct.dedup();
+            for label in distinct {
+                let idx: Vec<usize> = (0..n).filter(|&i| labels[i] == label).collect();
+                let mut local = vec![usize::MAX; n];
+                for (k, &i) in idx.iter().enumerate() {
+                    local[i] = k;
+                }
+                let sub = |v: &[f64]| idx.iter().map(|&i| v[i]).collect::<Vec<f64>>();
+                let (d, t): (Vec<f64>, Vec<bool>) =
+                    (sub(distance), idx.iter().map(|&i| treated[i]).collect());
+                // MatchIt 4.5.1 matches each label with positions local
+                // to it, and its off-by-one "already matched" check
+                // compares those: in that mode the label's own positions
+                // are the keys (their order is the keys' order when the
+                // keys are row numbers, as that mode assumes).
+                let key: Vec<u64> = match opts.compat {
+                    MatchItCompat::Intended => idx.iter().map(|&i| tie_key[i]).collect(),
+                    MatchItCompat::V4_5_1 => {
+                        let mut by_key = idx.clone();
+                        by_key.sort_by_key(|&i| tie_key[i]);
+                        let mut key = vec![0; idx.len()];
+                        for (rank, i) in by_key.into_iter().enumerate() {
+                            key[local[i]] = rank as u64;
+                        }
+                        key
+                    }
+                };
+                let sub_order: Vec<usize> = order
+                    .iter()
+                    .filter(|&&i| labels[i] == label)
+                    .map(|&i| local[i])
+                    .collect();
+                let sub_mm = matcher(&d, &t, &key, &sub_order, opts.ratio, caliper_distance);
+                for (k, controls) in sub_mm.into_iter().enumerate() {
+                    mm[idx[k]] = controls.into_iter().map(|c| idx[c]).collect();
+                }
+            }
+            mm
+        }
     };
 
     // weights (weights.matrix, ATT)

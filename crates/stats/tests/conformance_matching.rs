@@ -17,9 +17,9 @@ mod common;
 use cohortflow_stats::rng::SplitMix64;
 use cohortflow_stats::{
     GlmOptions, MOrder, MatchItCompat, MatchOptions, Matching, balance, logistic_regression,
-    nearest_neighbor_match,
+    nearest_neighbor_match, nearest_neighbor_match_exact,
 };
-use common::{Checker, bools, f64s, load, num, nums};
+use common::{Checker, bools, f64s, load, num, nums, usizes};
 use serde_json::Value;
 
 fn options(case: &Value, compat: MatchItCompat) -> MatchOptions {
@@ -148,21 +148,33 @@ fn run_cases(key: &str, compat: MatchItCompat, min_cases: usize, min_values: usi
     let cases = doc[key].as_array().expect(key);
     assert!(cases.len() >= min_cases, "{key}: {} cases", cases.len());
     let mut ck = Checker::default();
+    let mut exact_cases = 0;
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let distance = f64s(&case["input"]["distance"]);
         let treated = bools(&case["input"]["treated"]);
-        let m = nearest_neighbor_match(
-            &distance,
-            &treated,
-            &row_keys(distance.len()),
-            &options(case, compat),
-        )
+        let keys = row_keys(distance.len());
+        let m = match case["input"].get("exact") {
+            // exact = ~ x: the labels of x
+            Some(labels) => {
+                let labels: Vec<u64> = usizes(labels).into_iter().map(|v| v as u64).collect();
+                exact_cases += 1;
+                nearest_neighbor_match_exact(
+                    &distance,
+                    &treated,
+                    &keys,
+                    &labels,
+                    &options(case, compat),
+                )
+            }
+            None => nearest_neighbor_match(&distance, &treated, &keys, &options(case, compat)),
+        }
         .unwrap_or_else(|e| panic!("{name}: {e}"));
         check_pairs(&mut ck, name, &m, case);
         let data = &doc["datasets"][case["dataset"].as_str().unwrap()];
         check_balance(&mut ck, name, &m.weights, case, data);
     }
+    assert!(exact_cases >= 3, "{key}: {exact_cases} cases with exact");
     ck.finish(
         &format!("nearest_neighbor_match + balance vs MatchIt ({key})"),
         min_values,
@@ -173,12 +185,12 @@ fn run_cases(key: &str, compat: MatchItCompat, min_cases: usize, min_values: usi
 fn matches_installed_matchit_4_5_1_exactly() {
     let doc = load("matchit.json");
     assert_eq!(doc["matchit_version"].as_str(), Some("4.5.1"));
-    run_cases("cases", MatchItCompat::V4_5_1, 13, 12_000);
+    run_cases("cases", MatchItCompat::V4_5_1, 16, 14_000);
 }
 
 #[test]
 fn matches_matchit_general_matcher_with_caliper() {
-    run_cases("intended_cases", MatchItCompat::Intended, 13, 12_000);
+    run_cases("intended_cases", MatchItCompat::Intended, 16, 14_000);
 }
 
 /// The propensity score of `logistic_regression` equals MatchIt's
@@ -248,12 +260,22 @@ fn propensity_score_pipeline_reproduces_matchit() {
             for (i, (&a, &e)) in fit.fitted.iter().zip(&r_ps).enumerate() {
                 ck.num(&format!("{key} {name} ps[{i}]"), a, Some(e));
             }
-            let m = nearest_neighbor_match(
-                &fit.fitted,
-                &treated,
-                &row_keys(treated.len()),
-                &options(case, compat),
-            )
+            let keys = row_keys(treated.len());
+            let m = match case["input"].get("exact") {
+                Some(labels) => {
+                    let labels: Vec<u64> = usizes(labels).into_iter().map(|v| v as u64).collect();
+                    nearest_neighbor_match_exact(
+                        &fit.fitted,
+                        &treated,
+                        &keys,
+                        &labels,
+                        &options(case, compat),
+                    )
+                }
+                None => {
+                    nearest_neighbor_match(&fit.fitted, &treated, &keys, &options(case, compat))
+                }
+            }
             .unwrap();
             check_pairs(&mut ck, &format!("{key} {name} (our PS)"), &m, case);
         }
