@@ -16,7 +16,8 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(name = "cohortflow", version, about, long_about = None)]
 struct Cli {
-    /// More log output (-v: debug, -vv: trace). RUST_LOG overrides it.
+    /// More log output (-v: debug, -vv: trace of cohortflow; -vvv: of every
+    /// library too). RUST_LOG overrides it.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
     /// Folder that holds named pipelines.
@@ -75,10 +76,16 @@ fn main() -> ExitCode {
     }
 }
 
+/// Logs go to standard error: cohortflow's own at info (`-v` debug, `-vv`
+/// trace), the libraries' at warn (`-vvv`: everything at trace, the SQL
+/// parser's tokens included). Colours only on a terminal, so a redirected
+/// log is plain text.
 fn init_logging(verbose: u8) {
+    use std::io::IsTerminal;
     let default = match verbose {
         0 => "warn,cohortflow=info",
-        1 => "debug",
+        1 => "warn,cohortflow=debug",
+        2 => "warn,cohortflow=trace",
         _ => "trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -86,6 +93,7 @@ fn init_logging(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .init();
 }
@@ -188,7 +196,36 @@ fn print_summary(name: &str, s: &RunSummary) {
         "  ledger: {read} rows read = {} rejected (rejects.csv) + {excluded} excluded (ledger.csv) + {analysed} analysed",
         s.rejected_rows
     );
+    if let Some(l) = &r.landmark {
+        println!(
+            "  landmark at {} {} ({} vs {}):",
+            fmt_num(l.time),
+            l.unit,
+            l.groups.first().map_or("", |g| g.label.as_str()),
+            l.groups.get(1).map_or("", |g| g.label.as_str())
+        );
+        for e in &l.endpoints {
+            if let Some(lr) = &e.result.log_rank {
+                println!(
+                    "    {}: log-rank chi-square {:.3}, df {}, p = {:.4}",
+                    e.result.label, lr.chisq, lr.df, lr.p_value
+                );
+            }
+        }
+    }
+    for w in &r.warnings {
+        println!("  design warning: {w}");
+    }
     println!("  written to {}", s.out.display());
+    println!("  report: {}", s.out.join("report.html").display());
+}
+
+fn fmt_num(x: f64) -> String {
+    if x.fract() == 0.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x}")
+    }
 }
 
 fn fmt(x: Option<f64>) -> String {

@@ -116,6 +116,10 @@ pub fn locate(name_or_path: &str, pipelines_dir: &Path) -> Result<PathBuf, Error
         .into_iter()
         .map(|(n, _)| n)
         .collect();
+    if !pipelines_dir.is_dir() {
+        // Says where the folder was looked for, and what to do.
+        list(pipelines_dir)?;
+    }
     Err(Error::io(
         &candidate,
         format!(
@@ -141,7 +145,23 @@ pub fn list(pipelines_dir: &Path) -> Result<Vec<(String, String)>, Error> {
         #[serde(default)]
         description: String,
     }
-    let entries = std::fs::read_dir(pipelines_dir).map_err(|e| Error::io(pipelines_dir, e))?;
+    let entries = std::fs::read_dir(pipelines_dir).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::io(
+                pipelines_dir,
+                format!(
+                    "no folder of pipelines here ({}): run cohortflow from the project's folder \
+                     (the one that holds pipelines/), or name the folder with --pipelines DIR",
+                    std::env::current_dir().map_or_else(
+                        |_| "the working directory".into(),
+                        |d| d.display().to_string()
+                    )
+                ),
+            )
+        } else {
+            Error::io(pipelines_dir, e)
+        }
+    })?;
     let mut out = Vec::new();
     for entry in entries {
         let path = entry.map_err(|e| Error::io(pipelines_dir, e))?.path();
