@@ -28,7 +28,7 @@ pub fn output_type(expr: &Expr, frame: &DataFrame) -> Result<DataType, String> {
             .collect()
     }))
     .map_err(|_| "polars cannot evaluate the expression on these column types".to_string())?
-    .map_err(|e| with_hint(tidy(&e)))?;
+    .map_err(|e| unknown_column_in(&e, frame).unwrap_or_else(|| with_hint(tidy(&e))))?;
     Ok(evaluated
         .column("__cohortflow_expr")
         .map(|c| c.dtype().clone())
@@ -50,6 +50,25 @@ pub fn compile_checked(
         ));
     }
     Ok((expr, dtype))
+}
+
+/// A column the expression names that the frame does not have: named, with
+/// the closest column as a suggestion (polars lists every column instead).
+fn unknown_column_in(e: &PolarsError, frame: &DataFrame) -> Option<String> {
+    let message = tidy(e);
+    let rest = message.split("unable to find column \"").nth(1)?;
+    let name = &rest[..rest.find('"')?];
+    Some(unknown_column(name, frame))
+}
+
+/// "unknown column 'x'", with "did you mean" the closest of `frame`'s
+/// columns when one is close.
+pub fn unknown_column(name: &str, frame: &DataFrame) -> String {
+    let names = frame.get_column_names();
+    format!(
+        "unknown column '{name}'{}",
+        crate::problem::did_you_mean(name, names.iter().map(|c| c.as_str()))
+    )
 }
 
 /// A type error with the way to write what was probably meant.
@@ -109,6 +128,18 @@ mod tests {
             err.contains("\"b\"") || err.contains("'b'") || err.contains(" b"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn an_unknown_column_suggests_the_closest() {
+        let frame = DataFrame::empty_with_schema(&Schema::from_iter([
+            Field::new("im_line".into(), DataType::Int64),
+            Field::new("im_start".into(), DataType::Date),
+        ]));
+        let err = compile_checked("im_lin = 1", &frame, true).unwrap_err();
+        assert_eq!(err, "unknown column 'im_lin'; did you mean 'im_line'?");
+        let err = compile_checked("weight > 1", &frame, true).unwrap_err();
+        assert_eq!(err, "unknown column 'weight'");
     }
 
     #[test]

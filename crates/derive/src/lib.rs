@@ -352,7 +352,7 @@ pub fn validate(
                     "a date column",
                 ),
                 Err(_) => problem(
-                    format!("unknown column '{col}'"),
+                    cohortflow_core::expr::unknown_column(col, &frame),
                     "a date column of the schema or a derived date column",
                 ),
             }

@@ -382,7 +382,7 @@ pub fn load(path: &Path) -> Result<Loaded, Error> {
                 ConfigProblem::new(
                     "pipeline.row_key",
                     Some(file.pipeline.row_key.span()),
-                    format!("unknown column '{k}'"),
+                    cohortflow_core::expr::unknown_column(k, &frame),
                     "columns that identify a row, e.g. [\"source\", \"patient_id\"]",
                 ),
             );
