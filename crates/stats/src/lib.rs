@@ -115,7 +115,10 @@ mod ttest;
 mod wilcoxon;
 
 pub use chisq::{ChiSquareTest, chi_square_test};
-pub use cox::{CoxData, CoxFit, CoxOptions, CoxZph, Test, Ties, ZphTransform, cox_ph, cox_zph};
+pub use cox::{
+    CoxData, CoxFit, CoxOptions, CoxVariance, CoxZph, RobustVariance, Test, Ties, ZphTransform,
+    cox_ph, cox_ph_weighted, cox_zph,
+};
 pub use describe::sample_sd;
 pub use error::StatsError;
 pub use fisher::{
