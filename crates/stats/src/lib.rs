@@ -97,6 +97,7 @@ mod chisq;
 mod cox;
 mod describe;
 mod error;
+mod finegray;
 mod fisher;
 mod kgroups;
 mod km;
@@ -121,6 +122,7 @@ pub use cox::{
 };
 pub use describe::sample_sd;
 pub use error::StatsError;
+pub use finegray::{FineGrayData, fine_gray_expand};
 pub use fisher::{
     FISHER_2X2_REL_TOL, FISHER_BOUND_LIMIT, FISHER_MAX_NODES, FISHER_MAX_TABLES,
     FISHER_RXC_LOG_TOL, FisherExact, fisher_exact,
