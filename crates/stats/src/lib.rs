@@ -101,6 +101,7 @@ mod finegray;
 mod fisher;
 mod kgroups;
 mod km;
+mod km_weighted;
 mod linalg;
 mod logistic;
 mod logrank;
@@ -132,6 +133,7 @@ pub use km::{
     ConfType, KaplanMeier, KmOptions, KmStep, QuantileEstimate, SurvivalAt, kaplan_meier,
     kaplan_meier_by_group, kaplan_meier_by_group_prepared,
 };
+pub use km_weighted::{KmVariance, kaplan_meier_weighted};
 pub use logistic::{GlmOptions, LogisticFit, logistic_regression};
 pub use logrank::{LogRank, log_rank, log_rank_prepared};
 pub use matching::{
