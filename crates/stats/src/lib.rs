@@ -13,6 +13,9 @@
 //! | [`log_rank`] | `survival::survdiff` (rho family, strata) |
 //! | [`SurvTimes`] + [`kaplan_meier_by_group_prepared`], [`log_rank_prepared`] | the same fits sharing one validation, timefix and ranking of the times |
 //! | [`cox_ph`], [`cox_zph`] | `survival::coxph` + `summary.coxph` (Efron/Breslow, strata, `(start, stop]`), `cox.zph` |
+//! | [`cox_ph_weighted`] (+ [`CoxVariance`], [`RobustVariance`]) | `coxph(..., weights = w)`, `cluster = id`, `robust = TRUE` + `summary.coxph` (`robust se`, robust Wald test, `robscore`) |
+//! | [`kaplan_meier_weighted`] (+ [`KmVariance`]) | `survfit(Surv(time, event) ~ 1, weights = w, robust = , id = )` (weighted Greenwood or infinitesimal jackknife) |
+//! | [`fine_gray_expand`] (+ [`FineGrayData`]) | `survival::finegray` (fit its rows with [`cox_ph_weighted`]: the Fine–Gray model) |
 //! | [`aeq_times`] | `survival::aeqSurv` (`timefix = TRUE`) |
 //! | [`fisher_exact`] | `stats::fisher.test` (two-sided p, 2 x 2 and r x c) |
 //! | [`chi_square_test`] | `stats::chisq.test` (Yates for 2 x 2) |
@@ -29,9 +32,10 @@
 //! | [`compare_continuous`], [`compare_categorical`] (+ [`min_expected_count`]) | Table 1's tests: `wilcox.test` or `t.test`; `fisher.test` when an expected count is under 5, else `chisq.test` |
 //!
 //! Modules (private; the items above are re-exported at the root): `km`,
-//! `logrank`, `survtimes` (shared validation and ranking of survival times),
+//! `km_weighted`, `finegray`, `logrank`, `survtimes` (shared validation and ranking of survival times),
 //! `timefix` (`aeqSurv`), `cox` (with `cox::prepare`, `cox::pass`,
-//! `cox::newton` and `cox::zph`), `logistic`, `matching`, `rmst`, `fisher`,
+//! `cox::newton`, `cox::residuals` (score residuals for the robust variance)
+//! and `cox::zph`), `logistic`, `matching`, `rmst`, `fisher`,
 //! `chisq`, `wilcoxon`, `ttest`, `kgroups`, `smd`, `table1`, `padjust`, `describe` (means,
 //! variances, SD), `linalg` (the one Cholesky, survival's `cholesky2`), and
 //! the public [`rng`] (the project's one seeded generator, [`rng::SplitMix64`],
