@@ -95,8 +95,7 @@ impl Acc {
         &mut self,
         main: &mut Sums,
         dead: &Sums,
-        ndead: usize,
-        deadwt: f64,
+        (ndead, deadwt): (usize, f64),
         ties: Ties,
         g: Option<f64>,
         p: usize,
@@ -297,7 +296,7 @@ fn pass_p<const P: usize>(prep: &Prepared, beta: &[f64], ties: Ties, gt: Option<
                     }
                     if ndead > 0 {
                         let (m, dd) = sums.split_at_mut(1);
-                        acc.deaths(&mut m[0], &dd[0], ndead, deadwt, ties, g, p);
+                        acc.deaths(&mut m[0], &dd[0], (ndead, deadwt), ties, g, p);
                     }
                 }
             }
@@ -387,7 +386,7 @@ fn pass_p<const P: usize>(prep: &Prepared, beta: &[f64], ties: Ties, gt: Option<
                             main.add(rk, xi, p);
                         }
                     }
-                    acc.deaths(&mut main, &dead, ndead, deadwt, ties, g, p);
+                    acc.deaths(&mut main, &dead, (ndead, deadwt), ties, g, p);
                 }
                 // skip the remaining start pointers of this block
                 while ip < hi {
