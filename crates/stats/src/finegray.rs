@@ -85,6 +85,12 @@ impl FineGrayData {
 /// Output rows are grouped by stratum (in order of the label), the input
 /// rows in their order within each, each followed by its added rows.
 ///
+/// Not implemented: R's `(start, stop]` input with delayed entry (an `id`
+/// and a second, truncation curve) and user case weights (R multiplies
+/// `fgwt` by them). A time of 0 makes R's start `-1`, which
+/// [`crate::cox_ph_weighted`] rejects (times must be `>= 0`): shift the
+/// times by a constant first (the Cox fit depends only on their order).
+///
 /// Errors: [`StatsError::EmptyInput`], [`StatsError::LengthMismatch`],
 /// [`StatsError::InvalidTime`] (negative or non-finite time),
 /// [`StatsError::InvalidParameter`] (`cause` is 0), [`StatsError::NoEvents`]
