@@ -77,7 +77,10 @@ pub struct KmStep {
     pub upper: Option<f64>,
     /// Greenwood standard error of the cumulative hazard (of `log S`),
     /// `sqrt(sum d_i/(n_i(n_i-d_i)))`: the `std.err` of R's `survfit` object.
-    /// `+Inf` once `S = 0`.
+    /// `+Inf` once `S = 0`. For [`crate::kaplan_meier_weighted`] with the
+    /// infinitesimal-jackknife variance it is `std_err / surv` (0 where
+    /// `std_err = 0`), the log-scale error R's confidence limits use; R's
+    /// object then stores `std_err` itself.
     pub std_err_cumhaz: f64,
 }
 
