@@ -134,17 +134,21 @@ pub struct CoxFit {
     /// `exp(coef)` (`exp(coef)`).
     pub hazard_ratio: Vec<f64>,
     /// Lower confidence limit of the hazard ratio, `exp(coef - z se)` with
-    /// `z = qnorm((1 + conf_level) / 2)` (`lower .95`).
+    /// `z = qnorm((1 + conf_level) / 2)` (`lower .95`; with a robust
+    /// variance, `se` is the robust SE, as `summary.coxph`).
     pub hr_lower: Vec<f64>,
     /// Upper confidence limit, `exp(coef + z se)` (`upper .95`).
     pub hr_upper: Vec<f64>,
-    /// Wald statistic `coef / se` (`z`).
+    /// Wald statistic `coef / se` (`z`; the robust SE with a robust
+    /// variance).
     pub z: Vec<f64>,
     /// Two-sided p-value of `z`, `pchisq(z^2, 1, lower.tail = FALSE)`
     /// (`Pr(>|z|)`).
     pub p_value: Vec<f64>,
     /// Variance–covariance matrix of `coef`, the inverse information at the
-    /// final iteration (`vcov(fit)`, `fit$var`), `variance[i][j]`.
+    /// final iteration (`vcov(fit)`, `fit$var`; `fit$naive.var` of a robust
+    /// fit, whose `fit$var` is [`RobustVariance::variance`]),
+    /// `variance[i][j]`.
     pub variance: Vec<Vec<f64>>,
     /// Log partial likelihood at `beta = 0` (`fit$loglik[1]`).
     pub loglik_null: f64,
@@ -161,7 +165,7 @@ pub struct CoxFit {
     pub likelihood_ratio: Test,
     /// Wald test `coef' variance^-1 coef` (`summary(fit)$waldtest`; R
     /// prints the statistic rounded to 2 decimals, this is the unrounded
-    /// `fit$wald.test`).
+    /// `fit$wald.test`). With a robust variance, `coef' (D'D)^-1 coef`.
     pub wald: Test,
     /// Score (log-rank) test `U(0)' I(0)^-1 U(0)` at `beta = 0`
     /// (`summary(fit)$sctest`, `fit$score`).
