@@ -259,3 +259,88 @@ pub fn fine_gray_expand(
     }
     Ok(out)
 }
+
+/// The variance of [`fine_gray`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FineGrayVariance {
+    /// Robust, each expanded row its own cluster: R's default for
+    /// `coxph(Surv(fgstart, fgstop, fgstatus) ~ x, weights = fgwt, data = fg)`
+    /// (the weights are not integers, so `coxph` turns `robust` on).
+    #[default]
+    RobustRows,
+    /// Robust, clustered on the subject (the input row): R's
+    /// `coxph(..., weights = fgwt, cluster = id)`, the variance of Fine &
+    /// Gray's estimator that accounts for a subject's several rows.
+    BySubject,
+    /// The model-based variance only (R `robust = FALSE`).
+    Naive,
+}
+
+/// A Fine–Gray fit: the expanded data and the weighted Cox model on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FineGrayFit {
+    /// The rows of [`fine_gray_expand`].
+    pub data: FineGrayData,
+    /// The subdistribution hazard model: `exp(coef)` are subdistribution
+    /// hazard ratios.
+    pub fit: crate::CoxFit,
+}
+
+/// Fit the Fine–Gray subdistribution hazard model of `cause`, as R's
+///
+/// ```text
+/// fg  <- finegray(Surv(time, factor(status)) ~ ., data, etype = cause)
+/// fit <- coxph(Surv(fgstart, fgstop, fgstatus) ~ x1 + ... [+ strata(s)],
+///              weights = fgwt, data = fg [, cluster = id])
+/// ```
+///
+/// [`fine_gray_expand`] then [`crate::cox_ph_weighted`] on the expanded
+/// rows, the covariates (and strata) of each input row copied to its rows.
+/// `strata`, when given, both makes the censoring curve per stratum (as
+/// `strata()` in the `finegray` formula) and stratifies the Cox model.
+///
+/// Errors: those of [`fine_gray_expand`] and [`crate::cox_ph_weighted`],
+/// and [`StatsError::LengthMismatch`] for a covariate of the wrong length.
+///
+/// References: Fine & Gray (1999); R `survival::finegray`, `coxph`
+/// (see [`fine_gray_expand`]).
+pub fn fine_gray(
+    time: &[f64],
+    status: &[usize],
+    cause: usize,
+    covariates: &[&[f64]],
+    strata: Option<&[usize]>,
+    variance: FineGrayVariance,
+    opts: &crate::CoxOptions,
+) -> Result<FineGrayFit, StatsError> {
+    if let Some(c) = covariates.iter().find(|c| c.len() != time.len()) {
+        return Err(StatsError::LengthMismatch {
+            what: "fine_gray",
+            left: "time",
+            left_len: time.len(),
+            right: "covariates[j]",
+            right_len: c.len(),
+        });
+    }
+    let data = fine_gray_expand(time, status, cause, strata)?;
+    let x: Vec<Vec<f64>> = covariates
+        .iter()
+        .map(|c| data.row.iter().map(|&i| c[i]).collect())
+        .collect();
+    let cols: Vec<&[f64]> = x.iter().map(|c| c.as_slice()).collect();
+    let s: Option<Vec<usize>> = strata.map(|s| data.row.iter().map(|&i| s[i]).collect());
+    let cox_data = crate::CoxData {
+        start: Some(&data.start),
+        stop: &data.stop,
+        event: &data.event,
+        covariates: &cols,
+        strata: s.as_deref(),
+    };
+    let v = match variance {
+        FineGrayVariance::RobustRows => crate::CoxVariance::Robust,
+        FineGrayVariance::BySubject => crate::CoxVariance::Cluster(&data.row),
+        FineGrayVariance::Naive => crate::CoxVariance::Naive,
+    };
+    let fit = crate::cox_ph_weighted(&cox_data, Some(&data.weight), v, opts)?;
+    Ok(FineGrayFit { data, fit })
+}

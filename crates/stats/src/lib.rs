@@ -15,7 +15,7 @@
 //! | [`cox_ph`], [`cox_zph`] | `survival::coxph` + `summary.coxph` (Efron/Breslow, strata, `(start, stop]`), `cox.zph` |
 //! | [`cox_ph_weighted`] (+ [`CoxVariance`], [`RobustVariance`]) | `coxph(..., weights = w)`, `cluster = id`, `robust = TRUE` + `summary.coxph` (`robust se`, robust Wald test, `robscore`) |
 //! | [`kaplan_meier_weighted`] (+ [`KmVariance`]) | `survfit(Surv(time, event) ~ 1, weights = w, robust = , id = )` (weighted Greenwood or infinitesimal jackknife) |
-//! | [`fine_gray_expand`] (+ [`FineGrayData`]) | `survival::finegray` (fit its rows with [`cox_ph_weighted`]: the Fine–Gray model) |
+//! | [`fine_gray_expand`] (+ [`FineGrayData`]), [`fine_gray`] | `survival::finegray`; with `coxph(Surv(fgstart, fgstop, fgstatus) ~ x, weights = fgwt)` on its rows: the Fine–Gray model |
 //! | [`aeq_times`] | `survival::aeqSurv` (`timefix = TRUE`) |
 //! | [`fisher_exact`] | `stats::fisher.test` (two-sided p, 2 x 2 and r x c) |
 //! | [`chi_square_test`] | `stats::chisq.test` (Yates for 2 x 2) |
@@ -127,7 +127,7 @@ pub use cox::{
 };
 pub use describe::sample_sd;
 pub use error::StatsError;
-pub use finegray::{FineGrayData, fine_gray_expand};
+pub use finegray::{FineGrayData, FineGrayFit, FineGrayVariance, fine_gray, fine_gray_expand};
 pub use fisher::{
     FISHER_2X2_REL_TOL, FISHER_BOUND_LIMIT, FISHER_MAX_NODES, FISHER_MAX_TABLES,
     FISHER_RXC_LOG_TOL, FisherExact, fisher_exact,

@@ -9,7 +9,8 @@
 mod common;
 
 use cohortflow_stats::{
-    CoxData, CoxFit, CoxOptions, CoxVariance, Test, Ties, cox_ph_weighted, fine_gray_expand,
+    CoxData, CoxFit, CoxOptions, CoxVariance, FineGrayVariance, Test, Ties, cox_ph_weighted,
+    fine_gray, fine_gray_expand,
 };
 use common::{Checker, bools, f64s, load, num, usizes};
 use serde_json::Value;
@@ -167,13 +168,20 @@ fn fine_gray_matches_r() {
             &by_rows,
             &case["fit_robust_rows"],
         );
-        let by_id = cox_ph_weighted(
-            &data,
-            Some(&fg.weight),
-            CoxVariance::Cluster(&fg.row),
+        // cluster = id through the one-call fine_gray
+        let cov_cols: Vec<&[f64]> = covariates.iter().map(|c| c.as_slice()).collect();
+        let one_call = fine_gray(
+            &time,
+            &status,
+            cause,
+            &cov_cols,
+            strata.as_deref(),
+            FineGrayVariance::BySubject,
             &opts,
         )
         .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(one_call.data, fg, "{name}: fine_gray's expansion");
+        let by_id = one_call.fit;
         check_fit(
             &mut ck,
             &format!("{name} cluster id"),
