@@ -1,5 +1,6 @@
-//! Cox proportional hazards regression, as R's `survival::coxph`,
-//! `summary.coxph` and `cox.zph` (survival 3.5).
+//! Cox proportional hazards regression, as R's `survival::coxph` (with case
+//! weights and the robust variance too), `summary.coxph` and `cox.zph`
+//! (survival 3.5).
 //!
 //! The formulas, the algorithm and the references are in the documentation
 //! of [`cox_ph`] (this module is private). This file holds the public API and
@@ -10,6 +11,8 @@
 //! * [`pass`]: one evaluation of the log partial likelihood, score and
 //!   information (Efron or Breslow);
 //! * [`newton`]: Newton–Raphson with step halving (`coxfit6.c`, `agfit4.c`);
+//! * [`residuals`]: the score residuals behind the robust variance of
+//!   [`cox_ph_weighted`] (`coxscore2.c`, `agscore2.c`);
 //! * [`zph`]: the proportional-hazards test of `cox.zph`;
 //!
 //! with the Cholesky of [`crate::linalg`] (survival's `cholesky2`).
