@@ -5,7 +5,9 @@
 # each conformance/*.R script from the repository root. The scripts read the
 # data in fixtures/real/ and write conformance/<name>.json; each JSON records
 # R.version.string and packageVersion("survival") of the run (matchit.json
-# also packageVersion("MatchIt"): 4.5.1 from r-cran-matchit). The committed
+# also packageVersion("MatchIt"): 4.5.1 from r-cran-matchit; finegray.R
+# needs MASS, r-cran-mass, for the Melanoma data it writes to
+# fixtures/real/melanoma.csv). The committed
 # files were produced with R 4.2.2 Patched and survival 3.5.3 (Debian 12).
 #
 # Usage: conformance/regenerate.sh            (install, then regenerate)
@@ -15,7 +17,7 @@ cd "$(dirname "$0")/.."
 
 if [ "${SKIP_INSTALL:-0}" != 1 ]; then
     apt-get update
-    apt-get install -y r-base-core r-cran-survival r-cran-matchit
+    apt-get install -y r-base-core r-cran-survival r-cran-matchit r-cran-mass
 fi
 
 for script in conformance/*.R; do

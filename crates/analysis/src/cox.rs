@@ -2,12 +2,22 @@
 //! unadjusted and adjusted for declared covariates, with the PH test; and
 //! the exposure as a time-varying covariate (counting-process rows split at
 //! the exposure date), the standard answer to immortal time besides the
-//! landmark analysis. The numbers come from `cohortflow_stats::cox_ph` and
-//! `cox_zph`, checked against R's `coxph` and `cox.zph`.
+//! landmark analysis. The numbers come from `cohortflow_stats::cox_ph`
+//! (`cox_ph_weighted` for a matched table) and `cox_zph`, checked against
+//! R's `coxph` and `cox.zph`.
+//!
+//! On a matched table (columns `match_id`, `match_weight` of the matching
+//! stage) the models are fitted as MatchIt recommends,
+//! `coxph(..., weights = match_weight, cluster = match_id)`: the standard
+//! errors, Wald tests and confidence intervals are robust (sandwich),
+//! clustered on the matched set; the weights enter only when they are not
+//! all 1 (1:k matching).
 
 use cohortflow_core::Spanned;
 use cohortflow_core::design::{MissingRule, design, model_terms};
-use cohortflow_stats::{CoxData, CoxFit, CoxOptions, Ties, ZphTransform, cox_ph, cox_zph};
+use cohortflow_stats::{
+    CoxData, CoxFit, CoxOptions, CoxVariance, Ties, ZphTransform, cox_ph_weighted, cox_zph,
+};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -62,8 +72,19 @@ pub struct CoxModel {
     pub likelihood_ratio: TestResult,
     pub wald: TestResult,
     pub score: TestResult,
-    /// Proportional-hazards test (`cox.zph`, KM transform): per term and global.
+    /// Proportional-hazards test (`cox.zph`, KM transform): per term and
+    /// global (empty for a weighted fit, which `cox_zph` does not handle).
     pub ph_test: Vec<(String, TestResult)>,
+    /// How the standard errors were computed, when not the model-based
+    /// (naive) ones: the pair-robust variance of a matched table. `se` of
+    /// each term stays the naive one; `robust_se`, `z`, `p_value`, the
+    /// confidence limits and `wald` use the robust variance (as
+    /// `summary.coxph`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variance: Option<String>,
+    /// Robust score test (`summary(fit)$robscore`), with a robust variance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub robust_score: Option<TestResult>,
 }
 
 /// Rows a model left out for one missing covariate.
@@ -78,6 +99,10 @@ pub struct CoxTerm {
     pub term: String,
     pub coef: f64,
     pub se: f64,
+    /// Robust standard error (clustered on the matched set), when the model
+    /// has a robust variance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub robust_se: Option<f64>,
     pub hazard_ratio: f64,
     pub lower: f64,
     pub upper: f64,
@@ -102,6 +127,57 @@ impl From<&cohortflow_stats::Test> for TestResult {
     }
 }
 
+/// The matched sets of a matched table: per frame row, the set
+/// (`match_id`) and the matching weight (`match_weight`).
+pub(crate) struct MatchedSets {
+    pub(crate) id: Vec<usize>,
+    pub(crate) weight: Vec<f64>,
+}
+
+/// The matched sets, when the analysed table comes from the matching stage
+/// (both columns present, no missing value).
+pub(crate) fn matched_sets(frame: &DataFrame) -> PolarsResult<Option<MatchedSets>> {
+    let (Ok(id), Ok(weight)) = (frame.column("match_id"), frame.column("match_weight")) else {
+        return Ok(None);
+    };
+    let id = id.cast(&DataType::Int64)?;
+    let weight = weight.cast(&DataType::Float64)?;
+    let (id, weight) = (id.i64()?, weight.f64()?);
+    let mut sets = MatchedSets {
+        id: Vec::with_capacity(frame.height()),
+        weight: Vec::with_capacity(frame.height()),
+    };
+    for (i, w) in id.iter().zip(weight.iter()) {
+        match (i, w) {
+            (Some(i), Some(w)) if i >= 0 => {
+                sets.id.push(i as usize);
+                sets.weight.push(w);
+            }
+            _ => return Ok(None),
+        }
+    }
+    Ok(Some(sets))
+}
+
+/// Cluster and weights of the rows `rows` (frame rows) of a matched table;
+/// the weights only when they are not all 1.
+fn cluster_of(
+    sets: Option<&MatchedSets>,
+    rows: &[usize],
+) -> (Option<Vec<usize>>, Option<Vec<f64>>) {
+    match sets {
+        None => (None, None),
+        Some(s) => {
+            let w: Vec<f64> = rows.iter().map(|&r| s.weight[r]).collect();
+            let weighted = w.iter().any(|&v| v != 1.0);
+            (
+                Some(rows.iter().map(|&r| s.id[r]).collect()),
+                weighted.then_some(w),
+            )
+        }
+    }
+}
+
 /// Fits `Surv(start, stop, event) ~ terms` and packs the result.
 /// One model to fit: its formula (for messages and results), the outcome,
 /// the terms (name, values) and the strata.
@@ -115,6 +191,10 @@ struct Model<'a> {
     /// Rows left out for a missing covariate, by covariate (reported with
     /// the model).
     missing: Vec<MissingCount>,
+    /// Matched set of each row (robust variance clustered on it) and the
+    /// matching weights (1:k matching).
+    cluster: Option<&'a [usize]>,
+    weights: Option<&'a [f64]>,
 }
 
 fn fit(model: Model, ties: TiesName, conf_level: f64) -> Result<CoxModel, String> {
@@ -126,7 +206,14 @@ fn fit(model: Model, ties: TiesName, conf_level: f64) -> Result<CoxModel, String
         terms,
         strata,
         missing,
+        cluster,
+        weights,
     } = model;
+    let formula = match (cluster, weights) {
+        (None, _) => formula,
+        (Some(_), None) => format!("{formula}, cluster = match_id"),
+        (Some(_), Some(_)) => format!("{formula}, weights = match_weight, cluster = match_id"),
+    };
     let x: Vec<&[f64]> = terms.iter().map(|(_, v)| v.as_slice()).collect();
     let data = CoxData {
         start,
@@ -143,15 +230,23 @@ fn fit(model: Model, ties: TiesName, conf_level: f64) -> Result<CoxModel, String
         conf_level,
         ..CoxOptions::default()
     };
-    let f: CoxFit = cox_ph(&data, &opts).map_err(|e| format!("{formula}: {e}"))?;
-    let zph =
-        cox_zph(&f, &data, ZphTransform::Km).map_err(|e| format!("{formula}: PH test: {e}"))?;
-    let mut ph_test: Vec<(String, TestResult)> = terms
-        .iter()
-        .zip(&zph.terms)
-        .map(|((n, _), t)| (n.clone(), t.into()))
-        .collect();
-    ph_test.push(("GLOBAL".into(), (&zph.global).into()));
+    let variance = match cluster {
+        Some(c) => CoxVariance::Cluster(c),
+        None => CoxVariance::Naive,
+    };
+    let f: CoxFit =
+        cox_ph_weighted(&data, weights, variance, &opts).map_err(|e| format!("{formula}: {e}"))?;
+    let mut ph_test: Vec<(String, TestResult)> = Vec::new();
+    if weights.is_none() {
+        let zph =
+            cox_zph(&f, &data, ZphTransform::Km).map_err(|e| format!("{formula}: PH test: {e}"))?;
+        ph_test = terms
+            .iter()
+            .zip(&zph.terms)
+            .map(|((n, _), t)| (n.clone(), t.into()))
+            .collect();
+        ph_test.push(("GLOBAL".into(), (&zph.global).into()));
+    }
     Ok(CoxModel {
         formula,
         ties,
@@ -166,6 +261,7 @@ fn fit(model: Model, ties: TiesName, conf_level: f64) -> Result<CoxModel, String
                 term: name.clone(),
                 coef: f.coef[j],
                 se: f.se[j],
+                robust_se: f.robust.as_ref().map(|r| r.se[j]),
                 hazard_ratio: f.hazard_ratio[j],
                 lower: f.hr_lower[j],
                 upper: f.hr_upper[j],
@@ -178,6 +274,18 @@ fn fit(model: Model, ties: TiesName, conf_level: f64) -> Result<CoxModel, String
         wald: (&f.wald).into(),
         score: (&f.score).into(),
         ph_test,
+        variance: f.robust.as_ref().map(|r| {
+            format!(
+                "robust (sandwich), clustered on the matched set (match_id, {} sets){}, as coxph(..., cluster = match_id)",
+                r.clusters,
+                if weights.is_some() {
+                    ", weighted by match_weight"
+                } else {
+                    ""
+                }
+            )
+        }),
+        robust_score: f.robust.as_ref().map(|r| (&r.score).into()),
     })
 }
 
@@ -191,6 +299,7 @@ pub(crate) fn by_arm(
     reference: usize,
     adjust: &[String],
     strata: Option<&[usize]>,
+    sets: Option<&MatchedSets>,
     missing: MissingRule,
     ties: TiesName,
     conf_level: f64,
@@ -253,6 +362,8 @@ pub(crate) fn by_arm(
         .collect();
     let row_strata: Option<Vec<usize>> =
         strata.map(|s| keep.iter().map(|&r| s[rows[r].0]).collect());
+    let kept_rows: Vec<usize> = keep.iter().map(|&r| rows[r].0).collect();
+    let (cluster, weights) = cluster_of(sets, &kept_rows);
     fit(
         Model {
             formula: format!(
@@ -270,6 +381,8 @@ pub(crate) fn by_arm(
             terms: &terms,
             strata: row_strata.as_deref(),
             missing: missing_by,
+            cluster: cluster.as_deref(),
+            weights: weights.as_deref(),
         },
         ties,
         conf_level,
@@ -280,33 +393,38 @@ pub(crate) fn by_arm(
 /// exposure time into an unexposed interval (0, e] and an exposed interval
 /// (e, t]. Exposure at or after the end of follow-up leaves the patient
 /// unexposed throughout; exposure at time 0 makes him exposed throughout.
-/// `rows` = (time, event, exposure time in the same unit).
+/// `rows` = (frame row, time, event, exposure time in the same unit).
 pub(crate) fn time_varying(
-    rows: &[(f64, bool, Option<f64>)],
+    rows: &[(usize, f64, bool, Option<f64>)],
     exposure: &str,
+    sets: Option<&MatchedSets>,
     ties: TiesName,
     conf_level: f64,
 ) -> Result<CoxModel, String> {
     let (mut start, mut stop, mut event, mut x) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for &(t, e, exp) in rows {
+    let mut frame_row = Vec::new();
+    for &(i, t, e, exp) in rows {
         match exp {
             Some(s) if s <= 0.0 => {
                 start.push(0.0);
                 stop.push(t);
                 event.push(e);
                 x.push(1.0);
+                frame_row.push(i);
             }
             Some(s) if s < t => {
                 start.extend([0.0, s]);
                 stop.extend([s, t]);
                 event.extend([false, e]);
                 x.extend([0.0, 1.0]);
+                frame_row.extend([i, i]);
             }
             _ => {
                 start.push(0.0);
                 stop.push(t);
                 event.push(e);
                 x.push(0.0);
+                frame_row.push(i);
             }
         }
     }
@@ -317,6 +435,8 @@ pub(crate) fn time_varying(
     let pick = |v: &[f64]| keep.iter().map(|&i| v[i]).collect::<Vec<f64>>();
     let (start, stop, x) = (pick(&start), pick(&stop), pick(&x));
     let event: Vec<bool> = keep.iter().map(|&i| event[i]).collect();
+    let kept_rows: Vec<usize> = keep.iter().map(|&i| frame_row[i]).collect();
+    let (cluster, weights) = cluster_of(sets, &kept_rows);
     fit(
         Model {
             formula: format!("Surv(start, stop, event) ~ {exposure} (time-varying)"),
@@ -326,6 +446,8 @@ pub(crate) fn time_varying(
             terms: &[(format!("{exposure} (time-varying)"), x)],
             strata: None,
             missing: Vec::new(),
+            cluster: cluster.as_deref(),
+            weights: weights.as_deref(),
         },
         ties,
         conf_level,

@@ -186,6 +186,8 @@ pub fn analyse(
         Some(col) => Some(strata_index(frame, col.get_ref())?),
         None => None,
     };
+    // a matched table: Cox models with a variance robust to the pairing
+    let matched_sets = cox::matched_sets(frame)?;
     let opts = survival::CompareOptions {
         km: KmOptions {
             conf_type: cfg.conf_type.to_stats(),
@@ -265,6 +267,7 @@ pub fn analyse(
                     reference,
                     adjust,
                     strata.as_deref(),
+                    matched_sets.as_ref(),
                     c.missing,
                     c.ties,
                     cfg.conf_level,
@@ -295,19 +298,25 @@ pub fn analyse(
                     cohortflow_core::table::date_days(frame, origin_of(ep, "time-varying")?)?;
                 let exposure = cohortflow_core::table::date_days(frame, tv.exposure.get_ref())?;
                 let per_unit = ep.unit.days();
-                let rows: Vec<(f64, bool, Option<f64>)> = (0..frame.height())
+                let rows: Vec<(usize, f64, bool, Option<f64>)> = (0..frame.height())
                     .filter(|&i| arm_index[i].is_some())
                     .filter_map(|i| {
                         let exp = match (exposure.get(i), origin.get(i)) {
                             (Some(x), Some(o)) => Some(f64::from(x - o) / per_unit),
                             _ => None,
                         };
-                        Some((time.get(i)?, event.get(i)?, exp))
+                        Some((i, time.get(i)?, event.get(i)?, exp))
                     })
                     .collect();
                 let ties = cfg.cox.as_ref().map_or(TiesName::Efron, |c| c.ties);
-                let model = cox::time_varying(&rows, tv.exposure.get_ref(), ties, cfg.conf_level)
-                    .map_err(|message| AnalysisError::Model {
+                let model = cox::time_varying(
+                    &rows,
+                    tv.exposure.get_ref(),
+                    matched_sets.as_ref(),
+                    ties,
+                    cfg.conf_level,
+                )
+                .map_err(|message| AnalysisError::Model {
                     endpoint: ep.name.clone(),
                     model: "time-varying Cox model",
                     message,

@@ -371,6 +371,11 @@ pub fn table(input: &Input, k: usize) -> Block {
     if ep.cox.is_some() {
         notes.push("Hazard ratios: Cox proportional hazards (R's coxph, Efron ties unless declared) of each arm against the reference arm, with Wald confidence intervals; fitted on the declared arms only.".into());
     }
+    if let Some(v) = ep.cox.as_ref().and_then(|c| c.unadjusted.variance.as_ref()) {
+        notes.push(format!(
+            "Standard errors, Wald tests and confidence intervals of the hazard ratios: {v} (the matched pairs are not independent)."
+        ));
+    }
     if input.results.time_varying.is_some() {
         notes.push("Time-varying model: each patient is unexposed from the origin to the exposure date and exposed after it, so no immortal time is credited to the exposed.".into());
     }

@@ -1,5 +1,6 @@
-//! Cox proportional hazards regression, as R's `survival::coxph`,
-//! `summary.coxph` and `cox.zph` (survival 3.5).
+//! Cox proportional hazards regression, as R's `survival::coxph` (with case
+//! weights and the robust variance too), `summary.coxph` and `cox.zph`
+//! (survival 3.5).
 //!
 //! The formulas, the algorithm and the references are in the documentation
 //! of [`cox_ph`] (this module is private). This file holds the public API and
@@ -10,6 +11,8 @@
 //! * [`pass`]: one evaluation of the log partial likelihood, score and
 //!   information (Efron or Breslow);
 //! * [`newton`]: Newton–Raphson with step halving (`coxfit6.c`, `agfit4.c`);
+//! * [`residuals`]: the score residuals behind the robust variance of
+//!   [`cox_ph_weighted`] (`coxscore2.c`, `agscore2.c`);
 //! * [`zph`]: the proportional-hazards test of `cox.zph`;
 //!
 //! with the Cholesky of [`crate::linalg`] (survival's `cholesky2`).
@@ -26,6 +29,7 @@ use crate::logrank::chisq_upper;
 mod newton;
 mod pass;
 mod prepare;
+mod residuals;
 mod zph;
 
 use newton::{newton_agfit4, newton_coxfit6};
@@ -133,17 +137,21 @@ pub struct CoxFit {
     /// `exp(coef)` (`exp(coef)`).
     pub hazard_ratio: Vec<f64>,
     /// Lower confidence limit of the hazard ratio, `exp(coef - z se)` with
-    /// `z = qnorm((1 + conf_level) / 2)` (`lower .95`).
+    /// `z = qnorm((1 + conf_level) / 2)` (`lower .95`; with a robust
+    /// variance, `se` is the robust SE, as `summary.coxph`).
     pub hr_lower: Vec<f64>,
     /// Upper confidence limit, `exp(coef + z se)` (`upper .95`).
     pub hr_upper: Vec<f64>,
-    /// Wald statistic `coef / se` (`z`).
+    /// Wald statistic `coef / se` (`z`; the robust SE with a robust
+    /// variance).
     pub z: Vec<f64>,
     /// Two-sided p-value of `z`, `pchisq(z^2, 1, lower.tail = FALSE)`
     /// (`Pr(>|z|)`).
     pub p_value: Vec<f64>,
     /// Variance–covariance matrix of `coef`, the inverse information at the
-    /// final iteration (`vcov(fit)`, `fit$var`), `variance[i][j]`.
+    /// final iteration (`vcov(fit)`, `fit$var`; `fit$naive.var` of a robust
+    /// fit, whose `fit$var` is [`RobustVariance::variance`]),
+    /// `variance[i][j]`.
     pub variance: Vec<Vec<f64>>,
     /// Log partial likelihood at `beta = 0` (`fit$loglik[1]`).
     pub loglik_null: f64,
@@ -160,13 +168,59 @@ pub struct CoxFit {
     pub likelihood_ratio: Test,
     /// Wald test `coef' variance^-1 coef` (`summary(fit)$waldtest`; R
     /// prints the statistic rounded to 2 decimals, this is the unrounded
-    /// `fit$wald.test`).
+    /// `fit$wald.test`). With a robust variance, `coef' (D'D)^-1 coef`.
     pub wald: Test,
     /// Score (log-rank) test `U(0)' I(0)^-1 U(0)` at `beta = 0`
     /// (`summary(fit)$sctest`, `fit$score`).
     pub score: Test,
+    /// The robust (sandwich) variance, when asked for with
+    /// [`CoxVariance::Robust`] or [`CoxVariance::Cluster`] in
+    /// [`cox_ph_weighted`]; `None` otherwise. When present, `z`,
+    /// `p_value`, `hr_lower`, `hr_upper` and `wald` use the robust variance,
+    /// as `summary.coxph` does, while `se` and `variance` stay the naive
+    /// (model-based) ones.
+    pub robust: Option<RobustVariance>,
     ties: Ties,
     counting: bool,
+    weighted: bool,
+}
+
+/// The robust (sandwich) variance of a Cox fit, as R's
+/// `coxph(..., cluster = id)` or `coxph(..., robust = TRUE)`.
+///
+/// `D` is the matrix of dfbeta residuals, one row per cluster:
+/// `D = rowsum(w_i L_i' V, cluster)`, with `L_i` the score residual of row
+/// `i` (see [`cox_ph_weighted`]), `w_i` its case weight and `V` the naive
+/// variance. The robust variance is `D' D` (Lin & Wei 1989; with clusters,
+/// Lee, Wei & Amato 1992).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RobustVariance {
+    /// `D' D` (R `fit$var`, `vcov(fit)` of a robust fit), `variance[i][j]`.
+    pub variance: Vec<Vec<f64>>,
+    /// `sqrt(diag(D' D))` (the `robust se` column of `summary.coxph`).
+    pub se: Vec<f64>,
+    /// Robust score test `U' (T' T)^- U` at `beta = 0`, `T` the weighted
+    /// score residuals at `beta = 0` summed within cluster and `U = 1' T`
+    /// (`summary(fit)$robscore`, `fit$rscore`).
+    pub score: Test,
+    /// Number of clusters (rows of `D`).
+    pub clusters: usize,
+}
+
+/// How [`cox_ph_weighted`] computes the variance of the coefficients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CoxVariance<'a> {
+    /// The inverse of the (weighted) information only (R
+    /// `coxph(..., robust = FALSE)`).
+    Naive,
+    /// The robust sandwich variance with each row its own cluster (R
+    /// `coxph(..., robust = TRUE)` without `cluster`/`id`; also R's default
+    /// when the case weights are not all integers).
+    Robust,
+    /// The robust sandwich variance with the dfbeta residuals summed
+    /// within clusters: one label per row, any labels (R
+    /// `coxph(..., cluster = id)`).
+    Cluster(&'a [usize]),
 }
 
 /// Fit a Cox proportional hazards model as R's
@@ -269,8 +323,97 @@ pub struct CoxFit {
 /// Reference: Therneau & Grambsch (2000) §3; R `survival::coxph`,
 /// `coxph.fit`, `agreg.fit`, `summary.coxph`.
 pub fn cox_ph(data: &CoxData, opts: &CoxOptions) -> Result<CoxFit, StatsError> {
+    fit(data, None, CoxVariance::Naive, opts)
+}
+
+/// Fit a Cox model with case weights and/or a robust (sandwich) variance,
+/// as R's `coxph(Surv(...) ~ x + strata(s), weights = w, cluster = id)`
+/// (`robust = TRUE` for [`CoxVariance::Robust`]).
+///
+/// # Weights
+///
+/// `weights` (finite, `> 0`, need not be integers) are case weights: row
+/// `i` counts `w_i` times in every sum of the partial likelihood
+/// (`coxfit6.c`, `agfit4.c`):
+///
+/// ```text
+/// l(beta) = sum over event times t: sum_{D(t)} w_i x_i' beta
+///           - sum_{k=0}^{d-1} mean_D(w) log( S0(t) - k/d S0_D(t) )    (Efron)
+///           - (sum_D w) log S0(t)                                     (Breslow)
+/// S0(t) = sum_{R(t)} w_i exp(x_i' beta)
+/// ```
+///
+/// Covariates are centred at the weighted mean and scaled by
+/// `sum w / sum w |x - mean|`. `n` and `events` stay counts of rows (R
+/// `fit$n`, `fit$nevent`). With `weights = None` and
+/// [`CoxVariance::Naive`] the result is [`cox_ph`]'s, bit for bit.
+///
+/// # Robust variance
+///
+/// With [`CoxVariance::Robust`] or [`CoxVariance::Cluster`], R's
+/// `coxph` computes, after the fit (Lin & Wei 1989; Therneau & Grambsch
+/// 2000 §7.2):
+///
+/// * the score residuals `L_i` (R `residuals(fit, type = "score")`,
+///   `coxscore2.c` / `agscore2.c`):
+///   `L_i = dN_i (x_i - xbar(t_i)) - sum_{t in (start_i, stop_i]} exp(eta_i) (x_i - xbar(t)) dLambda(t)`
+///   with Efron's tied-event adjustment;
+/// * the dfbeta residuals `w_i L_i' V` (`type = "dfbeta", weighted = TRUE`),
+///   `V` the naive variance, summed within cluster (`rowsum`) into `D`;
+/// * the robust variance `D' D` ([`RobustVariance`]);
+/// * the robust score test from the weighted score residuals at `beta = 0`
+///   summed within cluster ([`RobustVariance::score`]).
+///
+/// The Wald test, `z`, p-values and confidence limits of the hazard ratios
+/// then use `D' D`, as `summary.coxph` does for a robust fit; `se` and
+/// `variance` keep the naive values (R's `se(coef)` column and
+/// `fit$naive.var`). The likelihood-ratio and score tests are not
+/// robust (as in R).
+///
+/// R turns the robust variance on by itself when the weights are not all
+/// integers (`robust` missing): pass [`CoxVariance::Robust`] then to get
+/// R's default. With a cluster, the labels need not be sorted or dense.
+///
+/// Errors: those of [`cox_ph`], and [`StatsError::InvalidParameter`] for a
+/// weight that is not finite and `> 0`, [`StatsError::LengthMismatch`] for
+/// `weights` or the cluster labels.
+///
+/// References: Lin DY, Wei LJ (1989). The robust inference for the Cox
+/// proportional hazards model. JASA 84:1074–1078. Lee EW, Wei LJ, Amato DA
+/// (1992). Cox-type regression analysis for large numbers of small groups
+/// of correlated failure time observations. In: Survival Analysis: State of
+/// the Art, 237–247. Binder DA (1992). Fitting Cox's proportional hazards
+/// models from survey data. Biometrika 79:139–147 (case weights).
+/// Therneau & Grambsch (2000) §7. R `survival::coxph` (`robust`,
+/// `cluster`, `weights`), `residuals.coxph`, `coxph.wtest`.
+pub fn cox_ph_weighted(
+    data: &CoxData,
+    weights: Option<&[f64]>,
+    variance: CoxVariance,
+    opts: &CoxOptions,
+) -> Result<CoxFit, StatsError> {
+    fit(data, weights, variance, opts)
+}
+
+fn fit(
+    data: &CoxData,
+    weights: Option<&[f64]>,
+    variance: CoxVariance,
+    opts: &CoxOptions,
+) -> Result<CoxFit, StatsError> {
     check_options(opts)?;
-    let prep = Prepared::new(WHAT, data)?;
+    if let CoxVariance::Cluster(c) = variance {
+        if c.len() != data.stop.len() {
+            return Err(StatsError::LengthMismatch {
+                what: WHAT,
+                left: "stop",
+                left_len: data.stop.len(),
+                right: "cluster",
+                right_len: c.len(),
+            });
+        }
+    }
+    let prep = Prepared::with_weights(WHAT, data, weights)?;
     let p = prep.p;
     if prep.events == 0 {
         return Err(StatsError::NoEvents { what: WHAT });
@@ -316,14 +459,6 @@ pub fn cox_ph(data: &CoxData, opts: &CoxOptions) -> Result<CoxFit, StatsError> {
     }
 
     let se: Vec<f64> = (0..p).map(|i| var[i * p + i].sqrt()).collect();
-    let zq = Normal::standard().inverse_cdf((1.0 + opts.conf_level) / 2.0);
-    let z: Vec<f64> = coef.iter().zip(&se).map(|(b, s)| b / s).collect();
-    let p_value = z
-        .iter()
-        .map(|z| chisq_upper(WHAT, z * z, 1))
-        .collect::<Result<Vec<_>, _>>()?;
-    let lr = 2.0 * (newton.loglik - newton.loglik_null);
-    let wald = wald_statistic(&var, &coef, p, opts.toler_chol);
     let test = |statistic: f64| -> Result<Test, StatsError> {
         Ok(Test {
             statistic,
@@ -331,22 +466,52 @@ pub fn cox_ph(data: &CoxData, opts: &CoxOptions) -> Result<CoxFit, StatsError> {
             p_value: chisq_upper(WHAT, statistic, p)?,
         })
     };
+    let robust = match variance {
+        CoxVariance::Naive => None,
+        CoxVariance::Robust => Some(robust_variance(&prep, &newton.beta, &var, None, opts)?),
+        CoxVariance::Cluster(c) => Some(robust_variance(&prep, &newton.beta, &var, Some(c), opts)?),
+    };
+    // the variance behind z, p, the confidence limits and the Wald test:
+    // the robust one when present (summary.coxph)
+    let (used_var, used_se) = match &robust {
+        None => (var.clone(), se.clone()),
+        Some((rv, _)) => (rv.clone(), (0..p).map(|i| rv[i * p + i].sqrt()).collect()),
+    };
+    let zq = Normal::standard().inverse_cdf((1.0 + opts.conf_level) / 2.0);
+    let z: Vec<f64> = coef.iter().zip(&used_se).map(|(b, s)| b / s).collect();
+    let p_value = z
+        .iter()
+        .map(|z| chisq_upper(WHAT, z * z, 1))
+        .collect::<Result<Vec<_>, _>>()?;
+    let lr = 2.0 * (newton.loglik - newton.loglik_null);
+    let wald = wald_statistic(&used_var, &coef, p, opts.toler_chol);
+    let robust = match robust {
+        None => None,
+        Some((rv, (rscore, clusters))) => Some(RobustVariance {
+            variance: (0..p).map(|i| rv[i * p..(i + 1) * p].to_vec()).collect(),
+            se: used_se.clone(),
+            score: test(rscore)?,
+            clusters,
+        }),
+    };
     Ok(CoxFit {
         hazard_ratio: coef.iter().map(|b| b.exp()).collect(),
         hr_lower: coef
             .iter()
-            .zip(&se)
+            .zip(&used_se)
             .map(|(b, s)| (b - zq * s).exp())
             .collect(),
         hr_upper: coef
             .iter()
-            .zip(&se)
+            .zip(&used_se)
             .map(|(b, s)| (b + zq * s).exp())
             .collect(),
         variance: (0..p).map(|i| var[i * p..(i + 1) * p].to_vec()).collect(),
         likelihood_ratio: test(lr)?,
         wald: test(wald)?,
         score: test(newton.score)?,
+        robust,
+        weighted: weights.is_some(),
         coef,
         se,
         z,
@@ -387,6 +552,94 @@ fn check_options(opts: &CoxOptions) -> Result<(), StatsError> {
         return bad("max_iter", 0.0, "at least 1");
     }
     Ok(())
+}
+
+/// The robust variance `D' D` (row-major, original scale) and the robust
+/// score statistic with the number of clusters; `beta` in the scaled
+/// coordinates of `prep`, `var` the naive variance on the original scale.
+fn robust_variance(
+    prep: &Prepared,
+    beta: &[f64],
+    var: &[f64],
+    cluster: Option<&[usize]>,
+    opts: &CoxOptions,
+) -> Result<(Vec<f64>, (f64, usize)), StatsError> {
+    let p = prep.p;
+    let n = prep.n;
+    // cluster of each processing position, dense in order of the label
+    // (R: match(cluster, sort(unique(cluster))))
+    let (cl_of_row, k): (Vec<usize>, usize) = match cluster {
+        None => ((0..n).collect(), n),
+        Some(c) => {
+            let mut u = c.to_vec();
+            u.sort_unstable();
+            u.dedup();
+            (
+                c.iter()
+                    .map(|v| u.binary_search(v).expect("present"))
+                    .collect(),
+                u.len(),
+            )
+        }
+    };
+    // weighted score residuals on the original scale, summed within
+    // cluster (rows in their original order, as R's rowsum)
+    let collapse = |resid: &[f64]| -> Vec<f64> {
+        let mut by_row = vec![0.0; n * p];
+        for (pos, &row) in prep.order.iter().enumerate() {
+            let w = prep.weights.as_ref().map_or(1.0, |w| w[pos]);
+            for j in 0..p {
+                by_row[row as usize * p + j] = resid[pos * p + j] / prep.scale[j] * w;
+            }
+        }
+        by_row
+    };
+    let score = collapse(&residuals::score_residuals(prep, beta, opts.ties));
+    // dfbeta: score %*% V, then rowsum by cluster
+    let mut d = vec![0.0; k * p];
+    for row in 0..n {
+        let c = cl_of_row[row];
+        for j in 0..p {
+            let v: f64 = (0..p).map(|l| score[row * p + l] * var[l * p + j]).sum();
+            d[c * p + j] += v;
+        }
+    }
+    let mut rv = vec![0.0; p * p];
+    for c in 0..k {
+        for i in 0..p {
+            for j in 0..p {
+                rv[i * p + j] += d[c * p + i] * d[c * p + j];
+            }
+        }
+    }
+    // robust score test at beta = 0
+    let zero = vec![0.0; p];
+    let score0 = collapse(&residuals::score_residuals(prep, &zero, opts.ties));
+    let mut t = vec![0.0; k * p];
+    for row in 0..n {
+        let c = cl_of_row[row];
+        for j in 0..p {
+            t[c * p + j] += score0[row * p + j];
+        }
+    }
+    let mut tt = vec![0.0; p * p];
+    let mut u = vec![0.0; p];
+    for c in 0..k {
+        for i in 0..p {
+            u[i] += t[c * p + i];
+            for j in 0..p {
+                tt[i * p + j] += t[c * p + i] * t[c * p + j];
+            }
+        }
+    }
+    let rscore = wald_statistic(&tt, &u, p, opts.toler_chol);
+    if !rscore.is_finite() || rv.iter().any(|v| !v.is_finite()) {
+        return Err(StatsError::Degenerate {
+            what: WHAT,
+            reason: "the robust variance is not finite".to_string(),
+        });
+    }
+    Ok((rv, (rscore, k)))
 }
 
 /// R's `coxph.wtest(var, b, toler.chol)`: `b' var^- b` through `cholesky2`.

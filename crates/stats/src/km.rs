@@ -77,7 +77,10 @@ pub struct KmStep {
     pub upper: Option<f64>,
     /// Greenwood standard error of the cumulative hazard (of `log S`),
     /// `sqrt(sum d_i/(n_i(n_i-d_i)))`: the `std.err` of R's `survfit` object.
-    /// `+Inf` once `S = 0`.
+    /// `+Inf` once `S = 0`. For [`crate::kaplan_meier_weighted`] with the
+    /// infinitesimal-jackknife variance it is `std_err / surv` (0 where
+    /// `std_err = 0`), the log-scale error R's confidence limits use; R's
+    /// object then stores `std_err` itself.
     pub std_err_cumhaz: f64,
 }
 
@@ -345,7 +348,7 @@ pub(crate) fn check_times(what: &'static str, time: &[f64]) -> Result<(), StatsE
 }
 
 /// `qnorm(1 - (1 - level)/2)`.
-fn z_value(what: &'static str, level: f64) -> Result<f64, StatsError> {
+pub(crate) fn z_value(what: &'static str, level: f64) -> Result<f64, StatsError> {
     if !(level > 0.0 && level < 1.0) {
         return Err(StatsError::InvalidParameter {
             what,
@@ -364,7 +367,12 @@ fn finite(x: f64) -> Option<f64> {
 
 /// R `survfit_confint(p, se, logse = TRUE, conf.type, conf.int)` with the
 /// "usual" lower limit; `NA`/`NaN` become `None`.
-fn conf_limits(p: f64, se: f64, conf_type: ConfType, z: f64) -> (Option<f64>, Option<f64>) {
+pub(crate) fn conf_limits(
+    p: f64,
+    se: f64,
+    conf_type: ConfType,
+    z: f64,
+) -> (Option<f64>, Option<f64>) {
     match conf_type {
         ConfType::Plain => {
             let se2 = se * p * z;
@@ -396,6 +404,17 @@ fn conf_limits(p: f64, se: f64, conf_type: ConfType, z: f64) -> (Option<f64>, Op
 }
 
 impl KaplanMeier {
+    /// A curve from its rows (for the weighted estimator of
+    /// [`crate::kaplan_meier_weighted`]).
+    pub(crate) fn from_parts(steps: Vec<KmStep>, n: usize, events: f64, opts: KmOptions) -> Self {
+        KaplanMeier {
+            steps,
+            n,
+            events,
+            opts,
+        }
+    }
+
     /// The curve's rows, one per distinct time (events or censorings), in
     /// increasing time: the rows of R's `survfit` object.
     pub fn steps(&self) -> &[KmStep] {

@@ -13,6 +13,9 @@
 //! | [`log_rank`] | `survival::survdiff` (rho family, strata) |
 //! | [`SurvTimes`] + [`kaplan_meier_by_group_prepared`], [`log_rank_prepared`] | the same fits sharing one validation, timefix and ranking of the times |
 //! | [`cox_ph`], [`cox_zph`] | `survival::coxph` + `summary.coxph` (Efron/Breslow, strata, `(start, stop]`), `cox.zph` |
+//! | [`cox_ph_weighted`] (+ [`CoxVariance`], [`RobustVariance`]) | `coxph(..., weights = w)`, `cluster = id`, `robust = TRUE` + `summary.coxph` (`robust se`, robust Wald test, `robscore`) |
+//! | [`kaplan_meier_weighted`] (+ [`KmVariance`]) | `survfit(Surv(time, event) ~ 1, weights = w, robust = , id = )` (weighted Greenwood or infinitesimal jackknife) |
+//! | [`fine_gray_expand`] (+ [`FineGrayData`]), [`fine_gray`] | `survival::finegray`; with `coxph(Surv(fgstart, fgstop, fgstatus) ~ x, weights = fgwt)` on its rows: the Fine–Gray model |
 //! | [`aeq_times`] | `survival::aeqSurv` (`timefix = TRUE`) |
 //! | [`fisher_exact`] | `stats::fisher.test` (two-sided p, 2 x 2 and r x c) |
 //! | [`chi_square_test`] | `stats::chisq.test` (Yates for 2 x 2) |
@@ -30,9 +33,10 @@
 //! | [`compare_continuous`], [`compare_categorical`] (+ [`min_expected_count`]) | Table 1's tests: `wilcox.test` or `t.test`; `fisher.test` when an expected count is under 5, else `chisq.test` |
 //!
 //! Modules (private; the items above are re-exported at the root): `km`,
-//! `logrank`, `survtimes` (shared validation and ranking of survival times),
+//! `km_weighted`, `finegray`, `logrank`, `survtimes` (shared validation and ranking of survival times),
 //! `timefix` (`aeqSurv`), `cox` (with `cox::prepare`, `cox::pass`,
-//! `cox::newton` and `cox::zph`), `logistic`, `matching`, `rmst`, `fisher`,
+//! `cox::newton`, `cox::residuals` (score residuals for the robust variance)
+//! and `cox::zph`), `logistic`, `matching`, `rmst`, `fisher`,
 //! `chisq`, `wilcoxon`, `ttest`, `kgroups`, `smd`, `table1`, `padjust`, `describe` (means,
 //! variances, SD), `linalg` (the one Cholesky, survival's `cholesky2`), and
 //! the public [`rng`] (the project's one seeded generator, [`rng::SplitMix64`],
@@ -98,9 +102,11 @@ mod chisq;
 mod cox;
 mod describe;
 mod error;
+mod finegray;
 mod fisher;
 mod kgroups;
 mod km;
+mod km_weighted;
 mod linalg;
 mod logistic;
 mod logrank;
@@ -116,9 +122,13 @@ mod ttest;
 mod wilcoxon;
 
 pub use chisq::{ChiSquareTest, chi_square_test};
-pub use cox::{CoxData, CoxFit, CoxOptions, CoxZph, Test, Ties, ZphTransform, cox_ph, cox_zph};
+pub use cox::{
+    CoxData, CoxFit, CoxOptions, CoxVariance, CoxZph, RobustVariance, Test, Ties, ZphTransform,
+    cox_ph, cox_ph_weighted, cox_zph,
+};
 pub use describe::sample_sd;
 pub use error::StatsError;
+pub use finegray::{FineGrayData, FineGrayFit, FineGrayVariance, fine_gray, fine_gray_expand};
 pub use fisher::{
     FISHER_2X2_REL_TOL, FISHER_BOUND_LIMIT, FISHER_MAX_NODES, FISHER_MAX_TABLES,
     FISHER_RXC_LOG_TOL, FisherExact, fisher_exact,
@@ -128,6 +138,7 @@ pub use km::{
     ConfType, KaplanMeier, KmOptions, KmStep, QuantileEstimate, SurvivalAt, kaplan_meier,
     kaplan_meier_by_group, kaplan_meier_by_group_prepared,
 };
+pub use km_weighted::{KmVariance, kaplan_meier_weighted};
 pub use logistic::{GlmOptions, LogisticFit, logistic_regression};
 pub use logrank::{LogRank, log_rank, log_rank_prepared};
 pub use matching::{

@@ -95,17 +95,20 @@ impl Acc {
         &mut self,
         main: &mut Sums,
         dead: &Sums,
-        ndead: usize,
+        (ndead, deadwt): (usize, f64),
         ties: Ties,
         g: Option<f64>,
         p: usize,
     ) {
         let q = self.q;
-        let deadwt = ndead as f64;
+        // deadwt: the sum of the case weights of the events (ndead when
+        // unweighted); Efron's steps each carry the mean weight (exactly 1
+        // when unweighted, as in coxfit6.c's wtave)
         let (steps, frac, wt) = if ties == Ties::Breslow || ndead == 1 {
             (1, 1.0, deadwt)
         } else {
-            (ndead, deadwt, 1.0)
+            let nd = ndead as f64;
+            (ndead, nd, deadwt / nd)
         };
         if steps == 1 {
             // Breslow, or a single event (coxfit6.c's first branch)
@@ -251,6 +254,9 @@ fn pass_p<const P: usize>(prep: &Prepared, beta: &[f64], ties: Ties, gt: Option<
     let x = &prep.x;
     let time = &prep.time;
     let status = &prep.status;
+    // case weights (multiplying by 1.0 is exact: unweighted fits keep
+    // their arithmetic bit for bit)
+    let wts = prep.weights.as_deref();
     match &prep.counting {
         None => {
             // sums[0]: rows at risk; sums[1]: the tied events of this time.
@@ -264,14 +270,17 @@ fn pass_p<const P: usize>(prep: &Prepared, beta: &[f64], ties: Ties, gt: Option<
                     let dtime = time[i];
                     let g = gt.map(|g| g[i]);
                     let mut ndead = 0;
+                    let mut deadwt = 0.0;
                     sums[1].clear();
                     while i < hi && time[i] == dtime {
                         let xi = &x[i * p..(i + 1) * p];
                         let zb: f64 = beta.iter().zip(xi).map(|(b, v)| b * v).sum();
-                        let risk = zb.exp();
+                        let wi = wts.map_or(1.0, |w| w[i]);
+                        let risk = zb.exp() * wi;
                         let d = usize::from(status[i]);
-                        let w = d as f64;
+                        let w = d as f64 * wi;
                         ndead += d;
+                        deadwt += w;
                         acc.loglik += w * zb;
                         let u = &mut acc.u[..p];
                         for k in 0..p {
@@ -287,7 +296,7 @@ fn pass_p<const P: usize>(prep: &Prepared, beta: &[f64], ties: Ties, gt: Option<
                     }
                     if ndead > 0 {
                         let (m, dd) = sums.split_at_mut(1);
-                        acc.deaths(&mut m[0], &dd[0], ndead, ties, g, p);
+                        acc.deaths(&mut m[0], &dd[0], (ndead, deadwt), ties, g, p);
                     }
                 }
             }
@@ -323,11 +332,13 @@ fn pass_p<const P: usize>(prep: &Prepared, beta: &[f64], ties: Ties, gt: Option<
                             main.clear();
                         } else {
                             let zb: f64 = beta.iter().zip(xr).map(|(b, v)| b * v).sum();
-                            main.sub(zb.exp(), xr, p);
+                            let wr = cp.w_desc.as_ref().map_or(1.0, |w| w[ip - 1]);
+                            main.sub(zb.exp() * wr, xr, p);
                         }
                     }
                     // rows with stop >= dtime enter (if start < dtime)
                     let mut ndead = 0;
+                    let mut deadwt = 0.0;
                     dead.clear();
                     while person < hi && time[person] >= dtime {
                         let r = person;
@@ -335,29 +346,47 @@ fn pass_p<const P: usize>(prep: &Prepared, beta: &[f64], ties: Ties, gt: Option<
                         let xi = &x[r * p..(r + 1) * p];
                         if status[r] {
                             let zb: f64 = beta.iter().zip(xi).map(|(b, v)| b * v).sum();
-                            let rk = zb.exp();
                             added[r] = true;
                             nrisk += 1;
                             ndead += 1;
-                            acc.loglik += zb;
-                            for k in 0..p {
-                                acc.u[k] += xi[k];
-                            }
-                            if let Some(g) = g {
-                                for k in 0..p {
-                                    acc.u[k + p] += g * xi[k];
+                            match wts {
+                                None => {
+                                    deadwt += 1.0;
+                                    acc.loglik += zb;
+                                    for k in 0..p {
+                                        acc.u[k] += xi[k];
+                                    }
+                                    if let Some(g) = g {
+                                        for k in 0..p {
+                                            acc.u[k + p] += g * xi[k];
+                                        }
+                                    }
+                                    dead.add(zb.exp(), xi, p);
+                                }
+                                Some(w) => {
+                                    let wr = w[r];
+                                    deadwt += wr;
+                                    acc.loglik += wr * zb;
+                                    for k in 0..p {
+                                        acc.u[k] += wr * xi[k];
+                                    }
+                                    if let Some(g) = g {
+                                        for k in 0..p {
+                                            acc.u[k + p] += wr * g * xi[k];
+                                        }
+                                    }
+                                    dead.add(zb.exp() * wr, xi, p);
                                 }
                             }
-                            dead.add(rk, xi, p);
                         } else if start[r] < dtime {
                             let zb: f64 = beta.iter().zip(xi).map(|(b, v)| b * v).sum();
-                            let rk = zb.exp();
+                            let rk = zb.exp() * wts.map_or(1.0, |w| w[r]);
                             added[r] = true;
                             nrisk += 1;
                             main.add(rk, xi, p);
                         }
                     }
-                    acc.deaths(&mut main, &dead, ndead, ties, g, p);
+                    acc.deaths(&mut main, &dead, (ndead, deadwt), ties, g, p);
                 }
                 // skip the remaining start pointers of this block
                 while ip < hi {

@@ -16,6 +16,8 @@ pub(crate) struct Counting {
     pub(crate) start_desc: Vec<f64>,
     /// The covariate rows (`n * p`) in the order of `by_start`.
     pub(crate) x_desc: Vec<f64>,
+    /// The case weights in the order of `by_start` (weighted fits only).
+    pub(crate) w_desc: Option<Vec<f64>>,
 }
 
 /// The rows in processing order: strata blocks (in order of the label),
@@ -33,12 +35,30 @@ pub(crate) struct Prepared {
     /// `[lo, hi)` of each stratum in processing order.
     pub(crate) blocks: Vec<(usize, usize)>,
     pub(crate) counting: Option<Counting>,
-    /// Column scale factors `n / sum |x - mean|` (1 for a constant column).
+    /// Column scale factors `n / sum |x - mean|` (1 for a constant column;
+    /// `sum w / sum w |x - mean_w|` in a weighted fit).
     pub(crate) scale: Vec<f64>,
+    /// Case weights in processing order (`None`: every weight is 1, the
+    /// unweighted arithmetic).
+    pub(crate) weights: Option<Vec<f64>>,
+    /// Original row of each processing position.
+    pub(crate) order: Vec<u32>,
 }
 
 impl Prepared {
     pub(crate) fn new(what: &'static str, data: &CoxData) -> Result<Prepared, StatsError> {
+        Prepared::with_weights(what, data, None)
+    }
+
+    /// [`Prepared::new`] with optional case weights (finite and `> 0`, as
+    /// `coxph.fit` requires); with weights the centring and scaling are the
+    /// weighted ones of `coxfit6.c`/`agfit4.c`: `mean = sum w x / sum w`,
+    /// `scale = sum w / sum w |x - mean|`.
+    pub(crate) fn with_weights(
+        what: &'static str,
+        data: &CoxData,
+        weights: Option<&[f64]>,
+    ) -> Result<Prepared, StatsError> {
         let n = data.stop.len();
         let p = data.covariates.len();
         if n == 0 {
@@ -74,6 +94,17 @@ impl Prepared {
         }
         for c in data.covariates {
             same("covariates[j]", c.len())?;
+        }
+        if let Some(w) = weights {
+            same("weights", w.len())?;
+            if let Some(i) = w.iter().position(|v| !(v.is_finite() && *v > 0.0)) {
+                return Err(StatsError::InvalidParameter {
+                    what,
+                    name: "weights",
+                    value: w[i],
+                    expected: "finite case weights > 0 (R: \"Invalid weights, must be >0\")",
+                });
+            }
         }
         crate::km::check_times(what, data.stop)?;
         if let Some(s) = data.start {
@@ -153,14 +184,21 @@ impl Prepared {
         }
         let mut x = vec![0.0; n * p];
         let mut scale = vec![1.0; p];
+        let wsum = weights.map(|w| w.iter().sum::<f64>());
         for (j, col) in data.covariates.iter().enumerate() {
-            let mean = col.iter().sum::<f64>() / n as f64;
-            let abs_dev: f64 = col.iter().map(|v| (v - mean).abs()).sum();
-            let s = if abs_dev > 0.0 {
-                n as f64 / abs_dev
-            } else {
-                1.0
+            let (mean, abs_dev, total) = match (weights, wsum) {
+                (Some(w), Some(ws)) => {
+                    let mean = col.iter().zip(w).map(|(v, w)| w * v).sum::<f64>() / ws;
+                    let dev = col.iter().zip(w).map(|(v, w)| w * (v - mean).abs()).sum();
+                    (mean, dev, ws)
+                }
+                _ => {
+                    let mean = col.iter().sum::<f64>() / n as f64;
+                    let dev: f64 = col.iter().map(|v| (v - mean).abs()).sum();
+                    (mean, dev, n as f64)
+                }
             };
+            let s = if abs_dev > 0.0 { total / abs_dev } else { 1.0 };
             scale[j] = s;
             for (v, &pos) in col.iter().zip(&pos_of) {
                 x[pos as usize * p + j] = (v - mean) * s;
@@ -193,13 +231,21 @@ impl Prepared {
                     x_desc[w * p + j] = x[pos * p + j];
                 }
             }
+            let w_desc = weights.map(|w| {
+                by_start
+                    .iter()
+                    .map(|&pos| w[order[pos as usize] as usize])
+                    .collect()
+            });
             Counting {
                 start,
                 by_start,
                 start_desc,
                 x_desc,
+                w_desc,
             }
         });
+        let weights = weights.map(|w| order.iter().map(|&i| w[i as usize]).collect());
 
         Ok(Prepared {
             n,
@@ -211,6 +257,8 @@ impl Prepared {
             blocks,
             counting,
             scale,
+            weights,
+            order,
         })
     }
 }

@@ -68,6 +68,14 @@ pub fn cox_zph(
     data: &CoxData,
     transform: ZphTransform,
 ) -> Result<CoxZph, StatsError> {
+    if fit.weighted {
+        return Err(StatsError::Degenerate {
+            what: WHAT,
+            reason: "cox_zph of a weighted fit (cox_ph_weighted with weights) is not \
+                     implemented; test proportional hazards on the unweighted fit"
+                .to_string(),
+        });
+    }
     let prep = Prepared::new(WHAT, data)?;
     let p = prep.p;
     if prep.n != fit.n

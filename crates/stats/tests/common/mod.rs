@@ -67,6 +67,9 @@ pub fn close(actual: f64, expected: f64) -> bool {
 pub struct Checker {
     pub compared: usize,
     pub failures: Vec<String>,
+    /// Largest relative difference from R among the values compared beyond
+    /// the absolute tolerance, and where (reported by `finish`).
+    pub worst: (f64, String),
 }
 
 impl Checker {
@@ -78,7 +81,13 @@ impl Checker {
         self.compared += 1;
         let ok = match (actual, expected) {
             (None, None) => true,
-            (Some(a), Some(e)) => close(a, e),
+            (Some(a), Some(e)) => {
+                let d = (a - e).abs();
+                if e.is_finite() && e != 0.0 && d > ABS_TOL && d / e.abs() > self.worst.0 {
+                    self.worst = (d / e.abs(), ctx.to_string());
+                }
+                close(a, e)
+            }
             _ => false,
         };
         if !ok {
@@ -107,5 +116,11 @@ impl Checker {
             self.compared
         );
         eprintln!("{what}: {} values match R", self.compared);
+        if !self.worst.1.is_empty() {
+            eprintln!(
+                "{what}: worst relative difference {:.2e} ({})",
+                self.worst.0, self.worst.1
+            );
+        }
     }
 }

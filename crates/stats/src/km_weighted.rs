@@ -1,0 +1,250 @@
+//! Kaplan–Meier with case weights, as R's
+//! `survfit(Surv(time, event) ~ 1, weights = w)`: weighted Greenwood or
+//! infinitesimal-jackknife (robust) variance.
+
+use crate::StatsError;
+use crate::km::{KaplanMeier, KmOptions, KmStep, check_times, conf_limits, z_value};
+use crate::timefix::aeq_times;
+
+/// The variance of [`kaplan_meier_weighted`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KmVariance<'a> {
+    /// Greenwood's formula on the weighted counts (R `robust = FALSE`; R's
+    /// default when every weight is an integer and there is no `id` or
+    /// `cluster`).
+    Greenwood,
+    /// The infinitesimal-jackknife variance with each row its own cluster
+    /// (R `robust = TRUE`; R's default when a weight is not an integer).
+    Robust,
+    /// The infinitesimal-jackknife variance with the influence of the rows
+    /// of one cluster summed (R `survfit(..., id = id)` with an id repeated
+    /// among the events, or `cluster = id`). One label per row, any labels.
+    Cluster(&'a [usize]),
+}
+
+/// Fit a Kaplan–Meier curve with case weights, as R's
+/// `survfit(Surv(time, event) ~ 1, weights = w, robust = ..., id = ...)`
+/// (survival 3.5, `survfitKM` and `survfitkm.c`, `timefix = TRUE`).
+///
+/// * Times are merged with [`crate::aeq_times`].
+/// * At each distinct time `t_i`: `n_i = sum of w` over the rows with time
+///   `>= t_i`, `d_i = sum of w` over the events at `t_i` (and the weighted
+///   censorings); these are [`KmStep::n_risk`], [`KmStep::n_event`],
+///   [`KmStep::n_censor`], as R's `n.risk`, `n.event`, `n.censor`.
+/// * `S(t) = prod_{t_i <= t} (1 - d_i / n_i)` over the times with an event
+///   of positive weight.
+/// * [`KmVariance::Greenwood`]: `var(log S(t)) = sum d_i / (n_i (n_i - d_i))`;
+///   `std_err_cumhaz` is its square root and `std_err = S sqrt(...)`, as in
+///   [`crate::kaplan_meier`] (R: `logse = TRUE`).
+/// * [`KmVariance::Robust`], [`KmVariance::Cluster`]: the infinitesimal
+///   jackknife (Efron 1982; Therneau & Grambsch 2000 §7.2.2, the survfit
+///   vignette): the influence of cluster `k` on `S`, updated at each event
+///   time as `U_k <- U_k (1 - h) + W_k S(t-) h / n_i`, minus
+///   `S(t-) w_j / n_i` for each event `j` of the cluster at `t_i`, where
+///   `h = d_i / n_i` and `W_k` is the weight of the cluster still at risk;
+///   `var S(t) = sum_k U_k^2`. `std_err` is `sqrt(var S)` (R stores it as is,
+///   `logse = FALSE`) and `std_err_cumhaz` is `std_err / S` (0 where
+///   `std_err = 0`), the log-scale error R's `survfit_confint` derives from
+///   it for the confidence limits.
+/// * Pointwise confidence limits as [`crate::ConfType`], from that log-scale
+///   error.
+///
+/// R chooses the variance by itself: the jackknife when a weight is not an
+/// integer (or with `cluster`, or an `id` repeated among the events),
+/// Greenwood otherwise; the caller chooses here.
+///
+/// [`KaplanMeier::n`] is the number of rows, [`KaplanMeier::events`] the
+/// weighted number of events; medians, quantiles and
+/// [`KaplanMeier::survival_at`] work as for the unweighted curve.
+///
+/// The jackknife costs `O(distinct event times x clusters)`.
+///
+/// Errors: [`StatsError::EmptyInput`], [`StatsError::LengthMismatch`],
+/// [`StatsError::InvalidTime`], [`StatsError::InvalidParameter`] (a weight
+/// that is negative or not finite, as R's "weights must be non-negative",
+/// or `conf_level` not in (0, 1)).
+///
+/// References: Kaplan & Meier (1958); Greenwood (1926); Efron B (1982). The
+/// Jackknife, the Bootstrap and Other Resampling Plans. SIAM; Therneau T,
+/// "The survfit function" (`vignette("survival")` §2 and the robust variance
+/// section of the survival package); R `survival::survfitKM`,
+/// `survfit_confint`.
+pub fn kaplan_meier_weighted(
+    time: &[f64],
+    event: &[bool],
+    weights: &[f64],
+    variance: KmVariance,
+    opts: &KmOptions,
+) -> Result<KaplanMeier, StatsError> {
+    const WHAT: &str = "kaplan_meier_weighted";
+    check_times(WHAT, time)?;
+    let n = time.len();
+    let mismatch = |right: &'static str, len: usize| StatsError::LengthMismatch {
+        what: WHAT,
+        left: "time",
+        left_len: n,
+        right,
+        right_len: len,
+    };
+    if event.len() != n {
+        return Err(mismatch("event", event.len()));
+    }
+    if weights.len() != n {
+        return Err(mismatch("weights", weights.len()));
+    }
+    if let Some(i) = weights.iter().position(|w| !(w.is_finite() && *w >= 0.0)) {
+        return Err(StatsError::InvalidParameter {
+            what: WHAT,
+            name: "weights",
+            value: weights[i],
+            expected: "finite case weights >= 0 (R: \"weights must be non-negative\")",
+        });
+    }
+    if let KmVariance::Cluster(c) = variance {
+        if c.len() != n {
+            return Err(mismatch("cluster", c.len()));
+        }
+    }
+    let z = z_value(WHAT, opts.conf_level)?;
+    let y = aeq_times(time)?;
+    // rows by ascending time, ties in row order (R: order(y[, 1]))
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| y[a].total_cmp(&y[b]));
+
+    // distinct times: [lo, hi) in `order`, and the counts, accumulated
+    // backwards as survfitkm.c does
+    let mut groups: Vec<(usize, usize)> = Vec::new();
+    let mut lo = 0;
+    for k in 1..=n {
+        if k == n || y[order[k]] != y[order[lo]] {
+            groups.push((lo, k));
+            lo = k;
+        }
+    }
+    let ntime = groups.len();
+    let mut wt_risk = vec![0.0; ntime];
+    let mut n_dead = vec![0usize; ntime];
+    let mut wt_dead = vec![0.0; ntime];
+    let mut wt_cens = vec![0.0; ntime];
+    let mut wt1 = 0.0;
+    for (k, &(lo, hi)) in groups.iter().enumerate().rev() {
+        let (mut n2, mut wt2, mut wt3) = (0usize, 0.0, 0.0);
+        for &i in order[lo..hi].iter().rev() {
+            wt1 += weights[i];
+            if event[i] {
+                n2 += 1;
+                wt2 += weights[i];
+            } else {
+                wt3 += weights[i];
+            }
+        }
+        wt_risk[k] = wt1;
+        n_dead[k] = n2;
+        wt_dead[k] = wt2;
+        wt_cens[k] = wt3;
+    }
+
+    // survival and its standard error (of log S for Greenwood, of S for
+    // the jackknife) at each distinct time
+    let mut surv = vec![0.0; ntime];
+    let mut se = vec![0.0; ntime];
+    let logse;
+    match variance {
+        KmVariance::Greenwood => {
+            logse = true;
+            let mut km = 1.0_f64;
+            let mut v1 = 0.0_f64;
+            for i in 0..ntime {
+                if n_dead[i] > 0 && wt_dead[i] > 0.0 {
+                    let (n3, n4) = (wt_risk[i], wt_dead[i]);
+                    km *= (n3 - n4) / n3;
+                    v1 += n4 / (n3 * (n3 - n4));
+                }
+                surv[i] = km;
+                se[i] = v1.sqrt();
+            }
+        }
+        KmVariance::Robust | KmVariance::Cluster(_) => {
+            logse = false;
+            let (id, nid): (Vec<usize>, usize) = match variance {
+                KmVariance::Cluster(c) => {
+                    let mut u = c.to_vec();
+                    u.sort_unstable();
+                    u.dedup();
+                    (
+                        c.iter()
+                            .map(|v| u.binary_search(v).expect("present"))
+                            .collect(),
+                        u.len(),
+                    )
+                }
+                _ => ((0..n).collect(), n),
+            };
+            let mut gcount = vec![0usize; nid];
+            let mut gwt = vec![0.0; nid];
+            let mut inf1 = vec![0.0; nid];
+            // at the start everyone is at risk
+            for i in 0..n {
+                gcount[id[i]] += 1;
+                gwt[id[i]] += weights[i];
+            }
+            let mut km = 1.0_f64;
+            let mut v1 = 0.0_f64;
+            for (t, &(lo, hi)) in groups.iter().enumerate() {
+                let events = n_dead[t] > 0 && wt_dead[t] > 0.0;
+                if events {
+                    let n3 = wt_risk[t];
+                    let haz = wt_dead[t] / n3;
+                    for k in 0..nid {
+                        inf1[k] = inf1[k] * (1.0 - haz) + gwt[k] * km * haz / n3;
+                    }
+                    for &i in &order[lo..hi] {
+                        if event[i] {
+                            inf1[id[i]] -= km * weights[i] / n3;
+                        }
+                    }
+                    km *= 1.0 - haz;
+                    v1 = inf1.iter().map(|u| u * u).sum();
+                }
+                // the rows of this time leave the risk set
+                for &i in &order[lo..hi] {
+                    let k = id[i];
+                    gcount[k] -= 1;
+                    if gcount[k] == 0 {
+                        gwt[k] = 0.0;
+                    } else {
+                        gwt[k] -= weights[i];
+                    }
+                }
+                surv[t] = km;
+                se[t] = v1.sqrt();
+            }
+        }
+    }
+
+    let mut steps = Vec::with_capacity(ntime);
+    let mut total_events = 0.0;
+    for (t, &(lo, _)) in groups.iter().enumerate() {
+        let p = surv[t];
+        // survfit_confint(logse = FALSE) works with se / p
+        let se_log = if logse || se[t] == 0.0 {
+            se[t]
+        } else {
+            se[t] / p
+        };
+        let (lower, upper) = conf_limits(p, se_log, opts.conf_type, z);
+        steps.push(KmStep {
+            time: y[order[lo]],
+            n_risk: wt_risk[t],
+            n_event: wt_dead[t],
+            n_censor: wt_cens[t],
+            surv: p,
+            std_err: if logse { se[t] * p } else { se[t] },
+            lower,
+            upper,
+            std_err_cumhaz: se_log,
+        });
+        total_events += wt_dead[t];
+    }
+    Ok(KaplanMeier::from_parts(steps, n, total_events, *opts))
+}
