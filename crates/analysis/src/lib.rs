@@ -18,7 +18,7 @@ mod validate;
 
 pub use config::{
     AnalysisConfig, BaselineTest, ConfTypeName, ContinuousTest, CoxConfig, DEFAULT_AT_MONTHS,
-    LandmarkConfig, PairwiseAdjust, TiesName, TimeVaryingConfig,
+    LandmarkConfig, PairwiseAdjust, Population, TiesName, TimeVaryingConfig,
 };
 pub use cox::{CoxModel, CoxTerm, TestResult};
 pub use results::*;
@@ -125,12 +125,16 @@ pub struct Analysis {
 }
 
 /// Runs the analysis on the cohort (a table with an `arm` column).
+/// `eligible` is every patient who passed the cohort criteria, before the
+/// arms (the population of the landmark and time-varying analyses unless
+/// they declare `population = "arms"`).
 pub fn analyse(
     cfg: &AnalysisConfig,
     arms: &[ArmInfo],
     endpoints: &[EndpointColumns],
     arm_column: &str,
     frame: &DataFrame,
+    eligible: &DataFrame,
 ) -> Result<Analysis, AnalysisError> {
     let arm_col = frame.column(arm_column)?.str()?.clone();
     let arm_index: Vec<Option<usize>> = arm_col
@@ -286,8 +290,19 @@ pub fn analyse(
         results.push(result);
     }
 
+    // The population of an analysis of the exposure date: the table and
+    // which of its rows take part.
+    let in_arm: Vec<bool> = arm_index.iter().map(Option::is_some).collect();
+    let population = |p: Population| -> (&DataFrame, Vec<bool>) {
+        match p {
+            Population::Eligible => (eligible, vec![true; eligible.height()]),
+            Population::Arms => (frame, in_arm.clone()),
+        }
+    };
+    let ties = cfg.cox.as_ref().map_or(TiesName::Efron, |c| c.ties);
     let time_varying = match &cfg.time_varying {
         Some(tv) => {
+            let (frame, include) = population(tv.population);
             let mut out = Vec::new();
             for ep in &selected {
                 let (time, event) = survival::endpoint_columns(frame, ep)?;
@@ -296,7 +311,7 @@ pub fn analyse(
                 let exposure = cohortflow_core::table::date_days(frame, tv.exposure.get_ref())?;
                 let per_unit = ep.unit.days();
                 let rows: Vec<(f64, bool, Option<f64>)> = (0..frame.height())
-                    .filter(|&i| arm_index[i].is_some())
+                    .filter(|&i| include[i])
                     .filter_map(|i| {
                         let exp = match (exposure.get(i), origin.get(i)) {
                             (Some(x), Some(o)) => Some(f64::from(x - o) / per_unit),
@@ -305,7 +320,6 @@ pub fn analyse(
                         Some((time.get(i)?, event.get(i)?, exp))
                     })
                     .collect();
-                let ties = cfg.cox.as_ref().map_or(TiesName::Efron, |c| c.ties);
                 let model = cox::time_varying(&rows, tv.exposure.get_ref(), ties, cfg.conf_level)
                     .map_err(|message| AnalysisError::Model {
                     endpoint: ep.name.clone(),
@@ -319,6 +333,8 @@ pub fn analyse(
             }
             Some(TimeVaryingResult {
                 exposure: tv.exposure.get_ref().clone(),
+                population: tv.population,
+                population_n: include.iter().filter(|x| **x).count() as u64,
                 endpoints: out,
             })
         }
@@ -326,14 +342,26 @@ pub fn analyse(
     };
 
     let landmark = match &cfg.landmark {
-        Some(l) => Some(landmark::landmark(
-            l,
-            &selected,
-            frame,
-            strata.as_deref(),
-            &opts,
-            &mut curves,
-        )?),
+        Some(l) => {
+            let (frame, include) = population(l.population);
+            let strata = match &cfg.strata {
+                Some(col) => Some(strata_index(frame, col.get_ref())?),
+                None => None,
+            };
+            Some(landmark::landmark(
+                l,
+                &selected,
+                frame,
+                &include,
+                strata.as_deref(),
+                &opts,
+                &landmark::CoxSettings {
+                    ties,
+                    conf_level: cfg.conf_level,
+                },
+                &mut curves,
+            )?)
+        }
         None => None,
     };
     if let Some(l) = &landmark {
@@ -369,10 +397,16 @@ pub fn analyse(
                 quantiles: "R quantile type 7".into(),
                 continuous_test: cfg.continuous_test,
                 pairwise_adjust: cfg.pairwise.map(|p| p.to_stats().name().to_string()),
-                landmark: "patients with an endpoint time after the landmark; exposed when the exposure date is on or before origin + landmark; time counted from the landmark".into(),
+                landmark: format!(
+                    "{}, with an endpoint time after the landmark; exposed when the exposure date is on or before origin + landmark; time counted from the landmark; Cox hazard ratio of the exposed against the unexposed",
+                    cfg.landmark.as_ref().map_or(Population::Eligible, |l| l.population).describe()
+                ),
                 cox: "Cox proportional hazards as R survival::coxph (Efron ties unless declared), Wald CI for the hazard ratio; PH test as cox.zph (KM transform); hazard ratios of each arm against the reference arm".into(),
                 strata: cfg.strata.as_ref().map(|s| format!("log-rank test and Cox models stratified by {}", s.get_ref())),
-                time_varying: "exposure as a time-varying covariate: (0, exposure] unexposed, (exposure, end] exposed, as survSplit + coxph(Surv(start, stop, event) ~ exposure)".into(),
+                time_varying: format!(
+                    "exposure as a time-varying covariate: (0, exposure] unexposed, (exposure, end] exposed, as survSplit + coxph(Surv(start, stop, event) ~ exposure), on {}",
+                    cfg.time_varying.as_ref().map_or(Population::Eligible, |t| t.population).describe()
+                ),
                 month_days: DAYS_PER_MONTH,
             },
         },

@@ -1,7 +1,7 @@
 //! What the analysis computed: the types serialised as `results.json`
 //! (documented field by field in `docs/results.md`) and read by the report.
 
-use crate::config::{ConfTypeName, ContinuousTest};
+use crate::config::{ConfTypeName, ContinuousTest, Population};
 use crate::{ArmInfo, CoxModel};
 use cohortflow_core::matching::MatchingSummary;
 use cohortflow_core::time::TimeUnit;
@@ -31,6 +31,10 @@ pub struct Results {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LandmarkResult {
+    /// The patients the landmark analysis starts from.
+    pub population: Population,
+    /// How many patients that population has (before the landmark).
+    pub population_n: u64,
     pub time: f64,
     pub unit: TimeUnit,
     pub exposure: String,
@@ -100,6 +104,11 @@ pub struct CoxModels {
 #[derive(Debug, Clone, Serialize)]
 pub struct TimeVaryingResult {
     pub exposure: String,
+    /// The patients the models are fitted on.
+    pub population: Population,
+    /// How many patients that population has (each model's `n` counts
+    /// its intervals).
+    pub population_n: u64,
     /// One model per endpoint, in the order of `endpoints`.
     pub endpoints: Vec<TimeVaryingEndpoint>,
 }

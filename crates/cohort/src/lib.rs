@@ -102,6 +102,10 @@ impl Arm {
 pub struct Selected {
     /// The cohort: every column of the input plus `arm`.
     pub frame: DataFrame,
+    /// The eligible patients: every row that passed the criteria, before
+    /// the arms step (a row in no arm has `arm` = [`NO_ARM`]). The
+    /// population of the landmark and time-varying analyses by default.
+    pub eligible: DataFrame,
     pub accounts: Vec<StageAccount>,
     pub attrition: Vec<AttritionRow>,
 }
@@ -217,7 +221,11 @@ pub fn select(
         // With no arm declared nobody can be in no arm: no such step.
         .chain((!cfg.arms.is_empty()).then(|| (NO_ARM_STEP.to_string(), None)))
         .collect();
+    let mut eligible = None;
     for (step, (name, cond)) in steps.iter().enumerate() {
+        if cond.is_none() {
+            eligible = Some(frame.clone());
+        }
         let keep = match cond {
             Some(c) => eval_condition(&frame, &format!("criterion {name}"), c)?,
             None => frame.column(ARM)?.str()?.not_equal(NO_ARM),
@@ -272,9 +280,11 @@ pub fn select(
     if !ambiguous.is_empty() {
         return Err(CohortError::OverlappingArms { rows: ambiguous });
     }
+    let eligible = eligible.unwrap_or_else(|| frame.clone()).drop(ARMS_HELD)?;
     let frame = frame.drop(ARMS_HELD)?;
     Ok(Selected {
         frame,
+        eligible,
         accounts,
         attrition,
     })

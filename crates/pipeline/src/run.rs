@@ -135,6 +135,8 @@ pub fn run_with(loaded: &Loaded, out: &Path, options: RunOptions) -> Result<RunS
     // From here on rows are in the order of the row key, so that matching
     // and every estimate are the same whatever the order of the exports.
     selected.frame = sort_by_row_key(&selected.frame, loaded.file.pipeline.row_key.get_ref())?;
+    selected.eligible =
+        sort_by_row_key(&selected.eligible, loaded.file.pipeline.row_key.get_ref())?;
 
     let matched = match &loaded.file.matching {
         Some(cfg) => {
@@ -187,6 +189,7 @@ pub fn run_with(loaded: &Loaded, out: &Path, options: RunOptions) -> Result<RunS
         &endpoint_columns,
         cohortflow_cohort::ARM,
         analysed,
+        &selected.eligible,
     )
     .map_err(|e| Error::Analysis(Box::new(e)))?;
 
