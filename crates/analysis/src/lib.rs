@@ -380,6 +380,7 @@ pub fn analyse(
             landmark,
             time_varying,
             warnings,
+            design_warnings: Vec::new(),
             matching: None,
             conventions: Conventions {
                 survival_estimator: "Kaplan-Meier (R survival::survfit)".into(),

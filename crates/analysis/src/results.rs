@@ -3,6 +3,7 @@
 
 use crate::config::{ConfTypeName, ContinuousTest, Population};
 use crate::{ArmInfo, CoxModel};
+use cohortflow_core::lineage::DesignWarning;
 use cohortflow_core::matching::MatchingSummary;
 use cohortflow_core::time::TimeUnit;
 use cohortflow_stats::QuantileEstimate;
@@ -21,8 +22,14 @@ pub struct Results {
     pub endpoints: Vec<EndpointResult>,
     pub landmark: Option<LandmarkResult>,
     pub time_varying: Option<TimeVaryingResult>,
-    /// Design warnings (e.g. immortal time), in plain words.
+    /// Warnings of the analysis (an empty arm, a test the data cannot
+    /// give), in plain words.
     pub warnings: Vec<String>,
+    /// The criteria and arms whose condition uses something known after an
+    /// endpoint's origin, with what each guarantees (found by the lineage of
+    /// the columns; set by the pipeline from the cohort stage). Acknowledged
+    /// ones carry their reason and are still listed.
+    pub design_warnings: Vec<DesignWarning>,
     /// The matching, when the pipeline declares one (the cohort stage's
     /// summary, set by the pipeline).
     pub matching: Option<MatchingSummary>,
