@@ -220,7 +220,8 @@ fn warn(
     endpoints: &[EndpointDates],
 ) -> Result<Option<DesignWarning>, CohortError> {
     let frame = judged.frame;
-    let from_origin: Vec<&EndpointDates> = endpoints.iter().filter(|e| e.origin == origin).collect();
+    let from_origin: Vec<&EndpointDates> =
+        endpoints.iter().filter(|e| e.origin == origin).collect();
     let follow_up: BTreeSet<&str> = from_origin
         .iter()
         .flat_map(|e| e.events.iter().chain(&e.censor).map(String::as_str))
@@ -234,9 +235,7 @@ fn warn(
     let mut post = Vec::new();
     let mut after_any = vec![false; frame.height()];
     for d in dates.iter().filter(|d| d.as_str() != origin) {
-        let is_date = frame
-            .column(d)
-            .is_ok_and(|c| c.dtype() == &DataType::Date);
+        let is_date = frame.column(d).is_ok_and(|c| c.dtype() == &DataType::Date);
         if !is_date {
             continue;
         }
@@ -265,12 +264,7 @@ fn warn(
         .collect();
     let touched: Vec<String> = from_origin
         .iter()
-        .filter(|e| {
-            e.events
-                .iter()
-                .chain(&e.censor)
-                .any(|d| post.contains(d))
-        })
+        .filter(|e| e.events.iter().chain(&e.censor).any(|d| post.contains(d)))
         .map(|e| e.name.clone())
         .collect();
     let all_endpoints: Vec<String> = from_origin.iter().map(|e| e.name.clone()).collect();

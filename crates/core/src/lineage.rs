@@ -217,12 +217,16 @@ fn shape(e: &Expr) -> Shape {
         Expr::IsNotNull(x) => column_name(x).map_or(Shape::Other, Shape::NotNull),
         Expr::IsNull(x) => column_name(x).map_or(Shape::Other, Shape::Null),
         Expr::BinaryOp { left, op, right } => {
-            let (column, value, flipped) =
-                match (column_name(left), number(right), column_name(right), number(left)) {
-                    (Some(c), Some(v), _, _) => (c, v, false),
-                    (_, _, Some(c), Some(v)) => (c, v, true),
-                    _ => return Shape::Other,
-                };
+            let (column, value, flipped) = match (
+                column_name(left),
+                number(right),
+                column_name(right),
+                number(left),
+            ) {
+                (Some(c), Some(v), _, _) => (c, v, false),
+                (_, _, Some(c), Some(v)) => (c, v, true),
+                _ => return Shape::Other,
+            };
             use BinaryOperator::*;
             let (at_least, strict) = match op {
                 Gt => (true, true),
@@ -349,10 +353,7 @@ impl DesignWarning {
         };
         match &self.acknowledged {
             None => format!("{head}: {}", self.guarantee),
-            Some(reason) => format!(
-                "{head} (acknowledged: {reason}): {}",
-                self.guarantee
-            ),
+            Some(reason) => format!("{head} (acknowledged: {reason}): {}", self.guarantee),
         }
     }
 }
@@ -397,7 +398,10 @@ known = "progression_date"
     #[test]
     fn dates_are_known_at_themselves_and_other_columns_at_baseline() {
         let l = Lineage::from_schema(&schema());
-        assert_eq!(l.known_at("surgery_date"), ["surgery_date".to_string()].into());
+        assert_eq!(
+            l.known_at("surgery_date"),
+            ["surgery_date".to_string()].into()
+        );
         assert!(l.known_at("mets_site").is_empty());
         assert_eq!(
             l.known_at("best_response"),
@@ -413,22 +417,35 @@ known = "progression_date"
             "(CAST(COALESCE(progression_date, death_date, last_followup) AS INTEGER) - CAST(im_start AS INTEGER)) / 30.4375",
         )
         .unwrap();
-        l.add_derived("mets_liver", "mets_site IN ('liver')").unwrap();
+        l.add_derived("mets_liver", "mets_site IN ('liver')")
+            .unwrap();
         // Through a second derived column.
-        l.add_derived("long_response", "response_months > 12").unwrap();
-        let expected: BTreeSet<String> = ["death_date", "im_start", "last_followup", "progression_date"]
-            .map(String::from)
-            .into();
+        l.add_derived("long_response", "response_months > 12")
+            .unwrap();
+        let expected: BTreeSet<String> = [
+            "death_date",
+            "im_start",
+            "last_followup",
+            "progression_date",
+        ]
+        .map(String::from)
+        .into();
         assert_eq!(l.known_at("response_months"), expected);
         assert_eq!(l.known_at("long_response"), expected);
         assert!(l.known_at("mets_liver").is_empty());
         assert_eq!(l.unit("response_months"), Some("months"));
         assert_eq!(l.unit("long_response"), None);
-        l.add_derived("days", "CAST(surgery_date AS INTEGER) - CAST(im_start AS INTEGER)")
-            .unwrap();
+        l.add_derived(
+            "days",
+            "CAST(surgery_date AS INTEGER) - CAST(im_start AS INTEGER)",
+        )
+        .unwrap();
         assert_eq!(l.unit("days"), Some("days"));
-        l.add_derived("years", "(CAST(surgery_date AS INTEGER) - CAST(im_start AS INTEGER)) / 365.25")
-            .unwrap();
+        l.add_derived(
+            "years",
+            "(CAST(surgery_date AS INTEGER) - CAST(im_start AS INTEGER)) / 365.25",
+        )
+        .unwrap();
         assert_eq!(l.unit("years"), Some("years"));
     }
 
@@ -461,10 +478,7 @@ known = "progression_date"
         let parts = conjuncts("a > 1 OR b IS NULL").unwrap();
         assert_eq!(parts.len(), 1);
         assert_eq!(parts[0].shape, Shape::Other);
-        assert_eq!(
-            parts[0].columns,
-            ["a".to_string(), "b".to_string()].into()
-        );
+        assert_eq!(parts[0].columns, ["a".to_string(), "b".to_string()].into());
         let parts = conjuncts("x < 3").unwrap();
         assert_eq!(
             parts[0].shape,

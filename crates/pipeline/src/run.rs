@@ -196,8 +196,7 @@ pub fn run_with(loaded: &Loaded, out: &Path, options: RunOptions) -> Result<RunS
     let mut results = analysis.results;
     results.matching = matched.as_ref().map(|m| m.summary.clone());
     let km_csv = cohortflow_analysis::km_csv(&analysis.curves);
-    results.design_warnings =
-        design_warnings(loaded, &endpoints, &derived.frame, &selected.frame)?;
+    results.design_warnings = design_warnings(loaded, &endpoints, &derived.frame, &selected.frame)?;
     for w in &results.warnings {
         warn!("{w}");
     }

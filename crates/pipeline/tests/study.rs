@@ -189,50 +189,96 @@ fn a_failing_run_leaves_no_folder_and_keeps_the_previous_run() {
     assert_eq!(leftovers, ["study"], "a partial folder was left behind");
 }
 
+/// Both arm definitions of the unchanged study look past imatinib start,
+/// and the run says what each guarantees, whatever remedy the analysis
+/// declares: S by surgery (immortal time), NS by response_months, a derived
+/// column known only at progression, death or last contact (found through
+/// its expression, not its name).
 #[test]
-fn an_arm_defined_after_the_index_date_without_a_remedy_is_warned_about() {
+fn mgist_arm_definitions_are_named_with_what_they_guarantee() {
+    use cohortflow_core::lineage::{ConditionKind, DesignWarningKind};
     let root = pipelines();
-    let text = std::fs::read_to_string(root.join("mgist-cytoreduction.toml")).unwrap();
-    // Without the landmark and without the time-varying model: no remedy.
-    let without_landmark = text[..text.find("[analysis.landmark]").unwrap()]
-        .replace("[analysis.time_varying]\nexposure = \"surgery_date\"\n", "");
-    assert!(!without_landmark.contains("time_varying]"));
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("mgist-cytoreduction.toml");
-    std::fs::write(
-        &path,
-        without_landmark
-            .replace("\"schemas/", &format!("\"{}/schemas/", root.display()))
-            .replace("\"sources/", &format!("\"{}/sources/", root.display())),
+    let summary = run(
+        &load(&root.join("mgist-cytoreduction.toml")).unwrap(),
+        &dir.path().join("run"),
     )
     .unwrap();
-    let summary = run(&load(&path).unwrap(), &dir.path().join("run")).unwrap();
-    let warnings = &summary.results.warnings;
-    assert_eq!(warnings.len(), 1, "{warnings:?}");
-    for needle in [
-        "immortal time",
-        "arm S",
-        "surgery_date",
-        "im_start",
-        "15 of its 15",
-        "[analysis.landmark]",
-    ] {
+    let design = &summary.results.design_warnings;
+    assert_eq!(design.len(), 2, "{design:?}");
+    let s = &design[0];
+    assert_eq!(
+        (s.step, s.name.as_str(), s.kind),
+        (ConditionKind::Arm, "S", DesignWarningKind::ImmortalTime)
+    );
+    assert_eq!(s.known_at, ["surgery_date"]);
+    assert_eq!((s.rows_after, s.rows), (15, 15));
+    assert_eq!(s.endpoints, ["pfs", "os"]);
+    let ns = &design[1];
+    assert_eq!(
+        (ns.step, ns.name.as_str(), ns.kind),
+        (
+            ConditionKind::Arm,
+            "NS",
+            DesignWarningKind::ConditionedOnFuture
+        )
+    );
+    assert_eq!(ns.condition, "response_months > 12");
+    assert_eq!(
+        ns.known_at,
+        ["death_date", "last_followup", "progression_date"]
+    );
+    assert!(
+        ns.guarantee.contains(
+            "NS requires response_months > 12: NS cannot have an event of pfs or os, nor leave follow-up, at or before 12 months after im_start"
+        ),
+        "{}",
+        ns.guarantee
+    );
+    assert!(design.iter().all(|w| w.acknowledged.is_none()));
+    // In results.json and the report's Design section, as warnings.
+    let results = std::fs::read_to_string(dir.path().join("run/results.json")).unwrap();
+    assert!(results.contains("\"design_warnings\""));
+    let report = std::fs::read_to_string(dir.path().join("run/report.md")).unwrap();
+    let design_section =
+        &report[report.find("## Design").unwrap()..report.find("## Main results").unwrap()];
+    for w in design {
         assert!(
-            warnings[0].contains(needle),
-            "{needle:?} not in {}",
-            warnings[0]
+            design_section.contains(&format!("> **Warning.** {}", w.text())),
+            "{design_section}"
         );
     }
-    assert!(summary.results.landmark.is_none());
 
-    // With the landmark declared (the bundled pipeline) there is no warning,
-    // and the landmark analysis is in the results.
-    let bundled = load(&root.join("mgist-cytoreduction.toml")).unwrap();
-    let summary = run(&bundled, &dir.path().join("run2")).unwrap();
-    assert!(summary.results.warnings.is_empty());
-    let landmark = summary.results.landmark.unwrap();
-    assert_eq!(landmark.time, 12.0);
-    assert_eq!(landmark.endpoints.len(), 2);
+    // Acknowledged with a reason: still listed, with the reason, not as a
+    // warning box.
+    let text = std::fs::read_to_string(root.join("mgist-cytoreduction.toml")).unwrap();
+    let acknowledged = format!(
+        "{text}\n[[design.acknowledge]]\narm = \"NS\"\nreason = \"the abstract's definition of the comparison group\"\n"
+    );
+    let path = in_temp_dir(dir.path(), &acknowledged);
+    let summary = run(&load(&path).unwrap(), &dir.path().join("run2")).unwrap();
+    let design = &summary.results.design_warnings;
+    assert_eq!(design.len(), 2);
+    assert_eq!(design[0].acknowledged, None);
+    assert_eq!(
+        design[1].acknowledged.as_deref(),
+        Some("the abstract's definition of the comparison group")
+    );
+    let report = std::fs::read_to_string(dir.path().join("run2/report.md")).unwrap();
+    assert!(report.contains(
+        "**Design warning, acknowledged by the pipeline** (the abstract's definition of the comparison group): NS requires response_months > 12"
+    ));
+    assert!(report.contains("> **Warning.** immortal time: S requires surgery_date"));
+
+    // An acknowledgement of an arm that does not exist is a configuration
+    // problem, found before any data is read.
+    let wrong = acknowledged.replace("arm = \"NS\"", "arm = \"N\"");
+    let path = in_temp_dir(dir.path(), &wrong);
+    let err = load(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("design.acknowledge[0].arm") && err.contains("unknown arm 'N'"),
+        "{err}"
+    );
 }
 
 /// The study's medians, confidence limits, log-rank tests, Cox models and
