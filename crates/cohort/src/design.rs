@@ -350,3 +350,207 @@ fn or_list(items: &[String]) -> String {
         [init @ .., last] => format!("{} or {last}", init.join(", ")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Arm, Criterion};
+    use cohortflow_core::Spanned;
+    use cohortflow_core::schema::Schema;
+
+    fn schema() -> Schema {
+        let mut columns = String::new();
+        for (name, kind) in [
+            ("im_start", "date"),
+            ("diagnosis_date", "date"),
+            ("surgery_date", "date"),
+            ("death_date", "date"),
+            ("last_followup", "date"),
+            ("grade", "integer"),
+        ] {
+            columns.push_str(&format!(
+                "[[column]]\nname = \"{name}\"\ntype = \"{kind}\"\n"
+            ));
+        }
+        toml::from_str(&format!("name = \"t\"\n{columns}")).unwrap()
+    }
+
+    /// Three patients: origin day 100; diagnosis before it; surgery after
+    /// it for the first two; the arm column as the cohort stage leaves it.
+    fn frame() -> DataFrame {
+        let date = |name: &str, v: [Option<i32>; 3]| {
+            Column::new(name.into(), v).cast(&DataType::Date).unwrap()
+        };
+        DataFrame::new(
+            3,
+            vec![
+                date("im_start", [Some(100), Some(100), Some(100)]),
+                date("diagnosis_date", [Some(50), Some(90), Some(99)]),
+                date("surgery_date", [Some(150), Some(300), None]),
+                date("death_date", [None, Some(400), None]),
+                date("last_followup", [Some(900), Some(400), Some(700)]),
+                Column::new("grade".into(), [1i64, 2, 3]),
+                Column::new(ARM.into(), ["A", "A", "B"]),
+            ],
+        )
+        .unwrap()
+    }
+
+    fn cohort(criteria: &[(&str, &str)], arms: &[(&str, &str)]) -> CohortConfig {
+        CohortConfig {
+            criteria: criteria
+                .iter()
+                .map(|(n, c)| Criterion {
+                    name: n.to_string(),
+                    condition: Spanned::new(0..0, c.to_string()),
+                })
+                .collect(),
+            arms: arms
+                .iter()
+                .map(|(n, c)| Arm {
+                    name: n.to_string(),
+                    label: String::new(),
+                    condition: Spanned::new(0..0, c.to_string()),
+                })
+                .collect(),
+        }
+    }
+
+    fn os() -> Vec<EndpointDates> {
+        vec![EndpointDates {
+            name: "os".into(),
+            origin: "im_start".into(),
+            events: vec!["death_date".into()],
+            censor: Some("last_followup".into()),
+        }]
+    }
+
+    fn lineage(derived: &[(&str, &str)]) -> Lineage {
+        let mut l = Lineage::from_schema(&schema());
+        for (n, e) in derived {
+            l.add_derived(n, e).unwrap();
+        }
+        l
+    }
+
+    #[test]
+    fn baseline_columns_and_dates_before_the_origin_are_not_flagged() {
+        let cfg = cohort(
+            &[
+                ("grade", "grade < 3"),
+                ("diagnosed", "diagnosis_date IS NOT NULL"),
+            ],
+            &[("A", "grade <= 2"), ("B", "grade = 3")],
+        );
+        let w = design_warnings(
+            &cfg,
+            &DesignConfig::default(),
+            &lineage(&[]),
+            &os(),
+            &frame(),
+            &frame(),
+        )
+        .unwrap();
+        assert!(w.is_empty(), "{w:?}");
+    }
+
+    #[test]
+    fn an_arm_by_a_later_date_is_immortal_time_through_a_derived_column() {
+        // The arm does not name surgery_date: the derived column does.
+        let l = lineage(&[(
+            "months_to_surgery",
+            "(CAST(surgery_date AS INTEGER) - CAST(im_start AS INTEGER)) / 30.4375",
+        )]);
+        let cfg = cohort(
+            &[],
+            &[
+                ("A", "months_to_surgery IS NOT NULL"),
+                ("B", "months_to_surgery IS NULL"),
+            ],
+        );
+        let w = design_warnings(
+            &cfg,
+            &DesignConfig::default(),
+            &l,
+            &os(),
+            &frame(),
+            &frame(),
+        )
+        .unwrap();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert_eq!(w[0].kind, DesignWarningKind::ImmortalTime);
+        assert_eq!(w[0].name, "A");
+        assert_eq!(w[0].known_at, ["surgery_date"]);
+        assert_eq!((w[0].rows_after, w[0].rows), (2, 2));
+        assert!(
+            w[0].guarantee.starts_with(
+                "A requires surgery_date (months_to_surgery IS NOT NULL): A is credited with the time from im_start to surgery_date"
+            ),
+            "{}",
+            w[0].guarantee
+        );
+    }
+
+    #[test]
+    fn a_criterion_on_a_duration_of_follow_up_guarantees_no_early_event() {
+        let l = lineage(&[(
+            "followed_days",
+            "CAST(COALESCE(death_date, last_followup) AS INTEGER) - CAST(im_start AS INTEGER)",
+        )]);
+        let cfg = cohort(
+            &[("long follow-up", "grade > 0 AND followed_days >= 90")],
+            &[],
+        );
+        let ack = DesignConfig {
+            acknowledge: vec![Acknowledge {
+                arm: None,
+                criterion: Some("long follow-up".into()),
+                reason: "a check of data completeness".into(),
+            }],
+        };
+        let w = design_warnings(&cfg, &ack, &l, &os(), &frame(), &frame()).unwrap();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert_eq!(w[0].kind, DesignWarningKind::ConditionedOnFuture);
+        assert_eq!(w[0].step, ConditionKind::Criterion);
+        assert_eq!(w[0].condition, "followed_days >= 90");
+        assert_eq!(
+            w[0].guarantee,
+            "the cohort (criterion 'long follow-up') requires followed_days >= 90: the cohort (criterion 'long follow-up') cannot have an event of os, nor leave follow-up, before 90 days after im_start (followed_days is known only at death_date or last_followup, after im_start)."
+        );
+        assert_eq!(
+            w[0].acknowledged.as_deref(),
+            Some("a check of data completeness")
+        );
+        assert!(
+            w[0].text()
+                .contains("(acknowledged: a check of data completeness)")
+        );
+    }
+
+    #[test]
+    fn acknowledgements_name_one_existing_arm_or_criterion_with_a_reason() {
+        let cfg = cohort(&[("c", "grade > 0")], &[("A", "grade <= 2")]);
+        let ack = |arm: Option<&str>, criterion: Option<&str>, reason: &str| DesignConfig {
+            acknowledge: vec![Acknowledge {
+                arm: arm.map(String::from),
+                criterion: criterion.map(String::from),
+                reason: reason.into(),
+            }],
+        };
+        assert!(validate_design(&ack(Some("A"), None, "why"), &cfg).is_empty());
+        assert!(validate_design(&ack(None, Some("c"), "why"), &cfg).is_empty());
+        for (bad, key) in [
+            (ack(Some("Z"), None, "why"), "design.acknowledge[0].arm"),
+            (
+                ack(None, Some("z"), "why"),
+                "design.acknowledge[0].criterion",
+            ),
+            (ack(Some("A"), Some("c"), "why"), "design.acknowledge[0]"),
+            (ack(Some("A"), None, " "), "design.acknowledge[0].reason"),
+        ] {
+            let p = validate_design(&bad, &cfg);
+            assert_eq!(p.len(), 1, "{bad:?}");
+            assert_eq!(p[0].key, key);
+        }
+    }
+}
