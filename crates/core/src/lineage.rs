@@ -491,6 +491,24 @@ known = "progression_date"
     }
 
     #[test]
+    fn the_schema_key_known_names_baseline_or_a_date_column() {
+        let schema = |known_of_grade: &str, known_of_date: &str| -> Schema {
+            toml::from_str(&format!(
+                "name = \"t\"\n[[column]]\nname = \"d\"\ntype = \"date\"\n{known_of_date}\n[[column]]\nname = \"grade\"\ntype = \"integer\"\n{known_of_grade}\n"
+            ))
+            .unwrap()
+        };
+        assert!(schema("known = \"baseline\"", "").problems().is_empty());
+        assert!(schema("known = \"d\"", "").problems().is_empty());
+        let p = schema("known = \"grade\"", "").problems();
+        assert_eq!(p.len(), 1);
+        assert!(p[0].1.contains("known = \"grade\" of 'grade'"), "{p:?}");
+        let p = schema("", "known = \"baseline\"").problems();
+        assert_eq!(p.len(), 1);
+        assert!(p[0].1.contains("'d' is a date, known at itself"), "{p:?}");
+    }
+
+    #[test]
     fn a_condition_that_does_not_parse_is_an_error() {
         assert!(conjuncts("a >").is_err());
         assert!(Lineage::default().add_derived("x", "(").is_err());

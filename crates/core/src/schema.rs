@@ -193,21 +193,21 @@ impl Schema {
                     ),
                 )),
                 Some(crate::lineage::BASELINE) => {}
-                Some(at) => {
+                Some(at)
                     if !self
                         .columns
                         .iter()
-                        .any(|d| d.name == at && d.kind == ColumnType::Date)
-                    {
-                        out.push((
-                            i,
-                            format!(
-                                "known = \"{at}\" of '{}': write \"baseline\" or a date column of the schema",
-                                c.name
-                            ),
-                        ));
-                    }
+                        .any(|d| d.name == at && d.kind == ColumnType::Date) =>
+                {
+                    out.push((
+                        i,
+                        format!(
+                            "known = \"{at}\" of '{}': write \"baseline\" or a date column of the schema",
+                            c.name
+                        ),
+                    ))
                 }
+                Some(_) => {}
             }
             if c.unit.is_some() && !matches!(c.kind, ColumnType::Float | ColumnType::Integer) {
                 out.push((i, format!("a unit needs a numeric column ('{}')", c.name)));
