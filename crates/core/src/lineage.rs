@@ -18,9 +18,10 @@
 
 use crate::schema::{ColumnType, Schema};
 use serde::Serialize;
-use sqlparser::ast::{BinaryOperator, Expr, Value, visit_expressions};
+use sqlparser::ast::{BinaryOperator, Expr, SelectItem, Value, visit_expressions};
 use sqlparser::dialect::GenericDialect;
 use sqlparser::parser::{Parser, ParserOptions};
+use sqlparser::tokenizer::Token;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
 
@@ -143,6 +144,8 @@ pub fn referenced(sql: &str) -> Result<BTreeSet<String>, String> {
     Ok(columns(&parse(sql)?))
 }
 
+/// Parses as polars' `sql_expr` does (a select item, so `x AS y` is read
+/// as `x`), and requires the whole text to be consumed.
 fn parse(sql: &str) -> Result<Expr, String> {
     let mut parser = Parser::new(&GenericDialect)
         .with_options(ParserOptions {
@@ -151,7 +154,15 @@ fn parse(sql: &str) -> Result<Expr, String> {
         })
         .try_with_sql(sql)
         .map_err(|e| e.to_string())?;
-    parser.parse_expr().map_err(|e| e.to_string())
+    let item = parser.parse_select_item().map_err(|e| e.to_string())?;
+    if parser.peek_token().token != Token::EOF {
+        return Err(format!("unable to parse '{sql}' as one expression"));
+    }
+    match item {
+        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => Ok(e),
+        SelectItem::ExprWithAliases { expr, .. } => Ok(expr),
+        _ => Err(format!("'{sql}' is not an expression")),
+    }
 }
 
 fn columns(expr: &Expr) -> BTreeSet<String> {
@@ -511,6 +522,10 @@ known = "progression_date"
     #[test]
     fn a_condition_that_does_not_parse_is_an_error() {
         assert!(conjuncts("a >").is_err());
+        assert!(conjuncts("a > 1 b c").is_err());
+        assert!(conjuncts("*").is_err());
+        // As polars reads it: an alias is not part of the expression.
+        assert_eq!(conjuncts("a > 1 AS c").unwrap()[0].text, "a > 1");
         assert!(Lineage::default().add_derived("x", "(").is_err());
     }
 }
