@@ -104,6 +104,17 @@ pub(crate) fn landmark(
                 model: "landmark Cox model",
                 message,
             })?;
+            let mut unadjusted = unadjusted;
+            let exposure = cfg.exposure.get_ref();
+            unadjusted.formula = format!(
+                "Surv(time from the landmark, event) ~ {exposure} by the landmark{}",
+                if strata.is_some() {
+                    " + strata(...)"
+                } else {
+                    ""
+                }
+            );
+            unadjusted.terms[0].term = format!("{exposure} by the landmark: exposed vs unexposed");
             result.cox = Some(CoxModels {
                 unadjusted,
                 adjusted: None,
