@@ -118,6 +118,25 @@ pub fn validate_design(design: &DesignConfig, cohort: &CohortConfig) -> Vec<Conf
     problems
 }
 
+/// The acknowledgements that match no design warning of the run, as
+/// warnings: an acknowledgement that keeps nothing would mislead a reader.
+pub fn unused_acknowledgements(design: &DesignConfig, warnings: &[DesignWarning]) -> Vec<String> {
+    design
+        .acknowledge
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| {
+            let (step, name) = a.target()?;
+            (!warnings.iter().any(|w| w.step == step && w.name == name)).then(|| {
+                format!(
+                    "design.acknowledge[{i}]: {} {name} has no design warning to acknowledge (its condition uses nothing known after an endpoint's origin); remove the acknowledgement",
+                    step.name()
+                )
+            })
+        })
+        .collect()
+}
+
 /// An endpoint as the design check needs it: its origin and the dates that
 /// end its follow-up.
 #[derive(Debug, Clone)]

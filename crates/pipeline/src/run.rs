@@ -197,6 +197,12 @@ pub fn run_with(loaded: &Loaded, out: &Path, options: RunOptions) -> Result<RunS
     results.matching = matched.as_ref().map(|m| m.summary.clone());
     let km_csv = cohortflow_analysis::km_csv(&analysis.curves);
     results.design_warnings = design_warnings(loaded, &endpoints, &derived.frame, &selected.frame)?;
+    results
+        .warnings
+        .extend(cohortflow_cohort::design::unused_acknowledgements(
+            &loaded.file.design,
+            &results.design_warnings,
+        ));
     for w in &results.warnings {
         warn!("{w}");
     }

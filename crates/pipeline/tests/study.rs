@@ -253,7 +253,8 @@ fn mgist_arm_definitions_are_named_with_what_they_guarantee() {
     // warning box.
     let text = std::fs::read_to_string(root.join("mgist-cytoreduction.toml")).unwrap();
     let acknowledged = format!(
-        "{text}\n[[design.acknowledge]]\narm = \"NS\"\nreason = \"the abstract's definition of the comparison group\"\n"
+        "{text}\n[[design.acknowledge]]\narm = \"NS\"\nreason = \"the abstract's definition of the comparison group\"\n\
+         \n[[design.acknowledge]]\ncriterion = \"first-line imatinib\"\nreason = \"nothing to keep\"\n"
     );
     let path = in_temp_dir(dir.path(), &acknowledged);
     let summary = run(&load(&path).unwrap(), &dir.path().join("run2")).unwrap();
@@ -269,6 +270,13 @@ fn mgist_arm_definitions_are_named_with_what_they_guarantee() {
         "**Design warning, acknowledged by the pipeline** (the abstract's definition of the comparison group): NS requires response_months > 12"
     ));
     assert!(report.contains("> **Warning.** immortal time: S requires surgery_date"));
+    // An acknowledgement that keeps nothing is said to.
+    assert_eq!(
+        summary.results.warnings,
+        [
+            "design.acknowledge[1]: criterion first-line imatinib has no design warning to acknowledge (its condition uses nothing known after an endpoint's origin); remove the acknowledgement"
+        ]
+    );
 
     // An acknowledgement of an arm that does not exist is a configuration
     // problem, found before any data is read.
