@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 
 if [ "${SKIP_INSTALL:-0}" != 1 ]; then
     apt-get update
-    apt-get install -y r-base-core r-cran-survival r-cran-matchit r-cran-mass
+    apt-get install -y r-base-core r-cran-survival r-cran-matchit r-cran-mass r-cran-readxl
 fi
 
 for script in conformance/*.R; do

@@ -175,6 +175,37 @@ pub struct LandmarkConfig {
     pub exposed_label: String,
     #[serde(default = "default_unexposed")]
     pub unexposed_label: String,
+    /// Whom the landmark analysis is made on (default: the eligible
+    /// patients, grouped by the exposure date alone).
+    #[serde(default)]
+    pub population: Population,
+}
+
+/// The patients an analysis of the exposure date (landmark, time-varying
+/// Cox) is made on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Population {
+    /// Every patient who passes the cohort criteria, before the arms are
+    /// formed: the exposure date alone says who is exposed, so an arm
+    /// condition that looks at the future (e.g. a response longer than the
+    /// landmark) does not decide who enters.
+    #[default]
+    Eligible,
+    /// The patients of the declared arms (the analysed, or matched, cohort).
+    Arms,
+}
+
+impl Population {
+    /// The population in words, for results and the report.
+    pub const fn describe(self) -> &'static str {
+        match self {
+            Population::Eligible => {
+                "the eligible patients (every patient passing the cohort criteria, before the arms)"
+            }
+            Population::Arms => "the patients of the declared arms",
+        }
+    }
 }
 
 fn default_exposed() -> String {

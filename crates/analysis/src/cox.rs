@@ -51,6 +51,9 @@ pub struct TimeVaryingConfig {
     /// Date column of the exposure (e.g. `surgery_date`): a patient is
     /// unexposed from the origin to this date and exposed after it.
     pub exposure: Spanned<String>,
+    /// Whom the model is fitted on (default: the eligible patients).
+    #[serde(default)]
+    pub population: crate::config::Population,
 }
 
 /// One fitted Cox model, as `summary(coxph(...))` and `cox.zph(fit)`.

@@ -18,7 +18,7 @@ mod validate;
 
 pub use config::{
     AnalysisConfig, BaselineTest, ConfTypeName, ContinuousTest, CoxConfig, DEFAULT_AT_MONTHS,
-    LandmarkConfig, PairwiseAdjust, TiesName, TimeVaryingConfig,
+    LandmarkConfig, PairwiseAdjust, Population, TiesName, TimeVaryingConfig,
 };
 pub use cox::{CoxModel, CoxTerm, MissingCount, TestResult};
 pub use results::*;
@@ -125,12 +125,16 @@ pub struct Analysis {
 }
 
 /// Runs the analysis on the cohort (a table with an `arm` column).
+/// `eligible` is every patient who passed the cohort criteria, before the
+/// arms (the population of the landmark and time-varying analyses unless
+/// they declare `population = "arms"`).
 pub fn analyse(
     cfg: &AnalysisConfig,
     arms: &[ArmInfo],
     endpoints: &[EndpointColumns],
     arm_column: &str,
     frame: &DataFrame,
+    eligible: &DataFrame,
 ) -> Result<Analysis, AnalysisError> {
     let arm_col = frame.column(arm_column)?.str()?.clone();
     let arm_index: Vec<Option<usize>> = arm_col
@@ -289,8 +293,19 @@ pub fn analyse(
         results.push(result);
     }
 
+    // The population of an analysis of the exposure date: the table and
+    // which of its rows take part.
+    let in_arm: Vec<bool> = arm_index.iter().map(Option::is_some).collect();
+    let population = |p: Population| -> (&DataFrame, Vec<bool>) {
+        match p {
+            Population::Eligible => (eligible, vec![true; eligible.height()]),
+            Population::Arms => (frame, in_arm.clone()),
+        }
+    };
+    let ties = cfg.cox.as_ref().map_or(TiesName::Efron, |c| c.ties);
     let time_varying = match &cfg.time_varying {
         Some(tv) => {
+            let (frame, include) = population(tv.population);
             let mut out = Vec::new();
             for ep in &selected {
                 let (time, event) = survival::endpoint_columns(frame, ep)?;
@@ -299,7 +314,7 @@ pub fn analyse(
                 let exposure = cohortflow_core::table::date_days(frame, tv.exposure.get_ref())?;
                 let per_unit = ep.unit.days();
                 let rows: Vec<(usize, f64, bool, Option<f64>)> = (0..frame.height())
-                    .filter(|&i| arm_index[i].is_some())
+                    .filter(|&i| include[i])
                     .filter_map(|i| {
                         let exp = match (exposure.get(i), origin.get(i)) {
                             (Some(x), Some(o)) => Some(f64::from(x - o) / per_unit),
@@ -308,15 +323,14 @@ pub fn analyse(
                         Some((i, time.get(i)?, event.get(i)?, exp))
                     })
                     .collect();
-                let ties = cfg.cox.as_ref().map_or(TiesName::Efron, |c| c.ties);
-                let model = cox::time_varying(
-                    &rows,
-                    tv.exposure.get_ref(),
-                    matched_sets.as_ref(),
-                    ties,
-                    cfg.conf_level,
-                )
-                .map_err(|message| AnalysisError::Model {
+                // The matched sets are rows of the analysed (matched) table:
+                // they cluster the model on the arms' population only.
+                let sets = match tv.population {
+                    Population::Arms => matched_sets.as_ref(),
+                    Population::Eligible => None,
+                };
+                let model = cox::time_varying(&rows, tv.exposure.get_ref(), sets, ties, cfg.conf_level)
+                    .map_err(|message| AnalysisError::Model {
                     endpoint: ep.name.clone(),
                     model: "time-varying Cox model",
                     message,
@@ -328,6 +342,8 @@ pub fn analyse(
             }
             Some(TimeVaryingResult {
                 exposure: tv.exposure.get_ref().clone(),
+                population: tv.population,
+                population_n: include.iter().filter(|x| **x).count() as u64,
                 endpoints: out,
             })
         }
@@ -335,14 +351,26 @@ pub fn analyse(
     };
 
     let landmark = match &cfg.landmark {
-        Some(l) => Some(landmark::landmark(
-            l,
-            &selected,
-            frame,
-            strata.as_deref(),
-            &opts,
-            &mut curves,
-        )?),
+        Some(l) => {
+            let (frame, include) = population(l.population);
+            let strata = match &cfg.strata {
+                Some(col) => Some(strata_index(frame, col.get_ref())?),
+                None => None,
+            };
+            Some(landmark::landmark(
+                l,
+                &selected,
+                frame,
+                &include,
+                strata.as_deref(),
+                &opts,
+                &landmark::CoxSettings {
+                    ties,
+                    conf_level: cfg.conf_level,
+                },
+                &mut curves,
+            )?)
+        }
         None => None,
     };
     if let Some(l) = &landmark {
@@ -361,6 +389,7 @@ pub fn analyse(
             landmark,
             time_varying,
             warnings,
+            design_warnings: Vec::new(),
             matching: None,
             conventions: Conventions {
                 survival_estimator: "Kaplan-Meier (R survival::survfit)".into(),
@@ -378,10 +407,16 @@ pub fn analyse(
                 quantiles: "R quantile type 7".into(),
                 continuous_test: cfg.continuous_test,
                 pairwise_adjust: cfg.pairwise.map(|p| p.to_stats().name().to_string()),
-                landmark: "patients with an endpoint time after the landmark; exposed when the exposure date is on or before origin + landmark; time counted from the landmark".into(),
+                landmark: format!(
+                    "{}, with an endpoint time after the landmark; exposed when the exposure date is on or before origin + landmark; time counted from the landmark; Cox hazard ratio of the exposed against the unexposed",
+                    cfg.landmark.as_ref().map_or(Population::Eligible, |l| l.population).describe()
+                ),
                 cox: "Cox proportional hazards as R survival::coxph (Efron ties unless declared), Wald CI for the hazard ratio; PH test as cox.zph (KM transform); hazard ratios of each arm against the reference arm".into(),
                 strata: cfg.strata.as_ref().map(|s| format!("log-rank test and Cox models stratified by {}", s.get_ref())),
-                time_varying: "exposure as a time-varying covariate: (0, exposure] unexposed, (exposure, end] exposed, as survSplit + coxph(Surv(start, stop, event) ~ exposure)".into(),
+                time_varying: format!(
+                    "exposure as a time-varying covariate: (0, exposure] unexposed, (exposure, end] exposed, as survSplit + coxph(Surv(start, stop, event) ~ exposure), on {}",
+                    cfg.time_varying.as_ref().map_or(Population::Eligible, |t| t.population).describe()
+                ),
                 month_days: DAYS_PER_MONTH,
             },
         },

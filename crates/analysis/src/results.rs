@@ -1,8 +1,9 @@
 //! What the analysis computed: the types serialised as `results.json`
 //! (documented field by field in `docs/results.md`) and read by the report.
 
-use crate::config::{ConfTypeName, ContinuousTest};
+use crate::config::{ConfTypeName, ContinuousTest, Population};
 use crate::{ArmInfo, CoxModel};
+use cohortflow_core::lineage::DesignWarning;
 use cohortflow_core::matching::MatchingSummary;
 use cohortflow_core::time::TimeUnit;
 use cohortflow_stats::QuantileEstimate;
@@ -21,8 +22,14 @@ pub struct Results {
     pub endpoints: Vec<EndpointResult>,
     pub landmark: Option<LandmarkResult>,
     pub time_varying: Option<TimeVaryingResult>,
-    /// Design warnings (e.g. immortal time), in plain words.
+    /// Warnings of the analysis (an empty arm, a test the data cannot
+    /// give), in plain words.
     pub warnings: Vec<String>,
+    /// The criteria and arms whose condition uses something known after an
+    /// endpoint's origin, with what each guarantees (found by the lineage of
+    /// the columns; set by the pipeline from the cohort stage). Acknowledged
+    /// ones carry their reason and are still listed.
+    pub design_warnings: Vec<DesignWarning>,
     /// The matching, when the pipeline declares one (the cohort stage's
     /// summary, set by the pipeline).
     pub matching: Option<MatchingSummary>,
@@ -31,6 +38,10 @@ pub struct Results {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LandmarkResult {
+    /// The patients the landmark analysis starts from.
+    pub population: Population,
+    /// How many patients that population has (before the landmark).
+    pub population_n: u64,
     pub time: f64,
     pub unit: TimeUnit,
     pub exposure: String,
@@ -100,6 +111,11 @@ pub struct CoxModels {
 #[derive(Debug, Clone, Serialize)]
 pub struct TimeVaryingResult {
     pub exposure: String,
+    /// The patients the models are fitted on.
+    pub population: Population,
+    /// How many patients that population has (each model's `n` counts
+    /// its intervals).
+    pub population_n: u64,
     /// One model per endpoint, in the order of `endpoints`.
     pub endpoints: Vec<TimeVaryingEndpoint>,
 }

@@ -13,9 +13,15 @@
 //! it would have fallen in, so a reader sees whom each criterion took from
 //! which comparison group.
 //!
+//! [`design`] finds the criteria and arms whose condition uses something
+//! known only after an endpoint's origin (by the lineage of the columns,
+//! [`cohortflow_core::lineage`]) and says what each guarantees: the design
+//! warnings (immortal time, a condition on the future).
+//!
 //! Depends on cohortflow-core, cohortflow-stats (logistic regression,
 //! matching, balance), polars and serde. Matching lives in [`matching`].
 
+pub mod design;
 mod error;
 pub mod matching;
 
@@ -102,6 +108,10 @@ impl Arm {
 pub struct Selected {
     /// The cohort: every column of the input plus `arm`.
     pub frame: DataFrame,
+    /// The eligible patients: every row that passed the criteria, before
+    /// the arms step (a row in no arm has `arm` = [`NO_ARM`]). The
+    /// population of the landmark and time-varying analyses by default.
+    pub eligible: DataFrame,
     pub accounts: Vec<StageAccount>,
     pub attrition: Vec<AttritionRow>,
 }
@@ -217,7 +227,11 @@ pub fn select(
         // With no arm declared nobody can be in no arm: no such step.
         .chain((!cfg.arms.is_empty()).then(|| (NO_ARM_STEP.to_string(), None)))
         .collect();
+    let mut eligible = None;
     for (step, (name, cond)) in steps.iter().enumerate() {
+        if cond.is_none() {
+            eligible = Some(frame.clone());
+        }
         let keep = match cond {
             Some(c) => eval_condition(&frame, &format!("criterion {name}"), c)?,
             None => frame.column(ARM)?.str()?.not_equal(NO_ARM),
@@ -272,9 +286,11 @@ pub fn select(
     if !ambiguous.is_empty() {
         return Err(CohortError::OverlappingArms { rows: ambiguous });
     }
+    let eligible = eligible.unwrap_or_else(|| frame.clone()).drop(ARMS_HELD)?;
     let frame = frame.drop(ARMS_HELD)?;
     Ok(Selected {
         frame,
+        eligible,
         accounts,
         attrition,
     })
@@ -328,79 +344,4 @@ pub fn attrition_csv(rows: &[AttritionRow]) -> String {
         );
     }
     s
-}
-
-/// An arm defined by a date that falls after the index date: the arm's
-/// members were, by definition, event-free until that date (immortal time).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PostIndexArm {
-    pub arm: String,
-    /// The date column in the arm's condition.
-    pub column: String,
-    /// The index date it was compared with.
-    pub origin: String,
-    /// Rows of the arm whose `column` is after `origin`, and all its rows.
-    pub after: u64,
-    pub rows: u64,
-}
-
-impl PostIndexArm {
-    /// The design warning, in plain words: what the arm's definition
-    /// guarantees and the remedy.
-    pub fn warning(&self) -> String {
-        format!(
-            "immortal time: arm {} is defined by {}, which is after the index date {} for {} of its {} patients; \
-             counting time from {} credits the arm with the time before {} in which its patients could not fail. \
-             Declare [analysis.landmark] (or a time-varying analysis) to correct for it.",
-            self.arm, self.column, self.origin, self.after, self.rows, self.origin, self.column
-        )
-    }
-}
-
-/// Finds the arms whose condition uses a date column (other than an index
-/// date) that is after the index date for some of the arm's rows. `frame`
-/// is the cohort, with its `arm` column.
-pub fn post_index_arms(
-    cfg: &CohortConfig,
-    frame: &DataFrame,
-    origins: &[String],
-) -> Result<Vec<PostIndexArm>, CohortError> {
-    let mut out = Vec::new();
-    let arms = frame.column(ARM)?.str()?;
-    for arm in &cfg.arms {
-        let in_arm: Vec<bool> = arms.iter().map(|a| a == Some(arm.name.as_str())).collect();
-        let rows = in_arm.iter().filter(|x| **x).count() as u64;
-        let columns = condition(&format!("arm {}", arm.name), arm.condition.get_ref())?
-            .meta()
-            .root_names();
-        for column in columns.iter().map(|c| c.to_string()) {
-            let is_date = frame
-                .column(&column)
-                .is_ok_and(|c| c.dtype() == &DataType::Date);
-            if !is_date || origins.contains(&column) {
-                continue;
-            }
-            let dates = table::date_days(frame, &column)?;
-            for origin in origins {
-                let o = table::date_days(frame, origin)?;
-                let after = (0..frame.height())
-                    .filter(|&i| in_arm[i])
-                    .filter(|&i| matches!((dates.get(i), o.get(i)), (Some(d), Some(o)) if d > o))
-                    .count() as u64;
-                let known = out
-                    .iter()
-                    .any(|p: &PostIndexArm| p.arm == arm.name && p.column == column);
-                if after > 0 && !known {
-                    out.push(PostIndexArm {
-                        arm: arm.name.clone(),
-                        column: column.clone(),
-                        origin: origin.clone(),
-                        after,
-                        rows,
-                    });
-                }
-            }
-        }
-    }
-    Ok(out)
 }

@@ -16,15 +16,21 @@
 //!   categories, a declared rule for missing values).
 //! - [`matching`]: what a matching produced (counts, balance), shared by the
 //!   cohort stage that computes it, the results and the report.
+//! - [`lineage`]: when each column is known (at baseline, or at a date:
+//!   a derived column when the latest of its inputs is), the shapes of a
+//!   condition's parts, and the design warning a condition known after an
+//!   endpoint's origin gets.
 //! - [`time`]: units of time (a month is 30.4375 days) for endpoints,
 //!   landmarks and reports.
 //!
-//! May depend on polars, serde and chrono (dates of plausible ranges) only; it knows nothing of TOML files,
+//! May depend on polars, serde, chrono (dates of plausible ranges) and
+//! sqlparser (the parser of polars' SQL, for lineage) only; it knows nothing of TOML files,
 //! sources or the pipeline, and no stage crate reaches around it.
 
 pub mod design;
 pub mod expr;
 pub mod ledger;
+pub mod lineage;
 pub mod matching;
 pub mod problem;
 pub mod rejects;

@@ -123,6 +123,12 @@ pub struct ColumnDef {
     pub not_after: Option<Spanned<String>>,
     /// What a value outside the range does to its row (default `reject`).
     pub out_of_range: Option<Spanned<RangeAction>>,
+    /// When a column that is not a date is known, relative to the
+    /// endpoints' origins: `"baseline"` (the default) or a date column of
+    /// the schema at which it is known (a date is known at itself). The
+    /// design warnings follow it through derived columns
+    /// ([`crate::lineage`]).
+    pub known: Option<String>,
 }
 
 impl ColumnDef {
@@ -176,6 +182,32 @@ impl Schema {
                     format!("levels are only for category columns ('{}')", c.name),
                 )),
                 _ => {}
+            }
+            match c.known.as_deref() {
+                None => {}
+                Some(_) if c.kind == ColumnType::Date => out.push((
+                    i,
+                    format!(
+                        "'{}' is a date, known at itself: `known` is for columns that are not dates",
+                        c.name
+                    ),
+                )),
+                Some(crate::lineage::BASELINE) => {}
+                Some(at)
+                    if !self
+                        .columns
+                        .iter()
+                        .any(|d| d.name == at && d.kind == ColumnType::Date) =>
+                {
+                    out.push((
+                        i,
+                        format!(
+                            "known = \"{at}\" of '{}': write \"baseline\" or a date column of the schema",
+                            c.name
+                        ),
+                    ))
+                }
+                Some(_) => {}
             }
             if c.unit.is_some() && !matches!(c.kind, ColumnType::Float | ColumnType::Integer) {
                 out.push((i, format!("a unit needs a numeric column ('{}')", c.name)));

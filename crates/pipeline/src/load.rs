@@ -28,6 +28,10 @@ pub struct PipelineFile {
     pub cohort: CohortConfig,
     pub matching: Option<cohortflow_cohort::matching::MatchingConfig>,
     pub analysis: AnalysisConfig,
+    /// `[design]`: design warnings kept on purpose, with a reason
+    /// (`[[design.acknowledge]]`; docs/pipeline.md).
+    #[serde(default)]
+    pub design: cohortflow_cohort::design::DesignConfig,
     /// `[report]`: alpha, CI bands, a publication to compare with
     /// (cohortflow-report; docs/report.md).
     #[serde(default)]
@@ -367,6 +371,9 @@ pub fn load(path: &Path) -> Result<Loaded, Error> {
         place(&mut problems, &path, &text, p);
     }
     for p in cohortflow_cohort::validate(&file.cohort, &frame) {
+        place(&mut problems, &path, &text, p);
+    }
+    for p in cohortflow_cohort::design::validate_design(&file.design, &file.cohort) {
         place(&mut problems, &path, &text, p);
     }
     let _ = frame.with_column(Column::new_empty(

@@ -135,6 +135,8 @@ pub fn run_with(loaded: &Loaded, out: &Path, options: RunOptions) -> Result<RunS
     // From here on rows are in the order of the row key, so that matching
     // and every estimate are the same whatever the order of the exports.
     selected.frame = sort_by_row_key(&selected.frame, loaded.file.pipeline.row_key.get_ref())?;
+    selected.eligible =
+        sort_by_row_key(&selected.eligible, loaded.file.pipeline.row_key.get_ref())?;
 
     let matched = match &loaded.file.matching {
         Some(cfg) => {
@@ -187,6 +189,7 @@ pub fn run_with(loaded: &Loaded, out: &Path, options: RunOptions) -> Result<RunS
         &endpoint_columns,
         cohortflow_cohort::ARM,
         analysed,
+        &selected.eligible,
     )
     .map_err(|e| Error::Analysis(Box::new(e)))?;
 
@@ -218,10 +221,18 @@ pub fn run_with(loaded: &Loaded, out: &Path, options: RunOptions) -> Result<RunS
             .extend(cohortflow_cohort::matching::warnings(&m.summary));
     }
     let km_csv = cohortflow_analysis::km_csv(&analysis.curves);
-    let immortal = immortal_time_warnings(loaded, &selected.frame, &endpoint_columns)?;
-    results.warnings.extend(immortal);
+    results.design_warnings = design_warnings(loaded, &endpoints, &derived.frame, &selected.frame)?;
+    results
+        .warnings
+        .extend(cohortflow_cohort::design::unused_acknowledgements(
+            &loaded.file.design,
+            &results.design_warnings,
+        ));
     for w in &results.warnings {
         warn!("{w}");
+    }
+    for w in &results.design_warnings {
+        warn!("design: {}", w.text());
     }
 
     // Everything is computed: now write, all or nothing. On an error the
@@ -359,23 +370,50 @@ fn write_parquet(path: &Path, df: &DataFrame) -> Result<(), Error> {
     Ok(())
 }
 
-/// A warning for each arm defined by a date after the index date, unless the
-/// pipeline declares a remedy (a landmark analysis or a time-varying model).
-fn immortal_time_warnings(
+/// The design warnings: the criteria and arms whose condition uses a
+/// column known after an endpoint's origin, by the lineage of the schema's
+/// and the derived columns (cohortflow_core::lineage), whatever remedy the
+/// analysis declares.
+fn design_warnings(
     loaded: &Loaded,
+    endpoints: &[(String, cohortflow_derive::EndpointConfig)],
+    derived: &DataFrame,
     cohort: &DataFrame,
-    endpoints: &[EndpointColumns],
-) -> Result<Vec<String>, Error> {
-    let analysis = &loaded.file.analysis;
-    if analysis.landmark.is_some() || analysis.time_varying.is_some() {
-        return Ok(Vec::new());
+) -> Result<Vec<cohortflow_core::lineage::DesignWarning>, Error> {
+    let mut lineage = cohortflow_core::lineage::Lineage::from_schema(&loaded.schema);
+    for c in &loaded.file.derive.columns {
+        lineage
+            .add_derived(&c.name, c.expr.get_ref())
+            .map_err(|message| Error::Stage {
+                stage: "cohort",
+                message: format!("the lineage of derived column '{}': {message}", c.name),
+            })?;
     }
-    let mut origins: Vec<String> = endpoints.iter().filter_map(|e| e.origin.clone()).collect();
-    origins.sort();
-    origins.dedup();
-    let found = cohortflow_cohort::post_index_arms(&loaded.file.cohort, cohort, &origins)
-        .map_err(|e| Error::Cohort(Box::new(e)))?;
-    Ok(found.iter().map(|p| p.warning()).collect())
+    let analysed = loaded.file.analysis.endpoints.get_ref();
+    let dates: Vec<cohortflow_cohort::design::EndpointDates> = analysed
+        .iter()
+        .filter_map(|name| endpoints.iter().find(|(n, _)| n == name))
+        .filter_map(|(name, ep)| {
+            Some(cohortflow_cohort::design::EndpointDates {
+                name: name.clone(),
+                origin: ep.origin_column()?.to_string(),
+                events: ep
+                    .events
+                    .as_ref()
+                    .map_or_else(Vec::new, |e| e.get_ref().clone()),
+                censor: ep.censor.as_ref().map(|c| c.get_ref().clone()),
+            })
+        })
+        .collect();
+    cohortflow_cohort::design::design_warnings(
+        &loaded.file.cohort,
+        &loaded.file.design,
+        &lineage,
+        &dates,
+        derived,
+        cohort,
+    )
+    .map_err(|e| Error::Cohort(Box::new(e)))
 }
 
 /// The flow diagram of the run, with the centres' labels and the arms.

@@ -1,6 +1,7 @@
 //! The mGIST study reproduces the abstract's numbers, and a run is written
 //! whole or not at all.
 
+use cohortflow_analysis::Population;
 use cohortflow_pipeline::{Error, load, run};
 use std::path::{Path, PathBuf};
 
@@ -188,50 +189,104 @@ fn a_failing_run_leaves_no_folder_and_keeps_the_previous_run() {
     assert_eq!(leftovers, ["study"], "a partial folder was left behind");
 }
 
+/// Both arm definitions of the unchanged study look past imatinib start,
+/// and the run says what each guarantees, whatever remedy the analysis
+/// declares: S by surgery (immortal time), NS by response_months, a derived
+/// column known only at progression, death or last contact (found through
+/// its expression, not its name).
 #[test]
-fn an_arm_defined_after_the_index_date_without_a_remedy_is_warned_about() {
+fn mgist_arm_definitions_are_named_with_what_they_guarantee() {
+    use cohortflow_core::lineage::{ConditionKind, DesignWarningKind};
     let root = pipelines();
-    let text = std::fs::read_to_string(root.join("mgist-cytoreduction.toml")).unwrap();
-    // Without the landmark and without the time-varying model: no remedy.
-    let without_landmark = text[..text.find("[analysis.landmark]").unwrap()]
-        .replace("[analysis.time_varying]\nexposure = \"surgery_date\"\n", "");
-    assert!(!without_landmark.contains("time_varying]"));
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("mgist-cytoreduction.toml");
-    std::fs::write(
-        &path,
-        without_landmark
-            .replace("\"schemas/", &format!("\"{}/schemas/", root.display()))
-            .replace("\"sources/", &format!("\"{}/sources/", root.display())),
+    let summary = run(
+        &load(&root.join("mgist-cytoreduction.toml")).unwrap(),
+        &dir.path().join("run"),
     )
     .unwrap();
-    let summary = run(&load(&path).unwrap(), &dir.path().join("run")).unwrap();
-    let warnings = &summary.results.warnings;
-    assert_eq!(warnings.len(), 1, "{warnings:?}");
-    for needle in [
-        "immortal time",
-        "arm S",
-        "surgery_date",
-        "im_start",
-        "15 of its 15",
-        "[analysis.landmark]",
-    ] {
+    let design = &summary.results.design_warnings;
+    assert_eq!(design.len(), 2, "{design:?}");
+    let s = &design[0];
+    assert_eq!(
+        (s.step, s.name.as_str(), s.kind),
+        (ConditionKind::Arm, "S", DesignWarningKind::ImmortalTime)
+    );
+    assert_eq!(s.known_at, ["surgery_date"]);
+    assert_eq!((s.rows_after, s.rows), (15, 15));
+    assert_eq!(s.endpoints, ["pfs", "os"]);
+    let ns = &design[1];
+    assert_eq!(
+        (ns.step, ns.name.as_str(), ns.kind),
+        (
+            ConditionKind::Arm,
+            "NS",
+            DesignWarningKind::ConditionedOnFuture
+        )
+    );
+    assert_eq!(ns.condition, "response_months > 12");
+    assert_eq!(
+        ns.known_at,
+        ["death_date", "last_followup", "progression_date"]
+    );
+    assert!(
+        ns.guarantee.contains(
+            "NS requires response_months > 12: NS cannot have an event of pfs or os, nor leave follow-up, at or before 12 months after im_start"
+        ),
+        "{}",
+        ns.guarantee
+    );
+    assert!(design.iter().all(|w| w.acknowledged.is_none()));
+    // In results.json and the report's Design section, as warnings.
+    let results = std::fs::read_to_string(dir.path().join("run/results.json")).unwrap();
+    assert!(results.contains("\"design_warnings\""));
+    let report = std::fs::read_to_string(dir.path().join("run/report.md")).unwrap();
+    let design_section =
+        &report[report.find("## Design").unwrap()..report.find("## Main results").unwrap()];
+    for w in design {
         assert!(
-            warnings[0].contains(needle),
-            "{needle:?} not in {}",
-            warnings[0]
+            design_section.contains(&format!("> **Warning.** {}", w.text())),
+            "{design_section}"
         );
     }
-    assert!(summary.results.landmark.is_none());
 
-    // With the landmark declared (the bundled pipeline) there is no warning,
-    // and the landmark analysis is in the results.
-    let bundled = load(&root.join("mgist-cytoreduction.toml")).unwrap();
-    let summary = run(&bundled, &dir.path().join("run2")).unwrap();
-    assert!(summary.results.warnings.is_empty());
-    let landmark = summary.results.landmark.unwrap();
-    assert_eq!(landmark.time, 12.0);
-    assert_eq!(landmark.endpoints.len(), 2);
+    // Acknowledged with a reason: still listed, with the reason, not as a
+    // warning box.
+    let text = std::fs::read_to_string(root.join("mgist-cytoreduction.toml")).unwrap();
+    let acknowledged = format!(
+        "{text}\n[[design.acknowledge]]\narm = \"NS\"\nreason = \"the abstract's definition of the comparison group\"\n\
+         \n[[design.acknowledge]]\ncriterion = \"first-line imatinib\"\nreason = \"nothing to keep\"\n"
+    );
+    let path = in_temp_dir(dir.path(), &acknowledged);
+    let summary = run(&load(&path).unwrap(), &dir.path().join("run2")).unwrap();
+    let design = &summary.results.design_warnings;
+    assert_eq!(design.len(), 2);
+    assert_eq!(design[0].acknowledged, None);
+    assert_eq!(
+        design[1].acknowledged.as_deref(),
+        Some("the abstract's definition of the comparison group")
+    );
+    let report = std::fs::read_to_string(dir.path().join("run2/report.md")).unwrap();
+    assert!(report.contains(
+        "**Design warning, acknowledged by the pipeline** (the abstract's definition of the comparison group): NS requires response_months > 12"
+    ));
+    assert!(report.contains("> **Warning.** immortal time: S requires surgery_date"));
+    // An acknowledgement that keeps nothing is said to.
+    assert_eq!(
+        summary.results.warnings,
+        [
+            "design.acknowledge[1]: criterion first-line imatinib has no design warning to acknowledge (its condition uses nothing known after an endpoint's origin); remove the acknowledgement"
+        ]
+    );
+
+    // An acknowledgement of an arm that does not exist is a configuration
+    // problem, found before any data is read.
+    let wrong = acknowledged.replace("arm = \"NS\"", "arm = \"N\"");
+    let path = in_temp_dir(dir.path(), &wrong);
+    let err = load(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("design.acknowledge[0].arm") && err.contains("unknown arm 'N'"),
+        "{err}"
+    );
 }
 
 /// The study's medians, confidence limits, log-rank tests, Cox models and
@@ -349,18 +404,150 @@ fn mgist_survival_results_equal_r() {
             compared += 4;
         }
     }
-    // Surgery as a time-varying covariate, against survSplit-style rows in R.
+    // 2 endpoints x (28 KM/quantiles/RMST/log-rank + unadjusted 5 + 4 + 2 + adjusted 15 + 4 + 4).
+    assert_eq!(compared, 124);
+
+    // Surgery as a time-varying covariate on the arms' patients
+    // (population = "arms"), against survSplit-style rows of the 44 in R.
+    let text = std::fs::read_to_string(pipelines().join("mgist-cytoreduction.toml")).unwrap();
+    let arms_only = text.replace(
+        "[analysis.time_varying]\nexposure = \"surgery_date\"\n",
+        "[analysis.time_varying]\nexposure = \"surgery_date\"\npopulation = \"arms\"\n",
+    );
+    assert_ne!(arms_only, text);
+    let path = in_temp_dir(dir.path(), &arms_only);
+    let summary = run(&load(&path).unwrap(), &dir.path().join("run-arms")).unwrap();
     let tv = summary.results.time_varying.as_ref().expect("declared");
+    assert_eq!(tv.population_n, 44);
     for m in &tv.endpoints {
         let r = &reference[&m.name]["time_varying"];
         let t = &m.model.terms[0];
         close(Some(t.coef), &r["coef"], "time-varying coef");
         close(Some(t.se), &r["se"], "time-varying se");
         close(Some(t.p_value), &r["p_value"], "time-varying p");
-        compared += 3;
     }
-    // 2 endpoints x (28 KM/quantiles/RMST/log-rank + unadjusted 5 + 4 + 2 + adjusted 15 + 4 + 4) + 2 x 3.
-    assert_eq!(compared, 130);
+}
+
+/// A pipeline text written next to the bundled schema and sources.
+fn in_temp_dir(dir: &Path, text: &str) -> PathBuf {
+    let root = pipelines();
+    let path = dir.join("mgist-cytoreduction.toml");
+    std::fs::write(
+        &path,
+        text.replace("\"schemas/", &format!("\"{}/schemas/", root.display()))
+            .replace("\"sources/", &format!("\"{}/sources/", root.display())),
+    )
+    .unwrap();
+    path
+}
+
+/// The landmark analysis (Kaplan–Meier medians and limits, log-rank test,
+/// Cox hazard ratio of surgery by 12 months) and the time-varying Cox model
+/// on the eligible population (the default), equal R's
+/// (`conformance/mgist_eligible.R`, which reads the raw exports itself).
+/// OS landmark: n = 51 of the 57 eligible, HR 0.379, log-rank p = 0.040.
+#[test]
+fn mgist_landmark_and_time_varying_on_the_eligible_patients_equal_r() {
+    let reference: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conformance/mgist_eligible.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let loaded = load(&pipelines().join("mgist-cytoreduction.toml")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let summary = run(&loaded, &dir.path().join("run")).unwrap();
+    let close = |ours: Option<f64>, r: &serde_json::Value, what: &str| match (ours, r.as_f64()) {
+        (Some(a), Some(b)) => assert!(
+            (a - b).abs() <= 1e-9 * b.abs().max(1e-300),
+            "{what}: cohortflow {a} vs R {b}"
+        ),
+        (None, None) => {}
+        (a, _) => panic!("{what}: cohortflow {a:?} vs R {r}"),
+    };
+    let mut compared = 0;
+    let landmark = summary.results.landmark.as_ref().expect("declared");
+    assert_eq!(landmark.population, Population::Eligible);
+    assert_eq!(Some(landmark.population_n), reference["eligible"].as_u64());
+    for e in &landmark.endpoints {
+        let r = &reference[&e.result.name]["landmark"];
+        assert_eq!(
+            Some(e.excluded_before_landmark),
+            r["excluded_before_landmark"].as_u64()
+        );
+        for (k, g) in e.result.by_arm.iter().enumerate() {
+            let what = format!("{} landmark {}", e.result.name, g.arm);
+            assert_eq!(r["groups"][k], g.arm.as_str());
+            assert_eq!(r["n"][k].as_u64(), Some(g.n), "{what} n");
+            close(Some(g.events), &r["events"][k], &format!("{what} events"));
+            close(
+                g.median.estimate,
+                &r["median"][k],
+                &format!("{what} median"),
+            );
+            close(g.median.lower, &r["lower"][k], &format!("{what} lower"));
+            close(g.median.upper, &r["upper"][k], &format!("{what} upper"));
+            let lr = e.result.log_rank.as_ref().expect("two groups");
+            close(
+                Some(lr.observed[k]),
+                &r["observed"][k],
+                &format!("{what} O"),
+            );
+            close(
+                Some(lr.expected[k]),
+                &r["expected"][k],
+                &format!("{what} E"),
+            );
+            compared += 7;
+        }
+        let lr = e.result.log_rank.as_ref().expect("two groups");
+        close(Some(lr.chisq), &r["chisq"], "landmark chisq");
+        close(Some(lr.p_value), &r["p_value"], "landmark p");
+        let cox = &e
+            .result
+            .cox
+            .as_ref()
+            .expect("both groups have patients")
+            .unadjusted;
+        let t = &cox.terms[0];
+        let rc = &r["cox"];
+        close(Some(t.coef), &rc["coef"], "landmark Cox coef");
+        close(Some(t.se), &rc["se"], "landmark Cox se");
+        close(Some(t.hazard_ratio), &rc["hazard_ratio"], "landmark HR");
+        close(Some(t.lower), &rc["hr_lower"], "landmark HR lower");
+        close(Some(t.upper), &rc["hr_upper"], "landmark HR upper");
+        close(Some(t.p_value), &rc["p_value"], "landmark Cox p");
+        close(Some(cox.loglik), &rc["loglik"], "landmark Cox loglik");
+        compared += 9;
+    }
+    let tv = summary.results.time_varying.as_ref().expect("declared");
+    assert_eq!(tv.population, Population::Eligible);
+    for m in &tv.endpoints {
+        let r = &reference[&m.name]["time_varying"];
+        assert_eq!(Some(tv.population_n), r["patients"].as_u64());
+        assert_eq!(Some(m.model.n as u64), r["rows"].as_u64());
+        assert_eq!(Some(m.model.events as u64), r["events"].as_u64());
+        let t = &m.model.terms[0];
+        close(Some(t.coef), &r["coef"], "time-varying coef");
+        close(Some(t.se), &r["se"], "time-varying se");
+        close(Some(t.hazard_ratio), &r["hazard_ratio"], "time-varying HR");
+        close(Some(t.lower), &r["hr_lower"], "time-varying HR lower");
+        close(Some(t.upper), &r["hr_upper"], "time-varying HR upper");
+        close(Some(t.p_value), &r["p_value"], "time-varying p");
+        close(Some(m.model.loglik), &r["loglik"], "time-varying loglik");
+        compared += 7;
+    }
+    // 2 endpoints x (2 groups x 7 + 9) + 2 x 7.
+    assert_eq!(compared, 60);
+    // The issue's outside recomputation, to the digits it quotes.
+    let os = landmark
+        .endpoints
+        .iter()
+        .find(|e| e.result.name == "os")
+        .unwrap();
+    let n: u64 = os.result.by_arm.iter().map(|g| g.n).sum();
+    assert_eq!(n, 51);
 }
 
 /// `strata = "source"` stratifies the log-rank test and the Cox model by

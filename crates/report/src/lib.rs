@@ -223,20 +223,34 @@ fn design(input: &Input, blocks: &mut Vec<Block>) {
     for w in &r.warnings {
         blocks.push(Block::Warning(w.clone()));
     }
+    // What each criterion and arm guarantees when it uses something known
+    // after the origin: always shown; an acknowledged one with its reason.
+    for w in &r.design_warnings {
+        match &w.acknowledged {
+            None => blocks.push(Block::Warning(w.text())),
+            Some(reason) => blocks.push(Block::Para(format!(
+                "**Design warning, acknowledged by the pipeline** ({reason}): {}",
+                w.guarantee
+            ))),
+        }
+    }
+    let no_design_warning = r.warnings.is_empty() && r.design_warnings.is_empty();
     match &r.landmark {
         Some(l) => blocks.push(Block::Para(format!(
-            "**Immortal-time bias: remedy used — landmark analysis at {} {}.** Only patients alive, event-free and under follow-up at the landmark are analysed, grouped by whether `{}` was on or before it ({} / {}), with time counted from the landmark. Its results are shown next to the naive comparison of the declared arms, which counts time from each endpoint's origin: if an arm is defined by something that happens after the origin (such as surgery), the naive comparison credits that arm with time in which its patients could not have had the event.",
-            fmt::num(l.time),
-            l.unit,
-            l.exposure,
-            l.groups[0].label,
-            l.groups.get(1).map(|g| g.label.as_str()).unwrap_or("")
+            "**Immortal-time bias: remedy used — landmark analysis at {time} {unit}.** It starts from {n} patients, {population}; of those, only patients alive, event-free and under follow-up at the landmark are analysed, grouped by whether `{exposure}` was on or before it ({exposed} / {unexposed}), with time counted from the landmark. Its results are shown next to the naive comparison of the declared arms, which counts time from each endpoint's origin: if an arm is defined by something that happens after the origin (such as surgery), the naive comparison credits that arm with time in which its patients could not have had the event.",
+            time = fmt::num(l.time),
+            unit = l.unit,
+            n = l.population_n,
+            population = l.population.describe(),
+            exposure = l.exposure,
+            exposed = l.groups[0].label,
+            unexposed = l.groups.get(1).map(|g| g.label.as_str()).unwrap_or("")
         ))),
         None if r.time_varying.is_some() => blocks.push(Block::Para(
             "**Immortal-time bias: remedy used — the exposure as a time-varying covariate** (Cox model, in the results tables). The other comparisons of the declared arms below count time from the origin and carry the bias when an arm is defined after it.".into(),
         )),
-        None if r.warnings.is_empty() => blocks.push(Block::Para(
-            "Immortal-time bias: no landmark analysis is declared, and no arm was found to be defined by a date after the index date.".into(),
+        None if no_design_warning => blocks.push(Block::Para(
+            "Immortal-time bias: no landmark analysis is declared, and no criterion or arm was found to use a column known after an endpoint's origin.".into(),
         )),
         None => blocks.push(Block::Para(
             "**Immortal-time bias: no remedy is declared** (no landmark analysis); see the warning above. The comparisons below count time from the origin.".into(),
@@ -244,8 +258,10 @@ fn design(input: &Input, blocks: &mut Vec<Block>) {
     }
     if let (Some(_), Some(tv)) = (&r.landmark, &r.time_varying) {
         blocks.push(Block::Para(format!(
-            "A second remedy is also used: `{}` as a time-varying covariate in a Cox model (each patient unexposed until the exposure date, exposed after it); its hazard ratio is in the results tables.",
-            tv.exposure
+            "A second remedy is also used: `{}` as a time-varying covariate in a Cox model (each patient unexposed until the exposure date, exposed after it), on {} patients, {}; its hazard ratio is in the results tables.",
+            tv.exposure,
+            tv.population_n,
+            tv.population.describe()
         )));
     }
     if r.matching.is_some() {
@@ -253,7 +269,7 @@ fn design(input: &Input, blocks: &mut Vec<Block>) {
             "**Matched cohort:** the arms below are the matched sets of the `[matching]` stage, not every eligible patient (balance before and after matching: section Matching, `balance.csv`).".into(),
         ));
     }
-    if r.warnings.is_empty() {
+    if no_design_warning {
         blocks.push(Block::Para("Design warnings: none.".into()));
     }
 }

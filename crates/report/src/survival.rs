@@ -297,6 +297,24 @@ pub fn lines(input: &Input, analyses: &[Analysis]) -> Vec<Line> {
             }),
         });
     }
+    // The landmark groups' hazard ratio (exposed against unexposed).
+    if analyses
+        .iter()
+        .any(|a| a.kind == AnalysisKind::Landmark && a.result.cox.is_some())
+    {
+        out.push(Line::PerAnalysis {
+            label: format!(
+                "Hazard ratio [{level}% CI], Cox, exposed vs not exposed by the landmark"
+            ),
+            cells: analyses
+                .iter()
+                .map(|a| match (a.kind, &a.result.cox) {
+                    (AnalysisKind::Landmark, Some(c)) => hr(&c.unadjusted, 1),
+                    _ => "–".into(),
+                })
+                .collect(),
+        });
+    }
     if let Some(tv) = &input.results.time_varying
         && let Some(e) = tv
             .endpoints
@@ -377,7 +395,10 @@ pub fn table(input: &Input, k: usize) -> Block {
         ));
     }
     if input.results.time_varying.is_some() {
-        notes.push("Time-varying model: each patient is unexposed from the origin to the exposure date and exposed after it, so no immortal time is credited to the exposed.".into());
+        notes.push(format!(
+            "Time-varying model: each patient is unexposed from the origin to the exposure date and exposed after it, so no immortal time is credited to the exposed; fitted on {}.",
+            input.results.time_varying.as_ref().map_or("", |t| t.population.describe())
+        ));
     }
     Block::Table {
         caption: format!("{} ({})", ep.label, ep.unit),
