@@ -5,7 +5,10 @@
 # each conformance/*.R script from the repository root. The scripts read the
 # data in fixtures/real/ and write conformance/<name>.json; each JSON records
 # R.version.string and packageVersion("survival") of the run (matchit.json
-# also packageVersion("MatchIt"): 4.5.1 from r-cran-matchit). The committed
+# also packageVersion("MatchIt"): 4.5.1 from r-cran-matchit; competing.json
+# also cmprsk 2.2.11 from r-cran-cmprsk and MASS from r-cran-mass).
+# competing.R also writes fixtures/real/mgus2.csv and melanoma.csv from the
+# survival and MASS packages. The committed
 # files were produced with R 4.2.2 Patched and survival 3.5.3 (Debian 12).
 #
 # Usage: conformance/regenerate.sh            (install, then regenerate)
@@ -15,7 +18,7 @@ cd "$(dirname "$0")/.."
 
 if [ "${SKIP_INSTALL:-0}" != 1 ]; then
     apt-get update
-    apt-get install -y r-base-core r-cran-survival r-cran-matchit
+    apt-get install -y r-base-core r-cran-survival r-cran-matchit r-cran-cmprsk r-cran-mass
 fi
 
 for script in conformance/*.R; do

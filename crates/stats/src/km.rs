@@ -345,7 +345,7 @@ pub(crate) fn check_times(what: &'static str, time: &[f64]) -> Result<(), StatsE
 }
 
 /// `qnorm(1 - (1 - level)/2)`.
-fn z_value(what: &'static str, level: f64) -> Result<f64, StatsError> {
+pub(crate) fn z_value(what: &'static str, level: f64) -> Result<f64, StatsError> {
     if !(level > 0.0 && level < 1.0) {
         return Err(StatsError::InvalidParameter {
             what,
@@ -364,7 +364,12 @@ fn finite(x: f64) -> Option<f64> {
 
 /// R `survfit_confint(p, se, logse = TRUE, conf.type, conf.int)` with the
 /// "usual" lower limit; `NA`/`NaN` become `None`.
-fn conf_limits(p: f64, se: f64, conf_type: ConfType, z: f64) -> (Option<f64>, Option<f64>) {
+pub(crate) fn conf_limits(
+    p: f64,
+    se: f64,
+    conf_type: ConfType,
+    z: f64,
+) -> (Option<f64>, Option<f64>) {
     match conf_type {
         ConfType::Plain => {
             let se2 = se * p * z;
