@@ -9,6 +9,7 @@
 //! Depends on cohortflow-core, cohortflow-stats, polars and serde.
 
 mod baseline;
+mod competing;
 mod config;
 mod cox;
 mod landmark;
@@ -19,6 +20,10 @@ mod validate;
 pub use config::{
     AnalysisConfig, BaselineTest, ConfTypeName, ContinuousTest, CoxConfig, DEFAULT_AT_MONTHS,
     LandmarkConfig, PairwiseAdjust, TiesName, TimeVaryingConfig,
+};
+pub use competing::{
+    CauseCox, CauseResult, CifCurve, CompetingColumns, CompetingResult, GrayResult, IncidenceAt,
+    IncidenceByArm, set_fine_gray,
 };
 pub use cox::{CoxModel, CoxTerm, TestResult};
 pub use results::*;
@@ -99,6 +104,9 @@ pub struct EndpointColumns {
     /// model's exposure time); `None` for an endpoint declared by a time and
     /// a status, which then takes part in neither.
     pub origin: Option<String>,
+    /// The causes of a competing-risks endpoint (`causes` in its
+    /// `[endpoints.<name>]` table); `None` for one kind of event.
+    pub competing: Option<CompetingColumns>,
 }
 
 /// An arm: short name and label, in the order tables show them.
@@ -122,6 +130,8 @@ pub struct Curve {
 pub struct Analysis {
     pub results: Results,
     pub curves: Vec<Curve>,
+    /// Cumulative-incidence curves of the competing-risks endpoints.
+    pub cif_curves: Vec<CifCurve>,
 }
 
 /// Runs the analysis on the cohort (a table with an `arm` column).
@@ -198,6 +208,7 @@ pub fn analyse(
         pairwise: cfg.pairwise.map(PairwiseAdjust::to_stats),
     };
     let mut curves = Vec::new();
+    let mut cif_curves = Vec::new();
     let selected: Vec<&EndpointColumns> = cfg
         .endpoints
         .get_ref()
@@ -282,6 +293,28 @@ pub fn analyse(
                     adjust => Some(model(adjust)?),
                 },
             });
+        }
+        if let Some(comp) = &ep.competing {
+            let settings = competing::CoxSettings {
+                reference,
+                strata: strata.as_deref(),
+            };
+            let competing = competing::analyse(
+                cfg,
+                ep,
+                comp,
+                arms,
+                frame,
+                &with_row,
+                &settings,
+                &mut cif_curves,
+            )?;
+            for c in &competing.causes {
+                if let Some(note) = &c.gray_note {
+                    warnings.push(format!("{} ({}): {note}", ep.name, c.cause));
+                }
+            }
+            result.competing = Some(competing);
         }
         results.push(result);
     }
@@ -377,6 +410,7 @@ pub fn analyse(
             },
         },
         curves,
+        cif_curves,
     })
 }
 
@@ -396,6 +430,11 @@ pub(crate) fn origin_of<'a>(
 /// `km.csv`: every step of every curve.
 pub fn km_csv(curves: &[Curve]) -> String {
     survival::km_csv(curves)
+}
+
+/// `cif.csv`: every step of every cumulative-incidence curve, per cause.
+pub fn cif_csv(curves: &[CifCurve]) -> String {
+    competing::cif_csv(curves)
 }
 
 /// Each row's stratum: the index of its value among the column's sorted

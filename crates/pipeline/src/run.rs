@@ -179,6 +179,13 @@ pub fn run_with(loaded: &Loaded, out: &Path, options: RunOptions) -> Result<RunS
             time: cohortflow_derive::time_column(name),
             event: cohortflow_derive::event_column(name),
             origin: ep.origin_column().map(str::to_string),
+            competing: ep
+                .causes
+                .as_ref()
+                .map(|c| cohortflow_analysis::CompetingColumns {
+                    cause: cohortflow_derive::cause_column(name),
+                    causes: c.get_ref().names(),
+                }),
         })
         .collect();
     let analysis = cohortflow_analysis::analyse(
@@ -218,6 +225,13 @@ pub fn run_with(loaded: &Loaded, out: &Path, options: RunOptions) -> Result<RunS
             write_file(
                 &staging.join("balance.csv"),
                 cohortflow_cohort::matching::balance_csv(&m.summary).as_bytes(),
+            )?;
+        }
+        // cif.csv only for a study with a competing-risks endpoint
+        if !analysis.cif_curves.is_empty() {
+            write_file(
+                &staging.join("cif.csv"),
+                cohortflow_analysis::cif_csv(&analysis.cif_curves).as_bytes(),
             )?;
         }
         let flow = flow_svg(loaded, &ledger, &results);
