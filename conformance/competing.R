@@ -61,9 +61,21 @@ cr_case <- function(name, source, time, cause, group, conf.type = "log", conf.in
       cause = as.numeric(r), statistic = unname(tests[r, "stat"]),
       p_value = unname(tests[r, "pv"]), df = unname(tests[r, "df"])))
   }
+  # cause-specific Cox (other causes censored) of group 1 against group 0,
+  # for the pipeline's real-data studies (crates/pipeline/tests/real_competing.rs)
+  cs_cox <- NULL
+  if (nlevels(g) == 2 && grepl("^(mgus2|melanoma)", name)) {
+    cs_cox <- lapply(1:k_causes, function(j) {
+      f <- summary(coxph(Surv(time, cause == j) ~ g, ties = "efron"))
+      list(cause = j, coef = unname(f$coefficients[1, "coef"]),
+           se = unname(f$coefficients[1, "se(coef)"]),
+           p_value = unname(f$coefficients[1, "Pr(>|z|)"]))
+    })
+  }
   list(
     name = name, source = source,
     input = list(time = arr(time), cause = arr(cause), group = arr(group)),
+    cause_specific_cox = cs_cox,
     n_causes = k_causes,
     conf_type = conf_names[[conf.type]], conf_level = conf.int,
     curves = curves,

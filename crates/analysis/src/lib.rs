@@ -17,13 +17,13 @@ mod results;
 mod survival;
 mod validate;
 
-pub use config::{
-    AnalysisConfig, BaselineTest, ConfTypeName, ContinuousTest, CoxConfig, DEFAULT_AT_MONTHS,
-    LandmarkConfig, PairwiseAdjust, TiesName, TimeVaryingConfig,
-};
 pub use competing::{
     CauseCox, CauseResult, CifCurve, CompetingColumns, CompetingResult, GrayResult, IncidenceAt,
     IncidenceByArm, set_fine_gray,
+};
+pub use config::{
+    AnalysisConfig, BaselineTest, ConfTypeName, ContinuousTest, CoxConfig, DEFAULT_AT_MONTHS,
+    LandmarkConfig, PairwiseAdjust, TiesName, TimeVaryingConfig,
 };
 pub use cox::{CoxModel, CoxTerm, TestResult};
 pub use results::*;

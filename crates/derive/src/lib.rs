@@ -163,7 +163,8 @@ pub enum Check {
 }
 
 /// The causes of a competing-risks endpoint, in the order the pipeline
-/// file declares them (the order decides ties).
+/// file declares them (the order decides ties; restored from the values'
+/// positions in the file, as the TOML reader sorts a table's keys).
 ///
 /// - Dates form: each cause has date columns; the event is the earliest
 ///   date of any cause and its cause is the cause of that date. When causes
@@ -191,16 +192,20 @@ impl<'de> Deserialize<'de> for Causes {
         impl<'de> serde::de::Visitor<'de> for Visit {
             type Value = Causes;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str(
-                    "a table of causes: name = [date columns] or name = \"SQL condition\"",
-                )
+                f.write_str("a table of causes: name = [date columns] or name = \"SQL condition\"")
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Causes, A::Error> {
-                let mut out = Vec::new();
-                while let Some((k, v)) = m.next_entry::<String, CauseDef>()? {
+                // The TOML reader hands a table's keys over sorted, not in
+                // the file's order; each value's byte span restores the
+                // declared order, which decides ties.
+                let mut out: Vec<(String, Spanned<CauseDef>)> = Vec::new();
+                while let Some((k, v)) = m.next_entry::<String, Spanned<CauseDef>>()? {
                     out.push((k, v));
                 }
-                Ok(Causes(out))
+                out.sort_by_key(|(_, v)| v.span().start);
+                Ok(Causes(
+                    out.into_iter().map(|(k, v)| (k, v.into_inner())).collect(),
+                ))
             }
         }
         d.deserialize_map(Visit)
@@ -583,7 +588,12 @@ fn validate_causes(key: &str, ep: &EndpointConfig, frame: &DataFrame) -> Vec<Con
     };
     let span = causes.span();
     let problem = |message: String, expected: &str| {
-        ConfigProblem::new(format!("{key}.causes"), Some(span.clone()), message, expected)
+        ConfigProblem::new(
+            format!("{key}.causes"),
+            Some(span.clone()),
+            message,
+            expected,
+        )
     };
     let time_form = ep.time.is_some();
     if ep.events.is_some() {
