@@ -262,6 +262,7 @@ pub fn run_with(loaded: &Loaded, out: &Path, options: RunOptions) -> Result<RunS
             description: &loaded.file.pipeline.description,
             results: &results,
             curves: &analysis.curves,
+            cif_curves: &analysis.cif_curves,
             flow_svg: &flow,
             config: &loaded.file.report,
         };
