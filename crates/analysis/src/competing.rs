@@ -114,9 +114,14 @@ pub fn set_fine_gray(result: &mut CompetingResult, cause: &str, model: CauseCox)
 /// The rows of one endpoint: `(frame row, time, event, arm)`.
 pub(crate) type Rows = [(usize, f64, bool, usize)];
 
-/// How the cause-specific Cox models are fitted.
-pub(crate) struct CoxSettings<'a> {
+/// The data of one endpoint and how its Cox models are fitted.
+pub(crate) struct Inputs<'a> {
+    pub arms: &'a [ArmInfo],
+    pub frame: &'a DataFrame,
+    pub rows: &'a Rows,
+    /// Index of the reference arm in `arms`.
     pub reference: usize,
+    /// Stratum of each frame row (`[analysis] strata`).
     pub strata: Option<&'a [usize]>,
 }
 
@@ -125,12 +130,10 @@ pub(crate) fn analyse(
     cfg: &AnalysisConfig,
     ep: &EndpointColumns,
     comp: &CompetingColumns,
-    arms: &[ArmInfo],
-    frame: &DataFrame,
-    rows: &Rows,
-    cox: &CoxSettings<'_>,
+    cox: &Inputs<'_>,
     curves: &mut Vec<CifCurve>,
 ) -> Result<CompetingResult, AnalysisError> {
+    let (arms, frame, rows) = (cox.arms, cox.frame, cox.rows);
     let failed = |what: &'static str| {
         move |source| AnalysisError::Estimator {
             endpoint: ep.name.clone(),

@@ -295,20 +295,14 @@ pub fn analyse(
             });
         }
         if let Some(comp) = &ep.competing {
-            let settings = competing::CoxSettings {
+            let inputs = competing::Inputs {
+                arms,
+                frame,
+                rows: &with_row,
                 reference,
                 strata: strata.as_deref(),
             };
-            let competing = competing::analyse(
-                cfg,
-                ep,
-                comp,
-                arms,
-                frame,
-                &with_row,
-                &settings,
-                &mut cif_curves,
-            )?;
+            let competing = competing::analyse(cfg, ep, comp, &inputs, &mut cif_curves)?;
             for c in &competing.causes {
                 if let Some(note) = &c.gray_note {
                     warnings.push(format!("{} ({}): {note}", ep.name, c.cause));

@@ -199,7 +199,8 @@ fn step_points(fit: &CumulativeIncidence, state: usize) -> Vec<(f64, f64)> {
 /// The pointwise band where both limits exist, stepped like the curve.
 fn band(fit: &CumulativeIncidence, state: usize) -> Vec<Vec<(f64, f64)>> {
     let mut out = Vec::new();
-    let (mut upper, mut lower): (Vec<(f64, f64)>, Vec<(f64, f64)>) = (Vec::new(), Vec::new());
+    let mut upper: Vec<(f64, f64)> = Vec::new();
+    let mut lower: Vec<(f64, f64)> = Vec::new();
     let (mut lo, mut hi) = (0.0, 0.0);
     let flush = |upper: &mut Vec<(f64, f64)>, lower: &mut Vec<(f64, f64)>, out: &mut Vec<_>| {
         if upper.len() >= 2 {
