@@ -1,6 +1,8 @@
 //! The analysis stage: per-arm summaries, Kaplan–Meier estimates and the
 //! log-rank test on the selected cohort, gathered into `results.json` and the
-//! `km.csv` curve table.
+//! `km.csv` curve table; for a competing-risks endpoint also the
+//! cumulative incidence of each cause, Gray's test and cause-specific Cox
+//! models (`competing`, `cif.csv`).
 //!
 //! All numbers come from cohortflow-stats (which is checked value by value
 //! against R); this crate only pulls columns out of the cohort table, calls

@@ -6,7 +6,9 @@
 //!   needs: time runs from an origin date to the first of the event dates, or
 //!   to the censoring date when no event happened; it is expressed in days,
 //!   weeks, months (30.4375 days) or years (365.25 days). The endpoint adds
-//!   `<name>_time` (float) and `<name>_event` (boolean) columns.
+//!   `<name>_time` (float) and `<name>_event` (boolean) columns; an endpoint
+//!   with competing `causes` also `<name>_cause` (the cause's name, empty
+//!   when censored; see [`Causes`]).
 //! - A row whose dates cannot give an endpoint (no origin, no censoring date,
 //!   an event after the last follow-up, a time before the origin) is rejected
 //!   with the endpoint and the dates it was judged on.

@@ -433,3 +433,32 @@ fn causes_that_do_not_fit_the_endpoint_are_configuration_problems() {
         assert!(text.contains("endpoints.death.causes"), "{text}");
     }
 }
+
+/// A row whose status fits two causes is rejected, named, and counted:
+/// nothing is lost and no cause is guessed.
+#[test]
+fn a_row_that_fits_two_causes_is_rejected_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = run_study(
+        dir.path(),
+        &repo().join("fixtures/real/melanoma.csv"),
+        MELANOMA_SCHEMA,
+        "time = \"time\"\nstatus = \"status\"\nsex = \"sex\"\nulcer = \"ulcer\"\n",
+        r#"[endpoints.death]
+label = "Death"
+time = "time"
+unit = "days"
+causes = { any = "status <> 2", other = "status = 3" }
+
+[analysis]
+endpoints = ["death"]
+"#,
+    );
+    let rejects = std::fs::read_to_string(dir.path().join("run/rejects.csv")).unwrap();
+    let why = "endpoint death: the conditions of more than one cause hold";
+    // 14 patients died of other causes (status 3): both conditions hold
+    assert_eq!(rejects.lines().filter(|l| l.contains(why)).count(), 14);
+    let ledger = std::fs::read_to_string(dir.path().join("run/ledger.csv")).unwrap();
+    assert!(ledger.contains(why), "{ledger}");
+    assert_eq!(s.results.arms[0].n, 205 - 14);
+}

@@ -7,7 +7,9 @@
 //! - [`build`]: the report of a run — `report.html` (one self-contained
 //!   file), `report.md` (the same content, pinned by the snapshot tests),
 //!   `table1.csv`, and per endpoint the Kaplan–Meier figures with their
-//!   numbers-at-risk tables as SVG and PNG ([`plot`]).
+//!   numbers-at-risk tables as SVG and PNG ([`plot`]); for a
+//!   competing-risks endpoint, the cumulative incidence of each cause
+//!   (table, tests, one figure per cause: `competing`).
 //! - [`ReportConfig`]: the pipeline file's optional `[report]` section
 //!   (alpha, CI bands, a publication to compare with).
 //!
