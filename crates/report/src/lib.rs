@@ -338,6 +338,27 @@ fn summary(input: &Input, blocks: &mut Vec<Block>) {
             ));
         }
     }
+    for ep in &r.endpoints {
+        if let Some(comp) = &ep.competing {
+            let tests: Vec<String> = comp
+                .causes
+                .iter()
+                .map(|c| match &c.gray {
+                    Some(g) => format!(
+                        "{}: Gray's test {}",
+                        c.cause,
+                        fmt::significance(g.p_value, input.alpha())
+                    ),
+                    None => format!("{}: no Gray's test", c.cause),
+                })
+                .collect();
+            items.push(format!(
+                "**{}**, cumulative incidence by cause across the declared arms: {}.",
+                ep.label,
+                tests.join("; ")
+            ));
+        }
+    }
     blocks.push(Block::List(items));
     blocks.push(Block::Para(format!(
         "A p-value at or above α = {} means the data do not show a difference at that level; it does not show that the arms are equal, and a difference in medians with such a p-value is not a significantly longer survival.",
