@@ -2,9 +2,9 @@
 # model fitted on its output with cox_ph_weighted.
 # Run from the repository root: Rscript conformance/finegray.R  (see regenerate.sh)
 #
-# Writes the competing-risk fixtures fixtures/real/mgus2.csv (survival) and
-# fixtures/real/melanoma.csv (MASS) unchanged from their packages, reads them
-# back, and stores for each case the input (time, status code, cause,
+# Reads the competing-risk fixtures fixtures/real/mgus2.csv (survival) and
+# fixtures/real/melanoma.csv (MASS), which conformance/competing.R writes
+# unchanged from their packages (it runs first in regenerate.sh), and stores for each case the input (time, status code, cause,
 # covariates, strata), the rows of finegray() (row, fgstart, fgstop,
 # fgstatus, fgwt, count) and coxph(Surv(fgstart, fgstop, fgstatus) ~ x,
 # weights = fgwt) as R fits it by default (robust variance, each expanded row
@@ -12,8 +12,6 @@
 suppressPackageStartupMessages({ library(survival); library(MASS) })
 source(file.path("conformance", "common.R"))
 
-write.csv(survival::mgus2, file.path("fixtures", "real", "mgus2.csv"), row.names = FALSE)
-write.csv(MASS::Melanoma, file.path("fixtures", "real", "melanoma.csv"), row.names = FALSE)
 mgus2 <- read_real("mgus2")
 melanoma <- read_real("melanoma")
 

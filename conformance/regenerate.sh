@@ -5,9 +5,11 @@
 # each conformance/*.R script from the repository root. The scripts read the
 # data in fixtures/real/ and write conformance/<name>.json; each JSON records
 # R.version.string and packageVersion("survival") of the run (matchit.json
-# also packageVersion("MatchIt"): 4.5.1 from r-cran-matchit; finegray.R
-# needs MASS, r-cran-mass, for the Melanoma data it writes to
-# fixtures/real/melanoma.csv). The committed
+# also packageVersion("MatchIt"): 4.5.1 from r-cran-matchit; competing.json
+# also cmprsk 2.2.11 from r-cran-cmprsk; mgist_eligible.R reads the XLSX
+# export with r-cran-readxl). competing.R writes fixtures/real/mgus2.csv and
+# melanoma.csv from the survival and MASS (r-cran-mass) packages; finegray.R
+# reads them. The committed
 # files were produced with R 4.2.2 Patched and survival 3.5.3 (Debian 12).
 #
 # Usage: conformance/regenerate.sh            (install, then regenerate)
@@ -17,7 +19,7 @@ cd "$(dirname "$0")/.."
 
 if [ "${SKIP_INSTALL:-0}" != 1 ]; then
     apt-get update
-    apt-get install -y r-base-core r-cran-survival r-cran-matchit r-cran-mass r-cran-readxl
+    apt-get install -y r-base-core r-cran-survival r-cran-matchit r-cran-cmprsk r-cran-mass r-cran-readxl
 fi
 
 for script in conformance/*.R; do

@@ -1,6 +1,8 @@
 //! The analysis stage: per-arm summaries, Kaplan–Meier estimates and the
 //! log-rank test on the selected cohort, gathered into `results.json` and the
-//! `km.csv` curve table.
+//! `km.csv` curve table; for a competing-risks endpoint also the
+//! cumulative incidence of each cause, Gray's test and cause-specific Cox
+//! models (`competing`, `cif.csv`).
 //!
 //! All numbers come from cohortflow-stats (which is checked value by value
 //! against R); this crate only pulls columns out of the cohort table, calls
@@ -9,6 +11,7 @@
 //! Depends on cohortflow-core, cohortflow-stats, polars and serde.
 
 mod baseline;
+mod competing;
 mod config;
 mod cox;
 mod landmark;
@@ -16,6 +19,10 @@ mod results;
 mod survival;
 mod validate;
 
+pub use competing::{
+    CauseCox, CauseResult, CifCurve, CompetingColumns, CompetingResult, GrayResult, IncidenceAt,
+    IncidenceByArm, set_fine_gray,
+};
 pub use config::{
     AnalysisConfig, BaselineTest, ConfTypeName, ContinuousTest, CoxConfig, DEFAULT_AT_MONTHS,
     LandmarkConfig, PairwiseAdjust, Population, TiesName, TimeVaryingConfig,
@@ -99,6 +106,9 @@ pub struct EndpointColumns {
     /// model's exposure time); `None` for an endpoint declared by a time and
     /// a status, which then takes part in neither.
     pub origin: Option<String>,
+    /// The causes of a competing-risks endpoint (`causes` in its
+    /// `[endpoints.<name>]` table); `None` for one kind of event.
+    pub competing: Option<CompetingColumns>,
 }
 
 /// An arm: short name and label, in the order tables show them.
@@ -122,6 +132,8 @@ pub struct Curve {
 pub struct Analysis {
     pub results: Results,
     pub curves: Vec<Curve>,
+    /// Cumulative-incidence curves of the competing-risks endpoints.
+    pub cif_curves: Vec<CifCurve>,
 }
 
 /// Runs the analysis on the cohort (a table with an `arm` column).
@@ -204,6 +216,7 @@ pub fn analyse(
         pairwise: cfg.pairwise.map(PairwiseAdjust::to_stats),
     };
     let mut curves = Vec::new();
+    let mut cif_curves = Vec::new();
     let selected: Vec<&EndpointColumns> = cfg
         .endpoints
         .get_ref()
@@ -290,6 +303,23 @@ pub fn analyse(
                 },
             });
         }
+        if let Some(comp) = &ep.competing {
+            let inputs = competing::Inputs {
+                arms,
+                frame,
+                rows: &with_row,
+                reference,
+                strata: strata.as_deref(),
+                sets: matched_sets.as_ref(),
+            };
+            let competing = competing::analyse(cfg, ep, comp, &inputs, &mut cif_curves)?;
+            for c in &competing.causes {
+                if let Some(note) = &c.gray_note {
+                    warnings.push(format!("{} ({}): {note}", ep.name, c.cause));
+                }
+            }
+            result.competing = Some(competing);
+        }
         results.push(result);
     }
 
@@ -329,12 +359,13 @@ pub fn analyse(
                     Population::Arms => matched_sets.as_ref(),
                     Population::Eligible => None,
                 };
-                let model = cox::time_varying(&rows, tv.exposure.get_ref(), sets, ties, cfg.conf_level)
-                    .map_err(|message| AnalysisError::Model {
-                    endpoint: ep.name.clone(),
-                    model: "time-varying Cox model",
-                    message,
-                })?;
+                let model =
+                    cox::time_varying(&rows, tv.exposure.get_ref(), sets, ties, cfg.conf_level)
+                        .map_err(|message| AnalysisError::Model {
+                            endpoint: ep.name.clone(),
+                            model: "time-varying Cox model",
+                            message,
+                        })?;
                 out.push(TimeVaryingEndpoint {
                     name: ep.name.clone(),
                     model,
@@ -421,6 +452,7 @@ pub fn analyse(
             },
         },
         curves,
+        cif_curves,
     })
 }
 
@@ -440,6 +472,11 @@ pub(crate) fn origin_of<'a>(
 /// `km.csv`: every step of every curve.
 pub fn km_csv(curves: &[Curve]) -> String {
     survival::km_csv(curves)
+}
+
+/// `cif.csv`: every step of every cumulative-incidence curve, per cause.
+pub fn cif_csv(curves: &[CifCurve]) -> String {
+    competing::cif_csv(curves)
 }
 
 /// Each row's stratum: the index of its value among the column's sorted

@@ -86,6 +86,10 @@ pub struct EndpointResult {
     /// Cox models of the arms, when `[analysis.cox]` is declared and two or
     /// more arms have patients.
     pub cox: Option<CoxModels>,
+    /// Competing-risks results (an endpoint with `causes`); not written
+    /// for an endpoint with one kind of event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub competing: Option<crate::CompetingResult>,
 }
 
 /// The log-rank test of one pair of groups, on that pair's patients only

@@ -191,6 +191,7 @@ pub(crate) fn compare(
         log_rank_note,
         pairwise,
         cox: None,
+        competing: None,
     })
 }
 

@@ -116,6 +116,7 @@ fn one_three_and_four_group_studies_equal_r() {
                 time: "os_time".into(),
                 event: "os_event".into(),
                 origin: None,
+                competing: None,
             };
             let a = analyse(&cfg, &arms, &[endpoint], "arm", &frame, &frame).unwrap();
             let ep = &a.results.endpoints[0];
@@ -213,6 +214,7 @@ fn an_empty_arm_is_counted_and_left_out_of_the_comparison() {
         time: "os_time".into(),
         event: "os_event".into(),
         origin: None,
+        competing: None,
     };
     let a = analyse(&cfg, &arms, &[endpoint], "arm", &frame, &frame).unwrap();
     let counts: Vec<u64> = a.results.arms.iter().map(|a| a.n).collect();

@@ -6,7 +6,9 @@
 //!   needs: time runs from an origin date to the first of the event dates, or
 //!   to the censoring date when no event happened; it is expressed in days,
 //!   weeks, months (30.4375 days) or years (365.25 days). The endpoint adds
-//!   `<name>_time` (float) and `<name>_event` (boolean) columns.
+//!   `<name>_time` (float) and `<name>_event` (boolean) columns; an endpoint
+//!   with competing `causes` also `<name>_cause` (the cause's name, empty
+//!   when censored; see [`Causes`]).
 //! - A row whose dates cannot give an endpoint (no origin, no censoring date,
 //!   an event after the last follow-up, a time before the origin) is rejected
 //!   with the endpoint and the dates it was judged on.
@@ -120,6 +122,13 @@ pub struct EndpointConfig {
     pub time: Option<Spanned<String>>,
     /// SQL condition true for an event (time-and-status form).
     pub event: Option<Spanned<String>>,
+    /// Competing causes, in declared order, instead of `events` (dates
+    /// form: `causes = { progression = ["progression_date"], death =
+    /// ["death_date"] }`) or of `event` (time-and-status form: `causes = {
+    /// relapse = "status == 1", death = "status == 2" }`). The endpoint
+    /// then also adds `<name>_cause`: the name of the cause of the event,
+    /// empty when censored. See [`Causes`].
+    pub causes: Option<Spanned<Causes>>,
     #[serde(default)]
     pub unit: TimeUnit,
     /// Administrative cut-off (`"2023-06-30"`): events after it are not
@@ -155,7 +164,72 @@ pub enum Check {
     ZeroTime,
 }
 
+/// The causes of a competing-risks endpoint, in the order the pipeline
+/// file declares them (the order decides ties; restored from the values'
+/// positions in the file, as the TOML reader sorts a table's keys).
+///
+/// - Dates form: each cause has date columns; the event is the earliest
+///   date of any cause and its cause is the cause of that date. When causes
+///   share that earliest date, the cause declared first wins.
+/// - Time-and-status form: each cause has a SQL condition; a row is an
+///   event of the cause whose condition holds. A row where more than one
+///   condition holds is rejected (naming the endpoint), as is a row where a
+///   condition cannot be evaluated (no status).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Causes(pub Vec<(String, CauseDef)>);
+
+/// One cause: its date columns (dates form) or its condition.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum CauseDef {
+    /// Date columns of the cause; the earliest non-empty one counts.
+    Dates(Vec<String>),
+    /// A SQL condition true for an event of the cause.
+    Condition(String),
+}
+
+impl<'de> Deserialize<'de> for Causes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Causes;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a table of causes: name = [date columns] or name = \"SQL condition\"")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Causes, A::Error> {
+                // The TOML reader hands a table's keys over sorted, not in
+                // the file's order; each value's byte span restores the
+                // declared order, which decides ties.
+                let mut out: Vec<(String, Spanned<CauseDef>)> = Vec::new();
+                while let Some((k, v)) = m.next_entry::<String, Spanned<CauseDef>>()? {
+                    out.push((k, v));
+                }
+                out.sort_by_key(|(_, v)| v.span().start);
+                Ok(Causes(
+                    out.into_iter().map(|(k, v)| (k, v.into_inner())).collect(),
+                ))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+impl Causes {
+    /// The cause names, in declared order.
+    pub fn names(&self) -> Vec<String> {
+        self.0.iter().map(|(n, _)| n.clone()).collect()
+    }
+}
+
 impl EndpointConfig {
+    /// The names of a competing-risks endpoint's causes, in declared order;
+    /// empty for an endpoint with one kind of event.
+    pub fn cause_names(&self) -> Vec<String> {
+        self.causes
+            .as_ref()
+            .map_or_else(Vec::new, |c| c.get_ref().names())
+    }
+
     /// The origin date column (dates form only).
     pub fn origin_column(&self) -> Option<&str> {
         self.origin.as_ref().map(|o| o.get_ref().as_str())
@@ -164,6 +238,24 @@ impl EndpointConfig {
     /// Whether the endpoint is declared by a time and a status.
     pub fn is_time_and_status(&self) -> bool {
         self.time.is_some() || self.event.is_some()
+    }
+
+    /// The event date columns of the dates form: `events`, or every date
+    /// column of the causes.
+    fn event_date_columns(&self) -> Vec<String> {
+        match (&self.events, &self.causes) {
+            (Some(e), _) => e.get_ref().clone(),
+            (None, Some(c)) => c
+                .get_ref()
+                .0
+                .iter()
+                .flat_map(|(_, d)| match d {
+                    CauseDef::Dates(cols) => cols.clone(),
+                    CauseDef::Condition(_) => Vec::new(),
+                })
+                .collect(),
+            (None, None) => Vec::new(),
+        }
     }
 }
 
@@ -277,6 +369,12 @@ pub fn event_column(endpoint: &str) -> String {
     format!("{endpoint}_event")
 }
 
+/// The column naming the cause of a competing-risks endpoint's event
+/// (empty when censored).
+pub fn cause_column(endpoint: &str) -> String {
+    format!("{endpoint}_cause")
+}
+
 /// Parses an administrative cut-off date (`YYYY-MM-DD`) into days since
 /// 1970-01-01, the representation of polars dates.
 pub fn parse_cutoff(text: &str) -> Result<i32, String> {
@@ -357,12 +455,17 @@ pub fn validate(
                 ),
             }
         };
+        let has_causes = ep.causes.is_some();
         let dates = [
             ep.origin.is_some(),
-            ep.events.is_some(),
+            ep.events.is_some() || (has_causes && ep.time.is_none()),
             ep.censor.is_some(),
         ];
-        let status = [ep.time.is_some(), ep.event.is_some()];
+        let status = [
+            ep.time.is_some(),
+            ep.event.is_some() || (has_causes && ep.time.is_some()),
+        ];
+        problems.extend(validate_causes(&key, ep, &frame));
         let form_problem = |message: &str| {
             ConfigProblem::new(
                 key.clone(),
@@ -376,7 +479,7 @@ pub fn validate(
             if dates.iter().any(|x| *x) {
                 problems.push(form_problem("declares both dates and a time and a status"));
             } else if !status.iter().all(|x| *x) {
-                problems.push(form_problem("needs both `time` and `event`"));
+                problems.push(form_problem("needs both `time` and `event` (or `causes`)"));
             }
             if let Some(cutoff) = &ep.admin_censor {
                 problems.push(ConfigProblem::new(
@@ -414,7 +517,7 @@ pub fn validate(
                 ));
             }
         } else if !dates.iter().all(|x| *x) {
-            problems.push(form_problem("needs origin, events and censor"));
+            problems.push(form_problem("needs origin, events (or causes) and censor"));
         }
         if let Some(o) = &ep.origin {
             problems.extend(date_col(o.get_ref(), o.span(), "origin"));
@@ -455,10 +558,14 @@ pub fn validate(
                 format!("the longest follow-up in {}", ep.unit.name()),
             ));
         }
-        for (col, dtype) in [
+        let mut added = vec![
             (time_column(name), DataType::Float64),
             (event_column(name), DataType::Boolean),
-        ] {
+        ];
+        if has_causes {
+            added.push((cause_column(name), DataType::String));
+        }
+        for (col, dtype) in added {
             if frame.column(&col).is_ok() {
                 problems.push(ConfigProblem::new(
                     key.clone(),
@@ -471,6 +578,97 @@ pub fn validate(
         }
     }
     (frame, problems)
+}
+
+/// The checks of `causes` (see [`Causes`]): not with `events` or `event`,
+/// at least two, each of the endpoint's form (date columns for the dates
+/// form, a SQL condition for the time-and-status form).
+fn validate_causes(key: &str, ep: &EndpointConfig, frame: &DataFrame) -> Vec<ConfigProblem> {
+    let mut problems = Vec::new();
+    let Some(causes) = &ep.causes else {
+        return problems;
+    };
+    let span = causes.span();
+    let problem = |message: String, expected: &str| {
+        ConfigProblem::new(
+            format!("{key}.causes"),
+            Some(span.clone()),
+            message,
+            expected,
+        )
+    };
+    let time_form = ep.time.is_some();
+    if ep.events.is_some() {
+        problems.push(problem(
+            "both `events` and `causes` are declared".into(),
+            "either events = [dates] (one kind of event) or causes = { name = [dates], ... } (competing risks)",
+        ));
+    }
+    if ep.event.is_some() {
+        problems.push(problem(
+            "both `event` and `causes` are declared".into(),
+            "either event = \"condition\" (one kind of event) or causes = { name = \"condition\", ... } (competing risks)",
+        ));
+    }
+    let list = &causes.get_ref().0;
+    if list.len() < 2 {
+        problems.push(problem(
+            format!("{} cause(s) declared; competing risks need at least two", list.len()),
+            "two or more causes, e.g. causes = { progression = [\"progression_date\"], death = [\"death_date\"] }",
+        ));
+    }
+    for (cause, def) in list {
+        if cause.trim().is_empty() {
+            problems.push(problem(
+                "a cause has an empty name".into(),
+                "a short cause name, e.g. death",
+            ));
+        }
+        match (def, time_form) {
+            (CauseDef::Dates(cols), false) => {
+                if cols.is_empty() {
+                    problems.push(problem(
+                        format!("cause '{cause}' has no date column"),
+                        "one or more date columns, e.g. death = [\"death_date\"]",
+                    ));
+                }
+                for col in cols {
+                    match frame.column(col).map(|c| c.dtype().clone()) {
+                        Ok(DataType::Date) => {}
+                        Ok(other) => problems.push(problem(
+                            format!("cause '{cause}': column '{col}' is {other}, not a date"),
+                            "a date column",
+                        )),
+                        Err(_) => problems.push(problem(
+                            format!("cause '{cause}': unknown column '{col}'"),
+                            "a date column of the schema or a derived date column",
+                        )),
+                    }
+                }
+            }
+            (CauseDef::Condition(sql), true) => {
+                if let Err(message) = expr::compile_checked(sql, frame, true) {
+                    problems.push(problem(
+                        format!("cause '{cause}': {message}"),
+                        "a SQL condition true for an event of the cause, e.g. \"status == 2\"",
+                    ));
+                }
+            }
+            (CauseDef::Dates(_), true) => problems.push(problem(
+                format!(
+                    "cause '{cause}' lists date columns, but the endpoint is declared by a time and a status"
+                ),
+                "a SQL condition per cause, e.g. relapse = \"status == 1\"",
+            )),
+            (CauseDef::Condition(_), false) => problems.push(problem(
+                format!(
+                    "cause '{cause}' is a condition, but the endpoint is declared by its dates"
+                ),
+                "a list of date columns per cause, e.g. death = [\"death_date\"]",
+            )),
+        }
+    }
+    problems
 }
 
 /// Adds the derived columns, then the endpoints, rejecting rows whose dates
@@ -548,32 +746,68 @@ fn time_and_status(
     reason: &mut Reasons,
     flags: &mut [Vec<String>],
 ) -> PolarsResult<()> {
-    let (Some(time_col), Some(event_sql)) = (&ep.time, &ep.event) else {
+    let Some(time_col) = &ep.time else {
         polars_bail!(ComputeError: "endpoint {name}: time and event are both needed");
     };
+    // one condition (`event`), or one per cause in declared order
+    let conditions: Vec<&str> = match (&ep.event, &ep.causes) {
+        (Some(e), None) => vec![e.get_ref().as_str()],
+        (None, Some(c)) => c
+            .get_ref()
+            .0
+            .iter()
+            .filter_map(|(_, d)| match d {
+                CauseDef::Condition(sql) => Some(sql.as_str()),
+                CauseDef::Dates(_) => None,
+            })
+            .collect(),
+        _ => polars_bail!(ComputeError: "endpoint {name}: time and event are both needed"),
+    };
+    let cause_names = ep.cause_names();
     let time_col = time_col.get_ref();
     let times = frame.column(time_col)?.cast(&DataType::Float64)?;
     let times = times.f64()?.clone();
-    let status = frame
-        .clone()
-        .lazy()
-        .select([expr::compile(event_sql.get_ref())
-            .map_err(|e| polars_err!(ComputeError: "endpoint {name}: {e}"))?
-            .alias("e")])
-        .collect()?;
-    let status = status.column("e")?.bool()?.clone();
+    let compiled: Vec<Expr> = conditions
+        .iter()
+        .enumerate()
+        .map(|(k, sql)| {
+            expr::compile(sql)
+                .map(|e| e.alias(format!("e{k}")))
+                .map_err(|e| polars_err!(ComputeError: "endpoint {name}: {e}"))
+        })
+        .collect::<PolarsResult<_>>()?;
+    let status_frame = frame.clone().lazy().select(compiled).collect()?;
+    let status_cols: Vec<BooleanChunked> = (0..conditions.len())
+        .map(|k| Ok(status_frame.column(&format!("e{k}"))?.bool()?.clone()))
+        .collect::<PolarsResult<_>>()?;
+    // Per row: Ok(None) no event, Ok(Some(k)) event (of cause k), Err(why)
+    let status_of = |i: usize| -> Result<Option<usize>, &'static str> {
+        let mut hit = None;
+        for (k, col) in status_cols.iter().enumerate() {
+            match col.get(i) {
+                None => return Err("no status"),
+                Some(true) if hit.is_some() => {
+                    return Err("the conditions of more than one cause hold");
+                }
+                Some(true) => hit = Some(k),
+                Some(false) => {}
+            }
+        }
+        Ok(hit)
+    };
     let involved = vec![time_col.clone()];
     let mut time = Vec::with_capacity(frame.height());
     let mut event = Vec::with_capacity(frame.height());
+    let mut cause: Vec<Option<&str>> = Vec::with_capacity(frame.height());
     for i in 0..frame.height() {
-        let why = match (times.get(i), status.get(i)) {
+        let why = match (times.get(i), status_of(i)) {
             (None, _) => Some(format!("endpoint {name}: no {time_col}")),
             (Some(t), _) if t < 0.0 => Some(format!("endpoint {name}: negative {time_col}")),
-            (_, None) => Some(format!("endpoint {name}: no status")),
-            (Some(t), Some(e)) => {
-                let (t, e) = match ep.max_followup {
-                    Some(m) if t > m => (m, false),
-                    _ => (t, e),
+            (_, Err(why)) => Some(format!("endpoint {name}: {why}")),
+            (Some(t), Ok(hit)) => {
+                let (t, e, hit) = match ep.max_followup {
+                    Some(m) if t > m => (m, false, None),
+                    _ => (t, hit.is_some(), hit),
                 };
                 if t == 0.0 {
                     match ep.checks.zero_time {
@@ -585,12 +819,14 @@ fn time_and_status(
                             }
                             time.push(None);
                             event.push(None);
+                            cause.push(None);
                             continue;
                         }
                     }
                 }
                 time.push(Some(t));
                 event.push(Some(e));
+                cause.push(hit.and_then(|k| cause_names.get(k).map(String::as_str)));
                 None
             }
         };
@@ -600,10 +836,14 @@ fn time_and_status(
             }
             time.push(None);
             event.push(None);
+            cause.push(None);
         }
     }
     frame.with_column(Column::new(time_column(name).into(), time))?;
     frame.with_column(Column::new(event_column(name).into(), event))?;
+    if ep.causes.is_some() {
+        frame.with_column(Column::new(cause_column(name).into(), cause))?;
+    }
     Ok(())
 }
 
@@ -615,18 +855,37 @@ fn from_dates(
     reason: &mut Reasons,
     flags: &mut [Vec<String>],
 ) -> PolarsResult<()> {
-    let (Some(origin_col), Some(events_cols), Some(censor_col)) =
-        (&ep.origin, &ep.events, &ep.censor)
+    let events_cols = ep.event_date_columns();
+    let (Some(origin_col), false, Some(censor_col)) =
+        (&ep.origin, events_cols.is_empty(), &ep.censor)
     else {
         polars_bail!(ComputeError: "endpoint {name}: origin, events and censor are all needed");
     };
     let origin = table::date_days(frame, origin_col.get_ref())?;
     let censor = table::date_days(frame, censor_col.get_ref())?;
     let events: Vec<Int32Chunked> = events_cols
-        .get_ref()
         .iter()
         .map(|c| table::date_days(frame, c))
         .collect::<PolarsResult<_>>()?;
+    // competing causes: the cause of each column of `events`
+    let cause_names = ep.cause_names();
+    let cause_of_column: Vec<usize> = match &ep.causes {
+        Some(c) => c
+            .get_ref()
+            .0
+            .iter()
+            .enumerate()
+            .flat_map(|(k, (_, d))| {
+                let n = match d {
+                    CauseDef::Dates(cols) => cols.len(),
+                    CauseDef::Condition(_) => 0,
+                };
+                std::iter::repeat_n(k, n)
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    let mut cause: Vec<Option<&str>> = Vec::with_capacity(frame.height());
     let cutoff = ep
         .admin_censor
         .as_ref()
@@ -635,7 +894,7 @@ fn from_dates(
         .map_err(|e| polars_err!(ComputeError: "endpoint {name}: {e}"))?;
     let max_days = ep.max_followup.map(|m| m * ep.unit.days());
     let involved: Vec<String> = std::iter::once(origin_col.get_ref().clone())
-        .chain(events_cols.get_ref().iter().cloned())
+        .chain(events_cols.iter().cloned())
         .chain(std::iter::once(censor_col.get_ref().clone()))
         .collect();
     let mut time = Vec::with_capacity(frame.height());
@@ -658,6 +917,15 @@ fn from_dates(
                 );
                 time.push(Some(row.days / ep.unit.days()));
                 event.push(Some(row.event));
+                // the cause of the earliest date; on a tie the cause
+                // declared first (its columns come first)
+                cause.push(match (row.event, first_event) {
+                    (true, Some(first)) if !cause_of_column.is_empty() => events
+                        .iter()
+                        .position(|e| e.get(i) == Some(first))
+                        .map(|c| cause_names[cause_of_column[c]].as_str()),
+                    _ => None,
+                });
             }
             Err(check) => {
                 if reason[i].is_none() {
@@ -668,11 +936,15 @@ fn from_dates(
                 }
                 time.push(None);
                 event.push(None);
+                cause.push(None);
             }
         }
     }
     frame.with_column(Column::new(time_column(name).into(), time))?;
     frame.with_column(Column::new(event_column(name).into(), event))?;
+    if ep.causes.is_some() {
+        frame.with_column(Column::new(cause_column(name).into(), cause))?;
+    }
     Ok(())
 }
 

@@ -181,6 +181,13 @@ pub fn run_with(loaded: &Loaded, out: &Path, options: RunOptions) -> Result<RunS
             time: cohortflow_derive::time_column(name),
             event: cohortflow_derive::event_column(name),
             origin: ep.origin_column().map(str::to_string),
+            competing: ep
+                .causes
+                .as_ref()
+                .map(|c| cohortflow_analysis::CompetingColumns {
+                    cause: cohortflow_derive::cause_column(name),
+                    causes: c.get_ref().names(),
+                }),
         })
         .collect();
     let analysis = cohortflow_analysis::analyse(
@@ -256,6 +263,13 @@ pub fn run_with(loaded: &Loaded, out: &Path, options: RunOptions) -> Result<RunS
                 cohortflow_cohort::matching::balance_csv(&m.summary).as_bytes(),
             )?;
         }
+        // cif.csv only for a study with a competing-risks endpoint
+        if !analysis.cif_curves.is_empty() {
+            write_file(
+                &staging.join("cif.csv"),
+                cohortflow_analysis::cif_csv(&analysis.cif_curves).as_bytes(),
+            )?;
+        }
         let flow = flow_svg(loaded, &ledger, &results);
         let text_files: Vec<(&str, String)> = vec![
             (
@@ -284,6 +298,7 @@ pub fn run_with(loaded: &Loaded, out: &Path, options: RunOptions) -> Result<RunS
             description: &loaded.file.pipeline.description,
             results: &results,
             curves: &analysis.curves,
+            cif_curves: &analysis.cif_curves,
             flow_svg: &flow,
             config: &loaded.file.report,
         };

@@ -49,8 +49,8 @@ const COUNT_FIELDS: [&str; 10] = [
 
 /// Keys that name an element of a list of objects, tried in this order;
 /// the first one every element has, with values all different, is used.
-const NAME_KEYS: [&str; 8] = [
-    "name", "arm", "variable", "term", "level", "group", "p", "stage",
+const NAME_KEYS: [&str; 9] = [
+    "name", "arm", "variable", "term", "level", "group", "p", "stage", "cause",
 ];
 
 /// The leaves of a JSON document: keys of an object in alphabetical order

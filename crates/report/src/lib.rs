@@ -7,7 +7,9 @@
 //! - [`build`]: the report of a run — `report.html` (one self-contained
 //!   file), `report.md` (the same content, pinned by the snapshot tests),
 //!   `table1.csv`, and per endpoint the Kaplan–Meier figures with their
-//!   numbers-at-risk tables as SVG and PNG ([`plot`]).
+//!   numbers-at-risk tables as SVG and PNG ([`plot`]); for a
+//!   competing-risks endpoint, the cumulative incidence of each cause
+//!   (table, tests, one figure per cause: `competing`).
 //! - [`ReportConfig`]: the pipeline file's optional `[report]` section
 //!   (alpha, CI bands, a publication to compare with).
 //!
@@ -18,6 +20,7 @@
 //! bytes, so the pipeline crate decides where files go. Everything it
 //! writes is deterministic: the same input gives the same bytes.
 
+mod competing;
 mod doc;
 pub mod flow;
 mod fmt;
@@ -27,7 +30,7 @@ mod published;
 mod survival;
 mod table1;
 
-use cohortflow_analysis::{AnalysisKind, Curve, Results};
+use cohortflow_analysis::{AnalysisKind, CifCurve, Curve, Results};
 use cohortflow_core::matching::MatchingSummary;
 use doc::{Block, Document};
 pub use published::{Published, PublishedRow, Reference};
@@ -84,6 +87,8 @@ pub struct Input<'a> {
     pub results: &'a Results,
     /// The Kaplan–Meier curves of the analysis (naive and landmark).
     pub curves: &'a [Curve],
+    /// The cumulative-incidence curves of the competing-risks endpoints.
+    pub cif_curves: &'a [CifCurve],
     /// The flow diagram (`flow.svg`), inlined in the HTML.
     pub flow_svg: &'a str,
     pub config: &'a ReportConfig,
@@ -191,6 +196,40 @@ pub fn build(input: &Input) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
                 svg: svg.clone(),
             });
             files.push((format!("{stem}.svg"), svg.into_bytes()));
+        }
+        if let Some(comp) = &ep.competing {
+            blocks.extend(competing::blocks(
+                ep,
+                comp,
+                input.results.conventions.conf_level,
+            ));
+            for (stem, fig) in competing::figures(ep, comp, input.cif_curves, input.config.ci_bands)
+            {
+                let failed = |message| ReportError::Figure {
+                    figure: stem.clone(),
+                    message,
+                };
+                let svg = competing::svg(&fig).map_err(failed)?;
+                files.push((format!("{stem}.png"), competing::png(&fig).map_err(failed)?));
+                blocks.push(Block::Figure {
+                    file: format!("{stem}.svg"),
+                    caption: format!(
+                        "{}. Aalen–Johansen cumulative incidence per arm, the other causes competing; {}numbers at risk (time >= tick) under the axis. Also {stem}.png.",
+                        fig.title,
+                        if fig.ci_bands {
+                            format!(
+                                "shaded: pointwise {}% confidence bands; ",
+                                fmt::num(input.results.conventions.conf_level * 100.0)
+                            )
+                        } else {
+                            String::new()
+                        }
+                    ),
+                    alt: format!("Cumulative incidence plot: {}", fig.title),
+                    svg: svg.clone(),
+                });
+                files.push((format!("{stem}.svg"), svg.into_bytes()));
+            }
         }
     }
 
@@ -315,6 +354,27 @@ fn summary(input: &Input, blocks: &mut Vec<Block>) {
             ));
         }
     }
+    for ep in &r.endpoints {
+        if let Some(comp) = &ep.competing {
+            let tests: Vec<String> = comp
+                .causes
+                .iter()
+                .map(|c| match &c.gray {
+                    Some(g) => format!(
+                        "{}: Gray's test {}",
+                        c.cause,
+                        fmt::significance(g.p_value, input.alpha())
+                    ),
+                    None => format!("{}: no Gray's test", c.cause),
+                })
+                .collect();
+            items.push(format!(
+                "**{}**, cumulative incidence by cause across the declared arms: {}.",
+                ep.label,
+                tests.join("; ")
+            ));
+        }
+    }
     blocks.push(Block::List(items));
     blocks.push(Block::Para(format!(
         "A p-value at or above α = {} means the data do not show a difference at that level; it does not show that the arms are equal, and a difference in medians with such a p-value is not a significantly longer survival.",
@@ -371,6 +431,16 @@ fn conventions(input: &Input, blocks: &mut Vec<Block>) {
     blocks.push(Block::Para(
         "Files: `table1.csv` (Table 1), `km-<endpoint>.svg` / `.png` and `km-<endpoint>-landmark.svg` / `.png` (figures), `km.csv` (every curve step), `results.json` (every estimate), `flow.svg`, `report.md` and `report.html` (this report).".into(),
     ));
+    if input
+        .results
+        .endpoints
+        .iter()
+        .any(|e| e.competing.is_some())
+    {
+        blocks.push(Block::Para(
+            "Competing risks: the cumulative incidence of each cause is the Aalen–Johansen estimate (R's survfit with a multi-state status; infinitesimal-jackknife standard errors); Gray's test compares it across the arms (R's cmprsk::cuminc); the cause-specific Cox model censors the other causes. Files: `cif.csv` (every curve step, per cause), `cif-<endpoint>-<cause>.svg` / `.png` (figures). The Kaplan–Meier curves and log-rank test of such an endpoint treat an event of any cause as the event.".into(),
+        ));
+    }
 }
 
 /// The matching section: counts, the balance table and the love plot.

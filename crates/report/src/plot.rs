@@ -22,7 +22,7 @@ use std::sync::Once;
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 static REGISTER: Once = Once::new();
 
-fn register_font() {
+pub(crate) fn register_font() {
     REGISTER.call_once(|| {
         // The embedded file is a valid TrueType font; a failure here is a
         // build defect, and text drawing would report it below.
@@ -69,9 +69,9 @@ pub struct Figure<'a> {
     pub ci_bands: bool,
 }
 
-const WIDTH: u32 = 960;
-const CHART_H: u32 = 520;
-const ROW_H: u32 = 22;
+pub(crate) const WIDTH: u32 = 960;
+pub(crate) const CHART_H: u32 = 520;
+pub(crate) const ROW_H: u32 = 22;
 
 /// The figure's size in pixels.
 pub fn size(fig: &Figure) -> (u32, u32) {
@@ -106,7 +106,7 @@ pub fn ticks(unit: TimeUnit, max_time: f64) -> Vec<f64> {
     (0..=n).map(|i| i as f64 * step).collect()
 }
 
-fn tick_label(t: f64) -> String {
+pub(crate) fn tick_label(t: f64) -> String {
     if t.fract() == 0.0 {
         format!("{t:.0}")
     } else {

@@ -10,6 +10,8 @@
 //! |---|---|
 //! | [`kaplan_meier`] (+ [`KaplanMeier::quantile`], [`KaplanMeier::median`], [`KaplanMeier::survival_at`]) | `survival::survfit`, `quantile.survfit`, `print.survfit`, `summary.survfit(times=)` |
 //! | [`kaplan_meier_by_group`] | `survfit(Surv(time, event) ~ group)` (timefix on the pooled times) |
+//! | [`cumulative_incidence`], [`cumulative_incidence_by_group`] (+ [`CumulativeIncidence::at`]) | `survfit(Surv(time, factor(cause)) ~ group)` multi-state (Aalen–Johansen, infinitesimal-jackknife SE), `summary(fit, times=)` |
+//! | [`gray_test`] | `cmprsk::cuminc(time, cause, group)$Tests` (Gray's test) |
 //! | [`log_rank`] | `survival::survdiff` (rho family, strata) |
 //! | [`SurvTimes`] + [`kaplan_meier_by_group_prepared`], [`log_rank_prepared`] | the same fits sharing one validation, timefix and ranking of the times |
 //! | [`cox_ph`], [`cox_zph`] | `survival::coxph` + `summary.coxph` (Efron/Breslow, strata, `(start, stop]`), `cox.zph` |
@@ -33,7 +35,7 @@
 //! | [`compare_continuous`], [`compare_categorical`] (+ [`min_expected_count`]) | Table 1's tests: `wilcox.test` or `t.test`; `fisher.test` when an expected count is under 5, else `chisq.test` |
 //!
 //! Modules (private; the items above are re-exported at the root): `km`,
-//! `km_weighted`, `finegray`, `logrank`, `survtimes` (shared validation and ranking of survival times),
+//! `km_weighted`, `finegray`, `logrank`, `competing` (Aalen–Johansen, Gray's test), `survtimes` (shared validation and ranking of survival times),
 //! `timefix` (`aeqSurv`), `cox` (with `cox::prepare`, `cox::pass`,
 //! `cox::newton`, `cox::residuals` (score residuals for the robust variance)
 //! and `cox::zph`), `logistic`, `matching`, `rmst`, `fisher`,
@@ -46,7 +48,7 @@
 //! [`MatchItCompat`] for a bug of that version that is reproduced only on
 //! request).
 //!
-//! Every function is checked against R (4.2.2, survival 3.5.3; the SMDs
+//! Every function is checked against R (4.2.2, survival 3.5.3, cmprsk 2.2.11; the SMDs
 //! against tableone's formulas run in R, tableone not being packaged in
 //! Debian) value by value to 1e-9 relative by the tests in `crates/stats/tests/conformance_*.rs`,
 //! which read the reference files written by `conformance/*.R`.
@@ -93,12 +95,19 @@
 //!   censored survival data. Biometrika 69:553–566 (the rho family).
 //! * Brookmeyer R, Crowley J (1982). A confidence interval for the median
 //!   survival time. Biometrics 38:29–41.
+//! * Aalen OO, Johansen S (1978). An empirical transition matrix for
+//!   non-homogeneous Markov chains based on censored observations. Scand J
+//!   Statist 5:141–150 (the cumulative incidence).
+//! * Gray RJ (1988). A class of K-sample tests for comparing the cumulative
+//!   incidence of a competing risk. Ann Statist 16:1141–1154; R package
+//!   cmprsk 2.2.11 (the reference implementation of Gray's test).
 //! * Therneau T (2023). survival: A Package for Survival Analysis in R,
 //!   version 3.5 (the reference implementation matched here).
 
 #![warn(missing_docs)]
 
 mod chisq;
+mod competing;
 mod cox;
 mod describe;
 mod error;
@@ -122,6 +131,10 @@ mod ttest;
 mod wilcoxon;
 
 pub use chisq::{ChiSquareTest, chi_square_test};
+pub use competing::{
+    CifAt, CifStep, CumulativeIncidence, GrayTest, cause_specific_event, cumulative_incidence,
+    cumulative_incidence_by_group, gray_test,
+};
 pub use cox::{
     CoxData, CoxFit, CoxOptions, CoxVariance, CoxZph, RobustVariance, Test, Ties, ZphTransform,
     cox_ph, cox_ph_weighted, cox_zph,
