@@ -72,10 +72,26 @@ cr_case <- function(name, source, time, cause, group, conf.type = "log", conf.in
            p_value = unname(f$coefficients[1, "Pr(>|z|)"]))
     })
   }
+  # Fine-Gray subdistribution hazard of each cause, group 1 against group 0:
+  # coxph on finegray() data, with R's default (robust) variance for it
+  fg_cox <- NULL
+  if (nlevels(g) == 2 && grepl("^(mgus2|melanoma)", name)) {
+    d <- data.frame(time = time, ev = ev, g = g)
+    fg_cox <- lapply(1:k_causes, function(j) {
+      fg <- finegray(Surv(time, ev) ~ g, data = d, etype = as.character(j))
+      f <- coxph(Surv(fgstart, fgstop, fgstatus) ~ g, weights = fgwt, data = fg,
+                 ties = "efron")
+      s <- summary(f)$coefficients
+      list(cause = j, coef = unname(s[1, "coef"]), se = unname(s[1, "se(coef)"]),
+           robust_se = unname(s[1, "robust se"]), p_value = unname(s[1, "Pr(>|z|)"]),
+           n_rows = nrow(fg), events = f$nevent)
+    })
+  }
   list(
     name = name, source = source,
     input = list(time = arr(time), cause = arr(cause), group = arr(group)),
     cause_specific_cox = cs_cox,
+    fine_gray = fg_cox,
     n_causes = k_causes,
     conf_type = conf_names[[conf.type]], conf_level = conf.int,
     curves = curves,

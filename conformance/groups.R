@@ -5,8 +5,9 @@
 # p.adjust. Read by crates/analysis/tests/groups.rs, which runs the analysis
 # stage on the same data and compares value by value.
 #
-# Data: veteran (celltype, 4 groups; and the whole cohort as one group) and
-# gbsg (grade, 3 groups) from fixtures/real/.
+# Data: veteran (celltype, 4 groups; and the whole cohort as one group),
+# gbsg (grade, 3 groups) and mgus2 (death by sex, times in months) from
+# fixtures/real/.
 #
 #   Rscript conformance/groups.R   (writes conformance/groups.json)
 suppressPackageStartupMessages(library(survival))
@@ -73,12 +74,16 @@ one_case <- function(name, data, time, status, group, levels, at) {
 
 vet <- read.csv("fixtures/real/veteran.csv")
 gbsg <- read.csv("fixtures/real/gbsg.csv")
+mgus2 <- read.csv("fixtures/real/mgus2.csv")
 cases <- list(
   one_case("veteran_whole_cohort", vet, "time", "status", NULL, NULL, c(30, 90, 180, 365)),
   one_case("veteran_celltype", vet, "time", "status", "celltype",
            c("squamous", "smallcell", "adeno", "large"), c(30, 90, 180, 365)),
   one_case("gbsg_grade", gbsg, "rfstime", "status", "grade", c("1", "2", "3"),
-           c(365.25, 1095.75, 1826.25, 3000))
+           c(365.25, 1095.75, 1826.25, 3000)),
+  # times in months (mgus2's futime): read in their own unit
+  one_case("mgus2_death_by_sex_months", mgus2, "futime", "death", "sex", c("F", "M"),
+           c(12, 60, 120, 240))
 )
 doc <- list(r_version = R.version.string,
             survival_version = as.character(packageVersion("survival")),

@@ -45,10 +45,9 @@ pub struct CauseResult {
     pub gray_note: Option<String>,
     /// Cox model of the cause-specific hazard (other causes censored).
     pub cause_specific_cox: Option<CauseCox>,
-    /// Fine–Gray model of the subdistribution hazard of the cause; set by
-    /// [`set_fine_gray`] where a Fine–Gray estimator is wired in, absent
-    /// (not written) otherwise.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Fine–Gray model of the subdistribution hazard of the cause, by arm
+    /// (with `[analysis.cox]`, as the cause-specific model): R's `coxph` on
+    /// `finegray()` data with its default robust variance.
     pub fine_gray: Option<CauseCox>,
 }
 
@@ -101,14 +100,6 @@ pub struct CifCurve {
     /// The cause names; cause `j` is state `j + 1` of the fit.
     pub causes: Vec<String>,
     pub fit: CumulativeIncidence,
-}
-
-/// Sets the Fine–Gray model of `cause` in a competing result (the seam
-/// where the subdistribution-hazard model joins the cause-specific one).
-pub fn set_fine_gray(result: &mut CompetingResult, cause: &str, model: CauseCox) {
-    if let Some(c) = result.causes.iter_mut().find(|c| c.cause == cause) {
-        c.fine_gray = Some(model);
-    }
 }
 
 /// The rows of one endpoint: `(frame row, time, event, arm)`.
@@ -291,13 +282,62 @@ pub(crate) fn analyse(
             }
             _ => None,
         };
+        // The subdistribution hazard of the cause (Fine–Gray), by arm.
+        let fine_gray = match &cfg.cox {
+            Some(c) if present.len() >= 2 && has_events => {
+                let reference = present
+                    .iter()
+                    .position(|&p| p == cox.reference)
+                    .expect("checked for the cause-specific model");
+                let g_rows: Vec<(usize, f64, bool, usize)> = rows
+                    .iter()
+                    .zip(&group)
+                    .map(|(r, &g)| (r.0, r.1, r.2, g))
+                    .collect();
+                let model = |adjust: &[String]| {
+                    crate::cox::fine_gray_by_arm(
+                        frame,
+                        &g_rows,
+                        &cause,
+                        state,
+                        &arm_names,
+                        reference,
+                        adjust,
+                        cox.strata,
+                        c.missing,
+                        c.ties,
+                        cfg.conf_level,
+                    )
+                    .map(|mut m| {
+                        m.formula = m.formula.replace(
+                            &format!("etype = cause {state}"),
+                            &format!("etype = \"{name}\""),
+                        );
+                        m
+                    })
+                    .map_err(|message| AnalysisError::Model {
+                        endpoint: ep.name.clone(),
+                        model: "Fine-Gray model",
+                        message: format!("cause {name}: {message}"),
+                    })
+                };
+                Some(CauseCox {
+                    unadjusted: model(&[])?,
+                    adjusted: match c.adjust.get_ref().as_slice() {
+                        [] => None,
+                        adjust => Some(model(adjust)?),
+                    },
+                })
+            }
+            _ => None,
+        };
         causes.push(CauseResult {
             cause: name.clone(),
             by_arm,
             gray,
             gray_note,
             cause_specific_cox,
-            fine_gray: None,
+            fine_gray,
         });
     }
     for (fit, arm) in fits.into_iter().zip(arm_names) {

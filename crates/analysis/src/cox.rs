@@ -16,7 +16,8 @@
 use cohortflow_core::Spanned;
 use cohortflow_core::design::{MissingRule, design, model_terms};
 use cohortflow_stats::{
-    CoxData, CoxFit, CoxOptions, CoxVariance, Ties, ZphTransform, cox_ph_weighted, cox_zph,
+    CoxData, CoxFit, CoxOptions, CoxVariance, FineGrayVariance, Ties, ZphTransform,
+    cox_ph_weighted, cox_zph, fine_gray,
 };
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -250,7 +251,31 @@ fn fit(model: Model, ties: TiesName, conf_level: f64) -> Result<CoxModel, String
             .collect();
         ph_test.push(("GLOBAL".into(), (&zph.global).into()));
     }
-    Ok(CoxModel {
+    let variance = f.robust.as_ref().map(|r| {
+        format!(
+            "robust (sandwich), clustered on the matched set (match_id, {} sets){}, as coxph(..., cluster = match_id)",
+            r.clusters,
+            if weights.is_some() {
+                ", weighted by match_weight"
+            } else {
+                ""
+            }
+        )
+    });
+    Ok(pack(formula, ties, terms, missing, &f, ph_test, variance))
+}
+
+/// A fitted model as `results.json` holds it.
+fn pack(
+    formula: String,
+    ties: TiesName,
+    terms: &[(String, Vec<f64>)],
+    missing: Vec<MissingCount>,
+    f: &CoxFit,
+    ph_test: Vec<(String, TestResult)>,
+    variance: Option<String>,
+) -> CoxModel {
+    CoxModel {
         formula,
         ties,
         n: f.n,
@@ -277,36 +302,31 @@ fn fit(model: Model, ties: TiesName, conf_level: f64) -> Result<CoxModel, String
         wald: (&f.wald).into(),
         score: (&f.score).into(),
         ph_test,
-        variance: f.robust.as_ref().map(|r| {
-            format!(
-                "robust (sandwich), clustered on the matched set (match_id, {} sets){}, as coxph(..., cluster = match_id)",
-                r.clusters,
-                if weights.is_some() {
-                    ", weighted by match_weight"
-                } else {
-                    ""
-                }
-            )
-        }),
+        variance,
         robust_score: f.robust.as_ref().map(|r| (&r.score).into()),
-    })
+    }
 }
 
-/// The arms' model on `rows` = (frame row, time, event, arm index): one
-/// indicator per arm but `reference`, then the `adjust` covariates.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn by_arm(
+/// The arms' design on `rows` = (frame row, time, event, arm index): one
+/// indicator per arm but `reference`, then the `adjust` covariates; the
+/// rows kept (positions in `rows`) and those left out for a missing
+/// covariate, each under the first it misses.
+struct ArmDesign {
+    keep: Vec<usize>,
+    missing: Vec<MissingCount>,
+    terms: Vec<(String, Vec<f64>)>,
+    /// The right-hand side in R's notation: `arm + x + ...`.
+    rhs: String,
+}
+
+fn arm_design(
     frame: &DataFrame,
     rows: &[(usize, f64, bool, usize)],
     arm_names: &[String],
     reference: usize,
     adjust: &[String],
-    strata: Option<&[usize]>,
-    sets: Option<&MatchedSets>,
     missing: MissingRule,
-    ties: TiesName,
-    conf_level: f64,
-) -> Result<CoxModel, String> {
+) -> Result<ArmDesign, String> {
     let frame_rows: Vec<usize> = rows.iter().map(|r| r.0).collect();
     let (_, excluded) = design(frame, adjust, &frame_rows, missing).map_err(|e| e.to_string())?;
     let keep: Vec<usize> = (0..rows.len()).filter(|&k| !excluded[k]).collect();
@@ -358,11 +378,40 @@ pub(crate) fn by_arm(
             .into_iter()
             .map(|t| (t.name.clone(), t.values.clone())),
     );
-    let stop: Vec<f64> = keep.iter().map(|&r| rows[r].1).collect();
-    let event: Vec<bool> = keep.iter().map(|&r| rows[r].2).collect();
     let rhs: Vec<&str> = std::iter::once("arm")
         .chain(adjust.iter().map(String::as_str))
         .collect();
+    Ok(ArmDesign {
+        keep,
+        missing: missing_by,
+        terms,
+        rhs: rhs.join(" + "),
+    })
+}
+
+/// The arms' model on `rows` = (frame row, time, event, arm index): one
+/// indicator per arm but `reference`, then the `adjust` covariates.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn by_arm(
+    frame: &DataFrame,
+    rows: &[(usize, f64, bool, usize)],
+    arm_names: &[String],
+    reference: usize,
+    adjust: &[String],
+    strata: Option<&[usize]>,
+    sets: Option<&MatchedSets>,
+    missing: MissingRule,
+    ties: TiesName,
+    conf_level: f64,
+) -> Result<CoxModel, String> {
+    let ArmDesign {
+        keep,
+        missing,
+        terms,
+        rhs,
+    } = arm_design(frame, rows, arm_names, reference, adjust, missing)?;
+    let stop: Vec<f64> = keep.iter().map(|&r| rows[r].1).collect();
+    let event: Vec<bool> = keep.iter().map(|&r| rows[r].2).collect();
     let row_strata: Option<Vec<usize>> =
         strata.map(|s| keep.iter().map(|&r| s[rows[r].0]).collect());
     let kept_rows: Vec<usize> = keep.iter().map(|&r| rows[r].0).collect();
@@ -370,8 +419,7 @@ pub(crate) fn by_arm(
     fit(
         Model {
             formula: format!(
-                "Surv(time, event) ~ {}{}",
-                rhs.join(" + "),
+                "Surv(time, event) ~ {rhs}{}",
                 if strata.is_some() {
                     " + strata(...)"
                 } else {
@@ -383,13 +431,90 @@ pub(crate) fn by_arm(
             event: &event,
             terms: &terms,
             strata: row_strata.as_deref(),
-            missing: missing_by,
+            missing,
             cluster: cluster.as_deref(),
             weights: weights.as_deref(),
         },
         ties,
         conf_level,
     )
+}
+
+/// The Fine–Gray model of the subdistribution hazard of cause `cause` (a
+/// code of `status`: 0 censored, 1.. the causes) by arm, as R's
+/// `coxph(Surv(fgstart, fgstop, fgstatus) ~ arm [+ adjust], weights = fgwt,
+/// data = finegray(Surv(time, factor(status)) ~ ., data, etype = cause))`
+/// with R's default variance for it (robust, each expanded row its own
+/// cluster: the weights are not integers). `rows` = (frame row, time, any
+/// event, arm index), `status` one code per row. Strata (`[analysis]
+/// strata`) make the censoring curve and the model per stratum.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn fine_gray_by_arm(
+    frame: &DataFrame,
+    rows: &[(usize, f64, bool, usize)],
+    status: &[usize],
+    cause: usize,
+    arm_names: &[String],
+    reference: usize,
+    adjust: &[String],
+    strata: Option<&[usize]>,
+    missing: MissingRule,
+    ties: TiesName,
+    conf_level: f64,
+) -> Result<CoxModel, String> {
+    let ArmDesign {
+        keep,
+        missing,
+        terms,
+        rhs,
+    } = arm_design(frame, rows, arm_names, reference, adjust, missing)?;
+    let time: Vec<f64> = keep.iter().map(|&r| rows[r].1).collect();
+    let codes: Vec<usize> = keep.iter().map(|&r| status[r]).collect();
+    let row_strata: Option<Vec<usize>> =
+        strata.map(|s| keep.iter().map(|&r| s[rows[r].0]).collect());
+    let x: Vec<&[f64]> = terms.iter().map(|(_, v)| v.as_slice()).collect();
+    let formula = format!(
+        "coxph(Surv(fgstart, fgstop, fgstatus) ~ {rhs}{}, weights = fgwt, data = finegray(..., etype = cause {cause}))",
+        if strata.is_some() {
+            " + strata(...)"
+        } else {
+            ""
+        }
+    );
+    let opts = CoxOptions {
+        ties: match ties {
+            TiesName::Efron => Ties::Efron,
+            TiesName::Breslow => Ties::Breslow,
+        },
+        conf_level,
+        ..CoxOptions::default()
+    };
+    let fg = fine_gray(
+        &time,
+        &codes,
+        cause,
+        &x,
+        row_strata.as_deref(),
+        FineGrayVariance::RobustRows,
+        &opts,
+    )
+    .map_err(|e| format!("{formula}: {e}"))?;
+    let mut model = pack(
+        formula,
+        ties,
+        &terms,
+        missing,
+        &fg.fit,
+        Vec::new(),
+        Some(
+            "robust (sandwich), each row of the finegray() data its own cluster: R's default for \
+             coxph(..., weights = fgwt)"
+                .to_string(),
+        ),
+    );
+    // Patients, not the rows of the expanded data.
+    model.n = time.len();
+    Ok(model)
 }
 
 /// The exposure as a time-varying covariate: each patient is split at the

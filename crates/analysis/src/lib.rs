@@ -21,7 +21,7 @@ mod validate;
 
 pub use competing::{
     CauseCox, CauseResult, CifCurve, CompetingColumns, CompetingResult, GrayResult, IncidenceAt,
-    IncidenceByArm, set_fine_gray,
+    IncidenceByArm,
 };
 pub use config::{
     AnalysisConfig, BaselineTest, ConfTypeName, ContinuousTest, CoxConfig, DEFAULT_AT_MONTHS,

@@ -3,7 +3,8 @@
 //! declared times, median follow-up by reverse Kaplan–Meier, the log-rank
 //! test between all groups (none for one group), and pairwise log-rank tests
 //! with every `p.adjust` method. The analysis stage runs on the same real
-//! data (veteran, gbsg) as R did; every value must agree to 1e-9 relative.
+//! data (veteran, gbsg, and mgus2 in months) as R did; every value must
+//! agree to 1e-9 relative.
 
 use cohortflow_analysis::{AnalysisConfig, ArmInfo, EndpointColumns, analyse};
 use cohortflow_core::time::TimeUnit;
@@ -57,10 +58,10 @@ fn one_three_and_four_group_studies_equal_r() {
     let mut checked = 0;
     for case in doc["cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
-        let file = if name.starts_with("veteran") {
-            "veteran.csv"
-        } else {
-            "gbsg.csv"
+        let file = match name.split('_').next() {
+            Some("veteran") => "veteran.csv",
+            Some("mgus2") => "mgus2.csv",
+            _ => "gbsg.csv",
         };
         let time: Vec<f64> = column(file, case["time"].as_str().unwrap())
             .iter()
@@ -112,7 +113,11 @@ fn one_three_and_four_group_studies_equal_r() {
             let endpoint = EndpointColumns {
                 name: "os".into(),
                 label: "Overall survival".into(),
-                unit: TimeUnit::Days,
+                unit: if name.ends_with("_months") {
+                    TimeUnit::Months
+                } else {
+                    TimeUnit::Days
+                },
                 time: "os_time".into(),
                 event: "os_event".into(),
                 origin: None,

@@ -152,8 +152,21 @@ fn equals_r(competing: &CompetingResult, name: &str) -> usize {
             num(&r["p_value"]),
             "cause-specific p",
         );
-        assert!(cause.fine_gray.is_none());
-        checked += 6;
+        // Fine–Gray: coxph on finegray() data, R's default robust variance.
+        let fg = &cause
+            .fine_gray
+            .as_ref()
+            .expect("Fine-Gray model")
+            .unadjusted;
+        let r = &case["fine_gray"][c];
+        assert_eq!(fg.terms.len(), 1, "{name}: one term (the arm)");
+        let t = &fg.terms[0];
+        close(Some(t.coef), num(&r["coef"]), "Fine-Gray coef");
+        close(Some(t.se), num(&r["se"]), "Fine-Gray naive se");
+        close(t.robust_se, num(&r["robust_se"]), "Fine-Gray robust se");
+        close(Some(t.p_value), num(&r["p_value"]), "Fine-Gray p (robust)");
+        assert_eq!(fg.events as f64, r["events"].as_f64().unwrap());
+        checked += 11;
     }
     checked
 }

@@ -26,6 +26,30 @@ fn run_study(
     arms: &str,
     analysis: &str,
 ) -> cohortflow_pipeline::RunSummary {
+    run_study_at(
+        dir,
+        data,
+        schema,
+        columns,
+        endpoint,
+        arms,
+        analysis,
+        "[30, 90, 180, 365]",
+    )
+}
+
+/// [`run_study`] reading the curves at `at` (a TOML array).
+#[allow(clippy::too_many_arguments)]
+fn run_study_at(
+    dir: &Path,
+    data: &str,
+    schema: &str,
+    columns: &str,
+    endpoint: &str,
+    arms: &str,
+    analysis: &str,
+    at: &str,
+) -> cohortflow_pipeline::RunSummary {
     std::fs::write(dir.join("schema.toml"), schema).unwrap();
     std::fs::write(
         dir.join("source.toml"),
@@ -42,7 +66,7 @@ fn run_study(
         format!(
             "[pipeline]\nname = \"study\"\nschema = \"schema.toml\"\nsources = [\"source.toml\"]\n\n\
              {endpoint}\n{arms}\n[analysis]\nendpoints = [\"os\"]\npairwise = \"holm\"\n\
-             at = [30, 90, 180, 365]\n{analysis}"
+             at = {at}\n{analysis}"
         ),
     )
     .unwrap();
@@ -430,6 +454,39 @@ fn patients_a_model_leaves_out_for_a_missing_covariate_are_counted() {
     let report = std::fs::read_to_string(dir.path().join("run/report.md")).unwrap();
     assert!(
         report.contains("n = 170, 58 left out for a missing covariate"),
+        "report:\n{report}"
+    );
+}
+
+/// A time-and-status study in months (mgus2's `futime`, `death`) equals R in
+/// its own unit: no conversion through days, and the report reads the
+/// curves at 12, 60, 120 and 240 months of the data, not of 30.4375 days.
+#[test]
+fn a_time_and_status_study_in_months_equals_r_in_its_unit() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = "name = \"mgus2\"\n[[column]]\nname = \"sex\"\ntype = \"category\"\n\
+                  levels = [\"F\", \"M\"]\n[[column]]\nname = \"futime\"\ntype = \"float\"\n\
+                  [[column]]\nname = \"death\"\ntype = \"integer\"\n";
+    let s = run_study_at(
+        dir.path(),
+        "mgus2.csv",
+        schema,
+        "sex = \"sex\"\nfutime = \"futime\"\ndeath = \"death\"\n",
+        "[endpoints.os]\nlabel = \"Overall survival\"\ntime = \"futime\"\n\
+         event = \"death = 1\"\nunit = \"months\"\n",
+        "[[cohort.arm]]\nname = \"F\"\nwhere = \"sex = 'F'\"\n\
+         [[cohort.arm]]\nname = \"M\"\nwhere = \"sex = 'M'\"\n",
+        "",
+        "[12, 60, 120, 240]",
+    );
+    assert!(equals_r(&s, "mgus2_death_by_sex_months") > 40);
+    let report = std::fs::read_to_string(dir.path().join("run/report.md")).unwrap();
+    assert!(
+        report.contains("estimate at 12 months"),
+        "report:\n{report}"
+    );
+    assert!(
+        report.contains("estimate at 240 months"),
         "report:\n{report}"
     );
 }

@@ -83,14 +83,14 @@ pub(crate) fn blocks(ep: &EndpointResult, comp: &CompetingResult, conf_level: f6
             (None, Some(note)) => note.clone(),
             (None, None) => "no Gray's test (fewer than two arms, or no event of the cause)".into(),
         };
-        let hr = c.cause_specific_cox.as_ref().map_or(String::new(), |m| {
+        let model = |m: &cohortflow_analysis::CauseCox, what: &str, ratio: &str| {
             let terms: Vec<String> = m
                 .unadjusted
                 .terms
                 .iter()
                 .map(|t| {
                     format!(
-                        "{} HR {:.2} ({:.2}–{:.2}), {}",
+                        "{} {ratio} {:.2} ({:.2}–{:.2}), {}",
                         t.term,
                         t.hazard_ratio,
                         t.lower,
@@ -99,12 +99,19 @@ pub(crate) fn blocks(ep: &EndpointResult, comp: &CompetingResult, conf_level: f6
                     )
                 })
                 .collect();
-            format!(
-                "; cause-specific Cox (other causes censored): {}",
-                terms.join("; ")
+            format!("; {what}: {}", terms.join("; "))
+        };
+        let hr = c.cause_specific_cox.as_ref().map_or(String::new(), |m| {
+            model(m, "cause-specific Cox (other causes censored)", "HR")
+        });
+        let shr = c.fine_gray.as_ref().map_or(String::new(), |m| {
+            model(
+                m,
+                "Fine–Gray (subdistribution hazard; robust SE, as coxph on finegray() data)",
+                "sHR",
             )
         });
-        items.push(format!("**{}**: {gray}{hr}.", c.cause));
+        items.push(format!("**{}**: {gray}{hr}{shr}.", c.cause));
     }
     out.push(Block::List(items));
     out
