@@ -163,7 +163,7 @@ pub fn validate(cfg: &CleanConfig, frame: &DataFrame) -> Vec<ConfigProblem> {
                 problems.push(ConfigProblem::new(
                     "clean.linkage.key",
                     Some(l.key.span()),
-                    cohortflow_core::expr::unknown_column(k, &frame),
+                    cohortflow_core::expr::unknown_column(k, frame),
                     known_columns(frame),
                 ));
             }

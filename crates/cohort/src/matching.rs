@@ -144,7 +144,7 @@ pub fn validate(cfg: &MatchingConfig, frame: &DataFrame, arms: &[String]) -> Vec
                 Err(_) => problems.push(ConfigProblem::new(
                     key,
                     Some(list.span()),
-                    cohortflow_core::expr::unknown_column(c, &frame),
+                    cohortflow_core::expr::unknown_column(c, frame),
                     "a column of the schema or a derived column",
                 )),
                 Ok(DataType::Date) => problems.push(ConfigProblem::new(
