@@ -150,12 +150,43 @@ pub struct CsvDialect {
     /// 1-based line (CSV) or sheet row (XLSX) of the header; lines before it
     /// are skipped.
     pub header_row: usize,
-    /// The export has quoted text fields that hold line breaks. Without it a
-    /// line break inside quotes is never accepted (it is how a stray quote
-    /// swallows records); with it, only where the swallowed lines could not
-    /// be records of their own (`docs/sources.md`, "Records over several
-    /// lines").
-    pub multiline_fields: bool,
+    /// The export has quoted text fields that hold line breaks: `true` for
+    /// columns the source does not map (a comment the study ignores), or
+    /// the list of mapped `string` columns that may hold them too
+    /// (`["comment"]`, canonical names; unmapped columns always may). Without
+    /// it a line break inside quotes is never accepted (it is how a stray
+    /// quote swallows records); with it, only in those columns and where the
+    /// swallowed lines could not be records of their own (`docs/sources.md`,
+    /// "Records over several lines").
+    pub multiline_fields: MultilineFields,
+}
+
+/// `multiline_fields`: where a quoted line break may stand.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum MultilineFields {
+    /// `false` (never) or `true` (in unmapped columns only).
+    Flag(bool),
+    /// In unmapped columns and in these mapped ones (canonical names).
+    Columns(Vec<String>),
+}
+
+impl Default for MultilineFields {
+    fn default() -> Self {
+        MultilineFields::Flag(false)
+    }
+}
+
+impl MultilineFields {
+    /// A line break inside quotes may be accepted at all.
+    pub fn enabled(&self) -> bool {
+        !matches!(self, MultilineFields::Flag(false))
+    }
+
+    /// The mapped canonical column may hold a line break.
+    pub fn allows(&self, canonical: &str) -> bool {
+        matches!(self, MultilineFields::Columns(c) if c.iter().any(|x| x == canonical))
+    }
 }
 
 impl Default for CsvDialect {
@@ -166,7 +197,7 @@ impl Default for CsvDialect {
             decimal_comma: false,
             encoding: Encoding::Utf8,
             header_row: 1,
-            multiline_fields: false,
+            multiline_fields: MultilineFields::Flag(false),
         }
     }
 }

@@ -173,14 +173,20 @@ impl Converter {
 
     /// Converts one row. `cell(i)` gives the raw cell of source field `i`.
     /// Whether field `field` of a record may hold a line break: it feeds no
-    /// column, or a text (`string`) column. A line break in a number, date,
-    /// code or yes/no field is never data: it is the mark of a stray quote
-    /// that joined lines.
-    pub fn may_hold_line_break(&self, field: usize) -> bool {
-        self.fields
-            .iter()
-            .zip(&self.plans)
-            .all(|(&f, p)| f != field || p.kind == cohortflow_core::schema::ColumnType::String)
+    /// column, or a text (`string`) column that `multiline` lists. A line
+    /// break in a number, date, code or yes/no field is never data, nor in
+    /// an identifier or any text not declared to hold one: it is the mark
+    /// of a stray quote that joined lines.
+    pub fn may_hold_line_break(
+        &self,
+        field: usize,
+        multiline: &crate::config::MultilineFields,
+    ) -> bool {
+        self.fields.iter().zip(&self.plans).all(|(&f, p)| {
+            f != field
+                || (p.kind == cohortflow_core::schema::ColumnType::String
+                    && multiline.allows(&p.canonical))
+        })
     }
 
     pub fn push_row<'a>(

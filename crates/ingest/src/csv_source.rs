@@ -95,7 +95,7 @@ pub(crate) fn read_bytes(
         .record(record_start(&record), reader.position().byte())
         .map_err(|m| conv.error(m, BUG))?;
     let header_line = header.first;
-    if header.last > header.first && !dialect.multiline_fields {
+    if header.last > header.first && !dialect.multiline_fields.enabled() {
         return Err(conv
             .error(
                 format!(
@@ -160,16 +160,18 @@ pub(crate) fn read_bytes(
         // were joined by a stray quote whose pair happened to keep the field
         // count; every line of it is set aside, named.
         if last > line
-            && let Some(field) = (0..record.len())
-                .find(|&i| record[i].contains('\n') && !conv.may_hold_line_break(i))
+            && let Some(field) = (0..record.len()).find(|&i| {
+                record[i].contains('\n') && !conv.may_hold_line_break(i, &dialect.multiline_fields)
+            })
         {
             conv.reject_span(
                 line,
                 last,
                 format!(
                     "the record on line {line} runs over lines {line}-{last}, and its field {} \
-                     (not a text column) holds a line break: a quote {:?} is probably missing or \
-                     out of place, and lines {}-{last} may be records it joined",
+                     holds a line break, which that column may not (it is not text, or not listed \
+                     in multiline_fields): a quote {:?} is probably missing or out of place, and \
+                     lines {}-{last} may be records it joined",
                     field + 1,
                     dialect.quote,
                     line + 1
@@ -388,7 +390,7 @@ fn swallowed(
             dialect.quote
         ));
     }
-    if !dialect.multiline_fields {
+    if !dialect.multiline_fields.enabled() {
         let inner = if last == line + 1 {
             format!("line {last}")
         } else {

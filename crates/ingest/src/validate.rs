@@ -131,6 +131,36 @@ pub fn validate(source: &Source, schema: &Schema) -> Vec<ConfigProblem> {
         }
     }
 
+    // Mapped columns that may hold a quoted line break: mapped, and text.
+    if let crate::config::MultilineFields::Columns(list) = &d.multiline_fields {
+        for name in list {
+            let problem = match (cfg.columns.contains_key(name), schema.column(name)) {
+                (false, _) => Some(format!(
+                    "'{name}' is not a column of [source.columns]{}",
+                    cohortflow_core::problem::did_you_mean(
+                        name,
+                        cfg.columns.keys().map(String::as_str)
+                    )
+                )),
+                (true, Some(def)) if def.kind != cohortflow_core::schema::ColumnType::String => {
+                    Some(format!(
+                        "'{name}' is not a text (string) column: a line break in it is never data"
+                    ))
+                }
+                _ => None,
+            };
+            if let Some(message) = problem {
+                out.push(ConfigProblem::new(
+                    "source.csv.multiline_fields",
+                    None,
+                    message,
+                    "the mapped string columns whose values hold line breaks (a comment, an \
+                     address); unmapped columns always may, with `true` only they may",
+                ));
+            }
+        }
+    }
+
     // Columns.
     for (name, mapping) in &cfg.columns {
         let span = Some(mapping.span());

@@ -98,7 +98,7 @@ fn double_quote_embedded_newline_moves_the_next_line() {
                 p2,F,40,2,02.02.2020,false\n";
     let (_d, r) = run_csv(
         data,
-        &format!("{BASIC}\n[source.csv]\nmultiline_fields = true\n"),
+        &format!("{BASIC}\n[source.csv]\nmultiline_fields = [\"patient_id\"]\n"),
     );
     let df = ok(r).frame;
     assert_eq!(col(&df, "patient_id"), s(&[Some("p\n1"), Some("p2")]));
@@ -355,7 +355,7 @@ fn crlf_line_numbers() {
     let data = "title\r\nid,sex,age,size,start,liver\r\n\"p\r\n1\",M,1,1,01.01.2020,true\r\np2,F,1,1,01.01.2020,true\r\n";
     let (_d, r) = run_csv(
         data,
-        &format!("{BASIC}\n[source.csv]\nheader_row = 2\nmultiline_fields = true\n"),
+        &format!("{BASIC}\n[source.csv]\nheader_row = 2\nmultiline_fields = [\"patient_id\"]\n"),
     );
     let df = ok(r).frame;
     assert_eq!(rows(&df), vec![3, 5]);

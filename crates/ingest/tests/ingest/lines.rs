@@ -136,7 +136,7 @@ fn declared_multiline_text_fields_are_read() {
                 p1,M,61,1,01.02.2020,true,\"first line\nsecond, with a comma\nthird\"\n\
                 \"p\n2\",F,40,2,02.02.2020,false,x\n\
                 p3,F,41,2,03.02.2020,false,\n";
-    let src = with_source("", "multiline_fields = true\n")
+    let src = with_source("", "multiline_fields = [\"note\", \"patient_id\"]\n")
         .replace("[source.columns]", "[source.columns]\nnote = \"note\"");
     let (_d, r) = run_csv(data, &src);
     let out = ok(r);
@@ -150,8 +150,21 @@ fn declared_multiline_text_fields_are_read() {
         ])
     );
     assert_eq!(lines(&out), account(7, 0, 1, 6, 0));
+    // `true` allows line breaks in unmapped columns only: the mapped note
+    // and id may not hold one, and both spans are set aside.
+    let only_unmapped = src.replace("[\"note\", \"patient_id\"]", "true");
+    let (_d, r) = run_csv(data, &format!("on_error = \"reject\"\n{only_unmapped}"));
+    let out = ok(r);
+    assert_eq!(rows(&out.frame), vec![7]);
+    assert_eq!(
+        rejects(&out),
+        [(2, "2-4"), (3, "2-4"), (4, "2-4"), (5, "5-6"), (6, "5-6")]
+            .map(|(l, span)| (l, format!("quote over lines {span}")))
+    );
+    let (_d, r) = run_csv(data, &only_unmapped);
+    has(&err(r).message, &["not listed in multiline_fields"]);
     // The same file without the declaration: both spans are set aside.
-    let src = src.replace("multiline_fields = true", "");
+    let src = src.replace("multiline_fields = [\"note\", \"patient_id\"]", "");
     let (_d, r) = run_csv(data, &format!("on_error = \"reject\"\n{src}"));
     let out = ok(r);
     assert_eq!(rows(&out.frame), vec![7]);
@@ -189,7 +202,8 @@ fn a_stray_quote_through_a_text_field_is_a_swallow() {
         "{note}\np1,M,61,1,01.02.2020,true,a\n\"p2,F,40,2,02.02.2020,false,b\n\
          p3\",F,41,2,03.02.2020,false,c\np4,M,42,2,04.02.2020,true,d\n"
     );
-    let src = with_source("", "multiline_fields = true\n")
+    // Even with the id declared to hold line breaks.
+    let src = with_source("", "multiline_fields = [\"note\", \"patient_id\"]\n")
         .replace("[source.columns]", "[source.columns]\nnote = \"note\"");
     let (_d, r) = run_csv(&data, &format!("{REJECT}{src}"));
     let out = ok(r);

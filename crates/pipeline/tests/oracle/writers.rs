@@ -624,14 +624,15 @@ pub fn encode(text: &str, enc: Encoding) -> Vec<u8> {
             out.extend(bom(enc));
             continue;
         }
-        let end = rest.find(WRONG_END).unwrap();
+        // A file cut inside the marked text ends inside it.
+        let end = rest.find(WRONG_END).unwrap_or(rest.len());
         let wrong = if enc == Encoding::Windows1251 {
             Encoding::Utf8
         } else {
             Encoding::Windows1251
         };
         out.extend(encode_plain(&rest[..end], wrong));
-        rest = &rest[end + WRONG_END.len_utf8()..];
+        rest = &rest[(end + WRONG_END.len_utf8()).min(rest.len())..];
     }
     out.extend(encode_plain(rest, enc));
     out
