@@ -14,6 +14,7 @@ mod baseline;
 mod competing;
 mod config;
 mod cox;
+pub mod emulation;
 mod landmark;
 mod results;
 mod survival;
@@ -25,7 +26,7 @@ pub use competing::{
 };
 pub use config::{
     AnalysisConfig, BaselineTest, ConfTypeName, ContinuousTest, CoxConfig, DEFAULT_AT_MONTHS,
-    LandmarkConfig, PairwiseAdjust, Population, TiesName, TimeVaryingConfig,
+    EmulationConfig, EmulationWeights, LandmarkConfig, WeightModel, PairwiseAdjust, Population, TiesName, TimeVaryingConfig,
 };
 pub use cox::{CoxModel, CoxTerm, MissingCount, TestResult};
 pub use results::*;
@@ -75,6 +76,8 @@ pub enum AnalysisKind {
     Naive,
     /// Exposed or not by the landmark, time from the landmark.
     Landmark,
+    /// The strategies of the emulated target trial (clone–censor–weight).
+    Emulation,
 }
 
 impl AnalysisKind {
@@ -82,6 +85,7 @@ impl AnalysisKind {
         match self {
             AnalysisKind::Naive => "naive",
             AnalysisKind::Landmark => "landmark",
+            AnalysisKind::Emulation => "emulation",
         }
     }
 }
@@ -412,6 +416,21 @@ pub fn analyse(
         }
     }
 
+    let emulation = match &cfg.emulation {
+        Some(e) => Some(emulation::emulation(
+            e,
+            &selected,
+            eligible,
+            cfg.at.as_deref(),
+            cfg.rmst_tau,
+            ties,
+            cfg.conf_type.to_stats(),
+            cfg.conf_level,
+            &mut curves,
+        )?),
+        None => None,
+    };
+
     Ok(Analysis {
         results: Results {
             arms: arm_counts,
@@ -419,6 +438,7 @@ pub fn analyse(
             endpoints: results,
             landmark,
             time_varying,
+            emulation,
             warnings,
             design_warnings: Vec::new(),
             matching: None,
