@@ -69,7 +69,7 @@
 //! the curves and the hazard ratio treat the weights as known; the
 //! bootstrap intervals of the differences re-estimate them.
 
-use crate::config::{EmulationConfig, TiesName};
+use crate::config::{ConfTypeName, EmulationConfig, TiesName};
 use crate::results::{
     EmulationCox, EmulationEndpoint, EmulationResult, EmulationRmst, EmulationStrategy,
     RiskDifferenceAt, SurvivalAtTime,
@@ -78,8 +78,8 @@ use crate::{AnalysisError, AnalysisKind, ArmInfo, Curve, EndpointColumns};
 use cohortflow_core::design::{MissingRule, design, model_terms};
 use cohortflow_stats::rng::SplitMix64;
 use cohortflow_stats::{
-    ConfType, CoxData, CoxOptions, CoxVariance, GlmOptions, KaplanMeier, KmOptions, Ties,
-    cox_ph_weighted, kaplan_meier_weighted_counting, logistic_regression, quantile_type7, rmst,
+    CoxData, CoxOptions, CoxVariance, GlmOptions, KaplanMeier, KmOptions, Ties, cox_ph_weighted,
+    kaplan_meier_weighted_counting, logistic_regression, quantile_type7, rmst,
 };
 use polars::prelude::*;
 
@@ -103,9 +103,9 @@ pub struct Settings {
     pub truncate: Option<[f64; 2]>,
     pub at: Vec<f64>,
     pub rmst_tau: Option<f64>,
-    pub conf_type: ConfType,
+    pub conf_type: ConfTypeName,
     pub conf_level: f64,
-    pub ties: Ties,
+    pub ties: TiesName,
 }
 
 /// The cloned, split and weighted data (both strategies), as the R script
@@ -344,7 +344,7 @@ fn push(
 pub fn fit(patients: &[Patient], s: &Settings) -> Result<Fit, String> {
     let (data, f0) = weighted_data(patients, s)?;
     let opts = KmOptions {
-        conf_type: s.conf_type,
+        conf_type: s.conf_type.to_stats(),
         conf_level: s.conf_level,
     };
     let curve = |arm: usize| -> Result<KaplanMeier, String> {
@@ -362,14 +362,18 @@ pub fn fit(patients: &[Patient], s: &Settings) -> Result<Fit, String> {
             &id,
             &opts,
         )
-        .map_err(|e| format!("the weighted Kaplan-Meier curve of strategy {}: {e}", arm + 1))
+        .map_err(|e| {
+            format!(
+                "the weighted Kaplan-Meier curve of strategy {}: {e}",
+                arm + 1
+            )
+        })
     };
     let curves = [curve(0)?, curve(1)?];
-    let survival_at = s
-        .at
-        .iter()
-        .map(|&t| [curves[0].survival_at(t).surv, curves[1].survival_at(t).surv])
-        .collect();
+    let survival_at =
+        s.at.iter()
+            .map(|&t| [curves[0].survival_at(t).surv, curves[1].survival_at(t).surv])
+            .collect();
     let rmst = match s.rmst_tau {
         Some(tau) => {
             let area = |k: &KaplanMeier| rmst(k, tau).map(|r| r.estimate);
@@ -410,7 +414,10 @@ pub fn cox(data: &SplitData, s: &Settings) -> Result<EmulationCox, String> {
         strata: None,
     };
     let opts = CoxOptions {
-        ties: s.ties,
+        ties: match s.ties {
+            TiesName::Efron => Ties::Efron,
+            TiesName::Breslow => Ties::Breslow,
+        },
         conf_level: s.conf_level,
         ..CoxOptions::default()
     };
@@ -483,7 +490,7 @@ pub(crate) fn emulation(
     default_at: Option<&[f64]>,
     default_tau: Option<f64>,
     ties: TiesName,
-    conf_type: ConfType,
+    conf_type: ConfTypeName,
     conf_level: f64,
     curves: &mut Vec<Curve>,
 ) -> Result<EmulationResult, AnalysisError> {
@@ -545,10 +552,7 @@ pub(crate) fn emulation(
             rmst_tau: cfg.rmst_tau.or(default_tau),
             conf_type,
             conf_level,
-            ties: match ties {
-                TiesName::Efron => Ties::Efron,
-                TiesName::Breslow => Ties::Breslow,
-            },
+            ties,
         };
         let f = fit(&patients, &settings).map_err(model_error)?;
         let cox = cox(&f.data, &settings).map_err(model_error)?;
@@ -670,9 +674,9 @@ mod tests {
             truncate: None,
             at: vec![12.0, 36.0],
             rmst_tau: Some(48.0),
-            conf_type: ConfType::Log,
+            conf_type: ConfTypeName::Log,
             conf_level: 0.95,
-            ties: Ties::Efron,
+            ties: TiesName::Efron,
         }
     }
 
@@ -696,15 +700,40 @@ mod tests {
         let s = settings();
         let p = vec![
             // exposed at 4, event at 20
-            Patient { time: 20.0, event: true, exposure: Some(4.0), covariates: vec![] },
+            Patient {
+                time: 20.0,
+                event: true,
+                exposure: Some(4.0),
+                covariates: vec![],
+            },
             // event at 5 before any exposure
-            Patient { time: 5.0, event: true, exposure: None, covariates: vec![] },
+            Patient {
+                time: 5.0,
+                event: true,
+                exposure: None,
+                covariates: vec![],
+            },
             // alive at 30, never exposed
-            Patient { time: 30.0, event: false, exposure: None, covariates: vec![] },
+            Patient {
+                time: 30.0,
+                event: false,
+                exposure: None,
+                covariates: vec![],
+            },
             // exposed at time 0
-            Patient { time: 10.0, event: true, exposure: Some(0.0), covariates: vec![] },
+            Patient {
+                time: 10.0,
+                event: true,
+                exposure: Some(0.0),
+                covariates: vec![],
+            },
             // exposed after the grace period
-            Patient { time: 40.0, event: true, exposure: Some(15.0), covariates: vec![] },
+            Patient {
+                time: 40.0,
+                event: true,
+                exposure: Some(15.0),
+                covariates: vec![],
+            },
         ];
         let (d, f0) = weighted_data(&p, &s).unwrap();
         let clone_end = |i: usize, a: usize| {
@@ -732,7 +761,13 @@ mod tests {
             .collect();
         assert_eq!(
             rows,
-            vec![(0.0, 3.0), (3.0, 6.0), (6.0, 9.0), (9.0, 12.0), (12.0, 30.0)]
+            vec![
+                (0.0, 3.0),
+                (3.0, 6.0),
+                (6.0, 9.0),
+                (9.0, 12.0),
+                (12.0, 30.0)
+            ]
         );
     }
 

@@ -26,7 +26,8 @@ pub use competing::{
 };
 pub use config::{
     AnalysisConfig, BaselineTest, ConfTypeName, ContinuousTest, CoxConfig, DEFAULT_AT_MONTHS,
-    EmulationConfig, EmulationWeights, LandmarkConfig, WeightModel, PairwiseAdjust, Population, TiesName, TimeVaryingConfig,
+    EmulationConfig, EmulationWeights, LandmarkConfig, PairwiseAdjust, Population, TiesName,
+    TimeVaryingConfig, WeightModel,
 };
 pub use cox::{CoxModel, CoxTerm, MissingCount, TestResult};
 pub use results::*;
@@ -424,7 +425,7 @@ pub fn analyse(
             cfg.at.as_deref(),
             cfg.rmst_tau,
             ties,
-            cfg.conf_type.to_stats(),
+            cfg.conf_type,
             cfg.conf_level,
             &mut curves,
         )?),

@@ -262,10 +262,10 @@ pub fn kaplan_meier_weighted(
 ///   R does with both columns of `Surv(start, stop, event)`.
 /// * A subject (`id`) may have several rows; the row with its latest `stop`
 ///   is its last (R's `survflag` position 2): only there is a row without
-///   an event a real censoring ([`KmStep::n_censor`]). The curve's rows are
-///   at the distinct `stop` times of events and of last rows (R's `dtime`);
-///   the end of an inner row (a cut point) is not a row of the curve,
-///   except the earliest stop time, which R always keeps.
+///   an event a real censoring ([`KmStep::n_censor`]). The curve has a row
+///   at every distinct `stop` time, cut points included, as survival 3.5.3
+///   (later versions keep only the times of events and last rows; the
+///   curve's values at those times are the same).
 /// * At each such time `t`: `n_risk = sum of w` over the rows with
 ///   `start < t <= stop`, `n_event = sum of w` over the events at `t`;
 ///   `S(t) = prod (1 - n_event / n_risk)` over the times with an event of
@@ -349,11 +349,11 @@ pub fn kaplan_meier_weighted_counting(
     sort2.sort_by(|&a, &b| t2[a].total_cmp(&t2[b]));
     let mut sort1: Vec<usize> = (0..n).collect();
     sort1.sort_by(|&a, &b| t1[a].total_cmp(&t1[b]));
-    // the curve's times: the first stop time (as survfitkm.c), then the
-    // stop times of events and of last rows
-    let mut dtime: Vec<f64> = vec![t2[sort2[0]]];
+    // the curve's times: every distinct stop time (survfitkm.c of
+    // survival 3.5.3)
+    let mut dtime: Vec<f64> = Vec::new();
     for &i in &sort2 {
-        if (last[i] || event[i]) && dtime.last() != Some(&t2[i]) {
+        if dtime.last() != Some(&t2[i]) {
             dtime.push(t2[i]);
         }
     }
@@ -369,7 +369,7 @@ pub fn kaplan_meier_weighted_counting(
         let (mut n2, mut wt2, mut wt3) = (0usize, 0.0, 0.0);
         while p2 > 0 {
             let i = sort2[p2 - 1];
-            if t2[i] < dtime[k] {
+            if t2[i] != dtime[k] {
                 break;
             }
             wt1 += weights[i];
@@ -396,9 +396,7 @@ pub fn kaplan_meier_weighted_counting(
     }
 
     // survival and the infinitesimal jackknife (survfitkm.c, type 1, ny = 3)
-    // signed, as survfitkm.c's int: a row can leave (its stop passed) before
-    // it is added (its start passed) in the same step
-    let mut gcount = vec![0isize; nid];
+    let mut gcount = vec![0usize; nid];
     let mut gwt = vec![0.0; nid];
     let mut inf1 = vec![0.0; nid];
     let (mut person1, mut person2) = (0, 0);
@@ -407,20 +405,7 @@ pub fn kaplan_meier_weighted_counting(
     let mut surv = vec![0.0; ntime];
     let mut se = vec![0.0; ntime];
     for t in 0..ntime {
-        while person2 < n {
-            let i = sort2[person2];
-            if t2[i] >= dtime[t] {
-                break;
-            }
-            let k = gid[i];
-            gcount[k] -= 1;
-            if gcount[k] == 0 {
-                gwt[k] = 0.0;
-            } else {
-                gwt[k] -= weights[i];
-            }
-            person2 += 1;
-        }
+        // rows whose start is before this time enter the risk set
         while person1 < n {
             let i = sort1[person1];
             if t1[i] >= dtime[t] {
@@ -430,29 +415,33 @@ pub fn kaplan_meier_weighted_counting(
             gwt[gid[i]] += weights[i];
             person1 += 1;
         }
-        if n_dead[t] > 0 && wt_dead[t] > 0.0 {
-            let n3 = wt_risk[t];
-            let haz = wt_dead[t] / n3;
+        let events = n_dead[t] > 0 && wt_dead[t] > 0.0;
+        let n3 = wt_risk[t];
+        let haz = if events { wt_dead[t] / n3 } else { 0.0 };
+        if events {
             for k in 0..nid {
                 inf1[k] = inf1[k] * (1.0 - haz) + gwt[k] * km * haz / n3;
             }
-            while person2 < n {
-                let i = sort2[person2];
-                if t2[i] > dtime[t] {
-                    break;
-                }
-                let k = gid[i];
-                if event[i] {
-                    inf1[k] -= km * weights[i] / n3;
-                }
-                gcount[k] -= 1;
-                if gcount[k] == 0 {
-                    gwt[k] = 0.0;
-                } else {
-                    gwt[k] -= weights[i];
-                }
-                person2 += 1;
+        }
+        // the rows ending at this time leave it
+        while person2 < n {
+            let i = sort2[person2];
+            if t2[i] > dtime[t] {
+                break;
             }
+            let k = gid[i];
+            if events && event[i] {
+                inf1[k] -= km * weights[i] / n3;
+            }
+            gcount[k] -= 1;
+            if gcount[k] == 0 {
+                gwt[k] = 0.0;
+            } else {
+                gwt[k] -= weights[i];
+            }
+            person2 += 1;
+        }
+        if events {
             km *= 1.0 - haz;
             v1 = inf1.iter().map(|u| u * u).sum();
         }
