@@ -636,7 +636,7 @@ pub(crate) fn emulation(
         grace: cfg.grace,
         strategies,
         weight_model: format!(
-            "pooled logistic per strategy: glm(censored ~ factor(interval){}, family = binomial) on the rows within the grace period split every {}; intervals without an artificial censoring have probability 0; weights 1 / cumulative product of (1 - p) over the earlier intervals{}{}",
+            "pooled logistic per strategy: glm(censored ~ factor(interval){}, family = binomial) on the rows within the grace period, split at multiples of {} (the endpoints' unit); intervals without an artificial censoring have probability 0; weights 1 / cumulative product of (1 - p) over the earlier intervals{}{}",
             covariates
                 .iter()
                 .map(|c| format!(" + {c}"))
