@@ -2,7 +2,8 @@
 //! log-rank test on the selected cohort, gathered into `results.json` and the
 //! `km.csv` curve table; for a competing-risks endpoint also the
 //! cumulative incidence of each cause, Gray's test and cause-specific Cox
-//! models (`competing`, `cif.csv`).
+//! models (`competing`, `cif.csv`); and, when declared, the target trial
+//! emulated by clone–censor–weight on the eligible patients ([`emulation`]).
 //!
 //! All numbers come from cohortflow-stats (which is checked value by value
 //! against R); this crate only pulls columns out of the cohort table, calls

@@ -71,10 +71,20 @@ pub fn blocks(e: &EmulationResult, conf_level: f64) -> Vec<Block> {
         for (j, rd) in ep.risk_difference.iter().enumerate() {
             let s = |k: usize| {
                 let a = &ep.by_strategy[k].survival_at[j];
-                ci(fmt::pct(100.0 * (1.0 - a.surv)), a.upper.map(|u| 100.0 * (1.0 - u)), a.lower.map(|l| 100.0 * (1.0 - l)), 1)
+                ci(
+                    fmt::pct(100.0 * (1.0 - a.surv)),
+                    a.upper.map(|u| 100.0 * (1.0 - u)),
+                    a.lower.map(|l| 100.0 * (1.0 - l)),
+                    1,
+                )
             };
             rows.push(Row::new(vec![
-                format!("Risk by {} {} (%) [{level}% CI]", fmt::num(rd.time), ep.unit).into(),
+                format!(
+                    "Risk by {} {} (%) [{level}% CI]",
+                    fmt::num(rd.time),
+                    ep.unit
+                )
+                .into(),
                 s(0).into(),
                 s(1).into(),
                 ci(
@@ -88,7 +98,12 @@ pub fn blocks(e: &EmulationResult, conf_level: f64) -> Vec<Block> {
         }
         if let Some(r) = &ep.rmst {
             rows.push(Row::new(vec![
-                format!("RMST to {} {} (difference [{level}% CI])", fmt::num(r.tau), ep.unit).into(),
+                format!(
+                    "RMST to {} {} (difference [{level}% CI])",
+                    fmt::num(r.tau),
+                    ep.unit
+                )
+                .into(),
                 fmt::dec(Some(r.exposed), 1).into(),
                 fmt::dec(Some(r.unexposed), 1).into(),
                 ci(fmt::dec(Some(r.difference), 1), r.lower, r.upper, 1).into(),

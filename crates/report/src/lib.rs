@@ -328,6 +328,12 @@ fn design(input: &Input, blocks: &mut Vec<Block>) {
             tv.population.describe()
         )));
     }
+    if let Some(e) = &r.emulation {
+        blocks.push(Block::Para(format!(
+            "The target trial is also emulated by clone–censor–weight on {} eligible patients: from the origin, each patient is cloned into \"{}\" and \"{}\", clones are censored when they leave their strategy and the censoring is weighted (section Emulated target trial).",
+            e.population_n, e.strategies[0].label, e.strategies[1].label
+        )));
+    }
     if r.matching.is_some() {
         blocks.push(Block::Para(
             "**Matched cohort:** the arms below are the matched sets of the `[matching]` stage, not every eligible patient (balance before and after matching: section Matching, `balance.csv`).".into(),
