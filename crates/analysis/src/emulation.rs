@@ -200,7 +200,7 @@ pub fn weighted_data(patients: &[Patient], s: &Settings) -> Result<(SplitData, F
     let mut w = vec![1.0; n];
     let mut model_rows = [0usize; 2];
     let p_cov = patients.first().map_or(0, |p| p.covariates.len());
-    for arm in 0..2 {
+    for (arm, used) in model_rows.iter_mut().enumerate() {
         let rows: Vec<usize> = (0..n)
             .filter(|&r| d.strategy[r] == arm && d.interval[r] <= k_max)
             .collect();
@@ -219,7 +219,7 @@ pub fn weighted_data(patients: &[Patient], s: &Settings) -> Result<(SplitData, F
             .copied()
             .filter(|&r| active.contains(&d.interval[r]))
             .collect();
-        model_rows[arm] = fit_rows.len();
+        *used = fit_rows.len();
         let mut columns: Vec<Vec<f64>> = active[1..]
             .iter()
             .map(|&k| {
@@ -558,13 +558,13 @@ pub(crate) fn emulation(
         let cox = cox(&f.data, &settings).map_err(model_error)?;
         let (boot, failed) = bootstrap(&patients, &settings, cfg.bootstrap, cfg.seed);
         let mut by_strategy = Vec::new();
-        for k in 0..2 {
+        for (k, s) in strategies.iter().enumerate() {
             let rows: Vec<usize> = (0..f.data.stop.len())
                 .filter(|&r| f.data.strategy[r] == k)
                 .collect();
             let w: Vec<f64> = rows.iter().map(|&r| f.data.weight[r]).collect();
             by_strategy.push(EmulationStrategy {
-                strategy: strategies[k].name.clone(),
+                strategy: s.name.clone(),
                 clones: f.clones[k] as u64,
                 artificially_censored: f.artificially_censored[k] as u64,
                 events: f.curves[k].events(),
@@ -581,7 +581,7 @@ pub(crate) fn emulation(
             curves.push(Curve {
                 analysis: AnalysisKind::Emulation,
                 endpoint: ep.name.clone(),
-                arm: strategies[k].name.clone(),
+                arm: s.name.clone(),
                 km: f.curves[k].clone(),
             });
         }

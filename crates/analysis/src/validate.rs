@@ -39,7 +39,7 @@ pub fn validate(
             Err(_) => problems.push(ConfigProblem::new(
                 "analysis.baseline",
                 Some(cfg.baseline.span()),
-                cohortflow_core::expr::unknown_column(c, &frame),
+                cohortflow_core::expr::unknown_column(c, frame),
                 "a column of the schema or a derived column",
             )),
             Ok(DataType::Date) => problems.push(ConfigProblem::new(
@@ -170,7 +170,7 @@ pub fn validate(
                 Err(_) => problems.push(ConfigProblem::new(
                     "analysis.emulation.weights.covariates",
                     Some(covariates.span()),
-                    cohortflow_core::expr::unknown_column(a, &frame),
+                    cohortflow_core::expr::unknown_column(a, frame),
                     "a column of the schema or a derived column",
                 )),
             }
@@ -189,7 +189,7 @@ pub fn validate(
                 Err(_) => problems.push(ConfigProblem::new(
                     "analysis.cox.adjust",
                     Some(c.adjust.span()),
-                    cohortflow_core::expr::unknown_column(a, &frame),
+                    cohortflow_core::expr::unknown_column(a, frame),
                     "a column of the schema or a derived column",
                 )),
             }
