@@ -241,7 +241,7 @@ pub fn weighted_data(patients: &[Patient], s: &Settings) -> Result<(SplitData, F
         let x: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
         let fit = logistic_regression(&y, &x, &GlmOptions::default()).map_err(|e| {
             format!(
-                "the weight model of strategy {} (censored ~ factor(interval) + covariates): {e}",
+                "the weight model of strategy {} (censored ~ factor(interval) + covariates): {e}; declare fewer covariates or longer intervals (analysis.emulation.weights)",
                 arm + 1
             )
         })?;

@@ -260,9 +260,10 @@ pub fn kaplan_meier_weighted(
 ///
 /// * `start` and `stop` are merged together with [`crate::aeq_times`], as
 ///   R does with both columns of `Surv(start, stop, event)`.
-/// * A subject (`id`) may have several rows; the row with its latest `stop`
-///   is its last (R's `survflag` position 2): only there is a row without
-///   an event a real censoring ([`KmStep::n_censor`]). The curve has a row
+/// * A subject (`id`) may have several rows; sorted by `stop`, a row is the
+///   last of a string when it is the subject's last or the next row starts
+///   after its stop (a gap) (R's `survflag` position 2): only there is a row
+///   without an event a real censoring ([`KmStep::n_censor`]). The curve has a row
 ///   at every distinct `stop` time, cut points included, as survival 3.5.3
 ///   (later versions keep only the times of events and last rows; the
 ///   curve's values at those times are the same).
@@ -339,11 +340,17 @@ pub fn kaplan_meier_weighted_counting(
         .iter()
         .map(|v| labels.binary_search(v).expect("present"))
         .collect();
-    let mut last_stop = vec![f64::NEG_INFINITY; nid];
-    for i in 0..n {
-        last_stop[gid[i]] = last_stop[gid[i]].max(t2[i]);
+    // R's survflag: by id and stop, a row is the last of a string when the
+    // id's next row does not start at its stop (a gap) or there is none
+    let mut by_id: Vec<usize> = (0..n).collect();
+    by_id.sort_by(|&a, &b| gid[a].cmp(&gid[b]).then(t2[a].total_cmp(&t2[b])));
+    let mut last = vec![true; n];
+    for w in by_id.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        if gid[a] == gid[b] && t2[a] >= t1[b] {
+            last[a] = false;
+        }
     }
-    let last: Vec<bool> = (0..n).map(|i| t2[i] == last_stop[gid[i]]).collect();
 
     let mut sort2: Vec<usize> = (0..n).collect();
     sort2.sort_by(|&a, &b| t2[a].total_cmp(&t2[b]));
