@@ -18,6 +18,42 @@ fn ci(estimate: String, lower: Option<f64>, upper: Option<f64>, d: usize) -> Str
     }
 }
 
+/// The main results in words: per endpoint, the hazard ratio and the RMST
+/// difference of the emulated trial.
+pub fn summary(e: &EmulationResult, alpha: f64) -> Vec<String> {
+    e.endpoints
+        .iter()
+        .map(|ep| {
+            let c = &ep.cox;
+            format!(
+                "**{}**, emulated target trial ({} vs {}): weighted hazard ratio {} [{}, {}], {}{}.",
+                ep.label,
+                e.strategies[0].label,
+                e.strategies[1].label,
+                fmt::dec(Some(c.hazard_ratio), 2),
+                fmt::dec(Some(c.lower), 2),
+                fmt::dec(Some(c.upper), 2),
+                fmt::significance(c.p_value, alpha),
+                ep.rmst.as_ref().map_or(String::new(), |r| format!(
+                    "; RMST difference to {} {} {} {}{}",
+                    fmt::num(r.tau),
+                    ep.unit,
+                    fmt::dec(Some(r.difference), 1),
+                    ep.unit,
+                    match (r.lower, r.upper) {
+                        (Some(_), Some(_)) => format!(
+                            " (bootstrap CI {} to {})",
+                            fmt::dec(r.lower, 1),
+                            fmt::dec(r.upper, 1)
+                        ),
+                        _ => String::new(),
+                    }
+                ))
+            )
+        })
+        .collect()
+}
+
 /// The section's text and table.
 pub fn blocks(e: &EmulationResult, conf_level: f64) -> Vec<Block> {
     let level = fmt::num(conf_level * 100.0);

@@ -406,6 +406,9 @@ fn summary(input: &Input, blocks: &mut Vec<Block>) {
             ));
         }
     }
+    if let Some(e) = &r.emulation {
+        items.extend(emulation::summary(e, input.alpha()));
+    }
     blocks.push(Block::List(items));
     blocks.push(Block::Para(format!(
         "A p-value at or above α = {} means the data do not show a difference at that level; it does not show that the arms are equal, and a difference in medians with such a p-value is not a significantly longer survival.",
