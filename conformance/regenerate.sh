@@ -6,7 +6,7 @@
 # data in fixtures/real/ and write conformance/<name>.json; each JSON records
 # R.version.string and packageVersion("survival") of the run (matchit.json
 # also packageVersion("MatchIt"): 4.5.1 from r-cran-matchit; competing.json
-# also cmprsk 2.2.11 from r-cran-cmprsk; mgist_eligible.R reads the XLSX
+# also cmprsk 2.2.11 from r-cran-cmprsk; mgist_eligible.R and emulation.R read the XLSX
 # export with r-cran-readxl). competing.R writes fixtures/real/mgus2.csv and
 # melanoma.csv from the survival and MASS (r-cran-mass) packages; finegray.R
 # reads them. The committed

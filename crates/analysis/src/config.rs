@@ -64,6 +64,82 @@ pub struct AnalysisConfig {
     pub time_varying: Option<TimeVaryingConfig>,
     /// The arm hazard ratios are relative to (default: the last arm).
     pub reference_arm: Option<Spanned<String>>,
+    /// A target trial emulated by clone–censor–weight on the eligible
+    /// patients.
+    pub emulation: Option<EmulationConfig>,
+}
+
+/// `[analysis.emulation]`: a target trial emulated by clone–censor–weight
+/// (see the `emulation` module for every convention).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmulationConfig {
+    /// Date column of the exposure (e.g. `surgery_date`).
+    pub exposure: Spanned<String>,
+    /// The grace period after each endpoint's origin, in the endpoint's
+    /// unit: exposed within it, or not.
+    pub grace: f64,
+    /// Labels of the two strategies: exposed within the grace period, not
+    /// exposed within it.
+    #[serde(default = "default_strategies")]
+    pub strategies: [String; 2],
+    pub weights: EmulationWeights,
+    /// Times of the risk differences (default: `analysis.at`, else 12, 36
+    /// and 60 months).
+    pub at: Option<Vec<f64>>,
+    /// Horizon of the RMST difference (default: `analysis.rmst_tau`; none
+    /// when both are absent).
+    pub rmst_tau: Option<f64>,
+    /// Bootstrap replicates of the differences' intervals (0 = none).
+    #[serde(default = "default_bootstrap")]
+    pub bootstrap: usize,
+    /// Seed of the bootstrap's `SplitMix64`.
+    #[serde(default)]
+    pub seed: u64,
+}
+
+/// `[analysis.emulation.weights]`: the model of artificial censoring.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmulationWeights {
+    /// Only `"logistic"`: pooled logistic regression over intervals, time
+    /// as a factor.
+    #[serde(default)]
+    pub model: WeightModel,
+    /// Baseline covariates of the model (columns).
+    #[serde(default = "no_columns")]
+    pub covariates: Spanned<Vec<String>>,
+    /// Length of the intervals, in the endpoints' unit.
+    #[serde(alias = "intervals")]
+    pub interval: f64,
+    /// Stabilise by the per-interval share censored.
+    #[serde(default = "yes")]
+    pub stabilise: bool,
+    /// Clamp the weights to these quantiles of all rows, e.g. `[0.01, 0.99]`.
+    pub truncate: Option<[f64; 2]>,
+}
+
+/// The model of the censoring weights.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WeightModel {
+    #[default]
+    Logistic,
+}
+
+fn default_strategies() -> [String; 2] {
+    [
+        "exposed within grace".into(),
+        "not exposed within grace".into(),
+    ]
+}
+
+fn default_bootstrap() -> usize {
+    200
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The test of continuous variables in the baseline table.

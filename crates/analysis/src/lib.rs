@@ -2,7 +2,8 @@
 //! log-rank test on the selected cohort, gathered into `results.json` and the
 //! `km.csv` curve table; for a competing-risks endpoint also the
 //! cumulative incidence of each cause, Gray's test and cause-specific Cox
-//! models (`competing`, `cif.csv`).
+//! models (`competing`, `cif.csv`); and, when declared, the target trial
+//! emulated by clone–censor–weight on the eligible patients ([`emulation`]).
 //!
 //! All numbers come from cohortflow-stats (which is checked value by value
 //! against R); this crate only pulls columns out of the cohort table, calls
@@ -14,6 +15,7 @@ mod baseline;
 mod competing;
 mod config;
 mod cox;
+pub mod emulation;
 mod landmark;
 mod results;
 mod survival;
@@ -25,7 +27,8 @@ pub use competing::{
 };
 pub use config::{
     AnalysisConfig, BaselineTest, ConfTypeName, ContinuousTest, CoxConfig, DEFAULT_AT_MONTHS,
-    LandmarkConfig, PairwiseAdjust, Population, TiesName, TimeVaryingConfig,
+    EmulationConfig, EmulationWeights, LandmarkConfig, PairwiseAdjust, Population, TiesName,
+    TimeVaryingConfig, WeightModel,
 };
 pub use cox::{CoxModel, CoxTerm, MissingCount, TestResult};
 pub use results::*;
@@ -75,6 +78,8 @@ pub enum AnalysisKind {
     Naive,
     /// Exposed or not by the landmark, time from the landmark.
     Landmark,
+    /// The strategies of the emulated target trial (clone–censor–weight).
+    Emulation,
 }
 
 impl AnalysisKind {
@@ -82,6 +87,7 @@ impl AnalysisKind {
         match self {
             AnalysisKind::Naive => "naive",
             AnalysisKind::Landmark => "landmark",
+            AnalysisKind::Emulation => "emulation",
         }
     }
 }
@@ -412,6 +418,21 @@ pub fn analyse(
         }
     }
 
+    let emulation = match &cfg.emulation {
+        Some(e) => Some(emulation::emulation(
+            e,
+            &selected,
+            eligible,
+            cfg.at.as_deref(),
+            cfg.rmst_tau,
+            ties,
+            cfg.conf_type,
+            cfg.conf_level,
+            &mut curves,
+        )?),
+        None => None,
+    };
+
     Ok(Analysis {
         results: Results {
             arms: arm_counts,
@@ -419,6 +440,7 @@ pub fn analyse(
             endpoints: results,
             landmark,
             time_varying,
+            emulation,
             warnings,
             design_warnings: Vec::new(),
             matching: None,

@@ -22,6 +22,8 @@ pub struct Results {
     pub endpoints: Vec<EndpointResult>,
     pub landmark: Option<LandmarkResult>,
     pub time_varying: Option<TimeVaryingResult>,
+    /// The target trial emulated by clone–censor–weight, when declared.
+    pub emulation: Option<EmulationResult>,
     /// Warnings of the analysis (an empty arm, a test the data cannot
     /// give), in plain words.
     pub warnings: Vec<String>,
@@ -244,4 +246,103 @@ pub struct Conventions {
     pub strata: Option<String>,
     pub time_varying: String,
     pub month_days: f64,
+}
+
+/// `[analysis.emulation]`: the emulated target trial (conventions in the
+/// `emulation` module and docs/pipeline.md).
+#[derive(Debug, Clone, Serialize)]
+pub struct EmulationResult {
+    /// Eligible patients (before leaving out a missing covariate).
+    pub population_n: u64,
+    /// Patients left out for a missing covariate of the weight model.
+    pub excluded_missing: u64,
+    pub exposure: String,
+    /// Grace period, in each endpoint's unit.
+    pub grace: f64,
+    /// `exposed` (within grace), `unexposed`, with their labels.
+    pub strategies: Vec<ArmInfo>,
+    pub weight_model: String,
+    pub covariates: Vec<String>,
+    pub interval: f64,
+    pub stabilise: bool,
+    pub truncate: Option<[f64; 2]>,
+    pub bootstrap: u64,
+    pub seed: u64,
+    pub endpoints: Vec<EmulationEndpoint>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EmulationEndpoint {
+    pub name: String,
+    pub label: String,
+    pub unit: TimeUnit,
+    /// Patients with this endpoint (each cloned into both strategies).
+    pub patients: u64,
+    pub by_strategy: Vec<EmulationStrategy>,
+    /// The weights' truncation bounds, when declared.
+    pub truncated_at: Option<[f64; 2]>,
+    /// Rows whose weight the truncation changed.
+    pub truncated_rows: u64,
+    /// `(1 - S_exposed) - (1 - S_unexposed)` at each time, bootstrap CI.
+    pub risk_difference: Vec<RiskDifferenceAt>,
+    pub rmst: Option<EmulationRmst>,
+    pub cox: EmulationCox,
+    /// Bootstrap replicates that could not be fitted (left out of the CI).
+    pub bootstrap_failed: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EmulationStrategy {
+    pub strategy: String,
+    /// Clones in this strategy (a clone with no follow-up is not one).
+    pub clones: u64,
+    pub artificially_censored: u64,
+    /// Weighted events.
+    pub events: f64,
+    /// Rows of the strategy's weight model (0 = no artificial censoring:
+    /// every weight is 1).
+    pub weight_model_rows: u64,
+    pub weight_min: f64,
+    pub weight_max: f64,
+    pub weight_mean: f64,
+    /// The weighted curve at the times of `risk_difference` (robust CI).
+    pub survival_at: Vec<SurvivalAtTime>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RiskDifferenceAt {
+    pub time: f64,
+    pub risk_exposed: f64,
+    pub risk_unexposed: f64,
+    pub estimate: f64,
+    /// Percentile bootstrap limits; `null` without replicates.
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EmulationRmst {
+    pub tau: f64,
+    pub exposed: f64,
+    pub unexposed: f64,
+    /// Exposed minus unexposed.
+    pub difference: f64,
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
+}
+
+/// The weighted Cox model of the exposed strategy against the unexposed,
+/// robust variance clustered on the patient.
+#[derive(Debug, Clone, Serialize)]
+pub struct EmulationCox {
+    pub formula: String,
+    pub rows: usize,
+    pub events: usize,
+    pub clusters: usize,
+    pub coef: f64,
+    pub robust_se: f64,
+    pub hazard_ratio: f64,
+    pub lower: f64,
+    pub upper: f64,
+    pub p_value: f64,
 }

@@ -105,6 +105,77 @@ pub fn validate(
             &tv.exposure,
         );
     }
+    if let Some(e) = &cfg.emulation {
+        date_column(&mut problems, "analysis.emulation.exposure", &e.exposure);
+        let positive = |problems: &mut Vec<ConfigProblem>, key: &str, v: f64, fix: &str| {
+            if !(v.is_finite() && v > 0.0) {
+                problems.push(ConfigProblem::new(
+                    key,
+                    None,
+                    format!("{v} is not a positive number"),
+                    fix,
+                ));
+            }
+        };
+        positive(
+            &mut problems,
+            "analysis.emulation.grace",
+            e.grace,
+            "a grace period in the endpoints' unit, e.g. grace = 12",
+        );
+        positive(
+            &mut problems,
+            "analysis.emulation.weights.interval",
+            e.weights.interval,
+            "an interval length in the endpoints' unit, e.g. interval = 3",
+        );
+        if let Some(t) = e.rmst_tau {
+            positive(
+                &mut problems,
+                "analysis.emulation.rmst_tau",
+                t,
+                "a horizon in the endpoints' unit, e.g. 60",
+            );
+        }
+        for t in e.at.iter().flatten() {
+            if !(t.is_finite() && *t >= 0.0) {
+                problems.push(ConfigProblem::new(
+                    "analysis.emulation.at",
+                    None,
+                    format!("time {t} is not a non-negative number"),
+                    "times in the endpoints' unit, e.g. at = [12, 36, 60]",
+                ));
+            }
+        }
+        if let Some([lo, hi]) = e.weights.truncate
+            && !(0.0 <= lo && lo < hi && hi <= 1.0)
+        {
+            problems.push(ConfigProblem::new(
+                "analysis.emulation.weights.truncate",
+                None,
+                format!("[{lo}, {hi}] are not two increasing quantiles in [0, 1]"),
+                "quantiles of the weights, e.g. truncate = [0.01, 0.99]",
+            ));
+        }
+        let covariates = &e.weights.covariates;
+        for a in covariates.get_ref() {
+            match frame.column(a).map(|c| c.dtype().clone()) {
+                Ok(DataType::Date) => problems.push(ConfigProblem::new(
+                    "analysis.emulation.weights.covariates",
+                    Some(covariates.span()),
+                    format!("'{a}' is a date"),
+                    "a number, boolean or category column known at time zero",
+                )),
+                Ok(_) => {}
+                Err(_) => problems.push(ConfigProblem::new(
+                    "analysis.emulation.weights.covariates",
+                    Some(covariates.span()),
+                    cohortflow_core::expr::unknown_column(a, frame),
+                    "a column of the schema or a derived column",
+                )),
+            }
+        }
+    }
     if let Some(c) = &cfg.cox {
         for a in c.adjust.get_ref() {
             match frame.column(a).map(|c| c.dtype().clone()) {

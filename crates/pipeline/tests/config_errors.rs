@@ -205,3 +205,29 @@ fn a_typo_in_a_source_file_is_placed_in_that_file() {
         problems[0]
     );
 }
+
+#[test]
+fn emulation_weight_covariate_that_does_not_exist() {
+    let (message, line) = problem(
+        "covariates = [\"age\", \"best_response\", \"mets_peritoneum\"]",
+        "covariates = [\"age\", \"best_respons\", \"mets_peritoneum\"]",
+    );
+    assert_at(
+        &message,
+        line,
+        &["analysis.emulation.weights.covariates", "best_response"],
+    );
+}
+
+#[test]
+fn emulation_exposure_that_is_not_a_date() {
+    let (message, line) = problem(
+        "exposure = \"surgery_date\"\ngrace = 12",
+        "exposure = \"age\"\ngrace = 12",
+    );
+    assert_at(
+        &message,
+        line,
+        &["analysis.emulation.exposure", "'age'", "not a date"],
+    );
+}

@@ -9,7 +9,8 @@
 //!   `table1.csv`, and per endpoint the Kaplan–Meier figures with their
 //!   numbers-at-risk tables as SVG and PNG ([`plot`]); for a
 //!   competing-risks endpoint, the cumulative incidence of each cause
-//!   (table, tests, one figure per cause: `competing`).
+//!   (table, tests, one figure per cause: `competing`); the emulated
+//!   target trial's table and weighted curves (`emulation`).
 //! - [`ReportConfig`]: the pipeline file's optional `[report]` section
 //!   (alpha, CI bands, a publication to compare with).
 //!
@@ -22,6 +23,7 @@
 
 mod competing;
 mod doc;
+mod emulation;
 pub mod flow;
 mod fmt;
 pub mod love;
@@ -233,6 +235,29 @@ pub fn build(input: &Input) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
         }
     }
 
+    if let Some(e) = &input.results.emulation {
+        blocks.extend(emulation::blocks(e, input.results.conventions.conf_level));
+        for ep in &e.endpoints {
+            let (stem, fig) = emulation::figure(e, ep, input.curves, input.config.ci_bands);
+            let failed = |message| ReportError::Figure {
+                figure: stem.clone(),
+                message,
+            };
+            let svg = plot::svg(&fig).map_err(failed)?;
+            files.push((format!("{stem}.png"), plot::png(&fig).map_err(failed)?));
+            blocks.push(Block::Figure {
+                file: format!("{stem}.svg"),
+                caption: format!(
+                    "{}. Weighted Kaplan–Meier curves of the two strategies (clones, inverse-probability-of-censoring weights), time from the origin; numbers at risk are the weighted numbers of clones. Also {stem}.png.",
+                    fig.title
+                ),
+                alt: format!("Kaplan–Meier plot: {}", fig.title),
+                svg: svg.clone(),
+            });
+            files.push((format!("{stem}.svg"), svg.into_bytes()));
+        }
+    }
+
     if let Some(p) = &input.config.published {
         blocks.extend(published::block(input, p).map_err(ReportError::Published)?);
     }
@@ -301,6 +326,12 @@ fn design(input: &Input, blocks: &mut Vec<Block>) {
             tv.exposure,
             tv.population_n,
             tv.population.describe()
+        )));
+    }
+    if let Some(e) = &r.emulation {
+        blocks.push(Block::Para(format!(
+            "The target trial is also emulated by clone–censor–weight on {} eligible patients: from the origin, each patient is cloned into \"{}\" and \"{}\", clones are censored when they leave their strategy and the censoring is weighted (section Emulated target trial).",
+            e.population_n, e.strategies[0].label, e.strategies[1].label
         )));
     }
     if r.matching.is_some() {
@@ -374,6 +405,9 @@ fn summary(input: &Input, blocks: &mut Vec<Block>) {
                 tests.join("; ")
             ));
         }
+    }
+    if let Some(e) = &r.emulation {
+        items.extend(emulation::summary(e, input.alpha()));
     }
     blocks.push(Block::List(items));
     blocks.push(Block::Para(format!(

@@ -17,6 +17,7 @@
 //! | [`cox_ph`], [`cox_zph`] | `survival::coxph` + `summary.coxph` (Efron/Breslow, strata, `(start, stop]`), `cox.zph` |
 //! | [`cox_ph_weighted`] (+ [`CoxVariance`], [`RobustVariance`]) | `coxph(..., weights = w)`, `cluster = id`, `robust = TRUE` + `summary.coxph` (`robust se`, robust Wald test, `robscore`) |
 //! | [`kaplan_meier_weighted`] (+ [`KmVariance`]) | `survfit(Surv(time, event) ~ 1, weights = w, robust = , id = )` (weighted Greenwood or infinitesimal jackknife) |
+//! | [`kaplan_meier_weighted_counting`] | `survfit(Surv(start, stop, event) ~ 1, weights = w, id = id, robust = TRUE)` (time-varying weights, infinitesimal jackknife clustered on `id`) |
 //! | [`fine_gray_expand`] (+ [`FineGrayData`]), [`fine_gray`] | `survival::finegray`; with `coxph(Surv(fgstart, fgstop, fgstatus) ~ x, weights = fgwt)` on its rows: the Fine–Gray model |
 //! | [`aeq_times`] | `survival::aeqSurv` (`timefix = TRUE`) |
 //! | [`fisher_exact`] | `stats::fisher.test` (two-sided p, 2 x 2 and r x c) |
@@ -151,7 +152,7 @@ pub use km::{
     ConfType, KaplanMeier, KmOptions, KmStep, QuantileEstimate, SurvivalAt, kaplan_meier,
     kaplan_meier_by_group, kaplan_meier_by_group_prepared,
 };
-pub use km_weighted::{KmVariance, kaplan_meier_weighted};
+pub use km_weighted::{KmVariance, kaplan_meier_weighted, kaplan_meier_weighted_counting};
 pub use logistic::{GlmOptions, LogisticFit, logistic_regression};
 pub use logrank::{LogRank, log_rank, log_rank_prepared};
 pub use matching::{
