@@ -213,8 +213,28 @@ fn print_summary(name: &str, s: &RunSummary) {
             }
         }
     }
+    if let Some(em) = &r.emulation {
+        println!(
+            "  emulated target trial ({} within {}{} vs not, clone-censor-weight):",
+            em.exposure,
+            fmt_num(em.grace),
+            em.endpoints
+                .first()
+                .map_or(String::new(), |e| format!(" {}", e.unit))
+        );
+        for e in &em.endpoints {
+            let c = &e.cox;
+            println!(
+                "    {}: HR {:.2} [{:.2}, {:.2}], robust p = {:.4}",
+                e.label, c.hazard_ratio, c.lower, c.upper, c.p_value
+            );
+        }
+    }
+    for w in &r.design_warnings {
+        println!("  design warning: {}", w.text());
+    }
     for w in &r.warnings {
-        println!("  design warning: {w}");
+        println!("  warning: {w}");
     }
     println!("  written to {}", s.out.display());
     println!("  report: {}", s.out.join("report.html").display());
