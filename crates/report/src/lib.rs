@@ -533,11 +533,14 @@ fn matching(m: &MatchingSummary, blocks: &mut Vec<Block>) -> String {
         ],
         class: "numbers",
     });
-    let svg = love::love_svg(&love);
+    let svg = love::love_svg(&love, m.thresholds.smd);
     blocks.push(Block::Figure {
         file: "love.svg".into(),
         svg: svg.clone(),
-        caption: "Love plot: absolute SMD of each term before (open) and after (filled) matching; dashed line at 0.1.".into(),
+        caption: format!(
+            "Love plot: absolute SMD of each term before (open orange) and after (filled blue) matching, sorted by the imbalance before matching; dashed line at the threshold |SMD| = {} ([matching.balance]).",
+            m.thresholds.smd
+        ),
         alt: "Love plot of standardized mean differences before and after matching".into(),
     });
     svg
