@@ -6,7 +6,10 @@
 
 use crate::doc::{Block, Cell, Row};
 use crate::fmt;
-use crate::plot::{CHART_H, COLOURS, ROW_H, WIDTH, register_font, tick_label, ticks as tick_times};
+use crate::plot::{
+    CHART_H, COLOURS, ROW_H, WIDTH, register_font, render_png, render_svg, risk_table, tick_label,
+    ticks as tick_times,
+};
 use cohortflow_analysis::{CifCurve, CompetingResult, EndpointResult};
 use cohortflow_core::time::TimeUnit;
 use cohortflow_stats::CumulativeIncidence;
@@ -343,66 +346,29 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, fig: &CifFigure) -> Re
     ))
     .map_err(err)?;
     let (plot_left, _) = chart.backend_coord(&(0.0, 0.0));
-    let y0 = 8i32;
-    bottom
-        .draw(&Text::new(
-            "Number at risk",
-            (10, y0),
-            TextStyle::from(font(16.0)).pos(Pos::new(HPos::Left, VPos::Top)),
-        ))
-        .map_err(err)?;
-    for (i, s) in fig.series.iter().enumerate() {
-        let c = COLOURS[i % COLOURS.len()];
-        let y = y0 + ROW_H as i32 * (i as i32 + 1);
-        bottom
-            .draw(&Text::new(
-                s.0.to_string(),
-                (plot_left - 14, y),
-                font(16.0).color(&c).pos(Pos::new(HPos::Right, VPos::Top)),
-            ))
-            .map_err(err)?;
-        for &t in &xt {
-            let (x, _) = chart.backend_coord(&(t, 0.0));
-            bottom
-                .draw(&Text::new(
-                    format!("{:.0}", s.1.at(t).n_risk),
-                    (x, y),
-                    TextStyle::from(font(16.0)).pos(Pos::new(HPos::Center, VPos::Top)),
-                ))
-                .map_err(err)?;
-        }
-    }
+    let rows: Vec<(&str, Vec<f64>)> = fig
+        .series
+        .iter()
+        .map(|s| (s.0, xt.iter().map(|&t| s.1.at(t).n_risk).collect()))
+        .collect();
+    risk_table(
+        &bottom,
+        plot_left,
+        &xt,
+        |t| chart.backend_coord(&(t, 0.0)).0,
+        &rows,
+    )
+    .map_err(err)?;
     root.present().map_err(err)?;
     Ok(())
 }
 
 /// The figure as SVG text.
 pub(crate) fn svg(fig: &CifFigure) -> Result<String, String> {
-    let mut out = String::new();
-    {
-        let root = SVGBackend::with_string(&mut out, size(fig)).into_drawing_area();
-        draw(root, fig)?;
-    }
-    out.push('\n');
-    Ok(out)
+    render_svg(size(fig), |root| draw(root, fig))
 }
 
 /// The figure as PNG bytes.
 pub(crate) fn png(fig: &CifFigure) -> Result<Vec<u8>, String> {
-    let (w, h) = size(fig);
-    let mut buf = vec![0u8; (w * h * 3) as usize];
-    {
-        let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
-        draw(root, fig)?;
-    }
-    let mut out = Vec::new();
-    image::ImageEncoder::write_image(
-        image::codecs::png::PngEncoder::new(&mut out),
-        &buf,
-        w,
-        h,
-        image::ColorType::Rgb8,
-    )
-    .map_err(|e| format!("encoding the PNG: {e}"))?;
-    Ok(out)
+    render_png(size(fig), |root| draw(root, fig))
 }

@@ -321,59 +321,99 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, fig: &Figure) -> Resul
 
     // Numbers at risk: one column per tick, at the tick's x.
     let (plot_left, _) = chart.backend_coord(&(0.0, 0.0));
-    let y0 = 8i32;
-    bottom
-        .draw(&Text::new(
-            "Number at risk",
-            (10, y0),
-            TextStyle::from(font(16.0)).pos(Pos::new(HPos::Left, VPos::Top)),
-        ))
-        .map_err(err)?;
-    for (i, s) in fig.series.iter().enumerate() {
-        let c = COLOURS[i % COLOURS.len()];
-        let y = y0 + ROW_H as i32 * (i as i32 + 1);
-        let style = font(16.0).color(&c);
-        bottom
-            .draw(&Text::new(
-                s.name.to_string(),
-                (plot_left - 14, y),
-                style.pos(Pos::new(HPos::Right, VPos::Top)),
-            ))
-            .map_err(err)?;
-        for &t in &xt {
-            let (x, _) = chart.backend_coord(&(t, 0.0));
-            let n = s.km.survival_at(t).n_risk;
-            bottom
-                .draw(&Text::new(
-                    format!("{n:.0}"),
-                    (x, y),
-                    TextStyle::from(font(16.0)).pos(Pos::new(HPos::Center, VPos::Top)),
-                ))
-                .map_err(err)?;
-        }
-    }
+    let rows: Vec<(&str, Vec<f64>)> = fig
+        .series
+        .iter()
+        .map(|s| {
+            (
+                s.name,
+                xt.iter().map(|&t| s.km.survival_at(t).n_risk).collect(),
+            )
+        })
+        .collect();
+    risk_table(
+        &bottom,
+        plot_left,
+        &xt,
+        |t| chart.backend_coord(&(t, 0.0)).0,
+        &rows,
+    )
+    .map_err(err)?;
     root.present().map_err(err)?;
     Ok(())
 }
 
 /// The figure as SVG text.
 pub fn svg(fig: &Figure) -> Result<String, String> {
+    render_svg(size(fig), |root| draw(root, fig))
+}
+
+/// The figure as PNG bytes.
+pub fn png(fig: &Figure) -> Result<Vec<u8>, String> {
+    render_png(size(fig), |root| draw(root, fig))
+}
+
+/// The numbers-at-risk table under a figure (the Kaplan–Meier and the
+/// cumulative-incidence figures): a title, then one row per series, its
+/// name in its colour right-aligned left of the plot at `plot_left`, and
+/// its numbers at risk (one per tick, at the tick's x by `x_at`).
+pub(crate) fn risk_table<DB: DrawingBackend>(
+    bottom: &DrawingArea<DB, Shift>,
+    plot_left: i32,
+    ticks: &[f64],
+    x_at: impl Fn(f64) -> i32,
+    rows: &[(&str, Vec<f64>)],
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let font = |size: f64| ("sans-serif", size).into_font();
+    let y0 = 8i32;
+    bottom.draw(&Text::new(
+        "Number at risk",
+        (10, y0),
+        TextStyle::from(font(16.0)).pos(Pos::new(HPos::Left, VPos::Top)),
+    ))?;
+    for (i, (name, n_risk)) in rows.iter().enumerate() {
+        let c = COLOURS[i % COLOURS.len()];
+        let y = y0 + ROW_H as i32 * (i as i32 + 1);
+        bottom.draw(&Text::new(
+            name.to_string(),
+            (plot_left - 14, y),
+            font(16.0).color(&c).pos(Pos::new(HPos::Right, VPos::Top)),
+        ))?;
+        for (&t, n) in ticks.iter().zip(n_risk) {
+            bottom.draw(&Text::new(
+                format!("{n:.0}"),
+                (x_at(t), y),
+                TextStyle::from(font(16.0)).pos(Pos::new(HPos::Center, VPos::Top)),
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+/// A figure of `size` drawn by `draw`, as SVG text.
+pub(crate) fn render_svg(
+    size: (u32, u32),
+    draw: impl FnOnce(DrawingArea<SVGBackend, Shift>) -> Result<(), String>,
+) -> Result<String, String> {
     let mut out = String::new();
     {
-        let root = SVGBackend::with_string(&mut out, size(fig)).into_drawing_area();
-        draw(root, fig)?;
+        let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
+        draw(root)?;
     }
     out.push('\n');
     Ok(out)
 }
 
-/// The figure as PNG bytes.
-pub fn png(fig: &Figure) -> Result<Vec<u8>, String> {
-    let (w, h) = size(fig);
+/// A figure of `size` drawn by `draw`, as PNG bytes.
+pub(crate) fn render_png(
+    size: (u32, u32),
+    draw: impl FnOnce(DrawingArea<BitMapBackend, Shift>) -> Result<(), String>,
+) -> Result<Vec<u8>, String> {
+    let (w, h) = size;
     let mut buf = vec![0u8; (w * h * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
-        draw(root, fig)?;
+        draw(root)?;
     }
     let mut out = Vec::new();
     image::ImageEncoder::write_image(
