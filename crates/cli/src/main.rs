@@ -41,6 +41,12 @@ enum Command {
         /// centre's own export only; off by default.
         #[arg(long)]
         show_values: bool,
+        /// Which stage tables to write as Parquet: all (ingest, clean,
+        /// derive, cohort), cohort, or none [default: the pipeline's
+        /// `stage_tables`, else all]. cohort.csv, results and report are
+        /// always written.
+        #[arg(long, value_name = "all|cohort|none")]
+        stages: Option<cohortflow_pipeline::StageTables>,
     },
     /// Check a pipeline, its schema and its sources without reading any data.
     Validate {
@@ -122,6 +128,7 @@ fn execute(cli: &Cli) -> Result<(), Error> {
             pipeline,
             out,
             show_values,
+            stages,
         } => {
             let path = cohortflow_pipeline::locate(pipeline, &cli.pipelines)?;
             let loaded = cohortflow_pipeline::load(&path)?;
@@ -133,6 +140,7 @@ fn execute(cli: &Cli) -> Result<(), Error> {
                 &out,
                 cohortflow_pipeline::RunOptions {
                     show_values: *show_values,
+                    stage_tables: *stages,
                 },
             )?;
             print_summary(loaded.name(), &summary);

@@ -16,6 +16,7 @@
 //!   and removes the leftovers of killed runs. At every instant `out` is
 //!   the complete earlier run or the complete new one (docs/results.md).
 //! - `manifest` writes `manifest.json` from plain data (names and paths).
+//! - `meter` measures each stage's wall time, CPU time and peak memory.
 //!
 //! Depends on every stage crate and on cohortflow-core, and on
 //! cohortflow-regress for the `[regression]` section's type; it is the only
@@ -25,6 +26,7 @@
 mod error;
 mod load;
 mod manifest;
+mod meter;
 mod out;
 mod rejected;
 mod run;
@@ -32,5 +34,6 @@ mod run;
 pub use cohortflow_core::ledger::Outcome;
 pub use error::{Error, LocatedProblem};
 pub use load::{Loaded, PipelineFile, PipelineHeader, list, load, locate};
+pub use meter::StageCost;
 pub use out::MARKER;
-pub use run::{RunOptions, RunSummary, STAGE_TABLES, run, run_with};
+pub use run::{RunOptions, RunSummary, STAGE_TABLES, StageTables, run, run_with};

@@ -60,6 +60,10 @@ pub struct PipelineHeader {
     /// `["source", "source_row"]` depends on the row order in the files.
     #[serde(default = "default_row_key")]
     pub row_key: Spanned<Vec<String>>,
+    /// Which stage tables the run writes as Parquet: "all" (default),
+    /// "cohort" or "none"; `--stages` overrides it.
+    #[serde(default)]
+    pub stage_tables: crate::run::StageTables,
 }
 
 fn default_row_key() -> Spanned<Vec<String>> {

@@ -3,12 +3,16 @@
 use crate::error::Error;
 use crate::load::Loaded;
 use crate::manifest;
+use crate::meter::{Meter, StageCost};
 use crate::out::Input;
 use cohortflow_analysis::{ArmInfo, EndpointColumns, Results};
 use cohortflow_core::ledger::{Ledger, ModelAccount};
 use cohortflow_core::{rejects, table};
 use polars::prelude::*;
-use polars_io::prelude::ParquetWriter;
+use polars_io::prelude::{ParquetCompression, ParquetWriter};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use tracing::{info, warn};
 
@@ -19,11 +23,54 @@ pub struct RunSummary {
     pub results: Results,
     pub ledger: Ledger,
     pub rejected_rows: usize,
+    /// What each stage cost (also in the log and in `manifest.json`).
+    pub costs: Vec<StageCost>,
 }
 
 /// Tables the run writes, in stage order: Parquet for programs, and the
 /// cohort also as CSV for people.
 pub const STAGE_TABLES: [&str; 4] = ["ingest", "clean", "derive", "cohort"];
+
+/// Which stage tables a run writes as Parquet (`[pipeline] stage_tables`,
+/// or `--stages` on the command line, which wins).
+///
+/// `cohort.csv` (the table behind every estimate), `results.json`, the
+/// ledger, the rejects and the report are written whatever the choice, and
+/// the manifest lists and hashes whatever was written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StageTables {
+    /// `ingest`, `clean`, `derive` and `cohort` (the default).
+    #[default]
+    All,
+    /// `cohort.parquet` only.
+    Cohort,
+    /// No Parquet table.
+    None,
+}
+
+impl StageTables {
+    /// Whether the Parquet table of `stage` is written.
+    pub fn keeps(self, stage: &str) -> bool {
+        match self {
+            StageTables::All => true,
+            StageTables::Cohort => stage == "cohort",
+            StageTables::None => false,
+        }
+    }
+}
+
+impl std::str::FromStr for StageTables {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "all" => Ok(StageTables::All),
+            "cohort" => Ok(StageTables::Cohort),
+            "none" => Ok(StageTables::None),
+            _ => Err(format!("expected all, cohort or none, not \"{s}\"")),
+        }
+    }
+}
 
 /// Runs every stage and writes the run folder `out`.
 ///
@@ -46,6 +93,9 @@ pub struct RunOptions {
     /// fills its `values` column. Off by default: messages and files name
     /// file, line and column, never a patient's value.
     pub show_values: bool,
+    /// `--stages`: which stage tables to write; `None` = the pipeline's
+    /// `stage_tables` (default all).
+    pub stage_tables: Option<StageTables>,
 }
 
 impl RunOptions {
@@ -58,20 +108,115 @@ impl RunOptions {
     }
 }
 
+fn stage_error(stage: &'static str) -> impl Fn(PolarsError) -> Error {
+    move |e: PolarsError| Error::Stage {
+        stage,
+        message: e.to_string(),
+    }
+}
+
+/// Everything the stages computed, for the writing of the run folder.
+struct Computed {
+    results: Results,
+    ledger: Ledger,
+    rejects: Vec<rejects::Reject>,
+    analysis_curves: Vec<cohortflow_analysis::Curve>,
+    cif_curves: Vec<cohortflow_analysis::CifCurve>,
+    cohort: DataFrame,
+    attrition: Vec<cohortflow_cohort::AttritionRow>,
+    matched: Option<cohortflow_cohort::matching::Matched>,
+}
+
+/// A stage table on its way to the writer thread.
+type TableSender = std::sync::mpsc::Sender<(&'static str, DataFrame)>;
+
 /// [`run`] with options.
+///
+/// The stage tables are written (and hashed while written) by a second
+/// thread while the later stages and the analysis compute; each stage's
+/// frame is dropped as soon as the next stage and the writer are done with
+/// it. The inputs are hashed for the manifest by a third thread while
+/// ingest reads them. What each stage cost is logged and kept in the
+/// manifest (`meter`).
 pub fn run_with(loaded: &Loaded, out: &Path, options: RunOptions) -> Result<RunSummary, Error> {
     crate::rejected::check_config(&loaded.sources)?;
     let run_folder = crate::out::prepare(out, &inputs(loaded))?;
+    let stage_tables = options
+        .stage_tables
+        .unwrap_or(loaded.file.pipeline.stage_tables);
+    let staging = run_folder.dir.clone();
+    let (computed, mut meter) = std::thread::scope(|scope| {
+        let input_files = manifest_input_files(loaded);
+        let input_hashes = scope.spawn(move || manifest::hash_files(&input_files));
+        let (tables, table_rx) = std::sync::mpsc::channel::<(&'static str, DataFrame)>();
+        let staging_dir = staging.clone();
+        let writer = scope.spawn(move || -> Result<Vec<(String, String)>, Error> {
+            let mut hashes = Vec::new();
+            for (name, df) in table_rx {
+                let file = format!("{name}.parquet");
+                let sha = write_parquet(&staging_dir.join(&file), df)?;
+                hashes.push((file, sha));
+            }
+            Ok(hashes)
+        });
+        let computed = compute(loaded, options, stage_tables, &tables);
+        // No more tables: the writer finishes what it has and returns.
+        drop(tables);
+        let table_hashes = writer
+            .join()
+            .expect("the stage-table writer does not panic");
+        let input_hashes = input_hashes
+            .join()
+            .expect("hashing the inputs does not panic");
+        let (computed, mut meter) = computed?;
+        let mut output_hashes: HashMap<String, String> = table_hashes?.into_iter().collect();
+        let input_hashes = input_hashes?;
+        meter.start("write");
+        write_outputs(
+            loaded,
+            &staging,
+            &run_folder,
+            &computed,
+            options,
+            &mut output_hashes,
+            &input_hashes,
+            &mut meter,
+        )?;
+        Ok::<_, Error>((computed, meter))
+    })?;
+    meter.start("commit");
+    run_folder.commit()?;
+    meter.end();
+    info!(out = %out.display(), "run folder written");
+    Ok(RunSummary {
+        out: out.to_path_buf(),
+        rejected_rows: computed.rejects.len(),
+        results: computed.results,
+        ledger: computed.ledger,
+        costs: meter.costs().to_vec(),
+    })
+}
+
+/// The stages, from ingest to the analysis.
+fn compute(
+    loaded: &Loaded,
+    options: RunOptions,
+    stage_tables: StageTables,
+    tables: &TableSender,
+) -> Result<(Computed, Meter), Error> {
     let sources = loaded.source_names();
-    let stage = |stage: &'static str| {
-        move |e: PolarsError| Error::Stage {
-            stage,
-            message: e.to_string(),
+    let mut meter = Meter::new();
+    // A table the writer will write, or nothing if it is not kept. The
+    // writer may be gone only after an error of its own, which it reports.
+    let keep = |name: &'static str, df: &DataFrame| {
+        if stage_tables.keeps(name) {
+            let _ = tables.send((name, df.clone()));
         }
     };
     let mut ledger = Ledger::new();
     let mut all_rejects = Vec::new();
 
+    meter.start("ingest");
     let mut ingested: Option<DataFrame> = None;
     for source in &loaded.sources {
         let ing = cohortflow_ingest::ingest_with(
@@ -87,35 +232,31 @@ pub fn run_with(loaded: &Loaded, out: &Path, options: RunOptions) -> Result<RunS
         match &mut ingested {
             None => ingested = Some(ing.frame),
             Some(df) => {
-                df.vstack_mut(&ing.frame).map_err(stage("ingest"))?;
+                df.vstack_mut(&ing.frame).map_err(stage_error("ingest"))?;
             }
         }
     }
     let mut ingested = ingested.unwrap_or_else(|| loaded.schema.empty_frame());
     ingested.rechunk_mut();
+    keep("ingest", &ingested);
 
-    let cleaned = cohortflow_clean::clean(
-        &loaded.file.clean,
-        &loaded.ranges,
-        ingested.clone(),
-        &sources,
-    )
-    .map_err(stage("clean"))?;
+    meter.start("clean");
+    let cleaned = cohortflow_clean::clean(&loaded.file.clean, &loaded.ranges, ingested, &sources)
+        .map_err(stage_error("clean"))?;
     info!(rows = cleaned.frame.height(), "cleaned");
     ledger.extend(cleaned.accounts);
     all_rejects.extend(cleaned.rejects);
+    keep("clean", &cleaned.frame);
 
+    meter.start("derive");
     let endpoints = loaded.endpoints();
-    let derived = cohortflow_derive::derive(
-        &loaded.file.derive,
-        &endpoints,
-        cleaned.frame.clone(),
-        &sources,
-    )
-    .map_err(stage("derive"))?;
+    let derived =
+        cohortflow_derive::derive(&loaded.file.derive, &endpoints, cleaned.frame, &sources)
+            .map_err(stage_error("derive"))?;
     info!(rows = derived.frame.height(), "derived");
     ledger.extend(derived.accounts);
     all_rejects.extend(derived.rejects);
+    keep("derive", &derived.frame);
     // Every stage that rejects rows has run: a source that lost too many
     // stops the run here, before the cohort stage fails on it less clearly.
     let linkage: Vec<&str> = loaded
@@ -127,19 +268,24 @@ pub fn run_with(loaded: &Loaded, out: &Path, options: RunOptions) -> Result<RunS
         .collect();
     crate::rejected::check(&loaded.sources, &ledger, &linkage)?;
 
+    meter.start("cohort");
     let mut selected =
         cohortflow_cohort::select(&loaded.file.cohort, derived.frame.clone(), &sources)
             .map_err(|e| Error::Cohort(Box::new(e)))?;
     info!(rows = selected.frame.height(), "selected");
     ledger.extend(std::mem::take(&mut selected.accounts));
+    let design_warnings = design_warnings(loaded, &endpoints, &derived.frame, &selected.frame)?;
+    drop(derived.frame);
     // From here on rows are in the order of the row key, so that matching
     // and every estimate are the same whatever the order of the exports.
     selected.frame = sort_by_row_key(&selected.frame, loaded.file.pipeline.row_key.get_ref())?;
     selected.eligible =
         sort_by_row_key(&selected.eligible, loaded.file.pipeline.row_key.get_ref())?;
+    keep("cohort", &selected.frame);
 
     let matched = match &loaded.file.matching {
         Some(cfg) => {
+            meter.start("matching");
             let m = cohortflow_cohort::matching::match_arms(
                 cfg,
                 &selected.frame,
@@ -160,6 +306,7 @@ pub fn run_with(loaded: &Loaded, out: &Path, options: RunOptions) -> Result<RunS
         return Err(Error::Ledger(imbalances));
     }
 
+    meter.start("analysis");
     let arms: Vec<ArmInfo> = loaded
         .file
         .cohort
@@ -199,6 +346,7 @@ pub fn run_with(loaded: &Loaded, out: &Path, options: RunOptions) -> Result<RunS
         &selected.eligible,
     )
     .map_err(|e| Error::Analysis(Box::new(e)))?;
+    drop(std::mem::take(&mut selected.eligible));
 
     let mut results = analysis.results;
     // Patients a model left out for a missing covariate are in the ledger,
@@ -227,8 +375,7 @@ pub fn run_with(loaded: &Loaded, out: &Path, options: RunOptions) -> Result<RunS
             .warnings
             .extend(cohortflow_cohort::matching::warnings(&m.summary));
     }
-    let km_csv = cohortflow_analysis::km_csv(&analysis.curves);
-    results.design_warnings = design_warnings(loaded, &endpoints, &derived.frame, &selected.frame)?;
+    results.design_warnings = design_warnings;
     results
         .warnings
         .extend(cohortflow_cohort::design::unused_acknowledgements(
@@ -241,104 +388,141 @@ pub fn run_with(loaded: &Loaded, out: &Path, options: RunOptions) -> Result<RunS
     for w in &results.design_warnings {
         warn!("design: {}", w.text());
     }
+    meter.end();
+    Ok((
+        Computed {
+            results,
+            ledger,
+            rejects: all_rejects,
+            analysis_curves: analysis.curves,
+            cif_curves: analysis.cif_curves,
+            cohort: selected.frame,
+            attrition: selected.attrition,
+            matched,
+        },
+        meter,
+    ))
+}
 
-    // Everything is computed: now write, all or nothing. On an error the
-    // staging folder removes itself when it is dropped.
-    let staging = run_folder.dir.clone();
-    let written = (|| -> Result<(), Error> {
-        let tables = [&ingested, &cleaned.frame, &derived.frame, &selected.frame];
-        for (name, df) in STAGE_TABLES.iter().zip(tables) {
-            write_parquet(&staging.join(format!("{name}.parquet")), df)?;
-        }
-        if let Some(m) = &matched {
-            write_parquet(&staging.join("matched.parquet"), &m.frame)?;
-            write_file(
-                &staging.join("matched.csv"),
-                table::to_csv(&m.frame, 6)
-                    .map_err(stage("matching"))?
-                    .as_bytes(),
-            )?;
-            write_file(
-                &staging.join("balance.csv"),
-                cohortflow_cohort::matching::balance_csv(&m.summary).as_bytes(),
-            )?;
-        }
-        // cif.csv only for a study with a competing-risks endpoint
-        if !analysis.cif_curves.is_empty() {
-            write_file(
-                &staging.join("cif.csv"),
-                cohortflow_analysis::cif_csv(&analysis.cif_curves).as_bytes(),
-            )?;
-        }
-        let flow = flow_svg(loaded, &ledger, &results);
-        let text_files: Vec<(&str, String)> = vec![
-            (
-                "cohort.csv",
-                table::to_csv(&selected.frame, 6).map_err(stage("cohort"))?,
-            ),
-            (
-                "rejects.csv",
-                rejects::to_csv(&all_rejects, options.rejects_values()),
-            ),
-            (
-                "attrition.csv",
-                cohortflow_cohort::attrition_csv(&selected.attrition),
-            ),
-            ("ledger.csv", ledger.to_csv()),
-            ("km.csv", km_csv),
-            ("results.json", to_json(&results)),
-            ("flow.svg", flow.clone()),
-        ];
-        for (name, text) in &text_files {
-            write_file(&staging.join(name), text.as_bytes())?;
-        }
-        // report.html, report.md, table1.csv, figures (crates/report).
-        let report = cohortflow_report::Input {
-            name: loaded.name(),
-            description: &loaded.file.pipeline.description,
-            results: &results,
-            curves: &analysis.curves,
-            cif_curves: &analysis.cif_curves,
-            flow_svg: &flow,
-            config: &loaded.file.report,
-        };
-        let report = cohortflow_report::build(&report).map_err(Error::Report)?;
-        for (name, bytes) in &report {
-            write_file(&staging.join(name), bytes)?;
-        }
-        let manifest = manifest::build(&manifest::Inputs {
-            pipeline_name: loaded.name(),
-            pipeline: &loaded.path,
-            pipeline_text: &loaded.text,
-            schema: &loaded.schema_path,
-            row_key: loaded.file.pipeline.row_key.get_ref(),
-            sources: loaded
-                .sources
-                .iter()
-                .map(|s| manifest::SourceFiles {
-                    name: s.config.name.clone(),
-                    centre: s.config.centre.clone(),
-                    file: s.file.clone(),
-                    text: s.text.clone(),
-                    data: crate::load::normalize(&s.data_path()),
-                })
-                .collect(),
-            folder: &staging,
-            outputs: run_folder.outputs()?,
-            conventions: serde_json::to_value(&results.conventions).expect("conventions serialise"),
-        })?;
-        write_file(&staging.join("manifest.json"), manifest.as_bytes())?;
+/// Writes every output but the stage tables into the staging folder, the
+/// manifest last. On an error the staging folder removes itself when it is
+/// dropped.
+#[allow(clippy::too_many_arguments)]
+fn write_outputs(
+    loaded: &Loaded,
+    staging: &Path,
+    run_folder: &crate::out::Staging,
+    c: &Computed,
+    options: RunOptions,
+    hashes: &mut HashMap<String, String>,
+    input_hashes: &HashMap<PathBuf, String>,
+    meter: &mut Meter,
+) -> Result<(), Error> {
+    if let Some(m) = &c.matched {
+        let sha = write_parquet(&staging.join("matched.parquet"), m.frame.clone())?;
+        hashes.insert("matched.parquet".to_string(), sha);
+    }
+    let mut write = |name: &str, bytes: &[u8]| -> Result<(), Error> {
+        let path = staging.join(name);
+        std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
+        hashes.insert(name.to_string(), sha256_hex(bytes));
         Ok(())
-    })();
-    written?;
-    run_folder.commit()?;
-    info!(out = %out.display(), "run folder written");
-    Ok(RunSummary {
-        out: out.to_path_buf(),
-        results,
-        ledger,
-        rejected_rows: all_rejects.len(),
-    })
+    };
+    if let Some(m) = &c.matched {
+        write(
+            "matched.csv",
+            table::to_csv(&m.frame, 6)
+                .map_err(stage_error("matching"))?
+                .as_bytes(),
+        )?;
+        write(
+            "balance.csv",
+            cohortflow_cohort::matching::balance_csv(&m.summary).as_bytes(),
+        )?;
+    }
+    // cif.csv only for a study with a competing-risks endpoint
+    if !c.cif_curves.is_empty() {
+        write(
+            "cif.csv",
+            cohortflow_analysis::cif_csv(&c.cif_curves).as_bytes(),
+        )?;
+    }
+    let flow = flow_svg(loaded, &c.ledger, &c.results);
+    write(
+        "cohort.csv",
+        table::to_csv(&c.cohort, 6)
+            .map_err(stage_error("cohort"))?
+            .as_bytes(),
+    )?;
+    write(
+        "rejects.csv",
+        rejects::to_csv(&c.rejects, options.rejects_values()).as_bytes(),
+    )?;
+    write(
+        "attrition.csv",
+        cohortflow_cohort::attrition_csv(&c.attrition).as_bytes(),
+    )?;
+    write("ledger.csv", c.ledger.to_csv().as_bytes())?;
+    write(
+        "km.csv",
+        cohortflow_analysis::km_csv(&c.analysis_curves).as_bytes(),
+    )?;
+    write("results.json", to_json(&c.results).as_bytes())?;
+    write("flow.svg", flow.as_bytes())?;
+    // report.html, report.md, table1.csv, figures (crates/report).
+    let report = cohortflow_report::Input {
+        name: loaded.name(),
+        description: &loaded.file.pipeline.description,
+        results: &c.results,
+        curves: &c.analysis_curves,
+        cif_curves: &c.cif_curves,
+        flow_svg: &flow,
+        config: &loaded.file.report,
+    };
+    let report = cohortflow_report::build(&report).map_err(Error::Report)?;
+    for (name, bytes) in &report {
+        write(name, bytes)?;
+    }
+    meter.end();
+    drop(write);
+    let manifest = manifest::build(&manifest::Inputs {
+        pipeline_name: loaded.name(),
+        pipeline: &loaded.path,
+        pipeline_text: &loaded.text,
+        schema: &loaded.schema_path,
+        row_key: loaded.file.pipeline.row_key.get_ref(),
+        sources: loaded
+            .sources
+            .iter()
+            .map(|s| manifest::SourceFiles {
+                name: s.config.name.clone(),
+                centre: s.config.centre.clone(),
+                file: s.file.clone(),
+                text: s.text.clone(),
+                data: crate::load::normalize(&s.data_path()),
+            })
+            .collect(),
+        folder: staging,
+        outputs: run_folder.outputs()?,
+        output_hashes: hashes,
+        input_hashes,
+        conventions: serde_json::to_value(&c.results.conventions).expect("conventions serialise"),
+        stages: meter.costs(),
+    })?;
+    let path = staging.join("manifest.json");
+    std::fs::write(&path, manifest.as_bytes()).map_err(|e| Error::io(&path, e))?;
+    Ok(())
+}
+
+/// The files the manifest hashes: the pipeline, the schema, and each
+/// source's file and data.
+fn manifest_input_files(loaded: &Loaded) -> Vec<PathBuf> {
+    let mut files = vec![loaded.path.clone(), loaded.schema_path.clone()];
+    for s in &loaded.sources {
+        files.push(s.file.clone());
+        files.push(crate::load::normalize(&s.data_path()));
+    }
+    files
 }
 
 /// The inputs of a run, for the check that `--out` does not overlap them.
@@ -372,17 +556,42 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
     s
 }
 
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
-}
-
-fn write_parquet(path: &Path, df: &DataFrame) -> Result<(), Error> {
+/// Writes `df` as Parquet (Snappy: fast to write and read, and every
+/// Parquet reader has it) and returns the file's sha256, computed on the
+/// bytes as they are written, not by reading the file again.
+fn write_parquet(path: &Path, mut df: DataFrame) -> Result<String, Error> {
     let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
-    let mut df = df.clone();
-    ParquetWriter::new(file)
+    let mut hashing = HashingWriter {
+        inner: std::io::BufWriter::with_capacity(1 << 20, file),
+        hasher: Sha256::new(),
+    };
+    ParquetWriter::new(&mut hashing)
+        .with_compression(ParquetCompression::Snappy)
         .finish(&mut df)
         .map_err(|e| Error::io(path, e))?;
-    Ok(())
+    hashing.inner.flush().map_err(|e| Error::io(path, e))?;
+    Ok(format!("{:x}", hashing.hasher.finalize()))
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(bytes))
+}
+
+/// A writer that hashes what passes through it.
+struct HashingWriter<W> {
+    inner: W,
+    hasher: Sha256,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// The design warnings: the criteria and arms whose condition uses a

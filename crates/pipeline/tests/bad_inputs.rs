@@ -267,6 +267,7 @@ fn check_case(case: &Path) -> Vec<String> {
             }
             let options = RunOptions {
                 show_values: expected.show_values,
+                ..RunOptions::default()
             };
             run_with(&loaded, &out, options)
                 .map(Some)

@@ -63,6 +63,7 @@ pub fn accept(run: &Path, name: &str, to: &Path) -> Result<Vec<String>, Error> {
     if let Some(m) = kept.as_object_mut() {
         m.remove("created");
         m.remove("outputs");
+        m.remove("stages");
     }
     let mut text = serde_json::to_string_pretty(&kept).expect("JSON serialises");
     text.push('\n');
