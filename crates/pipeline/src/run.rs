@@ -484,7 +484,6 @@ fn write_outputs(
         write(name, bytes)?;
     }
     meter.end();
-    drop(write);
     let manifest = manifest::build(&manifest::Inputs {
         pipeline_name: loaded.name(),
         pipeline: &loaded.path,
