@@ -121,19 +121,18 @@ pub(crate) fn row(
     } else {
         let text = col.cast(&DataType::String).map_err(pe)?;
         let text = text.str().map_err(pe)?;
-        let mut levels: Vec<String> = text.iter().flatten().map(str::to_string).collect();
-        levels.sort();
-        levels.dedup();
+        // The levels in sorted order, each looked up once per row (a
+        // registry's column has a handful of levels and millions of rows).
+        let distinct: std::collections::BTreeSet<&str> = text.iter().flatten().collect();
+        let levels: Vec<String> = distinct.iter().map(|l| l.to_string()).collect();
+        let index: std::collections::HashMap<&str, usize> =
+            distinct.iter().enumerate().map(|(i, &l)| (l, i)).collect();
         let mut counts = vec![vec![0u64; levels.len()]; arms.len()];
         let mut missing = vec![0u64; arms.len()];
         for (i, v) in text.iter().enumerate() {
             if let Some(k) = arm_index[i] {
                 match v {
-                    Some(v) => {
-                        counts[k][levels
-                            .binary_search_by(|l| l.as_str().cmp(v))
-                            .expect("level seen")] += 1
-                    }
+                    Some(v) => counts[k][index[v]] += 1,
                     None => missing[k] += 1,
                 }
             }

@@ -9,7 +9,8 @@
 //! against R); this crate only pulls columns out of the cohort table, calls
 //! the estimators, and names what it computed and with which convention.
 //!
-//! Depends on cohortflow-core, cohortflow-stats, polars and serde.
+//! Depends on cohortflow-core, cohortflow-stats, polars, serde, thiserror and
+//! rayon (the independent analyses run side by side on every core).
 
 mod baseline;
 mod competing;
@@ -37,6 +38,7 @@ pub use validate::validate;
 use cohortflow_core::time::{DAYS_PER_MONTH, TimeUnit};
 use cohortflow_stats::{KmOptions, StatsError};
 use polars::prelude::*;
+use rayon::prelude::*;
 use serde::Serialize;
 use std::fmt;
 
@@ -142,6 +144,14 @@ pub struct Analysis {
     pub cif_curves: Vec<CifCurve>,
 }
 
+/// One endpoint's part of the analysis, computed on a thread of its own.
+struct EndpointWork {
+    result: EndpointResult,
+    curves: Vec<Curve>,
+    cif_curves: Vec<CifCurve>,
+    warnings: Vec<String>,
+}
+
 /// Runs the analysis on the cohort (a table with an `arm` column).
 /// `eligible` is every patient who passed the cohort criteria, before the
 /// arms (the population of the landmark and time-varying analyses unless
@@ -189,20 +199,30 @@ pub fn analyse(
             .ok_or_else(|| AnalysisError::UnknownReferenceArm(r.get_ref().clone()))?,
         None => arms.len() - 1,
     };
-    let mut baseline = Vec::new();
-    for c in cfg.baseline.get_ref() {
-        baseline.push(
-            baseline::row(
-                frame,
-                c,
-                arms,
-                &arm_index,
-                cfg.continuous_test,
-                cfg.tests.get(c).copied(),
-            )
-            .map_err(AnalysisError::Baseline)?,
-        );
-    }
+    // Table 1's rows, each endpoint's comparisons and models, the
+    // time-varying model, the landmark and the emulated trial do not depend
+    // on each other: they run side by side on every core (rayon), and their
+    // results, curves and warnings are put back in the order of the
+    // declaration, which is the order they had when computed one after
+    // another. Every computation is the same sequence of floating-point
+    // operations whatever the thread, so the numbers are the same bits.
+    let baseline_rows = || -> Result<Vec<BaselineRow>, AnalysisError> {
+        cfg.baseline
+            .get_ref()
+            .par_iter()
+            .map(|c| {
+                baseline::row(
+                    frame,
+                    c,
+                    arms,
+                    &arm_index,
+                    cfg.continuous_test,
+                    cfg.tests.get(c).copied(),
+                )
+                .map_err(AnalysisError::Baseline)
+            })
+            .collect()
+    };
 
     let strata: Option<Vec<usize>> = match &cfg.strata {
         Some(col) => Some(strata_index(frame, col.get_ref())?),
@@ -221,16 +241,18 @@ pub fn analyse(
         at: cfg.at.clone(),
         pairwise: cfg.pairwise.map(PairwiseAdjust::to_stats),
     };
-    let mut curves = Vec::new();
-    let mut cif_curves = Vec::new();
     let selected: Vec<&EndpointColumns> = cfg
         .endpoints
         .get_ref()
         .iter()
         .filter_map(|n| endpoints.iter().find(|e| &e.name == n))
         .collect();
-    let mut results = Vec::new();
-    for ep in &selected {
+    // One endpoint's comparison, Cox models and competing risks, with the
+    // curves and warnings it adds.
+    let one_endpoint = |ep: &&EndpointColumns| -> Result<EndpointWork, AnalysisError> {
+        let mut curves = Vec::new();
+        let mut cif_curves = Vec::new();
+        let mut warnings = Vec::new();
         let (time, event) = survival::endpoint_columns(frame, ep)?;
         let with_row: Vec<(usize, f64, bool, usize)> = (0..frame.height())
             .filter_map(|i| Some((i, time.get(i)?, event.get(i)?, arm_index[i]?)))
@@ -301,12 +323,16 @@ pub fn analyse(
                     message,
                 })
             };
-            result.cox = Some(CoxModels {
-                unadjusted: model(&[])?,
-                adjusted: match c.adjust.get_ref().as_slice() {
-                    [] => None,
-                    adjust => Some(model(adjust)?),
+            let (unadjusted, adjusted) = rayon::join(
+                || model(&[]),
+                || match c.adjust.get_ref().as_slice() {
+                    [] => Ok(None),
+                    adjust => model(adjust).map(Some),
                 },
+            );
+            result.cox = Some(CoxModels {
+                unadjusted: unadjusted?,
+                adjusted: adjusted?,
             });
         }
         if let Some(comp) = &ep.competing {
@@ -326,9 +352,13 @@ pub fn analyse(
             }
             result.competing = Some(competing);
         }
-        results.push(result);
-    }
-
+        Ok(EndpointWork {
+            result,
+            curves,
+            cif_curves,
+            warnings,
+        })
+    };
     // The population of an analysis of the exposure date: the table and
     // which of its rows take part.
     let in_arm: Vec<bool> = arm_index.iter().map(Option::is_some).collect();
@@ -339,77 +369,138 @@ pub fn analyse(
         }
     };
     let ties = cfg.cox.as_ref().map_or(TiesName::Efron, |c| c.ties);
-    let time_varying = match &cfg.time_varying {
-        Some(tv) => {
-            let (frame, include) = population(tv.population);
-            let mut out = Vec::new();
-            for ep in &selected {
-                let (time, event) = survival::endpoint_columns(frame, ep)?;
-                let origin =
-                    cohortflow_core::table::date_days(frame, origin_of(ep, "time-varying")?)?;
-                let exposure = cohortflow_core::table::date_days(frame, tv.exposure.get_ref())?;
-                let per_unit = ep.unit.days();
-                let rows: Vec<(usize, f64, bool, Option<f64>)> = (0..frame.height())
-                    .filter(|&i| include[i])
-                    .filter_map(|i| {
-                        let exp = match (exposure.get(i), origin.get(i)) {
-                            (Some(x), Some(o)) => Some(f64::from(x - o) / per_unit),
-                            _ => None,
-                        };
-                        Some((i, time.get(i)?, event.get(i)?, exp))
-                    })
-                    .collect();
-                // The matched sets are rows of the analysed (matched) table:
-                // they cluster the model on the arms' population only.
-                let sets = match tv.population {
-                    Population::Arms => matched_sets.as_ref(),
-                    Population::Eligible => None,
-                };
-                let model =
-                    cox::time_varying(&rows, tv.exposure.get_ref(), sets, ties, cfg.conf_level)
-                        .map_err(|message| AnalysisError::Model {
-                            endpoint: ep.name.clone(),
-                            model: "time-varying Cox model",
-                            message,
-                        })?;
-                out.push(TimeVaryingEndpoint {
-                    name: ep.name.clone(),
-                    model,
-                });
+    let time_varying = || -> Result<Option<TimeVaryingResult>, AnalysisError> {
+        Ok(match &cfg.time_varying {
+            Some(tv) => {
+                let (frame, include) = population(tv.population);
+                let mut out = Vec::new();
+                for ep in &selected {
+                    let (time, event) = survival::endpoint_columns(frame, ep)?;
+                    let origin =
+                        cohortflow_core::table::date_days(frame, origin_of(ep, "time-varying")?)?;
+                    let exposure = cohortflow_core::table::date_days(frame, tv.exposure.get_ref())?;
+                    let per_unit = ep.unit.days();
+                    let rows: Vec<(usize, f64, bool, Option<f64>)> = (0..frame.height())
+                        .filter(|&i| include[i])
+                        .filter_map(|i| {
+                            let exp = match (exposure.get(i), origin.get(i)) {
+                                (Some(x), Some(o)) => Some(f64::from(x - o) / per_unit),
+                                _ => None,
+                            };
+                            Some((i, time.get(i)?, event.get(i)?, exp))
+                        })
+                        .collect();
+                    // The matched sets are rows of the analysed (matched) table:
+                    // they cluster the model on the arms' population only.
+                    let sets = match tv.population {
+                        Population::Arms => matched_sets.as_ref(),
+                        Population::Eligible => None,
+                    };
+                    let model =
+                        cox::time_varying(&rows, tv.exposure.get_ref(), sets, ties, cfg.conf_level)
+                            .map_err(|message| AnalysisError::Model {
+                                endpoint: ep.name.clone(),
+                                model: "time-varying Cox model",
+                                message,
+                            })?;
+                    out.push(TimeVaryingEndpoint {
+                        name: ep.name.clone(),
+                        model,
+                    });
+                }
+                Some(TimeVaryingResult {
+                    exposure: tv.exposure.get_ref().clone(),
+                    population: tv.population,
+                    population_n: include.iter().filter(|x| **x).count() as u64,
+                    endpoints: out,
+                })
             }
-            Some(TimeVaryingResult {
-                exposure: tv.exposure.get_ref().clone(),
-                population: tv.population,
-                population_n: include.iter().filter(|x| **x).count() as u64,
-                endpoints: out,
-            })
-        }
-        None => None,
+            None => None,
+        })
     };
 
-    let landmark = match &cfg.landmark {
-        Some(l) => {
-            let (frame, include) = population(l.population);
-            let strata = match &cfg.strata {
-                Some(col) => Some(strata_index(frame, col.get_ref())?),
-                None => None,
-            };
-            Some(landmark::landmark(
-                l,
-                &selected,
-                frame,
-                &include,
-                strata.as_deref(),
-                &opts,
-                &landmark::CoxSettings {
-                    ties,
-                    conf_level: cfg.conf_level,
-                },
-                &mut curves,
-            )?)
-        }
-        None => None,
+    let landmark = |curves: &mut Vec<Curve>| -> Result<Option<LandmarkResult>, AnalysisError> {
+        Ok(match &cfg.landmark {
+            Some(l) => {
+                let (frame, include) = population(l.population);
+                let strata = match &cfg.strata {
+                    Some(col) => Some(strata_index(frame, col.get_ref())?),
+                    None => None,
+                };
+                Some(landmark::landmark(
+                    l,
+                    &selected,
+                    frame,
+                    &include,
+                    strata.as_deref(),
+                    &opts,
+                    &landmark::CoxSettings {
+                        ties,
+                        conf_level: cfg.conf_level,
+                    },
+                    curves,
+                )?)
+            }
+            None => None,
+        })
     };
+    let emulation = |curves: &mut Vec<Curve>| -> Result<Option<EmulationResult>, AnalysisError> {
+        Ok(match &cfg.emulation {
+            Some(e) => Some(emulation::emulation(
+                e,
+                &selected,
+                eligible,
+                cfg.at.as_deref(),
+                cfg.rmst_tau,
+                ties,
+                cfg.conf_type,
+                cfg.conf_level,
+                curves,
+            )?),
+            None => None,
+        })
+    };
+
+    let ((baseline, endpoint_work), ((time_varying, landmark), emulation)) = rayon::join(
+        || {
+            rayon::join(baseline_rows, || {
+                selected
+                    .par_iter()
+                    .map(one_endpoint)
+                    .collect::<Vec<Result<EndpointWork, AnalysisError>>>()
+            })
+        },
+        || {
+            rayon::join(
+                || {
+                    rayon::join(time_varying, || {
+                        let mut curves = Vec::new();
+                        landmark(&mut curves).map(|l| (l, curves))
+                    })
+                },
+                || {
+                    let mut curves = Vec::new();
+                    emulation(&mut curves).map(|e| (e, curves))
+                },
+            )
+        },
+    );
+    let baseline = baseline?;
+    let mut results = Vec::new();
+    let mut curves = Vec::new();
+    let mut cif_curves = Vec::new();
+    for work in endpoint_work {
+        let work = work?;
+        results.push(work.result);
+        curves.extend(work.curves);
+        cif_curves.extend(work.cif_curves);
+        warnings.extend(work.warnings);
+    }
+    let time_varying = time_varying?;
+    let (landmark, landmark_curves) = landmark?;
+    curves.extend(landmark_curves);
+    let (emulation, emulation_curves) = emulation?;
+    curves.extend(emulation_curves);
     if let Some(l) = &landmark {
         for e in &l.endpoints {
             if let Some(note) = &e.result.log_rank_note {
@@ -417,21 +508,6 @@ pub fn analyse(
             }
         }
     }
-
-    let emulation = match &cfg.emulation {
-        Some(e) => Some(emulation::emulation(
-            e,
-            &selected,
-            eligible,
-            cfg.at.as_deref(),
-            cfg.rmst_tau,
-            ties,
-            cfg.conf_type,
-            cfg.conf_level,
-            &mut curves,
-        )?),
-        None => None,
-    };
 
     Ok(Analysis {
         results: Results {
