@@ -189,35 +189,72 @@ pub fn select(
         .iter()
         .map(|a| eval_condition(&frame, &format!("arm {}", a.name), &a.condition))
         .collect::<Result<_, _>>()?;
-    let mut arms_held = Vec::with_capacity(frame.height());
-    let arm_of: StringChunked = (0..frame.height())
-        .map(|i| {
-            let names: Vec<&str> = if cfg.arms.is_empty() {
-                vec![WHOLE_COHORT.0]
-            } else {
-                cfg.arms
-                    .iter()
-                    .zip(&arm_masks)
-                    .filter(|(_, m)| m.get(i) == Some(true))
-                    .map(|(a, _)| a.name.as_str())
-                    .collect()
-            };
-            arms_held.push(names.len() as u32);
-            Some(if names.is_empty() {
-                NO_ARM.to_string()
-            } else {
-                names.join(" & ")
-            })
-        })
-        .collect();
-    let mut frame = frame;
-    frame.with_column(arm_of.with_name(ARM.into()).into_column())?;
-    frame.with_column(Column::new(ARMS_HELD.into(), arms_held))?;
-
     let mut arm_names: Vec<String> = cfg.groups().into_iter().map(|(n, _)| n).collect();
     if !cfg.arms.is_empty() {
         arm_names.push(NO_ARM.to_string());
     }
+    // Each row's arm as a code into `arm_labels`: the declared arms, then
+    // "(none)", then the combinations of several arms in the order they
+    // first appear (a row in several arms stops the run unless a criterion
+    // excludes it first).
+    let n = frame.height();
+    let mut arm_labels = arm_names.clone();
+    let mut arm_code: Vec<u32> = Vec::with_capacity(n);
+    let mut arms_held: Vec<u32> = Vec::with_capacity(n);
+    let masks: Vec<Vec<bool>> = arm_masks
+        .iter()
+        .map(|m| m.iter().map(|v| v == Some(true)).collect())
+        .collect();
+    let mut held_by: Vec<usize> = Vec::new();
+    for i in 0..n {
+        held_by.clear();
+        held_by.extend((0..masks.len()).filter(|&k| masks[k][i]));
+        arms_held.push(if cfg.arms.is_empty() {
+            1
+        } else {
+            held_by.len() as u32
+        });
+        let code = match held_by.as_slice() {
+            _ if cfg.arms.is_empty() => 0,
+            [] => cfg.arms.len(),
+            [k] => *k,
+            several => {
+                let name = several
+                    .iter()
+                    .map(|&k| cfg.arms[k].name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" & ");
+                match arm_labels.iter().position(|l| *l == name) {
+                    Some(c) => c,
+                    None => {
+                        arm_labels.push(name);
+                        arm_labels.len() - 1
+                    }
+                }
+            }
+        };
+        arm_code.push(code as u32);
+    }
+    drop(masks);
+    let arm_of: StringChunked = arm_code
+        .iter()
+        .map(|&c| Some(arm_labels[c as usize].as_str()))
+        .collect();
+    let mut frame = frame;
+    frame.with_column(arm_of.with_name(ARM.into()).into_column())?;
+    frame.with_column(Column::new(ARMS_HELD.into(), arms_held))?;
+    // Each row's source as a code into `sources` (`None`: not a declared
+    // source, counted under "all" only).
+    let mut source_code: Vec<Option<u32>> = frame
+        .column(SOURCE)?
+        .str()?
+        .iter()
+        .map(|s| {
+            s.and_then(|s| sources.iter().position(|x| x == s))
+                .map(|c| c as u32)
+        })
+        .collect();
+
     let mut attrition = Vec::new();
 
     let steps: Vec<(String, Option<&Spanned<String>>)> = cfg
@@ -227,43 +264,79 @@ pub fn select(
         // With no arm declared nobody can be in no arm: no such step.
         .chain((!cfg.arms.is_empty()).then(|| (NO_ARM_STEP.to_string(), None)))
         .collect();
+    let no_arm_code = cfg.arms.len() as u32;
     let mut eligible = None;
     for (step, (name, cond)) in steps.iter().enumerate() {
         if cond.is_none() {
             eligible = Some(frame.clone());
         }
-        let keep = match cond {
-            Some(c) => eval_condition(&frame, &format!("criterion {name}"), c)?,
-            None => frame.column(ARM)?.str()?.not_equal(NO_ARM),
+        let keep: Vec<bool> = match cond {
+            Some(c) => eval_condition(&frame, &format!("criterion {name}"), c)?
+                .iter()
+                .map(|v| v == Some(true))
+                .collect(),
+            None => arm_code.iter().map(|&c| c != no_arm_code).collect(),
         };
-        let removed = frame.filter(&!&keep)?;
-        let before = &frame;
-        // Arms that show up only through a row matching several arms.
-        let mut arms_here = arm_names.clone();
-        for a in before.column(ARM)?.str()?.iter().flatten() {
-            if !arms_here.iter().any(|n| n == a) {
-                arms_here.push(a.to_string());
+        // Before and removed, per source (and "all") and arm label, in one
+        // pass over the codes.
+        let (ns, na) = (sources.len() + 1, arm_labels.len());
+        let mut before = vec![0u64; ns * na];
+        let mut removed = vec![0u64; ns * na];
+        for i in 0..keep.len() {
+            let a = arm_code[i] as usize;
+            let s = source_code[i].map_or(sources.len(), |s| s as usize);
+            before[s * na + a] += 1;
+            if !keep[i] {
+                removed[s * na + a] += 1;
             }
         }
+        // The declared arms and "(none)", then the combinations present
+        // before this step in the order they first appear among its rows.
+        let mut arms_here: Vec<usize> = (0..arm_names.len()).collect();
+        if arm_labels.len() > arm_names.len() {
+            for &c in &arm_code {
+                let c = c as usize;
+                if c >= arm_names.len() && !arms_here.contains(&c) {
+                    arms_here.push(c);
+                }
+            }
+        }
+        let total = |counts: &[u64], s: Option<usize>, a: Option<usize>| -> u64 {
+            let rows: Vec<usize> = match s {
+                Some(s) => vec![s],
+                None => (0..ns).collect(),
+            };
+            rows.iter()
+                .map(|&s| match a {
+                    Some(a) => counts[s * na + a],
+                    None => counts[s * na..(s + 1) * na].iter().sum(),
+                })
+                .sum()
+        };
         for (si, source) in sources.iter().map(Some).chain([None]).enumerate() {
-            for arm in arms_here.iter().map(Some).chain([None]) {
-                let b = count(before, source, arm.map(|s| s.as_str()))?;
-                let r = count(&removed, source, arm.map(|s| s.as_str()))?;
+            let s = source.map(|_| si);
+            for arm in arms_here.iter().copied().map(Some).chain([None]) {
+                let b = total(&before, s, arm);
+                let r = total(&removed, s, arm);
                 attrition.push(AttritionRow {
                     step: step + 1,
                     criterion: name.clone(),
                     source: source.cloned().unwrap_or_else(|| "all".into()),
-                    arm: arm.cloned().unwrap_or_else(|| "all".into()),
+                    arm: arm.map_or_else(|| "all".into(), |a| arm_labels[a].clone()),
                     before: b,
                     removed: r,
                     after: b - r,
                 });
             }
             if let Some(acc) = accounts.get_mut(si).filter(|_| source.is_some()) {
-                acc.add(Outcome::Excluded, name, count(&removed, source, None)?);
+                acc.add(Outcome::Excluded, name, total(&removed, s, None));
             }
         }
-        frame = frame.filter(&keep)?;
+        let mut it = keep.iter();
+        arm_code.retain(|_| *it.next().expect("one per row"));
+        let mut it = keep.iter();
+        source_code.retain(|_| *it.next().expect("one per row"));
+        frame = frame.filter(&BooleanChunked::from_slice("keep".into(), &keep))?;
     }
 
     let ambiguous: Vec<String> = {
@@ -313,18 +386,6 @@ fn eval_condition(
             message: e.to_string(),
         })?;
     Ok(out.column("c")?.bool()?.clone())
-}
-
-fn count(frame: &DataFrame, source: Option<&String>, arm: Option<&str>) -> PolarsResult<u64> {
-    let src = frame.column(SOURCE)?.str()?;
-    let arms = frame.column(ARM)?.str()?;
-    Ok(src
-        .iter()
-        .zip(arms.iter())
-        .filter(|(s, a)| {
-            source.is_none_or(|x| *s == Some(x.as_str())) && arm.is_none_or(|x| *a == Some(x))
-        })
-        .count() as u64)
 }
 
 /// `attrition.csv`.
