@@ -406,3 +406,84 @@ pub fn attrition_csv(rows: &[AttritionRow]) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spanned(s: &str) -> Spanned<String> {
+        Spanned::new(0..0, s.to_string())
+    }
+
+    /// Rows in two arms that a criterion removes are counted under their
+    /// combined label, in the order the combinations first appear among
+    /// the rows of each step, per source and overall; later steps no
+    /// longer list them.
+    #[test]
+    fn attrition_counts_every_source_arm_and_combination() {
+        let frame = df! {
+            SOURCE => ["a", "b", "a", "b", "a", "b", "a"],
+            SOURCE_ROW => [1i64, 1, 2, 2, 3, 3, 4],
+            "x" => [1i64, 4, 2, 3, 0, 5, 2],
+        }
+        .unwrap();
+        let cfg = CohortConfig {
+            criteria: vec![Criterion {
+                name: "small".into(),
+                condition: spanned("x < 3 OR x = 5"),
+            }],
+            arms: vec![
+                Arm {
+                    name: "B".into(),
+                    label: String::new(),
+                    condition: spanned("x >= 3 AND x < 5"),
+                },
+                Arm {
+                    name: "A".into(),
+                    label: String::new(),
+                    condition: spanned("x >= 2"),
+                },
+            ],
+        };
+        let sources = vec!["a".to_string(), "b".to_string()];
+        // x = 5 is in A only; x = 3 and 4 are in both and excluded first.
+        let Ok(s) = select(&cfg, frame.clone(), &sources) else {
+            panic!("the selection failed")
+        };
+        assert_eq!(
+            attrition_csv(&s.attrition),
+            "step,criterion,source,arm,before,removed,after\n\
+             1,small,a,B,0,0,0\n1,small,a,A,2,0,2\n1,small,a,(none),2,0,2\n1,small,a,B & A,0,0,0\n1,small,a,all,4,0,4\n\
+             1,small,b,B,0,0,0\n1,small,b,A,1,0,1\n1,small,b,(none),0,0,0\n1,small,b,B & A,2,2,0\n1,small,b,all,3,2,1\n\
+             1,small,all,B,0,0,0\n1,small,all,A,3,0,3\n1,small,all,(none),2,0,2\n1,small,all,B & A,2,2,0\n1,small,all,all,7,2,5\n\
+             2,in no arm,a,B,0,0,0\n2,in no arm,a,A,2,0,2\n2,in no arm,a,(none),2,2,0\n2,in no arm,a,all,4,2,2\n\
+             2,in no arm,b,B,0,0,0\n2,in no arm,b,A,1,0,1\n2,in no arm,b,(none),0,0,0\n2,in no arm,b,all,1,0,1\n\
+             2,in no arm,all,B,0,0,0\n2,in no arm,all,A,3,0,3\n2,in no arm,all,(none),2,2,0\n2,in no arm,all,all,5,2,3\n"
+        );
+        assert_eq!(s.frame.height(), 3);
+        assert_eq!(s.eligible.height(), 5);
+        let excluded: Vec<(String, Vec<u64>)> = s
+            .accounts
+            .iter()
+            .map(|a| (a.source.clone(), a.outcomes.iter().map(|o| o.2).collect()))
+            .collect();
+        assert_eq!(
+            excluded,
+            vec![("a".into(), vec![0, 2]), ("b".into(), vec![2, 0])]
+        );
+
+        // Left in, a row in two arms stops the run, named by source and row.
+        let cfg = CohortConfig {
+            criteria: Vec::new(),
+            ..cfg
+        };
+        let Err(err) = select(&cfg, frame, &sources) else {
+            panic!("rows in two arms were accepted")
+        };
+        let err = err.to_string();
+        assert!(
+            err.contains("b row 1 is in B & A") && err.contains("b row 2"),
+            "{err}"
+        );
+    }
+}
