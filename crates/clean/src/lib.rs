@@ -280,9 +280,11 @@ pub fn clean(
 
     if let Some(linkage) = &cfg.linkage {
         let dropped = linked_duplicates(linkage, &frame, sources)?;
-        let mask: BooleanChunked = (0..frame.height())
-            .map(|i| Some(dropped.iter().any(|(d, _)| *d == i)))
-            .collect();
+        let mut drop_row = vec![false; frame.height()];
+        for (d, _) in &dropped {
+            drop_row[*d] = true;
+        }
+        let mask = BooleanChunked::from_slice("linked".into(), &drop_row);
         let counts = count_mask_by_source(&frame, &mask, sources)?;
         for (acc, k) in accounts.iter_mut().zip(&counts) {
             acc.add(Outcome::Rejected, &linkage.name, *k);
@@ -312,13 +314,22 @@ pub fn clean(
     })
 }
 
+/// Rows of each source where `mask` is true, without copying them.
 fn count_mask_by_source(
     frame: &DataFrame,
     mask: &BooleanChunked,
     sources: &[String],
 ) -> PolarsResult<Vec<u64>> {
-    let picked = frame.filter(mask)?;
-    table::counts_by_source(&picked, sources)
+    let src = frame.column(SOURCE)?.str()?;
+    let mut counts = vec![0u64; sources.len()];
+    for (m, s) in mask.iter().zip(src.iter()) {
+        if m == Some(true)
+            && let Some(k) = s.and_then(|s| sources.iter().position(|n| n == s))
+        {
+            counts[k] += 1;
+        }
+    }
+    Ok(counts)
 }
 
 fn rejects_for(
@@ -342,6 +353,31 @@ fn rejects_for(
         }
     }
     Ok(out)
+}
+
+/// Each row's text of one key column, normalised as declared (`None` for
+/// NULL).
+fn key_texts(column: &Column, normalize: Option<Normalize>) -> PolarsResult<Vec<Option<String>>> {
+    if let Ok(text) = column.str() {
+        return Ok(text
+            .iter()
+            .map(|v| {
+                v.map(|v| match normalize {
+                    Some(n) => n.apply(v),
+                    None => v.to_string(),
+                })
+            })
+            .collect());
+    }
+    (0..column.len())
+        .map(|i| {
+            Ok(match (column.get(i)?, normalize) {
+                (AnyValue::Null, _) => None,
+                (v, None) => Some(v.to_string()),
+                (v, Some(n)) => Some(n.apply(&v.to_string())),
+            })
+        })
+        .collect()
 }
 
 /// Pairs (row to drop, row kept) for every linked group of two or more rows.
@@ -370,31 +406,48 @@ fn linked_duplicates(
     let src = frame.column(SOURCE)?.str()?;
     let row = frame.column(SOURCE_ROW)?.i64()?;
 
-    // Group rows by the key's text; a BTreeMap keeps the walk deterministic.
-    let mut groups: std::collections::BTreeMap<Vec<String>, Vec<usize>> = Default::default();
-    'rows: for i in 0..frame.height() {
-        let mut key = Vec::with_capacity(keys.len());
-        for k in &keys {
-            let text = match (k.get(i)?, linkage.normalize) {
-                (AnyValue::Null, _) => continue 'rows,
-                (v, None) => v.to_string(),
-                (AnyValue::String(s), Some(n)) => n.apply(s),
-                (AnyValue::StringOwned(s), Some(n)) => n.apply(&s),
-                (v, Some(n)) => n.apply(&v.to_string()),
-            };
-            if text.is_empty() {
-                continue 'rows;
-            }
-            key.push(text);
+    // Each row's key as one text (each part's length, then the part, so
+    // that no two different keys read the same), or None when a part is
+    // NULL or normalises to nothing (such a row is never linked).
+    let texts: Vec<Vec<Option<String>>> = keys
+        .iter()
+        .map(|k| key_texts(k, linkage.normalize))
+        .collect::<PolarsResult<_>>()?;
+    let row_key = |i: usize| -> Option<String> {
+        let mut key = String::new();
+        for t in &texts {
+            let t = t[i].as_deref().filter(|t| !t.is_empty())?;
+            key.push_str(&t.len().to_string());
+            key.push(':');
+            key.push_str(t);
         }
-        groups.entry(key).or_default().push(i);
+        Some(key)
+    };
+    let row_keys: Vec<Option<String>> = (0..frame.height()).map(row_key).collect();
+    // Rows of every key seen twice or more, in row order. The groups are
+    // walked in any order: the pairs are sorted at the end.
+    let mut first_of: std::collections::HashMap<&str, usize> = Default::default();
+    let mut groups: std::collections::HashMap<usize, Vec<usize>> = Default::default();
+    for (i, key) in row_keys.iter().enumerate() {
+        let Some(key) = key else { continue };
+        match first_of.entry(key.as_str()) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(i);
+            }
+            std::collections::hash_map::Entry::Occupied(o) => {
+                groups
+                    .entry(*o.get())
+                    .or_insert_with(|| vec![*o.get()])
+                    .push(i);
+            }
+        }
     }
     let source_rank = |i: usize| {
         let s = src.get(i).unwrap_or("");
         sources.iter().position(|n| n == s).unwrap_or(usize::MAX)
     };
     let mut out = Vec::new();
-    for rows in groups.into_values().filter(|r| r.len() > 1) {
+    for rows in groups.into_values() {
         let best = *rows
             .iter()
             .min_by(|&&a, &&b| {
