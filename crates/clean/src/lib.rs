@@ -17,7 +17,8 @@
 //!   the comparison (`normalize = "digits"`: `123-456-789 01` and
 //!   `12345678901` are one patient); the stored values are not changed.
 //!
-//! Nothing else removes a row. Depends on cohortflow-core and polars.
+//! Nothing else removes a row. Depends on cohortflow-core, polars, serde and
+//! foldhash (a fast, fixed-seed hash for the linkage keys).
 
 use cohortflow_core::expr;
 use cohortflow_core::ledger::{Outcome, StageAccount};
@@ -355,6 +356,9 @@ fn rejects_for(
     Ok(out)
 }
 
+/// A hash map with foldhash's fixed seed: fast, and the same on every run.
+type FixedMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
+
 /// Each row's text of one key column, normalised as declared (`None` for
 /// NULL).
 fn key_texts(column: &Column, normalize: Option<Normalize>) -> PolarsResult<Vec<Option<String>>> {
@@ -426,8 +430,8 @@ fn linked_duplicates(
     let row_keys: Vec<Option<String>> = (0..frame.height()).map(row_key).collect();
     // Rows of every key seen twice or more, in row order. The groups are
     // walked in any order: the pairs are sorted at the end.
-    let mut first_of: std::collections::HashMap<&str, usize> = Default::default();
-    let mut groups: std::collections::HashMap<usize, Vec<usize>> = Default::default();
+    let mut first_of: FixedMap<&str, usize> = Default::default();
+    let mut groups: FixedMap<usize, Vec<usize>> = Default::default();
     for (i, key) in row_keys.iter().enumerate() {
         let Some(key) = key else { continue };
         match first_of.entry(key.as_str()) {
