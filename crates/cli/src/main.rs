@@ -3,8 +3,10 @@
 //!
 //! Depends on cohortflow-pipeline (which re-exports the result types it
 //! prints), cohortflow-regress (`diff`, `baseline`, `check`; see
-//! `regression.rs`), clap and tracing-subscriber.
+//! `regression.rs`), clap, tracing-subscriber and indicatif (the progress
+//! bar of a run on a terminal, `progress.rs`).
 
+mod progress;
 mod regression;
 
 use clap::{Parser, Subcommand};
@@ -98,7 +100,7 @@ fn init_logging(verbose: u8) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| progress::LogWriter)
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .init();
@@ -135,14 +137,14 @@ fn execute(cli: &Cli) -> Result<(), Error> {
             let out = out
                 .clone()
                 .unwrap_or_else(|| Path::new("runs").join(loaded.name()));
-            let summary = cohortflow_pipeline::run_with(
-                &loaded,
-                &out,
-                cohortflow_pipeline::RunOptions {
-                    show_values: *show_values,
-                    stage_tables: *stages,
-                },
-            )?;
+            let options = cohortflow_pipeline::RunOptions {
+                show_values: *show_values,
+                stage_tables: *stages,
+            };
+            let summary = match progress::TerminalProgress::new() {
+                Some(bar) => cohortflow_pipeline::run_observed(&loaded, &out, options, &bar),
+                None => cohortflow_pipeline::run_with(&loaded, &out, options),
+            }?;
             print_summary(loaded.name(), &summary);
             Ok(())
         }

@@ -143,3 +143,92 @@ fn rejects_values_only_with_show_values() {
     let shown = std::fs::read_to_string(shown_dir.join("rejects.csv")).unwrap();
     assert!(shown.contains("Surgery date=15.13.2016"), "{shown}");
 }
+
+/// `--stages` decides which Parquet stage tables are written; the results,
+/// the report and cohort.csv are the same bytes whatever it says, the
+/// manifest lists exactly what was written, and every stage's cost is in
+/// the manifest and the log.
+#[test]
+fn stages_choose_the_stage_tables_and_change_no_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut runs = Vec::new();
+    for stages in ["all", "cohort", "none"] {
+        let out_dir = dir.path().join(stages);
+        let out = cohortflow(&[
+            "run",
+            "mgist-cytoreduction",
+            "--stages",
+            stages,
+            "--out",
+            out_dir.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let log = text(&out.stderr);
+        for stage in ["ingest", "clean", "derive", "cohort", "analysis", "write"] {
+            assert!(
+                log.contains(&format!("stage cost stage={stage} wall_s=")),
+                "{stage} not in:\n{log}"
+            );
+        }
+        let parquet: Vec<String> = ["ingest", "clean", "derive", "cohort"]
+            .iter()
+            .filter(|s| out_dir.join(format!("{s}.parquet")).is_file())
+            .map(|s| s.to_string())
+            .collect();
+        let expected: &[&str] = match stages {
+            "all" => &["ingest", "clean", "derive", "cohort"],
+            "cohort" => &["cohort"],
+            _ => &[],
+        };
+        assert_eq!(parquet, expected, "--stages {stages}");
+        let manifest: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out_dir.join("manifest.json")).unwrap())
+                .unwrap();
+        let listed: Vec<&str> = manifest["outputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["file"].as_str().unwrap())
+            .filter(|f| f.ends_with(".parquet"))
+            .collect();
+        // The manifest lists the outputs by name.
+        let mut wanted: Vec<String> = expected.iter().map(|s| format!("{s}.parquet")).collect();
+        wanted.sort();
+        assert_eq!(listed, wanted);
+        let costs = manifest["stages"].as_array().unwrap();
+        let names: Vec<&str> = costs.iter().map(|c| c["stage"].as_str().unwrap()).collect();
+        assert_eq!(
+            names,
+            ["ingest", "clean", "derive", "cohort", "analysis", "write"]
+        );
+        assert!(
+            costs
+                .iter()
+                .all(|c| c["wall_seconds"].as_f64().unwrap() >= 0.0)
+        );
+        runs.push(out_dir);
+    }
+    for file in [
+        "results.json",
+        "cohort.csv",
+        "report.md",
+        "ledger.csv",
+        "rejects.csv",
+    ] {
+        let first = std::fs::read(runs[0].join(file)).unwrap();
+        for r in &runs[1..] {
+            assert!(
+                std::fs::read(r.join(file)).unwrap() == first,
+                "{file} differs in {}",
+                r.display()
+            );
+        }
+    }
+    let bad = cohortflow(&["run", "mgist-cytoreduction", "--stages", "some"]);
+    assert!(!bad.status.success());
+    assert!(
+        text(&bad.stderr).contains("expected all, cohort or none"),
+        "{}",
+        text(&bad.stderr)
+    );
+}

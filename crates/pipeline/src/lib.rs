@@ -16,7 +16,8 @@
 //!   and removes the leftovers of killed runs. At every instant `out` is
 //!   the complete earlier run or the complete new one (docs/results.md).
 //! - `manifest` writes `manifest.json` from plain data (names and paths).
-//! - `meter` measures each stage's wall time, CPU time and peak memory.
+//! - `meter` measures each stage's wall time, CPU time and peak memory, and
+//!   tells a [`Progress`] (the command line's bar) of each stage.
 //!
 //! Depends on every stage crate and on cohortflow-core, and on
 //! cohortflow-regress for the `[regression]` section's type; it is the only
@@ -28,6 +29,7 @@ mod load;
 mod manifest;
 mod meter;
 mod out;
+mod progress;
 mod rejected;
 mod run;
 
@@ -36,4 +38,5 @@ pub use error::{Error, LocatedProblem};
 pub use load::{Loaded, PipelineFile, PipelineHeader, list, load, locate};
 pub use meter::StageCost;
 pub use out::MARKER;
-pub use run::{RunOptions, RunSummary, STAGE_TABLES, StageTables, run, run_with};
+pub use progress::{Progress, Silent, Unit};
+pub use run::{RunOptions, RunSummary, STAGE_TABLES, StageTables, run, run_observed, run_with};

@@ -14,6 +14,7 @@
 //! the data, so they are the one part of the manifest besides `created`
 //! that differs between reruns.
 
+use crate::progress::{Progress, Unit};
 use serde::Serialize;
 use std::time::Instant;
 
@@ -30,31 +31,51 @@ pub struct StageCost {
     pub peak_rss_mib: Option<f64>,
 }
 
-/// Measures stages one after another.
-#[derive(Debug, Default)]
-pub struct Meter {
+/// Measures stages one after another, and tells `progress` of them.
+pub struct Meter<'a> {
     costs: Vec<StageCost>,
     started: Option<(String, Instant, Option<f64>)>,
+    progress: &'a dyn Progress,
 }
 
-impl Meter {
-    pub fn new() -> Self {
-        Self::default()
+impl<'a> Meter<'a> {
+    pub fn new(progress: &'a dyn Progress) -> Self {
+        Meter {
+            costs: Vec::new(),
+            started: None,
+            progress,
+        }
     }
 
     /// Starts measuring `stage` (ending the stage before, if one runs).
     pub fn start(&mut self, stage: &str) {
+        self.start_with(stage, None, Unit::Steps);
+    }
+
+    /// [`Meter::start`] for a stage whose amount of work is known.
+    pub fn start_with(&mut self, stage: &str, total: Option<u64>, unit: Unit) {
         self.end();
         reset_peak();
+        self.progress.start(stage, total, unit);
         self.started = Some((stage.to_string(), Instant::now(), cpu_seconds()));
+    }
+
+    /// `done` more units of the running stage's work are done.
+    pub fn advance(&self, done: u64) {
+        self.progress.advance(done);
     }
 
     /// Ends the running stage, logs and keeps its cost.
     pub fn end(&mut self) {
         if let Some((stage, t0, cpu0)) = self.started.take() {
+            self.progress.finish();
             let cost = StageCost {
                 wall_seconds: t0.elapsed().as_secs_f64(),
-                cpu_seconds: cpu0.zip(cpu_seconds()).map(|(a, b)| (b - a).max(0.0)),
+                // In ticks of 10 ms: rounded so 0.3 does not print as
+                // 0.30000000000000004.
+                cpu_seconds: cpu0
+                    .zip(cpu_seconds())
+                    .map(|(a, b)| ((b - a).max(0.0) * 100.0).round() / 100.0),
                 peak_rss_mib: peak_rss_mib(),
                 stage,
             };
@@ -108,7 +129,7 @@ mod tests {
 
     #[test]
     fn each_stage_reports_its_own_peak_and_cpu() {
-        let mut m = Meter::new();
+        let mut m = Meter::new(&crate::progress::Silent);
         m.start("big");
         let v = vec![1u8; 64 << 20];
         let mut sum = 0u64;

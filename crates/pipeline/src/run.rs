@@ -5,6 +5,7 @@ use crate::load::Loaded;
 use crate::manifest;
 use crate::meter::{Meter, StageCost};
 use crate::out::Input;
+use crate::progress::{Progress, Unit};
 use cohortflow_analysis::{ArmInfo, EndpointColumns, Results};
 use cohortflow_core::ledger::{Ledger, ModelAccount};
 use cohortflow_core::{rejects, table};
@@ -139,6 +140,16 @@ type TableSender = std::sync::mpsc::Sender<(&'static str, DataFrame)>;
 /// ingest reads them. What each stage cost is logged and kept in the
 /// manifest (`meter`).
 pub fn run_with(loaded: &Loaded, out: &Path, options: RunOptions) -> Result<RunSummary, Error> {
+    run_observed(loaded, out, options, &crate::progress::Silent)
+}
+
+/// [`run_with`], telling `progress` of each stage as it runs.
+pub fn run_observed(
+    loaded: &Loaded,
+    out: &Path,
+    options: RunOptions,
+    progress: &dyn Progress,
+) -> Result<RunSummary, Error> {
     crate::rejected::check_config(&loaded.sources)?;
     let run_folder = crate::out::prepare(out, &inputs(loaded))?;
     let stage_tables = options
@@ -159,7 +170,7 @@ pub fn run_with(loaded: &Loaded, out: &Path, options: RunOptions) -> Result<RunS
             }
             Ok(hashes)
         });
-        let computed = compute(loaded, options, stage_tables, &tables);
+        let computed = compute(loaded, options, stage_tables, &tables, progress);
         // No more tables: the writer finishes what it has and returns.
         drop(tables);
         let table_hashes = writer
@@ -198,14 +209,15 @@ pub fn run_with(loaded: &Loaded, out: &Path, options: RunOptions) -> Result<RunS
 }
 
 /// The stages, from ingest to the analysis.
-fn compute(
+fn compute<'p>(
     loaded: &Loaded,
     options: RunOptions,
     stage_tables: StageTables,
     tables: &TableSender,
-) -> Result<(Computed, Meter), Error> {
+    progress: &'p dyn Progress,
+) -> Result<(Computed, Meter<'p>), Error> {
     let sources = loaded.source_names();
-    let mut meter = Meter::new();
+    let mut meter = Meter::new(progress);
     // A table the writer will write, or nothing if it is not kept. The
     // writer may be gone only after an error of its own, which it reports.
     let keep = |name: &'static str, df: &DataFrame| {
@@ -216,7 +228,10 @@ fn compute(
     let mut ledger = Ledger::new();
     let mut all_rejects = Vec::new();
 
-    meter.start("ingest");
+    let size =
+        |s: &cohortflow_ingest::Source| std::fs::metadata(s.data_path()).map_or(0, |m| m.len());
+    let bytes: u64 = loaded.sources.iter().map(size).sum();
+    meter.start_with("ingest", Some(bytes), Unit::Bytes);
     let mut ingested: Option<DataFrame> = None;
     for source in &loaded.sources {
         let ing = cohortflow_ingest::ingest_with(
@@ -227,6 +242,7 @@ fn compute(
             },
         )
         .map_err(|e| Error::Input(Box::new(e)))?;
+        meter.advance(size(source));
         ledger.push(ing.account);
         all_rejects.extend(ing.rejects);
         match &mut ingested {
@@ -416,7 +432,7 @@ fn write_outputs(
     options: RunOptions,
     hashes: &mut HashMap<String, String>,
     input_hashes: &HashMap<PathBuf, String>,
-    meter: &mut Meter,
+    meter: &mut Meter<'_>,
 ) -> Result<(), Error> {
     if let Some(m) = &c.matched {
         let sha = write_parquet(&staging.join("matched.parquet"), m.frame.clone())?;

@@ -130,6 +130,18 @@ pub fn compare(old: &RunFolder, new: &RunFolder) -> Result<Patients, Error> {
         )));
     }
     let mut warnings = Vec::new();
+    for (run, which) in [(old, "old"), (new, "new")] {
+        let missing: Vec<&str> = ["ingest", "clean", "derive"]
+            .into_iter()
+            .filter(|s| !run.stages.iter().any(|(n, _)| n == s))
+            .collect();
+        if !missing.is_empty() {
+            warnings.push(format!(
+                "the {which} run has no {} table (written with `--stages cohort` or `none`, or                  `stage_tables` in [pipeline]): rows that left before the cohort are traced only                  as far as the tables it has; rerun with `--stages all` to trace every row",
+                missing.join(", ")
+            ));
+        }
+    }
     if key.iter().any(|k| k == SOURCE_ROW) {
         warnings.push(
             "the row key includes source_row (the pipeline declares no `row_key`): rows are \
