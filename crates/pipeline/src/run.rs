@@ -434,58 +434,9 @@ fn write_outputs(
     input_hashes: &HashMap<PathBuf, String>,
     meter: &mut Meter<'_>,
 ) -> Result<(), Error> {
-    if let Some(m) = &c.matched {
-        let sha = write_parquet(&staging.join("matched.parquet"), m.frame.clone())?;
-        hashes.insert("matched.parquet".to_string(), sha);
-    }
-    let mut write = |name: &str, bytes: &[u8]| -> Result<(), Error> {
-        let path = staging.join(name);
-        std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
-        hashes.insert(name.to_string(), sha256_hex(bytes));
-        Ok(())
-    };
-    if let Some(m) = &c.matched {
-        write(
-            "matched.csv",
-            table::to_csv(&m.frame, 6)
-                .map_err(stage_error("matching"))?
-                .as_bytes(),
-        )?;
-        write(
-            "balance.csv",
-            cohortflow_cohort::matching::balance_csv(&m.summary).as_bytes(),
-        )?;
-    }
-    // cif.csv only for a study with a competing-risks endpoint
-    if !c.cif_curves.is_empty() {
-        write(
-            "cif.csv",
-            cohortflow_analysis::cif_csv(&c.cif_curves).as_bytes(),
-        )?;
-    }
+    // The report (figures rendered, the slowest of the small outputs) is
+    // built on a thread of its own while the tables are written.
     let flow = flow_svg(loaded, &c.ledger, &c.results);
-    write(
-        "cohort.csv",
-        table::to_csv(&c.cohort, 6)
-            .map_err(stage_error("cohort"))?
-            .as_bytes(),
-    )?;
-    write(
-        "rejects.csv",
-        rejects::to_csv(&c.rejects, options.rejects_values()).as_bytes(),
-    )?;
-    write(
-        "attrition.csv",
-        cohortflow_cohort::attrition_csv(&c.attrition).as_bytes(),
-    )?;
-    write("ledger.csv", c.ledger.to_csv().as_bytes())?;
-    write(
-        "km.csv",
-        cohortflow_analysis::km_csv(&c.analysis_curves).as_bytes(),
-    )?;
-    write("results.json", to_json(&c.results).as_bytes())?;
-    write("flow.svg", flow.as_bytes())?;
-    // report.html, report.md, table1.csv, figures (crates/report).
     let report = cohortflow_report::Input {
         name: loaded.name(),
         description: &loaded.file.pipeline.description,
@@ -495,10 +446,67 @@ fn write_outputs(
         flow_svg: &flow,
         config: &loaded.file.report,
     };
-    let report = cohortflow_report::build(&report).map_err(Error::Report)?;
-    for (name, bytes) in &report {
-        write(name, bytes)?;
-    }
+    std::thread::scope(|scope| -> Result<(), Error> {
+        let report = scope.spawn(|| cohortflow_report::build(&report));
+        if let Some(m) = &c.matched {
+            let sha = write_parquet(&staging.join("matched.parquet"), m.frame.clone())?;
+            hashes.insert("matched.parquet".to_string(), sha);
+        }
+        let mut write = |name: &str, bytes: &[u8]| -> Result<(), Error> {
+            let path = staging.join(name);
+            std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
+            hashes.insert(name.to_string(), sha256_hex(bytes));
+            Ok(())
+        };
+        if let Some(m) = &c.matched {
+            write(
+                "matched.csv",
+                table::to_csv(&m.frame, 6)
+                    .map_err(stage_error("matching"))?
+                    .as_bytes(),
+            )?;
+            write(
+                "balance.csv",
+                cohortflow_cohort::matching::balance_csv(&m.summary).as_bytes(),
+            )?;
+        }
+        // cif.csv only for a study with a competing-risks endpoint
+        if !c.cif_curves.is_empty() {
+            write(
+                "cif.csv",
+                cohortflow_analysis::cif_csv(&c.cif_curves).as_bytes(),
+            )?;
+        }
+        write(
+            "cohort.csv",
+            table::to_csv(&c.cohort, 6)
+                .map_err(stage_error("cohort"))?
+                .as_bytes(),
+        )?;
+        write(
+            "rejects.csv",
+            rejects::to_csv(&c.rejects, options.rejects_values()).as_bytes(),
+        )?;
+        write(
+            "attrition.csv",
+            cohortflow_cohort::attrition_csv(&c.attrition).as_bytes(),
+        )?;
+        write("ledger.csv", c.ledger.to_csv().as_bytes())?;
+        write(
+            "km.csv",
+            cohortflow_analysis::km_csv(&c.analysis_curves).as_bytes(),
+        )?;
+        write("results.json", to_json(&c.results).as_bytes())?;
+        write("flow.svg", flow.as_bytes())?;
+        let report = report
+            .join()
+            .expect("building the report does not panic")
+            .map_err(Error::Report)?;
+        for (name, bytes) in &report {
+            write(name, bytes)?;
+        }
+        Ok(())
+    })?;
     meter.end();
     let manifest = manifest::build(&manifest::Inputs {
         pipeline_name: loaded.name(),
