@@ -9,6 +9,13 @@
 mod progress;
 mod regression;
 
+/// mimalloc instead of the system allocator: ingest and the stages make
+/// millions of small allocations, which glibc's malloc served with a fifth
+/// of a run's CPU time on a million rows and kept as resident memory after
+/// they were freed (measured: docs/performance.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 use cohortflow_pipeline::{Error, Outcome, RunSummary};
 use std::path::{Path, PathBuf};
