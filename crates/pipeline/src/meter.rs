@@ -3,11 +3,13 @@
 //!
 //! Read from Linux's `/proc/self` (no dependency): CPU time from
 //! `/proc/self/stat` (user + system, in the kernel's 100 Hz ticks, so 10 ms
-//! resolution), the peak from `VmHWM` in `/proc/self/status`, reset at the
-//! start of each stage by writing `5` to `/proc/self/clear_refs` so that each
-//! stage reports its own peak, not the run's so far. Where `/proc` is
-//! missing or refuses (another system, a sandbox) the CPU time and peak are
-//! `None` and the wall time is still measured.
+//! resolution); the stage's peak by a thread that reads the resident size
+//! from `/proc/self/statm` every 5 ms and keeps the largest of the stage,
+//! together with the process's peak so far (`VmHWM`) when it rose during
+//! the stage. The process's own peak is never reset, so `/usr/bin/time` and
+//! the like still see the run's true peak. Where `/proc` is missing
+//! (another system) the CPU time and peak are `None` and the wall time is
+//! still measured.
 //!
 //! The figures go to the log (one `info` line per stage) and to
 //! `manifest.json`'s `stages`: they describe the machine and its load, not
@@ -16,7 +18,9 @@
 
 use crate::progress::{Progress, Unit};
 use serde::Serialize;
-use std::time::Instant;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 /// One stage's cost.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -34,8 +38,53 @@ pub struct StageCost {
 /// Measures stages one after another, and tells `progress` of them.
 pub struct Meter<'a> {
     costs: Vec<StageCost>,
-    started: Option<(String, Instant, Option<f64>)>,
+    /// The running stage: name, start, CPU seconds and process peak (KiB)
+    /// at its start.
+    started: Option<(String, Instant, Option<f64>, Option<u64>)>,
     progress: &'a dyn Progress,
+    sampler: Option<Sampler>,
+}
+
+/// The thread that samples the resident size.
+struct Sampler {
+    /// The largest resident size (KiB) seen since the stage started.
+    max_kib: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Sampler {
+    fn start() -> Option<Sampler> {
+        rss_kib()?;
+        let max_kib = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (max, stopped) = (Arc::clone(&max_kib), Arc::clone(&stop));
+        let thread = std::thread::Builder::new()
+            .name("cohortflow-meter".into())
+            .spawn(move || {
+                while !stopped.load(Ordering::Relaxed) {
+                    if let Some(kib) = rss_kib() {
+                        max.fetch_max(kib, Ordering::Relaxed);
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            })
+            .ok()?;
+        Some(Sampler {
+            max_kib,
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Sampler {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 impl<'a> Meter<'a> {
@@ -44,6 +93,7 @@ impl<'a> Meter<'a> {
             costs: Vec::new(),
             started: None,
             progress,
+            sampler: Sampler::start(),
         }
     }
 
@@ -55,9 +105,16 @@ impl<'a> Meter<'a> {
     /// [`Meter::start`] for a stage whose amount of work is known.
     pub fn start_with(&mut self, stage: &str, total: Option<u64>, unit: Unit) {
         self.end();
-        reset_peak();
+        if let Some(s) = &self.sampler {
+            s.max_kib.store(rss_kib().unwrap_or(0), Ordering::Relaxed);
+        }
         self.progress.start(stage, total, unit);
-        self.started = Some((stage.to_string(), Instant::now(), cpu_seconds()));
+        self.started = Some((
+            stage.to_string(),
+            Instant::now(),
+            cpu_seconds(),
+            process_peak_kib(),
+        ));
     }
 
     /// `done` more units of the running stage's work are done.
@@ -67,8 +124,18 @@ impl<'a> Meter<'a> {
 
     /// Ends the running stage, logs and keeps its cost.
     pub fn end(&mut self) {
-        if let Some((stage, t0, cpu0)) = self.started.take() {
+        if let Some((stage, t0, cpu0, peak0)) = self.started.take() {
             self.progress.finish();
+            // The sampled peak, or the process's peak if it rose during
+            // the stage (a spike between two samples).
+            let sampled = self.sampler.as_ref().map(|s| {
+                let now = rss_kib().unwrap_or(0);
+                s.max_kib.fetch_max(now, Ordering::Relaxed).max(now)
+            });
+            let peak_kib = match (sampled, peak0, process_peak_kib()) {
+                (Some(s), Some(before), Some(after)) if after > before => Some(s.max(after)),
+                (s, _, _) => s,
+            };
             let cost = StageCost {
                 wall_seconds: t0.elapsed().as_secs_f64(),
                 // In ticks of 10 ms: rounded so 0.3 does not print as
@@ -76,7 +143,7 @@ impl<'a> Meter<'a> {
                 cpu_seconds: cpu0
                     .zip(cpu_seconds())
                     .map(|(a, b)| ((b - a).max(0.0) * 100.0).round() / 100.0),
-                peak_rss_mib: peak_rss_mib(),
+                peak_rss_mib: peak_kib.map(|k| k as f64 / 1024.0),
                 stage,
             };
             tracing::info!(
@@ -110,17 +177,18 @@ fn cpu_seconds() -> Option<f64> {
     Some((utime + stime) / 100.0)
 }
 
-/// The peak resident set since the last reset, MiB.
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
+/// The resident size now, KiB (`/proc/self/statm`: pages).
+fn rss_kib() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4)
 }
 
-/// Resets the peak resident set to the current one (Linux ≥ 4.0).
-fn reset_peak() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
+/// The process's peak resident size so far, KiB (`VmHWM`).
+fn process_peak_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 #[cfg(test)]
@@ -132,11 +200,8 @@ mod tests {
         let mut m = Meter::new(&crate::progress::Silent);
         m.start("big");
         let v = vec![1u8; 64 << 20];
-        let mut sum = 0u64;
-        for _ in 0..4 {
-            sum = v.iter().fold(sum, |s, &b| s.wrapping_add(u64::from(b)));
-        }
-        assert!(sum > 0);
+        let sum: u64 = v.iter().step_by(4096).map(|&b| u64::from(b)).sum();
+        assert_eq!(sum, 64 << 8);
         drop(v);
         m.start("small");
         m.end();
@@ -145,7 +210,10 @@ mod tests {
         assert_eq!((c[0].stage.as_str(), c[1].stage.as_str()), ("big", "small"));
         if let (Some(big), Some(small)) = (c[0].peak_rss_mib, c[1].peak_rss_mib) {
             assert!(big >= 64.0, "the 64 MiB buffer is in the first peak: {big}");
-            assert!(small < big - 32.0, "the reset forgot it: {small} vs {big}");
+            assert!(
+                small < big - 32.0,
+                "the next stage forgot it: {small} vs {big}"
+            );
         }
         assert!(c.iter().all(|s| s.wall_seconds >= 0.0));
         if cfg!(target_os = "linux") {
