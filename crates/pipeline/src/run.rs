@@ -691,24 +691,33 @@ fn sort_by_row_key(frame: &DataFrame, key: &[String]) -> Result<DataFrame, Error
             SortMultipleOptions::default().with_maintain_order(true),
         )
         .map_err(err)?;
-    let keys: Vec<Column> = key
-        .iter()
-        .map(|k| sorted.column(k).cloned())
-        .collect::<PolarsResult<_>>()
-        .map_err(err)?;
-    for i in 1..sorted.height() {
-        let same = keys.iter().all(|c| c.get(i).ok() == c.get(i - 1).ok());
-        if same {
-            let (source, row) = table::provenance(&sorted, i).map_err(err)?;
-            return Err(Error::Stage {
-                stage: "cohort",
-                message: format!(
-                    "two cohort rows share the row key ({}); {source} row {row} is one of them. \
-                     Declare a unique key with `row_key` in [pipeline], or reject duplicates with `unique` in the source",
-                    key.join(", ")
-                ),
-            });
+    // Row i repeats row i - 1 when every key column is equal (NULL equal
+    // to NULL), compared column by column on the whole table at once.
+    let n = sorted.height();
+    let mut same = vec![n > 1; n.saturating_sub(1)];
+    for k in key {
+        let c = sorted.column(k).map_err(err)?.as_materialized_series();
+        if n < 2 {
+            break;
         }
+        let eq = c
+            .slice(1, n - 1)
+            .equal_missing(&c.slice(0, n - 1))
+            .map_err(err)?;
+        for (s, e) in same.iter_mut().zip(eq.iter()) {
+            *s &= e == Some(true);
+        }
+    }
+    if let Some(i) = same.iter().position(|&s| s).map(|i| i + 1) {
+        let (source, row) = table::provenance(&sorted, i).map_err(err)?;
+        return Err(Error::Stage {
+            stage: "cohort",
+            message: format!(
+                "two cohort rows share the row key ({}); {source} row {row} is one of them. \
+                 Declare a unique key with `row_key` in [pipeline], or reject duplicates with `unique` in the source",
+                key.join(", ")
+            ),
+        });
     }
     Ok(sorted)
 }
