@@ -65,17 +65,24 @@ mod headers;
 mod parquet_source;
 mod plan;
 mod reasons;
+mod redcap_source;
+mod sas_source;
+mod spss_source;
+mod stata_source;
+mod statfile;
 mod text;
 mod validate;
 mod xlsx_source;
 
 pub use config::{
-    ColumnMapping, CsvDialect, Encoding, Format, OnError, Source, SourceConfig, SourceFile,
-    Unmapped,
+    ColumnMapping, CsvDialect, Encoding, Format, OnError, RedcapConfig, Source, SourceConfig,
+    SourceFile, Unmapped, ValueLabels,
 };
 pub use dates::EXCEL_SERIAL;
 pub use error::IngestError;
 pub use reasons::REASONS;
+#[doc(hidden)]
+pub use statfile::{StatCell, StatColumn, StatTable, read_table};
 pub use validate::validate;
 
 use cohortflow_core::ConfigProblem;
@@ -119,11 +126,16 @@ pub fn ingest_with(
     if let Some(p) = validate(source, schema).into_iter().next() {
         return Err(config_error(source, p));
     }
+    if source.config.format == Format::Redcap {
+        return redcap_source::ingest(source, schema, options.show_values);
+    }
     let mut conv = converter::Converter::new(source, schema, options.show_values);
     match source.config.format {
         Format::Csv => csv_source::read(source, &mut conv)?,
         Format::Xlsx => xlsx_source::read(source, &mut conv)?,
         Format::Parquet => parquet_source::read(source, &mut conv)?,
+        Format::Spss | Format::Stata | Format::Sas => statfile::read(source, &mut conv)?,
+        Format::Redcap => unreachable!("read above"),
     }
     conv.finish(schema)
 }
@@ -143,6 +155,9 @@ pub fn ingest_bytes(
     {
         return Err(config_error(source, p));
     }
+    if source.config.format == Format::Redcap {
+        return redcap_source::ingest_bytes(source, schema, bytes);
+    }
     let mut conv = converter::Converter::new(source, schema, false);
     match source.config.format {
         Format::Csv => csv_source::read_bytes(source, &mut conv, bytes)?,
@@ -150,6 +165,10 @@ pub fn ingest_bytes(
         Format::Parquet => {
             parquet_source::read_from(source, &mut conv, std::io::Cursor::new(bytes.to_vec()))?
         }
+        Format::Spss | Format::Stata | Format::Sas => {
+            statfile::read_bytes(source, &mut conv, bytes.to_vec())?
+        }
+        Format::Redcap => unreachable!("read above"),
     }
     conv.finish(schema)
 }
