@@ -348,6 +348,13 @@ impl Source {
         dir.join(self.config.path.get_ref())
     }
 
+    /// A REDCap source's data dictionary, resolved like `path`.
+    pub fn dictionary_path(&self) -> Option<PathBuf> {
+        let r = self.config.redcap.as_ref()?;
+        let dir = self.file.parent().unwrap_or_else(|| Path::new(""));
+        Some(dir.join(r.dictionary.get_ref()))
+    }
+
     /// 1-based line of a byte offset of the source file's text.
     pub fn line_of(&self, offset: usize) -> u64 {
         let end = offset.min(self.text.len());

@@ -31,7 +31,6 @@ use crate::decode::decode;
 use crate::error::IngestError;
 use cohortflow_core::schema::{ColumnType, Schema};
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 
 /// One field of the data dictionary.
 #[derive(Debug, Clone)]
@@ -45,12 +44,6 @@ struct Field {
     validation: String,
     /// Line of the dictionary.
     line: u64,
-}
-
-pub(crate) fn dictionary_path(source: &Source) -> Option<PathBuf> {
-    let r = source.config.redcap.as_ref()?;
-    let dir = source.file.parent().unwrap_or_else(|| std::path::Path::new(""));
-    Some(dir.join(r.dictionary.get_ref()))
 }
 
 pub(crate) fn ingest(
@@ -91,7 +84,12 @@ fn ingest_with(
     conv.finish(schema)
 }
 
-fn dict_error(path: &std::path::Path, line: Option<u64>, message: String, fix: &str) -> IngestError {
+fn dict_error(
+    path: &std::path::Path,
+    line: Option<u64>,
+    message: String,
+    fix: &str,
+) -> IngestError {
     let mut e = IngestError::new(path, message, fix);
     e.line = line;
     e
@@ -100,7 +98,7 @@ fn dict_error(path: &std::path::Path, line: Option<u64>, message: String, fix: &
 /// Reads the data dictionary (REDCap's "Data Dictionary" CSV download or
 /// the API's metadata export: the same columns, in the same order).
 fn read_dictionary(source: &Source) -> Result<Vec<Field>, IngestError> {
-    let Some(path) = dictionary_path(source) else {
+    let Some(path) = source.dictionary_path() else {
         return Err(IngestError::new(
             &source.file,
             "a redcap source needs its data dictionary",
@@ -117,9 +115,13 @@ fn read_dictionary(source: &Source) -> Result<Vec<Field>, IngestError> {
             "check [source.redcap] dictionary in the source file",
         )
     })?;
-    let text = decode(&raw, crate::config::Encoding::Utf8, &source.file.display().to_string())
-        .map_err(|(line, message, f)| dict_error(&path, line, message, &f))?
-        .text;
+    let text = decode(
+        &raw,
+        crate::config::Encoding::Utf8,
+        &source.file.display().to_string(),
+    )
+    .map_err(|(line, message, f)| dict_error(&path, line, message, &f))?
+    .text;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
@@ -247,7 +249,9 @@ fn check_export(source: &Source, fields: &[Field], raw: &[u8]) -> Result<(), Ing
         fields.iter().any(|f| {
             f.name == h
                 || (f.kind == "checkbox"
-                    && f.choices.iter().any(|(c, _)| checkbox_column(&f.name, c) == h))
+                    && f.choices
+                        .iter()
+                        .any(|(c, _)| checkbox_column(&f.name, c) == h))
         }) || system_column(h)
     };
     if !headers.iter().any(|h| known(h)) {
@@ -290,7 +294,10 @@ fn check_export(source: &Source, fields: &[Field], raw: &[u8]) -> Result<(), Ing
                 fields.iter().any(|f| {
                     f.form == *instrument
                         && (f.name == m.get_ref().column.trim()
-                            || m.get_ref().column.trim().starts_with(&format!("{}___", f.name)))
+                            || m.get_ref()
+                                .column
+                                .trim()
+                                .starts_with(&format!("{}___", f.name)))
                 })
             })
             .map(|(k, _)| k.as_str())
@@ -329,7 +336,7 @@ fn with_dictionary(
     fields: &[Field],
 ) -> Result<Source, IngestError> {
     let mut out = source.clone();
-    let dict = dictionary_path(source).unwrap_or_default();
+    let dict = source.dictionary_path().unwrap_or_default();
     let toml = source.file.display().to_string();
     let by_name: HashMap<&str, &Field> = fields.iter().map(|f| (f.name.as_str(), f)).collect();
     for (canonical, mapping) in out.config.columns.iter_mut() {
@@ -396,10 +403,15 @@ fn with_dictionary(
         if let Some(_field) = checkbox {
             if def.kind == ColumnType::Boolean && m.values.is_none() {
                 m.values = Some(
-                    [("0", "false"), ("1", "true"), ("Unchecked", "false"), ("Checked", "true")]
-                        .into_iter()
-                        .map(|(a, b)| (a.to_string(), b.to_string()))
-                        .collect(),
+                    [
+                        ("0", "false"),
+                        ("1", "true"),
+                        ("Unchecked", "false"),
+                        ("Checked", "true"),
+                    ]
+                    .into_iter()
+                    .map(|(a, b)| (a.to_string(), b.to_string()))
+                    .collect(),
                 );
             }
             continue;
@@ -447,7 +459,9 @@ fn choice_values(
                     if key.trim() == label {
                         values.entry(code.clone()).or_insert_with(|| target.clone());
                     } else if key.trim() == code {
-                        values.entry(label.clone()).or_insert_with(|| target.clone());
+                        values
+                            .entry(label.clone())
+                            .or_insert_with(|| target.clone());
                     }
                 }
             }
@@ -587,6 +601,9 @@ mod tests {
         assert_eq!(date_formats("date_ymd"), vec!["%Y-%m-%d"]);
         assert_eq!(date_formats("date_dmy")[1], "%d-%m-%Y");
         assert_eq!(date_formats("datetime_mdy")[2], "%m/%d/%Y %H:%M");
-        assert_eq!(date_formats("datetime_seconds_ymd"), vec!["%Y-%m-%d %H:%M:%S"]);
+        assert_eq!(
+            date_formats("datetime_seconds_ymd"),
+            vec!["%Y-%m-%d %H:%M:%S"]
+        );
     }
 }

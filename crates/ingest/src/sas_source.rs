@@ -23,8 +23,7 @@
 //! record padded with blanks. It is proven against haven on the files in
 //! `fixtures/statfiles` (`conformance/haven.R`).
 
-use crate::statfile::{StatCell, StatColumn, StatTable, date_cell};
-use crate::stata_source::DAYS_1960_TO_1970;
+use crate::statfile::{DAYS_1960_TO_1970, StatCell, StatColumn, StatTable, date_cell};
 use sas7bdat::{Dataset, LogicalType, OwnedCellValue};
 
 const FIX_DAMAGED: &str = "the file is damaged, truncated or not a SAS data set; export it again \
@@ -35,11 +34,19 @@ const HEADER: &[u8] = b"HEADER RECORD*******";
 
 pub(crate) fn table(bytes: Vec<u8>) -> Result<StatTable, (String, String)> {
     if bytes.starts_with(HEADER) {
-        crate::guard(|| xpt(&bytes))
-            .map_err(|p| (format!("the SAS transport reader failed: {p}"), FIX_DAMAGED.into()))?
+        crate::guard(|| xpt(&bytes)).map_err(|p| {
+            (
+                format!("the SAS transport reader failed: {p}"),
+                FIX_DAMAGED.into(),
+            )
+        })?
     } else {
-        crate::guard(|| sas7bdat_table(bytes))
-            .map_err(|p| (format!("the SAS7BDAT reader failed: {p}"), FIX_DAMAGED.into()))?
+        crate::guard(|| sas7bdat_table(bytes)).map_err(|p| {
+            (
+                format!("the SAS7BDAT reader failed: {p}"),
+                FIX_DAMAGED.into(),
+            )
+        })?
     }
 }
 
@@ -90,9 +97,7 @@ fn sas7bdat_table(bytes: Vec<u8>) -> Result<StatTable, (String, String)> {
                 OwnedCellValue::Float64(x) if x.is_nan() => StatCell::Missing,
                 OwnedCellValue::Float64(x) => match kinds[k] {
                     LogicalType::Date => date_cell(*x - DAYS_1960_TO_1970),
-                    LogicalType::DateTime => {
-                        date_cell((*x / 86_400.0).floor() - DAYS_1960_TO_1970)
-                    }
+                    LogicalType::DateTime => date_cell((*x / 86_400.0).floor() - DAYS_1960_TO_1970),
                     _ => StatCell::Number(*x),
                 },
                 OwnedCellValue::String(s) => StatCell::Text(s.trim_end_matches(' ').to_string()),
@@ -134,8 +139,8 @@ fn kind_of_format(name: &str) -> Kind {
         "DATE", "DDMMYY", "DDMMYYB", "DDMMYYC", "DDMMYYD", "DDMMYYN", "DDMMYYP", "DDMMYYS",
         "MMDDYY", "MMDDYYB", "MMDDYYC", "MMDDYYD", "MMDDYYN", "MMDDYYP", "MMDDYYS", "YYMMDD",
         "YYMMDDB", "YYMMDDC", "YYMMDDD", "YYMMDDN", "YYMMDDP", "YYMMDDS", "E8601DA", "B8601DA",
-        "IS8601DA", "EURDFDD", "EURDFDE", "JULIAN", "WEEKDATE", "WEEKDATX", "WORDDATE",
-        "WORDDATX", "NLDATE", "MINGUO", "NENGO",
+        "IS8601DA", "EURDFDD", "EURDFDE", "JULIAN", "WEEKDATE", "WEEKDATX", "WORDDATE", "WORDDATX",
+        "NLDATE", "MINGUO", "NENGO",
     ];
     if DATETIMES.contains(&n) {
         Kind::Seconds

@@ -27,8 +27,14 @@ const FIX_DAMAGED: &str = "the file is damaged, truncated or not an SPSS .sav/.z
 const SPSS_EPOCH_SECONDS: f64 = 12_219_379_200.0;
 
 pub(crate) fn table(bytes: Vec<u8>) -> Result<StatTable, (String, String)> {
-    let read = crate::guard(|| ambers::read_sav_from_reader(std::io::Cursor::new(bytes)))
-        .map_err(|p| (format!("the SPSS reader failed: {p}"), FIX_DAMAGED.to_string()))?;
+    let read = crate::guard(|| ambers::read_sav_from_reader(std::io::Cursor::new(bytes))).map_err(
+        |p| {
+            (
+                format!("the SPSS reader failed: {p}"),
+                FIX_DAMAGED.to_string(),
+            )
+        },
+    )?;
     let (batch, meta) = read.map_err(|e| {
         (
             format!("cannot read the SPSS file: {e}"),
@@ -39,7 +45,10 @@ pub(crate) fn table(bytes: Vec<u8>) -> Result<StatTable, (String, String)> {
         // A disagreement that can lose or change values stops the run;
         // the others (a case size the writer left at -1) are notes.
         if w.contains("rows were read") || w.contains("set to null") || w.contains("bias") {
-            return Err((format!("the SPSS file is inconsistent: {w}"), FIX_DAMAGED.into()));
+            return Err((
+                format!("the SPSS file is inconsistent: {w}"),
+                FIX_DAMAGED.into(),
+            ));
         }
         tracing::warn!("SPSS file: {w}");
     }
@@ -163,10 +172,10 @@ fn numeric_missing(v: f64, specs: &[MissingSpec]) -> bool {
     })
 }
 
-/// Missing-value declarations of a date or datetime variable (SPSS
-/// seconds since 1582-10-14) in the unit ambers gives its values: days
-/// since 1970 (`per_second` = 1/86400 as 86400.0, divided) or microseconds
-/// since 1970 (`per_second` = 1e-6, divided).
+/// Missing-value declarations of a date or datetime variable, in SPSS
+/// seconds since 1582-10-14, in the unit ambers gives the values: days
+/// since 1970 (`divisor` 86400) or microseconds since 1970 (`divisor`
+/// 1e-6).
 fn days_missing(specs: &[MissingSpec], divisor: f64) -> Vec<MissingSpec> {
     let conv = |s: f64| (s - SPSS_EPOCH_SECONDS) / divisor;
     specs

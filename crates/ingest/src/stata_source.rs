@@ -12,7 +12,7 @@
 //! variables read as whole numbers; float (4-byte) values are widened to
 //! double exactly as Stata and R do.
 
-use crate::statfile::{StatCell, StatColumn, StatTable, date_cell};
+use crate::statfile::{DAYS_1960_TO_1970, StatCell, StatColumn, StatTable, date_cell};
 use dta::stata::dta::dta_reader::DtaReader;
 use dta::stata::dta::long_string_ref::LongStringRef;
 use dta::stata::dta::long_string_table::LongStringTable;
@@ -28,9 +28,6 @@ use std::collections::HashMap;
 const FIX_DAMAGED: &str = "the file is damaged, truncated or not a Stata .dta file; save it again \
                            from Stata (`save`, or `saveold` for an older release) or export it \
                            again";
-
-/// Days from 1960-01-01 (Stata's and SAS's epoch) to 1970-01-01.
-pub(crate) const DAYS_1960_TO_1970: f64 = 3653.0;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
@@ -64,6 +61,15 @@ fn err(e: impl std::fmt::Display) -> (String, String) {
 }
 
 pub(crate) fn table(bytes: Vec<u8>) -> Result<StatTable, (String, String)> {
+    // Releases 117 and later are framed by tags: a file that does not end
+    // with its closing tag was cut (the reader itself stops at the value
+    // labels and would not notice).
+    if bytes.starts_with(b"<stata_dta>") && !bytes.trim_ascii_end().ends_with(b"</stata_dta>") {
+        return Err((
+            "the Stata file is truncated: it does not end with </stata_dta>".into(),
+            FIX_DAMAGED.into(),
+        ));
+    }
     crate::guard(|| read(bytes))
         .map_err(|p| (format!("the Stata reader failed: {p}"), FIX_DAMAGED.into()))?
 }

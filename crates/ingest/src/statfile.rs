@@ -19,14 +19,16 @@
 //! its label's text unless the source says `value_labels = "codes"`.
 
 use crate::cell::{RawCell, number_text};
-use crate::config::{Format, Source, ValueLabels};
+use crate::config::{Source, ValueLabels};
 use crate::converter::Converter;
 use crate::error::IngestError;
 use crate::headers::resolve;
 use chrono::NaiveDate;
 use cohortflow_core::schema::ColumnType;
 use std::collections::HashMap;
-use std::path::Path;
+
+/// Days from 1960-01-01 (Stata's and SAS's epoch) to 1970-01-01.
+pub(crate) const DAYS_1960_TO_1970: f64 = 3653.0;
 
 /// One cell of a statistical file, as the package meant it.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,7 +64,7 @@ pub struct StatTable {
 
 impl StatTable {
     /// Checks that every column has `rows` cells (a reader's own invariant).
-    pub(crate) fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), String> {
         for c in &self.columns {
             if c.cells.len() != self.rows {
                 return Err(format!(
@@ -98,63 +100,6 @@ pub(crate) fn date_cell(days: f64) -> StatCell {
         return StatCell::BadDate;
     }
     date_from_unix_days(days.floor() as i64).map_or(StatCell::BadDate, StatCell::Date)
-}
-
-/// Reads a statistical file into a [`StatTable`] (for the conformance test
-/// and tools; not part of the stable API). `format` is `spss`, `stata` or
-/// `sas`.
-#[doc(hidden)]
-pub fn read_table(path: &Path, format: Format) -> Result<StatTable, IngestError> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        IngestError::new(
-            path,
-            format!("cannot read the data file: {e}"),
-            "check `path` in the source file and the file's permissions",
-        )
-    })?;
-    table_from_bytes(path, format, bytes)
-}
-
-pub(crate) fn table_from_bytes(
-    path: &Path,
-    format: Format,
-    bytes: Vec<u8>,
-) -> Result<StatTable, IngestError> {
-    let table = match format {
-        Format::Spss => crate::spss_source::table(bytes),
-        Format::Stata => crate::stata_source::table(bytes),
-        Format::Sas => crate::sas_source::table(bytes),
-        other => Err((
-            format!("{} is not a statistical file format", other.name()),
-            "use format = \"spss\", \"stata\" or \"sas\"".to_string(),
-        )),
-    };
-    let table = table.map_err(|(message, fix)| IngestError::new(path, message, fix))?;
-    table
-        .check()
-        .map_err(|m| IngestError::new(path, m, "the file is damaged; export it again"))?;
-    Ok(table)
-}
-
-/// Reads the source's statistical file and pushes its rows.
-pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<(), IngestError> {
-    let path = source.data_path();
-    let bytes = std::fs::read(&path).map_err(|e| {
-        conv.error(
-            format!("cannot read the data file: {e}"),
-            "check `path` in the source file and the file's permissions",
-        )
-    })?;
-    read_bytes(source, conv, bytes)
-}
-
-pub(crate) fn read_bytes(
-    source: &Source,
-    conv: &mut Converter,
-    bytes: Vec<u8>,
-) -> Result<(), IngestError> {
-    let table = table_from_bytes(&source.data_path(), source.config.format, bytes)?;
-    push(source, conv, &table)
 }
 
 /// Hands the table's records to the converter, record number as the line.
@@ -233,7 +178,10 @@ pub(crate) fn push(
     }
     if table.rows == 0 {
         return Err(conv.error(
-            format!("the {} file has its variables but no records", cfg.format.name()),
+            format!(
+                "the {} file has its variables but no records",
+                cfg.format.name()
+            ),
             "check the export: a filter or a query that selected nobody; if the centre has no \
              patients, remove the source from the pipeline",
         ));

@@ -122,8 +122,7 @@ pub fn validate(source: &Source, schema: &Schema) -> Vec<ConfigProblem> {
             "remove header_row",
         ));
     }
-    if cfg.value_labels != crate::config::ValueLabels::default() && !cfg.format.is_statistical()
-    {
+    if cfg.value_labels != crate::config::ValueLabels::default() && !cfg.format.is_statistical() {
         out.push(ConfigProblem::new(
             "source.value_labels",
             None,
@@ -145,7 +144,7 @@ pub fn validate(source: &Source, schema: &Schema) -> Vec<ConfigProblem> {
             ),
         )),
         (Some(r), Format::Redcap) => {
-            let dict = crate::redcap_source::dictionary_path(source).unwrap_or_default();
+            let dict = source.dictionary_path().unwrap_or_default();
             if !dict.is_file() {
                 out.push(ConfigProblem::new(
                     "source.redcap.dictionary",

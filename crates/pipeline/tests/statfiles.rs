@@ -37,7 +37,10 @@ fn cohort_with(dir: &Path, source: &Path) -> String {
                 b.display().to_string()
             ),
         );
-    assert!(text.contains(&source.display().to_string()), "sources replaced");
+    assert!(
+        text.contains(&source.display().to_string()),
+        "sources replaced"
+    );
     let pipeline = dir.join("mgist-cytoreduction.toml");
     std::fs::write(&pipeline, text).unwrap();
     let loaded = load(&pipeline).unwrap_or_else(|e| panic!("{source:?}: {e}"));
@@ -86,10 +89,7 @@ fn check(source: &str, path: Option<&str>, shift: i64) {
             .to_string();
         let text = text.replace(
             &from,
-            &format!(
-                "path = {:?}",
-                repo.join(path).display().to_string()
-            ),
+            &format!("path = {:?}", repo.join(path).display().to_string()),
         );
         let text = text.replace(
             "dictionary = \"../../",

@@ -32,9 +32,13 @@ fn every_value_is_havens() {
     let mut compared = 0usize;
     for f in files {
         let name = f["file"].as_str().unwrap();
-        let table = read_table(&statfile(name), format_of(name))
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(table.rows as u64, f["rows"].as_u64().unwrap(), "{name}: rows");
+        let table =
+            read_table(&statfile(name), format_of(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            table.rows as u64,
+            f["rows"].as_u64().unwrap(),
+            "{name}: rows"
+        );
         let cols = f["columns"].as_array().unwrap();
         let names: Vec<&str> = cols.iter().map(|c| c["name"].as_str().unwrap()).collect();
         let ours: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
@@ -76,7 +80,10 @@ fn every_value_is_havens() {
     }
     // 3 x 228 x 14 (SPSS) + 205 x 10 + 205 x 9 (Stata) + 1384 x 12 + 1384 x 13
     // (transport) + 228 x 8 + 150 x 5 (SAS7BDAT).
-    assert_eq!(compared, 3 * 228 * 14 + 205 * 19 + 1384 * 25 + 228 * 8 + 150 * 5);
+    assert_eq!(
+        compared,
+        3 * 228 * 14 + 205 * 19 + 1384 * 25 + 228 * 8 + 150 * 5
+    );
 }
 
 /// The special cases of the files, named, so that a reader that read every
@@ -85,7 +92,12 @@ fn every_value_is_havens() {
 fn missing_codes_dates_and_text_are_read_as_meant() {
     let lung = read_table(&statfile("lung.sav"), Format::Spss).unwrap();
     let col = |t: &cohortflow_ingest::StatTable, n: &str| {
-        t.columns.iter().find(|c| c.name == n).unwrap().cells.clone()
+        t.columns
+            .iter()
+            .find(|c| c.name == n)
+            .unwrap()
+            .cells
+            .clone()
     };
     // ph_ecog 9 ("not assessed") is user-missing; meal_cal 9000-9999 a
     // missing range; "н/д" a missing string.
