@@ -280,11 +280,7 @@ fn xpt(bytes: &[u8]) -> Result<StatTable, (String, String)> {
         ));
     }
     let data = &bytes[data_start..];
-    let mut rows = if row_len == 0 {
-        0
-    } else {
-        data.len() / row_len
-    };
+    let mut rows = data.len().checked_div(row_len).unwrap_or(0);
     // The last record is padded with blanks; a "row" of blanks that lies in
     // that padding is not an observation.
     while rows > 0 {

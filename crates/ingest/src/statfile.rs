@@ -115,7 +115,7 @@ pub(crate) fn push(
         conv,
         &headers,
         0,
-        &format!("the variables of the {} file", cfg.format.name()),
+        &format!("the variable list of the {} file", cfg.format.name()),
         cfg.unmapped_columns,
         &toml,
         |_| None,

@@ -4,7 +4,7 @@
 //! a mapping the dictionary does not know.
 
 use crate::{schema, source_file};
-use cohortflow_ingest::{IngestError, Ingested, ingest};
+use cohortflow_ingest::{IngestError, Ingested, ingest, validate};
 
 const DICTIONARY: &str = "\
 Variable / Field Name,Form Name,Section Header,Field Type,Field Label,\"Choices, Calculations, OR Slider Labels\",Field Note,Text Validation Type OR Show Slider Number
@@ -222,4 +222,31 @@ fn a_labels_header_export_is_refused() {
     let e = run(export, COLUMNS).unwrap_err();
     assert!(e.message.contains("labels"), "{e}");
     assert!(e.fix.contains("raw variable names"), "{}", e.fix);
+}
+
+#[test]
+fn the_dictionary_is_checked_before_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("export.csv"), RAW).unwrap();
+    let keys = |text: &str| -> Vec<String> {
+        let source = source_file(dir.path(), text);
+        validate(&source, &schema(SCHEMA))
+            .into_iter()
+            .map(|p| p.key)
+            .collect()
+    };
+    let head = "[source]\nname = \"r\"\ncentre = \"R\"\npath = \"export.csv\"\n";
+    // No dictionary named; a dictionary that is not there.
+    let k = keys(&format!("{head}format = \"redcap\"\n{COLUMNS}"));
+    assert!(k.contains(&"source.redcap".to_string()), "{k:?}");
+    let k = keys(&format!(
+        "{head}format = \"redcap\"\n[source.redcap]\ndictionary = \"nope.csv\"\n{COLUMNS}"
+    ));
+    assert!(k.contains(&"source.redcap.dictionary".to_string()), "{k:?}");
+    // [source.redcap] on a CSV source.
+    std::fs::write(dir.path().join("dictionary.csv"), DICTIONARY).unwrap();
+    let k = keys(&format!(
+        "{head}format = \"csv\"\n[source.redcap]\ndictionary = \"dictionary.csv\"\n{COLUMNS}"
+    ));
+    assert!(k.contains(&"source.redcap".to_string()), "{k:?}");
 }
