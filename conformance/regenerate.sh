@@ -9,7 +9,9 @@
 # also cmprsk 2.2.11 from r-cran-cmprsk; mgist_eligible.R and emulation.R read the XLSX
 # export with r-cran-readxl). competing.R writes fixtures/real/mgus2.csv and
 # melanoma.csv from the survival and MASS (r-cran-mass) packages; finegray.R
-# reads them. The committed
+# reads them. haven.R (r-cran-haven) writes the SPSS, Stata and SAS test
+# files of fixtures/statfiles/ and haven's reading of them (haven.json). The
+# committed
 # files were produced with R 4.2.2 Patched and survival 3.5.3 (Debian 12).
 #
 # Usage: conformance/regenerate.sh            (install, then regenerate)
@@ -19,7 +21,7 @@ cd "$(dirname "$0")/.."
 
 if [ "${SKIP_INSTALL:-0}" != 1 ]; then
     apt-get update
-    apt-get install -y r-base-core r-cran-survival r-cran-matchit r-cran-cmprsk r-cran-mass r-cran-readxl
+    apt-get install -y r-base-core r-cran-survival r-cran-matchit r-cran-cmprsk r-cran-mass r-cran-readxl r-cran-haven
 fi
 
 for script in conformance/*.R; do

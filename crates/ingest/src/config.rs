@@ -53,6 +53,14 @@ pub struct SourceConfig {
     /// or, with `on_error = "reject"`, all of them are rejected.
     #[serde(default = "no_columns")]
     pub unique: Spanned<Vec<String>>,
+    /// SPSS, Stata and SAS files: whether a labelled code of a category
+    /// column (or of a column with `values`) reads as its value label (the
+    /// default) or as the code.
+    #[serde(default)]
+    pub value_labels: ValueLabels,
+    /// `[source.redcap]`: the data dictionary of a REDCap export.
+    #[serde(default)]
+    pub redcap: Option<RedcapConfig>,
     /// The largest fraction (0 to 1) of this export's rows that ingest,
     /// clean and derive together may reject before the run fails. Not set:
     /// the run fails only when every row is rejected. Checked by the pipeline.
@@ -70,6 +78,14 @@ pub enum Format {
     Csv,
     Xlsx,
     Parquet,
+    /// SPSS `.sav` (and `.zsav`).
+    Spss,
+    /// Stata `.dta`, every release.
+    Stata,
+    /// SAS: `.sas7bdat`, or transport `.xpt` (v5 and v8), by the content.
+    Sas,
+    /// A REDCap CSV export (raw or labels) with its data dictionary.
+    Redcap,
 }
 
 impl Format {
@@ -78,8 +94,44 @@ impl Format {
             Format::Csv => "csv",
             Format::Xlsx => "xlsx",
             Format::Parquet => "parquet",
+            Format::Spss => "spss",
+            Format::Stata => "stata",
+            Format::Sas => "sas",
+            Format::Redcap => "redcap",
         }
     }
+
+    /// A statistical package's file, with typed columns and value labels.
+    pub fn is_statistical(self) -> bool {
+        matches!(self, Format::Spss | Format::Stata | Format::Sas)
+    }
+
+    /// Read as CSV text (`[source.csv]` applies in full).
+    pub fn is_csv(self) -> bool {
+        matches!(self, Format::Csv | Format::Redcap)
+    }
+}
+
+/// `value_labels`: how a labelled code of a statistical file is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ValueLabels {
+    /// A code with a value label reads as the label's text in a category
+    /// column and in a column with `values` (so `values` maps labels:
+    /// `"Male" = "M"`); a code without a label reads as the code.
+    #[default]
+    Labels,
+    /// Every code reads as the code (`values` maps codes: `"1" = "M"`).
+    Codes,
+}
+
+/// `[source.redcap]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedcapConfig {
+    /// The data dictionary (CSV as REDCap downloads it), relative to the
+    /// source file's directory.
+    pub dictionary: Spanned<String>,
 }
 
 /// What a bad row does to the run.
@@ -294,6 +346,13 @@ impl Source {
     pub fn data_path(&self) -> PathBuf {
         let dir = self.file.parent().unwrap_or_else(|| Path::new(""));
         dir.join(self.config.path.get_ref())
+    }
+
+    /// A REDCap source's data dictionary, resolved like `path`.
+    pub fn dictionary_path(&self) -> Option<PathBuf> {
+        let r = self.config.redcap.as_ref()?;
+        let dir = self.file.parent().unwrap_or_else(|| Path::new(""));
+        Some(dir.join(r.dictionary.get_ref()))
     }
 
     /// 1-based line of a byte offset of the source file's text.

@@ -2,7 +2,8 @@
 //! read into the study's canonical schema.
 //!
 //! A source file (`[source]`, `[source.csv]`, `[source.columns]`; see
-//! `docs/sources.md`) names the export (CSV, XLSX or Parquet), its dialect
+//! `docs/sources.md`) names the export (CSV, XLSX, Parquet, SPSS, Stata,
+//! SAS, or REDCap with `[source.redcap]`), its dialect
 //! (separator, quote, decimal comma, encoding, header row, sheet), and for
 //! each canonical column the header it comes from, the codes it uses, its
 //! unit and its date formats. No Rust code is needed to add a centre.
@@ -43,8 +44,18 @@
 //! (`docs/sources.md`). Conversion is row-wise into typed `Vec<Option<T>>`
 //! builders that become polars `Series` at the end.
 //!
+//! Statistical files (`statfile`): `spss_source` (ambers), `stata_source`
+//! (dta) and `sas_source` (sas7bdat, and a transport-file reader of its own)
+//! each give a table of typed cells with value labels and missing values
+//! already applied; `statfile` hands its records to the converter (the
+//! record number is the row). `redcap_source` reads the data dictionary,
+//! turns the source's description into the one the export needs (choices as
+//! value maps, checkbox columns, date formats) and reads the export with the
+//! CSV reader.
+//!
 //! May depend on: cohortflow-core (schema, ledger, rejects, problems), polars
 //! (output frame, parquet), csv, encoding_rs (UTF-8, UTF-16, windows-1251), calamine (XLSX),
+//! ambers and arrow-array (SPSS), dta (Stata), sas7bdat (SAS7BDAT),
 //! chrono (dates), serde (the source file) and tracing. It does not parse
 //! TOML itself (the pipeline crate does) and knows nothing of later stages.
 
@@ -65,17 +76,24 @@ mod headers;
 mod parquet_source;
 mod plan;
 mod reasons;
+mod redcap_source;
+mod sas_source;
+mod spss_source;
+mod stata_source;
+mod statfile;
 mod text;
 mod validate;
 mod xlsx_source;
 
 pub use config::{
-    ColumnMapping, CsvDialect, Encoding, Format, OnError, Source, SourceConfig, SourceFile,
-    Unmapped,
+    ColumnMapping, CsvDialect, Encoding, Format, OnError, RedcapConfig, Source, SourceConfig,
+    SourceFile, Unmapped, ValueLabels,
 };
 pub use dates::EXCEL_SERIAL;
 pub use error::IngestError;
 pub use reasons::REASONS;
+#[doc(hidden)]
+pub use statfile::{StatCell, StatColumn, StatTable};
 pub use validate::validate;
 
 use cohortflow_core::ConfigProblem;
@@ -119,11 +137,26 @@ pub fn ingest_with(
     if let Some(p) = validate(source, schema).into_iter().next() {
         return Err(config_error(source, p));
     }
+    if source.config.format == Format::Redcap {
+        return redcap_source::ingest(source, schema, options.show_values);
+    }
     let mut conv = converter::Converter::new(source, schema, options.show_values);
     match source.config.format {
         Format::Csv => csv_source::read(source, &mut conv)?,
         Format::Xlsx => xlsx_source::read(source, &mut conv)?,
         Format::Parquet => parquet_source::read(source, &mut conv)?,
+        Format::Spss | Format::Stata | Format::Sas => {
+            let path = source.data_path();
+            let bytes = std::fs::read(&path).map_err(|e| {
+                conv.error(
+                    format!("cannot read the data file: {e}"),
+                    "check `path` in the source file and the file's permissions",
+                )
+            })?;
+            let table = stat_table(&path, source.config.format, bytes)?;
+            statfile::push(source, &mut conv, &table)?
+        }
+        Format::Redcap => unreachable!("read above"),
     }
     conv.finish(schema)
 }
@@ -143,6 +176,9 @@ pub fn ingest_bytes(
     {
         return Err(config_error(source, p));
     }
+    if source.config.format == Format::Redcap {
+        return redcap_source::ingest_bytes(source, schema, bytes);
+    }
     let mut conv = converter::Converter::new(source, schema, false);
     match source.config.format {
         Format::Csv => csv_source::read_bytes(source, &mut conv, bytes)?,
@@ -150,8 +186,51 @@ pub fn ingest_bytes(
         Format::Parquet => {
             parquet_source::read_from(source, &mut conv, std::io::Cursor::new(bytes.to_vec()))?
         }
+        Format::Spss | Format::Stata | Format::Sas => {
+            let table = stat_table(&source.data_path(), source.config.format, bytes.to_vec())?;
+            statfile::push(source, &mut conv, &table)?
+        }
+        Format::Redcap => unreachable!("read above"),
     }
     conv.finish(schema)
+}
+
+/// Reads an SPSS, Stata or SAS file into a [`StatTable`]: its variables,
+/// their cells as the package meant them (missing values applied, dates as
+/// dates) and their value labels. For the conformance test and tools; not
+/// part of the stable API.
+#[doc(hidden)]
+pub fn read_table(path: &std::path::Path, format: Format) -> Result<StatTable, IngestError> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        IngestError::new(
+            path,
+            format!("cannot read the data file: {e}"),
+            "check `path` in the source file and the file's permissions",
+        )
+    })?;
+    stat_table(path, format, bytes)
+}
+
+/// The table of a statistical file's bytes; errors name `path`.
+fn stat_table(
+    path: &std::path::Path,
+    format: Format,
+    bytes: Vec<u8>,
+) -> Result<StatTable, IngestError> {
+    let table = match format {
+        Format::Spss => spss_source::table(bytes),
+        Format::Stata => stata_source::table(bytes),
+        Format::Sas => sas_source::table(bytes),
+        other => Err((
+            format!("{} is not a statistical file format", other.name()),
+            "use format = \"spss\", \"stata\" or \"sas\"".to_string(),
+        )),
+    };
+    let table = table.map_err(|(message, fix)| IngestError::new(path, message, fix))?;
+    table
+        .check()
+        .map_err(|m| IngestError::new(path, m, "the file is damaged; export it again"))?;
+    Ok(table)
 }
 
 /// Runs a third-party reader (polars' parquet reader, calamine) so that a

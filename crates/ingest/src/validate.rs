@@ -87,7 +87,7 @@ pub fn validate(source: &Source, schema: &Schema) -> Vec<ConfigProblem> {
             "the 1-based line (CSV) or sheet row (XLSX) of the header",
         ));
     }
-    if cfg.format != Format::Csv {
+    if !cfg.format.is_csv() {
         let default = crate::config::CsvDialect::default();
         for (key, set) in [
             ("separator", d.separator != default.separator),
@@ -111,13 +111,62 @@ pub fn validate(source: &Source, schema: &Schema) -> Vec<ConfigProblem> {
             }
         }
     }
-    if cfg.format == Format::Parquet && d.header_row != 1 {
+    if (cfg.format == Format::Parquet || cfg.format.is_statistical()) && d.header_row != 1 {
         out.push(ConfigProblem::new(
             "source.csv.header_row",
             None,
-            "header_row has no meaning for a parquet source",
+            format!(
+                "header_row has no meaning for a {} source",
+                cfg.format.name()
+            ),
             "remove header_row",
         ));
+    }
+    if cfg.value_labels != crate::config::ValueLabels::default() && !cfg.format.is_statistical() {
+        out.push(ConfigProblem::new(
+            "source.value_labels",
+            None,
+            format!(
+                "`value_labels` is only for spss, stata and sas sources, and this one is {}",
+                cfg.format.name()
+            ),
+            "remove `value_labels`",
+        ));
+    }
+    match (&cfg.redcap, cfg.format) {
+        (None, Format::Redcap) => out.push(ConfigProblem::new(
+            "source.redcap",
+            None,
+            "a redcap source needs its data dictionary",
+            format!(
+                "add [source.redcap] with dictionary = \"<the data dictionary CSV, relative to \
+                 the directory of {file}>\""
+            ),
+        )),
+        (Some(r), Format::Redcap) => {
+            let dict = source.dictionary_path().unwrap_or_default();
+            if !dict.is_file() {
+                out.push(ConfigProblem::new(
+                    "source.redcap.dictionary",
+                    Some(r.dictionary.span()),
+                    format!("data dictionary not found: {}", dict.display()),
+                    format!(
+                        "a path relative to the directory of {file} (it resolves to {})",
+                        dict.display()
+                    ),
+                ));
+            }
+        }
+        (Some(_), other) => out.push(ConfigProblem::new(
+            "source.redcap",
+            None,
+            format!(
+                "[source.redcap] is only for redcap sources, and this one is {}",
+                other.name()
+            ),
+            "remove [source.redcap], or set format = \"redcap\"",
+        )),
+        (None, _) => {}
     }
 
     for (i, f) in cfg.date_formats.iter().enumerate() {

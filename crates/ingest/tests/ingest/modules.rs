@@ -51,6 +51,24 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "parquet_source",
         &["cell", "config", "converter", "error", "headers"],
     ),
+    (
+        "statfile",
+        &["cell", "config", "converter", "error", "headers"],
+    ),
+    ("spss_source", &["cell", "statfile"]),
+    ("stata_source", &["statfile"]),
+    ("sas_source", &["statfile"]),
+    (
+        "redcap_source",
+        &[
+            "config",
+            "converter",
+            "csv_source",
+            "decode",
+            "error",
+            "text",
+        ],
+    ),
 ];
 
 fn imports(text: &str) -> BTreeSet<String> {
