@@ -27,6 +27,8 @@ pub(crate) struct SourceFiles {
     pub file: PathBuf,
     pub text: String,
     pub data: PathBuf,
+    /// A REDCap export's data dictionary.
+    pub dictionary: Option<PathBuf>,
 }
 
 /// Everything the manifest records.
@@ -94,6 +96,9 @@ pub(crate) fn build(inputs: &Inputs) -> Result<String, Error> {
         entry["name"] = json!(s.name);
         entry["centre"] = json!(s.centre);
         entry["data"] = file_entry(&s.data, inputs.input_hashes)?;
+        if let Some(d) = &s.dictionary {
+            entry["dictionary"] = file_entry(d, inputs.input_hashes)?;
+        }
         entry["settings"] = settings(&s.text);
         sources.push(entry);
     }

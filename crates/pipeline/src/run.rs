@@ -523,6 +523,7 @@ fn write_outputs(
                 file: s.file.clone(),
                 text: s.text.clone(),
                 data: crate::load::normalize(&s.data_path()),
+                dictionary: s.dictionary_path().map(|d| crate::load::normalize(&d)),
             })
             .collect(),
         folder: staging,
@@ -544,6 +545,7 @@ fn manifest_input_files(loaded: &Loaded) -> Vec<PathBuf> {
     for s in &loaded.sources {
         files.push(s.file.clone());
         files.push(crate::load::normalize(&s.data_path()));
+        files.extend(s.dictionary_path().map(|d| crate::load::normalize(&d)));
     }
     files
 }
@@ -569,6 +571,12 @@ fn inputs(loaded: &Loaded) -> Vec<Input> {
             kind: "data file",
             path: crate::load::normalize(&s.data_path()),
         });
+        if let Some(d) = s.dictionary_path() {
+            inputs.push(Input {
+                kind: "data dictionary",
+                path: crate::load::normalize(&d),
+            });
+        }
     }
     inputs
 }

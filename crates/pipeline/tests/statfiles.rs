@@ -132,3 +132,22 @@ fn redcap_labels_export_gives_the_csv_cohort() {
         0,
     );
 }
+
+/// A REDCap source's data dictionary is an input like the export: the
+/// manifest records it with its hash, so a changed dictionary shows.
+#[test]
+fn redcap_dictionary_is_in_the_manifest() {
+    let repo = repo();
+    let dir = tempfile::tempdir().unwrap();
+    cohort_with(dir.path(), &repo.join("pipelines/sources/center_a_redcap.toml"));
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("run/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let a = &manifest["sources"][0];
+    let dictionary = a["dictionary"]["file"].as_str().unwrap();
+    assert!(dictionary.ends_with(".csv"), "{dictionary}");
+    let sha = a["dictionary"]["sha256"].as_str().unwrap();
+    assert_eq!(sha.len(), 64);
+    assert!(manifest["sources"][1].get("dictionary").is_none());
+}
