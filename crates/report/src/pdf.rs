@@ -408,7 +408,7 @@ impl DrawingBackend for PdfBackend<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::PdfBackend;
     use plotters::prelude::*;
 
     static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");

@@ -648,3 +648,273 @@ fn band_polygons(km: &KaplanMeier) -> Vec<Vec<(f64, f64)>> {
     flush(&mut upper, &mut lower);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cohortflow_stats::{KmOptions, kaplan_meier};
+
+    fn curves() -> (KaplanMeier, KaplanMeier) {
+        let t1 = [3.0, 7.5, 12.0, 12.0, 20.0, 31.0, 40.0, 55.0, 61.0, 80.0];
+        let e1 = [
+            true, false, true, true, false, true, false, true, false, false,
+        ];
+        let t2 = [1.0, 2.0, 5.0, 9.0, 14.0, 15.0, 22.0, 30.0, 33.0, 47.0, 70.0];
+        let e2 = [
+            true, true, true, false, true, true, true, false, true, true, false,
+        ];
+        let o = KmOptions::default();
+        (
+            kaplan_meier(&t1, &e1, &o).unwrap(),
+            kaplan_meier(&t2, &e2, &o).unwrap(),
+        )
+    }
+
+    fn figure<'a>(a: &'a KaplanMeier, b: &'a KaplanMeier) -> Figure<'a> {
+        Figure {
+            title: "Общая выживаемость".into(),
+            x_label: "Months since start of imatinib".into(),
+            y_label: "Overall survival probability".into(),
+            unit: TimeUnit::Months,
+            series: vec![
+                Series {
+                    label: "Хирургия",
+                    km: a,
+                    median: a.median().estimate,
+                    counts: Some((6.0, 10)),
+                },
+                Series {
+                    label: "Imatinib alone",
+                    km: b,
+                    median: b.median().estimate,
+                    counts: Some((9.0, 11)),
+                },
+            ],
+            notes: vec![
+                "HR 0.52 [95% CI 0.21, 1.30], Хирургия vs Imatinib alone".into(),
+                "Log-rank p = 0.042".into(),
+            ],
+            ci_bands: true,
+            x_max: None,
+        }
+    }
+
+    /// A text element of an SVG: x, y, font-size (pixels) and its text.
+    struct SvgText {
+        x: f64,
+        y: f64,
+        size: f64,
+        text: String,
+    }
+
+    fn texts(svg: &str) -> Vec<SvgText> {
+        svg.split("<text ")
+            .skip(1)
+            .map(|t| {
+                let attr = |name: &str| -> f64 {
+                    let i = t
+                        .find(&format!(" {name}=\""))
+                        .map_or_else(|| t.find(&format!("{name}=\"")).unwrap(), |i| i + 1)
+                        + name.len()
+                        + 2;
+                    let j = t[i..].find('"').unwrap();
+                    t[i..i + j].parse::<f64>().unwrap()
+                };
+                let body = &t[t.find('>').unwrap() + 1..t.find("</text>").unwrap()];
+                SvgText {
+                    x: attr("x"),
+                    y: attr("y"),
+                    size: attr("font-size"),
+                    text: body.trim().to_string(),
+                }
+            })
+            .collect()
+    }
+
+    /// The PNG's size and its pHYs chunk (pixels per metre).
+    fn png_info(png: &[u8]) -> (u32, u32, Option<png::PixelDimensions>) {
+        let decoder = png::Decoder::new(png);
+        let reader = decoder.read_info().unwrap();
+        let info = reader.info();
+        (info.width, info.height, info.pixel_dims)
+    }
+
+    #[test]
+    fn renders_are_byte_identical() {
+        let (a, b) = curves();
+        let f = figure(&a, &b);
+        let one = render_figure(&f).unwrap();
+        let two = render_figure(&f).unwrap();
+        assert_eq!(one.svg, two.svg);
+        assert_eq!(&one.png[1..4], b"PNG");
+        assert_eq!(one.png, two.png);
+        assert!(one.pdf.starts_with(b"%PDF-"));
+        assert_eq!(one.pdf, two.pdf);
+    }
+
+    /// 174 mm wide in every file: the SVG in millimetres, the PNG 2055
+    /// pixels at 300 dpi (stated in pHYs), the PDF page 493.2 pt.
+    #[test]
+    fn print_size_and_resolution() {
+        let (a, b) = curves();
+        let r = render_figure(&figure(&a, &b)).unwrap();
+        let (w, h, dims) = png_info(&r.png);
+        assert_eq!(w, 2055);
+        assert_eq!((w, h), figure(&a, &b).chart().size());
+        let dims = dims.expect("pHYs");
+        assert_eq!((dims.xppu, dims.yppu), (11811, 11811));
+        assert_eq!(dims.unit, png::Unit::Meter);
+        let h_mm = h as f64 / DPI * 25.4;
+        assert!(
+            r.svg.starts_with(&format!(
+                "<svg width=\"174.0mm\" height=\"{h_mm:.1}mm\" viewBox=\"0 0 {w} {h}\""
+            )),
+            "{}",
+            &r.svg[..100]
+        );
+        let pdf = String::from_utf8_lossy(&r.pdf);
+        let h_pt = h as f32 * 72.0 / 300.0;
+        assert!(
+            pdf.contains(&format!("/MediaBox [0 0 493.2 {h_pt}]")),
+            "{h_pt}: {}",
+            &pdf[..400.min(pdf.len())]
+        );
+        // One page.
+        assert_eq!(
+            pdf.matches("/Type /Page").count() - pdf.matches("/Type /Pages").count(),
+            1
+        );
+    }
+
+    /// Every text is at least 7 pt at print size: in the SVG (font-size in
+    /// drawing pixels, 300 per inch), and in the PNG and PDF, whose glyphs
+    /// plotters scales so that the font's ascent-to-descent height is
+    /// 1.24 x the SVG's font-size.
+    #[test]
+    fn text_is_at_least_7_pt_at_print_size() {
+        use ab_glyph::Font as _;
+        let (a, b) = curves();
+        let r = render_figure(&figure(&a, &b)).unwrap();
+        let t = texts(&r.svg);
+        assert!(t.len() > 30);
+        let font = ab_glyph::FontRef::try_from_slice(FONT).unwrap();
+        let em_per_height = font.units_per_em().unwrap() / font.height_unscaled();
+        for x in &t {
+            let points = x.size * 72.0 / DPI;
+            assert!(points >= 7.0, "{} at {points} pt", x.text);
+            let drawn = points * 1.24 * em_per_height as f64;
+            assert!(drawn >= 7.0, "{} drawn at {drawn} pt", x.text);
+        }
+        let pt_of = |s: &str| t.iter().find(|x| x.text == s).unwrap().size * 72.0 / DPI;
+        assert!((pt_of("Number at risk") - TEXT_PT).abs() < 1e-9);
+        assert!((pt_of("Overall survival probability") - TITLE_PT).abs() < 1e-9);
+    }
+
+    /// The legend and the numbers-at-risk table name each series by the
+    /// same label (the legend adds events / patients).
+    #[test]
+    fn legend_and_risk_table_use_the_same_labels() {
+        let (a, b) = curves();
+        let f = figure(&a, &b);
+        let svg = render_figure(&f).unwrap().svg;
+        let t = texts(&svg);
+        let risk_title = t.iter().find(|x| x.text == "Number at risk").unwrap().y;
+        for (s, counts) in f
+            .series
+            .iter()
+            .zip(["(6 events / 10 patients)", "(9 events / 11 patients)"])
+        {
+            let legend = format!("{} {counts}", s.label);
+            assert!(
+                t.iter().any(|x| x.text == legend && x.y < risk_title),
+                "legend {legend}"
+            );
+            assert!(
+                t.iter().any(|x| x.text == s.label && x.y > risk_title),
+                "risk table row {}",
+                s.label
+            );
+        }
+    }
+
+    /// Every number of the risk table is centred on the x of its tick
+    /// label, and equals the number with time >= the tick.
+    #[test]
+    fn risk_table_columns_sit_on_the_ticks() {
+        let (a, b) = curves();
+        let f = figure(&a, &b);
+        let t = texts(&render_figure(&f).unwrap().svg);
+        let xt = ticks(TimeUnit::Months, 80.0);
+        let risk_title = t.iter().find(|x| x.text == "Number at risk").unwrap().y;
+        let x_title = t
+            .iter()
+            .find(|x| x.text == "Months since start of imatinib")
+            .unwrap()
+            .y;
+        // The tick labels: the numeric texts just above the x-axis title.
+        let tick_xs: Vec<f64> = xt
+            .iter()
+            .map(|tt| {
+                t.iter()
+                    .filter(|x| x.y < x_title && x.text == tick_label(*tt))
+                    .max_by(|p, q| p.y.total_cmp(&q.y))
+                    .unwrap_or_else(|| panic!("tick label {tt}"))
+                    .x
+            })
+            .collect();
+        let mut rows: Vec<f64> = t
+            .iter()
+            .filter(|x| x.y > risk_title && x.text.parse::<f64>().is_ok())
+            .map(|x| x.y)
+            .collect();
+        rows.sort_by(f64::total_cmp);
+        rows.dedup();
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        for (row, km) in rows.iter().zip([&a, &b]) {
+            let mut cells: Vec<&SvgText> = t
+                .iter()
+                .filter(|x| x.y == *row && x.text.parse::<f64>().is_ok())
+                .collect();
+            cells.sort_by(|p, q| p.x.total_cmp(&q.x));
+            assert_eq!(cells.len(), xt.len());
+            for ((cell, x), tt) in cells.iter().zip(&tick_xs).zip(&xt) {
+                assert_eq!(cell.x, *x, "column of tick {tt}");
+                assert_eq!(cell.text, format!("{}", km.survival_at(*tt).n_risk));
+            }
+        }
+    }
+
+    /// The text of the figure, in drawing order, one line per text element
+    /// (the SVG's bytes are not pinned: coordinates follow plotters).
+    #[test]
+    fn svg_text_content() {
+        let (a, b) = curves();
+        let svg = render_figure(&figure(&a, &b)).unwrap().svg;
+        let lines: Vec<String> = texts(&svg)
+            .into_iter()
+            .map(|x| format!("{:.1} pt  {}", x.size * 72.0 / DPI, x.text))
+            .collect();
+        insta::assert_snapshot!(lines.join("\n"));
+    }
+
+    /// Aligned figures: with the same `x_max`, the same ticks and plot.
+    #[test]
+    fn a_shared_time_axis_gives_the_same_ticks() {
+        let (a, b) = curves();
+        let mut f = figure(&a, &b);
+        f.x_max = Some(200.0);
+        let long = f.chart().ticks;
+        f.series.truncate(1);
+        assert_eq!(f.chart().ticks, long);
+        assert_eq!(*long.last().unwrap(), 216.0);
+    }
+
+    #[test]
+    fn ticks_suit_the_unit() {
+        assert_eq!(ticks(TimeUnit::Months, 200.0).len(), 10); // 0, 24, ..., 216
+        assert_eq!(ticks(TimeUnit::Months, 200.0)[1], 24.0);
+        assert_eq!(ticks(TimeUnit::Months, 30.0)[1], 3.0);
+        assert_eq!(ticks(TimeUnit::Days, 1000.0)[1], 180.0);
+        assert!(ticks(TimeUnit::Years, 0.0).len() >= 2);
+    }
+}
