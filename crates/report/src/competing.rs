@@ -114,14 +114,18 @@ pub(crate) fn blocks(ep: &EndpointResult, comp: &CompetingResult, conf_level: f6
     out
 }
 
+/// One arm of a cumulative-incidence figure: its label, its fit, and
+/// (events of the cause, patients).
+pub(crate) type CifSeries<'a> = (String, &'a CumulativeIncidence, Option<(f64, u64)>);
+
 /// One figure: the curves of one cause, one per arm.
 pub(crate) struct CifFigure<'a> {
     pub title: String,
     pub x_label: String,
     pub y_label: String,
     pub unit: TimeUnit,
-    /// (label, fit, (events of the cause, patients)) per arm.
-    pub series: Vec<(String, &'a CumulativeIncidence, Option<(f64, u64)>)>,
+    /// One per arm.
+    pub series: Vec<CifSeries<'a>>,
     /// State of the cause in the fits (cause `j` is state `j + 1`).
     pub state: usize,
     pub test: String,
@@ -299,4 +303,59 @@ impl CifFigure<'_> {
 /// The figure as SVG, PNG and PDF.
 pub(crate) fn render_figure(fig: &CifFigure) -> Result<Rendered, String> {
     render(&fig.chart())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cohortflow_stats::{KmOptions, cumulative_incidence};
+
+    /// The cumulative-incidence figure is drawn like the Kaplan–Meier one:
+    /// print size, the same label in the legend (with events / patients)
+    /// and in the risk table, the test above the plot.
+    #[test]
+    fn drawn_like_the_kaplan_meier_figures() {
+        let o = KmOptions::default();
+        let a = cumulative_incidence(
+            &[2.0, 4.0, 5.0, 7.0, 9.0, 12.0, 15.0, 20.0],
+            &[1, 2, 0, 1, 1, 0, 2, 0],
+            2,
+            &o,
+        )
+        .unwrap();
+        let b = cumulative_incidence(
+            &[1.0, 3.0, 3.5, 6.0, 8.0, 10.0, 11.0, 18.0, 24.0],
+            &[1, 1, 2, 0, 1, 1, 0, 2, 0],
+            2,
+            &o,
+        )
+        .unwrap();
+        let fig = CifFigure {
+            title: "Relapse: cumulative incidence of relapse".into(),
+            x_label: "Months since the origin".into(),
+            y_label: "Cumulative incidence of relapse".into(),
+            unit: TimeUnit::Months,
+            series: vec![
+                ("Surgery".into(), &a, Some((3.0, 8))),
+                ("No surgery".into(), &b, Some((4.0, 9))),
+            ],
+            state: 1,
+            test: "Gray p = 0.41".into(),
+            ci_bands: true,
+        };
+        let r = render_figure(&fig).unwrap();
+        assert!(r.svg.starts_with("<svg width=\"174.0mm\""));
+        for text in [
+            ">\nSurgery (3 events / 8 patients)\n<",
+            ">\nNo surgery (4 events / 9 patients)\n<",
+            ">\nSurgery\n<",
+            ">\nNo surgery\n<",
+            ">\nGray p = 0.41\n<",
+            ">\nCumulative incidence of relapse\n<",
+            ">\nNumber at risk\n<",
+        ] {
+            assert!(r.svg.contains(text), "{text}");
+        }
+        assert_eq!(r.pdf, render_figure(&fig).unwrap().pdf);
+    }
 }

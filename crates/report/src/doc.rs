@@ -203,8 +203,10 @@ ul.notes { font-size: .85rem; color: #444; margin-top: .2rem; }
 .warning { border: 2px solid #b00020; background: #fff4f4; padding: .6rem .9rem; margin: .8rem 0; }
 .warning strong { color: #b00020; }
 figure { margin: 1rem 0; max-width: 100%; }
-/* Figures are drawn at print size (174 mm); on screen they shrink with the page. */
-figure svg { width: 100%; max-width: 174mm; height: auto; display: block; }
+figure svg { max-width: 100%; height: auto; display: block; }
+/* The plots, drawn at print size (width in mm): on screen as wide as the
+   text (larger than print, for reading), shrinking with the page. */
+figure svg[width$="mm"] { width: 100%; max-width: 880px; }
 figcaption { font-size: .88rem; color: #444; }
 code { font-size: .9em; overflow-wrap: anywhere; }
 @media (max-width: 600px) {
@@ -229,7 +231,7 @@ code { font-size: .9em; overflow-wrap: anywhere; }
   thead { display: table-header-group; }
   table, tr, figure, .warning, ul.notes li { break-inside: avoid; page-break-inside: avoid; }
   figure { break-before: auto; }
-  figure svg { max-width: 100%; max-height: 200mm; }
+  figure svg[width$="mm"] { width: 100%; max-width: 174mm; }
   th { background: #eee !important; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 }
 "#;
