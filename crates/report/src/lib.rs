@@ -7,19 +7,24 @@
 //! - [`build`]: the report of a run — `report.html` (one self-contained
 //!   file), `report.md` (the same content, pinned by the snapshot tests),
 //!   `table1.csv`, and per endpoint the Kaplan–Meier figures with their
-//!   numbers-at-risk tables as SVG and PNG ([`plot`]); for a
+//!   numbers-at-risk tables as SVG, PNG and PDF ([`plot`]); for a
 //!   competing-risks endpoint, the cumulative incidence of each cause
 //!   (table, tests, one figure per cause: `competing`); the emulated
 //!   target trial's table and weighted curves (`emulation`).
 //! - [`ReportConfig`]: the pipeline file's optional `[report]` section
 //!   (alpha, CI bands, a publication to compare with).
 //!
+//! Figures are drawn at print size (174 mm wide, 300 dpi, text 8–9 pt) and
+//! written as SVG, PNG and vector PDF ([`plot`], `pdf`).
+//!
 //! Depends on cohortflow-core (the ledger), cohortflow-analysis and
-//! cohortflow-stats (their result types only), serde, and plotters without
+//! cohortflow-stats (their result types only), serde, plotters without
 //! default features (text with the embedded DejaVu Sans through `ab_glyph`;
-//! no system libraries). It receives plain data and returns file names and
-//! bytes, so the pipeline crate decides where files go. Everything it
-//! writes is deterministic: the same input gives the same bytes.
+//! no system libraries) and plotters-backend, ab_glyph (glyph outlines for
+//! the PDF), pdf-writer, miniz_oxide and png (encoding). It receives plain
+//! data and returns file names and bytes, so the pipeline crate decides
+//! where files go. Everything it writes is deterministic: the same input
+//! gives the same bytes.
 
 mod competing;
 mod doc;
