@@ -1,77 +1,79 @@
 #!/usr/bin/env bash
-# Renders a run's report.html in headless Chromium and fails if the page
-# does not render cleanly.
+# Renders runs' report.html in a real browser (Debian's Chromium, driven by
+# playwright-core: scripts/browser/) and fails when a reader would see a
+# broken page.
 #
-#   scripts/check-report.sh [PIPELINE] [OUT_DIR]
+#   scripts/check-report.sh [PIPELINE...]
 #
-# PIPELINE defaults to mgist-cytoreduction; the run folder runs/PIPELINE must
-# exist (cohortflow run PIPELINE). Writes OUT_DIR/report.png (a full-page
-# screenshot, default: runs/PIPELINE/) and fails when
-#   - Chromium logs a console error, a failed request or a JavaScript error;
-#   - the rendered DOM lacks the report's parts (title, Table 1, one inline
-#     SVG per figure, the numbers-at-risk tables) or shows a resource from
-#     the network (the file must be self-contained);
-#   - the screenshot is missing or empty.
-# Installs Debian's chromium when it is missing (apt-get, needs root).
+# PIPELINE defaults to every bundled pipeline (pipelines/*.toml); the run
+# folder runs/PIPELINE must exist (cohortflow run PIPELINE). For each,
+# writes runs/PIPELINE/browser/ (not committed; CHECK_REPORT_OUT=DIR puts
+# them in DIR/PIPELINE/ instead):
+#   report-1280.png, report-420.png  full-page screenshots at 1280 and
+#                                    420 px wide;
+#   report.pdf                       the page printed on A4 by the browser;
+# and fails when
+#   - report.html refers to anything outside itself or holds a script;
+#   - it lacks the report's parts (title, Table 1, the figures, the
+#     numbers-at-risk tables);
+#   - Chromium logs a console error, a page error or a request;
+#   - at 420 px (and at 1280 px, and printed at the A4 text width) the page
+#     is wider than the window, an element sticks out of it (outside a box
+#     that scrolls), a figure has no size or does not fit, an image does not
+#     load, or a table hides a column (scripts/browser/check.mjs);
+#   - the printed PDF has fewer than 3 or more than 80 pages, or a page ends
+#     with a heading (the heading stranded from what it heads).
+# Installs what it needs when missing (scripts/chromium.sh: chromium,
+# poppler-utils, playwright-core; apt-get needs root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pipeline=${1:-mgist-cytoreduction}
-run="runs/$pipeline"
-out=${2:-$run}
-html="$run/report.html"
-[[ -f $html ]] || { echo "check-report: $html not found; run: cohortflow run $pipeline" >&2; exit 1; }
-mkdir -p "$out"
-
-if ! command -v chromium >/dev/null 2>&1; then
-    echo "check-report: installing chromium" >&2
-    apt-get update -qq && apt-get install -y -qq chromium >/dev/null
-fi
-
 fail() { echo "check-report: FAIL: $*" >&2; exit 1; }
 
-# Self-contained: no external scripts, styles, fonts or images.
-if grep -Eqi '<script|<link |@import|url\([^#)]|src="|href="https?:' "$html"; then
-    fail "$html refers to an external resource or contains a script"
+scripts/chromium.sh >&2
+
+if (( $# == 0 )); then
+    set -- $(for p in pipelines/*.toml; do basename "$p" .toml; done)
 fi
 
-profile=$(mktemp -d)
-logdir=$(mktemp -d)
-trap 'rm -rf "$profile" "$logdir"' EXIT
-url="file://$(realpath "$html")"
-flags=(--headless --no-sandbox --disable-gpu --disable-quic --no-first-run
-    --disable-background-networking --disable-component-update --disable-sync
-    --hide-scrollbars --force-device-scale-factor=1)
+for pipeline in "$@"; do
+    run="runs/$pipeline"
+    html="$run/report.html"
+    [[ -f $html ]] || fail "$html not found; run: cohortflow run $pipeline"
+    out="${CHECK_REPORT_OUT:+$CHECK_REPORT_OUT/$pipeline}"
+    out="${out:-$run/browser}"
+    mkdir -p "$out"
+    echo "check-report: $html"
 
-# 1. The DOM after rendering, with the console on stderr.
-chromium "${flags[@]}" --user-data-dir="$profile" --enable-logging=stderr --v=0 \
-    --virtual-time-budget=5000 --dump-dom "$url" >"$logdir/dom.html" 2>"$logdir/console.log" || \
-    fail "chromium could not render $html (see its log below)"$'\n'"$(tail -20 "$logdir/console.log")"
+    # Self-contained: no external scripts, styles, fonts or images.
+    if grep -Eqi '<script|<link |@import|url\([^#)]|src="|href="https?:' "$html"; then
+        fail "$html refers to an external resource or contains a script"
+    fi
+    need() { grep -q -- "$1" "$html" || fail "$html lacks $2"; }
+    need '<h1>' "a title"
+    need 'Table 1' "Table 1"
+    need 'Number at risk' "a numbers-at-risk table"
+    need 'Patient flow' "the flow diagram section"
+    figures=$(grep -c '<figure' "$html" || true)
+    (( figures >= 2 )) || fail "expected figures, found $figures"
 
-if grep -E 'CONSOLE|Uncaught|ERR_|Failed to load|net::' "$logdir/console.log" \
-    | grep -Ev 'dbus|DevTools|gcm|GCM|sandbox|Fontconfig|bus.cc|fontconfig' >"$logdir/errors.log"; then
-    cat "$logdir/errors.log" >&2
-    fail "the page logged errors"
-fi
+    node scripts/browser/check.mjs "$html" "$out" || fail "$html: the browser checks above failed"
 
-dom="$logdir/dom.html"
-need() { grep -q -- "$1" "$dom" || fail "rendered page lacks $2"; }
-need '<h1>' "a title"
-need 'Table 1' "Table 1"
-need 'Number at risk' "a numbers-at-risk table"
-need 'Patient flow' "the flow diagram section"
-figures=$(grep -c '<figure' "$dom" || true)
-svgs=$(grep -o '<svg' "$dom" | wc -l)
-(( figures >= 2 )) || fail "expected figures, found $figures"
-(( svgs >= figures )) || fail "$figures figures but $svgs inline SVGs"
-
-# 2. A screenshot of the whole page: the CLI cannot size the window to the
-# page, so the window is as tall as a report with this many figures gets
-# (blank space below the end is harmless); CHECK_REPORT_HEIGHT overrides.
-height=${CHECK_REPORT_HEIGHT:-$(( 3000 + 1600 * figures ))}
-chromium "${flags[@]}" --user-data-dir="$profile" --virtual-time-budget=5000 \
-    --screenshot="$out/report.png" --window-size=1280,"$height" "$url" \
-    >"$logdir/shot.log" 2>&1 || fail "screenshot failed: $(tail -5 "$logdir/shot.log")"
-[[ -s $out/report.png ]] || fail "empty screenshot"
-
-echo "check-report: OK: $html renders ($figures figures, $svgs inline SVGs, no console errors); screenshot $out/report.png (1280x$height)"
+    # The printed PDF: a sane number of pages, no page ending on a heading.
+    pages=$(pdfinfo "$out/report.pdf" | awk '/^Pages:/ {print $2}')
+    (( pages >= 3 && pages <= 80 )) || fail "$out/report.pdf has $pages pages"
+    pdftotext -layout "$out/report.pdf" "$out/report.txt"
+    # pdftotext ends every page with a form feed: one awk record per page.
+    stranded=$(awk -v headings="$out/headings.txt" '
+        BEGIN {
+            while ((getline h < headings) > 0) { gsub(/^ +| +$/, "", h); if (h != "") head[h] = 1 }
+            RS = "\f"
+        }
+        {
+            n = split($0, lines, "\n"); last = ""
+            for (i = n; i >= 1; i--) { l = lines[i]; gsub(/^ +| +$/, "", l); if (l != "") { last = l; break } }
+            if (last in head) printf "page %d ends with \"%s\"; ", NR, last
+        }' "$out/report.txt")
+    [[ -z $stranded ]] || fail "$out/report.pdf: a heading is stranded at the bottom of a page: $stranded"
+    echo "check-report: OK: $html ($figures figures; printed on $pages A4 pages, no page ends with a heading); screenshots $out/report-1280.png, $out/report-420.png"
+done

@@ -6,16 +6,10 @@
 
 use crate::doc::{Block, Cell, Row};
 use crate::fmt;
-use crate::plot::{
-    CHART_H, COLOURS, ROW_H, WIDTH, register_font, render_png, render_svg, risk_table, tick_label,
-    ticks as tick_times,
-};
+use crate::plot::{Chart, Line, Rendered, counts_text, render, ticks as tick_times};
 use cohortflow_analysis::{CifCurve, CompetingResult, EndpointResult};
 use cohortflow_core::time::TimeUnit;
 use cohortflow_stats::CumulativeIncidence;
-use plotters::coord::Shift;
-use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// The table and the list of tests of a competing-risks endpoint.
 pub(crate) fn blocks(ep: &EndpointResult, comp: &CompetingResult, conf_level: f64) -> Vec<Block> {
@@ -120,13 +114,18 @@ pub(crate) fn blocks(ep: &EndpointResult, comp: &CompetingResult, conf_level: f6
     out
 }
 
+/// One arm of a cumulative-incidence figure: its label, its fit, and
+/// (events of the cause, patients).
+pub(crate) type CifSeries<'a> = (String, &'a CumulativeIncidence, Option<(f64, u64)>);
+
 /// One figure: the curves of one cause, one per arm.
 pub(crate) struct CifFigure<'a> {
     pub title: String,
     pub x_label: String,
+    pub y_label: String,
     pub unit: TimeUnit,
-    /// (short name, fit) per arm.
-    pub series: Vec<(&'a str, &'a CumulativeIncidence)>,
+    /// One per arm.
+    pub series: Vec<CifSeries<'a>>,
     /// State of the cause in the fits (cause `j` is state `j + 1`).
     pub state: usize,
     pub test: String,
@@ -134,21 +133,40 @@ pub(crate) struct CifFigure<'a> {
 }
 
 /// The figures of an endpoint's causes: (file stem, figure).
+/// `labels`: (name, label) of the declared arms; `x_label`: the time axis'
+/// title (as the endpoint's Kaplan–Meier figure).
 pub(crate) fn figures<'a>(
     ep: &'a EndpointResult,
     comp: &'a CompetingResult,
     curves: &'a [CifCurve],
+    labels: &[(String, String)],
+    x_label: &str,
     ci_bands: bool,
 ) -> Vec<(String, CifFigure<'a>)> {
     let mine: Vec<&CifCurve> = curves.iter().filter(|c| c.endpoint == ep.name).collect();
     let mut out = Vec::new();
     for (j, c) in comp.causes.iter().enumerate() {
-        let series = mine.iter().map(|k| (k.arm.as_str(), &k.fit)).collect();
+        let series = mine
+            .iter()
+            .map(|k| {
+                let label = labels
+                    .iter()
+                    .find(|(n, _)| *n == k.arm)
+                    .map_or_else(|| k.arm.clone(), |(_, l)| l.clone());
+                let counts = c
+                    .by_arm
+                    .iter()
+                    .find(|a| a.arm == k.arm)
+                    .map(|a| (a.events, a.n));
+                (label, &k.fit, counts)
+            })
+            .collect();
         out.push((
             format!("cif-{}-{}", ep.name, file_part(&c.cause)),
             CifFigure {
                 title: format!("{}: cumulative incidence of {}", ep.label, c.cause),
-                x_label: format!("Time ({})", ep.unit),
+                x_label: x_label.to_string(),
+                y_label: format!("Cumulative incidence of {}", c.cause),
                 unit: ep.unit,
                 series,
                 state: j + 1,
@@ -175,17 +193,6 @@ fn file_part(name: &str) -> String {
             }
         })
         .collect()
-}
-
-fn size(fig: &CifFigure) -> (u32, u32) {
-    (
-        WIDTH,
-        CHART_H + 16 + ROW_H * (fig.series.len() as u32 + 1) + 12,
-    )
-}
-
-fn err<E: std::fmt::Debug>(e: E) -> String {
-    format!("drawing the cumulative-incidence figure: {e:?}")
 }
 
 /// The curve of one state as line points: (0, 0), then a rise at each
@@ -252,123 +259,103 @@ fn band(fit: &CumulativeIncidence, state: usize) -> Vec<Vec<(f64, f64)>> {
     out
 }
 
-fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, fig: &CifFigure) -> Result<(), String> {
-    register_font();
-    root.fill(&WHITE).map_err(err)?;
-    let max_time = fig
-        .series
-        .iter()
-        .filter_map(|s| s.1.steps().last().map(|st| st.time))
-        .fold(0.0, f64::max);
-    let xt = tick_times(fig.unit, max_time);
-    let x_max = *xt.last().expect("ticks");
-    let font = |size: f64| ("sans-serif", size).into_font();
-    let label_chars = fig
-        .series
-        .iter()
-        .map(|s| s.0.chars().count())
-        .max()
-        .unwrap_or(1);
-    let left = (label_chars as u32 * 9 + 24).max(70);
-    let (top, bottom) = root.split_vertically(CHART_H);
-    let mut chart = ChartBuilder::on(&top)
-        .caption(&fig.title, font(22.0))
-        .margin_top(10)
-        .margin_right(30)
-        .margin_left(10)
-        .x_label_area_size(50)
-        .y_label_area_size(left)
-        .build_cartesian_2d(0.0f64..x_max, 0.0f64..1.0f64)
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .light_line_style(TRANSPARENT)
-        .bold_line_style(RGBColor(225, 225, 225))
-        .disable_x_mesh()
-        .x_labels(0)
-        .y_labels(6)
-        .x_desc(&fig.x_label)
-        .y_desc("Cumulative incidence")
-        .y_label_formatter(&|y| format!("{y:.1}"))
-        .label_style(font(16.0))
-        .axis_desc_style(font(17.0))
-        .draw()
-        .map_err(err)?;
-    for &t in &xt {
-        let (x, y) = chart.backend_coord(&(t, 0.0));
-        top.draw(&PathElement::new(
-            vec![(x, y), (x, y + 5)],
-            BLACK.stroke_width(1),
-        ))
-        .map_err(err)?;
-        top.draw(&Text::new(
-            tick_label(t),
-            (x, y + 8),
-            TextStyle::from(font(16.0)).pos(Pos::new(HPos::Center, VPos::Top)),
-        ))
-        .map_err(err)?;
-    }
-    if fig.ci_bands {
-        for (i, s) in fig.series.iter().enumerate() {
-            let c = COLOURS[i % COLOURS.len()];
-            for poly in band(s.1, fig.state) {
-                chart
-                    .draw_series(std::iter::once(Polygon::new(poly, c.mix(0.10).filled())))
-                    .map_err(err)?;
-            }
+impl CifFigure<'_> {
+    /// The figure as a [`Chart`], drawn like the Kaplan–Meier figures.
+    fn chart(&self) -> Chart {
+        let max_time = self
+            .series
+            .iter()
+            .filter_map(|s| s.1.steps().last().map(|st| st.time))
+            .fold(0.0, f64::max);
+        let xt = tick_times(self.unit, max_time);
+        let lines = self
+            .series
+            .iter()
+            .map(|(label, fit, counts)| Line {
+                label: label.clone(),
+                counts: counts_text(*counts),
+                points: step_points(fit, self.state),
+                bands: if self.ci_bands {
+                    band(fit, self.state)
+                } else {
+                    Vec::new()
+                },
+                censored: Vec::new(),
+                median: None,
+                at_risk: xt.iter().map(|&t| fit.at(t).n_risk).collect(),
+            })
+            .collect();
+        Chart {
+            title: self.title.clone(),
+            x_title: self.x_label.clone(),
+            y_title: self.y_label.clone(),
+            ticks: xt,
+            lines,
+            notes: if self.test.is_empty() {
+                Vec::new()
+            } else {
+                vec![self.test.clone()]
+            },
         }
     }
-    for (i, s) in fig.series.iter().enumerate() {
-        let c = COLOURS[i % COLOURS.len()];
-        chart
-            .draw_series(LineSeries::new(
-                step_points(s.1, fig.state),
-                c.stroke_width(2),
-            ))
-            .map_err(err)?
-            .label(s.0)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], c.stroke_width(3)));
+}
+
+/// The figure as SVG, PNG and PDF.
+pub(crate) fn render_figure(fig: &CifFigure) -> Result<Rendered, String> {
+    render(&fig.chart())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cohortflow_stats::{KmOptions, cumulative_incidence};
+
+    /// The cumulative-incidence figure is drawn like the Kaplan–Meier one:
+    /// print size, the same label in the legend (with events / patients)
+    /// and in the risk table, the test above the plot.
+    #[test]
+    fn drawn_like_the_kaplan_meier_figures() {
+        let o = KmOptions::default();
+        let a = cumulative_incidence(
+            &[2.0, 4.0, 5.0, 7.0, 9.0, 12.0, 15.0, 20.0],
+            &[1, 2, 0, 1, 1, 0, 2, 0],
+            2,
+            &o,
+        )
+        .unwrap();
+        let b = cumulative_incidence(
+            &[1.0, 3.0, 3.5, 6.0, 8.0, 10.0, 11.0, 18.0, 24.0],
+            &[1, 1, 2, 0, 1, 1, 0, 2, 0],
+            2,
+            &o,
+        )
+        .unwrap();
+        let fig = CifFigure {
+            title: "Relapse: cumulative incidence of relapse".into(),
+            x_label: "Months since the origin".into(),
+            y_label: "Cumulative incidence of relapse".into(),
+            unit: TimeUnit::Months,
+            series: vec![
+                ("Surgery".into(), &a, Some((3.0, 8))),
+                ("No surgery".into(), &b, Some((4.0, 9))),
+            ],
+            state: 1,
+            test: "Gray p = 0.41".into(),
+            ci_bands: true,
+        };
+        let r = render_figure(&fig).unwrap();
+        assert!(r.svg.starts_with("<svg width=\"174.0mm\""));
+        for text in [
+            ">\nSurgery (3 events / 8 patients)\n<",
+            ">\nNo surgery (4 events / 9 patients)\n<",
+            ">\nSurgery\n<",
+            ">\nNo surgery\n<",
+            ">\nGray p = 0.41\n<",
+            ">\nCumulative incidence of relapse\n<",
+            ">\nNumber at risk\n<",
+        ] {
+            assert!(r.svg.contains(text), "{text}");
+        }
+        assert_eq!(r.pdf, render_figure(&fig).unwrap().pdf);
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .margin(12)
-        .background_style(WHITE.mix(0.9))
-        .border_style(RGBColor(180, 180, 180))
-        .label_font(font(16.0))
-        .draw()
-        .map_err(err)?;
-    let (px, py) = chart.backend_coord(&(x_max, 1.0));
-    top.draw(&Text::new(
-        fig.test.clone(),
-        (px - 8, py + 8),
-        TextStyle::from(font(16.0)).pos(Pos::new(HPos::Right, VPos::Top)),
-    ))
-    .map_err(err)?;
-    let (plot_left, _) = chart.backend_coord(&(0.0, 0.0));
-    let rows: Vec<(&str, Vec<f64>)> = fig
-        .series
-        .iter()
-        .map(|s| (s.0, xt.iter().map(|&t| s.1.at(t).n_risk).collect()))
-        .collect();
-    risk_table(
-        &bottom,
-        plot_left,
-        &xt,
-        |t| chart.backend_coord(&(t, 0.0)).0,
-        &rows,
-    )
-    .map_err(err)?;
-    root.present().map_err(err)?;
-    Ok(())
-}
-
-/// The figure as SVG text.
-pub(crate) fn svg(fig: &CifFigure) -> Result<String, String> {
-    render_svg(size(fig), |root| draw(root, fig))
-}
-
-/// The figure as PNG bytes.
-pub(crate) fn png(fig: &CifFigure) -> Result<Vec<u8>, String> {
-    render_png(size(fig), |root| draw(root, fig))
 }

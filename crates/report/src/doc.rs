@@ -181,29 +181,57 @@ fn inline(s: &str) -> String {
 const CSS: &str = r#"
 :root { color-scheme: light; }
 body { font-family: system-ui, -apple-system, "Segoe UI", "DejaVu Sans", "Liberation Sans", Arial, sans-serif;
-  max-width: 1040px; margin: 2rem auto; padding: 0 1.2rem; line-height: 1.45; color: #1a1a1a; background: #fff; }
+  max-width: 1040px; margin: 2rem auto; padding: 0 1.2rem; line-height: 1.45; color: #1a1a1a; background: #fff;
+  overflow-wrap: break-word; }
 h1 { font-size: 1.7rem; margin-bottom: .2rem; }
 h2 { font-size: 1.3rem; margin-top: 2.2rem; border-bottom: 1px solid #ccc; padding-bottom: .2rem; }
 h3 { font-size: 1.1rem; margin-top: 1.6rem; }
-table { border-collapse: collapse; margin: .6rem 0 .3rem; font-size: .92rem; }
+h1, h2, h3, h4 { break-after: avoid; page-break-after: avoid; }
+p, li { overflow-wrap: anywhere; }
+/* A wide table scrolls inside its own box; the page never scrolls sideways. */
+table { display: block; max-width: 100%; overflow-x: auto; border-collapse: collapse;
+  margin: .6rem 0 .3rem; font-size: .92rem; }
 caption { text-align: left; font-weight: 600; padding-bottom: .35rem; }
 th, td { border-bottom: 1px solid #ddd; padding: .25rem .6rem; text-align: left; vertical-align: top; }
 th { background: #f3f3f3; border-bottom: 2px solid #999; }
 table.numbers td { white-space: nowrap; }
 table.numbers td:first-child, table.numbers tr.group td, table.wrap-last td:last-child { white-space: normal; }
+table.numbers td:first-child { min-width: 12em; }
+table.wrap-last td:last-child { min-width: 14em; }
 tr.group td { background: #fafafa; font-weight: 600; }
 ul.notes { font-size: .85rem; color: #444; margin-top: .2rem; }
 .warning { border: 2px solid #b00020; background: #fff4f4; padding: .6rem .9rem; margin: .8rem 0; }
 .warning strong { color: #b00020; }
-figure { margin: 1rem 0; }
+figure { margin: 1rem 0; max-width: 100%; }
 figure svg { max-width: 100%; height: auto; display: block; }
+/* The plots, drawn at print size (width in mm): on screen as wide as the
+   text (larger than print, for reading), shrinking with the page. */
+figure svg[width$="mm"] { width: 100%; max-width: 880px; }
 figcaption { font-size: .88rem; color: #444; }
-code { font-size: .9em; }
-@page { size: A4; margin: 14mm; }
+code { font-size: .9em; overflow-wrap: anywhere; }
+@media (max-width: 600px) {
+  body { margin: 1rem auto; padding: 0 .75rem; }
+  h1 { font-size: 1.4rem; }
+  table { font-size: .85rem; }
+  th, td { padding: .2rem .4rem; }
+  /* Narrow screens: numbers may wrap at their spaces, so that the first
+     columns and every arm of Table 1 fit; the rest scrolls in the table's box. */
+  table.numbers td { white-space: normal; }
+  table.numbers td:first-child { min-width: 0; }
+  table.wrap-last td:last-child { min-width: 10em; }
+}
+@page { size: A4; margin: 16mm 14mm 18mm; }
 @media print {
-  body { max-width: none; margin: 0; padding: 0; font-size: 10pt; }
-  h2 { break-after: avoid; }
-  table, figure, .warning { break-inside: avoid; }
+  body { max-width: none; margin: 0; padding: 0; font-size: 9.5pt; line-height: 1.35; }
+  h2 { margin-top: 1.4rem; }
+  h1, h2, h3, h4, caption { break-after: avoid; page-break-after: avoid; }
+  /* On paper a table is a table: it wraps to the page width instead of scrolling. */
+  table { display: table; overflow: visible; font-size: 8pt; }
+  table.numbers td { white-space: normal; }
+  thead { display: table-header-group; }
+  table, tr, figure, .warning, ul.notes li { break-inside: avoid; page-break-inside: avoid; }
+  figure { break-before: auto; }
+  figure svg[width$="mm"] { width: 100%; max-width: 174mm; }
   th { background: #eee !important; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 }
 "#;

@@ -202,10 +202,10 @@ pub fn figure<'a>(
                 c.analysis == AnalysisKind::Emulation && c.endpoint == ep.name && c.arm == s.name
             })?;
             Some(Series {
-                name: s.name.as_str(),
                 label: s.label.as_str(),
                 km: &c.km,
                 median: None,
+                counts: None,
             })
         })
         .collect();
@@ -213,16 +213,18 @@ pub fn figure<'a>(
         format!("km-{}-emulation", ep.name),
         Figure {
             title: format!("{}: emulated target trial", ep.label),
-            x_label: format!("{} since time zero", ep.unit.name()),
+            x_label: crate::survival::axis_titles(&ep.label, ep.unit, "time zero").0,
+            y_label: crate::survival::axis_titles(&ep.label, ep.unit, "time zero").1,
             unit: ep.unit,
             series,
-            test: format!(
-                "HR {} [{}, {}]",
+            notes: vec![format!(
+                "Weighted HR {} [{}, {}]",
                 fmt::dec(Some(ep.cox.hazard_ratio), 2),
                 fmt::dec(Some(ep.cox.lower), 2),
                 fmt::dec(Some(ep.cox.upper), 2)
-            ),
+            )],
             ci_bands,
+            x_max: None,
         },
     )
 }

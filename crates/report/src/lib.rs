@@ -7,19 +7,24 @@
 //! - [`build`]: the report of a run — `report.html` (one self-contained
 //!   file), `report.md` (the same content, pinned by the snapshot tests),
 //!   `table1.csv`, and per endpoint the Kaplan–Meier figures with their
-//!   numbers-at-risk tables as SVG and PNG ([`plot`]); for a
+//!   numbers-at-risk tables as SVG, PNG and PDF ([`plot`]); for a
 //!   competing-risks endpoint, the cumulative incidence of each cause
 //!   (table, tests, one figure per cause: `competing`); the emulated
 //!   target trial's table and weighted curves (`emulation`).
 //! - [`ReportConfig`]: the pipeline file's optional `[report]` section
 //!   (alpha, CI bands, a publication to compare with).
 //!
+//! Figures are drawn at print size (174 mm wide, 300 dpi, text 8–9 pt) and
+//! written as SVG, PNG and vector PDF ([`plot`], `pdf`).
+//!
 //! Depends on cohortflow-core (the ledger), cohortflow-analysis and
-//! cohortflow-stats (their result types only), serde, and plotters without
+//! cohortflow-stats (their result types only), serde, plotters without
 //! default features (text with the embedded DejaVu Sans through `ab_glyph`;
-//! no system libraries). It receives plain data and returns file names and
-//! bytes, so the pipeline crate decides where files go. Everything it
-//! writes is deterministic: the same input gives the same bytes.
+//! no system libraries) and plotters-backend, ab_glyph (glyph outlines for
+//! the PDF), pdf-writer, miniz_oxide and png (encoding). It receives plain
+//! data and returns file names and bytes, so the pipeline crate decides
+//! where files go. Everything it writes is deterministic: the same input
+//! gives the same bytes.
 
 mod competing;
 mod doc;
@@ -27,6 +32,7 @@ mod emulation;
 pub mod flow;
 mod fmt;
 pub mod love;
+mod pdf;
 pub mod plot;
 mod published;
 mod survival;
@@ -146,8 +152,13 @@ pub fn build(input: &Input) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
     });
 
     if let Some(m) = &input.results.matching {
-        let love = matching(m, &mut blocks);
-        files.push(("love.svg".into(), love.into_bytes()));
+        let love = matching(m, &mut blocks).map_err(|message| ReportError::Figure {
+            figure: "love".into(),
+            message,
+        })?;
+        files.push(("love.svg".into(), love.svg.into_bytes()));
+        files.push(("love.png".into(), love.png));
+        files.push(("love.pdf".into(), love.pdf));
     }
 
     blocks.push(Block::Heading(2, "Baseline characteristics".into()));
@@ -170,8 +181,9 @@ pub fn build(input: &Input) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
                 figure: stem.clone(),
                 message,
             };
-            let svg = plot::svg(&fig).map_err(failed)?;
-            files.push((format!("{stem}.png"), plot::png(&fig).map_err(failed)?));
+            let plot::Rendered { svg, png, pdf } = plot::render_figure(&fig).map_err(failed)?;
+            files.push((format!("{stem}.png"), png));
+            files.push((format!("{stem}.pdf"), pdf));
             let names: Vec<String> = a
                 .groups
                 .iter()
@@ -180,7 +192,7 @@ pub fn build(input: &Input) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
             blocks.push(Block::Figure {
                 file: format!("{stem}.svg"),
                 caption: format!(
-                    "{}. Kaplan–Meier curves ({}), time from {}; {}short vertical ticks mark censored times; dashed lines mark the medians; numbers at risk (time >= tick) under the axis. Also {stem}.png.",
+                    "{}. Kaplan–Meier curves ({}), time from {}; {}short vertical ticks mark censored times; dashed lines mark the medians; numbers at risk (time >= tick) under the axis. Also {stem}.pdf (vector) and {stem}.png (300 dpi).",
                     fig.title,
                     names.join(", "),
                     a.time_from,
@@ -205,18 +217,33 @@ pub fn build(input: &Input) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
                 comp,
                 input.results.conventions.conf_level,
             ));
-            for (stem, fig) in competing::figures(ep, comp, input.cif_curves, input.config.ci_bands)
-            {
+            let labels: Vec<(String, String)> = input
+                .results
+                .arms
+                .iter()
+                .map(|a| (a.name.clone(), a.label.clone()))
+                .collect();
+            let x_label = survival::axis_titles(&ep.label, ep.unit, "the origin").0;
+            for (stem, fig) in competing::figures(
+                ep,
+                comp,
+                input.cif_curves,
+                &labels,
+                &x_label,
+                input.config.ci_bands,
+            ) {
                 let failed = |message| ReportError::Figure {
                     figure: stem.clone(),
                     message,
                 };
-                let svg = competing::svg(&fig).map_err(failed)?;
-                files.push((format!("{stem}.png"), competing::png(&fig).map_err(failed)?));
+                let plot::Rendered { svg, png, pdf } =
+                    competing::render_figure(&fig).map_err(failed)?;
+                files.push((format!("{stem}.png"), png));
+                files.push((format!("{stem}.pdf"), pdf));
                 blocks.push(Block::Figure {
                     file: format!("{stem}.svg"),
                     caption: format!(
-                        "{}. Aalen–Johansen cumulative incidence per arm, the other causes competing; {}numbers at risk (time >= tick) under the axis. Also {stem}.png.",
+                        "{}. Aalen–Johansen cumulative incidence per arm, the other causes competing; {}numbers at risk (time >= tick) under the axis. Also {stem}.pdf (vector) and {stem}.png (300 dpi).",
                         fig.title,
                         if fig.ci_bands {
                             format!(
@@ -243,12 +270,13 @@ pub fn build(input: &Input) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
                 figure: stem.clone(),
                 message,
             };
-            let svg = plot::svg(&fig).map_err(failed)?;
-            files.push((format!("{stem}.png"), plot::png(&fig).map_err(failed)?));
+            let plot::Rendered { svg, png, pdf } = plot::render_figure(&fig).map_err(failed)?;
+            files.push((format!("{stem}.png"), png));
+            files.push((format!("{stem}.pdf"), pdf));
             blocks.push(Block::Figure {
                 file: format!("{stem}.svg"),
                 caption: format!(
-                    "{}. Weighted Kaplan–Meier curves of the two strategies (clones, inverse-probability-of-censoring weights), time from the origin; numbers at risk are the weighted numbers of clones. Also {stem}.png.",
+                    "{}. Weighted Kaplan–Meier curves of the two strategies (clones, inverse-probability-of-censoring weights), time from the origin; numbers at risk are the weighted numbers of clones. Also {stem}.pdf (vector) and {stem}.png (300 dpi).",
                     fig.title
                 ),
                 alt: format!("Kaplan–Meier plot: {}", fig.title),
@@ -478,8 +506,8 @@ fn conventions(input: &Input, blocks: &mut Vec<Block>) {
 }
 
 /// The matching section: counts, the balance table and the love plot.
-/// Returns the love plot's SVG (`love.svg`, also inlined).
-fn matching(m: &MatchingSummary, blocks: &mut Vec<Block>) -> String {
+/// Returns the love plot (`love.svg`, also inlined, `.png`, `.pdf`).
+fn matching(m: &MatchingSummary, blocks: &mut Vec<Block>) -> Result<plot::Rendered, String> {
     use doc::{Cell, Row};
     blocks.push(Block::Heading(2, "Matching".into()));
     let counts: Vec<String> = m
@@ -533,15 +561,15 @@ fn matching(m: &MatchingSummary, blocks: &mut Vec<Block>) -> String {
         ],
         class: "numbers",
     });
-    let svg = love::love_svg(&love, m.thresholds.smd);
+    let plot = love::love_plot(&love, m.thresholds.smd)?;
     blocks.push(Block::Figure {
         file: "love.svg".into(),
-        svg: svg.clone(),
+        svg: plot.svg.clone(),
         caption: format!(
             "Love plot: absolute SMD of each term before (open orange) and after (filled blue) matching, sorted by the imbalance before matching; dashed line at the threshold |SMD| = {} ([matching.balance]).",
             m.thresholds.smd
         ),
         alt: "Love plot of standardized mean differences before and after matching".into(),
     });
-    svg
+    Ok(plot)
 }

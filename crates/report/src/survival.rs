@@ -10,6 +10,7 @@ use crate::doc::{Block, Cell, Row};
 use crate::plot::{Figure, Series};
 use crate::{Input, fmt};
 use cohortflow_analysis::{AnalysisKind, CoxModel, Curve, EndpointResult};
+use cohortflow_core::time::TimeUnit;
 
 /// One analysis of an endpoint: the groups compared and the result.
 pub struct Analysis<'a> {
@@ -409,6 +410,76 @@ pub fn table(input: &Input, k: usize) -> Block {
     }
 }
 
+/// The axis titles of an endpoint's figures: (time axis, probability
+/// axis), e.g. "Months since the origin" and "Progression-free survival
+/// probability". The one place the figures take them from: `from` is what
+/// time is counted from (the analysis' `time_from`).
+pub fn axis_titles(ep_label: &str, unit: TimeUnit, from: &str) -> (String, String) {
+    (
+        format!("{} since {from}", capital(unit.name())),
+        format!("{ep_label} probability"),
+    )
+}
+
+/// The end of the time axis shared by the figures of an endpoint (the
+/// naive and the landmark analysis): the last time of any of their curves,
+/// so that both figures have the same axis and their risk tables line up.
+fn shared_x_max(input: &Input, endpoint: &str) -> f64 {
+    input
+        .curves
+        .iter()
+        .filter(|c| {
+            c.endpoint == endpoint
+                && matches!(c.analysis, AnalysisKind::Naive | AnalysisKind::Landmark)
+        })
+        .filter_map(|c| c.km.steps().last().map(|st| st.time))
+        .fold(0.0, f64::max)
+}
+
+/// The lines above a figure's plot: the hazard ratio (Cox, unadjusted;
+/// one per non-reference group, its groups named by their labels) and the
+/// log-rank p-value, never a verdict.
+fn notes(input: &Input, a: &Analysis) -> Vec<String> {
+    let level = fmt::num(input.results.conventions.conf_level * 100.0);
+    let label = |name: &str| {
+        a.groups
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(name.to_string(), |(_, l)| l.clone())
+    };
+    let mut out = Vec::new();
+    if let Some(c) = &a.result.cox {
+        let terms = match a.kind {
+            AnalysisKind::Landmark => 1,
+            _ => a.groups.len().saturating_sub(1),
+        };
+        for t in c.unadjusted.terms.iter().take(terms) {
+            // "arm S vs NS" (declared arms); the landmark's "... exposed
+            // vs unexposed" compares its first group with its second.
+            let vs = match (a.kind, t.term.strip_prefix("arm ")) {
+                (AnalysisKind::Landmark, _) if a.groups.len() == 2 => {
+                    format!("{} vs {}", a.groups[0].1, a.groups[1].1)
+                }
+                (_, Some(pair)) => match pair.split_once(" vs ") {
+                    Some((x, y)) => format!("{} vs {}", label(x), label(y)),
+                    None => pair.to_string(),
+                },
+                _ => t.term.clone(),
+            };
+            out.push(format!(
+                "HR {} [{level}% CI {}, {}], {vs}",
+                fmt::dec(Some(t.hazard_ratio), 2),
+                fmt::dec(Some(t.lower), 2),
+                fmt::dec(Some(t.upper), 2)
+            ));
+        }
+    }
+    if let Some(l) = &a.result.log_rank {
+        out.push(format!("Log-rank {}", fmt::p_eq(l.p_value)));
+    }
+    out
+}
+
 /// The figure of one analysis of an endpoint.
 pub fn figure<'a>(input: &'a Input, a: &'a Analysis) -> Figure<'a> {
     let series = a
@@ -417,27 +488,29 @@ pub fn figure<'a>(input: &'a Input, a: &'a Analysis) -> Figure<'a> {
         .enumerate()
         .filter_map(|(g, (name, label))| {
             let c = curve(input.curves, a.kind, &a.result.name, name)?;
+            let arm = &a.result.by_arm[g];
             Some(Series {
-                name: name.as_str(),
                 label: label.as_str(),
                 km: &c.km,
-                median: a.result.by_arm[g].median.estimate,
+                median: arm.median.estimate,
+                counts: Some((arm.events, arm.n)),
             })
         })
         .collect();
+    let (x_label, y_label) = axis_titles(&a.result.label, a.result.unit, &a.time_from);
     Figure {
         title: format!("{}: {}", a.result.label, a.title.to_lowercase()),
-        x_label: format!("{} since {}", capital(a.result.unit.name()), a.time_from),
+        x_label,
+        y_label,
         unit: a.result.unit,
         series,
-        test: a.result.log_rank.as_ref().map_or(String::new(), |l| {
-            format!("Log-rank {}", fmt::p_eq(l.p_value))
-        }),
+        notes: notes(input, a),
         ci_bands: input.config.ci_bands,
+        x_max: Some(shared_x_max(input, &a.result.name)),
     }
 }
 
-fn capital(s: &str) -> String {
+pub(crate) fn capital(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
         Some(f) => f.to_uppercase().chain(c).collect(),
