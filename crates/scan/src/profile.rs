@@ -17,6 +17,8 @@ use std::collections::{BTreeMap, HashMap};
 pub const MIN_CELL: u64 = 5;
 /// Above this many distinct values a column's frequencies are not kept.
 pub const DISTINCT_CAP: usize = 1000;
+/// Distinct text values whose date readings are remembered per column.
+const DATE_CACHE_CAP: usize = 100_000;
 /// A text column with at most this many distinct values is a category.
 const CATEGORY_MAX: usize = 30;
 
@@ -161,7 +163,13 @@ pub struct ColumnAcc {
     empty: u64,
     errors: u64,
     missing: BTreeMap<String, u64>,
-    values: Option<HashMap<String, u64>>,
+    /// Value -> (text cells, other cells). Text cells are classified
+    /// (number, date, ...) once per distinct value, with its count, when
+    /// the column is finished or the table overflows; cells of other kinds
+    /// as they come.
+    values: Option<HashMap<String, (u64, u64)>>,
+    /// Date readings of text values, once per distinct value (bounded).
+    date_cache: HashMap<String, Vec<(u8, NaiveDate)>>,
     text_cells: u64,
     number_cells: u64,
     date_cells: u64,
@@ -220,7 +228,9 @@ fn snils_shape(t: &str) -> bool {
 }
 
 fn is_missing_code(t: &str) -> bool {
-    if t.len() > 40 {
+    // Most values start with a character no missing code starts with.
+    let first = t.chars().next().and_then(|c| c.to_lowercase().next());
+    if t.len() > 40 || !MISSING_CODES.iter().any(|c| c.chars().next() == first) {
         return false;
     }
     let lower = t.to_lowercase();
@@ -240,6 +250,7 @@ impl ColumnAcc {
             errors: 0,
             missing: BTreeMap::new(),
             values: Some(HashMap::new()),
+            date_cache: HashMap::new(),
             text_cells: 0,
             number_cells: 0,
             date_cells: 0,
@@ -257,18 +268,59 @@ impl ColumnAcc {
         }
     }
 
-    fn count_value(&mut self, key: &str) {
+    /// Counts `key`; `true` when the value table keeps it (a text value is
+    /// then classified later, with its count). When the table would grow
+    /// past [`DISTINCT_CAP`] it is classified now and dropped.
+    fn count_value(&mut self, key: &str, text: bool, formats: &Formats) -> bool {
         let Some(map) = &mut self.values else {
-            return;
+            return false;
         };
         if let Some(n) = map.get_mut(key) {
-            *n += 1;
-        } else if map.len() < DISTINCT_CAP {
-            map.insert(key.to_string(), 1);
-        } else {
-            // High-cardinality: stop keeping values at all.
-            self.values = None;
+            if text {
+                n.0 += 1
+            } else {
+                n.1 += 1
+            }
+            return true;
         }
+        if map.len() < DISTINCT_CAP {
+            map.insert(key.to_string(), if text { (1, 0) } else { (0, 1) });
+            return true;
+        }
+        // High-cardinality: classify what the table holds and stop keeping
+        // values at all.
+        if let Some(map) = self.values.take() {
+            for (v, (n, _)) in map {
+                if n > 0 {
+                    self.classify_text(&v, n, formats);
+                }
+            }
+        }
+        false
+    }
+
+    /// Adds `n` text cells holding `t` (trimmed, not empty) to the counters.
+    fn classify_text(&mut self, t: &str, n: u64, formats: &Formats) {
+        if is_missing_code(t) {
+            *self.missing.entry(t.to_string()).or_insert(0) += n;
+            return;
+        }
+        self.text_cells += n;
+        if let Some((int, mark)) = number_shape(t) {
+            match (int, mark) {
+                (true, _) => self.ints += n,
+                (false, Some(',')) => self.comma_floats += n,
+                _ => self.point_floats += n,
+            }
+            if let Ok(x) = t.replace(',', ".").parse::<f64>() {
+                self.number(x);
+            }
+        } else if is_bool_word(t) {
+            self.bool_words += n;
+        } else if snils_shape(t) {
+            self.snils += n;
+        }
+        self.try_dates(t, n, formats);
     }
 
     fn number(&mut self, x: f64) {
@@ -283,12 +335,12 @@ impl ColumnAcc {
             Cell::Error => self.errors += 1,
             Cell::Bool(b) => {
                 self.bool_cells += 1;
-                self.count_value(if b { "true" } else { "false" });
+                self.count_value(if b { "true" } else { "false" }, false, formats);
             }
             Cell::Date(d) => {
                 self.date_cells += 1;
                 widen(&mut self.cell_dates, d);
-                self.count_value(&d.format("%Y-%m-%d").to_string());
+                self.count_value(&d.format("%Y-%m-%d").to_string(), false, formats);
             }
             Cell::Number(x) => {
                 self.number_cells += 1;
@@ -301,7 +353,7 @@ impl ColumnAcc {
                 if x.is_finite() {
                     self.number(x);
                 }
-                self.count_value(&key);
+                self.count_value(&key, false, formats);
             }
             Cell::Text(raw) => {
                 let t = raw.trim();
@@ -309,32 +361,14 @@ impl ColumnAcc {
                     self.empty += 1;
                     return;
                 }
-                if is_missing_code(t) {
-                    *self.missing.entry(t.to_string()).or_insert(0) += 1;
-                    return;
+                if !self.count_value(t, true, formats) {
+                    self.classify_text(t, 1, formats);
                 }
-                self.text_cells += 1;
-                self.count_value(t);
-                if let Some((int, mark)) = number_shape(t) {
-                    match (int, mark) {
-                        (true, _) => self.ints += 1,
-                        (false, Some(',')) => self.comma_floats += 1,
-                        _ => self.point_floats += 1,
-                    }
-                    if let Ok(x) = t.replace(',', ".").parse::<f64>() {
-                        self.number(x);
-                    }
-                } else if is_bool_word(t) {
-                    self.bool_words += 1;
-                } else if snils_shape(t) {
-                    self.snils += 1;
-                }
-                self.try_dates(t, formats);
             }
         }
     }
 
-    fn try_dates(&mut self, t: &str, formats: &Formats) {
+    fn try_dates(&mut self, t: &str, n: u64, formats: &Formats) {
         if t.len() < 6
             || t.len() > 19
             || !t
@@ -343,22 +377,50 @@ impl ColumnAcc {
         {
             return;
         }
-        let sep = t.chars().find(|c| !c.is_ascii_digit());
-        for (i, (f, fsep)) in formats.list.iter().enumerate() {
-            if *fsep != sep {
-                continue;
+        let readings = match self.date_cache.get(t) {
+            Some(r) => r.clone(),
+            None => {
+                let sep = t.chars().find(|c| !c.is_ascii_digit());
+                let mut r = Vec::new();
+                for (i, (f, fsep)) in formats.list.iter().enumerate() {
+                    if *fsep != sep {
+                        continue;
+                    }
+                    if let DateParse::Ok(d) = parse_text(t, std::slice::from_ref(f))
+                        && (1900..=2100).contains(&d.year())
+                    {
+                        r.push((i as u8, d));
+                    }
+                }
+                if self.date_cache.len() < DATE_CACHE_CAP {
+                    self.date_cache.insert(t.to_string(), r.clone());
+                }
+                r
             }
-            if let DateParse::Ok(d) = parse_text(t, std::slice::from_ref(f))
-                && (1900..=2100).contains(&d.year())
-            {
-                self.date_ok[i] += 1;
-                widen(&mut self.date_range[i], d);
-            }
+        };
+        for (i, d) in readings {
+            self.date_ok[usize::from(i)] += n;
+            widen(&mut self.date_range[usize::from(i)], d);
         }
     }
 
     /// The profile, suppressed: see the module comment.
-    pub fn finish(self, formats: &Formats) -> ColumnProfile {
+    pub fn finish(mut self, formats: &Formats) -> ColumnProfile {
+        if let Some(mut map) = self.values.take() {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            let pending: Vec<(String, u64)> = keys
+                .into_iter()
+                .map(|k| (k.clone(), map[k].0))
+                .filter(|(_, n)| *n > 0)
+                .collect();
+            for (v, n) in pending {
+                self.classify_text(&v, n, formats);
+            }
+            map.retain(|k, _| !self.missing.contains_key(k));
+            self.values = Some(map);
+        }
+        self.date_cache = HashMap::new();
         let missing_total: u64 = self.missing.values().sum();
         let filled = self.rows - self.empty - self.errors - missing_total;
         let text = self.text_cells;
@@ -426,7 +488,8 @@ impl ColumnAcc {
         if let Some(map) = &self.values
             && !matches!(kind, Kind::Identifier | Kind::Date)
         {
-            for (v, &n) in map {
+            for (v, &(a, b)) in map {
+                let n = a + b;
                 if n >= MIN_CELL {
                     shown.push((v.clone(), n));
                 } else {
