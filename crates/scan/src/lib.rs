@@ -152,12 +152,20 @@ impl FileProfile {
 }
 
 /// Scans one export. The format comes from the extension: `.xlsx`, `.xls`,
-/// `.xlsm`, `.xlsb` and `.ods` are workbooks, anything else is delimited text.
+/// `.xlsm`, `.xlsb` and `.ods` are workbooks, `.parquet` is refused, anything
+/// else is delimited text.
 pub fn scan(path: &Path) -> Result<FileProfile, ScanError> {
     let ext = path
         .extension()
         .map(|e| e.to_string_lossy().to_lowercase())
         .unwrap_or_default();
+    if ext == "parquet" {
+        return Err(ScanError {
+            file: path.to_path_buf(),
+            message: "a Parquet file is not scanned: it carries its column names and types".into(),
+            fix: "describe it in a source file directly (docs/sources.md), or scan the CSV or XLSX it was made from".into(),
+        });
+    }
     if ["xlsx", "xls", "xlsm", "xlsb", "ods"].contains(&ext.as_str()) {
         return read::scan_workbook(path);
     }
