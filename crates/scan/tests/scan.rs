@@ -540,3 +540,128 @@ fn resolved_drafts_validate_and_run_the_study_to_identical_results() {
         );
     }
 }
+
+// ---- dialects ------------------------------------------------------------------
+
+fn scan_bytes(name: &str, bytes: &[u8]) -> (FileProfile, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, bytes).unwrap();
+    let p = scan(&path).unwrap();
+    let schema = read_schema(&schema_path()).unwrap();
+    let draft = draft_source(&p, &schema, &schema_path(), dir.path());
+    (p, draft)
+}
+
+/// A small export of 6 patients, as text.
+fn rows(sep: &str, decimal: &str) -> String {
+    let mut s = format!("Код{sep}Пол{sep}Размер, мм{sep}Дата операции\n");
+    for i in 0..6 {
+        let sex = if i % 2 == 0 { "М" } else { "Ж" };
+        s.push_str(&format!(
+            "Б-{i}{sep}{sex}{sep}1{decimal}5{sep}1{i}.03.2020\n"
+        ));
+    }
+    s
+}
+
+#[test]
+fn utf16_with_a_title_line_and_tabs() {
+    let text = format!(
+        "Выгрузка регистра\r\n{}",
+        rows("\t", ",").replace('\n', "\r\n")
+    );
+    let mut bytes = vec![0xFF, 0xFE];
+    for u in text.encode_utf16() {
+        bytes.extend(u.to_le_bytes());
+    }
+    let (p, draft) = scan_bytes("x.txt", &bytes);
+    let cohortflow_scan::FileFormat::Csv(c) = &p.format else {
+        panic!("not text")
+    };
+    assert_eq!(c.encoding, cohortflow_ingest::Encoding::Utf16Le);
+    assert!(c.bom);
+    // The title line, the header and 6 records.
+    assert_eq!((c.separator, c.header_line, c.line_ends.crlf), ('\t', 2, 8));
+    assert_eq!(p.records, 6);
+    assert_eq!(p.decimal_mark(), Some(','));
+    for line in [
+        "separator = \"\\t\"",
+        "encoding = \"utf-16\"",
+        "header_row = 2",
+        "decimal_comma = true",
+    ] {
+        assert!(draft.contains(line), "{line} not in\n{draft}");
+    }
+    assert!(
+        draft.contains("surgery_date = \"Дата операции\""),
+        "{draft}"
+    );
+    assert!(
+        draft.contains("tumour_size = { column = \"Размер, мм\", unit = \"mm\" }"),
+        "{draft}"
+    );
+}
+
+#[test]
+fn utf16_without_a_mark_is_found_by_its_zero_bytes() {
+    let mut bytes = Vec::new();
+    for u in rows(",", ".").encode_utf16() {
+        bytes.extend(u.to_be_bytes());
+    }
+    let (p, draft) = scan_bytes("x.csv", &bytes);
+    let cohortflow_scan::FileFormat::Csv(c) = &p.format else {
+        panic!("not text")
+    };
+    assert_eq!(
+        (c.encoding, c.bom),
+        (cohortflow_ingest::Encoding::Utf16Be, false)
+    );
+    assert_eq!((c.separator, c.line_ends.lf), (',', 7));
+    assert!(draft.contains("encoding = \"utf-16be\""), "{draft}");
+    assert!(!draft.contains("decimal_comma"), "{draft}");
+}
+
+#[test]
+fn utf8_and_windows_1251_are_told_apart() {
+    let text = rows(";", ",");
+    let (p, draft) = scan_bytes("u.csv", text.as_bytes());
+    let cohortflow_scan::FileFormat::Csv(c) = &p.format else {
+        panic!("not text")
+    };
+    assert_eq!(c.encoding, cohortflow_ingest::Encoding::Utf8);
+    assert!(!draft.contains("encoding"), "{draft}");
+    let (cp1251, _, bad) = encoding_rs_free_cp1251(&text);
+    assert!(!bad);
+    let (p, draft) = scan_bytes("w.csv", &cp1251);
+    let cohortflow_scan::FileFormat::Csv(c) = &p.format else {
+        panic!("not text")
+    };
+    assert_eq!(c.encoding, cohortflow_ingest::Encoding::Windows1251);
+    assert!(draft.contains("encoding = \"windows-1251\""), "{draft}");
+    // The same headers and types either way.
+    let (u, _) = scan_bytes("u.csv", text.as_bytes());
+    let shape = |p: &FileProfile| -> Vec<(String, &'static str)> {
+        p.columns
+            .iter()
+            .map(|c| (c.header.clone(), c.kind.name()))
+            .collect()
+    };
+    assert_eq!(shape(&p), shape(&u));
+    assert_eq!(shape(&p)[0], ("Код".to_string(), "identifier"));
+}
+
+/// Russian text in windows-1251, without an encoder: А..я are 0xC0..0xFF.
+fn encoding_rs_free_cp1251(text: &str) -> (Vec<u8>, usize, bool) {
+    let mut out = Vec::new();
+    let mut bad = false;
+    for c in text.chars() {
+        match c as u32 {
+            0..=0x7F => out.push(c as u8),
+            0x410..=0x44F => out.push((c as u32 - 0x410 + 0xC0) as u8),
+            _ => bad = true,
+        }
+    }
+    let n = out.len();
+    (out, n, bad)
+}
