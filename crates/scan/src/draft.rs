@@ -426,14 +426,10 @@ pub fn draft_source(
         dialect.push("decimal_comma = true".into());
     }
     if let FileFormat::Csv(c) = &p.format {
-        let ascii = c.how.starts_with("ASCII");
         let label = match c.encoding {
-            Encoding::Utf16Le | Encoding::Utf16Be | Encoding::Utf16 if c.bom => Some("utf-16"),
+            _ if c.how.starts_with("ASCII") => None,
             Encoding::Utf8 => None,
-            e if ascii => {
-                let _ = e;
-                None
-            }
+            Encoding::Utf16Le | Encoding::Utf16Be | Encoding::Utf16 if c.bom => Some("utf-16"),
             e => Some(e.label()),
         };
         if let Some(l) = label {

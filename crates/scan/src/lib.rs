@@ -234,7 +234,7 @@ pub fn write_outputs(
         }
         if path.exists() {
             let head = std::fs::read(path).unwrap_or_default();
-            let head = String::from_utf8_lossy(&head[..head.len().min(200)]).into_owned();
+            let head = String::from_utf8_lossy(&head[..head.len().min(1000)]).into_owned();
             if !head.contains(MARKER) {
                 return Err(ScanError {
                     file: path.clone(),

@@ -54,6 +54,28 @@ pub const MISSING_CODES: &[&str] = &[
     "не проводилось",
 ];
 
+/// Header words of columns that identify a person, whatever their values
+/// look like (matched as parts of the lower-cased header).
+const IDENTIFYING_HEADERS: &[&str] = &[
+    "фио",
+    "фамил",
+    "имя",
+    "отчеств",
+    "адрес",
+    "телефон",
+    "паспорт",
+    "полис",
+    "снилс",
+    "name",
+    "surname",
+    "address",
+    "phone",
+    "passport",
+    "snils",
+    "e-mail",
+    "email",
+];
+
 /// Words of a yes/no column.
 const BOOL_WORDS: &[&str] = &[
     "true", "false", "yes", "no", "y", "n", "да", "нет", "д", "н",
@@ -464,9 +486,12 @@ impl ColumnAcc {
         };
         let unique = distinct.is_some_and(|d| d as u64 == filled) && filled >= MIN_CELL;
         let base = kind;
+        let header = self.header.to_lowercase();
+        let named = IDENTIFYING_HEADERS.iter().any(|w| header.contains(w));
         let identifier = match kind {
             Kind::Text | Kind::Integer | Kind::Category => {
-                unique
+                named
+                    || unique
                     || distinct.is_none()
                     || (kind == Kind::Text && distinct.is_some_and(|d| d as u64 * 10 > filled * 9))
                     || (self.snils > 0 && nearly(self.snils))

@@ -75,6 +75,7 @@ pub(crate) fn scan_text(path: &Path, raw: &[u8]) -> Result<FileProfile, ScanErro
                 continue;
             }
             header_seen = true;
+            refuse_data_as_header(record.iter(), line, path)?;
             accs = record
                 .iter()
                 .enumerate()
@@ -128,6 +129,35 @@ impl KindName for csv::Error {
             _ => "a malformed record",
         }
     }
+}
+
+/// A header whose cells are mostly numbers or dates is a record: the file
+/// has no header line, and its cells (a patient's values) must not become
+/// column names in a report.
+fn refuse_data_as_header<'a>(
+    cells: impl Iterator<Item = &'a str>,
+    line: u64,
+    path: &Path,
+) -> Result<(), ScanError> {
+    let cells: Vec<&str> = cells.map(str::trim).filter(|c| !c.is_empty()).collect();
+    let data = cells
+        .iter()
+        .filter(|c| {
+            c.chars()
+                .all(|ch| ch.is_ascii_digit() || " .,/-:".contains(ch))
+        })
+        .count();
+    if data * 2 > cells.len() {
+        return Err(ScanError {
+            file: path.to_path_buf(),
+            message: format!(
+                "line or row {line} would be the header, but most of its cells are numbers or dates: \
+                 the export seems to have no header (its cells are not shown)"
+            ),
+            fix: "export the table with its column names in the first line".into(),
+        });
+    }
+    Ok(())
 }
 
 pub(crate) fn header_name(h: &str, i: usize) -> String {
@@ -311,7 +341,7 @@ pub(crate) fn scan_workbook(path: &Path) -> Result<FileProfile, ScanError> {
         }
         ranges.push(range);
     }
-    let Some((chosen, used)) = best.filter(|(_, u)| *u > 0) else {
+    let Some((chosen, _)) = best.filter(|(_, u)| *u > 0) else {
         return Err(err(
             "the workbook has no sheet with data".into(),
             "check that the export holds the table",
@@ -332,7 +362,20 @@ pub(crate) fn scan_workbook(path: &Path) -> Result<FileProfile, ScanError> {
         .take(SNIFF_RECORDS)
         .position(|r| nonempty(r) == widest)
         .unwrap_or(0);
-    let _ = used;
+    let header_cells: Vec<String> = rows[header_idx]
+        .iter()
+        .map(|c| match c {
+            Data::String(s) => s.clone(),
+            Data::Empty => String::new(),
+            // A number or a date in a header row is data.
+            _ => "0".into(),
+        })
+        .collect();
+    refuse_data_as_header(
+        header_cells.iter().map(String::as_str),
+        r0 as u64 + header_idx as u64 + 1,
+        path,
+    )?;
     let formats = Formats::new();
     let mut accs: Vec<ColumnAcc> = rows[header_idx]
         .iter()
@@ -340,8 +383,7 @@ pub(crate) fn scan_workbook(path: &Path) -> Result<FileProfile, ScanError> {
         .map(|(i, c)| {
             let h = match c {
                 Data::String(s) => s.clone(),
-                Data::Empty => String::new(),
-                other => other.to_string(),
+                _ => String::new(),
             };
             ColumnAcc::new(header_name(&h, i), &formats)
         })

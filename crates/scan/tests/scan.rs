@@ -665,3 +665,28 @@ fn encoding_rs_free_cp1251(text: &str) -> (Vec<u8>, usize, bool) {
     let n = out.len();
     (out, n, bad)
 }
+
+#[test]
+fn an_export_without_a_header_is_refused_without_its_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.csv");
+    std::fs::write(&path, "17;01.02.1950;61,5\n18;03.04.1960;70,2\n").unwrap();
+    let e = scan(&path).unwrap_err().to_string();
+    assert!(e.contains("seems to have no header"), "{e}");
+    for v in ["17", "1950", "61,5"] {
+        assert!(!e.contains(v), "{v} in {e}");
+    }
+}
+
+#[test]
+fn a_names_column_is_an_identifier_even_with_repeated_names() {
+    let mut text = String::from("ФИО;Пол\n");
+    for _ in 0..6 {
+        text.push_str("Иванов Иван;М\nПетрова Анна;Ж\n");
+    }
+    let (p, _) = scan_bytes("n.csv", text.as_bytes());
+    assert_eq!(p.columns[0].kind, cohortflow_scan::Kind::Identifier);
+    let report = text_report(&p);
+    assert!(!report.contains("Иванов"), "{report}");
+    assert!(report.contains("\"М\" 6"), "{report}");
+}
