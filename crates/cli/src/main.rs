@@ -74,6 +74,22 @@ enum Command {
     /// `[regression]` tolerances. Exit 0 when within them, 1 when not, 2 on
     /// error.
     Check(regression::CheckArgs),
+    /// Profile new exports (encoding, separator, header, each column's
+    /// type, date formats, missing codes, frequencies), suppressing values
+    /// seen fewer than 5 times and identifiers; with --schema and --out,
+    /// also draft a source file per export (docs/scan.md).
+    Scan {
+        /// The exports: CSV (or other delimited text) and XLSX files.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// The schema to draft source files for (e.g. pipelines/schemas/mgist.toml).
+        #[arg(long, value_name = "S")]
+        schema: Option<PathBuf>,
+        /// Folder for the reports (<stem>.scan.txt, <stem>.scan.html) and,
+        /// with --schema, the draft source files (<stem>.toml).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -81,6 +97,15 @@ fn main() -> ExitCode {
     init_logging(cli.verbose);
     if let Some(code) = regression::execute(&cli.command, &cli.pipelines) {
         return code;
+    }
+    if let Command::Scan { files, schema, out } = &cli.command {
+        return match scan(files, schema.as_deref(), out.as_deref()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
     }
     match execute(&cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -155,9 +180,51 @@ fn execute(cli: &Cli) -> Result<(), Error> {
             print_summary(loaded.name(), &summary);
             Ok(())
         }
-        // Run by regression::execute above.
-        Command::Diff(_) | Command::Baseline(_) | Command::Check(_) => Ok(()),
+        // Run by regression::execute and scan above.
+        Command::Diff(_) | Command::Baseline(_) | Command::Check(_) | Command::Scan { .. } => {
+            Ok(())
+        }
     }
+}
+
+/// `cohortflow scan`: every file is scanned before anything is printed or
+/// written, so a file that cannot be read leaves no partial output.
+fn scan(
+    files: &[PathBuf],
+    schema: Option<&Path>,
+    out: Option<&Path>,
+) -> Result<(), cohortflow_scan::ScanError> {
+    let schema = schema
+        .map(|p| cohortflow_scan::read_schema(p).map(|s| (s, p)))
+        .transpose()?;
+    let profiles = files
+        .iter()
+        .map(|f| cohortflow_scan::scan(f))
+        .collect::<Result<Vec<_>, _>>()?;
+    for (i, p) in profiles.iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        print!("{}", cohortflow_scan::text_report(p));
+    }
+    match out {
+        Some(out) => {
+            let written = cohortflow_scan::write_outputs(
+                &profiles,
+                schema.as_ref().map(|(s, p)| (s, *p)),
+                out,
+            )?;
+            println!();
+            for w in written {
+                println!("written: {}", w.display());
+            }
+        }
+        None if schema.is_some() => {
+            eprintln!("note: draft source files are written with --out DIR");
+        }
+        None => {}
+    }
+    Ok(())
 }
 
 fn print_summary(name: &str, s: &RunSummary) {

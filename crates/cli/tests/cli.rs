@@ -230,5 +230,58 @@ fn stages_choose_the_stage_tables_and_change_no_result() {
         text(&bad.stderr).contains("expected all, cohort or none"),
         "{}",
         text(&bad.stderr)
+#[test]
+fn scan_prints_the_report_and_writes_drafts_without_replacing_other_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("scan");
+    let out_arg = out_dir.display().to_string();
+    let out = cohortflow(&[
+        "scan",
+        "fixtures/mgist/center_a.csv",
+        "fixtures/mgist/center_b.xlsx",
+        "--schema",
+        "pipelines/schemas/mgist.toml",
+        "--out",
+        &out_arg,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("cohortflow scan of center_a.csv"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("cohortflow scan of center_b.xlsx"),
+        "{stdout}"
+    );
+    for f in [
+        "center_a.scan.txt",
+        "center_a.scan.html",
+        "center_a.toml",
+        "center_b.scan.txt",
+        "center_b.scan.html",
+        "center_b.toml",
+    ] {
+        assert!(out_dir.join(f).is_file(), "{f} not written");
+    }
+    let draft = std::fs::read_to_string(out_dir.join("center_a.toml")).unwrap();
+    assert!(draft.contains("patient_id = \"№ истории\""), "{draft}");
+    // A second scan replaces its own files; a file it did not write stops it.
+    assert!(
+        cohortflow(&["scan", "fixtures/mgist/center_a.csv", "--out", &out_arg])
+            .status
+            .success()
+    );
+    std::fs::write(out_dir.join("center_a.scan.txt"), "my notes").unwrap();
+    let out = cohortflow(&["scan", "fixtures/mgist/center_a.csv", "--out", &out_arg]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("was not written by cohortflow scan"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("center_a.scan.txt")).unwrap(),
+        "my notes"
     );
 }

@@ -17,7 +17,7 @@ use crate::config::Encoding;
 
 /// A decoded text export.
 #[derive(Debug)]
-pub(crate) struct Decoded {
+pub struct Decoded {
     /// The text, every line end written as `\n`.
     pub text: String,
     /// Physical lines of the file: its line ends, plus one for a last line
@@ -29,7 +29,7 @@ pub(crate) struct Decoded {
 
 /// Why the bytes are not text in the expected encoding: (1-based line when
 /// known, message, fix).
-pub(crate) type DecodeError = (Option<u64>, String, String);
+pub type DecodeError = (Option<u64>, String, String);
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 const UTF16LE_BOM: &[u8] = b"\xFF\xFE";
@@ -40,7 +40,7 @@ const UTF16BE_BOM: &[u8] = b"\xFE\xFF";
 /// The UTF-8 byte-order mark (EF BB BF) decoded as windows-1251.
 const CP1251_UTF8_BOM: &str = "\u{43f}\u{bb}\u{457}";
 
-pub(crate) fn decode(raw: &[u8], declared: Encoding, toml: &str) -> Result<Decoded, DecodeError> {
+pub fn decode(raw: &[u8], declared: Encoding, toml: &str) -> Result<Decoded, DecodeError> {
     let (encoding, body) = if let Some(rest) = raw.strip_prefix(UTF8_BOM) {
         // A UTF-8 mark on a file declared UTF-16 is UTF-8; one declared
         // windows-1251 keeps its declaration (the header hints tell).

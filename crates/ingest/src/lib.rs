@@ -89,7 +89,9 @@ pub use config::{
     ColumnMapping, CsvDialect, Encoding, Format, OnError, RedcapConfig, Source, SourceConfig,
     SourceFile, Unmapped, ValueLabels,
 };
-pub use dates::EXCEL_SERIAL;
+pub use dates::{DateFormat, DateParse, EXCEL_SERIAL, parse_text};
+// For `cohortflow scan` (crates/scan): the same decoding as a run's.
+pub use decode::{DecodeError, Decoded, decode};
 pub use error::IngestError;
 pub use reasons::REASONS;
 #[doc(hidden)]
