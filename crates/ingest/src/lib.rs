@@ -45,7 +45,9 @@
 //!
 //! May depend on: cohortflow-core (schema, ledger, rejects, problems), polars
 //! (output frame, parquet), csv, encoding_rs (UTF-8, UTF-16, windows-1251), calamine (XLSX),
-//! chrono (dates), serde (the source file) and tracing. It does not parse
+//! postgres and postgres-protocol (PostgreSQL, without TLS), sha2 (the hash
+//! of the rows a database source read), chrono (dates), serde (the source
+//! file) and tracing. It does not parse
 //! TOML itself (the pipeline crate does) and knows nothing of later stages.
 
 // `IngestError` is the public contract (file, line, column, value, message,
@@ -64,15 +66,17 @@ mod error;
 mod headers;
 mod parquet_source;
 mod plan;
+mod postgres_source;
 mod reasons;
 mod text;
 mod validate;
 mod xlsx_source;
 
 pub use config::{
-    ColumnMapping, CsvDialect, Encoding, Format, OnError, Source, SourceConfig, SourceFile,
-    Unmapped,
+    ColumnMapping, CsvDialect, Encoding, Format, OnError, PostgresConfig, Source, SourceConfig,
+    SourceFile, Unmapped,
 };
+pub use postgres_source::DatabaseRead;
 pub use dates::EXCEL_SERIAL;
 pub use error::IngestError;
 pub use reasons::REASONS;
@@ -93,6 +97,9 @@ pub struct Ingested {
     pub rejects: Vec<Reject>,
     /// Stage `ingest`, source `config.name`.
     pub account: StageAccount,
+    /// A database source: what was read (connection without password,
+    /// query, rows, hash), for the manifest. None for a file.
+    pub database: Option<DatabaseRead>,
 }
 
 /// How [`ingest_with`] reads.
@@ -120,12 +127,16 @@ pub fn ingest_with(
         return Err(config_error(source, p));
     }
     let mut conv = converter::Converter::new(source, schema, options.show_values);
+    let mut database = None;
     match source.config.format {
         Format::Csv => csv_source::read(source, &mut conv)?,
         Format::Xlsx => xlsx_source::read(source, &mut conv)?,
         Format::Parquet => parquet_source::read(source, &mut conv)?,
+        Format::Postgres => database = Some(postgres_source::read(source, &mut conv)?),
     }
-    conv.finish(schema)
+    let mut ingested = conv.finish(schema)?;
+    ingested.database = database;
+    Ok(ingested)
 }
 
 /// Like [`ingest`], but reads the export from `bytes` instead of the file
@@ -149,6 +160,12 @@ pub fn ingest_bytes(
         Format::Xlsx => xlsx_source::read_bytes(source, &mut conv, bytes)?,
         Format::Parquet => {
             parquet_source::read_from(source, &mut conv, std::io::Cursor::new(bytes.to_vec()))?
+        }
+        Format::Postgres => {
+            return Err(conv.error(
+                "a postgres source is read from its database, not from bytes",
+                "use ingest() for a postgres source",
+            ));
         }
     }
     conv.finish(schema)

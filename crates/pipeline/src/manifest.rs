@@ -10,13 +10,17 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 /// One source of the run: its names, its source file (and its text) and
-/// its data file.
+/// its data file, or for a database source what it read.
 pub(crate) struct SourceFiles {
     pub name: String,
     pub centre: String,
     pub file: PathBuf,
     pub text: String,
     pub data: PathBuf,
+    /// A database source: connection without password, query, rows and
+    /// their hash (`cohortflow_ingest::DatabaseRead`), recorded as `data`
+    /// in place of a data file's name and hash.
+    pub database: Option<serde_json::Value>,
 }
 
 /// Everything the manifest records.
@@ -50,7 +54,10 @@ pub(crate) fn build(inputs: &Inputs) -> Result<String, Error> {
         let mut entry = file_entry(&s.file)?;
         entry["name"] = json!(s.name);
         entry["centre"] = json!(s.centre);
-        entry["data"] = file_entry(&s.data)?;
+        entry["data"] = match &s.database {
+            Some(read) => read.clone(),
+            None => file_entry(&s.data)?,
+        };
         entry["settings"] = settings(&s.text);
         sources.push(entry);
     }

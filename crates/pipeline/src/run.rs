@@ -73,6 +73,8 @@ pub fn run_with(loaded: &Loaded, out: &Path, options: RunOptions) -> Result<RunS
     let mut all_rejects = Vec::new();
 
     let mut ingested: Option<DataFrame> = None;
+    // What each database source read, by source name, for the manifest.
+    let mut databases = std::collections::HashMap::new();
     for source in &loaded.sources {
         let ing = cohortflow_ingest::ingest_with(
             source,
@@ -82,6 +84,9 @@ pub fn run_with(loaded: &Loaded, out: &Path, options: RunOptions) -> Result<RunS
             },
         )
         .map_err(|e| Error::Input(Box::new(e)))?;
+        if let Some(read) = ing.database {
+            databases.insert(source.config.name.clone(), read);
+        }
         ledger.push(ing.account);
         all_rejects.extend(ing.rejects);
         match &mut ingested {
@@ -321,6 +326,9 @@ pub fn run_with(loaded: &Loaded, out: &Path, options: RunOptions) -> Result<RunS
                     file: s.file.clone(),
                     text: s.text.clone(),
                     data: crate::load::normalize(&s.data_path()),
+                    database: databases.get(&s.config.name).map(|d| {
+                        serde_json::to_value(d).expect("a database read serialises")
+                    }),
                 })
                 .collect(),
             folder: &staging,
