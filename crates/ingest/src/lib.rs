@@ -76,9 +76,9 @@ pub use config::{
     ColumnMapping, CsvDialect, Encoding, Format, OnError, PostgresConfig, Source, SourceConfig,
     SourceFile, Unmapped,
 };
-pub use postgres_source::DatabaseRead;
 pub use dates::EXCEL_SERIAL;
 pub use error::IngestError;
+pub use postgres_source::DatabaseRead;
 pub use reasons::REASONS;
 pub use validate::validate;
 

@@ -57,10 +57,7 @@ pub struct DatabaseRead {
 struct Wire<'a>(Option<&'a [u8]>);
 
 impl<'a> FromSql<'a> for Wire<'a> {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
         Ok(Wire(Some(raw)))
     }
 
@@ -207,12 +204,7 @@ impl Connection {
         if !hosts.is_empty() {
             parts.push(format!("host={}", hosts.join(",")));
         }
-        let ports: Vec<String> = self
-            .config
-            .get_ports()
-            .iter()
-            .map(u16::to_string)
-            .collect();
+        let ports: Vec<String> = self.config.get_ports().iter().map(u16::to_string).collect();
         if !ports.is_empty() {
             parts.push(format!("port={}", ports.join(",")));
         }
@@ -438,7 +430,10 @@ pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<DatabaseRead
     // The statement whose columns are the export's columns.
     let (inner, what, key) = match (&pg.table, &pg.query) {
         (Some(t), _) => (
-            format!("SELECT * FROM {}", table_name(t).unwrap_or_else(|| ident(t))),
+            format!(
+                "SELECT * FROM {}",
+                table_name(t).unwrap_or_else(|| ident(t))
+            ),
             format!("table \"{t}\""),
             "source.postgres.table",
         ),
@@ -487,9 +482,7 @@ pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<DatabaseRead
             fix,
         )
     };
-    let described_stmt = tx
-        .prepare(&inner)
-        .map_err(|e| sql_error(e, "preparing"))?;
+    let described_stmt = tx.prepare(&inner).map_err(|e| sql_error(e, "preparing"))?;
     let names: Vec<String> = described_stmt
         .columns()
         .iter()
@@ -691,8 +684,10 @@ pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<DatabaseRead
                 None => hash.update((-1i32).to_be_bytes()),
             }
         }
-        let key_now: Vec<Option<Vec<u8>>> =
-            wire[mapped..].iter().map(|v| v.map(<[u8]>::to_vec)).collect();
+        let key_now: Vec<Option<Vec<u8>>> = wire[mapped..]
+            .iter()
+            .map(|v| v.map(<[u8]>::to_vec))
+            .collect();
         if previous.as_ref() == Some(&key_now) {
             let order_names: Vec<&str> = order.iter().map(|&i| names[i].as_str()).collect();
             return Err(err(
@@ -776,7 +771,10 @@ mod tests {
 
     #[test]
     fn table_names_are_quoted_parts() {
-        assert_eq!(table_name("public.center_a").unwrap(), "\"public\".\"center_a\"");
+        assert_eq!(
+            table_name("public.center_a").unwrap(),
+            "\"public\".\"center_a\""
+        );
         assert_eq!(table_name("Patients").unwrap(), "\"Patients\"");
         assert_eq!(table_name("a\"b").unwrap(), "\"a\"\"b\"");
         assert!(table_name("a.b.c").is_none());
@@ -800,12 +798,30 @@ mod tests {
 
     #[test]
     fn values_become_raw_cells() {
-        assert_eq!(cell(Decode::Int2, Some(&7i16.to_be_bytes())), RawCell::Int(7));
-        assert_eq!(cell(Decode::Int4, Some(&(-3i32).to_be_bytes())), RawCell::Int(-3));
-        assert_eq!(cell(Decode::Int8, Some(&(1i64 << 40).to_be_bytes())), RawCell::Int(1 << 40));
-        assert_eq!(cell(Decode::Float4, Some(&7.1f32.to_be_bytes())), RawCell::Number(7.1));
-        assert_eq!(cell(Decode::Float8, Some(&7.5f64.to_be_bytes())), RawCell::Number(7.5));
-        assert_eq!(cell(Decode::Numeric, Some(b"12345678901234567")), RawCell::Int(12345678901234567));
+        assert_eq!(
+            cell(Decode::Int2, Some(&7i16.to_be_bytes())),
+            RawCell::Int(7)
+        );
+        assert_eq!(
+            cell(Decode::Int4, Some(&(-3i32).to_be_bytes())),
+            RawCell::Int(-3)
+        );
+        assert_eq!(
+            cell(Decode::Int8, Some(&(1i64 << 40).to_be_bytes())),
+            RawCell::Int(1 << 40)
+        );
+        assert_eq!(
+            cell(Decode::Float4, Some(&7.1f32.to_be_bytes())),
+            RawCell::Number(7.1)
+        );
+        assert_eq!(
+            cell(Decode::Float8, Some(&7.5f64.to_be_bytes())),
+            RawCell::Number(7.5)
+        );
+        assert_eq!(
+            cell(Decode::Numeric, Some(b"12345678901234567")),
+            RawCell::Int(12345678901234567)
+        );
         assert_eq!(cell(Decode::Numeric, Some(b"7.50")), RawCell::Number(7.5));
         assert_eq!(cell(Decode::Numeric, Some(b"NaN")), RawCell::Text("NaN"));
         assert_eq!(cell(Decode::Bool, Some(&[1])), RawCell::Bool(true));
@@ -813,14 +829,23 @@ mod tests {
         assert_eq!(cell(Decode::Text, None), RawCell::Empty);
         let d = |y, m, day| RawCell::Date(NaiveDate::from_ymd_opt(y, m, day).unwrap());
         assert_eq!(cell(Decode::Date, Some(&0i32.to_be_bytes())), d(2000, 1, 1));
-        assert_eq!(cell(Decode::Date, Some(&(-1i32).to_be_bytes())), d(1999, 12, 31));
+        assert_eq!(
+            cell(Decode::Date, Some(&(-1i32).to_be_bytes())),
+            d(1999, 12, 31)
+        );
         assert_eq!(
             cell(Decode::Date, Some(&i32::MAX.to_be_bytes())),
             RawCell::Error(CellIssue::DateOutOfRange)
         );
         // 1999-12-31 23:00 is on the 31st.
         let us = -3_600_000_000i64;
-        assert_eq!(cell(Decode::Timestamp, Some(&us.to_be_bytes())), d(1999, 12, 31));
-        assert!(matches!(cell(Decode::Int4, Some(&[1, 2])), RawCell::Error(_)));
+        assert_eq!(
+            cell(Decode::Timestamp, Some(&us.to_be_bytes())),
+            d(1999, 12, 31)
+        );
+        assert!(matches!(
+            cell(Decode::Int4, Some(&[1, 2])),
+            RawCell::Error(_)
+        ));
     }
 }

@@ -439,13 +439,11 @@ fn postgres(source: &Source, out: &mut Vec<ConfigProblem>) {
             "neither table nor query is set".into(),
             "set table = \"schema.table\" or query = \"select ...\"".into(),
         )),
-        (Some(t), None) if crate::postgres_source::table_name(t).is_none() => {
-            out.push(problem(
-                "table",
-                format!("\"{t}\" is not a table name"),
-                "\"schema.table\" or \"table\", as the database spells it".into(),
-            ))
-        }
+        (Some(t), None) if crate::postgres_source::table_name(t).is_none() => out.push(problem(
+            "table",
+            format!("\"{t}\" is not a table name"),
+            "\"schema.table\" or \"table\", as the database spells it".into(),
+        )),
         (None, Some(q)) if q.trim().is_empty() => out.push(problem(
             "query",
             "the query is empty".into(),
@@ -502,11 +500,9 @@ fn postgres(source: &Source, out: &mut Vec<ConfigProblem>) {
 /// case, blanks around `=`), or `scheme://user:secret@host`.
 fn holds_password(text: &str) -> bool {
     let lower = text.to_ascii_lowercase();
-    let keyword = lower.match_indices("password").any(|(i, _)| {
-        lower[i + "password".len()..]
-            .trim_start()
-            .starts_with('=')
-    });
+    let keyword = lower
+        .match_indices("password")
+        .any(|(i, _)| lower[i + "password".len()..].trim_start().starts_with('='));
     let url = lower.match_indices("://").any(|(i, _)| {
         let rest = &lower[i + 3..];
         let authority = rest.split(['/', '?', ' ']).next().unwrap_or("");

@@ -326,9 +326,9 @@ pub fn run_with(loaded: &Loaded, out: &Path, options: RunOptions) -> Result<RunS
                     file: s.file.clone(),
                     text: s.text.clone(),
                     data: crate::load::normalize(&s.data_path()),
-                    database: databases.get(&s.config.name).map(|d| {
-                        serde_json::to_value(d).expect("a database read serialises")
-                    }),
+                    database: databases
+                        .get(&s.config.name)
+                        .map(|d| serde_json::to_value(d).expect("a database read serialises")),
                 })
                 .collect(),
             folder: &staging,

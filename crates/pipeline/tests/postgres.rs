@@ -50,16 +50,21 @@ fn center_a() -> Export {
         .iter()
         .map(str::to_string)
         .collect();
+    // One record per line after the header (no field holds a line break,
+    // no blank line): record i is on line i + 2.
+    assert!(text.lines().all(|l| !l.trim().is_empty()));
     let mut records = Vec::new();
-    for r in reader.records() {
+    for (i, r) in reader.records().enumerate() {
         let r = r.unwrap();
-        let line = r.position().unwrap().line() as i64;
+        assert!(r.iter().all(|f| !f.contains('\n')));
+        let line = i as i64 + 2;
         let fields = r
             .iter()
             .map(|f| (!f.is_empty()).then(|| f.to_string()))
             .collect();
         records.push((line, fields));
     }
+    assert_eq!(records.len(), text.trim_end().lines().count() - 1);
     (headers, records)
 }
 
@@ -238,14 +243,16 @@ fn mgist_with_center_a_from_postgres_gives_the_csv_runs_cohort() {
         .unwrap();
     let data = &a["data"];
     assert_eq!(data["database"], "postgres");
-    assert_eq!(data["connection_from"], format!("environment variable {ENV}"));
+    assert_eq!(
+        data["connection_from"],
+        format!("environment variable {ENV}")
+    );
     assert_eq!(data["rows"], export.1.len() as u64);
     assert_eq!(data["sha256"].as_str().unwrap().len(), 64);
     assert!(
-        data["query"]
-            .as_str()
-            .unwrap()
-            .ends_with("FROM (SELECT * FROM \"cf_mgist\".\"center_a\") AS q ORDER BY q.\"csv_line\""),
+        data["query"].as_str().unwrap().ends_with(
+            "FROM (SELECT * FROM \"cf_mgist\".\"center_a\") AS q ORDER BY q.\"csv_line\""
+        ),
         "{data}"
     );
     let password = conn
