@@ -227,6 +227,22 @@ impl Connection {
     }
 }
 
+/// An error and its causes (`error connecting to server: failed to lookup
+/// address information: ...`): the driver's top-level message alone does
+/// not say what failed.
+fn chain(e: &postgres::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let c_text = c.to_string();
+        if !text.contains(&c_text) {
+            text = format!("{text}: {c_text}");
+        }
+        cause = c.source();
+    }
+    text
+}
+
 fn err(source: &Source, key: &str, message: String, fix: String) -> IngestError {
     IngestError::new(&source.file, message, fix).column(key.to_string())
 }
@@ -398,7 +414,7 @@ pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<DatabaseRead
             None => (
                 format!(
                     "cannot connect to the PostgreSQL server ({described}): {}",
-                    conn.scrub(&e.to_string())
+                    conn.scrub(&chain(&e))
                 ),
                 format!(
                     "check that the server runs and that host and port in the connection string \
@@ -421,7 +437,7 @@ pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<DatabaseRead
                 conn.key,
                 format!(
                     "cannot start a read-only transaction: {}",
-                    conn.scrub(&e.to_string())
+                    conn.scrub(&chain(&e))
                 ),
                 "check that the server accepts queries from this user".into(),
             )
@@ -456,7 +472,7 @@ pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<DatabaseRead
             return err(
                 source,
                 key,
-                format!("{stage} {what} failed: {}", conn.scrub(&e.to_string())),
+                format!("{stage} {what} failed: {}", conn.scrub(&chain(&e))),
                 "check the connection and the server's log".into(),
             );
         };
@@ -658,7 +674,7 @@ pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<DatabaseRead
             key,
             format!(
                 "reading the rows of {what} failed after row {position}: {}",
-                conn.scrub(&e.to_string())
+                conn.scrub(&chain(&e))
             ),
             "check the connection and the server's log".into(),
         ),
@@ -740,7 +756,7 @@ pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<DatabaseRead
             conn.key,
             format!(
                 "closing the read-only transaction failed: {}",
-                conn.scrub(&e.to_string())
+                conn.scrub(&chain(&e))
             ),
             "check the connection and the server's log".into(),
         )
