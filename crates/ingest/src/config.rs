@@ -124,6 +124,19 @@ impl Format {
     }
 }
 
+/// `"name"`, with inner quotes doubled: a column or table name exactly as
+/// the database spells it.
+pub(crate) fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// `schema.table` or `table` as a quoted SQL name.
+pub(crate) fn table_name(table: &str) -> Option<String> {
+    let parts: Vec<&str> = table.split('.').collect();
+    (matches!(parts.len(), 1 | 2) && parts.iter().all(|p| !p.trim().is_empty()))
+        .then(|| parts.iter().map(|p| ident(p)).collect::<Vec<_>>().join("."))
+}
+
 /// What a bad row does to the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -21,7 +21,7 @@
 //! `sslmode=require` fails with a message saying so.
 
 use crate::cell::{CellIssue, RawCell};
-use crate::config::{PostgresConfig, Source};
+use crate::config::{PostgresConfig, Source, ident, table_name};
 use crate::converter::Converter;
 use crate::error::IngestError;
 use chrono::NaiveDate;
@@ -160,19 +160,6 @@ fn cell(decode: Decode, raw: Option<&[u8]>) -> RawCell<'_> {
             Err(_) => bad(),
         },
     }
-}
-
-/// `"name"`, with inner quotes doubled: a column or table name exactly as
-/// the database spells it.
-fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// `schema.table` or `table` as a quoted SQL name.
-pub(crate) fn table_name(table: &str) -> Option<String> {
-    let parts: Vec<&str> = table.split('.').collect();
-    (matches!(parts.len(), 1 | 2) && parts.iter().all(|p| !p.trim().is_empty()))
-        .then(|| parts.iter().map(|p| ident(p)).collect::<Vec<_>>().join("."))
 }
 
 /// The user's query without the trailing semicolons and blanks that would

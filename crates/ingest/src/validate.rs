@@ -439,7 +439,7 @@ fn postgres(source: &Source, out: &mut Vec<ConfigProblem>) {
             "neither table nor query is set".into(),
             "set table = \"schema.table\" or query = \"select ...\"".into(),
         )),
-        (Some(t), None) if crate::postgres_source::table_name(t).is_none() => out.push(problem(
+        (Some(t), None) if crate::config::table_name(t).is_none() => out.push(problem(
             "table",
             format!("\"{t}\" is not a table name"),
             "\"schema.table\" or \"table\", as the database spells it".into(),

@@ -51,6 +51,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "parquet_source",
         &["cell", "config", "converter", "error", "headers"],
     ),
+    (
+        "postgres_source",
+        &["cell", "config", "converter", "error", "headers", "text"],
+    ),
 ];
 
 fn imports(text: &str) -> BTreeSet<String> {
