@@ -230,6 +230,9 @@ fn stages_choose_the_stage_tables_and_change_no_result() {
         text(&bad.stderr).contains("expected all, cohort or none"),
         "{}",
         text(&bad.stderr)
+    );
+}
+
 #[test]
 fn scan_prints_the_report_and_writes_drafts_without_replacing_other_files() {
     let dir = tempfile::tempdir().unwrap();

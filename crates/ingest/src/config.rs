@@ -27,6 +27,8 @@ pub struct SourceConfig {
     pub centre: String,
     pub format: Format,
     /// The data file, relative to the directory of the source TOML file.
+    /// Not set for a database source (`format = "postgres"`).
+    #[serde(default = "no_path")]
     pub path: Spanned<String>,
     /// CSV dialect; `decimal_comma` and `header_row` also apply to XLSX.
     #[serde(default)]
@@ -34,6 +36,10 @@ pub struct SourceConfig {
     /// XLSX: the sheet to read (default: the first sheet).
     #[serde(default)]
     pub sheet: Option<String>,
+    /// PostgreSQL: `[source.postgres]`, the table or query and the
+    /// connection (`format = "postgres"`).
+    #[serde(default)]
+    pub postgres: Option<Spanned<PostgresConfig>>,
     #[serde(default)]
     pub on_error: OnError,
     #[serde(default)]
@@ -72,6 +78,40 @@ fn no_columns() -> Spanned<Vec<String>> {
     Spanned::new(0..0, Vec::new())
 }
 
+fn no_path() -> Spanned<String> {
+    Spanned::new(0..0, String::new())
+}
+
+/// `[source.postgres]`: what to read from a PostgreSQL database and how to
+/// reach it. The connection is named, never written: `connection_env` is
+/// the name of an environment variable holding a libpq connection string
+/// or URL, `service` a service of the PostgreSQL service file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresConfig {
+    /// `schema.table` (or `table`): every column of it is read.
+    #[serde(default)]
+    pub table: Option<String>,
+    /// A `select` whose result columns are the export's columns.
+    #[serde(default)]
+    pub query: Option<String>,
+    /// Result columns whose values, in this order, sort the rows; a row's
+    /// line is its 1-based position in that order.
+    #[serde(default)]
+    pub order_by: Vec<String>,
+    /// Name of the environment variable holding the connection string.
+    #[serde(default)]
+    pub connection_env: Option<String>,
+    /// Name of a service in the service file (`PGSERVICEFILE`,
+    /// `~/.pg_service.conf`, `PGSYSCONFDIR/pg_service.conf`).
+    #[serde(default)]
+    pub service: Option<String>,
+    /// Never accepted: read only so that `validate` refuses it by name
+    /// (its value is not kept).
+    #[serde(default)]
+    pub password: Option<serde::de::IgnoredAny>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
@@ -86,6 +126,8 @@ pub enum Format {
     Sas,
     /// A REDCap CSV export (raw or labels) with its data dictionary.
     Redcap,
+    /// A PostgreSQL table or query (`[source.postgres]`).
+    Postgres,
 }
 
 impl Format {
@@ -98,6 +140,7 @@ impl Format {
             Format::Stata => "stata",
             Format::Sas => "sas",
             Format::Redcap => "redcap",
+            Format::Postgres => "postgres",
         }
     }
 
@@ -132,6 +175,19 @@ pub struct RedcapConfig {
     /// The data dictionary (CSV as REDCap downloads it), relative to the
     /// source file's directory.
     pub dictionary: Spanned<String>,
+}
+
+/// `"name"`, with inner quotes doubled: a column or table name exactly as
+/// the database spells it.
+pub(crate) fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// `schema.table` or `table` as a quoted SQL name.
+pub(crate) fn table_name(table: &str) -> Option<String> {
+    let parts: Vec<&str> = table.split('.').collect();
+    (matches!(parts.len(), 1 | 2) && parts.iter().all(|p| !p.trim().is_empty()))
+        .then(|| parts.iter().map(|p| ident(p)).collect::<Vec<_>>().join("."))
 }
 
 /// What a bad row does to the run.
@@ -343,7 +399,11 @@ pub struct Source {
 
 impl Source {
     /// The data file: `path` resolved against the source file's directory.
+    /// A database source has no data file: its errors name the source file.
     pub fn data_path(&self) -> PathBuf {
+        if self.config.format == Format::Postgres {
+            return self.file.clone();
+        }
         let dir = self.file.parent().unwrap_or_else(|| Path::new(""));
         dir.join(self.config.path.get_ref())
     }

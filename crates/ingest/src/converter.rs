@@ -430,6 +430,7 @@ impl Converter {
             frame,
             rejects: self.rejects,
             account,
+            database: None,
         })
     }
 }

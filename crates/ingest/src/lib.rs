@@ -56,7 +56,9 @@
 //! May depend on: cohortflow-core (schema, ledger, rejects, problems), polars
 //! (output frame, parquet), csv, encoding_rs (UTF-8, UTF-16, windows-1251), calamine (XLSX),
 //! ambers and arrow-array (SPSS), dta (Stata), sas7bdat (SAS7BDAT),
-//! chrono (dates), serde (the source file) and tracing. It does not parse
+//! postgres and postgres-protocol (PostgreSQL, without TLS), sha2 (the hash
+//! of the rows a database source read), chrono (dates), serde (the source
+//! file) and tracing. It does not parse
 //! TOML itself (the pipeline crate does) and knows nothing of later stages.
 
 // `IngestError` is the public contract (file, line, column, value, message,
@@ -75,6 +77,7 @@ mod error;
 mod headers;
 mod parquet_source;
 mod plan;
+mod postgres_source;
 mod reasons;
 mod redcap_source;
 mod sas_source;
@@ -86,13 +89,14 @@ mod validate;
 mod xlsx_source;
 
 pub use config::{
-    ColumnMapping, CsvDialect, Encoding, Format, OnError, RedcapConfig, Source, SourceConfig,
-    SourceFile, Unmapped, ValueLabels,
+    ColumnMapping, CsvDialect, Encoding, Format, OnError, PostgresConfig, RedcapConfig, Source,
+    SourceConfig, SourceFile, Unmapped, ValueLabels,
 };
 pub use dates::{DateFormat, DateParse, EXCEL_SERIAL, parse_text};
 // For `cohortflow scan` (crates/scan): the same decoding as a run's.
 pub use decode::{DecodeError, Decoded, decode};
 pub use error::IngestError;
+pub use postgres_source::DatabaseRead;
 pub use reasons::REASONS;
 #[doc(hidden)]
 pub use statfile::{StatCell, StatColumn, StatTable};
@@ -113,6 +117,9 @@ pub struct Ingested {
     pub rejects: Vec<Reject>,
     /// Stage `ingest`, source `config.name`.
     pub account: StageAccount,
+    /// A database source: what was read (connection without password,
+    /// query, rows, hash), for the manifest. None for a file.
+    pub database: Option<DatabaseRead>,
 }
 
 /// How [`ingest_with`] reads.
@@ -143,6 +150,7 @@ pub fn ingest_with(
         return redcap_source::ingest(source, schema, options.show_values);
     }
     let mut conv = converter::Converter::new(source, schema, options.show_values);
+    let mut database = None;
     match source.config.format {
         Format::Csv => csv_source::read(source, &mut conv)?,
         Format::Xlsx => xlsx_source::read(source, &mut conv)?,
@@ -159,8 +167,11 @@ pub fn ingest_with(
             statfile::push(source, &mut conv, &table)?
         }
         Format::Redcap => unreachable!("read above"),
+        Format::Postgres => database = Some(postgres_source::read(source, &mut conv)?),
     }
-    conv.finish(schema)
+    let mut ingested = conv.finish(schema)?;
+    ingested.database = database;
+    Ok(ingested)
 }
 
 /// Like [`ingest`], but reads the export from `bytes` instead of the file
@@ -193,6 +204,12 @@ pub fn ingest_bytes(
             statfile::push(source, &mut conv, &table)?
         }
         Format::Redcap => unreachable!("read above"),
+        Format::Postgres => {
+            return Err(conv.error(
+                "a postgres source is read from its database, not from bytes",
+                "use ingest() for a postgres source",
+            ));
+        }
     }
     conv.finish(schema)
 }

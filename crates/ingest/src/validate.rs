@@ -25,17 +25,31 @@ pub fn validate(source: &Source, schema: &Schema) -> Vec<ConfigProblem> {
         ));
     }
 
-    // The data file.
+    // The data file (a database source has none: `postgres` below).
     let path_span = Some(cfg.path.span());
     let data = source.data_path();
-    if cfg.path.get_ref().trim().is_empty() {
+    if cfg.format == Format::Postgres {
+        postgres(source, &mut out);
+    } else if let Some(pg) = &cfg.postgres {
+        out.push(ConfigProblem::new(
+            "source.postgres",
+            Some(pg.span()),
+            format!(
+                "[source.postgres] is only for postgres sources, and this one is {}",
+                cfg.format.name()
+            ),
+            "remove [source.postgres], or set format = \"postgres\"",
+        ));
+    }
+    let file_source = cfg.format != Format::Postgres;
+    if file_source && cfg.path.get_ref().trim().is_empty() {
         out.push(ConfigProblem::new(
             "source.path",
             path_span.clone(),
             "the data file path is empty",
             "the path of the export, relative to the source file",
         ));
-    } else if !data.is_file() {
+    } else if file_source && !data.is_file() {
         out.push(ConfigProblem::new(
             "source.path",
             path_span,
@@ -111,7 +125,9 @@ pub fn validate(source: &Source, schema: &Schema) -> Vec<ConfigProblem> {
             }
         }
     }
-    if (cfg.format == Format::Parquet || cfg.format.is_statistical()) && d.header_row != 1 {
+    if (matches!(cfg.format, Format::Parquet | Format::Postgres) || cfg.format.is_statistical())
+        && d.header_row != 1
+    {
         out.push(ConfigProblem::new(
             "source.csv.header_row",
             None,
@@ -383,4 +399,181 @@ fn column_list(schema: &Schema) -> String {
         .map(|c| c.name.as_str())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// `[source.postgres]`: a table or a query, the order, a named connection,
+/// and no password anywhere in the source file.
+fn postgres(source: &Source, out: &mut Vec<ConfigProblem>) {
+    let cfg = &source.config;
+    let file = source.file.display().to_string();
+    if !cfg.path.get_ref().is_empty() {
+        out.push(ConfigProblem::new(
+            "source.path",
+            Some(cfg.path.span()),
+            "a postgres source has no data file, so `path` has no meaning",
+            "remove `path`; [source.postgres] names the table or query",
+        ));
+    }
+    let Some(pg) = &cfg.postgres else {
+        out.push(ConfigProblem::new(
+            "source.postgres",
+            None,
+            "format = \"postgres\" needs a [source.postgres] table",
+            format!(
+                "add [source.postgres] with table = \"schema.table\" (or query = \"select ...\"), \
+                 order_by = [\"id\"] and connection_env = \"NAME\" (or service = \"NAME\") to \
+                 {file}"
+            ),
+        ));
+        return;
+    };
+    let span = Some(pg.span());
+    let pg = pg.get_ref();
+    let problem = |key: &str, message: String, fix: String| {
+        ConfigProblem::new(format!("source.postgres.{key}"), span.clone(), message, fix)
+    };
+    let secret_fix = "remove it from the source file: put the connection string, with its \
+                      password, in an environment variable named by connection_env = \"NAME\", or \
+                      in a service of ~/.pg_service.conf named by service = \"NAME\" (the \
+                      source file is shared and kept with the study; a password must not be)";
+    if pg.password.is_some() {
+        out.push(problem(
+            "password",
+            "the source file holds a password".into(),
+            secret_fix.into(),
+        ));
+    }
+    let strings = [
+        ("table", pg.table.as_deref()),
+        ("query", pg.query.as_deref()),
+        ("connection_env", pg.connection_env.as_deref()),
+        ("service", pg.service.as_deref()),
+    ];
+    for (key, value) in strings {
+        if value.is_some_and(holds_password) {
+            out.push(problem(
+                key,
+                format!("`{key}` holds a password (a connection string with one)"),
+                secret_fix.into(),
+            ));
+        } else if matches!(key, "connection_env" | "service")
+            && value.is_some_and(|v| v.contains('=') || v.contains("://") || v.contains(' '))
+        {
+            out.push(problem(
+                key,
+                format!("`{key}` looks like a connection string, but it is a name"),
+                format!(
+                    "set {key} to the name of the {} that holds the connection string, not to \
+                     the string itself",
+                    if key == "service" {
+                        "service in ~/.pg_service.conf"
+                    } else {
+                        "environment variable"
+                    }
+                ),
+            ));
+        }
+    }
+    match (&pg.table, &pg.query) {
+        (Some(_), Some(_)) => out.push(problem(
+            "query",
+            "both table and query are set".into(),
+            "keep one: table = \"schema.table\" reads every column of the table, query = \
+             \"select ...\" reads its result columns"
+                .into(),
+        )),
+        (None, None) => out.push(problem(
+            "table",
+            "neither table nor query is set".into(),
+            "set table = \"schema.table\" or query = \"select ...\"".into(),
+        )),
+        (Some(t), None) if crate::config::table_name(t).is_none() => out.push(problem(
+            "table",
+            format!("\"{t}\" is not a table name"),
+            "\"schema.table\" or \"table\", as the database spells it".into(),
+        )),
+        (None, Some(q)) if q.trim().is_empty() => out.push(problem(
+            "query",
+            "the query is empty".into(),
+            "a select whose result columns are the export's columns".into(),
+        )),
+        _ => {}
+    }
+    if pg.order_by.is_empty() {
+        out.push(problem(
+            "order_by",
+            "order_by is not set: a table has no order of its own, so without one a row has no \
+             stable line (rejects, errors and source_row name rows by their position, which \
+             would change from one run to the next)"
+                .into(),
+            "order_by = [\"<column>\", ...]: result columns that identify a row, such as the \
+             table's primary key; a row's line is then its 1-based position in that order"
+                .into(),
+        ));
+    }
+    for (i, name) in pg.order_by.iter().enumerate() {
+        if name.trim().is_empty() {
+            out.push(problem(
+                "order_by",
+                format!("order_by[{i}] is empty"),
+                "result column names".into(),
+            ));
+        } else if pg.order_by[..i].contains(name) {
+            out.push(problem(
+                "order_by",
+                format!("\"{name}\" is listed twice"),
+                "each column once".into(),
+            ));
+        }
+    }
+    match (&pg.connection_env, &pg.service) {
+        (Some(_), Some(_)) => out.push(problem(
+            "service",
+            "both connection_env and service are set".into(),
+            "keep one".into(),
+        )),
+        (None, None) => out.push(problem(
+            "connection_env",
+            "no connection: neither connection_env nor service is set".into(),
+            "connection_env = \"NAME\" (an environment variable holding a libpq connection \
+             string or URL) or service = \"NAME\" (a service of ~/.pg_service.conf or \
+             PGSERVICEFILE)"
+                .into(),
+        )),
+        _ => {}
+    }
+}
+
+/// A libpq connection string or URL with a password: `password=...` (any
+/// case, blanks around `=`), or `scheme://user:secret@host`.
+fn holds_password(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    let keyword = lower
+        .match_indices("password")
+        .any(|(i, _)| lower[i + "password".len()..].trim_start().starts_with('='));
+    let url = lower.match_indices("://").any(|(i, _)| {
+        let rest = &lower[i + 3..];
+        let authority = rest.split(['/', '?', ' ']).next().unwrap_or("");
+        authority
+            .rsplit_once('@')
+            .is_some_and(|(userinfo, _)| userinfo.contains(':'))
+    });
+    keyword || url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::holds_password;
+
+    #[test]
+    fn passwords_in_connection_strings_are_found() {
+        assert!(holds_password("host=x password=secret"));
+        assert!(holds_password("host=x PASSWORD = 'a b'"));
+        assert!(holds_password("postgresql://me:secret@db:5432/reg"));
+        assert!(holds_password("select * from dblink('password=x', 'q')"));
+        assert!(!holds_password("postgresql://me@db:5432/reg"));
+        assert!(!holds_password("host=x user=me"));
+        assert!(!holds_password("MGIST_PG"));
+        assert!(!holds_password("select password_changed from t"));
+    }
 }

@@ -20,7 +20,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// One source of the run: its names, its source file (and its text) and
-/// its data file.
+/// its data file, or for a database source what it read.
 pub(crate) struct SourceFiles {
     pub name: String,
     pub centre: String,
@@ -29,6 +29,10 @@ pub(crate) struct SourceFiles {
     pub data: PathBuf,
     /// A REDCap export's data dictionary.
     pub dictionary: Option<PathBuf>,
+    /// A database source: connection without password, query, rows and
+    /// their hash (`cohortflow_ingest::DatabaseRead`), recorded as `data`
+    /// in place of a data file's name and hash.
+    pub database: Option<serde_json::Value>,
 }
 
 /// Everything the manifest records.
@@ -95,7 +99,10 @@ pub(crate) fn build(inputs: &Inputs) -> Result<String, Error> {
         let mut entry = file_entry(&s.file, inputs.input_hashes)?;
         entry["name"] = json!(s.name);
         entry["centre"] = json!(s.centre);
-        entry["data"] = file_entry(&s.data, inputs.input_hashes)?;
+        entry["data"] = match &s.database {
+            Some(read) => read.clone(),
+            None => file_entry(&s.data, inputs.input_hashes)?,
+        };
         if let Some(d) = &s.dictionary {
             entry["dictionary"] = file_entry(d, inputs.input_hashes)?;
         }

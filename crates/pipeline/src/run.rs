@@ -126,6 +126,8 @@ struct Computed {
     cohort: DataFrame,
     attrition: Vec<cohortflow_cohort::AttritionRow>,
     matched: Option<cohortflow_cohort::matching::Matched>,
+    /// What each database source read (connection, query, rows, hash).
+    databases: HashMap<String, cohortflow_ingest::DatabaseRead>,
 }
 
 /// A stage table on its way to the writer thread.
@@ -233,6 +235,8 @@ fn compute<'p>(
     let bytes: u64 = loaded.sources.iter().map(size).sum();
     meter.start_with("ingest", Some(bytes), Unit::Bytes);
     let mut ingested: Option<DataFrame> = None;
+    // What each database source read, by source name, for the manifest.
+    let mut databases = HashMap::new();
     for source in &loaded.sources {
         let ing = cohortflow_ingest::ingest_with(
             source,
@@ -243,6 +247,9 @@ fn compute<'p>(
         )
         .map_err(|e| Error::Input(Box::new(e)))?;
         meter.advance(size(source));
+        if let Some(read) = ing.database {
+            databases.insert(source.config.name.clone(), read);
+        }
         ledger.push(ing.account);
         all_rejects.extend(ing.rejects);
         match &mut ingested {
@@ -415,6 +422,7 @@ fn compute<'p>(
             cohort: selected.frame,
             attrition: selected.attrition,
             matched,
+            databases,
         },
         meter,
     ))
@@ -524,6 +532,10 @@ fn write_outputs(
                 text: s.text.clone(),
                 data: crate::load::normalize(&s.data_path()),
                 dictionary: s.dictionary_path().map(|d| crate::load::normalize(&d)),
+                database: c
+                    .databases
+                    .get(&s.config.name)
+                    .map(|d| serde_json::to_value(d).expect("a database read serialises")),
             })
             .collect(),
         folder: staging,

@@ -11,6 +11,7 @@ mod lines;
 mod modules;
 mod parquet;
 mod perf;
+mod postgres;
 mod reject;
 mod validate;
 mod xlsx;

@@ -69,6 +69,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "text",
         ],
     ),
+    (
+        "postgres_source",
+        &["cell", "config", "converter", "error", "headers", "text"],
+    ),
 ];
 
 fn imports(text: &str) -> BTreeSet<String> {
