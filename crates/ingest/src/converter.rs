@@ -76,6 +76,71 @@ impl Converter {
         }
     }
 
+    /// An empty converter for the same source, columns and fields: one per
+    /// chunk of a file read in parallel, [`Converter::absorb`]ed in file
+    /// order.
+    pub fn fork(&self) -> Converter {
+        Converter {
+            plans: self.plans.clone(),
+            fields: self.fields.clone(),
+            builders: self.plans.iter().map(|p| Builder::new(p.kind)).collect(),
+            rows: Vec::new(),
+            rejects: Vec::new(),
+            counts: [0; REASONS.len()],
+            read: 0,
+            on_error: self.on_error,
+            source: self.source.clone(),
+            data_file: self.data_file.clone(),
+            unique: self.unique.clone(),
+            keys: Vec::new(),
+            seen: HashMap::new(),
+            spans: Vec::new(),
+            lines: None,
+            show_values: self.show_values,
+        }
+    }
+
+    /// Appends the rows, rejects and counts of `next`, a fork that read the
+    /// records after this one's. With `on_error = "fail"` and a unique key,
+    /// `false` when a key of `next` is one this converter has seen: the
+    /// run must then be read in one piece to name the first problem.
+    pub fn absorb(&mut self, next: Converter) -> bool {
+        let mut clean = true;
+        if self.on_error == OnError::Fail && !self.unique.is_empty() {
+            for (key, row) in next.keys.iter().zip(&next.rows) {
+                if let Some(key) = key {
+                    if self.seen.contains_key(key) {
+                        clean = false;
+                        break;
+                    }
+                    self.seen.insert(key.clone(), *row);
+                }
+            }
+        }
+        for (b, n) in self.builders.iter_mut().zip(next.builders) {
+            b.append(n);
+        }
+        self.rows.extend(next.rows);
+        self.keys.extend(next.keys);
+        self.rejects.extend(next.rejects);
+        for (c, n) in self.counts.iter_mut().zip(next.counts) {
+            *c += n;
+        }
+        self.read += next.read;
+        self.spans.extend(next.spans);
+        clean
+    }
+
+    /// Whether the run stops at the first problem.
+    pub fn fails_fast(&self) -> bool {
+        self.on_error == OnError::Fail
+    }
+
+    /// Whether a unique key is declared.
+    pub fn has_unique_key(&self) -> bool {
+        !self.unique.is_empty()
+    }
+
     /// The value of a cell for an error, only with `--show-values`.
     fn shown(&self, value: impl FnOnce() -> String) -> Option<String> {
         self.show_values.then(value)
@@ -202,12 +267,12 @@ impl Converter {
         let mut key: Option<Vec<String>> = Some(Vec::new());
         for (k, plan) in self.plans.iter().enumerate() {
             let raw = cell(self.fields[k]);
-            match plan.convert(&raw) {
+            match plan.read(&raw) {
                 // Pushed even after a problem: the row's values are
                 // truncated away below when it is rejected.
-                Ok(v) => {
-                    if self.unique.contains(&k) {
-                        match &v {
+                Ok(c) => {
+                    if !self.unique.is_empty() && self.unique.contains(&k) {
+                        match plan.value(&c) {
                             Some(v) => {
                                 if let Some(key) = &mut key {
                                     key.push(v.text());
@@ -216,7 +281,7 @@ impl Converter {
                             None => key = None,
                         }
                     }
-                    self.builders[k].push(v)
+                    self.builders[k].push(&c, plan)
                 }
                 Err(p) => {
                     if self.on_error == OnError::Fail {
@@ -256,7 +321,9 @@ impl Converter {
                             e.value = self.shown(|| shown);
                             return Err(e);
                         }
-                    } else {
+                    } else if self.on_error == OnError::Fail {
+                        // Only a failing run needs the first line of a key
+                        // now; a rejecting one finds duplicates at the end.
                         self.seen.insert(key.clone(), row);
                     }
                 }
@@ -385,7 +452,8 @@ impl Converter {
             )
         };
         let mut by_name: HashMap<String, Series> = HashMap::new();
-        for (plan, b) in self.plans.iter().zip(self.builders) {
+        let builders = std::mem::take(&mut self.builders);
+        for (plan, b) in self.plans.iter().zip(builders) {
             by_name.insert(
                 plan.canonical.clone(),
                 b.into_series(&plan.canonical).map_err(polars_err)?,
