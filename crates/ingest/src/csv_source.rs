@@ -596,6 +596,8 @@ fn holds_a_record(record: &csv::StringRecord, separator: char, width: usize) -> 
 /// `csv` reader accepts both leniently, which would keep a stray quote in a
 /// value, or hide that a stray quote joined or split records.
 fn stray_quote(record: &[u8], separator: u8, quote: u8) -> Option<usize> {
+    // Without a quote, no quote is out of place.
+    memchr::memchr(quote, record)?;
     #[derive(PartialEq)]
     enum State {
         FieldStart,
