@@ -75,7 +75,6 @@ pub(crate) fn split(text: &[u8], separator: u8, quote: u8, target: usize) -> Vec
             }
         }
     }
-    let _ = lines;
     chunks.push(Chunk {
         start,
         end: text.len(),
@@ -125,7 +124,7 @@ mod tests {
                     // A cut is at a record end (empty lines skipped by the
                     // reader are between records too).
                     let at = c.end;
-                    let prev = ends.iter().copied().filter(|&e| e <= at).last();
+                    let prev = ends.iter().copied().rfind(|&e| e <= at);
                     let in_gap = bytes[prev.unwrap_or(0)..at].iter().all(|&b| b == b'\n');
                     assert!(
                         in_gap,

@@ -154,7 +154,7 @@ impl Plan {
         }
         let missing = match &cell {
             RawCell::Empty => true,
-            RawCell::Text(s) => s.is_empty() || self.missing.contains(*s),
+            RawCell::Text(s) => s.is_empty() || self.missing.contains(s),
             RawCell::Error(_) => false,
             other => !self.missing.is_empty() && self.missing.contains(&other.display()),
         };

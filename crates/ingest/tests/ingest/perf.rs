@@ -192,7 +192,6 @@ fn perf_mgist_shaped_export() {
             line.push_str("\r\n");
             put(&line);
         }
-        drop(put);
         out.flush().unwrap();
         drop(out);
         let bytes = std::fs::metadata(&path).unwrap().len();
