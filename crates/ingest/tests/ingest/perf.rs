@@ -1,6 +1,7 @@
-//! Throughput check, ignored by default (it writes a large file). Run with
-//! `cargo test --release -p cohortflow-ingest -- --ignored perf` and
-//! `COHORTFLOW_PERF_ROWS` to change the size (default 1,000,000 rows).
+//! Throughput checks, ignored by default (they write a large file). Run with
+//! `cargo test --release --workspace --test ingest -- --ignored perf
+//! --nocapture` and `COHORTFLOW_PERF_ROWS` to change the size (default
+//! 1,000,000 rows).
 
 use crate::common::source_in;
 use cohortflow_core::schema::Schema;
