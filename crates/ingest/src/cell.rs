@@ -154,6 +154,14 @@ impl Value {
 /// Parses a number written with the source's decimal mark. Errors are
 /// (message, fix) with `<file>` standing for the source file.
 pub fn parse_decimal(s: &str, decimal_comma: bool) -> Result<f64, (String, String)> {
+    match plain_decimal(s.as_bytes(), decimal_comma) {
+        Some(v) => Ok(v),
+        None => checked_decimal(s, decimal_comma),
+    }
+}
+
+/// [`parse_decimal`] with every check, for any text.
+fn checked_decimal(s: &str, decimal_comma: bool) -> Result<f64, (String, String)> {
     let digits = s.trim_start_matches(['+', '-']);
     if digits.contains(|c: char| c.is_whitespace() || c == '\'' || c == '\u{a0}') {
         return Err((
@@ -203,6 +211,40 @@ pub fn parse_decimal(s: &str, decimal_comma: bool) -> Result<f64, (String, Strin
                 .into(),
         )),
     }
+}
+
+/// The common case of [`parse_decimal`] without its checks and its copy: an
+/// optional sign, digits and at most one decimal mark (the declared one)
+/// followed by digits. The text is what the checks would pass on to the
+/// float parser, so the value is the same; anything else (or a number too
+/// large) is `None`, for the full path to read or refuse.
+fn plain_decimal(s: &[u8], decimal_comma: bool) -> Option<f64> {
+    const MAX: usize = 48;
+    if s.is_empty() || s.len() > MAX {
+        return None;
+    }
+    let mark = if decimal_comma { b',' } else { b'.' };
+    let body = match s[0] {
+        b'+' | b'-' => &s[1..],
+        _ => s,
+    };
+    let int = body.iter().take_while(|b| b.is_ascii_digit()).count();
+    if int == 0 {
+        return None;
+    }
+    let rest = &body[int..];
+    if !rest.is_empty()
+        && (rest[0] != mark || rest.len() < 2 || !rest[1..].iter().all(u8::is_ascii_digit))
+    {
+        return None;
+    }
+    let mut buf = [0u8; MAX];
+    buf[..s.len()].copy_from_slice(s);
+    if decimal_comma && !rest.is_empty() {
+        buf[s.len() - rest.len()] = b'.';
+    }
+    let text = std::str::from_utf8(&buf[..s.len()]).ok()?;
+    text.parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
 /// The canonical value a value-map target stands for. Targets are written in
@@ -277,6 +319,49 @@ mod tests {
                 .0
                 .contains("not a number")
         );
+    }
+
+    #[test]
+    fn the_plain_path_reads_as_the_full_one() {
+        let texts = [
+            "0",
+            "7",
+            "-3",
+            "+3",
+            "7,5",
+            "7.5",
+            "-7,25",
+            "+0,0",
+            "007,50",
+            "1,",
+            ",5",
+            "1,,5",
+            "1,5,",
+            "--1",
+            "+-1",
+            "1e5",
+            "1,5e3",
+            "",
+            "-",
+            "+",
+            "1 234",
+            "1.234,5",
+            "12345678901234567890123456789012345678901234567890",
+            "1797693134862315708145274237317043567981000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000",
+        ];
+        for comma in [true, false] {
+            for t in texts {
+                let fast = plain_decimal(t.as_bytes(), comma);
+                let full = checked_decimal(t, comma);
+                if let Some(v) = fast {
+                    assert_eq!(full, Ok(v), "{t:?} comma={comma}");
+                    assert_eq!(v.to_bits(), full.unwrap().to_bits());
+                }
+            }
+        }
+        assert_eq!(plain_decimal(b"7,5", true), Some(7.5));
+        assert_eq!(plain_decimal(b"7.5", true), None);
+        assert_eq!(plain_decimal(b"-12.25", false), Some(-12.25));
     }
 
     #[test]

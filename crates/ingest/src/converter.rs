@@ -5,7 +5,7 @@ use crate::builder::Builder;
 use crate::cell::RawCell;
 use crate::config::{OnError, Source};
 use crate::error::IngestError;
-use crate::plan::{Plan, plans};
+use crate::plan::{Conv, Plan, plans};
 use crate::reasons::*;
 use cohortflow_core::ledger::{LineAccount, Outcome, StageAccount};
 use cohortflow_core::rejects::Reject;
@@ -13,6 +13,8 @@ use cohortflow_core::schema::Schema;
 use cohortflow_core::table::{SOURCE, SOURCE_ROW};
 use polars::prelude::*;
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::PathBuf;
 
 /// Turns rows of raw cells into typed columns, rejects and the ledger count.
@@ -31,9 +33,10 @@ pub(crate) struct Converter {
     /// The declared unique key (`unique`): indices into `plans`.
     unique: Vec<usize>,
     /// For each kept row, its key as text (None when a key value is empty).
-    keys: Vec<Option<Vec<String>>>,
-    /// First line of each key seen.
-    seen: HashMap<Vec<String>, i64>,
+    /// (the key's values as text, each after its length: [`key_parts`]).
+    keys: Vec<Option<String>>,
+    /// First line of each key seen (`on_error = "fail"`).
+    seen: HashMap<String, i64>,
     /// Records set aside because a quote runs over their lines: reason
     /// (naming the lines) and the rows (physical lines) it covers.
     spans: Vec<(String, u64)>,
@@ -74,6 +77,71 @@ impl Converter {
             lines: None,
             show_values,
         }
+    }
+
+    /// An empty converter for the same source, columns and fields: one per
+    /// chunk of a file read in parallel, [`Converter::absorb`]ed in file
+    /// order.
+    pub fn fork(&self) -> Converter {
+        Converter {
+            plans: self.plans.clone(),
+            fields: self.fields.clone(),
+            builders: self.plans.iter().map(|p| Builder::new(p.kind)).collect(),
+            rows: Vec::new(),
+            rejects: Vec::new(),
+            counts: [0; REASONS.len()],
+            read: 0,
+            on_error: self.on_error,
+            source: self.source.clone(),
+            data_file: self.data_file.clone(),
+            unique: self.unique.clone(),
+            keys: Vec::new(),
+            seen: HashMap::new(),
+            spans: Vec::new(),
+            lines: None,
+            show_values: self.show_values,
+        }
+    }
+
+    /// Appends the rows, rejects and counts of `next`, a fork that read the
+    /// records after this one's. With `on_error = "fail"` and a unique key,
+    /// `false` when a key of `next` is one this converter has seen: the
+    /// run must then be read in one piece to name the first problem.
+    pub fn absorb(&mut self, next: Converter) -> bool {
+        let mut clean = true;
+        if self.on_error == OnError::Fail && !self.unique.is_empty() {
+            for (key, row) in next.keys.iter().zip(&next.rows) {
+                if let Some(key) = key {
+                    if self.seen.contains_key(key) {
+                        clean = false;
+                        break;
+                    }
+                    self.seen.insert(key.clone(), *row);
+                }
+            }
+        }
+        for (b, n) in self.builders.iter_mut().zip(next.builders) {
+            b.append(n);
+        }
+        self.rows.extend(next.rows);
+        self.keys.extend(next.keys);
+        self.rejects.extend(next.rejects);
+        for (c, n) in self.counts.iter_mut().zip(next.counts) {
+            *c += n;
+        }
+        self.read += next.read;
+        self.spans.extend(next.spans);
+        clean
+    }
+
+    /// Whether the run stops at the first problem.
+    pub fn fails_fast(&self) -> bool {
+        self.on_error == OnError::Fail
+    }
+
+    /// Whether a unique key is declared.
+    pub fn has_unique_key(&self) -> bool {
+        !self.unique.is_empty()
     }
 
     /// The value of a cell for an error, only with `--show-values`.
@@ -199,24 +267,29 @@ impl Converter {
         let mut first: Option<&'static str> = None;
         let mut columns = Vec::new();
         let mut values = Vec::new();
-        let mut key: Option<Vec<String>> = Some(Vec::new());
+        let mut key: Option<String> = Some(String::new());
         for (k, plan) in self.plans.iter().enumerate() {
             let raw = cell(self.fields[k]);
-            match plan.convert(&raw) {
+            match plan.read(&raw) {
                 // Pushed even after a problem: the row's values are
                 // truncated away below when it is rejected.
-                Ok(v) => {
-                    if self.unique.contains(&k) {
-                        match &v {
-                            Some(v) => {
+                Ok(c) => {
+                    if !self.unique.is_empty() && self.unique.contains(&k) {
+                        match &c {
+                            Conv::Null => key = None,
+                            Conv::Str(s) => {
                                 if let Some(key) = &mut key {
-                                    key.push(v.text());
+                                    key_part(key, s);
                                 }
                             }
-                            None => key = None,
+                            c => {
+                                if let (Some(key), Some(v)) = (&mut key, plan.value(c)) {
+                                    key_part(key, &v.text());
+                                }
+                            }
                         }
                     }
-                    self.builders[k].push(v)
+                    self.builders[k].push(&c, plan)
                 }
                 Err(p) => {
                     if self.on_error == OnError::Fail {
@@ -256,7 +329,9 @@ impl Converter {
                             e.value = self.shown(|| shown);
                             return Err(e);
                         }
-                    } else {
+                    } else if self.on_error == OnError::Fail {
+                        // Only a failing run needs the first line of a key
+                        // now; a rejecting one finds duplicates at the end.
                         self.seen.insert(key.clone(), row);
                     }
                 }
@@ -311,16 +386,38 @@ impl Converter {
         if self.unique.is_empty() {
             return 0;
         }
-        let mut lines: HashMap<&Vec<String>, Vec<i64>> = HashMap::new();
-        for (key, row) in self.keys.iter().zip(&self.rows) {
+        // The first row of each key; a key met again marks both rows.
+        let n = self.rows.len();
+        let mut first: HashMap<&str, usize, BuildHasherDefault<Fx>> =
+            HashMap::with_capacity_and_hasher(n, Default::default());
+        let mut dup = vec![false; n];
+        for (i, key) in self.keys.iter().enumerate() {
             if let Some(key) = key {
-                lines.entry(key).or_default().push(*row);
+                match first.entry(key.as_str()) {
+                    Entry::Vacant(v) => {
+                        v.insert(i);
+                    }
+                    Entry::Occupied(o) => {
+                        dup[*o.get()] = true;
+                        dup[i] = true;
+                    }
+                }
             }
         }
-        let shared: HashMap<i64, Vec<i64>> = lines
-            .into_values()
-            .filter(|rows| rows.len() > 1)
-            .flat_map(|rows| rows.clone().into_iter().map(move |r| (r, rows.clone())))
+        drop(first);
+        // The lines of each shared key, in file order.
+        let mut lines: HashMap<&str, Vec<i64>> = HashMap::new();
+        for (i, key) in self.keys.iter().enumerate() {
+            if let (true, Some(key)) = (dup[i], key) {
+                lines.entry(key.as_str()).or_default().push(self.rows[i]);
+            }
+        }
+        let shared: HashMap<i64, &Vec<i64>> = self
+            .keys
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| dup[*i])
+            .filter_map(|(i, k)| Some((self.rows[i], lines.get(k.as_deref()?)?)))
             .collect();
         if shared.is_empty() {
             return 0;
@@ -335,8 +432,8 @@ impl Converter {
         for (i, row) in self.rows.iter().enumerate() {
             let Some(all) = shared.get(row) else { continue };
             let key = self.keys[i]
-                .as_ref()
-                .map(|k| k.join(", "))
+                .as_deref()
+                .map(|k| key_parts(k).join(", "))
                 .unwrap_or_default();
             let all: Vec<String> = all.iter().map(|r| r.to_string()).collect();
             self.rejects.push(Reject {
@@ -352,6 +449,9 @@ impl Converter {
                 ),
             });
         }
+        let count = shared.len() as u64;
+        drop(shared);
+        drop(lines);
         for b in &mut self.builders {
             b.retain(&keep);
         }
@@ -360,7 +460,7 @@ impl Converter {
             i += 1;
             keep[i - 1]
         });
-        shared.len() as u64
+        count
     }
 
     /// The reject reason of a duplicated unique key: `duplicate patient_id`.
@@ -385,7 +485,8 @@ impl Converter {
             )
         };
         let mut by_name: HashMap<String, Series> = HashMap::new();
-        for (plan, b) in self.plans.iter().zip(self.builders) {
+        let builders = std::mem::take(&mut self.builders);
+        for (plan, b) in self.plans.iter().zip(builders) {
             by_name.insert(
                 plan.canonical.clone(),
                 b.into_series(&plan.canonical).map_err(polars_err)?,
@@ -432,5 +533,88 @@ impl Converter {
             account,
             database: None,
         })
+    }
+}
+
+/// Appends one value of a unique key to its text: its length (as one
+/// character, code point length + 1; or NUL, the length in digits and `:`
+/// for a value of 55,294 bytes or more), then the value, so that keys of
+/// several values cannot run together.
+fn key_part(key: &mut String, value: &str) {
+    match u32::try_from(value.len() + 1).ok().and_then(char::from_u32) {
+        Some(c) if (c as u32) < 0xD800 => key.push(c),
+        _ => {
+            key.push('\0');
+            key.push_str(&value.len().to_string());
+            key.push(':');
+        }
+    }
+    key.push_str(value);
+}
+
+/// The values of a key written by [`key_part`].
+fn key_parts(mut key: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    while let Some(c) = key.chars().next() {
+        let rest = &key[c.len_utf8()..];
+        let (len, rest) = if c == '\0' {
+            let (digits, rest) = rest.split_once(':').unwrap_or((rest, ""));
+            (digits.parse::<usize>().unwrap_or(rest.len()), rest)
+        } else {
+            (c as usize - 1, rest)
+        };
+        let len = len.min(rest.len());
+        out.push(&rest[..len]);
+        key = &rest[len..];
+    }
+    out
+}
+
+/// A fast hash for the duplicate search over every kept row's key (the
+/// keys are the export's own; no untrusted party chooses them to collide).
+#[derive(Default)]
+struct Fx(u64);
+
+impl Hasher for Fx {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(b))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_values_come_back_as_written() {
+        let long = "x".repeat(60_000);
+        for parts in [
+            vec!["P-1"],
+            vec!["", "x"],
+            vec!["a:b", "12:3", ""],
+            vec!["Пол", "3"],
+            vec![long.as_str(), "y", long.as_str()],
+        ] {
+            let mut key = String::new();
+            for p in &parts {
+                key_part(&mut key, p);
+            }
+            assert_eq!(key_parts(&key), parts);
+        }
+        let (mut a, mut b) = (String::new(), String::new());
+        key_part(&mut a, "1");
+        key_part(&mut a, "23");
+        key_part(&mut b, "12");
+        key_part(&mut b, "3");
+        assert_ne!(a, b);
     }
 }

@@ -1,13 +1,15 @@
 //! CSV: read with the `csv` crate so that every record keeps its line.
 
 use crate::cell::RawCell;
+use crate::chunks;
 use crate::config::{Encoding, Source};
 use crate::converter::Converter;
-use crate::decode::decode;
+use crate::decode::{Decoded, decode_owned};
 use crate::error::IngestError;
 use crate::headers::resolve;
 use crate::reasons::{REASON_FIELDS, REASON_QUOTE};
 use cohortflow_core::ledger::LineAccount;
+use rayon::prelude::*;
 
 const SEPARATORS: [char; 4] = [',', ';', '\t', '|'];
 
@@ -19,7 +21,25 @@ pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<(), IngestEr
             "check `path` in the source file and the file's permissions",
         )
     })?;
-    read_bytes(source, conv, &raw)
+    let decoded = decode_export(source, conv, raw)?;
+    read_text(source, conv, decoded, None)
+}
+
+/// The wanted size of a chunk of records read on one core: a quarter of
+/// each core's share, so that the cores end together, but no less than
+/// 1 MiB (a small file is one chunk) and no more than 64 MiB.
+fn chunk_bytes(len: usize) -> usize {
+    let threads = rayon::current_num_threads().max(1);
+    (len / (4 * threads)).clamp(1 << 20, 64 << 20)
+}
+
+fn decode_export(source: &Source, conv: &Converter, raw: Vec<u8>) -> Result<Decoded, IngestError> {
+    let toml = source.file.display().to_string();
+    decode_owned(raw, source.config.csv.encoding, &toml).map_err(|(line, message, fix)| {
+        let mut e = conv.error(message, fix);
+        e.line = line;
+        e
+    })
 }
 
 /// Reads the export's bytes (the whole file).
@@ -35,15 +55,26 @@ pub(crate) fn read_bytes(
     source: &Source,
     conv: &mut Converter,
     raw: &[u8],
+    chunk: Option<usize>,
+) -> Result<(), IngestError> {
+    let decoded = decode_export(source, conv, raw.to_vec())?;
+    read_text(source, conv, decoded, chunk)
+}
+
+/// Reads the decoded text: the header here, then the records in chunks
+/// (`chunks`) read on all cores, each into a fork of `conv`, absorbed in
+/// file order; `chunk` is the wanted chunk size in bytes (default:
+/// [`chunk_bytes`]; tests force tiny chunks). Rows, rejects, counts and the
+/// line account come out as one pass over the records would give them.
+fn read_text(
+    source: &Source,
+    conv: &mut Converter,
+    decoded: Decoded,
+    chunk: Option<usize>,
 ) -> Result<(), IngestError> {
     let cfg = &source.config;
     let dialect = &cfg.csv;
     let toml = source.file.display().to_string();
-    let decoded = decode(raw, dialect.encoding, &toml).map_err(|(line, message, fix)| {
-        let mut e = conv.error(message, fix);
-        e.line = line;
-        e
-    })?;
     let text = decoded.text.as_bytes();
 
     // Skip the lines before the header.
@@ -73,7 +104,7 @@ pub(crate) fn read_bytes(
         .quote(dialect.quote as u8)
         .from_reader(body);
     let mut record = csv::StringRecord::new();
-    let mut lines = Lines::new(body, offset);
+    let mut lines = Lines::new(body, offset, true);
     let csv_err = |conv: &Converter, e: csv::Error| {
         let mut err = conv.error(
             format!("the file cannot be read as CSV: {e}"),
@@ -129,6 +160,141 @@ pub(crate) fn read_bytes(
     )?;
 
     let width = headers.len();
+    // The records after the header, cut at record ends.
+    let records = &body[lines.at.min(body.len())..];
+    let first_line = lines.line;
+    let target = chunk.unwrap_or_else(|| chunk_bytes(records.len()));
+    let cuts = chunks::split(
+        records,
+        dialect.separator as u8,
+        dialect.quote as u8,
+        target,
+    );
+    let pristine = conv.fork();
+    let read_one = |c: &chunks::Chunk, last: bool| {
+        let mut fork = pristine.fork();
+        let counts = read_records(
+            &records[c.start..c.end],
+            first_line + c.lines_before,
+            last,
+            width,
+            dialect,
+            &mut fork,
+        )?;
+        Ok::<_, IngestError>((fork, counts))
+    };
+    let n = cuts.len();
+    let results: Vec<_> = if n == 1 {
+        vec![read_one(&cuts[0], true)]
+    } else {
+        cuts.par_iter()
+            .enumerate()
+            .map(|(i, c)| read_one(c, i + 1 == n))
+            .collect()
+    };
+    // With on_error = "fail" and a unique key, the first problem in file
+    // order may be a key seen in an earlier chunk: any problem found apart
+    // is then looked for again in one pass, which names the first exactly.
+    let again = conv.fails_fast() && conv.has_unique_key() && n > 1;
+    let mut counts = RecordLines::default();
+    let mut whole = false;
+    for r in results {
+        match r {
+            Ok((fork, c)) => {
+                if !conv.absorb(fork) && again {
+                    whole = true;
+                    break;
+                }
+                counts.records += c.records;
+                counts.blank += c.blank;
+            }
+            Err(e) if !again => return Err(e),
+            Err(_) => {
+                whole = true;
+                break;
+            }
+        }
+    }
+    if whole {
+        let full = chunks::Chunk {
+            start: 0,
+            end: records.len(),
+            lines_before: 0,
+        };
+        let (fork, c) = read_one(&full, true)?;
+        *conv = pristine;
+        conv.absorb(fork);
+        counts = c;
+    }
+    let account = LineAccount {
+        read: decoded.lines,
+        before_header: offset,
+        header: header.last - header.first + 1,
+        records: counts.records,
+        blank: lines.blank + counts.blank,
+    };
+    if account.accounted() != account.read {
+        return Err(conv.error(
+            format!(
+                "the file has {} lines, but the reader accounted for {} ({} before the header, \
+                 {} of the header, {} of records, {} blank)",
+                account.read,
+                account.accounted(),
+                account.before_header,
+                account.header,
+                account.records,
+                account.blank
+            ),
+            BUG,
+        ));
+    }
+    conv.lines = Some(account);
+    if conv.rows_read() == 0 {
+        return Err(conv
+            .error(
+                format!("the file has a header (line {header_line}) but no records"),
+                "check the export: a filter or a query that selected nobody, or a file cut short; \
+                 if the centre has no patients, remove the source from the pipeline",
+            )
+            .at(header_line));
+    }
+    Ok(())
+}
+
+/// Physical lines of a chunk: of its records, and empty between them.
+#[derive(Default, Clone, Copy)]
+struct RecordLines {
+    records: u64,
+    blank: u64,
+}
+
+/// Reads the records of one chunk (`text`, whole records after `before`
+/// physical lines; `last`: it ends the file) into `conv`.
+fn read_records(
+    text: &[u8],
+    before: u64,
+    last: bool,
+    width: usize,
+    dialect: &crate::config::CsvDialect,
+    conv: &mut Converter,
+) -> Result<RecordLines, IngestError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(dialect.separator as u8)
+        .quote(dialect.quote as u8)
+        .from_reader(text);
+    let mut record = csv::StringRecord::new();
+    let body = text;
+    let mut lines = Lines::new(text, before, last);
+    let csv_err = |conv: &Converter, e: csv::Error| {
+        let mut err = conv.error(
+            format!("the file cannot be read as CSV: {e}"),
+            "check the export",
+        );
+        err.line = e.position().map(|p| p.line() + before);
+        err
+    };
     loop {
         match reader.read_record(&mut record) {
             Ok(true) => {}
@@ -233,39 +399,10 @@ pub(crate) fn read_bytes(
         conv.push_row(line, |i| RawCell::Text(rec.get(i).unwrap_or("")))?;
     }
     let blank_at_end = lines.rest().map_err(|m| conv.error(m, BUG))?;
-    let account = LineAccount {
-        read: decoded.lines,
-        before_header: offset,
-        header: header.last - header.first + 1,
+    Ok(RecordLines {
         records: lines.records,
         blank: lines.blank + blank_at_end,
-    };
-    if account.accounted() != account.read {
-        return Err(conv.error(
-            format!(
-                "the file has {} lines, but the reader accounted for {} ({} before the header, \
-                 {} of the header, {} of records, {} blank)",
-                account.read,
-                account.accounted(),
-                account.before_header,
-                account.header,
-                account.records,
-                account.blank
-            ),
-            BUG,
-        ));
-    }
-    conv.lines = Some(account);
-    if conv.rows_read() == 0 {
-        return Err(conv
-            .error(
-                format!("the file has a header (line {header_line}) but no records"),
-                "check the export: a filter or a query that selected nobody, or a file cut short; \
-                 if the centre has no patients, remove the source from the pipeline",
-            )
-            .at(header_line));
-    }
-    Ok(())
+    })
 }
 
 const BUG: &str = "this is a bug in cohortflow; please report it with the export's line ends and \
@@ -289,6 +426,8 @@ struct Span {
 /// Walks the text record by record and counts the lines between them.
 struct Lines<'a> {
     text: &'a [u8],
+    /// The text ends the file (not a chunk before the last).
+    last: bool,
     /// End of the last record, past its line end.
     at: usize,
     /// Lines before `at`.
@@ -300,9 +439,10 @@ struct Lines<'a> {
 }
 
 impl<'a> Lines<'a> {
-    fn new(text: &'a [u8], offset: u64) -> Self {
+    fn new(text: &'a [u8], offset: u64, last: bool) -> Self {
         Self {
             text,
+            last,
             at: 0,
             line: offset,
             blank: 0,
@@ -350,7 +490,7 @@ impl<'a> Lines<'a> {
             end,
             first,
             last,
-            at_end: next >= len,
+            at_end: self.last && next >= len,
         })
     }
 
@@ -456,6 +596,8 @@ fn holds_a_record(record: &csv::StringRecord, separator: char, width: usize) -> 
 /// `csv` reader accepts both leniently, which would keep a stray quote in a
 /// value, or hide that a stray quote joined or split records.
 fn stray_quote(record: &[u8], separator: u8, quote: u8) -> Option<usize> {
+    // Without a quote, no quote is out of place.
+    memchr::memchr(quote, record)?;
     #[derive(PartialEq)]
     enum State {
         FieldStart,
@@ -609,7 +751,7 @@ mod tests {
     #[test]
     fn lines_of_records_and_gaps_add_up() {
         let text = b"h\n\na\nb\nc\n\n";
-        let mut l = Lines::new(text, 0);
+        let mut l = Lines::new(text, 0, true);
         let h = l.record(0, 2).unwrap();
         assert_eq!((h.first, h.last), (1, 1));
         // "a" on line 3 after the empty line 2; then "b\nc" as one record.
@@ -624,11 +766,11 @@ mod tests {
     fn text_the_reader_skipped_stops_the_count() {
         // A record reported at "b" while "a" was never a record: the line
         // account cannot be closed, and says where.
-        let mut l = Lines::new(b"h\na\nb\n", 0);
+        let mut l = Lines::new(b"h\na\nb\n", 0, true);
         l.record(0, 2).unwrap();
         let e = l.record(4, 6).err().unwrap();
         assert!(e.contains("skipped text on line 2"), "{e}");
-        let mut l = Lines::new(b"h\na\n", 0);
+        let mut l = Lines::new(b"h\na\n", 0, true);
         l.record(0, 2).unwrap();
         assert!(l.rest().unwrap_err().contains("line 2"));
     }

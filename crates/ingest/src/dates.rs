@@ -1,6 +1,7 @@
 //! Date formats: chrono strftime patterns and the `excel-serial` token.
 
 use chrono::format::{Fixed, Item, Numeric, Parsed, StrftimeItems};
+
 use chrono::{Datelike, NaiveDate};
 
 /// The token that reads a number of days since 1899-12-30 (Excel's serial
@@ -20,8 +21,122 @@ pub enum DateFormat {
     Strftime {
         pattern: String,
         items: Vec<Item<'static>>,
+        /// The fixed layout of a pattern of `%d`, `%m`, `%Y` and one-byte
+        /// separators (`%d.%m.%Y`, `%Y-%m-%d`), read without chrono when the
+        /// text has exactly that shape.
+        fixed: Option<Fixed8>,
     },
     ExcelSerial,
+}
+
+/// A date layout of fixed width: two-digit day and month, four-digit year,
+/// one-byte separators between them (`%d.%m.%Y` is `dd.mm.yyyy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fixed8 {
+    /// The layout's bytes: `b'd'`, `b'm'`, `b'y'` for digits, else the
+    /// separator itself.
+    shape: [u8; 10],
+    /// Offsets of the day, month and year digits.
+    day: usize,
+    month: usize,
+    year: usize,
+}
+
+/// What a fixed layout makes of a text of its exact shape, as chrono would.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FixedRead {
+    /// Not this layout's shape: chrono decides.
+    NotShape,
+    /// The shape, but a day outside 1-31 or a month outside 1-12 (chrono's
+    /// parser refuses it: the format does not match).
+    OutOfRange,
+    /// Day and month in range, but no such day (31.02).
+    NoSuchDay,
+    Ok(NaiveDate),
+}
+
+impl Fixed8 {
+    /// The fixed layout of a parsed pattern, if it is one: the numerics
+    /// `%d`, `%m` and `%Y` once each (zero-padded), separated by single
+    /// ASCII punctuation bytes other than signs, nothing else.
+    fn of(items: &[Item<'_>]) -> Option<Fixed8> {
+        let mut shape = [0u8; 10];
+        let mut at = 0usize;
+        let (mut day, mut month, mut year) = (None, None, None);
+        let mut last_numeric = false;
+        for item in items {
+            match item {
+                Item::Numeric(n, chrono::format::Pad::Zero) if !last_numeric => {
+                    let (slot, width, mark) = match n {
+                        Numeric::Day => (&mut day, 2, b'd'),
+                        Numeric::Month => (&mut month, 2, b'm'),
+                        Numeric::Year => (&mut year, 4, b'y'),
+                        _ => return None,
+                    };
+                    if slot.is_some() || at + width > shape.len() {
+                        return None;
+                    }
+                    *slot = Some(at);
+                    shape[at..at + width].fill(mark);
+                    at += width;
+                    last_numeric = true;
+                }
+                Item::Literal(_) | Item::OwnedLiteral(_) if last_numeric => {
+                    let l: &str = match item {
+                        Item::Literal(l) => l,
+                        Item::OwnedLiteral(l) => l,
+                        _ => return None,
+                    };
+                    let &[b] = l.as_bytes() else { return None };
+                    if !matches!(b, b'.' | b'-' | b'/') || at >= shape.len() {
+                        return None;
+                    }
+                    shape[at] = b;
+                    at += 1;
+                    last_numeric = false;
+                }
+                _ => return None,
+            }
+        }
+        if at != shape.len() || !last_numeric {
+            return None;
+        }
+        Some(Fixed8 {
+            shape,
+            day: day?,
+            month: month?,
+            year: year?,
+        })
+    }
+
+    /// Reads `text` if it has exactly this layout's shape.
+    pub fn read(&self, text: &[u8]) -> FixedRead {
+        let Ok(t) = <&[u8; 10]>::try_from(text) else {
+            return FixedRead::NotShape;
+        };
+        for (b, s) in t.iter().zip(&self.shape) {
+            let ok = match s {
+                b'd' | b'm' | b'y' => b.is_ascii_digit(),
+                sep => b == sep,
+            };
+            if !ok {
+                return FixedRead::NotShape;
+            }
+        }
+        let num = |at: usize, width: usize| {
+            t[at..at + width]
+                .iter()
+                .fold(0u32, |n, b| n * 10 + u32::from(b - b'0'))
+        };
+        let (d, m, y) = (num(self.day, 2), num(self.month, 2), num(self.year, 4));
+        if !(1..=31).contains(&d) || !(1..=12).contains(&m) {
+            return FixedRead::OutOfRange;
+        }
+        match NaiveDate::from_ymd_opt(y as i32, m, d) {
+            Some(date) => FixedRead::Ok(date),
+            None => FixedRead::NoSuchDay,
+        }
+    }
 }
 
 impl DateFormat {
@@ -67,6 +182,7 @@ impl DateFormat {
         if lacking.is_empty() {
             Ok(DateFormat::Strftime {
                 pattern: pattern.to_string(),
+                fixed: Fixed8::of(&items),
                 items,
             })
         } else {
@@ -88,6 +204,7 @@ impl DateFormat {
 }
 
 /// Result of trying one text against the formats.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DateParse {
     Ok(NaiveDate),
     /// Matched a format's shape but names no such day (31.02.2020).
@@ -100,12 +217,46 @@ pub enum DateParse {
 /// wins; a reading with a year outside 1900-2100 (`15.02.10` read with `%Y`
 /// is year 10) gives way to a later format that reads it plausibly (`%y`),
 /// and is returned only when no format does, for the caller to refuse.
+///
+/// A format of fixed layout (`%d.%m.%Y`, `%Y-%m-%d`) reads a text of exactly
+/// its shape directly (`Fixed8`), with chrono's outcome (tested on every
+/// day of 1900-2100 and on out-of-range days and months); any other text
+/// goes to chrono.
 pub fn parse_text(text: &str, formats: &[DateFormat]) -> DateParse {
+    parse_text_with(text, formats, true)
+}
+
+/// [`parse_text`], with the fixed layouts used or not (`fast`): the two
+/// must agree on every text.
+pub fn parse_text_with(text: &str, formats: &[DateFormat], fast: bool) -> DateParse {
     let mut no_such_day = None;
     let mut implausible = None;
     for f in formats {
         let d = match f {
-            DateFormat::Strftime { pattern, items } => {
+            DateFormat::Strftime {
+                pattern,
+                items,
+                fixed,
+            } => {
+                if fast && let Some(fixed) = fixed {
+                    match fixed.read(text.as_bytes()) {
+                        FixedRead::Ok(d) => {
+                            if year_plausible(d) {
+                                return DateParse::Ok(d);
+                            }
+                            implausible.get_or_insert(d);
+                            continue;
+                        }
+                        FixedRead::OutOfRange => continue,
+                        FixedRead::NoSuchDay => {
+                            if no_such_day.is_none() {
+                                no_such_day = Some(pattern.clone());
+                            }
+                            continue;
+                        }
+                        FixedRead::NotShape => {}
+                    }
+                }
                 let mut parsed = Parsed::new();
                 if chrono::format::parse(&mut parsed, text, items.iter()).is_err() {
                     continue;
@@ -208,6 +359,138 @@ mod tests {
             panic!("no date")
         };
         assert!(!year_plausible(d));
+    }
+
+    /// Every format below reads the same with and without its fixed layout.
+    fn same(text: &str, formats: &[DateFormat]) {
+        assert_eq!(
+            parse_text_with(text, formats, true),
+            parse_text_with(text, formats, false),
+            "{text:?} with {:?}",
+            formats.iter().map(DateFormat::pattern).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn fixed_layouts_are_found() {
+        for p in [
+            "%d.%m.%Y", "%Y-%m-%d", "%F", "%d/%m/%Y", "%m/%d/%Y", "%d-%m-%Y",
+        ] {
+            let DateFormat::Strftime { fixed, .. } = DateFormat::compile(p).unwrap() else {
+                panic!("{p}")
+            };
+            assert!(fixed.is_some(), "{p}");
+        }
+        for p in [
+            "%d.%m.%y",
+            "%e.%m.%Y",
+            "%d %m %Y",
+            "%d.%m.%Y %H",
+            "%d.%b.%Y",
+            "%Y%m%d",
+        ] {
+            let DateFormat::Strftime { fixed, .. } = DateFormat::compile(p).unwrap() else {
+                panic!("{p}")
+            };
+            assert!(fixed.is_none(), "{p}");
+        }
+    }
+
+    #[test]
+    fn fixed_layouts_read_every_day_of_1900_to_2100_as_chrono() {
+        let patterns = ["%d.%m.%Y", "%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y"];
+        let all: Vec<DateFormat> = patterns
+            .iter()
+            .map(|p| DateFormat::compile(p).unwrap())
+            .collect();
+        let mut d = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap();
+        let end = NaiveDate::from_ymd_opt(2100, 12, 31).unwrap();
+        let mut days = 0;
+        while d <= end {
+            for (p, f) in patterns.iter().zip(&all) {
+                let text = d.format(p).to_string();
+                let one = std::slice::from_ref(f);
+                assert_eq!(parse_text(&text, one), DateParse::Ok(d), "{text}");
+                same(&text, one);
+            }
+            // Several formats: the first that reads it plausibly wins.
+            same(&d.format("%Y-%m-%d").to_string(), &all);
+            same(&d.format("%m/%d/%Y").to_string(), &all);
+            d = d.succ_opt().unwrap();
+            days += 1;
+        }
+        assert_eq!(days, 73_414);
+    }
+
+    #[test]
+    fn fixed_layouts_refuse_as_chrono() {
+        let formats: Vec<Vec<DateFormat>> = [
+            vec!["%d.%m.%Y"],
+            vec!["%Y-%m-%d"],
+            vec!["%d.%m.%Y", "%d.%m.%y"],
+            vec!["%d.%m.%Y", "%Y-%m-%d", "excel-serial"],
+        ]
+        .iter()
+        .map(|ps| ps.iter().map(|p| DateFormat::compile(p).unwrap()).collect())
+        .collect();
+        let mut texts = Vec::new();
+        // Every day and month number 00-99, in leap and common years, at
+        // and beyond the plausible range, and year 0000.
+        for y in [
+            "0000", "0010", "1899", "1900", "2000", "2019", "2020", "2100", "2101", "9999",
+        ] {
+            for m in 0..100 {
+                for d in 0..100 {
+                    texts.push(format!("{d:02}.{m:02}.{y}"));
+                    texts.push(format!("{y}-{m:02}-{d:02}"));
+                }
+            }
+        }
+        for t in [
+            "",
+            "1.2.2020",
+            "01.2.2020",
+            "1.02.2020",
+            "01.02.20",
+            "01.02.020",
+            "01.02.02020",
+            "01.02.2020 ",
+            " 01.02.2020",
+            "01. 02.2020",
+            "01.02. 2020",
+            "01,02,2020",
+            "01-02-2020",
+            "2020-1-2",
+            "2020-01-2",
+            "+2020-01-02",
+            "-2020-01-02",
+            "2020-01-02T00",
+            "2020/01/02",
+            "01.02.+020",
+            "01.02.-020",
+            "0a.02.2020",
+            "01.02.202a",
+            "٠١.٠٢.٢٠٢٠",
+            "01.02.2020x",
+            "x01.02.2020",
+            "01..02.2020",
+            "43831",
+            "29.02.1900",
+            "29.02.2000",
+            "31.04.2020",
+            "2020-02-30",
+            "00.00.0000",
+            "99.99.9999",
+            "01.02.2020\n",
+            "０1.02.2020",
+        ] {
+            texts.push(t.to_string());
+        }
+        for fs in &formats {
+            for t in &texts {
+                same(t, fs);
+            }
+        }
     }
 
     #[test]

@@ -41,6 +41,31 @@ const UTF16BE_BOM: &[u8] = b"\xFE\xFF";
 const CP1251_UTF8_BOM: &str = "\u{43f}\u{bb}\u{457}";
 
 pub fn decode(raw: &[u8], declared: Encoding, toml: &str) -> Result<Decoded, DecodeError> {
+    let (encoding, skip) = resolve(raw, declared, toml)?;
+    decode_body(&raw[skip..], encoding, toml)
+}
+
+/// [`decode`] of bytes the caller gives up: a UTF-8 file becomes its text
+/// without a copy.
+pub(crate) fn decode_owned(
+    mut raw: Vec<u8>,
+    declared: Encoding,
+    toml: &str,
+) -> Result<Decoded, DecodeError> {
+    let (encoding, skip) = resolve(&raw, declared, toml)?;
+    if encoding == Encoding::Utf8 {
+        raw.drain(..skip);
+        return match String::from_utf8(raw) {
+            Ok(text) => Ok(finish(text, false, encoding)),
+            // The strict decoder names the invalid bytes and their line.
+            Err(e) => decode_body(e.as_bytes(), encoding, toml),
+        };
+    }
+    decode_body(&raw[skip..], encoding, toml)
+}
+
+/// The encoding to read `raw` in and the length of its byte order mark.
+fn resolve(raw: &[u8], declared: Encoding, toml: &str) -> Result<(Encoding, usize), DecodeError> {
     let (encoding, body) = if let Some(rest) = raw.strip_prefix(UTF8_BOM) {
         // A UTF-8 mark on a file declared UTF-16 is UTF-8; one declared
         // windows-1251 keeps its declaration (the header hints tell).
@@ -95,6 +120,11 @@ pub fn decode(raw: &[u8], declared: Encoding, toml: &str) -> Result<Decoded, Dec
             other => (other, raw),
         }
     };
+    Ok((encoding, raw.len() - body.len()))
+}
+
+/// Decodes the bytes after the byte order mark.
+fn decode_body(body: &[u8], encoding: Encoding, toml: &str) -> Result<Decoded, DecodeError> {
     let (codec, name): (&'static encoding_rs::Encoding, &str) = match encoding {
         Encoding::Utf8 => (encoding_rs::UTF_8, "UTF-8"),
         Encoding::Windows1251 => (encoding_rs::WINDOWS_1251, "windows-1251"),
@@ -131,17 +161,26 @@ pub fn decode(raw: &[u8], declared: Encoding, toml: &str) -> Result<Decoded, Dec
     // of a UTF-8 file glued into this one. Read them as the mark (U+FEFF),
     // so that the cell holding it is refused as not text instead of
     // becoming part of an id.
-    let decoded = if encoding == Encoding::Windows1251 && decoded.contains(CP1251_UTF8_BOM) {
+    // The three bytes are three characters in windows-1251, so they stand
+    // in the bytes where the three characters stand in the text.
+    let glued = encoding == Encoding::Windows1251 && memchr::memmem::find(body, UTF8_BOM).is_some();
+    Ok(finish(decoded, glued, encoding))
+}
+
+/// The decoded text with a glued UTF-8 mark read as the mark (`glued`) and
+/// its line ends normalised.
+fn finish(decoded: String, glued: bool, encoding: Encoding) -> Decoded {
+    let decoded = if glued {
         decoded.replace(CP1251_UTF8_BOM, "\u{feff}")
     } else {
         decoded
     };
     let (text, lines) = normalise(decoded);
-    Ok(Decoded {
+    Decoded {
         text,
         lines,
         encoding,
-    })
+    }
 }
 
 fn bom_wins(declared: Encoding, bom: Encoding, toml: &str) -> Result<Encoding, DecodeError> {
@@ -240,25 +279,25 @@ fn count_lines(text: &[u8]) -> (u64, u64) {
 
 /// The text with every line end as `\n`, and its number of physical lines.
 fn normalise(text: String) -> (String, u64) {
-    let (ends, _) = count_lines(text.as_bytes());
     let trailing = !text.is_empty() && !text.ends_with(['\n', '\r']);
-    let lines = ends + u64::from(trailing);
-    if !text.contains('\r') {
-        return (text, lines);
+    let bytes = text.as_bytes();
+    if memchr::memchr(b'\r', bytes).is_none() {
+        let ends = memchr::memchr_iter(b'\n', bytes).count() as u64;
+        return (text, ends + u64::from(trailing));
     }
+    // Every `\r` ends a line: as `\n`, or dropped before a `\n`.
     let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\r' {
-            if chars.peek() == Some(&'\n') {
-                chars.next();
-            }
+    let mut from = 0;
+    for i in memchr::memchr_iter(b'\r', bytes) {
+        out.push_str(&text[from..i]);
+        if bytes.get(i + 1) != Some(&b'\n') {
             out.push('\n');
-        } else {
-            out.push(c);
         }
+        from = i + 1;
     }
-    (out, lines)
+    out.push_str(&text[from..]);
+    let ends = memchr::memchr_iter(b'\n', out.as_bytes()).count() as u64;
+    (out, ends + u64::from(trailing))
 }
 
 #[cfg(test)]

@@ -41,8 +41,24 @@
 //! CSV reader's records and the empty lines between them must add up to that
 //! count (the ingest account's `lines`). A quoted field over several lines is
 //! accepted only where it cannot be records swallowed by a stray quote
-//! (`docs/sources.md`). Conversion is row-wise into typed `Vec<Option<T>>`
-//! builders that become polars `Series` at the end.
+//! (`docs/sources.md`).
+//!
+//! The records of a CSV are read on all cores: `chunks` cuts the text after
+//! the header at record ends (one quote-aware pass with memchr that follows
+//! the `csv` reader's quoting, counting the physical lines before each cut),
+//! each chunk is read and converted by its own fork of the converter (rayon),
+//! and the forks are joined in file order, so rows, `source_row`, rejects,
+//! the ledger and the line account are those of one pass. With `on_error =
+//! "fail"` and a unique key, a problem found apart is looked for again in
+//! one pass, so the first problem of the file is the one named. Cells are
+//! converted without a `String` per cell: codes, levels and missing codes
+//! are looked up by the cell's text (`plan::Lookup`), dates of a fixed
+//! layout (`%d.%m.%Y`, `%Y-%m-%d`) are read without chrono when the text has
+//! exactly that shape (with chrono's outcome), and the typed column
+//! `builder`s keep a value buffer and a validity list per column (the text
+//! of a string column in one buffer) that become polars `Series` at the end.
+//! The XLSX and Parquet readers (and any other) feed the same converter row
+//! by row through `Converter::push_row`.
 //!
 //! Statistical files (`statfile`): `spss_source` (ambers), `stata_source`
 //! (dta) and `sas_source` (sas7bdat, and a transport-file reader of its own)
@@ -57,8 +73,9 @@
 //! (output frame, parquet), csv, encoding_rs (UTF-8, UTF-16, windows-1251), calamine (XLSX),
 //! ambers and arrow-array (SPSS), dta (Stata), sas7bdat (SAS7BDAT),
 //! postgres and postgres-protocol (PostgreSQL, without TLS), sha2 (the hash
-//! of the rows a database source read), chrono (dates), serde (the source
-//! file) and tracing. It does not parse
+//! of the rows a database source read), chrono (dates), rayon and memchr
+//! (the CSV read on all cores), serde (the source file) and tracing. It does
+//! not parse
 //! TOML itself (the pipeline crate does) and knows nothing of later stages.
 
 // `IngestError` is the public contract (file, line, column, value, message,
@@ -68,6 +85,7 @@
 
 mod builder;
 mod cell;
+mod chunks;
 mod config;
 mod converter;
 mod csv_source;
@@ -189,12 +207,32 @@ pub fn ingest_bytes(
     {
         return Err(config_error(source, p));
     }
+    ingest_bytes_chunked(source, schema, bytes, None)
+}
+
+/// [`ingest_bytes`] with the CSV's records cut into chunks of about
+/// `chunk_bytes` bytes (`None`: the size a real run uses), each read apart
+/// and then joined in file order. For tests that the output does not depend
+/// on the cuts; not part of the stable API.
+#[doc(hidden)]
+pub fn ingest_bytes_chunked(
+    source: &Source,
+    schema: &Schema,
+    bytes: &[u8],
+    chunk_bytes: Option<usize>,
+) -> Result<Ingested, IngestError> {
+    if let Some(p) = validate(source, schema)
+        .into_iter()
+        .find(|p| p.key != "source.path")
+    {
+        return Err(config_error(source, p));
+    }
     if source.config.format == Format::Redcap {
         return redcap_source::ingest_bytes(source, schema, bytes);
     }
     let mut conv = converter::Converter::new(source, schema, false);
     match source.config.format {
-        Format::Csv => csv_source::read_bytes(source, &mut conv, bytes)?,
+        Format::Csv => csv_source::read_bytes(source, &mut conv, bytes, chunk_bytes)?,
         Format::Xlsx => xlsx_source::read_bytes(source, &mut conv, bytes)?,
         Format::Parquet => {
             parquet_source::read_from(source, &mut conv, std::io::Cursor::new(bytes.to_vec()))?

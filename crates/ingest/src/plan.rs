@@ -7,23 +7,91 @@ use crate::dates::{self, DateFormat, DateParse};
 use crate::reasons::*;
 use crate::text::{quoted, unit_name};
 use cohortflow_core::schema::{ColumnType, Schema};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// Where a fix needs the value that failed: messages never carry it.
 pub(crate) const SEE_VALUE: &str =
     "`cohortflow run --show-values` shows the value (on your own machine)";
 
+/// A small set of texts looked up without hashing when it is small (the
+/// codes of a value map, the levels, the missing codes): index of the text.
+#[derive(Clone, Default)]
+pub(crate) struct Lookup {
+    texts: Vec<String>,
+    /// Only for more than [`Lookup::LINEAR`] texts.
+    map: Option<HashMap<String, u32>>,
+}
+
+impl Lookup {
+    const LINEAR: usize = 16;
+
+    /// `texts` with duplicates dropped (the first stays).
+    fn new(texts: impl IntoIterator<Item = String>) -> Self {
+        let mut out: Vec<String> = Vec::new();
+        let mut map = HashMap::new();
+        for t in texts {
+            if !map.contains_key(&t) {
+                map.insert(t.clone(), out.len() as u32);
+                out.push(t);
+            }
+        }
+        Lookup {
+            map: (out.len() > Self::LINEAR).then_some(map),
+            texts: out,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.texts.is_empty()
+    }
+
+    fn find(&self, text: &str) -> Option<u32> {
+        match &self.map {
+            Some(m) => m.get(text).copied(),
+            None => self.texts.iter().position(|t| t == text).map(|i| i as u32),
+        }
+    }
+
+    fn contains(&self, text: &str) -> bool {
+        self.find(text).is_some()
+    }
+}
+
+/// A converted cell, borrowed from the cell or the plan where it can be: the
+/// fast form of `Option<Value>` that the column builders take.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Conv<'c> {
+    /// A missing value of an optional column.
+    Null,
+    /// Text of the cell (trimmed).
+    Str(&'c str),
+    /// Text of a cell that is not text (a number in a string column).
+    Owned(String),
+    /// The value-map target number `i` ([`Plan::target`]).
+    Target(u32),
+    /// Level number `i` of a category column ([`Plan::level`]).
+    Level(u32),
+    Int(i64),
+    Float(f64),
+    /// Days since 1970-01-01.
+    Date(i32),
+    Bool(bool),
+}
+
 /// How one mapped canonical column is read.
+#[derive(Clone)]
 pub(crate) struct Plan {
     pub canonical: String,
     pub header: String,
     pub kind: ColumnType,
     required: bool,
-    levels: HashSet<String>,
+    levels: Lookup,
     level_list: Vec<String>,
-    values: Option<HashMap<String, Value>>,
+    /// Value map: codes (trimmed) and, at the same index, their targets.
+    values: Option<Lookup>,
+    targets: Vec<Value>,
     codes: Vec<String>,
-    missing: HashSet<String>,
+    missing: Lookup,
     factor: f64,
     unit_note: String,
     formats: Vec<DateFormat>,
@@ -32,10 +100,36 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
-    /// Converts one cell. `Ok(None)` is a missing value of an optional column.
-    pub fn convert(&self, cell: &RawCell<'_>) -> Result<Option<Value>, CellProblem> {
+    /// The canonical value of a converted cell (`None`: missing).
+    pub fn value(&self, c: &Conv<'_>) -> Option<Value> {
+        Some(match c {
+            Conv::Null => return None,
+            Conv::Str(s) => Value::Str(s.to_string()),
+            Conv::Owned(s) => Value::Str(s.clone()),
+            Conv::Target(i) => self.target(*i).clone(),
+            Conv::Level(i) => Value::Str(self.level(*i).to_string()),
+            Conv::Int(i) => Value::Int(*i),
+            Conv::Float(f) => Value::Float(*f),
+            Conv::Date(d) => Value::Date(*d),
+            Conv::Bool(b) => Value::Bool(*b),
+        })
+    }
+
+    /// Value-map target `i`.
+    pub fn target(&self, i: u32) -> &Value {
+        &self.targets[i as usize]
+    }
+
+    /// Level `i` of a category column.
+    pub fn level(&self, i: u32) -> &str {
+        &self.levels.texts[i as usize]
+    }
+
+    /// Converts one cell, borrowing its text where it can: `Conv::Null` is a
+    /// missing value of an optional column.
+    pub fn read<'c>(&self, cell: &RawCell<'c>) -> Result<Conv<'c>, CellProblem> {
         let cell = match cell {
-            RawCell::Text(s) => RawCell::Text(s.trim()),
+            RawCell::Text(s) => RawCell::Text((*s).trim()),
             other => other.clone(),
         };
         // A NUL, another control character, a byte-order mark or the
@@ -43,6 +137,7 @@ impl Plan {
         // of a broken export or a wrong encoding, and would silently change
         // the value (an id "P\0A-1" is not "PA-1").
         if let RawCell::Text(s) = &cell
+            && !plain_ascii(s)
             && s.chars().any(not_text)
         {
             return Err(problem(
@@ -59,7 +154,7 @@ impl Plan {
         }
         let missing = match &cell {
             RawCell::Empty => true,
-            RawCell::Text(s) => s.is_empty() || self.missing.contains(*s),
+            RawCell::Text(s) => s.is_empty() || self.missing.contains(s),
             RawCell::Error(_) => false,
             other => !self.missing.is_empty() && self.missing.contains(&other.display()),
         };
@@ -72,7 +167,7 @@ impl Plan {
                         .into(),
                 ));
             }
-            return Ok(None);
+            return Ok(Conv::Null);
         }
         if let RawCell::Error(issue) = &cell {
             return Err(issue.problem());
@@ -82,8 +177,8 @@ impl Plan {
                 RawCell::Text(s) => std::borrow::Cow::Borrowed(*s),
                 other => std::borrow::Cow::Owned(other.display()),
             };
-            return match values.get(code.as_ref()) {
-                Some(v) => Ok(Some(v.clone())),
+            return match values.find(code.as_ref()) {
+                Some(i) => Ok(Conv::Target(i)),
                 None => Err(problem(
                     REASON_UNKNOWN_CODE,
                     format!(
@@ -100,14 +195,17 @@ impl Plan {
             };
         }
         match self.kind {
-            ColumnType::String => Ok(Some(Value::Str(match cell {
-                RawCell::Text(s) => s.to_string(),
-                other => other.display(),
-            }))),
+            ColumnType::String => Ok(match cell {
+                RawCell::Text(s) => Conv::Str(s),
+                other => Conv::Owned(other.display()),
+            }),
             ColumnType::Category => {
-                let text = cell.display();
-                if self.levels.contains(&text) {
-                    Ok(Some(Value::Str(text)))
+                let found = match &cell {
+                    RawCell::Text(s) => self.levels.find(s),
+                    other => self.levels.find(&other.display()),
+                };
+                if let Some(i) = found {
+                    Ok(Conv::Level(i))
                 } else {
                     Err(problem(
                         REASON_LEVEL,
@@ -124,26 +222,23 @@ impl Plan {
                     ))
                 }
             }
-            ColumnType::Boolean => self.boolean(&cell).map(Some),
-            ColumnType::Integer => self.integer(&cell).map(Some),
-            ColumnType::Float => self.float(&cell).map(Some),
-            ColumnType::Date => self.date(&cell).map(Some),
+            ColumnType::Boolean => self.boolean(&cell).map(Conv::Bool),
+            ColumnType::Integer => self.integer(&cell).map(Conv::Int),
+            ColumnType::Float => self.float(&cell).map(Conv::Float),
+            ColumnType::Date => self.date(&cell).map(Conv::Date),
         }
     }
 
-    fn boolean(&self, cell: &RawCell<'_>) -> Result<Value, CellProblem> {
+    fn boolean(&self, cell: &RawCell<'_>) -> Result<bool, CellProblem> {
         let b = match cell {
             RawCell::Bool(b) => Some(*b),
             RawCell::Number(f) if *f == 1.0 || *f == 0.0 => Some(*f == 1.0),
             RawCell::Int(i @ (0 | 1)) => Some(*i == 1),
-            RawCell::Text(s) => match s.to_ascii_lowercase().as_str() {
-                "true" | "1" => Some(true),
-                "false" | "0" => Some(false),
-                _ => None,
-            },
+            RawCell::Text(s) if s.eq_ignore_ascii_case("true") || *s == "1" => Some(true),
+            RawCell::Text(s) if s.eq_ignore_ascii_case("false") || *s == "0" => Some(false),
             _ => None,
         };
-        b.map(Value::Bool).ok_or_else(|| {
+        b.ok_or_else(|| {
             problem(
                 REASON_BOOLEAN,
                 format!("the value is not true/false for '{}'", self.canonical),
@@ -182,21 +277,21 @@ impl Plan {
         }
     }
 
-    fn integer(&self, cell: &RawCell<'_>) -> Result<Value, CellProblem> {
+    fn integer(&self, cell: &RawCell<'_>) -> Result<i64, CellProblem> {
         if self.factor == 1.0 {
             if let RawCell::Int(i) = cell {
-                return Ok(Value::Int(*i));
+                return Ok(*i);
             }
             if let RawCell::Text(s) = cell
                 && let Ok(i) = s.parse::<i64>()
             {
-                return Ok(Value::Int(i));
+                return Ok(i);
             }
         }
         let v = self.number(cell, REASON_NUMBER)? * self.factor;
         let r = v.round();
         if (v - r).abs() <= 1e-9 * v.abs().max(1.0) && r.abs() < 9.0e15 {
-            Ok(Value::Int(r as i64))
+            Ok(r as i64)
         } else {
             Err(problem(
                 REASON_INTEGER,
@@ -210,7 +305,7 @@ impl Plan {
         }
     }
 
-    fn float(&self, cell: &RawCell<'_>) -> Result<Value, CellProblem> {
+    fn float(&self, cell: &RawCell<'_>) -> Result<f64, CellProblem> {
         let v = self.number(cell, REASON_NUMBER)? * self.factor;
         if !v.is_finite() {
             // 1e308 m in mm: finite in the export, infinite after the unit.
@@ -223,10 +318,10 @@ impl Plan {
                 "correct the value in the export".into(),
             ));
         }
-        Ok(Value::Float(v))
+        Ok(v)
     }
 
-    fn date(&self, cell: &RawCell<'_>) -> Result<Value, CellProblem> {
+    fn date(&self, cell: &RawCell<'_>) -> Result<i32, CellProblem> {
         let patterns = || {
             self.formats
                 .iter()
@@ -330,7 +425,7 @@ impl Plan {
                 ),
             ));
         }
-        Ok(Value::Date(dates::epoch_days(d)))
+        Ok(dates::epoch_days(d))
     }
 }
 
@@ -345,22 +440,30 @@ pub(crate) fn plans(source: &Source, schema: &Schema) -> Vec<Plan> {
             continue;
         };
         let m = m.get_ref();
-        let values = m.values.as_ref().map(|vals| {
+        // As a map first: of two codes equal after trimming, the last wins.
+        let map = m.values.as_ref().map(|vals| {
             vals.iter()
                 .filter_map(|(k, v)| Some((k.trim().to_string(), canonical_value(def, v).ok()?)))
                 .collect::<HashMap<_, _>>()
         });
+        let (values, targets) = match map {
+            Some(map) => {
+                let (codes, targets): (Vec<String>, Vec<Value>) = map.into_iter().unzip();
+                (Some(Lookup::new(codes)), targets)
+            }
+            None => (None, Vec::new()),
+        };
         let codes = m
             .values
             .as_ref()
             .map(|v| v.keys().cloned().collect())
             .unwrap_or_default();
-        let missing = cfg
-            .missing
-            .iter()
-            .chain(&m.missing)
-            .map(|s| s.trim().to_string())
-            .collect();
+        let missing = Lookup::new(
+            cfg.missing
+                .iter()
+                .chain(&m.missing)
+                .map(|s| s.trim().to_string()),
+        );
         let (factor, unit_note) = match (m.unit, def.unit) {
             (Some(from), Some(to)) if from != to => (
                 from.factor_to(to).unwrap_or(1.0),
@@ -385,9 +488,10 @@ pub(crate) fn plans(source: &Source, schema: &Schema) -> Vec<Plan> {
             header: m.column.trim().to_string(),
             kind: def.kind,
             required: def.required,
-            levels: def.levels.iter().cloned().collect(),
+            levels: Lookup::new(def.levels.iter().cloned()),
             level_list: def.levels.clone(),
             values,
+            targets,
             codes,
             missing,
             factor,
@@ -398,6 +502,13 @@ pub(crate) fn plans(source: &Source, schema: &Schema) -> Vec<Plan> {
         });
     }
     out
+}
+
+/// Printable ASCII (and tab and line breaks) only: no character of it is
+/// [`not_text`].
+fn plain_ascii(s: &str) -> bool {
+    s.bytes()
+        .all(|b| (0x20..0x7f).contains(&b) || matches!(b, b'\t' | b'\n' | b'\r'))
 }
 
 /// Characters that never belong to a value: control characters other than

@@ -3,6 +3,7 @@
 
 #![allow(clippy::result_large_err)]
 
+mod chunks;
 mod common;
 mod csv_errors;
 mod csv_options;

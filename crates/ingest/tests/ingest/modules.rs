@@ -14,7 +14,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("text", &[]),
     ("dates", &[]),
     ("cell", &["dates", "reasons"]),
-    ("builder", &["cell"]),
+    ("chunks", &[]),
+    ("builder", &["cell", "plan"]),
     ("plan", &["cell", "config", "dates", "reasons", "text"]),
     (
         "converter",
@@ -27,6 +28,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "csv_source",
         &[
             "cell",
+            "chunks",
             "config",
             "converter",
             "decode",

@@ -1,0 +1,370 @@
+//! The records of a CSV are read in chunks on all cores: the output must not
+//! depend on where the chunks are cut. Every input here is read with tiny
+//! chunks (every record boundary a cut, so records over several lines
+//! straddle cuts everywhere), small ones and in one piece, and the frames,
+//! rejects, ledger accounts and errors must be identical.
+
+use crate::common::source_file;
+use cohortflow_core::schema::Schema;
+use cohortflow_ingest::{IngestError, Ingested, Source, ingest_bytes_chunked};
+use std::path::{Path, PathBuf};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn mgist_schema() -> Schema {
+    let text = std::fs::read_to_string(repo().join("pipelines/schemas/mgist.toml")).unwrap();
+    toml::from_str(&text).unwrap()
+}
+
+/// The cuts tried: every record its own chunk, a few sizes, the default.
+const CUTS: [Option<usize>; 5] = [Some(1), Some(2), Some(37), Some(300), None];
+
+fn same(a: &Result<Ingested, IngestError>, b: &Result<Ingested, IngestError>, what: &str) {
+    match (a, b) {
+        (Ok(a), Ok(b)) => {
+            assert!(
+                a.frame.equals_missing(&b.frame),
+                "{what}: frames differ\n{}\n{}",
+                a.frame,
+                b.frame
+            );
+            assert_eq!(a.frame.schema(), b.frame.schema(), "{what}");
+            assert_eq!(a.rejects, b.rejects, "{what}: rejects");
+            assert_eq!(a.account, b.account, "{what}: account");
+        }
+        (Err(a), Err(b)) => assert_eq!(a, b, "{what}: errors"),
+        (a, b) => panic!(
+            "{what}: one piece {:?}, chunked {:?}",
+            a.as_ref().map(|_| "ok"),
+            b.as_ref().map(|_| "ok")
+        ),
+    }
+}
+
+/// Reads `data` in one piece and with every cut of [`CUTS`]; all must agree.
+/// Returns the one-piece result.
+fn agree(
+    source: &Source,
+    schema: &Schema,
+    data: &[u8],
+    what: &str,
+) -> Result<Ingested, IngestError> {
+    let whole = ingest_bytes_chunked(source, schema, data, Some(usize::MAX));
+    for cut in CUTS {
+        let chunked = ingest_bytes_chunked(source, schema, data, cut);
+        same(
+            &whole,
+            &chunked,
+            &format!("{what}, chunks of {cut:?} bytes"),
+        );
+    }
+    whole
+}
+
+#[test]
+fn the_mgist_fixture_reads_the_same_in_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(repo().join("pipelines/sources/center_a.toml")).unwrap();
+    let source = source_file(dir.path(), &text);
+    let data = std::fs::read(repo().join("fixtures/mgist/center_a.csv")).unwrap();
+    let out = agree(&source, &mgist_schema(), &data, "center_a.csv").unwrap();
+    assert!(out.frame.height() > 40, "{}", out.frame.height());
+    assert!(!out.rejects.is_empty());
+}
+
+/// Applies the `edit FILE: FROM => TO` directives of a bad-input case to
+/// `file`'s text.
+fn edited(expected: &str, file: &str, mut text: String) -> String {
+    for line in expected.lines() {
+        let Some(rest) = line.strip_prefix(&format!("edit {file}: ")) else {
+            continue;
+        };
+        let Some((from, to)) = rest.split_once(" => ") else {
+            continue;
+        };
+        let (from, to) = (from.replace("\\n", "\n"), to.replace("\\n", "\n"));
+        text = text.replacen(&from, &to, 1);
+    }
+    text
+}
+
+#[test]
+fn the_bad_input_corpus_reads_the_same_in_chunks() {
+    let corpus = repo().join("crates/pipeline/tests/bad_inputs");
+    let base = corpus.join("_base");
+    let schema = mgist_schema();
+    let mut cases = 0;
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&corpus)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    names.sort();
+    for case in names {
+        let pick = |name: &str| {
+            let own = case.join(name);
+            if own.exists() { own } else { base.join(name) }
+        };
+        let expected = std::fs::read_to_string(case.join("expected.txt")).unwrap_or_default();
+        let Ok(toml_text) = std::fs::read_to_string(pick("source.toml")) else {
+            continue;
+        };
+        let toml_text = edited(&expected, "source.toml", toml_text)
+            .replace("{repo}", &repo().display().to_string());
+        if !toml_text.contains("format = \"csv\"") {
+            continue;
+        }
+        let data = std::fs::read(pick("data.csv")).unwrap();
+        let data = match String::from_utf8(data) {
+            Ok(t) => edited(&expected, "data.csv", t).into_bytes(),
+            Err(e) => e.into_bytes(),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        for on_error in ["fail", "reject"] {
+            let text =
+                toml_text.replace("on_error = \"fail\"", &format!("on_error = \"{on_error}\""));
+            let Ok(parsed) = toml::from_str::<cohortflow_ingest::SourceFile>(&text) else {
+                continue;
+            };
+            let file = dir.path().join("source.toml");
+            let source = Source {
+                config: parsed.source,
+                file,
+                text: text.clone(),
+            };
+            let what = format!("{} ({on_error})", case.display());
+            agree(&source, &schema, &data, &what).ok();
+            cases += 1;
+        }
+    }
+    assert!(cases > 100, "{cases} cases read");
+}
+
+/// A fixed pseudo-random sequence (no RNG crate).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.next() as usize % items.len()]
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+}
+
+const HEADER: &str = "id;snils;sex;birth;diagnosis;site;mutation;size_cm;mets;line;im_start;response;\
+                      progression;surgery;death;last_contact;comment";
+
+/// One random export on the mgist columns: good rows mostly, and every
+/// kind of trouble now and then (bad values, codes, dates, duplicate ids,
+/// blank lines, ragged rows, stray quotes, quoted fields over several
+/// lines, CRLF line ends).
+fn random_export(rng: &mut Lcg, rows: usize) -> String {
+    let mut out = String::from(HEADER);
+    let crlf = rng.chance(30);
+    let end = if crlf { "\r\n" } else { "\n" };
+    out.push_str(end);
+    for r in 0..rows {
+        if rng.chance(4) {
+            out.push_str(end);
+        }
+        let id = if rng.chance(5) {
+            format!("P{}", rng.next() % 5)
+        } else {
+            format!("P-{r}")
+        };
+        let date = |rng: &mut Lcg| {
+            if rng.chance(90) {
+                format!(
+                    "{:02}.{:02}.{}",
+                    1 + rng.next() % 31,
+                    1 + rng.next() % 12,
+                    1940 + rng.next() % 80
+                )
+            } else {
+                rng.pick(&[
+                    "",
+                    "31.02.2010",
+                    "2010-01-02",
+                    "1.2.2010",
+                    "00.01.2010",
+                    "15.13.2010",
+                    "01.02.10",
+                    "NA",
+                    "x",
+                ])
+                .to_string()
+            }
+        };
+        let mut cells: Vec<String> = vec![
+            id,
+            rng.pick(&["SN-1", "SN-2", "", "SN 3"]).to_string(),
+            rng.pick(&["m", "f", "m", "f", "", "x", " m "]).to_string(),
+            date(rng),
+            date(rng),
+            rng.pick(&["stomach", "small bowel", "rectum", "other", "", "colon"])
+                .to_string(),
+            rng.pick(&["KIT11", "KIT9", "not tested", "", "NA", "bad"])
+                .to_string(),
+            rng.pick(&["7,5", "12", "0,3", "", "7.5", "1,2,3", "abc", "-4", "99999"])
+                .to_string(),
+            rng.pick(&[
+                "liver",
+                "peritoneum",
+                "lung",
+                "bone",
+                "liver+peritoneum",
+                "",
+                "skin",
+            ])
+            .to_string(),
+            rng.pick(&["1", "2", "", "1,5", "x"]).to_string(),
+            date(rng),
+            rng.pick(&["PR", "SD", "PD", "", "CR"]).to_string(),
+            date(rng),
+            date(rng),
+            date(rng),
+            date(rng),
+            rng.pick(&["", "note", "a;b", "two\nlines", "say \"hi\"", "x\ny\nz"])
+                .to_string(),
+        ];
+        // Quote what needs quotes, mostly correctly.
+        for c in cells.iter_mut() {
+            if c.contains([';', '\n', '"']) || rng.chance(3) {
+                *c = format!("\"{}\"", c.replace('"', "\"\""));
+            }
+        }
+        if rng.chance(3) {
+            let k = rng.next() as usize % cells.len();
+            let at = rng.next() as usize % (cells[k].len() + 1);
+            cells[k].insert(at, '"');
+        }
+        if rng.chance(2) {
+            cells.pop();
+        }
+        if rng.chance(2) {
+            cells.push("extra".into());
+        }
+        let line = cells.join(";").replace('\n', end);
+        out.push_str(&line);
+        if r + 1 < rows || rng.chance(70) {
+            out.push_str(end);
+        }
+    }
+    out
+}
+
+fn random_source(rng: &mut Lcg, on_error: &str) -> String {
+    let multiline = rng.pick(&["false", "true", "[\"patient_id\"]"]);
+    let unique = if rng.chance(50) {
+        "unique = [\"patient_id\"]"
+    } else {
+        ""
+    };
+    format!(
+        r#"[source]
+name = "random"
+centre = "R"
+format = "csv"
+path = "data.csv"
+on_error = "{on_error}"
+unmapped_columns = "ignore"
+date_formats = ["%d.%m.%Y"]
+missing = ["NA"]
+{unique}
+
+[source.csv]
+separator = ";"
+decimal_comma = true
+multiline_fields = {multiline}
+
+[source.columns]
+patient_id = "id"
+national_id = "snils"
+sex = {{ column = "sex", values = {{ "m" = "M", "f" = "F" }} }}
+birth_date = "birth"
+diagnosis_date = "diagnosis"
+primary_site = {{ column = "site", values = {{ "stomach" = "stomach", "small bowel" = "small_bowel", "rectum" = "rectum", "other" = "other" }} }}
+mutation = {{ column = "mutation", missing = ["not tested"] }}
+tumour_size = {{ column = "size_cm", unit = "cm" }}
+mets_site = "mets"
+im_line = "line"
+im_start = "im_start"
+best_response = "response"
+progression_date = "progression"
+surgery_date = "surgery"
+death_date = "death"
+last_followup = "last_contact"
+"#
+    )
+}
+
+#[test]
+fn random_exports_read_the_same_in_chunks() {
+    let schema = mgist_schema();
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Lcg(20261130);
+    let (mut ok, mut failed) = (0, 0);
+    for i in 0..300 {
+        let rows = 1 + rng.next() as usize % 40;
+        let data = random_export(&mut rng, rows);
+        let on_error = if i % 3 == 0 { "fail" } else { "reject" };
+        let source = source_file(dir.path(), &random_source(&mut rng, on_error));
+        match agree(
+            &source,
+            &schema,
+            data.as_bytes(),
+            &format!("export {i}:\n{data}"),
+        ) {
+            Ok(_) => ok += 1,
+            Err(_) => failed += 1,
+        }
+    }
+    // Both ends are exercised: exports read through and runs stopped.
+    assert!(ok > 50 && failed > 20, "{ok} read, {failed} stopped");
+}
+
+#[test]
+fn a_quoted_record_over_lines_straddles_every_cut() {
+    // Multi-line comments, blank lines and a quote never closed at the end.
+    let schema = mgist_schema();
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Lcg(7);
+    let mut text = random_source(&mut rng, "reject");
+    for m in ["false", "[\"patient_id\"]"] {
+        text = text.replace(
+            &format!("multiline_fields = {m}"),
+            "multiline_fields = true",
+        );
+    }
+    let source = source_file(dir.path(), &text);
+    let row = |id: &str, comment: &str| {
+        format!(
+            "{id};SN-1;m;12.03.1950;01.02.2010;stomach;KIT11;7,5;liver;1;15.02.2010;PR;;;;01.06.2015;{comment}\n"
+        )
+    };
+    let mut data = format!("{HEADER}\n");
+    data += &row("P1", "\"one\ntwo\"");
+    data += "\n\n";
+    data += &row("P2", "\"a\n\nb;c\n\"");
+    data += &row("P3", "plain");
+    data += &row("P4", "\"x\"\"\ny\"");
+    data += &row("P5", "\"never closed\n");
+    data += &row("P6", "plain");
+    let out = agree(&source, &schema, data.as_bytes(), "straddling").unwrap();
+    let lines = out.account.lines.unwrap();
+    assert_eq!(lines.read, 15);
+    assert_eq!(lines.accounted(), 15);
+    assert_eq!(out.frame.height(), 4, "{}", out.frame);
+}
