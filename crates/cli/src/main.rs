@@ -3,9 +3,11 @@
 //!
 //! Depends on cohortflow-pipeline (which re-exports the result types it
 //! prints), cohortflow-regress (`diff`, `baseline`, `check`; see
-//! `regression.rs`), clap and tracing-subscriber.
+//! `regression.rs`), cohortflow-synth (`synth`; see `synth.rs`), clap and
+//! tracing-subscriber.
 
 mod regression;
+mod synth;
 
 use clap::{Parser, Subcommand};
 use cohortflow_pipeline::{Error, Outcome, RunSummary};
@@ -59,6 +61,9 @@ enum Command {
     /// `[regression]` tolerances. Exit 0 when within them, 1 when not, 2 on
     /// error.
     Check(regression::CheckArgs),
+    /// Write synthetic raw exports of a bundled study at any size, with the
+    /// pipeline and source files that run the study on them (docs/synth.md).
+    Synth(synth::SynthArgs),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +71,9 @@ fn main() -> ExitCode {
     init_logging(cli.verbose);
     if let Some(code) = regression::execute(&cli.command, &cli.pipelines) {
         return code;
+    }
+    if let Command::Synth(args) = &cli.command {
+        return synth::execute(args);
     }
     match execute(&cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -140,6 +148,8 @@ fn execute(cli: &Cli) -> Result<(), Error> {
         }
         // Run by regression::execute above.
         Command::Diff(_) | Command::Baseline(_) | Command::Check(_) => Ok(()),
+        // Run by synth::execute above.
+        Command::Synth(_) => Ok(()),
     }
 }
 
