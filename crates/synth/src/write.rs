@@ -135,7 +135,9 @@ pub fn mgist(opts: &Options, rows_a: u64, rows_b: u64) -> Result<Vec<String>, Sy
             replace_once(
                 &replace_once(
                     &replace_once(
-                        SOURCE_B_TEXT,
+                        // without the bundled file's opening comment (it
+                        // describes the workbook)
+                        &SOURCE_B_TEXT[SOURCE_B_TEXT.find("[source]").unwrap_or(0)..],
                         "path = \"../../fixtures/mgist/center_b.xlsx\"",
                         "path = \"../center_b.csv\""
                     ),

@@ -114,18 +114,18 @@ fn a_tiny_export_as_text() {
     assert!(!bad);
     assert!(a.contains("\r\n"));
     insta::assert_snapshot!(
-        "center_a.csv (windows-1251, CRLF shown as LF)",
+        "center_a_csv", // windows-1251 decoded, CRLF shown as LF
         a.replace("\r\n", "\n")
     );
     insta::assert_snapshot!(
-        "center_b.csv",
+        "center_b_csv",
         std::fs::read_to_string(csv.join("center_b.csv")).unwrap()
     );
     let b = xlsx.join("center_b.xlsx");
-    insta::assert_snapshot!("center_b.xlsx, sheet Patients", sheet_text(&b, "Patients"));
-    insta::assert_snapshot!("center_b.xlsx, sheet Notes", sheet_text(&b, "Notes"));
+    insta::assert_snapshot!("center_b_xlsx_patients", sheet_text(&b, "Patients"));
+    insta::assert_snapshot!("center_b_xlsx_notes", sheet_text(&b, "Notes"));
     insta::assert_snapshot!(
-        "sources/center_b.toml (csv)",
+        "center_b_csv_source_toml",
         std::fs::read_to_string(csv.join("sources/center_b.toml")).unwrap()
     );
 }
