@@ -129,3 +129,86 @@ fn a_tiny_export_as_text() {
         std::fs::read_to_string(csv.join("sources/center_b.toml")).unwrap()
     );
 }
+
+// ---- the model --------------------------------------------------------------
+
+use cohortflow_synth::model::{self, Centre, Defect, SAMPLER, patient};
+
+#[test]
+fn calendar_constants() {
+    assert_eq!(model::cutoff(), 19538);
+    assert_eq!(model::ymd(model::cutoff()), (2023, 6, 30));
+    assert_eq!(model::ymd(0), (1970, 1, 1));
+    assert_eq!(model::day(2023, 6, 30), model::cutoff());
+}
+
+#[test]
+fn snils_check_digits_match_the_fixtures() {
+    // fixtures/mgist/center_a.csv: 755-285-091 27, 333-565-939 93,
+    // 020-236-690 02.
+    assert_eq!(model::snils_check(755_285_091), 27);
+    assert_eq!(model::snils_check(333_565_939), 93);
+    assert_eq!(model::snils_check(20_236_690), 2);
+}
+
+/// Only the planted duplicates share a SNILS.
+#[test]
+fn snils_numbers_do_not_repeat_by_chance() {
+    let mut seen: Vec<u32> = (0..100_000)
+        .map(|r| patient(7, r))
+        .filter(|p| p.defect != Defect::DuplicateSnils)
+        .map(|p| p.snils)
+        .collect();
+    let n = seen.len();
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen.len(), n);
+    assert!(seen.iter().all(|&s| (2_000_000..=998_999_999).contains(&s)));
+}
+
+/// Every plain row satisfies what the pipeline checks: the dates are in
+/// order and before the cut-off, the age is adult, the size plausible.
+#[test]
+fn plain_rows_are_plausible() {
+    for row in 18..20_000 {
+        let p = patient(3, row);
+        if p.defect != Defect::None {
+            continue;
+        }
+        assert!(p.birth < p.diagnosis && p.diagnosis < p.start, "row {row}");
+        let age = f64::from(p.start - p.birth) / 365.25;
+        assert!((30.0..=80.0).contains(&age), "row {row}");
+        for d in [p.progression, p.surgery, p.death].into_iter().flatten() {
+            assert!(p.start < d && d <= p.last_followup, "row {row}");
+        }
+        if let Some(d) = p.death {
+            assert_eq!(d, p.last_followup, "row {row}");
+            assert!(p.progression.is_none_or(|x| x <= d), "row {row}");
+        }
+        assert!(p.last_followup <= model::cutoff(), "row {row}");
+        assert!(p.size_mm.is_none_or(|s| (20..=300).contains(&s)), "row {row}");
+    }
+}
+
+#[test]
+fn the_sampler_rows_carry_their_defects() {
+    for seed in 0..200 {
+        for (row, (centre, defect)) in SAMPLER.iter().enumerate() {
+            let p = patient(seed, row as u64);
+            assert_eq!((p.centre, p.defect), (*centre, *defect), "row {row}");
+        }
+        let (copy, source) = (patient(seed, 9), patient(seed, 8));
+        assert_eq!((copy.centre, source.centre), (Centre::A, Centre::B));
+        assert_eq!(copy.snils, source.snils);
+        assert!(copy.last_followup < source.last_followup);
+        assert!(copy.death.is_none());
+        assert_eq!(patient(seed, 11).id_number, patient(seed, 10).id_number);
+    }
+}
+
+/// The defects' rates are what the documentation says (0.37 % in all).
+#[test]
+fn defect_rates_add_up_to_the_documented_total() {
+    let total: f64 = model::DEFECT_RATES.iter().map(|(_, r)| r).sum();
+    assert!((total - 0.0037).abs() < 1e-12, "{total}");
+}
