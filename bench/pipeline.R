@@ -219,7 +219,7 @@ check <- function(name, r, cf) {
 }
 
 # ---- analysis --------------------------------------------------------------------
-survival_work <- function(data, weights = NULL, cluster = NULL) {
+survival_work <- function(data, matched = FALSE) {
   out <- list()
   for (ep in c("pfs", "os")) {
     f <- as.formula(sprintf("Surv(%s_time, %s_event) ~ arm", ep, ep))
@@ -229,13 +229,14 @@ survival_work <- function(data, weights = NULL, cluster = NULL) {
     fu <- survfit(as.formula(sprintf("Surv(%s_time, !%s_event) ~ arm", ep, ep)),
                   data = data, conf.type = "log")
     lr <- survdiff(f, data = data)
-    cx <- if (is.null(weights)) {
+    cx <- if (!matched) {
       coxph(f, data = data, ties = "efron")
     } else {
-      coxph(f, data = data, ties = "efron", weights = data[[weights]],
-            cluster = data[[cluster]])
+      # match.data's columns `weights` and `subclass`
+      coxph(f, data = data, ties = "efron", weights = weights,
+            cluster = subclass)
     }
-    zph <- if (is.null(weights)) cox.zph(cx) else NULL
+    zph <- if (!matched) cox.zph(cx) else NULL
     out[[ep]] <- list(tab = tab, lr = lr, cx = cx, at = at, fu = fu, zph = zph)
   }
   out
@@ -274,7 +275,7 @@ if (mode == "r-work") {
                distance = "glm", caliper = 0.2, m.order = "largest", ratio = 1)
   md <- as.data.table(match.data(m))
   md[, arm := factor(fifelse(treat == 1L, "S", "NS"), levels = c("NS", "S"))]
-  surv <- survival_work(md, weights = "weights", cluster = "subclass")
+  surv <- survival_work(md, matched = TRUE)
 }
 
 if (!is.na(results_path)) {
