@@ -186,7 +186,10 @@ fn plain_rows_are_plausible() {
             assert!(p.progression.is_none_or(|x| x <= d), "row {row}");
         }
         assert!(p.last_followup <= model::cutoff(), "row {row}");
-        assert!(p.size_mm.is_none_or(|s| (20..=300).contains(&s)), "row {row}");
+        assert!(
+            p.size_mm.is_none_or(|s| (20..=300).contains(&s)),
+            "row {row}"
+        );
     }
 }
 
