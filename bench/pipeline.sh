@@ -110,7 +110,7 @@ synth() {
     echo "$dir"
 }
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR==0) print "NA"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+median() { tr ' ' '\n' | awk 'NF' | sort -g | awk '{a[NR]=$1} END {if (NR==0) print "NA"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 mb() { awk -v k="$1" 'BEGIN { if (k=="NA") print "NA"; else printf "%.0f", k/1024 }'; }
 fmt_rows() { awk -v n="$1" 'BEGIN { if (n>=1e6) printf "%gM", n/1e6; else printf "%gk", n/1e3 }'; }
 
@@ -135,7 +135,11 @@ if [ -n "$ROWS" ]; then
 fi
 
 # ---- the sizes -----------------------------------------------------------------
-declare -A CF_RW_T CF_RW_M R_T R_M CF_FULL_T CF_FULL_M CHECK SYN
+declare -A CF_RW_T CF_RW_M R_T R_M CF_FULL_T CF_FULL_M CHECK SYN R_FAILED
+# R runs with its address space capped at 80 % of the memory, so that a size
+# R cannot hold fails R's run (reported) instead of the machine.
+R_CAP_KB=${R_CAP_KB:-$(awk '/^MemTotal:/ { printf "%d", $2 * 0.8 }' /proc/meminfo)}
+RSCRIPT_CAPPED=(bash -c 'ulimit -v "$0" && exec Rscript "$@"' "$R_CAP_KB")
 for n in $SIZES; do
     dir=$(synth "$n")
     SYN[$n]=$(cat "$dir/.synth-$SEED")
@@ -146,13 +150,20 @@ for n in $SIZES; do
         [ "$m" != FAIL ] || { tail -n 20 "$LOGS/cf-r-work-$n.log"; exit 1; }
         cf_t+=" ${m% *}"; cf_m+=" ${m#* }"
         echo "   rep $rep cohortflow r-work: $m"
-        m=$(CHECKED=1 measure "$LOGS/r-r-work-$n.log" Rscript bench/pipeline.R r-work "$dir" "$RUNS/r-work-$n/results.json")
-        if [ "${m##* }" = FAIL ] && ! grep -q "^checks:" "$LOGS/r-r-work-$n.log"; then
-            tail -n 20 "$LOGS/r-r-work-$n.log"; exit 1
+        if [ -z "${R_FAILED[$n]:-}" ]; then
+            m=$(CHECKED=1 measure "$LOGS/r-r-work-$n.log" "${RSCRIPT_CAPPED[@]}" bench/pipeline.R r-work "$dir" \
+                "$RUNS/r-work-$n/results.json")
+            if [ "${m##* }" = FAIL ] && ! grep -q "^checks:" "$LOGS/r-r-work-$n.log"; then
+                # R stopped before its checks (out of memory under the cap,
+                # or an error): no R time at this size; the log says why.
+                R_FAILED[$n]="R failed: $(grep -m1 -i "error\|cannot allocate" "$LOGS/r-r-work-$n.log" || tail -n 1 "$LOGS/r-r-work-$n.log")"
+                echo "   rep $rep R r-work:          ${R_FAILED[$n]} (log: $LOGS/r-r-work-$n.log)"
+            else
+                read -r wall rss _ <<<"$m"
+                r_t+=" $wall"; r_m+=" $rss"
+                echo "   rep $rep R r-work:          $m"
+            fi
         fi
-        read -r wall rss _ <<<"$m"
-        r_t+=" $wall"; r_m+=" $rss"
-        echo "   rep $rep R r-work:          $m"
         m=$(measure "$LOGS/cf-full-$n.log" "$BIN" run "$dir/mgist-full.toml" --out "$RUNS/full-$n")
         [ "$m" != FAIL ] || { tail -n 20 "$LOGS/cf-full-$n.log"; exit 1; }
         f_t+=" ${m% *}"; f_m+=" ${m#* }"
@@ -162,7 +173,7 @@ for n in $SIZES; do
     R_T[$n]=$(echo "$r_t" | median); R_M[$n]=$(echo "$r_m" | median)
     CF_FULL_T[$n]=$(echo "$f_t" | median); CF_FULL_M[$n]=$(echo "$f_m" | median)
     grep "^check" "$LOGS/r-r-work-$n.log" >"$OUT/checks-$n.txt" || true
-    CHECK[$n]=$(grep "^checks:" "$LOGS/r-r-work-$n.log" || echo "checks: none printed")
+    CHECK[$n]=$(grep "^checks:" "$LOGS/r-r-work-$n.log" || echo "checks: none printed (${R_FAILED[$n]:-})")
     echo "   ${CHECK[$n]}"
 done
 
@@ -199,16 +210,21 @@ yes_no() { awk "BEGIN { print (($1) ? \"yes\" : \"no\") }"; }
     echo "|---:|---|---:|---:|---:|---:|---:|---:|---|---|"
     for n in $SIZES; do
         t=${CF_RW_T[$n]} m=${CF_RW_M[$n]} rt=${R_T[$n]} rm=${R_M[$n]}
-        ratio=$(awk -v a="$rt" -v b="$t" 'BEGIN { printf "%.1f×", a/b }')
+        ratio=$(awk -v a="$rt" -v b="$t" 'BEGIN { if (a == "NA") print "–"; else printf "%.1f×", a/b }')
         per=$(awk -v a="$t" -v n="$n" 'BEGIN { printf "%.3f", a/(n/1e6) }')
         target="" met=""
         if [ "$n" = 1000000 ]; then
             target="≤ 1.0 s, ≤ 400 MB, ≥ 6× R"
-            met=$(yes_no "$t <= 1.0 && $m <= 400*1024 && $rt >= 6*$t")
+            if [ "$rt" = NA ]; then
+                met="no (no R time)"
+            else
+                met=$(yes_no "$t <= 1.0 && $m <= 400*1024 && $rt >= 6*$t")
+            fi
         elif [ "$n" = 10000000 ]; then
             target="≤ 10 s, ≤ 2.5 GB"
             met=$(yes_no "$t <= 10 && $m <= 2.5*1024*1024")
         fi
+        [ "$rt" != NA ] || rt="failed (log)"
         echo "| $(fmt_rows "$n") | R's work (mgist-r-work) | $t | $(mb "$m") | $rt | $(mb "$rm") | $ratio | $per | $target | $met |"
         ft=${CF_FULL_T[$n]} fm=${CF_FULL_M[$n]}
         per=$(awk -v a="$ft" -v n="$n" 'BEGIN { printf "%.3f", a/(n/1e6) }')
@@ -224,7 +240,7 @@ yes_no() { awk "BEGIN { print (($1) ? \"yes\" : \"no\") }"; }
     # time per million rows of the R-work pipeline across the sizes
     pers=""
     for n in $SIZES; do pers+=" $(awk -v a="${CF_RW_T[$n]}" -v n="$n" 'BEGIN { print a/(n/1e6) }')"; done
-    spread=$(echo "$pers" | tr ' ' '\n' | grep -v '^$' | sort -g | awk 'NR==1 {lo=$1} {hi=$1} END { printf "%.1f", (hi/lo-1)*100 }')
+    spread=$(echo "$pers" | tr ' ' '\n' | awk 'NF' | sort -g | awk 'NR==1 {lo=$1} {hi=$1} END { printf "%.1f", (hi/lo-1)*100 }')
     echo "R's work, cohortflow seconds per million rows across $(echo $SIZES | tr ' ' ','): spread $spread % (target: within 15 %): $(yes_no "$spread <= 15")"
     for n in $SIZES; do
         echo "synth $(fmt_rows "$n"): $(echo "${SYN[$n]}" | awk '{ printf "%s s wall, %.0f MB peak", $1, $2/1024 }') (written once, reused; centre B $( [ -f "$DATA/mgist-$n/center_b.xlsx" ] && echo XLSX || echo CSV))"
