@@ -3,11 +3,13 @@
 //!
 //! Depends on cohortflow-pipeline (which re-exports the result types it
 //! prints), cohortflow-regress (`diff`, `baseline`, `check`; see
-//! `regression.rs`), clap, tracing-subscriber and indicatif (the progress
+//! `regression.rs`), cohortflow-scan (`scan`), cohortflow-synth (`synth`;
+//! see `synth.rs`), clap, tracing-subscriber and indicatif (the progress
 //! bar of a run on a terminal, `progress.rs`).
 
 mod progress;
 mod regression;
+mod synth;
 
 /// mimalloc instead of the system allocator: ingest and the stages make
 /// millions of small allocations, which glibc's malloc served with a fifth
@@ -90,6 +92,9 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// Write synthetic raw exports of a bundled study at any size, with the
+    /// pipeline and source files that run the study on them (docs/synth.md).
+    Synth(synth::SynthArgs),
 }
 
 fn main() -> ExitCode {
@@ -106,6 +111,9 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         };
+    }
+    if let Command::Synth(args) = &cli.command {
+        return synth::execute(args);
     }
     match execute(&cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -180,10 +188,12 @@ fn execute(cli: &Cli) -> Result<(), Error> {
             print_summary(loaded.name(), &summary);
             Ok(())
         }
-        // Run by regression::execute and scan above.
-        Command::Diff(_) | Command::Baseline(_) | Command::Check(_) | Command::Scan { .. } => {
-            Ok(())
-        }
+        // Run by regression::execute, scan and synth above.
+        Command::Diff(_)
+        | Command::Baseline(_)
+        | Command::Check(_)
+        | Command::Scan { .. }
+        | Command::Synth(_) => Ok(()),
     }
 }
 
