@@ -151,3 +151,89 @@ fn redcap_dictionary_is_in_the_manifest() {
     assert_eq!(sha.len(), 64);
     assert!(manifest["sources"][1].get("dictionary").is_none());
 }
+
+/// Centre A's export rewritten cell for cell (every value as the text the
+/// CSV holds) into `format` ("xlsx" or "parquet") in `dir`, with its source
+/// file: the same description but for the format, path and the CSV-only
+/// keys.
+fn centre_a_as(dir: &Path, format: &str) -> PathBuf {
+    let repo = repo();
+    let raw = std::fs::read(repo.join("fixtures/mgist/center_a.csv")).unwrap();
+    let (text, _, _) = encoding_rs::WINDOWS_1251.decode(&raw);
+    let mut lines = text.lines();
+    let header: Vec<String> = lines.next().unwrap().split(';').map(String::from).collect();
+    let rows: Vec<Vec<String>> = lines
+        .map(|l| l.split(';').map(String::from).collect())
+        .collect();
+    assert!(rows.iter().all(|r| r.len() == header.len()), "a plain export");
+    let data = dir.join(format!("center_a.{format}"));
+    match format {
+        "xlsx" => {
+            let mut book = rust_xlsxwriter::Workbook::new();
+            let sheet = book.add_worksheet();
+            for (j, h) in header.iter().enumerate() {
+                sheet.write_string(0, j as u16, h).unwrap();
+            }
+            for (i, r) in rows.iter().enumerate() {
+                for (j, v) in r.iter().enumerate().filter(|(_, v)| !v.is_empty()) {
+                    sheet.write_string(i as u32 + 1, j as u16, v).unwrap();
+                }
+            }
+            book.save(&data).unwrap();
+        }
+        _ => {
+            use polars::prelude::*;
+            let columns: Vec<Column> = header
+                .iter()
+                .enumerate()
+                .map(|(j, h)| {
+                    let values: Vec<Option<&str>> = rows
+                        .iter()
+                        .map(|r| Some(r[j].as_str()).filter(|v| !v.is_empty()))
+                        .collect();
+                    Column::new(h.as_str().into(), values)
+                })
+                .collect();
+            let mut df = DataFrame::new(rows.len(), columns).unwrap();
+            let file = std::fs::File::create(&data).unwrap();
+            polars_io::prelude::ParquetWriter::new(file)
+                .finish(&mut df)
+                .unwrap();
+        }
+    }
+    let toml = std::fs::read_to_string(repo.join("pipelines/sources/center_a.toml")).unwrap();
+    let toml: String = toml
+        .lines()
+        .filter(|l| !l.starts_with("separator") && !l.starts_with("encoding"))
+        .map(|l| {
+            if l.starts_with("format = ") {
+                format!("format = \"{format}\"")
+            } else if l.starts_with("path = ") {
+                format!("path = {:?}", data.display().to_string())
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let file = dir.join(format!("center_a_{format}.toml"));
+    std::fs::write(&file, toml + "\n").unwrap();
+    file
+}
+
+/// The same patients from a workbook and from a Parquet file give the CSV's
+/// cohort (a sheet's row and a Parquet row index + 2 are the CSV's line).
+#[test]
+fn xlsx_and_parquet_centres_give_the_csv_cohort() {
+    let repo = repo();
+    let dir = tempfile::tempdir().unwrap();
+    let csv_dir = dir.path().join("csv");
+    std::fs::create_dir_all(&csv_dir).unwrap();
+    let expected = cohort_with(&csv_dir, &repo.join("pipelines/sources/center_a.toml"));
+    for format in ["xlsx", "parquet"] {
+        let run_dir = dir.path().join(format);
+        std::fs::create_dir_all(&run_dir).unwrap();
+        let source = centre_a_as(&run_dir, format);
+        assert_eq!(cohort_with(&run_dir, &source), expected, "{format}");
+    }
+}
