@@ -222,6 +222,7 @@ pub fn run_with(loaded: &Loaded, out: &Path, options: RunOptions) -> Result<RunS
         return Err(Error::Ledger(imbalances));
     }
     results.matching = matched.as_ref().map(|m| m.summary.clone());
+    results.labels = loaded.labels.clone();
     if let Some(m) = &matched {
         results
             .warnings

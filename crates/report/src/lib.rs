@@ -36,7 +36,9 @@ use cohortflow_analysis::{AnalysisKind, CifCurve, Curve, Results};
 use cohortflow_core::matching::MatchingSummary;
 use doc::{Block, Document};
 pub use published::{Published, PublishedRow, Reference};
+use cohortflow_core::schema::{Summary, VariableDecl};
 use serde::{Deserialize, Deserializer};
+use std::collections::BTreeMap;
 
 /// The `[report]` section of a pipeline (all optional).
 #[derive(Debug, Clone, Deserialize)]
@@ -50,6 +52,15 @@ pub struct ReportConfig {
     pub ci_bands: bool,
     /// A publication whose numbers are shown beside the run's.
     pub published: Option<Published>,
+    /// Table 1's summary of a numeric variable without its own `summary`:
+    /// `median` [IQR] (the default) or `mean` (SD).
+    #[serde(default = "median")]
+    pub summary: Summary,
+    /// `[report.variables.<column>]`: label, unit, levels, level labels and
+    /// summary of a column; for derived columns, and to override the
+    /// schema's declarations in this study.
+    #[serde(default)]
+    pub variables: BTreeMap<String, VariableDecl>,
 }
 
 impl Default for ReportConfig {
@@ -58,12 +69,18 @@ impl Default for ReportConfig {
             alpha: default_alpha(),
             ci_bands: true,
             published: None,
+            summary: median(),
+            variables: BTreeMap::new(),
         }
     }
 }
 
 fn default_alpha() -> f64 {
     0.05
+}
+
+fn median() -> Summary {
+    Summary::Median
 }
 
 fn yes() -> bool {
