@@ -36,7 +36,7 @@ use cohortflow_analysis::{AnalysisKind, CifCurve, Curve, Results};
 use cohortflow_core::matching::MatchingSummary;
 use doc::{Block, Document};
 pub use published::{Published, PublishedRow, Reference};
-use cohortflow_core::schema::{Summary, VariableDecl};
+use cohortflow_core::schema::{Labels, Summary, VariableDecl};
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
 
@@ -163,7 +163,7 @@ pub fn build(input: &Input) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
     });
 
     if let Some(m) = &input.results.matching {
-        let love = matching(m, &mut blocks);
+        let love = matching(m, &input.results.labels, &mut blocks);
         files.push(("love.svg".into(), love.into_bytes()));
     }
 
@@ -386,7 +386,7 @@ fn summary(input: &Input, blocks: &mut Vec<Block>) {
                 })
                 .collect();
             items.push(format!(
-                "**{}**, {}: median {}{}.",
+                "**{}**, {}: median {}{}{}.",
                 ep.label,
                 a.title.to_lowercase(),
                 medians.join(" vs "),
@@ -398,7 +398,27 @@ fn summary(input: &Input, blocks: &mut Vec<Block>) {
                         l.chisq,
                         l.df,
                         fmt::significance(l.p_value, input.alpha())
-                    ))
+                    )),
+                hazard_ratios(input, &a)
+            ));
+        }
+        if let Some(tv) = &r.time_varying
+            && let Some(e) = tv.endpoints.iter().find(|e| e.name == ep.name)
+            && let Some(t) = e.model.terms.first()
+        {
+            items.push(format!(
+                "**{}**, {} as a time-varying covariate ({}; no immortal time): hazard ratio {}{}.",
+                ep.label,
+                r.labels.label(&tv.exposure),
+                tv.population.describe(),
+                hr_text(t, r.conventions.conf_level, input.alpha()),
+                match e.model.ph_test.last() {
+                    Some((_, t)) if t.p_value < input.alpha() => format!(
+                        " — **caution: proportional hazards rejected** (cox.zph global {})",
+                        fmt::p_eq(t.p_value)
+                    ),
+                    _ => String::new(),
+                }
             ));
         }
     }
@@ -431,6 +451,82 @@ fn summary(input: &Input, blocks: &mut Vec<Block>) {
         "A p-value at or above α = {} means the data do not show a difference at that level; it does not show that the arms are equal, and a difference in medians with such a p-value is not a significantly longer survival.",
         fmt::num(input.alpha())
     )));
+}
+
+/// `0.50 [0.22, 1.12], not significant at α = 0.05 (p = 0.093)`.
+fn hr_text(t: &cohortflow_analysis::CoxTerm, conf_level: f64, alpha: f64) -> String {
+    format!(
+        "{} [{}% CI {}, {}], {}",
+        fmt::dec(Some(t.hazard_ratio), 2),
+        fmt::num(conf_level * 100.0),
+        fmt::dec(Some(t.lower), 2),
+        fmt::dec(Some(t.upper), 2),
+        fmt::significance(t.p_value, alpha)
+    )
+}
+
+/// The hazard ratios of one analysis for "Main results": the arms'
+/// unadjusted and adjusted Cox models (naive), the exposed against the
+/// unexposed (landmark); with the proportional-hazards caveat when
+/// cox.zph rejects it.
+fn hazard_ratios(input: &Input, a: &survival::Analysis) -> String {
+    let r = input.results;
+    let Some(cox) = &a.result.cox else {
+        return String::new();
+    };
+    let level = r.conventions.conf_level;
+    let alpha = input.alpha();
+    let terms = match a.kind {
+        AnalysisKind::Naive => r.arms.len().saturating_sub(1),
+        _ => 1,
+    };
+    let one = |m: &cohortflow_analysis::CoxModel| -> String {
+        m.terms
+            .iter()
+            .take(terms)
+            .map(|t| {
+                let what = if a.kind == AnalysisKind::Naive {
+                    format!("{} ", t.term)
+                } else {
+                    String::new()
+                };
+                format!("{what}{}", hr_text(t, level, alpha))
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let mut out = format!("; Cox hazard ratio {}", one(&cox.unadjusted));
+    if let Some(adj) = &cox.adjusted {
+        out.push_str(&format!("; adjusted {}", one(adj)));
+    }
+    if let Some((_, t)) = cox.unadjusted.ph_test.last()
+        && t.p_value < alpha
+    {
+        let rmst: Vec<String> = a
+            .result
+            .by_arm
+            .iter()
+            .filter_map(|s| {
+                s.rmst.as_ref().map(|m| {
+                    format!("{} {} {}", s.arm, fmt::dec(Some(m.estimate), 1), a.result.unit)
+                })
+            })
+            .collect();
+        out.push_str(&format!(
+            " — **caution: proportional hazards rejected** (cox.zph global {}): the hazard ratio averages a ratio that changes over time; the restricted mean survival time{} and the curves describe the difference instead",
+            fmt::p_eq(t.p_value),
+            match a.result.by_arm.iter().find_map(|s| s.rmst.as_ref()) {
+                Some(m) if !rmst.is_empty() => format!(
+                    " to {} {} ({})",
+                    fmt::num(m.tau),
+                    a.result.unit,
+                    rmst.join(" vs ")
+                ),
+                _ => String::new(),
+            }
+        ));
+    }
+    out
 }
 
 /// Every convention used, and what the report does not contain.
@@ -494,9 +590,30 @@ fn conventions(input: &Input, blocks: &mut Vec<Block>) {
     }
 }
 
+/// A model term as a reader names it: `sex = F` is `Sex: Female`,
+/// `mets_liver = true` is `Liver metastases: yes`, `distance` the
+/// propensity score; labels as declared ([`Labels`]).
+pub fn term_label(labels: &Labels, term: &str) -> String {
+    if term == "distance" {
+        return "Propensity score (distance)".into();
+    }
+    match term.split_once(" = ") {
+        Some((column, level)) => {
+            let level = match level {
+                "(missing)" => "unknown".to_string(),
+                "true" if labels.level(column, "true") == "true" => "yes".into(),
+                "false" if labels.level(column, "false") == "false" => "no".into(),
+                l => labels.level(column, l),
+            };
+            format!("{}: {level}", labels.label(column))
+        }
+        None => labels.titled(term),
+    }
+}
+
 /// The matching section: counts, the balance table and the love plot.
 /// Returns the love plot's SVG (`love.svg`, also inlined).
-fn matching(m: &MatchingSummary, blocks: &mut Vec<Block>) -> String {
+fn matching(m: &MatchingSummary, labels: &Labels, blocks: &mut Vec<Block>) -> String {
     use doc::{Cell, Row};
     blocks.push(Block::Heading(2, "Matching".into()));
     let counts: Vec<String> = m
@@ -525,13 +642,13 @@ fn matching(m: &MatchingSummary, blocks: &mut Vec<Block>) -> String {
     let mut love = Vec::new();
     for b in &m.balance {
         rows.push(Row::new(vec![
-            Cell::from(b.term.as_str()),
+            Cell::from(term_label(labels, &b.term)),
             Cell::from(smd(b.before.std_mean_diff)),
             Cell::from(smd(b.after.std_mean_diff)),
             Cell::from(fmt::dec(b.after.var_ratio, 2)),
         ]));
         love.push((
-            b.term.clone(),
+            term_label(labels, &b.term),
             b.before.std_mean_diff,
             b.after.std_mean_diff,
         ));
