@@ -27,6 +27,7 @@ mod emulation;
 pub mod flow;
 mod fmt;
 pub mod love;
+pub mod methods;
 pub mod plot;
 mod published;
 mod survival;
@@ -111,6 +112,10 @@ pub struct Input<'a> {
     /// The flow diagram (`flow.svg`), inlined in the HTML.
     pub flow_svg: &'a str,
     pub config: &'a ReportConfig,
+    /// What the pipeline declares (sources, rules, criteria, arms,
+    /// endpoints) and the run's ledger and attrition: the Methods and the
+    /// flow table.
+    pub study: &'a methods::Study,
 }
 
 impl Input<'_> {
@@ -153,6 +158,7 @@ pub fn build(input: &Input) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
     )));
     design(input, &mut blocks);
     summary(input, &mut blocks);
+    blocks.extend(methods::blocks(input, input.study));
 
     blocks.push(Block::Heading(2, "Patient flow".into()));
     blocks.push(Block::Figure {
@@ -161,6 +167,7 @@ pub fn build(input: &Input) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
         caption: "Every row read from the exports, what removed it, and the analysed arms (from the ledger: ledger.csv, rejects.csv, attrition.csv).".into(),
         alt: "Flow diagram of the rows read, rejected, excluded and analysed".into(),
     });
+    blocks.extend(methods::flow_table(input, input.study));
 
     if let Some(m) = &input.results.matching {
         let love = matching(m, &input.results.labels, &mut blocks);
@@ -532,7 +539,7 @@ fn hazard_ratios(input: &Input, a: &survival::Analysis) -> String {
 /// Every convention used, and what the report does not contain.
 fn conventions(input: &Input, blocks: &mut Vec<Block>) {
     let c = &input.results.conventions;
-    blocks.push(Block::Heading(2, "Methods and conventions".into()));
+    blocks.push(Block::Heading(2, "Conventions".into()));
     let mut tests: Vec<String> = input
         .results
         .baseline
