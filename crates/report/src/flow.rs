@@ -130,7 +130,14 @@ pub fn flow_svg(ledger: &Ledger, sources: &[(String, String)], arms: &[ArmBox]) 
             }
             let removed: u64 = step.removed.iter().map(|(_, n)| n).sum();
             let mut side = vec![format!("{} (n = {removed})", removal_title(&step.title))];
-            side.extend(step.removed.iter().map(|(r, n)| format!("{r}: {n}")));
+            side.extend(step.removed.iter().map(|(r, n)| {
+                if r == crate::methods::NO_ARM && !arms.is_empty() {
+                    let names: Vec<&str> = arms.iter().map(|a| a.0.as_str()).collect();
+                    format!("{r}: {n} (met none of the arms' conditions: {})", names.join(", "))
+                } else {
+                    format!("{r}: {n}")
+                }
+            }));
             (main, side)
         })
         .collect();

@@ -325,12 +325,13 @@ fn design(input: &Input, blocks: &mut Vec<Block>) {
     let no_design_warning = r.warnings.is_empty() && r.design_warnings.is_empty();
     match &r.landmark {
         Some(l) => blocks.push(Block::Para(format!(
-            "**Immortal-time bias: remedy used — landmark analysis at {time} {unit}.** It starts from {n} patients, {population}; of those, only patients alive, event-free and under follow-up at the landmark are analysed, grouped by whether `{exposure}` was on or before it ({exposed} / {unexposed}), with time counted from the landmark. Its results are shown next to the naive comparison of the declared arms, which counts time from each endpoint's origin: if an arm is defined by something that happens after the origin (such as surgery), the naive comparison credits that arm with time in which its patients could not have had the event.",
+            "**Immortal-time bias: remedy used — landmark analysis at {time} {unit}.** It starts from {n} patients, {population}; of those, only patients alive, event-free and under follow-up at the landmark are analysed, grouped by whether {exposure} (`{exposure_column}`) was on or before it ({exposed} / {unexposed}), with time counted from the landmark. Its results are shown next to the naive comparison of the declared arms, which counts time from each endpoint's origin: if an arm is defined by something that happens after the origin (such as surgery), the naive comparison credits that arm with time in which its patients could not have had the event.",
             time = fmt::num(l.time),
             unit = l.unit,
             n = l.population_n,
             population = l.population.describe(),
-            exposure = l.exposure,
+            exposure = r.labels.label(&l.exposure),
+            exposure_column = l.exposure,
             exposed = l.groups[0].label,
             unexposed = l.groups.get(1).map(|g| g.label.as_str()).unwrap_or("")
         ))),
@@ -346,7 +347,8 @@ fn design(input: &Input, blocks: &mut Vec<Block>) {
     }
     if let (Some(_), Some(tv)) = (&r.landmark, &r.time_varying) {
         blocks.push(Block::Para(format!(
-            "A second remedy is also used: `{}` as a time-varying covariate in a Cox model (each patient unexposed until the exposure date, exposed after it), on {} patients, {}; its hazard ratio is in the results tables.",
+            "A second remedy is also used: {} (`{}`) as a time-varying covariate in a Cox model (each patient unexposed until the exposure date, exposed after it), on {} patients, {}; its hazard ratio is in the results tables.",
+            r.labels.label(&tv.exposure),
             tv.exposure,
             tv.population_n,
             tv.population.describe()

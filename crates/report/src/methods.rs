@@ -404,7 +404,7 @@ pub fn blocks(input: &Input, study: &Study) -> Vec<Block> {
             e.strategies[0].label,
             e.strategies.get(1).map_or("", |s| s.label.as_str()),
             fmt::num(e.grace),
-            e.weight_model,
+            fmt::code_calls(&e.weight_model, &["glm"]),
             e.covariates
                 .iter()
                 .map(|v| r.labels.label(v))
