@@ -621,6 +621,7 @@ fn study(
             })
             .collect(),
         ledger: ledger.clone(),
+        strata: f.analysis.strata.as_ref().map(|s| s.get_ref().clone()),
         matched_by_source,
     }
 }
@@ -637,7 +638,7 @@ fn flow_svg(loaded: &Loaded, ledger: &Ledger, results: &Results) -> String {
         .iter()
         .map(|a| (a.name.clone(), a.label.clone(), a.n))
         .collect();
-    cohortflow_report::flow::flow_svg(ledger, &sources, &arms)
+    cohortflow_report::flow::flow_svg(ledger, &sources, &arms, &loaded.labels)
 }
 
 /// The cohort sorted by the row key; two rows with the same key stop the

@@ -35,6 +35,9 @@ pub struct Study {
     pub attrition: Vec<AttritionLine>,
     /// The run's ledger (rows per stage and source).
     pub ledger: Ledger,
+    /// The column the log-rank tests and Cox models are stratified by
+    /// (`[analysis] strata`; `source` is the centre).
+    pub strata: Option<String>,
     /// Analysed patients per source and arm after matching: (source, arm,
     /// n); empty without matching.
     pub matched_by_source: Vec<(String, String, u64)>,
@@ -247,29 +250,31 @@ pub fn blocks(input: &Input, study: &Study) -> Vec<Block> {
                     col(input, origin),
                     or_list(&events, "or")
                 ));
-                if !ep.causes.is_empty() {
-                    let causes: Vec<String> = ep
-                        .causes
-                        .iter()
-                        .map(|(name, what)| format!("{name}: {what}"))
-                        .collect();
-                    text.push_str(&format!(
-                        " (competing causes: {})",
-                        causes.join("; ")
-                    ));
-                }
-                if let Some(censor) = &ep.censor {
-                    text.push_str(&format!(
-                        "; a patient without an event is censored at {}",
-                        col(input, censor)
-                    ));
+            }
+            (None, Some(time)) => {
+                text.push_str(&format!("the follow-up time as recorded in `{time}`"));
+                if let Some(e) = &ep.event {
+                    text.push_str(&format!(", an event when `{e}`"));
                 }
             }
-            (None, Some(time)) => text.push_str(&format!(
-                "time in `{time}`, an event when `{}`",
-                ep.event.as_deref().unwrap_or("")
-            )),
             (None, None) => {}
+        }
+        if !ep.causes.is_empty() {
+            let causes: Vec<String> = ep
+                .causes
+                .iter()
+                .map(|(name, what)| format!("{name} (`{what}`)"))
+                .collect();
+            text.push_str(&format!(
+                "; competing causes: {}, the event of the first one counting",
+                causes.join(", ")
+            ));
+        }
+        if let Some(censor) = &ep.censor {
+            text.push_str(&format!(
+                "; a patient without an event is censored at {}",
+                col(input, censor)
+            ));
         }
         if let Some(cut) = &ep.admin_censor {
             text.push_str(&format!(
@@ -324,7 +329,7 @@ pub fn blocks(input: &Input, study: &Study) -> Vec<Block> {
         crate::conf_type(input),
         crate::conf_type(input)
     ));
-    let stratified = c.strata.as_ref().map(|s| {
+    let stratified = study.strata.as_ref().map(|s| {
         format!(
             "stratified by {}",
             if s == "source" {
