@@ -265,7 +265,8 @@ impl Labels {
 
     /// The variable's label without unit; the name when none is declared.
     pub fn label(&self, name: &str) -> String {
-        self.get(name).map_or_else(|| name.to_string(), |v| v.label.clone())
+        self.get(name)
+            .map_or_else(|| name.to_string(), |v| v.label.clone())
     }
 
     /// The label of one level of a variable; the value when none is
@@ -422,7 +423,10 @@ impl Schema {
                 }
             }
             if c.summary.is_some() && !matches!(c.kind, ColumnType::Float | ColumnType::Integer) {
-                out.push((i, format!("a summary needs a numeric column ('{}')", c.name)));
+                out.push((
+                    i,
+                    format!("a summary needs a numeric column ('{}')", c.name),
+                ));
             }
             if c.unit.is_some() && !matches!(c.kind, ColumnType::Float | ColumnType::Integer) {
                 out.push((i, format!("a unit needs a numeric column ('{}')", c.name)));

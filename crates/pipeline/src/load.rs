@@ -487,12 +487,8 @@ pub fn load(path: &Path) -> Result<Loaded, Error> {
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let labels = cohortflow_core::schema::Labels::new(
-        &schema,
-        &declared,
-        &numeric,
-        file.report.summary,
-    );
+    let labels =
+        cohortflow_core::schema::Labels::new(&schema, &declared, &numeric, file.report.summary);
     Ok(Loaded {
         path,
         text,

@@ -455,7 +455,8 @@ fn study(
 ) -> cohortflow_report::methods::Study {
     use cohortflow_report::methods::{AttritionLine, EndpointDef, LinkageDef, Study};
     let f = &loaded.file;
-    let spanned = |s: &Option<cohortflow_core::Spanned<String>>| s.as_ref().map(|v| v.get_ref().clone());
+    let spanned =
+        |s: &Option<cohortflow_core::Spanned<String>>| s.as_ref().map(|v| v.get_ref().clone());
     let endpoint_defs: Vec<EndpointDef> = f
         .analysis
         .endpoints
@@ -597,7 +598,13 @@ fn study(
             .cohort
             .arms
             .iter()
-            .map(|a| (a.name.clone(), a.label.clone(), a.condition.get_ref().clone()))
+            .map(|a| {
+                (
+                    a.name.clone(),
+                    a.label.clone(),
+                    a.condition.get_ref().clone(),
+                )
+            })
             .collect(),
         latest_date,
         attrition: attrition

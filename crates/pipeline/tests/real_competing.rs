@@ -240,7 +240,10 @@ reference_arm = "no ulcer"
         "**Death** (`death`): the follow-up time as recorded in `time`; competing causes: melanoma (`status = 1`), other (`status = 3`)",
         "Competing risks: the cumulative incidence of each cause by the Aalen–Johansen estimator, compared by Gray's test",
     ] {
-        assert!(report.contains(needle), "{needle:?} not in report:\n{report}");
+        assert!(
+            report.contains(needle),
+            "{needle:?} not in report:\n{report}"
+        );
     }
 }
 

@@ -89,13 +89,13 @@ fn labelled(results: &serde_json::Value) -> Vec<(String, String)> {
 /// The lines of one section of report.md (from its heading to the next of
 /// the same level).
 fn section<'a>(md: &'a str, heading: &str) -> &'a str {
-    let start = md
-        .find(heading)
-        .unwrap_or_else(|| panic!("no {heading:?}"));
+    let start = md.find(heading).unwrap_or_else(|| panic!("no {heading:?}"));
     let level = heading.chars().take_while(|c| *c == '#').count();
     let marker = format!("\n{} ", "#".repeat(level));
     let rest = &md[start + heading.len()..];
-    let end = rest.find(&marker).map_or(md.len(), |e| start + heading.len() + e);
+    let end = rest
+        .find(&marker)
+        .map_or(md.len(), |e| start + heading.len() + e);
     &md[start..end]
 }
 
@@ -154,7 +154,10 @@ fn every_labelled_column_is_named_by_its_label() {
             "KIT exon 11",
             "Liver metastases, n (%)",
         ] {
-            assert!(t1.contains(needle), "{name}: {needle:?} not in Table 1:\n{t1}");
+            assert!(
+                t1.contains(needle),
+                "{name}: {needle:?} not in Table 1:\n{t1}"
+            );
         }
     }
 }
@@ -222,11 +225,17 @@ fn table1_shows_levels_in_the_declared_order_and_tests_as_footnotes() {
             .unwrap_or_else(|| panic!("no row {start:?}"))
             .clone()
     };
-    assert_eq!(line("Age at imatinib start")[0], "Age at imatinib start, years, median [IQR]");
+    assert_eq!(
+        line("Age at imatinib start")[0],
+        "Age at imatinib start, years, median [IQR]"
+    );
     assert!(!t1.contains("mean (SD) |"), "both summaries shown:\n{t1}");
     let (md, _, _) = run_variant(
         "mgist-cytoreduction",
-        &[("unit = \"years\"\n", "unit = \"years\"\nsummary = \"mean\"\n")],
+        &[(
+            "unit = \"years\"\n",
+            "unit = \"years\"\nsummary = \"mean\"\n",
+        )],
     );
     let rows = table(&md, "Table 1. Baseline characteristics by arm");
     let age = rows
@@ -235,7 +244,10 @@ fn table1_shows_levels_in_the_declared_order_and_tests_as_footnotes() {
         .unwrap();
     assert_eq!(age[0], "Age at imatinib start, years, mean (SD)");
     assert_eq!(age[1], "58.2 (10.4)");
-    let tumour = rows.iter().find(|r| r[0].starts_with("Tumour size")).unwrap();
+    let tumour = rows
+        .iter()
+        .find(|r| r[0].starts_with("Tumour size"))
+        .unwrap();
     assert_eq!(tumour[0], "Tumour size, mm, median [IQR]");
 }
 
@@ -266,7 +278,10 @@ fn methods_describe_each_design() {
         "survival package 3.5.3",
         "manifest.json (`created`)",
     ] {
-        assert!(methods.contains(needle), "{needle:?} not in Methods:\n{methods}");
+        assert!(
+            methods.contains(needle),
+            "{needle:?} not in Methods:\n{methods}"
+        );
     }
     assert!(!methods.contains("stratified"), "{methods}");
     assert!(!methods.contains("The arms were matched"), "{methods}");
@@ -284,7 +299,10 @@ fn methods_describe_each_design() {
         "Matching: missing covariates handled as `indicator`.",
         "Landmark analysis at 12 months",
     ] {
-        assert!(methods.contains(needle), "{needle:?} not in Methods:\n{methods}");
+        assert!(
+            methods.contains(needle),
+            "{needle:?} not in Methods:\n{methods}"
+        );
     }
     assert!(!methods.contains("clone–censor–weight"), "{methods}");
 
@@ -297,15 +315,23 @@ fn methods_describe_each_design() {
     );
     let methods = section(&md, "## Methods");
     assert!(
-        methods.contains("Arms were compared by the log-rank test, stratified by centre (R's survdiff)."),
+        methods.contains(
+            "Arms were compared by the log-rank test, stratified by centre (R's survdiff)."
+        ),
         "{methods}"
     );
-    assert!(methods.contains("(Efron ties, stratified by centre;"), "{methods}");
+    assert!(
+        methods.contains("(Efron ties, stratified by centre;"),
+        "{methods}"
+    );
 }
 
 /// Integers of a table cell, `None` when it is empty.
 fn n(cell: &str) -> Option<u64> {
-    (!cell.is_empty()).then(|| cell.parse().unwrap_or_else(|_| panic!("not a count: {cell:?}")))
+    (!cell.is_empty()).then(|| {
+        cell.parse()
+            .unwrap_or_else(|_| panic!("not a count: {cell:?}"))
+    })
 }
 
 #[test]
@@ -379,7 +405,11 @@ fn the_flow_counts_patients_by_centre_and_arm_and_adds_up() {
             assert_eq!(unmatched.len(), 2, "{name}: unmatched by arm");
             assert_eq!(unmatched.iter().sum::<u64>() + matched, 44, "{name}");
         } else {
-            assert_eq!(running, Some(arms_n), "{name}: patients − excluded = analysed");
+            assert_eq!(
+                running,
+                Some(arms_n),
+                "{name}: patients − excluded = analysed"
+            );
             assert_eq!(analysed, arms_n, "{name}");
         }
         // The patients in no arm are named by what put them there.
@@ -412,7 +442,10 @@ fn validate_reports_every_problem_in_every_file() {
     for s in ["center_a", "center_b"] {
         let mut text = std::fs::read_to_string(root.join(format!("sources/{s}.toml")))
             .unwrap()
-            .replace("\"../../fixtures", &format!("\"{}/../fixtures", root.display()));
+            .replace(
+                "\"../../fixtures",
+                &format!("\"{}/../fixtures", root.display()),
+            );
         if s == "center_a" {
             text = text.replacen("im_line = ", "im_lin = ", 1);
         }
@@ -420,7 +453,11 @@ fn validate_reports_every_problem_in_every_file() {
     }
     let pipeline = std::fs::read_to_string(root.join("mgist-cytoreduction.toml"))
         .unwrap()
-        .replacen("\"tumour_size\", \"best_response\"", "\"tumor_size\", \"best_response\"", 1)
+        .replacen(
+            "\"tumour_size\", \"best_response\"",
+            "\"tumor_size\", \"best_response\"",
+            1,
+        )
         .replacen("[report.variables.age]", "[report.variables.agee]", 1);
     let path = d.join("mgist-cytoreduction.toml");
     std::fs::write(&path, pipeline).unwrap();
@@ -438,7 +475,10 @@ fn validate_reports_every_problem_in_every_file() {
     };
     has("mgist.toml", "a summary needs a numeric column ('sex')");
     has("center_a.toml", "did you mean 'im_line'?");
-    has("mgist-cytoreduction.toml", "unknown column 'tumor_size'; did you mean 'tumour_size'?");
+    has(
+        "mgist-cytoreduction.toml",
+        "unknown column 'tumor_size'; did you mean 'tumour_size'?",
+    );
     has("mgist-cytoreduction.toml", "report.variables.agee");
     has("mgist-cytoreduction.toml", "did you mean 'age'?");
 }

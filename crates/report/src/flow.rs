@@ -144,7 +144,10 @@ pub fn flow_svg(
                     format!("{} out of its plausible range: {n}", labels.titled(column))
                 } else if r == crate::methods::NO_ARM && !arms.is_empty() {
                     let names: Vec<&str> = arms.iter().map(|a| a.0.as_str()).collect();
-                    format!("{r}: {n} (met none of the arms' conditions: {})", names.join(", "))
+                    format!(
+                        "{r}: {n} (met none of the arms' conditions: {})",
+                        names.join(", ")
+                    )
                 } else {
                     format!("{r}: {n}")
                 }

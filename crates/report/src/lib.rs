@@ -35,9 +35,9 @@ mod table1;
 
 use cohortflow_analysis::{AnalysisKind, CifCurve, Curve, Results};
 use cohortflow_core::matching::MatchingSummary;
+use cohortflow_core::schema::{Labels, Summary, VariableDecl};
 use doc::{Block, Document};
 pub use published::{Published, PublishedRow, Reference};
-use cohortflow_core::schema::{Labels, Summary, VariableDecl};
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
 
@@ -517,7 +517,12 @@ fn hazard_ratios(input: &Input, a: &survival::Analysis) -> String {
             .iter()
             .filter_map(|s| {
                 s.rmst.as_ref().map(|m| {
-                    format!("{} {} {}", s.arm, fmt::dec(Some(m.estimate), 1), a.result.unit)
+                    format!(
+                        "{} {} {}",
+                        s.arm,
+                        fmt::dec(Some(m.estimate), 1),
+                        a.result.unit
+                    )
                 })
             })
             .collect();

@@ -184,7 +184,9 @@ pub fn blocks(input: &Input, study: &Study) -> Vec<Block> {
                 .map_or(String::new(), |b| format!(" {}", col(input, b)))
         ));
     } else {
-        data.push_str(" No linkage across sources is declared: each record is counted as a patient.");
+        data.push_str(
+            " No linkage across sources is declared: each record is counted as a patient.",
+        );
     }
     out.push(Block::Para(data));
 
@@ -293,11 +295,7 @@ pub fn blocks(input: &Input, study: &Study) -> Vec<Block> {
             .iter()
             .map(|s| {
                 let m = &s.median_follow_up;
-                format!(
-                    "{} {}",
-                    s.arm,
-                    fmt::median_ci(m.estimate, m.lower, m.upper)
-                )
+                format!("{} {}", s.arm, fmt::median_ci(m.estimate, m.lower, m.upper))
             })
             .collect();
         text.push_str(&format!(
@@ -573,7 +571,9 @@ pub fn flow_table(input: &Input, study: &Study) -> Option<Block> {
         },
         patients,
     ));
-    rows.push(group("Exclusions, in order (split by the arm the patient would otherwise be in)"));
+    rows.push(group(
+        "Exclusions, in order (split by the arm the patient would otherwise be in)",
+    ));
     let mut steps: Vec<(usize, String)> = Vec::new();
     for a in &study.attrition {
         if !steps.iter().any(|(s, _)| *s == a.step) {

@@ -155,7 +155,11 @@ pub fn lines(input: &Input, analyses: &[Analysis]) -> Vec<Line> {
                 fmt::num(tau)
             ),
             cells: per_group(&|a, g| match &a.result.by_arm[g].rmst {
-                Some(r) => format!("{} ({})", fmt::dec(Some(r.estimate), 1), fmt::dec(Some(r.se), 1)),
+                Some(r) => format!(
+                    "{} ({})",
+                    fmt::dec(Some(r.estimate), 1),
+                    fmt::dec(Some(r.se), 1)
+                ),
                 None => "–".into(),
             }),
         });
@@ -165,18 +169,20 @@ pub fn lines(input: &Input, analyses: &[Analysis]) -> Vec<Line> {
             ),
             cells: analyses
                 .iter()
-                .map(|a| match (a.result.by_arm.first(), a.result.by_arm.get(1)) {
-                    (Some(x), Some(y)) if a.result.by_arm.len() == 2 => {
-                        match (&x.rmst, &y.rmst) {
-                            (Some(rx), Some(ry)) => format!(
-                                "{} (point estimate; no confidence interval is computed)",
-                                fmt::dec(Some(rx.estimate - ry.estimate), 1)
-                            ),
-                            _ => "–".into(),
+                .map(
+                    |a| match (a.result.by_arm.first(), a.result.by_arm.get(1)) {
+                        (Some(x), Some(y)) if a.result.by_arm.len() == 2 => {
+                            match (&x.rmst, &y.rmst) {
+                                (Some(rx), Some(ry)) => format!(
+                                    "{} (point estimate; no confidence interval is computed)",
+                                    fmt::dec(Some(rx.estimate - ry.estimate), 1)
+                                ),
+                                _ => "–".into(),
+                            }
                         }
-                    }
-                    _ => "–".into(),
-                })
+                        _ => "–".into(),
+                    },
+                )
                 .collect(),
         });
     }
@@ -331,7 +337,9 @@ pub fn lines(input: &Input, analyses: &[Analysis]) -> Vec<Line> {
                             let by: Vec<String> = m
                                 .missing_by_covariate
                                 .iter()
-                                .map(|c| format!("{} {}", input.results.labels.label(&c.column), c.rows))
+                                .map(|c| {
+                                    format!("{} {}", input.results.labels.label(&c.column), c.rows)
+                                })
                                 .collect();
                             cell.push_str(&format!(
                                 "; n = {}, {} left out for a missing covariate ({})",
@@ -444,9 +452,11 @@ pub fn table(input: &Input, k: usize) -> Block {
         }
     }
     let mut notes = Vec::new();
-    let ph_rejected = rows
-        .iter()
-        .any(|r| r.cells.iter().any(|c| c.text.contains("proportional hazards rejected")));
+    let ph_rejected = rows.iter().any(|r| {
+        r.cells
+            .iter()
+            .any(|c| c.text.contains("proportional hazards rejected"))
+    });
     for a in &an {
         if a.kind != AnalysisKind::Naive {
             notes.push(format!("{}: time counted from {}.", a.title, a.time_from));
