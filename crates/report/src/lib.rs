@@ -11,8 +11,14 @@
 //!   competing-risks endpoint, the cumulative incidence of each cause
 //!   (table, tests, one figure per cause: `competing`); the emulated
 //!   target trial's table and weighted curves (`emulation`).
+//! - [`methods`]: the Methods section and the patient-flow table by centre
+//!   and arm, written from the pipeline's declarations ([`methods::Study`]).
 //! - [`ReportConfig`]: the pipeline file's optional `[report]` section
-//!   (alpha, CI bands, a publication to compare with).
+//!   (alpha, CI bands, a publication to compare with, Table 1's default
+//!   summary, `[report.variables]` labels).
+//!
+//! Every column is named by its label from `Results.labels` (declared once:
+//! schema and `[report.variables]`); [`term_label`] names a model term.
 //!
 //! Depends on cohortflow-core (the ledger), cohortflow-analysis and
 //! cohortflow-stats (their result types only), serde, and plotters without
