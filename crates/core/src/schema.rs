@@ -739,6 +739,71 @@ mod tests {
     use super::*;
     use polars::prelude::*;
 
+    #[test]
+    fn labels_come_from_the_schema_and_the_pipeline_in_declared_order() {
+        let schema: super::Schema = toml::from_str(
+            r#"
+name = "s"
+[[column]]
+name = "site"
+type = "category"
+levels = ["stomach", "small_bowel", "other"]
+label = "Primary site"
+level_labels = { small_bowel = "Small bowel" }
+[[column]]
+name = "size"
+type = "float"
+unit = "mm"
+label = "Tumour size"
+[[column]]
+name = "sex"
+type = "category"
+levels = ["M", "F"]
+summary = "mean"
+"#,
+        )
+        .unwrap();
+        let problems = schema.problems();
+        assert_eq!(
+            problems,
+            [(2, "a summary needs a numeric column ('sex')".to_string())]
+        );
+        let extra = vec![
+            (
+                "age".to_string(),
+                VariableDecl {
+                    label: Some("Age".into()),
+                    unit: Some("years".into()),
+                    summary: Some(Summary::Mean),
+                    ..Default::default()
+                },
+            ),
+            (
+                "size".to_string(),
+                VariableDecl {
+                    unit: Some("cm".into()),
+                    ..Default::default()
+                },
+            ),
+        ];
+        let labels = Labels::new(&schema, &extra, &|n: &str| n == "age", Summary::Median);
+        assert_eq!(labels.titled("site"), "Primary site");
+        assert_eq!(
+            labels.titled("size"),
+            "Tumour size, cm",
+            "the pipeline overrides"
+        );
+        assert_eq!(labels.titled("age"), "Age, years");
+        assert_eq!(labels.titled("unknown"), "unknown");
+        assert_eq!(labels.level("site", "small_bowel"), "Small bowel");
+        assert_eq!(labels.level("site", "other"), "other");
+        assert!(labels.level_rank("site", "stomach") < labels.level_rank("site", "small_bowel"));
+        assert!(labels.level_rank("site", "other") < labels.level_rank("site", "nowhere"));
+        assert_eq!(labels.get("size").unwrap().summary, Some(Summary::Median));
+        assert_eq!(labels.get("age").unwrap().summary, Some(Summary::Mean));
+        assert_eq!(labels.get("site").unwrap().summary, None);
+    }
+
     fn decl<'a>(min: Option<&'a Limit>, max: Option<&'a Limit>) -> RangeDecl<'a> {
         RangeDecl {
             min,
