@@ -519,6 +519,7 @@ pub fn analyse(
             emulation,
             warnings,
             design_warnings: Vec::new(),
+            labels: Default::default(),
             matching: None,
             conventions: Conventions {
                 survival_estimator: "Kaplan-Meier (R survival::survfit)".into(),

@@ -36,6 +36,10 @@ pub struct Results {
     /// summary, set by the pipeline).
     pub matching: Option<MatchingSummary>,
     pub conventions: Conventions,
+    /// The labels, units, level order and Table 1 summaries of the
+    /// variables, as declared in the schema and `[report.variables]` (set
+    /// by the pipeline); every output names a variable by them.
+    pub labels: cohortflow_core::schema::Labels,
 }
 
 #[derive(Debug, Clone, Serialize)]

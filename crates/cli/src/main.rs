@@ -243,7 +243,7 @@ fn print_summary(name: &str, s: &RunSummary) {
     let arms: Vec<String> = r
         .arms
         .iter()
-        .map(|a| format!("{} n = {}", a.name, a.n))
+        .map(|a| format!("{} n = {} ({})", a.name, a.n, a.label))
         .collect();
     println!("  arms: {}", arms.join(", "));
     for e in &r.endpoints {
@@ -310,7 +310,7 @@ fn print_summary(name: &str, s: &RunSummary) {
     if let Some(em) = &r.emulation {
         println!(
             "  emulated target trial ({} within {}{} vs not, clone-censor-weight):",
-            em.exposure,
+            r.labels.label(&em.exposure),
             fmt_num(em.grace),
             em.endpoints
                 .first()

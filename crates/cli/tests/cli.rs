@@ -75,7 +75,7 @@ fn run_prints_arms_and_medians_and_writes_the_folder() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     for needle in [
-        "arms: S n = 15, NS n = 29",
+        "arms: S n = 15 (Cytoreductive surgery), NS n = 29 (Imatinib alone, response > 12 months)",
         "Progression-free survival (months)",
         "S      78.0 [18.9, not reached]",
         "NS     35.0 [27.2, 50.3]",

@@ -6,8 +6,9 @@
 
 use crate::time::TimeUnit;
 use polars::prelude::{DataFrame, DataType, Expr, Field, Schema as PlSchema, col, lit};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_spanned::Spanned;
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// The type of a canonical column. Categories are stored as strings whose
@@ -93,6 +94,196 @@ impl Unit {
         let (d2, s2) = to.scale();
         (d1 == d2).then(|| s1 / s2)
     }
+
+    /// The unit as written in the schema and in labels (`mm`, `months`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Unit::Mm => "mm",
+            Unit::Cm => "cm",
+            Unit::M => "m",
+            Unit::G => "g",
+            Unit::Kg => "kg",
+            Unit::Days => "days",
+            Unit::Weeks => "weeks",
+            Unit::Months => "months",
+            Unit::Years => "years",
+        }
+    }
+}
+
+/// How a numeric variable is summarised in Table 1: mean (SD) or median
+/// [IQR].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Summary {
+    Mean,
+    Median,
+}
+
+/// What a reader sees instead of a column's name: its label, unit, the
+/// labels of its levels and how it is summarised. Declared on a schema
+/// column (`label`, `level_labels`, `summary`) or, for any column and
+/// derived ones, in the pipeline's `[report.variables.<name>]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VariableDecl {
+    pub label: Option<String>,
+    /// Free text (`years`, `mm`); a schema column's `unit` when not given.
+    pub unit: Option<String>,
+    /// Label per level value (`small_bowel = "Small bowel"`); for a yes/no
+    /// column, `true` and `false`.
+    #[serde(default)]
+    pub level_labels: BTreeMap<String, String>,
+    /// Level values in the order a reader expects them (a derived column's
+    /// levels; a schema column's are its `levels`).
+    #[serde(default)]
+    pub levels: Vec<String>,
+    pub summary: Option<Summary>,
+}
+
+/// One level of a labelled variable, in declared order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LevelLabel {
+    pub value: String,
+    pub label: String,
+}
+
+/// The label of one variable as every output uses it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VariableLabel {
+    /// The column name.
+    pub name: String,
+    /// Declared label; the column name when none is declared.
+    pub label: String,
+    pub unit: Option<String>,
+    /// Declared levels, in declared order, with their labels.
+    pub levels: Vec<LevelLabel>,
+    /// Table 1's summary of a numeric variable (`null` for others).
+    pub summary: Option<Summary>,
+}
+
+/// Labels, units, level order and summaries of the variables of a study:
+/// declared once (schema and `[report.variables]`), used by every output
+/// (Table 1, balance table, flow, Methods, figures) and written to
+/// `results.json` (`labels`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Labels {
+    pub variables: Vec<VariableLabel>,
+}
+
+impl Labels {
+    /// The labels of the schema's columns, overridden and extended by the
+    /// declarations of `extra` (the pipeline's, in order). A numeric
+    /// column without a declared summary gets `default_summary`.
+    pub fn new(
+        schema: &Schema,
+        extra: &[(String, VariableDecl)],
+        numeric: &dyn Fn(&str) -> bool,
+        default_summary: Summary,
+    ) -> Labels {
+        let mut variables: Vec<VariableLabel> = schema
+            .columns
+            .iter()
+            .map(|c| VariableLabel {
+                name: c.name.clone(),
+                label: c.label.clone().unwrap_or_else(|| c.name.clone()),
+                unit: c.unit.map(|u| u.name().to_string()),
+                levels: c
+                    .levels
+                    .iter()
+                    .map(|l| LevelLabel {
+                        value: l.clone(),
+                        label: c.level_labels.get(l).cloned().unwrap_or_else(|| l.clone()),
+                    })
+                    .collect(),
+                summary: matches!(c.kind, ColumnType::Float | ColumnType::Integer)
+                    .then(|| c.summary.unwrap_or(default_summary)),
+            })
+            .collect();
+        for (name, d) in extra {
+            let i = match variables.iter().position(|v| &v.name == name) {
+                Some(i) => i,
+                None => {
+                    variables.push(VariableLabel {
+                        name: name.clone(),
+                        label: name.clone(),
+                        unit: None,
+                        levels: Vec::new(),
+                        summary: numeric(name).then_some(default_summary),
+                    });
+                    variables.len() - 1
+                }
+            };
+            let v = &mut variables[i];
+            if let Some(l) = &d.label {
+                v.label = l.clone();
+            }
+            if let Some(u) = &d.unit {
+                v.unit = Some(u.clone());
+            }
+            if !d.levels.is_empty() {
+                v.levels = d
+                    .levels
+                    .iter()
+                    .map(|l| LevelLabel {
+                        value: l.clone(),
+                        label: l.clone(),
+                    })
+                    .collect();
+            }
+            for (value, label) in &d.level_labels {
+                match v.levels.iter_mut().find(|l| &l.value == value) {
+                    Some(l) => l.label = label.clone(),
+                    None => v.levels.push(LevelLabel {
+                        value: value.clone(),
+                        label: label.clone(),
+                    }),
+                }
+            }
+            if d.summary.is_some() {
+                v.summary = d.summary;
+            }
+        }
+        Labels { variables }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&VariableLabel> {
+        self.variables.iter().find(|v| v.name == name)
+    }
+
+    /// The variable's label with its unit: `Tumour size, mm`; the name
+    /// when nothing is declared.
+    pub fn titled(&self, name: &str) -> String {
+        match self.get(name) {
+            Some(v) => match &v.unit {
+                Some(u) => format!("{}, {u}", v.label),
+                None => v.label.clone(),
+            },
+            None => name.to_string(),
+        }
+    }
+
+    /// The variable's label without unit; the name when none is declared.
+    pub fn label(&self, name: &str) -> String {
+        self.get(name)
+            .map_or_else(|| name.to_string(), |v| v.label.clone())
+    }
+
+    /// The label of one level of a variable; the value when none is
+    /// declared.
+    pub fn level(&self, name: &str, value: &str) -> String {
+        self.get(name)
+            .and_then(|v| v.levels.iter().find(|l| l.value == value))
+            .map_or_else(|| value.to_string(), |l| l.label.clone())
+    }
+
+    /// Where a level comes in the declared order (undeclared levels after
+    /// the declared ones).
+    pub fn level_rank(&self, name: &str, value: &str) -> usize {
+        self.get(name)
+            .and_then(|v| v.levels.iter().position(|l| l.value == value))
+            .unwrap_or(usize::MAX)
+    }
 }
 
 /// One canonical column.
@@ -112,6 +303,16 @@ pub struct ColumnDef {
     pub unit: Option<Unit>,
     #[serde(default)]
     pub description: String,
+    /// What the report calls the column (`Tumour size`); its unit is
+    /// added where a value is shown (`Tumour size, mm`).
+    pub label: Option<String>,
+    /// What the report calls each level of a category column
+    /// (`small_bowel = "Small bowel"`); the level itself when absent.
+    #[serde(default)]
+    pub level_labels: BTreeMap<String, String>,
+    /// Table 1 summary of a numeric column: `mean` (SD) or `median` [IQR]
+    /// (default: the pipeline's `[report] summary`).
+    pub summary: Option<Summary>,
     /// Smallest plausible value (inclusive): a number, or a date
     /// `"YYYY-MM-DD"` for a date column.
     pub min: Option<Spanned<Limit>>,
@@ -208,6 +409,24 @@ impl Schema {
                     ))
                 }
                 Some(_) => {}
+            }
+            for level in c.level_labels.keys() {
+                if !c.levels.contains(level) {
+                    out.push((
+                        i,
+                        format!(
+                            "level_labels of '{}' names '{level}', which is not one of its levels ({})",
+                            c.name,
+                            c.levels.join(", ")
+                        ),
+                    ));
+                }
+            }
+            if c.summary.is_some() && !matches!(c.kind, ColumnType::Float | ColumnType::Integer) {
+                out.push((
+                    i,
+                    format!("a summary needs a numeric column ('{}')", c.name),
+                ));
             }
             if c.unit.is_some() && !matches!(c.kind, ColumnType::Float | ColumnType::Integer) {
                 out.push((i, format!("a unit needs a numeric column ('{}')", c.name)));
@@ -519,6 +738,71 @@ pub fn range_check(
 mod tests {
     use super::*;
     use polars::prelude::*;
+
+    #[test]
+    fn labels_come_from_the_schema_and_the_pipeline_in_declared_order() {
+        let schema: super::Schema = toml::from_str(
+            r#"
+name = "s"
+[[column]]
+name = "site"
+type = "category"
+levels = ["stomach", "small_bowel", "other"]
+label = "Primary site"
+level_labels = { small_bowel = "Small bowel" }
+[[column]]
+name = "size"
+type = "float"
+unit = "mm"
+label = "Tumour size"
+[[column]]
+name = "sex"
+type = "category"
+levels = ["M", "F"]
+summary = "mean"
+"#,
+        )
+        .unwrap();
+        let problems = schema.problems();
+        assert_eq!(
+            problems,
+            [(2, "a summary needs a numeric column ('sex')".to_string())]
+        );
+        let extra = vec![
+            (
+                "age".to_string(),
+                VariableDecl {
+                    label: Some("Age".into()),
+                    unit: Some("years".into()),
+                    summary: Some(Summary::Mean),
+                    ..Default::default()
+                },
+            ),
+            (
+                "size".to_string(),
+                VariableDecl {
+                    unit: Some("cm".into()),
+                    ..Default::default()
+                },
+            ),
+        ];
+        let labels = Labels::new(&schema, &extra, &|n: &str| n == "age", Summary::Median);
+        assert_eq!(labels.titled("site"), "Primary site");
+        assert_eq!(
+            labels.titled("size"),
+            "Tumour size, cm",
+            "the pipeline overrides"
+        );
+        assert_eq!(labels.titled("age"), "Age, years");
+        assert_eq!(labels.titled("unknown"), "unknown");
+        assert_eq!(labels.level("site", "small_bowel"), "Small bowel");
+        assert_eq!(labels.level("site", "other"), "other");
+        assert!(labels.level_rank("site", "stomach") < labels.level_rank("site", "small_bowel"));
+        assert!(labels.level_rank("site", "other") < labels.level_rank("site", "nowhere"));
+        assert_eq!(labels.get("size").unwrap().summary, Some(Summary::Median));
+        assert_eq!(labels.get("age").unwrap().summary, Some(Summary::Mean));
+        assert_eq!(labels.get("site").unwrap().summary, None);
+    }
 
     fn decl<'a>(min: Option<&'a Limit>, max: Option<&'a Limit>) -> RangeDecl<'a> {
         RangeDecl {

@@ -82,6 +82,9 @@ pub struct Loaded {
     /// The schema's plausible ranges, resolved against the data cut-off
     /// (applied by the clean stage).
     pub ranges: Vec<RangeCheck>,
+    /// Labels, units, level order and Table 1 summaries of the columns
+    /// (the schema's, with `[report.variables]`): `results.json` `labels`.
+    pub labels: cohortflow_core::schema::Labels,
 }
 
 impl Loaded {
@@ -457,9 +460,39 @@ pub fn load(path: &Path) -> Result<Loaded, Error> {
         }
     }
 
+    // [report.variables]: labels of columns the cohort has.
+    for name in file.report.variables.keys() {
+        if frame.column(name).is_err() {
+            place(
+                &mut problems,
+                &path,
+                &text,
+                ConfigProblem::new(
+                    format!("report.variables.{name}"),
+                    None,
+                    cohortflow_core::expr::unknown_column(name, &frame),
+                    "a column of the schema or a derived column",
+                ),
+            );
+        }
+    }
+
     if !problems.is_empty() {
         return Err(Error::Config(problems));
     }
+    let numeric = |name: &str| {
+        frame
+            .column(name)
+            .is_ok_and(|c| c.dtype().is_primitive_numeric())
+    };
+    let declared: Vec<(String, cohortflow_core::schema::VariableDecl)> = file
+        .report
+        .variables
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let labels =
+        cohortflow_core::schema::Labels::new(&schema, &declared, &numeric, file.report.summary);
     Ok(Loaded {
         path,
         text,
@@ -468,6 +501,7 @@ pub fn load(path: &Path) -> Result<Loaded, Error> {
         schema,
         sources,
         ranges,
+        labels,
     })
 }
 

@@ -393,6 +393,7 @@ fn compute<'p>(
         return Err(Error::Ledger(imbalances));
     }
     results.matching = matched.as_ref().map(|m| m.summary.clone());
+    results.labels = loaded.labels.clone();
     if let Some(m) = &matched {
         results
             .warnings
@@ -445,6 +446,16 @@ fn write_outputs(
     // The report (figures rendered, the slowest of the small outputs) is
     // built on a thread of its own while the tables are written.
     let flow = flow_svg(loaded, &c.ledger, &c.results);
+    let endpoints = loaded.endpoints();
+    let analysed = c.matched.as_ref().map_or(&c.cohort, |m| &m.frame);
+    let study = study(
+        loaded,
+        &endpoints,
+        &c.ledger,
+        &c.attrition,
+        analysed,
+        c.matched.is_some(),
+    );
     let report = cohortflow_report::Input {
         name: loaded.name(),
         description: &loaded.file.pipeline.description,
@@ -453,6 +464,7 @@ fn write_outputs(
         cif_curves: &c.cif_curves,
         flow_svg: &flow,
         config: &loaded.file.report,
+        study: &study,
     };
     std::thread::scope(|scope| -> Result<(), Error> {
         let report = scope.spawn(|| cohortflow_report::build(&report));
@@ -683,6 +695,198 @@ fn design_warnings(
     .map_err(|e| Error::Cohort(Box::new(e)))
 }
 
+/// What the report's Methods and flow table are written from: the
+/// pipeline's declarations, the ledger and the attrition, the latest
+/// follow-up date of the analysed patients and, after matching, the
+/// matched patients per source and arm.
+fn study(
+    loaded: &Loaded,
+    endpoints: &[(String, cohortflow_derive::EndpointConfig)],
+    ledger: &Ledger,
+    attrition: &[cohortflow_cohort::AttritionRow],
+    analysed: &DataFrame,
+    matched: bool,
+) -> cohortflow_report::methods::Study {
+    use cohortflow_report::methods::{AttritionLine, EndpointDef, LinkageDef, Study};
+    let f = &loaded.file;
+    let spanned =
+        |s: &Option<cohortflow_core::Spanned<String>>| s.as_ref().map(|v| v.get_ref().clone());
+    let endpoint_defs: Vec<EndpointDef> = f
+        .analysis
+        .endpoints
+        .get_ref()
+        .iter()
+        .filter_map(|name| endpoints.iter().find(|(n, _)| n == name))
+        .map(|(name, ep)| {
+            let causes: Vec<(String, String)> = ep.causes.as_ref().map_or(Vec::new(), |c| {
+                c.get_ref()
+                    .0
+                    .iter()
+                    .map(|(n, d)| {
+                        (
+                            n.clone(),
+                            match d {
+                                cohortflow_derive::CauseDef::Dates(d) => d.join(", "),
+                                cohortflow_derive::CauseDef::Condition(c) => c.clone(),
+                            },
+                        )
+                    })
+                    .collect()
+            });
+            let mut events: Vec<String> = ep
+                .events
+                .as_ref()
+                .map_or(Vec::new(), |e| e.get_ref().clone());
+            if let Some(c) = &ep.causes {
+                for (_, d) in &c.get_ref().0 {
+                    if let cohortflow_derive::CauseDef::Dates(d) = d {
+                        events.extend(d.iter().cloned());
+                    }
+                }
+            }
+            EndpointDef {
+                name: name.clone(),
+                label: ep.label.clone(),
+                origin: spanned(&ep.origin),
+                events,
+                causes,
+                censor: spanned(&ep.censor),
+                time: spanned(&ep.time),
+                event: spanned(&ep.event),
+                admin_censor: spanned(&ep.admin_censor),
+                max_followup: ep.max_followup,
+            }
+        })
+        .collect();
+    // The latest event or censoring date among the analysed patients.
+    let mut date_columns: Vec<String> = Vec::new();
+    for e in &endpoint_defs {
+        for c in e.events.iter().chain(&e.censor) {
+            if !date_columns.contains(c) {
+                date_columns.push(c.clone());
+            }
+        }
+    }
+    let latest = date_columns
+        .iter()
+        .filter_map(|c| {
+            let col = analysed.column(c).ok()?;
+            if col.dtype() != &DataType::Date {
+                return None;
+            }
+            col.cast(&DataType::Int32).ok()?.i32().ok()?.max()
+        })
+        .max();
+    let latest_date = latest.and_then(|d| {
+        chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?
+            .checked_add_signed(chrono::Duration::days(d as i64))
+            .map(|d| d.format("%Y-%m-%d").to_string())
+    });
+    let mut matched_by_source = Vec::new();
+    if matched {
+        let source = analysed.column(table::SOURCE).ok();
+        let arm = analysed.column(cohortflow_cohort::ARM).ok();
+        if let (Some(source), Some(arm)) = (source, arm)
+            && let (Ok(source), Ok(arm)) = (source.str(), arm.str())
+        {
+            for (s, a) in source.iter().zip(arm.iter()) {
+                if let (Some(s), Some(a)) = (s, a) {
+                    match matched_by_source
+                        .iter_mut()
+                        .find(|(src, arm, _): &&mut (String, String, u64)| src == s && arm == a)
+                    {
+                        Some(e) => e.2 += 1,
+                        None => matched_by_source.push((s.to_string(), a.to_string(), 1)),
+                    }
+                }
+            }
+        }
+    }
+    Study {
+        sources: loaded
+            .sources
+            .iter()
+            .map(|s| (s.config.name.clone(), s.config.centre.clone()))
+            .collect(),
+        schema: loaded.schema.name.clone(),
+        clean_rules: f
+            .clean
+            .rules
+            .iter()
+            .map(|r| {
+                (
+                    r.name.clone(),
+                    r.check.get_ref().clone(),
+                    match r.action {
+                        cohortflow_clean::Action::Reject => "reject".to_string(),
+                        cohortflow_clean::Action::Flag => "flag".to_string(),
+                    },
+                )
+            })
+            .collect(),
+        linkage: f.clean.linkage.as_ref().map(|l| LinkageDef {
+            name: l.name.clone(),
+            key: l.key.get_ref().clone(),
+            keep: match l.keep {
+                cohortflow_clean::Keep::Latest => "the latest by".to_string(),
+                cohortflow_clean::Keep::Earliest => "the earliest by".to_string(),
+                cohortflow_clean::Keep::FirstSource => "the first source's".to_string(),
+            },
+            by: l.by.as_ref().map(|b| b.get_ref().clone()),
+            normalize: l.normalize.map(|n| match n {
+                cohortflow_clean::Normalize::Trim => "trimmed text".to_string(),
+                cohortflow_clean::Normalize::Digits => "digits only".to_string(),
+                cohortflow_clean::Normalize::AlnumUpper => {
+                    "letters and digits, upper case".to_string()
+                }
+            }),
+        }),
+        endpoints: endpoint_defs,
+        criteria: f
+            .cohort
+            .criteria
+            .iter()
+            .map(|c| (c.name.clone(), c.condition.get_ref().clone()))
+            .collect(),
+        arms: f
+            .cohort
+            .arms
+            .iter()
+            .map(|a| {
+                (
+                    a.name.clone(),
+                    a.label.clone(),
+                    a.condition.get_ref().clone(),
+                )
+            })
+            .collect(),
+        latest_date,
+        attrition: attrition
+            .iter()
+            .map(|a| AttritionLine {
+                step: a.step,
+                criterion: if a.criterion == cohortflow_cohort::NO_ARM_STEP {
+                    cohortflow_report::methods::NO_ARM.to_string()
+                } else {
+                    a.criterion.clone()
+                },
+                source: a.source.clone(),
+                arm: if a.arm == cohortflow_cohort::NO_ARM {
+                    "(none)".to_string()
+                } else {
+                    a.arm.clone()
+                },
+                before: a.before,
+                removed: a.removed,
+                after: a.after,
+            })
+            .collect(),
+        ledger: ledger.clone(),
+        strata: f.analysis.strata.as_ref().map(|s| s.get_ref().clone()),
+        matched_by_source,
+    }
+}
+
 /// The flow diagram of the run, with the centres' labels and the arms.
 fn flow_svg(loaded: &Loaded, ledger: &Ledger, results: &Results) -> String {
     let sources: Vec<(String, String)> = loaded
@@ -695,7 +899,7 @@ fn flow_svg(loaded: &Loaded, ledger: &Ledger, results: &Results) -> String {
         .iter()
         .map(|a| (a.name.clone(), a.label.clone(), a.n))
         .collect();
-    cohortflow_report::flow::flow_svg(ledger, &sources, &arms)
+    cohortflow_report::flow::flow_svg(ledger, &sources, &arms, &loaded.labels)
 }
 
 /// The cohort sorted by the row key; two rows with the same key stop the

@@ -235,6 +235,16 @@ reference_arm = "no ulcer"
     let report = std::fs::read_to_string(dir.path().join("run/report.md")).unwrap();
     assert!(report.contains("Cumulative incidence"), "report:\n{report}");
     assert!(report.contains("Gray"), "report:\n{report}");
+    // The Methods name the endpoint's causes and the competing-risks methods.
+    for needle in [
+        "**Death** (`death`): the follow-up time as recorded in `time`; competing causes: melanoma (`status = 1`), other (`status = 3`)",
+        "Competing risks: the cumulative incidence of each cause by the Aalen–Johansen estimator, compared by Gray's test",
+    ] {
+        assert!(
+            report.contains(needle),
+            "{needle:?} not in report:\n{report}"
+        );
+    }
 }
 
 #[test]

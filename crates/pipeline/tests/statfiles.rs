@@ -139,7 +139,10 @@ fn redcap_labels_export_gives_the_csv_cohort() {
 fn redcap_dictionary_is_in_the_manifest() {
     let repo = repo();
     let dir = tempfile::tempdir().unwrap();
-    cohort_with(dir.path(), &repo.join("pipelines/sources/center_a_redcap.toml"));
+    cohort_with(
+        dir.path(),
+        &repo.join("pipelines/sources/center_a_redcap.toml"),
+    );
     let manifest: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join("run/manifest.json")).unwrap(),
     )
@@ -165,7 +168,10 @@ fn centre_a_as(dir: &Path, format: &str) -> PathBuf {
     let rows: Vec<Vec<String>> = lines
         .map(|l| l.split(';').map(String::from).collect())
         .collect();
-    assert!(rows.iter().all(|r| r.len() == header.len()), "a plain export");
+    assert!(
+        rows.iter().all(|r| r.len() == header.len()),
+        "a plain export"
+    );
     let data = dir.join(format!("center_a.{format}"));
     match format {
         "xlsx" => {

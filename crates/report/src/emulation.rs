@@ -77,7 +77,7 @@ pub fn blocks(e: &EmulationResult, conf_level: f64) -> Vec<Block> {
             e.strategies[1].label,
             e.exposure,
             e.exposure,
-            e.weight_model,
+            fmt::code_calls(&e.weight_model, &["glm"]),
             level,
             e.bootstrap,
             e.seed,

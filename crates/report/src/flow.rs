@@ -8,6 +8,7 @@
 //! byte-stable for snapshots.
 
 use cohortflow_core::ledger::{Ledger, Outcome};
+use cohortflow_core::schema::Labels;
 use std::fmt::Write as _;
 
 /// The arms at the bottom of the diagram: (name, label, n).
@@ -106,7 +107,12 @@ fn arrow(svg: &mut String, x1: f64, y1: f64, x2: f64, y2: f64) {
 
 /// The diagram as a standalone SVG document. `sources` label the first box
 /// with the rows read per source; `arms` are the final groups.
-pub fn flow_svg(ledger: &Ledger, sources: &[(String, String)], arms: &[ArmBox]) -> String {
+pub fn flow_svg(
+    ledger: &Ledger,
+    sources: &[(String, String)],
+    arms: &[ArmBox],
+    labels: &Labels,
+) -> String {
     // The text of every box first, so the boxes can be as wide as their text.
     let boxes: Vec<(Vec<String>, Vec<String>)> = steps(ledger)
         .iter()
@@ -130,7 +136,22 @@ pub fn flow_svg(ledger: &Ledger, sources: &[(String, String)], arms: &[ArmBox]) 
             }
             let removed: u64 = step.removed.iter().map(|(_, n)| n).sum();
             let mut side = vec![format!("{} (n = {removed})", removal_title(&step.title))];
-            side.extend(step.removed.iter().map(|(r, n)| format!("{r}: {n}")));
+            // Reasons that removed no row stay in ledger.csv, not here.
+            side.extend(step.removed.iter().filter(|(_, n)| *n > 0).map(|(r, n)| {
+                if let Some(column) = r.strip_suffix(" out of range")
+                    && labels.get(column).is_some()
+                {
+                    format!("{} out of its plausible range: {n}", labels.titled(column))
+                } else if r == crate::methods::NO_ARM && !arms.is_empty() {
+                    let names: Vec<&str> = arms.iter().map(|a| a.0.as_str()).collect();
+                    format!(
+                        "{r}: {n} (met none of the arms' conditions: {})",
+                        names.join(", ")
+                    )
+                } else {
+                    format!("{r}: {n}")
+                }
+            }));
             (main, side)
         })
         .collect();
@@ -273,6 +294,7 @@ mod tests {
                 ("S".into(), "Surgery".into(), 7),
                 ("NS".into(), "No surgery".into(), 3),
             ],
+            &Labels::default(),
         );
         for needle in [
             "Rows read from the exports (n = 15)",

@@ -69,6 +69,41 @@ pub fn num(v: f64) -> String {
     }
 }
 
+/// Text with each R call `name(...)` of `names` set as code (`` `glm(...)` ``),
+/// so that a formula's column names read as code, not as prose.
+pub fn code_calls(text: &str, names: &[&str]) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    'outer: while !rest.is_empty() {
+        for name in names {
+            let open = format!("{name}(");
+            if rest.starts_with(&open) {
+                let mut depth = 0usize;
+                for (i, c) in rest.char_indices() {
+                    match c {
+                        '(' => depth += 1,
+                        ')' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                out.push('`');
+                                out.push_str(&rest[..=i]);
+                                out.push('`');
+                                rest = &rest[i + 1..];
+                                continue 'outer;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        let c = rest.chars().next().expect("not empty");
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
 /// A percentage with one decimal.
 pub fn pct(v: f64) -> String {
     format!("{v:.1}")
@@ -93,6 +128,10 @@ mod tests {
             "significant at α = 0.05 (p < 0.001)"
         );
         assert_eq!(p(0.99999), "> 0.999");
+        assert_eq!(
+            code_calls("a glm(y ~ f(x), family = binomial) on rows", &["glm"]),
+            "a `glm(y ~ f(x), family = binomial)` on rows"
+        );
         assert_eq!(
             median_ci(Some(78.0), Some(18.9), None),
             "78.0 [18.9, not reached]"

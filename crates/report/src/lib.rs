@@ -11,8 +11,14 @@
 //!   competing-risks endpoint, the cumulative incidence of each cause
 //!   (table, tests, one figure per cause: `competing`); the emulated
 //!   target trial's table and weighted curves (`emulation`).
+//! - [`methods`]: the Methods section and the patient-flow table by centre
+//!   and arm, written from the pipeline's declarations ([`methods::Study`]).
 //! - [`ReportConfig`]: the pipeline file's optional `[report]` section
-//!   (alpha, CI bands, a publication to compare with).
+//!   (alpha, CI bands, a publication to compare with, Table 1's default
+//!   summary, `[report.variables]` labels).
+//!
+//! Every column is named by its label from `Results.labels` (declared once:
+//! schema and `[report.variables]`); [`term_label`] names a model term.
 //!
 //! Figures are drawn at print size (174 mm wide, 300 dpi, text 8–9 pt) and
 //! written as SVG, PNG and vector PDF ([`plot`], `pdf`).
@@ -32,6 +38,7 @@ mod emulation;
 pub mod flow;
 mod fmt;
 pub mod love;
+pub mod methods;
 mod pdf;
 pub mod plot;
 mod published;
@@ -40,9 +47,11 @@ mod table1;
 
 use cohortflow_analysis::{AnalysisKind, CifCurve, Curve, Results};
 use cohortflow_core::matching::MatchingSummary;
+use cohortflow_core::schema::{Labels, Summary, VariableDecl};
 use doc::{Block, Document};
 pub use published::{Published, PublishedRow, Reference};
 use serde::{Deserialize, Deserializer};
+use std::collections::BTreeMap;
 
 /// The `[report]` section of a pipeline (all optional).
 #[derive(Debug, Clone, Deserialize)]
@@ -56,6 +65,15 @@ pub struct ReportConfig {
     pub ci_bands: bool,
     /// A publication whose numbers are shown beside the run's.
     pub published: Option<Published>,
+    /// Table 1's summary of a numeric variable without its own `summary`:
+    /// `median` [IQR] (the default) or `mean` (SD).
+    #[serde(default = "median")]
+    pub summary: Summary,
+    /// `[report.variables.<column>]`: label, unit, levels, level labels and
+    /// summary of a column; for derived columns, and to override the
+    /// schema's declarations in this study.
+    #[serde(default)]
+    pub variables: BTreeMap<String, VariableDecl>,
 }
 
 impl Default for ReportConfig {
@@ -64,12 +82,18 @@ impl Default for ReportConfig {
             alpha: default_alpha(),
             ci_bands: true,
             published: None,
+            summary: median(),
+            variables: BTreeMap::new(),
         }
     }
 }
 
 fn default_alpha() -> f64 {
     0.05
+}
+
+fn median() -> Summary {
+    Summary::Median
 }
 
 fn yes() -> bool {
@@ -100,6 +124,10 @@ pub struct Input<'a> {
     /// The flow diagram (`flow.svg`), inlined in the HTML.
     pub flow_svg: &'a str,
     pub config: &'a ReportConfig,
+    /// What the pipeline declares (sources, rules, criteria, arms,
+    /// endpoints) and the run's ledger and attrition: the Methods and the
+    /// flow table.
+    pub study: &'a methods::Study,
 }
 
 impl Input<'_> {
@@ -142,6 +170,7 @@ pub fn build(input: &Input) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
     )));
     design(input, &mut blocks);
     summary(input, &mut blocks);
+    blocks.extend(methods::blocks(input, input.study));
 
     blocks.push(Block::Heading(2, "Patient flow".into()));
     blocks.push(Block::Figure {
@@ -150,11 +179,14 @@ pub fn build(input: &Input) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
         caption: "Every row read from the exports, what removed it, and the analysed arms (from the ledger: ledger.csv, rejects.csv, attrition.csv).".into(),
         alt: "Flow diagram of the rows read, rejected, excluded and analysed".into(),
     });
+    blocks.extend(methods::flow_table(input, input.study));
 
     if let Some(m) = &input.results.matching {
-        let love = matching(m, &mut blocks).map_err(|message| ReportError::Figure {
-            figure: "love".into(),
-            message,
+        let love = matching(m, &input.results.labels, &mut blocks).map_err(|message| {
+            ReportError::Figure {
+                figure: "love".into(),
+                message,
+            }
         })?;
         files.push(("love.svg".into(), love.svg.into_bytes()));
         files.push(("love.png".into(), love.png));
@@ -223,7 +255,9 @@ pub fn build(input: &Input) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
                 .iter()
                 .map(|a| (a.name.clone(), a.label.clone()))
                 .collect();
-            let x_label = survival::axis_titles(&ep.label, ep.unit, "the origin").0;
+            let x_label =
+                survival::axis_titles(&ep.label, ep.unit, &survival::origin_words(input, &ep.name))
+                    .0;
             for (stem, fig) in competing::figures(
                 ep,
                 comp,
@@ -329,12 +363,13 @@ fn design(input: &Input, blocks: &mut Vec<Block>) {
     let no_design_warning = r.warnings.is_empty() && r.design_warnings.is_empty();
     match &r.landmark {
         Some(l) => blocks.push(Block::Para(format!(
-            "**Immortal-time bias: remedy used — landmark analysis at {time} {unit}.** It starts from {n} patients, {population}; of those, only patients alive, event-free and under follow-up at the landmark are analysed, grouped by whether `{exposure}` was on or before it ({exposed} / {unexposed}), with time counted from the landmark. Its results are shown next to the naive comparison of the declared arms, which counts time from each endpoint's origin: if an arm is defined by something that happens after the origin (such as surgery), the naive comparison credits that arm with time in which its patients could not have had the event.",
+            "**Immortal-time bias: remedy used — landmark analysis at {time} {unit}.** It starts from {n} patients, {population}; of those, only patients alive, event-free and under follow-up at the landmark are analysed, grouped by whether {exposure} (`{exposure_column}`) was on or before it ({exposed} / {unexposed}), with time counted from the landmark. Its results are shown next to the naive comparison of the declared arms, which counts time from each endpoint's origin: if an arm is defined by something that happens after the origin (such as surgery), the naive comparison credits that arm with time in which its patients could not have had the event.",
             time = fmt::num(l.time),
             unit = l.unit,
             n = l.population_n,
             population = l.population.describe(),
-            exposure = l.exposure,
+            exposure = r.labels.label(&l.exposure),
+            exposure_column = l.exposure,
             exposed = l.groups[0].label,
             unexposed = l.groups.get(1).map(|g| g.label.as_str()).unwrap_or("")
         ))),
@@ -350,7 +385,8 @@ fn design(input: &Input, blocks: &mut Vec<Block>) {
     }
     if let (Some(_), Some(tv)) = (&r.landmark, &r.time_varying) {
         blocks.push(Block::Para(format!(
-            "A second remedy is also used: `{}` as a time-varying covariate in a Cox model (each patient unexposed until the exposure date, exposed after it), on {} patients, {}; its hazard ratio is in the results tables.",
+            "A second remedy is also used: {} (`{}`) as a time-varying covariate in a Cox model (each patient unexposed until the exposure date, exposed after it), on {} patients, {}; its hazard ratio is in the results tables.",
+            r.labels.label(&tv.exposure),
             tv.exposure,
             tv.population_n,
             tv.population.describe()
@@ -397,7 +433,7 @@ fn summary(input: &Input, blocks: &mut Vec<Block>) {
                 })
                 .collect();
             items.push(format!(
-                "**{}**, {}: median {}{}.",
+                "**{}**, {}: median {}{}{}.",
                 ep.label,
                 a.title.to_lowercase(),
                 medians.join(" vs "),
@@ -409,7 +445,27 @@ fn summary(input: &Input, blocks: &mut Vec<Block>) {
                         l.chisq,
                         l.df,
                         fmt::significance(l.p_value, input.alpha())
-                    ))
+                    )),
+                hazard_ratios(input, &a)
+            ));
+        }
+        if let Some(tv) = &r.time_varying
+            && let Some(e) = tv.endpoints.iter().find(|e| e.name == ep.name)
+            && let Some(t) = e.model.terms.first()
+        {
+            items.push(format!(
+                "**{}**, {} as a time-varying covariate ({}; no immortal time): hazard ratio {}{}.",
+                ep.label,
+                r.labels.label(&tv.exposure),
+                tv.population.describe(),
+                hr_text(t, r.conventions.conf_level, input.alpha()),
+                match e.model.ph_test.last() {
+                    Some((_, t)) if t.p_value < input.alpha() => format!(
+                        " — **caution: proportional hazards rejected** (cox.zph global {})",
+                        fmt::p_eq(t.p_value)
+                    ),
+                    _ => String::new(),
+                }
             ));
         }
     }
@@ -444,10 +500,91 @@ fn summary(input: &Input, blocks: &mut Vec<Block>) {
     )));
 }
 
+/// `0.50 [0.22, 1.12], not significant at α = 0.05 (p = 0.093)`.
+fn hr_text(t: &cohortflow_analysis::CoxTerm, conf_level: f64, alpha: f64) -> String {
+    format!(
+        "{} [{}% CI {}, {}], {}",
+        fmt::dec(Some(t.hazard_ratio), 2),
+        fmt::num(conf_level * 100.0),
+        fmt::dec(Some(t.lower), 2),
+        fmt::dec(Some(t.upper), 2),
+        fmt::significance(t.p_value, alpha)
+    )
+}
+
+/// The hazard ratios of one analysis for "Main results": the arms'
+/// unadjusted and adjusted Cox models (naive), the exposed against the
+/// unexposed (landmark); with the proportional-hazards caveat when
+/// cox.zph rejects it.
+fn hazard_ratios(input: &Input, a: &survival::Analysis) -> String {
+    let r = input.results;
+    let Some(cox) = &a.result.cox else {
+        return String::new();
+    };
+    let level = r.conventions.conf_level;
+    let alpha = input.alpha();
+    let terms = match a.kind {
+        AnalysisKind::Naive => r.arms.len().saturating_sub(1),
+        _ => 1,
+    };
+    let one = |m: &cohortflow_analysis::CoxModel| -> String {
+        m.terms
+            .iter()
+            .take(terms)
+            .map(|t| {
+                let what = if a.kind == AnalysisKind::Naive {
+                    format!("{} ", t.term)
+                } else {
+                    String::new()
+                };
+                format!("{what}{}", hr_text(t, level, alpha))
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let mut out = format!("; Cox hazard ratio {}", one(&cox.unadjusted));
+    if let Some(adj) = &cox.adjusted {
+        out.push_str(&format!("; adjusted {}", one(adj)));
+    }
+    if let Some((_, t)) = cox.unadjusted.ph_test.last()
+        && t.p_value < alpha
+    {
+        let rmst: Vec<String> = a
+            .result
+            .by_arm
+            .iter()
+            .filter_map(|s| {
+                s.rmst.as_ref().map(|m| {
+                    format!(
+                        "{} {} {}",
+                        s.arm,
+                        fmt::dec(Some(m.estimate), 1),
+                        a.result.unit
+                    )
+                })
+            })
+            .collect();
+        out.push_str(&format!(
+            " — **caution: proportional hazards rejected** (cox.zph global {}): the hazard ratio averages a ratio that changes over time; the restricted mean survival time{} and the curves describe the difference instead",
+            fmt::p_eq(t.p_value),
+            match a.result.by_arm.iter().find_map(|s| s.rmst.as_ref()) {
+                Some(m) if !rmst.is_empty() => format!(
+                    " to {} {} ({})",
+                    fmt::num(m.tau),
+                    a.result.unit,
+                    rmst.join(" vs ")
+                ),
+                _ => String::new(),
+            }
+        ));
+    }
+    out
+}
+
 /// Every convention used, and what the report does not contain.
 fn conventions(input: &Input, blocks: &mut Vec<Block>) {
     let c = &input.results.conventions;
-    blocks.push(Block::Heading(2, "Methods and conventions".into()));
+    blocks.push(Block::Heading(2, "Conventions".into()));
     let mut tests: Vec<String> = input
         .results
         .baseline
@@ -505,9 +642,34 @@ fn conventions(input: &Input, blocks: &mut Vec<Block>) {
     }
 }
 
+/// A model term as a reader names it: `sex = F` is `Sex: Female`,
+/// `mets_liver = true` is `Liver metastases: yes`, `distance` the
+/// propensity score; labels as declared ([`Labels`]).
+pub fn term_label(labels: &Labels, term: &str) -> String {
+    if term == "distance" {
+        return "Propensity score (distance)".into();
+    }
+    match term.split_once(" = ") {
+        Some((column, level)) => {
+            let level = match level {
+                "(missing)" => "unknown".to_string(),
+                "true" if labels.level(column, "true") == "true" => "yes".into(),
+                "false" if labels.level(column, "false") == "false" => "no".into(),
+                l => labels.level(column, l),
+            };
+            format!("{}: {level}", labels.label(column))
+        }
+        None => labels.titled(term),
+    }
+}
+
 /// The matching section: counts, the balance table and the love plot.
 /// Returns the love plot (`love.svg`, also inlined, `.png`, `.pdf`).
-fn matching(m: &MatchingSummary, blocks: &mut Vec<Block>) -> Result<plot::Rendered, String> {
+fn matching(
+    m: &MatchingSummary,
+    labels: &Labels,
+    blocks: &mut Vec<Block>,
+) -> Result<plot::Rendered, String> {
     use doc::{Cell, Row};
     blocks.push(Block::Heading(2, "Matching".into()));
     let counts: Vec<String> = m
@@ -536,13 +698,13 @@ fn matching(m: &MatchingSummary, blocks: &mut Vec<Block>) -> Result<plot::Render
     let mut love = Vec::new();
     for b in &m.balance {
         rows.push(Row::new(vec![
-            Cell::from(b.term.as_str()),
+            Cell::from(term_label(labels, &b.term)),
             Cell::from(smd(b.before.std_mean_diff)),
             Cell::from(smd(b.after.std_mean_diff)),
             Cell::from(fmt::dec(b.after.var_ratio, 2)),
         ]));
         love.push((
-            b.term.clone(),
+            term_label(labels, &b.term),
             b.before.std_mean_diff,
             b.after.std_mean_diff,
         ));

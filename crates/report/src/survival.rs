@@ -39,7 +39,7 @@ pub fn analyses<'a>(input: &'a Input, k: usize) -> Vec<Analysis<'a>> {
     let mut out = vec![Analysis {
         kind: AnalysisKind::Naive,
         title: "Declared arms, time from the origin".into(),
-        time_from: "the origin".into(),
+        time_from: origin_words(input, &ep.name),
         groups: present(ep, r.arms.iter().map(|a| (&a.name, &a.label))),
         result: ep,
         left_out: None,
@@ -123,6 +123,70 @@ pub fn lines(input: &Input, analyses: &[Analysis]) -> Vec<Line> {
             fmt::median_ci(m.estimate, m.lower, m.upper)
         }),
     });
+    // Declared quantiles (`analysis.quantiles`): the time by which a share
+    // had the event, as R's quantile(fit, probs).
+    let probs: Vec<f64> = analyses[0]
+        .result
+        .by_arm
+        .first()
+        .map(|s| s.quantiles.iter().map(|q| q.p).collect())
+        .unwrap_or_default();
+    for (k, p) in probs.iter().enumerate() {
+        out.push(Line::PerGroup {
+            label: format!(
+                "Time to {}% with the event, {unit} [{level}% CI]",
+                fmt::num(p * 100.0)
+            ),
+            cells: per_group(&|a, g| match a.result.by_arm[g].quantiles.get(k) {
+                Some(q) => fmt::median_ci(q.quantile.estimate, q.quantile.lower, q.quantile.upper),
+                None => "–".into(),
+            }),
+        });
+    }
+    // Restricted mean survival time (`analysis.rmst_tau`).
+    if let Some(tau) = analyses[0]
+        .result
+        .by_arm
+        .iter()
+        .find_map(|s| s.rmst.as_ref().map(|r| r.tau))
+    {
+        out.push(Line::PerGroup {
+            label: format!(
+                "Restricted mean survival time to {} {unit}, {unit} (SE)",
+                fmt::num(tau)
+            ),
+            cells: per_group(&|a, g| match &a.result.by_arm[g].rmst {
+                Some(r) => format!(
+                    "{} ({})",
+                    fmt::dec(Some(r.estimate), 1),
+                    fmt::dec(Some(r.se), 1)
+                ),
+                None => "–".into(),
+            }),
+        });
+        out.push(Line::PerAnalysis {
+            label: format!(
+                "Difference in restricted mean survival time, {unit} (first group − second)"
+            ),
+            cells: analyses
+                .iter()
+                .map(
+                    |a| match (a.result.by_arm.first(), a.result.by_arm.get(1)) {
+                        (Some(x), Some(y)) if a.result.by_arm.len() == 2 => {
+                            match (&x.rmst, &y.rmst) {
+                                (Some(rx), Some(ry)) => format!(
+                                    "{} (point estimate; no confidence interval is computed)",
+                                    fmt::dec(Some(rx.estimate - ry.estimate), 1)
+                                ),
+                                _ => "–".into(),
+                            }
+                        }
+                        _ => "–".into(),
+                    },
+                )
+                .collect(),
+        });
+    }
     // The curve at the times in results.json (`analysis.at`), which are
     // the same for every group and analysis of the endpoint.
     let times: Vec<f64> = analyses[0]
@@ -205,8 +269,17 @@ pub fn lines(input: &Input, analyses: &[Analysis]) -> Vec<Line> {
         });
     }
     // Cox models: fitted for the declared arms (not for the landmark groups).
+    let alpha = input.alpha();
     let hr = |m: &CoxModel, terms: usize| -> String {
-        m.terms
+        let caveat = match m.ph_test.last() {
+            Some((_, t)) if t.p_value < alpha => format!(
+                "; caution: proportional hazards rejected (cox.zph global {}; see the notes)",
+                fmt::p_eq(t.p_value)
+            ),
+            _ => String::new(),
+        };
+        let text = m
+            .terms
             .iter()
             .take(terms)
             .map(|t| {
@@ -219,7 +292,8 @@ pub fn lines(input: &Input, analyses: &[Analysis]) -> Vec<Line> {
                 )
             })
             .collect::<Vec<_>>()
-            .join("; ")
+            .join("; ");
+        text + &caveat
     };
     let arm_terms = input.results.arms.len().saturating_sub(1);
     let naive_only = |f: &dyn Fn(&EndpointResult) -> Option<String>| -> Vec<String> {
@@ -246,11 +320,11 @@ pub fn lines(input: &Input, analyses: &[Analysis]) -> Vec<Line> {
             cells: naive_only(&|r| r.cox.as_ref().map(|c| hr(&c.unadjusted, arm_terms))),
         });
         if let Some(adj) = &cox.adjusted {
-            let covariates: Vec<&str> = adj
+            let covariates: Vec<String> = adj
                 .terms
                 .iter()
                 .skip(arm_terms)
-                .map(|t| t.term.as_str())
+                .map(|t| crate::term_label(&input.results.labels, &t.term))
                 .collect();
             out.push(Line::PerAnalysis {
                 label: format!(
@@ -264,7 +338,9 @@ pub fn lines(input: &Input, analyses: &[Analysis]) -> Vec<Line> {
                             let by: Vec<String> = m
                                 .missing_by_covariate
                                 .iter()
-                                .map(|c| format!("{} {}", c.column, c.rows))
+                                .map(|c| {
+                                    format!("{} {}", input.results.labels.label(&c.column), c.rows)
+                                })
                                 .collect();
                             cell.push_str(&format!(
                                 "; n = {}, {} left out for a missing covariate ({})",
@@ -325,7 +401,7 @@ pub fn lines(input: &Input, analyses: &[Analysis]) -> Vec<Line> {
         out.push(Line::PerAnalysis {
             label: format!(
                 "Hazard ratio [{level}% CI], {} as a time-varying covariate (Cox)",
-                tv.exposure
+                input.results.labels.label(&tv.exposure)
             ),
             cells: naive_only(&|_| Some(hr(&e.model, 1))),
         });
@@ -377,6 +453,11 @@ pub fn table(input: &Input, k: usize) -> Block {
         }
     }
     let mut notes = Vec::new();
+    let ph_rejected = rows.iter().any(|r| {
+        r.cells
+            .iter()
+            .any(|c| c.text.contains("proportional hazards rejected"))
+    });
     for a in &an {
         if a.kind != AnalysisKind::Naive {
             notes.push(format!("{}: time counted from {}.", a.title, a.time_from));
@@ -389,6 +470,9 @@ pub fn table(input: &Input, k: usize) -> Block {
     notes.push("Kaplan–Meier estimate at a time: the curve at that time (as R's summary(fit, times, extend = TRUE)); – where the time is after the group's last follow-up.".into());
     if ep.cox.is_some() {
         notes.push("Hazard ratios: Cox proportional hazards (R's coxph, Efron ties unless declared) of each arm against the reference arm, with Wald confidence intervals; fitted on the declared arms only.".into());
+    }
+    if ph_rejected {
+        notes.push(format!("Proportional hazards rejected (cox.zph global p < α = {}): the hazard ratio is an average of a ratio that changes over time and depends on the follow-up; read it with the restricted mean survival times and the curves, which do not assume proportional hazards.", fmt::num(input.alpha())));
     }
     if let Some(v) = ep.cox.as_ref().and_then(|c| c.unadjusted.variance.as_ref()) {
         notes.push(format!(
@@ -407,6 +491,33 @@ pub fn table(input: &Input, k: usize) -> Block {
         rows,
         notes,
         class: "numbers",
+    }
+}
+
+/// What an endpoint's time is counted from, in words: its origin column's
+/// label ("imatinib start"), or "the origin" for an endpoint declared by a
+/// time and a status.
+pub fn origin_words(input: &Input, endpoint: &str) -> String {
+    let origin = input
+        .study
+        .endpoints
+        .iter()
+        .find(|e| e.name == endpoint)
+        .and_then(|e| e.origin.as_deref());
+    match origin {
+        Some(col) => lower_first(&input.results.labels.label(col)),
+        None => "the origin".into(),
+    }
+}
+
+/// "Imatinib start" -> "imatinib start", but "PET scan" stays.
+fn lower_first(s: &str) -> String {
+    let mut chars = s.chars();
+    match (chars.next(), chars.next()) {
+        (Some(a), Some(b)) if a.is_uppercase() && !b.is_uppercase() => {
+            a.to_lowercase().chain(s.chars().skip(1)).collect()
+        }
+        _ => s.to_string(),
     }
 }
 
