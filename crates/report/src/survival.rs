@@ -36,10 +36,11 @@ pub enum Line {
 pub fn analyses<'a>(input: &'a Input, k: usize) -> Vec<Analysis<'a>> {
     let r = input.results;
     let ep = &r.endpoints[k];
+    let from = origin_words(input, &ep.name);
     let mut out = vec![Analysis {
         kind: AnalysisKind::Naive,
-        title: "Declared arms, time from the origin".into(),
-        time_from: origin_words(input, &ep.name),
+        title: format!("Declared arms, time from {from}"),
+        time_from: from,
         groups: present(ep, r.arms.iter().map(|a| (&a.name, &a.label))),
         result: ep,
         left_out: None,
