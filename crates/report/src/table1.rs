@@ -3,7 +3,7 @@
 
 use crate::doc::{Block, Cell, Row};
 use crate::fmt;
-use cohortflow_analysis::{BaselineRow, BaselineSummary, Results};
+use cohortflow_analysis::{BaselineRow, BaselineSummary, ContinuousCell, Results};
 use cohortflow_core::schema::{Labels, Summary};
 use cohortflow_core::table::csv_field;
 use std::fmt::Write as _;
@@ -70,29 +70,12 @@ pub fn lines(results: &Results) -> Vec<Line> {
                 push(
                     String::new(),
                     "median [IQR]",
-                    by_arm
-                        .iter()
-                        .map(|c| match c.median {
-                            Some(m) => format!(
-                                "{} [{}, {}]",
-                                fmt::dec(Some(m), 1),
-                                fmt::dec(c.q1, 1),
-                                fmt::dec(c.q3, 1)
-                            ),
-                            None => "–".into(),
-                        })
-                        .collect(),
+                    by_arm.iter().map(median_iqr).collect(),
                 );
                 push(
                     String::new(),
                     "mean (SD)",
-                    by_arm
-                        .iter()
-                        .map(|c| match c.mean {
-                            Some(m) => format!("{} ({})", fmt::dec(Some(m), 1), fmt::dec(c.sd, 1)),
-                            None => "–".into(),
-                        })
-                        .collect(),
+                    by_arm.iter().map(mean_sd).collect(),
                 );
                 by_arm.iter().map(|c| c.missing).collect()
             }
@@ -259,33 +242,8 @@ pub fn block(results: &Results) -> Block {
                     summaries.push(summary);
                 }
                 let (what, cells): (&str, Vec<String>) = match summary {
-                    Summary::Median => (
-                        "median [IQR]",
-                        by_arm
-                            .iter()
-                            .map(|c| match c.median {
-                                Some(m) => format!(
-                                    "{} [{}, {}]",
-                                    fmt::dec(Some(m), 1),
-                                    fmt::dec(c.q1, 1),
-                                    fmt::dec(c.q3, 1)
-                                ),
-                                None => "–".into(),
-                            })
-                            .collect(),
-                    ),
-                    Summary::Mean => (
-                        "mean (SD)",
-                        by_arm
-                            .iter()
-                            .map(|c| match c.mean {
-                                Some(m) => {
-                                    format!("{} ({})", fmt::dec(Some(m), 1), fmt::dec(c.sd, 1))
-                                }
-                                None => "–".into(),
-                            })
-                            .collect(),
-                    ),
+                    Summary::Median => ("median [IQR]", by_arm.iter().map(median_iqr).collect()),
+                    Summary::Mean => ("mean (SD)", by_arm.iter().map(mean_sd).collect()),
                 };
                 let mut r: Vec<Cell> = vec![format!("{title}, {what}").into()];
                 r.extend(cells.into_iter().map(Cell::from));
@@ -357,5 +315,26 @@ pub fn block(results: &Results) -> Block {
         rows,
         notes: table_notes,
         class: "numbers",
+    }
+}
+
+/// A continuous cell as "median [Q1, Q3]" (– without values).
+fn median_iqr(c: &ContinuousCell) -> String {
+    match c.median {
+        Some(m) => format!(
+            "{} [{}, {}]",
+            fmt::dec(Some(m), 1),
+            fmt::dec(c.q1, 1),
+            fmt::dec(c.q3, 1)
+        ),
+        None => "–".into(),
+    }
+}
+
+/// A continuous cell as "mean (SD)" (– without values).
+fn mean_sd(c: &ContinuousCell) -> String {
+    match c.mean {
+        Some(m) => format!("{} ({})", fmt::dec(Some(m), 1), fmt::dec(c.sd, 1)),
+        None => "–".into(),
     }
 }
