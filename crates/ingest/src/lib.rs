@@ -201,12 +201,6 @@ pub fn ingest_bytes(
     schema: &Schema,
     bytes: &[u8],
 ) -> Result<Ingested, IngestError> {
-    if let Some(p) = validate(source, schema)
-        .into_iter()
-        .find(|p| p.key != "source.path")
-    {
-        return Err(config_error(source, p));
-    }
     ingest_bytes_chunked(source, schema, bytes, None)
 }
 
