@@ -69,6 +69,15 @@ pub struct AnalysisConfig {
     pub emulation: Option<EmulationConfig>,
 }
 
+impl AnalysisConfig {
+    /// Whether an analysis reads the eligible patients (every patient past
+    /// the criteria, before the arms): the time-varying model, the landmark
+    /// and the emulation. Without them the cohort stage keeps no copy.
+    pub fn uses_eligible(&self) -> bool {
+        self.time_varying.is_some() || self.landmark.is_some() || self.emulation.is_some()
+    }
+}
+
 /// `[analysis.emulation]`: a target trial emulated by clone–censor–weight
 /// (see the `emulation` module for every convention).
 #[derive(Debug, Clone, Deserialize)]

@@ -63,6 +63,12 @@ pub enum AnalysisError {
         #[source]
         source: StatsError,
     },
+    /// An analysis of the eligible patients was asked for, but the cohort
+    /// stage did not keep them (a bug: see [`AnalysisConfig::uses_eligible`]).
+    #[error(
+        "the eligible patients were not kept for an analysis that needs them; this is a bug in cohortflow"
+    )]
+    NoEligible,
     /// A Cox model could not be fitted.
     #[error("{endpoint}: {model}: {message}")]
     Model {
@@ -155,15 +161,25 @@ struct EndpointWork {
 /// Runs the analysis on the cohort (a table with an `arm` column).
 /// `eligible` is every patient who passed the cohort criteria, before the
 /// arms (the population of the landmark and time-varying analyses unless
-/// they declare `population = "arms"`).
+/// they declare `population = "arms"`); it must be given when
+/// [`AnalysisConfig::uses_eligible`].
 pub fn analyse(
     cfg: &AnalysisConfig,
     arms: &[ArmInfo],
     endpoints: &[EndpointColumns],
     arm_column: &str,
     frame: &DataFrame,
-    eligible: &DataFrame,
+    eligible: Option<&DataFrame>,
 ) -> Result<Analysis, AnalysisError> {
+    let no_eligible;
+    let eligible = match eligible {
+        Some(e) => e,
+        None if cfg.uses_eligible() => return Err(AnalysisError::NoEligible),
+        None => {
+            no_eligible = frame.clear();
+            &no_eligible
+        }
+    };
     let arm_col = frame.column(arm_column)?.str()?.clone();
     let arm_index: Vec<Option<usize>> = arm_col
         .iter()

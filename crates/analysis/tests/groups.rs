@@ -123,7 +123,7 @@ fn one_three_and_four_group_studies_equal_r() {
                 origin: None,
                 competing: None,
             };
-            let a = analyse(&cfg, &arms, &[endpoint], "arm", &frame, &frame).unwrap();
+            let a = analyse(&cfg, &arms, &[endpoint], "arm", &frame, Some(&frame)).unwrap();
             let ep = &a.results.endpoints[0];
             let groups = case["groups"].as_array().unwrap();
             assert_eq!(ep.by_arm.len(), groups.len(), "{name}: groups");
@@ -221,7 +221,7 @@ fn an_empty_arm_is_counted_and_left_out_of_the_comparison() {
         origin: None,
         competing: None,
     };
-    let a = analyse(&cfg, &arms, &[endpoint], "arm", &frame, &frame).unwrap();
+    let a = analyse(&cfg, &arms, &[endpoint], "arm", &frame, Some(&frame)).unwrap();
     let counts: Vec<u64> = a.results.arms.iter().map(|a| a.n).collect();
     assert_eq!(counts, [3, 2, 0]);
     let ep = &a.results.endpoints[0];

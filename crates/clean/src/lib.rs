@@ -250,7 +250,7 @@ pub fn clean(
             .select([violated.clone().alias("v")])
             .collect()?;
         let violated = violated.column("v")?.bool()?.clone();
-        let counts = count_mask_by_source(&frame, &violated, sources)?;
+        let counts = table::counts_by_source_where(&frame, &violated, sources)?;
         for (acc, k) in accounts.iter_mut().zip(&counts) {
             let outcome = match action {
                 Action::Reject => Outcome::Rejected,
@@ -260,8 +260,10 @@ pub fn clean(
         }
         match action {
             Action::Reject => {
-                rejects.extend(rejects_for(&frame, &violated, name, columns)?);
-                frame = frame.filter(&!&violated)?;
+                if violated.any() {
+                    rejects.extend(rejects_for(&frame, &violated, name, columns)?);
+                    frame = frame.filter(&!&violated)?;
+                }
             }
             Action::Flag => {
                 let flags = frame.column(FLAGS)?.str()?.clone();
@@ -286,7 +288,7 @@ pub fn clean(
             drop_row[*d] = true;
         }
         let mask = BooleanChunked::from_slice("linked".into(), &drop_row);
-        let counts = count_mask_by_source(&frame, &mask, sources)?;
+        let counts = table::counts_by_source_where(&frame, &mask, sources)?;
         for (acc, k) in accounts.iter_mut().zip(&counts) {
             acc.add(Outcome::Rejected, &linkage.name, *k);
         }
@@ -306,31 +308,15 @@ pub fn clean(
                 ),
             });
         }
-        frame = frame.filter(&!&mask)?;
+        if !dropped.is_empty() {
+            frame = frame.filter(&!&mask)?;
+        }
     }
     Ok(Cleaned {
         frame,
         rejects,
         accounts,
     })
-}
-
-/// Rows of each source where `mask` is true, without copying them.
-fn count_mask_by_source(
-    frame: &DataFrame,
-    mask: &BooleanChunked,
-    sources: &[String],
-) -> PolarsResult<Vec<u64>> {
-    let src = frame.column(SOURCE)?.str()?;
-    let mut counts = vec![0u64; sources.len()];
-    for (m, s) in mask.iter().zip(src.iter()) {
-        if m == Some(true)
-            && let Some(k) = s.and_then(|s| sources.iter().position(|n| n == s))
-        {
-            counts[k] += 1;
-        }
-    }
-    Ok(counts)
 }
 
 fn rejects_for(

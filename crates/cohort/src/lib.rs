@@ -111,7 +111,8 @@ pub struct Selected {
     /// The eligible patients: every row that passed the criteria, before
     /// the arms step (a row in no arm has `arm` = [`NO_ARM`]). The
     /// population of the landmark and time-varying analyses by default.
-    pub eligible: DataFrame,
+    /// `None` unless `select` was asked to keep them.
+    pub eligible: Option<DataFrame>,
     pub accounts: Vec<StageAccount>,
     pub attrition: Vec<AttritionRow>,
 }
@@ -173,10 +174,15 @@ fn condition(what: &str, sql: &str) -> Result<Expr, CohortError> {
 }
 
 /// Applies the criteria in order and assigns arms.
+///
+/// Each criterion is evaluated on only the columns it names, taken from the
+/// rows still in; the whole table is filtered once, at the end (and once
+/// more for the eligible patients when `keep_eligible` asks for them).
 pub fn select(
     cfg: &CohortConfig,
     frame: DataFrame,
     sources: &[String],
+    keep_eligible: bool,
 ) -> Result<Selected, CohortError> {
     let mut accounts = table::open_accounts(STAGE, &frame, sources)?;
 
@@ -265,16 +271,22 @@ pub fn select(
         .chain((!cfg.arms.is_empty()).then(|| (NO_ARM_STEP.to_string(), None)))
         .collect();
     let no_arm_code = cfg.arms.len() as u32;
-    let mut eligible = None;
+    // The rows of `frame` still in after the steps so far.
+    let mut alive = vec![true; n];
+    let mut eligible_rows = None;
     for (step, (name, cond)) in steps.iter().enumerate() {
         if cond.is_none() {
-            eligible = Some(frame.clone());
+            eligible_rows = Some(alive.clone());
         }
         let keep: Vec<bool> = match cond {
-            Some(c) => eval_condition(&frame, &format!("criterion {name}"), c)?
-                .iter()
-                .map(|v| v == Some(true))
-                .collect(),
+            Some(c) => {
+                let what = format!("criterion {name}");
+                let rows_in = alive_rows(&frame, &alive, &what, c)?;
+                eval_condition(&rows_in, &what, c)?
+                    .iter()
+                    .map(|v| v == Some(true))
+                    .collect()
+            }
             None => arm_code.iter().map(|&c| c != no_arm_code).collect(),
         };
         // Before and removed, per source (and "all") and arm label, in one
@@ -336,8 +348,22 @@ pub fn select(
         arm_code.retain(|_| *it.next().expect("one per row"));
         let mut it = keep.iter();
         source_code.retain(|_| *it.next().expect("one per row"));
-        frame = frame.filter(&BooleanChunked::from_slice("keep".into(), &keep))?;
+        let mut it = keep.iter();
+        for a in alive.iter_mut().filter(|a| **a) {
+            *a = *it.next().expect("one per row");
+        }
     }
+    let eligible = match (keep_eligible, &eligible_rows) {
+        (true, Some(rows)) => {
+            Some(frame.filter(&BooleanChunked::from_slice("eligible".into(), rows))?)
+        }
+        _ => None,
+    };
+    let frame = if alive.iter().all(|a| *a) {
+        frame
+    } else {
+        frame.filter(&BooleanChunked::from_slice("keep".into(), &alive))?
+    };
 
     let ambiguous: Vec<String> = {
         let arms = frame.column(ARM)?.str()?;
@@ -359,7 +385,11 @@ pub fn select(
     if !ambiguous.is_empty() {
         return Err(CohortError::OverlappingArms { rows: ambiguous });
     }
-    let eligible = eligible.unwrap_or_else(|| frame.clone()).drop(ARMS_HELD)?;
+    let eligible = match eligible {
+        Some(e) => Some(e.drop(ARMS_HELD)?),
+        None if keep_eligible => Some(frame.drop(ARMS_HELD)?),
+        None => None,
+    };
     let frame = frame.drop(ARMS_HELD)?;
     Ok(Selected {
         frame,
@@ -367,6 +397,45 @@ pub fn select(
         accounts,
         attrition,
     })
+}
+
+/// The rows of `frame` still in (`alive`), with only the columns `cond`
+/// names when it names them all by name (a selector such as `*` takes the
+/// whole table): a condition sees the same rows and values either way, so
+/// it gives the same result, aggregates and `COUNT(*)` included.
+fn alive_rows(
+    frame: &DataFrame,
+    alive: &[bool],
+    what: &str,
+    cond: &Spanned<String>,
+) -> Result<DataFrame, CohortError> {
+    let expr = condition(what, cond.get_ref())?;
+    let mut names: Vec<PlSmallStr> = Vec::new();
+    let mut whole = false;
+    for e in &expr {
+        match e {
+            Expr::Column(c) if frame.column(c).is_ok() => {
+                if !names.contains(c) {
+                    names.push(c.clone());
+                }
+            }
+            Expr::Column(_) | Expr::Selector(_) => whole = true,
+            _ => {}
+        }
+    }
+    // A condition on no column (`TRUE`) still needs the rows' count.
+    if names.is_empty() {
+        names.push(SOURCE_ROW.into());
+    }
+    let narrow = if whole {
+        frame.clone()
+    } else {
+        frame.select(names)?
+    };
+    if alive.iter().all(|a| *a) {
+        return Ok(narrow);
+    }
+    Ok(narrow.filter(&BooleanChunked::from_slice("alive".into(), alive))?)
 }
 
 fn eval_condition(
@@ -385,7 +454,13 @@ fn eval_condition(
             what: what.to_string(),
             message: e.to_string(),
         })?;
-    Ok(out.column("c")?.bool()?.clone())
+    let c = out.column("c")?.bool()?.clone();
+    // A condition that is one value for the whole table (`TRUE`,
+    // `COUNT(*) > 10`) holds or fails for every row.
+    if c.len() == 1 && frame.height() != 1 {
+        return Ok(c.new_from_index(0, frame.height()));
+    }
+    Ok(c)
 }
 
 /// `attrition.csv`.
@@ -413,6 +488,61 @@ mod tests {
 
     fn spanned(s: &str) -> Spanned<String> {
         Spanned::new(0..0, s.to_string())
+    }
+
+    /// Each criterion sees only the rows the earlier ones kept, also when
+    /// it is evaluated on the columns it names alone: an aggregate is taken
+    /// over the rows still in, and a condition naming no column (or every
+    /// column) behaves the same. The table is filtered once, and the
+    /// eligible patients are kept only when asked for.
+    #[test]
+    fn criteria_see_the_rows_the_earlier_ones_kept() {
+        let frame = df! {
+            SOURCE => ["a", "a", "a", "a", "a", "b"],
+            SOURCE_ROW => [1i64, 2, 3, 4, 5, 1],
+            "x" => [1i64, 2, 3, 4, 10, 2],
+            "y" => [0i64, 0, 0, 0, 0, 1],
+        }
+        .unwrap();
+        let criterion = |name: &str, c: &str| Criterion {
+            name: name.into(),
+            condition: spanned(c),
+        };
+        let cfg = CohortConfig {
+            criteria: vec![
+                criterion("not large", "x < 10"),
+                criterion("not b", "y = 0"),
+                // Over the four rows still in the mean is 2.5 (over all six,
+                // 3.67: only x = 4 would pass).
+                criterion("at least the mean", "x >= AVG(x)"),
+                criterion("a constant", "TRUE"),
+                criterion("rows still in", "COUNT(*) = 2"),
+            ],
+            arms: vec![],
+        };
+        let sources = vec!["a".to_string(), "b".to_string()];
+        let Ok(s) = select(&cfg, frame.clone(), &sources, false) else {
+            panic!("the selection failed")
+        };
+        let x: Vec<Option<i64>> = s.frame.column("x").unwrap().i64().unwrap().iter().collect();
+        assert_eq!(x, vec![Some(3), Some(4)]);
+        assert_eq!(
+            s.frame.width(),
+            frame.width() + 1,
+            "every column and the arm"
+        );
+        assert!(s.eligible.is_none());
+        let removed: Vec<u64> = s
+            .attrition
+            .iter()
+            .filter(|r| r.source == "all" && r.arm == "all")
+            .map(|r| r.removed)
+            .collect();
+        assert_eq!(removed, vec![1, 1, 2, 0, 0]);
+        let Ok(kept) = select(&cfg, frame, &sources, true) else {
+            panic!("the selection failed")
+        };
+        assert_eq!(kept.eligible.map(|e| e.height()), Some(2));
     }
 
     /// Rows in two arms that a criterion removes are counted under their
@@ -447,7 +577,7 @@ mod tests {
         };
         let sources = vec!["a".to_string(), "b".to_string()];
         // x = 5 is in A only; x = 3 and 4 are in both and excluded first.
-        let Ok(s) = select(&cfg, frame.clone(), &sources) else {
+        let Ok(s) = select(&cfg, frame.clone(), &sources, true) else {
             panic!("the selection failed")
         };
         assert_eq!(
@@ -461,7 +591,7 @@ mod tests {
              2,in no arm,all,B,0,0,0\n2,in no arm,all,A,3,0,3\n2,in no arm,all,(none),2,2,0\n2,in no arm,all,all,5,2,3\n"
         );
         assert_eq!(s.frame.height(), 3);
-        assert_eq!(s.eligible.height(), 5);
+        assert_eq!(s.eligible.as_ref().map(DataFrame::height), Some(5));
         let excluded: Vec<(String, Vec<u64>)> = s
             .accounts
             .iter()
@@ -477,7 +607,7 @@ mod tests {
             criteria: Vec::new(),
             ..cfg
         };
-        let Err(err) = select(&cfg, frame, &sources) else {
+        let Err(err) = select(&cfg, frame, &sources, true) else {
             panic!("rows in two arms were accepted")
         };
         let err = err.to_string();

@@ -27,12 +27,21 @@ pub fn csv_field(v: &str) -> String {
 /// outputs and for snapshots, so it must be stable across runs.
 pub fn to_csv(df: &DataFrame, float_precision: usize) -> PolarsResult<String> {
     let mut buf = Vec::new();
+    write_csv(df, float_precision, &mut buf)?;
+    Ok(String::from_utf8(buf).expect("polars writes UTF-8 CSV"))
+}
+
+/// [`to_csv`] streamed into `w` (a large table is never held as text).
+pub fn write_csv<W: std::io::Write>(
+    df: &DataFrame,
+    float_precision: usize,
+    w: &mut W,
+) -> PolarsResult<()> {
     let mut df = df.clone();
-    CsvWriter::new(&mut buf)
+    CsvWriter::new(w)
         .include_header(true)
         .with_float_precision(Some(float_precision))
-        .finish(&mut df)?;
-    Ok(String::from_utf8(buf).expect("polars writes UTF-8 CSV"))
+        .finish(&mut df)
 }
 
 /// The row values of `columns` at `idx`, as `column=value` pairs joined by
@@ -61,6 +70,24 @@ pub fn counts_by_source(df: &DataFrame, sources: &[String]) -> PolarsResult<Vec<
     for s in df.column(SOURCE)?.str()?.iter().flatten() {
         if let Some(i) = sources.iter().position(|n| n == s) {
             counts[i] += 1;
+        }
+    }
+    Ok(counts)
+}
+
+/// Rows of each source where `mask` is true, counted without copying them.
+pub fn counts_by_source_where(
+    df: &DataFrame,
+    mask: &BooleanChunked,
+    sources: &[String],
+) -> PolarsResult<Vec<u64>> {
+    let src = df.column(SOURCE)?.str()?;
+    let mut counts = vec![0u64; sources.len()];
+    for (m, s) in mask.iter().zip(src.iter()) {
+        if m == Some(true)
+            && let Some(k) = s.and_then(|s| sources.iter().position(|n| n == s))
+        {
+            counts[k] += 1;
         }
     }
     Ok(counts)

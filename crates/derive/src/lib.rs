@@ -966,7 +966,7 @@ fn finish(
             .zip(&reason)
             .map(|(f, r)| Some(r.is_none() && f.contains(why)))
             .collect();
-        let counts = table::counts_by_source(&frame.filter(&mask)?, sources)?;
+        let counts = table::counts_by_source_where(&frame, &mask, sources)?;
         for (acc, k) in accounts.iter_mut().zip(counts) {
             acc.add(Outcome::Flagged, why, k);
         }
@@ -1012,13 +1012,17 @@ fn finish(
             .iter()
             .map(|r| Some(r.as_ref().is_some_and(|(w, _)| w == why)))
             .collect();
-        let counts = table::counts_by_source(&frame.filter(&mask)?, sources)?;
+        let counts = table::counts_by_source_where(&frame, &mask, sources)?;
         for (acc, k) in accounts.iter_mut().zip(counts) {
             acc.add(Outcome::Rejected, why, k);
         }
     }
-    let keep: BooleanChunked = reason.iter().map(|r| Some(r.is_none())).collect();
-    let frame = frame.filter(&keep)?;
+    let frame = if reason.iter().all(Option::is_none) {
+        frame
+    } else {
+        let keep: BooleanChunked = reason.iter().map(|r| Some(r.is_none())).collect();
+        frame.filter(&keep)?
+    };
     Ok(Derived {
         frame,
         rejects,

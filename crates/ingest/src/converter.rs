@@ -14,7 +14,6 @@ use cohortflow_core::table::{SOURCE, SOURCE_ROW};
 use polars::prelude::*;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::path::PathBuf;
 
 /// Turns rows of raw cells into typed columns, rejects and the ledger count.
@@ -388,7 +387,7 @@ impl Converter {
         }
         // The first row of each key; a key met again marks both rows.
         let n = self.rows.len();
-        let mut first: HashMap<&str, usize, BuildHasherDefault<Fx>> =
+        let mut first: HashMap<&str, usize, foldhash::fast::FixedState> =
             HashMap::with_capacity_and_hasher(n, Default::default());
         let mut dup = vec![false; n];
         for (i, key) in self.keys.iter().enumerate() {
@@ -568,26 +567,6 @@ fn key_parts(mut key: &str) -> Vec<&str> {
         key = &rest[len..];
     }
     out
-}
-
-/// A fast hash for the duplicate search over every kept row's key (the
-/// keys are the export's own; no untrusted party chooses them to collide).
-#[derive(Default)]
-struct Fx(u64);
-
-impl Hasher for Fx {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut b = [0u8; 8];
-            b[..chunk.len()].copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(b))
-                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
-    }
 }
 
 #[cfg(test)]

@@ -131,7 +131,9 @@ struct Computed {
 }
 
 /// A stage table on its way to the writer thread.
-type TableSender = std::sync::mpsc::Sender<(&'static str, DataFrame)>;
+/// A table on its way to the writer thread, with its file name: a stage
+/// table (`.parquet`) or the cohort (`cohort.csv`, `matched.csv`).
+type TableSender = std::sync::mpsc::Sender<(String, DataFrame)>;
 
 /// [`run`] with options.
 ///
@@ -161,13 +163,17 @@ pub fn run_observed(
     let (computed, mut meter) = std::thread::scope(|scope| {
         let input_files = manifest_input_files(loaded);
         let input_hashes = scope.spawn(move || manifest::hash_files(&input_files));
-        let (tables, table_rx) = std::sync::mpsc::channel::<(&'static str, DataFrame)>();
+        let (tables, table_rx) = std::sync::mpsc::channel::<(String, DataFrame)>();
         let staging_dir = staging.clone();
         let writer = scope.spawn(move || -> Result<Vec<(String, String)>, Error> {
             let mut hashes = Vec::new();
-            for (name, df) in table_rx {
-                let file = format!("{name}.parquet");
-                let sha = write_parquet(&staging_dir.join(&file), df)?;
+            for (file, df) in table_rx {
+                let path = staging_dir.join(&file);
+                let sha = if file.ends_with(".csv") {
+                    write_table_csv(&path, &df)?
+                } else {
+                    write_parquet(&path, df)?
+                };
                 hashes.push((file, sha));
             }
             Ok(hashes)
@@ -224,7 +230,7 @@ fn compute<'p>(
     // writer may be gone only after an error of its own, which it reports.
     let keep = |name: &'static str, df: &DataFrame| {
         if stage_tables.keeps(name) {
-            let _ = tables.send((name, df.clone()));
+            let _ = tables.send((format!("{name}.parquet"), df.clone()));
         }
     };
     let mut ledger = Ledger::new();
@@ -292,9 +298,13 @@ fn compute<'p>(
     crate::rejected::check(&loaded.sources, &ledger, &linkage)?;
 
     meter.start("cohort");
-    let mut selected =
-        cohortflow_cohort::select(&loaded.file.cohort, derived.frame.clone(), &sources)
-            .map_err(|e| Error::Cohort(Box::new(e)))?;
+    let mut selected = cohortflow_cohort::select(
+        &loaded.file.cohort,
+        derived.frame.clone(),
+        &sources,
+        loaded.file.analysis.uses_eligible(),
+    )
+    .map_err(|e| Error::Cohort(Box::new(e)))?;
     info!(rows = selected.frame.height(), "selected");
     ledger.extend(std::mem::take(&mut selected.accounts));
     let design_warnings = design_warnings(loaded, &endpoints, &derived.frame, &selected.frame)?;
@@ -302,9 +312,12 @@ fn compute<'p>(
     // From here on rows are in the order of the row key, so that matching
     // and every estimate are the same whatever the order of the exports.
     selected.frame = sort_by_row_key(&selected.frame, loaded.file.pipeline.row_key.get_ref())?;
-    selected.eligible =
-        sort_by_row_key(&selected.eligible, loaded.file.pipeline.row_key.get_ref())?;
+    if let Some(e) = &selected.eligible {
+        selected.eligible = Some(sort_by_row_key(e, loaded.file.pipeline.row_key.get_ref())?);
+    }
     keep("cohort", &selected.frame);
+    // cohort.csv is written while the analysis computes.
+    let _ = tables.send(("cohort.csv".into(), selected.frame.clone()));
 
     let matched = match &loaded.file.matching {
         Some(cfg) => {
@@ -317,6 +330,8 @@ fn compute<'p>(
             )
             .map_err(|e| Error::Cohort(Box::new(e)))?;
             info!(rows = m.frame.height(), "matched");
+            let _ = tables.send(("matched.parquet".into(), m.frame.clone()));
+            let _ = tables.send(("matched.csv".into(), m.frame.clone()));
             ledger.extend(m.accounts.clone());
             Some(m)
         }
@@ -366,10 +381,10 @@ fn compute<'p>(
         &endpoint_columns,
         cohortflow_cohort::ARM,
         analysed,
-        &selected.eligible,
+        selected.eligible.as_ref(),
     )
     .map_err(|e| Error::Analysis(Box::new(e)))?;
-    drop(std::mem::take(&mut selected.eligible));
+    drop(selected.eligible.take());
 
     let mut results = analysis.results;
     // Patients a model left out for a missing covariate are in the ledger,
@@ -429,7 +444,8 @@ fn compute<'p>(
     ))
 }
 
-/// Writes every output but the stage tables into the staging folder, the
+/// Writes every output but those of the writer thread (the stage tables,
+/// cohort.csv and the matched tables) into the staging folder, the
 /// manifest last. On an error the staging folder removes itself when it is
 /// dropped.
 #[allow(clippy::too_many_arguments)]
@@ -468,10 +484,6 @@ fn write_outputs(
     };
     std::thread::scope(|scope| -> Result<(), Error> {
         let report = scope.spawn(|| cohortflow_report::build(&report));
-        if let Some(m) = &c.matched {
-            let sha = write_parquet(&staging.join("matched.parquet"), m.frame.clone())?;
-            hashes.insert("matched.parquet".to_string(), sha);
-        }
         let mut write = |name: &str, bytes: &[u8]| -> Result<(), Error> {
             let path = staging.join(name);
             std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
@@ -479,12 +491,6 @@ fn write_outputs(
             Ok(())
         };
         if let Some(m) = &c.matched {
-            write(
-                "matched.csv",
-                table::to_csv(&m.frame, 6)
-                    .map_err(stage_error("matching"))?
-                    .as_bytes(),
-            )?;
             write(
                 "balance.csv",
                 cohortflow_cohort::matching::balance_csv(&m.summary).as_bytes(),
@@ -497,12 +503,6 @@ fn write_outputs(
                 cohortflow_analysis::cif_csv(&c.cif_curves).as_bytes(),
             )?;
         }
-        write(
-            "cohort.csv",
-            table::to_csv(&c.cohort, 6)
-                .map_err(stage_error("cohort"))?
-                .as_bytes(),
-        )?;
         write(
             "rejects.csv",
             rejects::to_csv(&c.rejects, options.rejects_values()).as_bytes(),
@@ -624,6 +624,19 @@ fn write_parquet(path: &Path, mut df: DataFrame) -> Result<String, Error> {
         .with_compression(ParquetCompression::Snappy)
         .finish(&mut df)
         .map_err(|e| Error::io(path, e))?;
+    hashing.inner.flush().map_err(|e| Error::io(path, e))?;
+    Ok(format!("{:x}", hashing.hasher.finalize()))
+}
+
+/// Writes `df` as CSV (as `table::to_csv`: floats with 6 decimals) and
+/// returns the file's sha256, computed on the bytes as they are written.
+fn write_table_csv(path: &Path, df: &DataFrame) -> Result<String, Error> {
+    let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+    let mut hashing = HashingWriter {
+        inner: std::io::BufWriter::with_capacity(1 << 20, file),
+        hasher: Sha256::new(),
+    };
+    table::write_csv(df, 6, &mut hashing).map_err(|e| Error::io(path, e))?;
     hashing.inner.flush().map_err(|e| Error::io(path, e))?;
     Ok(format!("{:x}", hashing.hasher.finalize()))
 }
