@@ -414,12 +414,10 @@ fn alive_rows(
     let mut whole = false;
     for e in &expr {
         match e {
-            Expr::Column(c) if frame.column(c).is_ok() => {
-                if !names.contains(c) {
-                    names.push(c.clone());
-                }
-            }
-            Expr::Column(_) | Expr::Selector(_) => whole = true,
+            // A column the table lacks: the whole table, for polars' error.
+            Expr::Column(c) if frame.column(c).is_err() => whole = true,
+            Expr::Column(c) if !names.contains(c) => names.push(c.clone()),
+            Expr::Selector(_) => whole = true,
             _ => {}
         }
     }
