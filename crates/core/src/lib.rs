@@ -10,7 +10,8 @@
 //! - [`expr`]: SQL expressions (filters, derived columns) compiled by polars'
 //!   own SQL support and checked against a schema before any data is read.
 //! - [`table`]: the provenance columns every row carries and the readable CSV
-//!   rendering used for outputs and snapshots.
+//!   rendering used for outputs and snapshots; [`fixed`]: its floats, with a
+//!   fixed number of decimals, exactly as `format!` writes them but faster.
 //! - [`problem`]: configuration problems located by key and byte span.
 //! - [`design`]: covariates turned into model terms (indicators for
 //!   categories, a declared rule for missing values).
@@ -29,6 +30,7 @@
 
 pub mod design;
 pub mod expr;
+pub mod fixed;
 pub mod ledger;
 pub mod lineage;
 pub mod matching;

@@ -32,16 +32,55 @@ pub fn to_csv(df: &DataFrame, float_precision: usize) -> PolarsResult<String> {
 }
 
 /// [`to_csv`] streamed into `w` (a large table is never held as text).
+/// The float columns are written as text first by [`crate::fixed`] (each
+/// column on a thread of its own): the same bytes as polars' own
+/// `{:.p$}`, several times faster.
 pub fn write_csv<W: std::io::Write>(
     df: &DataFrame,
     float_precision: usize,
     w: &mut W,
 ) -> PolarsResult<()> {
-    let mut df = df.clone();
+    let columns: Vec<Column> = std::thread::scope(|scope| {
+        let jobs: Vec<_> = df
+            .columns()
+            .iter()
+            .map(|c| match c.dtype() {
+                DataType::Float64 | DataType::Float32 => {
+                    Err(scope.spawn(move || fixed_text(c, float_precision)))
+                }
+                _ => Ok(c.clone()),
+            })
+            .collect();
+        jobs.into_iter()
+            .map(|j| match j {
+                Ok(c) => Ok(c),
+                Err(h) => h.join().expect("writing floats does not panic"),
+            })
+            .collect::<PolarsResult<_>>()
+    })?;
+    let mut df = DataFrame::new(df.height(), columns)?;
     CsvWriter::new(w)
         .include_header(true)
         .with_float_precision(Some(float_precision))
         .finish(&mut df)
+}
+
+/// A float column as the text [`to_csv`] writes for it (null stays null).
+fn fixed_text(c: &Column, p: usize) -> PolarsResult<Column> {
+    let f = c.cast(&DataType::Float64)?;
+    let mut out = StringChunkedBuilder::new(c.name().clone(), f.len());
+    let mut buf = String::new();
+    for v in f.f64()?.iter() {
+        match v {
+            Some(x) => {
+                buf.clear();
+                crate::fixed::push_fixed(&mut buf, x, p);
+                out.append_value(buf.as_str());
+            }
+            None => out.append_null(),
+        }
+    }
+    Ok(out.finish().into_column())
 }
 
 /// The row values of `columns` at `idx`, as `column=value` pairs joined by
