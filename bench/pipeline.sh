@@ -105,7 +105,7 @@ esac
 # would not fit a sheet.
 synth() {
     local n=$1 dir=$DATA/mgist-$1$SUFFIX
-    if [ ! -f "$dir/.synth-$SEED" ]; then
+    if [ ! -f "$dir/.synth-$SEED-$CENTRE_B" ]; then
         rm -rf "$dir"
         local m
         m=$(measure "$LOGS/synth-$n.log" "$BIN" synth mgist --patients "$n" --seed "$SEED" --out "$dir" \
@@ -115,7 +115,7 @@ synth() {
                 --out "$dir" --centre-b-format csv)
         fi
         [ "$m" != FAIL ] || { cat "$LOGS/synth-$n.log"; exit 1; }
-        echo "$m" >"$dir/.synth-$SEED"
+        echo "$m" >"$dir/.synth-$SEED-$CENTRE_B"
     fi
     cp bench/pipelines/mgist-r-work.toml "$dir/"
     # The full study without its target-trial emulation: the emulation's
@@ -136,7 +136,7 @@ echo "== load before: $LOAD_BEFORE"
 # ---- --rows N: cohortflow alone ----------------------------------------------
 if [ -n "$ROWS" ]; then
     dir=$(synth "$ROWS")
-    echo "== synth $ROWS rows: $(cat "$dir/.synth-$SEED") (wall s, peak KB); $(du -sh "$dir" | cut -f1) on disk"
+    echo "== synth $ROWS rows: $(cat "$dir/.synth-$SEED-$CENTRE_B") (wall s, peak KB); $(du -sh "$dir" | cut -f1) on disk"
     m=$(measure "$LOGS/cf-r-work-$ROWS.log" "$BIN" run "$dir/mgist-r-work.toml" --out "$RUNS/r-work-$ROWS")
     if [ "$m" = FAIL ]; then
         echo "cohortflow run mgist-r-work on $ROWS rows: FAILED (log: $LOGS/cf-r-work-$ROWS.log)"
@@ -158,7 +158,7 @@ R_CAP_KB=${R_CAP_KB:-$(awk '/^MemTotal:/ { printf "%d", $2 * 0.8 }' /proc/meminf
 RSCRIPT_CAPPED=(bash -c 'ulimit -v "$0" && exec Rscript "$@"' "$R_CAP_KB")
 for n in $SIZES; do
     dir=$(synth "$n")
-    SYN[$n]=$(cat "$dir/.synth-$SEED")
+    SYN[$n]=$(cat "$dir/.synth-$SEED-$CENTRE_B")
     echo "== $(fmt_rows "$n") rows ($dir; synth: ${SYN[$n]} wall s / peak KB)"
     cf_t="" cf_m="" r_t="" r_m="" f_t="" f_m=""
     for rep in $(seq 1 "$REPS"); do
