@@ -18,6 +18,30 @@ mod synth;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+// mimalloc's own setter (in the library the `mimalloc` crate links; its
+// `extended` bindings would add a crate for this one call).
+unsafe extern "C" {
+    fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
+}
+
+/// `mi_option_purge_delay` in the bundled mimalloc v2's `mimalloc.h`.
+const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
+
+/// Freed memory goes back to the system after 500 ms instead of mimalloc's
+/// 10 ms: a stage frees and allocates tables of the same size again within
+/// that time, and every page given back and taken again is zeroed by the
+/// kernel. On 10M rows the kernel's page zeroing was 36 % of the run's CPU
+/// time (perf). Single runs of the benchmark's R-work pipeline on 10M rows
+/// (noisy: the kernel's huge-page zeroing varies from run to run): 10 ms
+/// 34.1 s (ingest 18.7–19.6 s in two runs), 500 ms 24.7–31.7 s (ingest
+/// 10.6–17.2 s in five runs) with the same peak of 5.8 GB; 2,000 ms 24.8 s
+/// but 6.2 GB (docs/performance.md).
+fn tune_allocator() {
+    // SAFETY: mi_option_set only stores the option's value; any option
+    // number and value are accepted.
+    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 500) };
+}
+
 use clap::{Parser, Subcommand};
 use cohortflow_pipeline::{Error, Outcome, RunSummary};
 use std::path::{Path, PathBuf};
@@ -98,6 +122,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    tune_allocator();
     let cli = Cli::parse();
     init_logging(cli.verbose);
     if let Some(code) = regression::execute(&cli.command, &cli.pipelines) {
