@@ -46,6 +46,11 @@ impl<T: Copy + Default> Prim<T> {
         self.valid.append(&mut other.valid);
     }
 
+    fn reserve(&mut self, values: usize) {
+        self.values.reserve(values);
+        self.valid.reserve(values);
+    }
+
     /// The values as a polars array: moved when every value is there.
     fn into_chunked<P>(self, name: PlSmallStr) -> ChunkedArray<P>
     where
@@ -110,6 +115,12 @@ impl Texts {
             }
         }
         *self = out;
+    }
+
+    fn reserve(&mut self, values: usize, bytes: usize) {
+        self.bytes.reserve(bytes);
+        self.ends.reserve(values);
+        self.valid.reserve(values);
     }
 
     fn append(&mut self, other: Texts) {
@@ -192,6 +203,29 @@ impl Builder {
             Builder::Float(b) => b.truncate(n),
             Builder::Date(b) => b.truncate(n),
             Builder::Bool(b) => b.truncate(n),
+        }
+    }
+
+    /// (values, text bytes) held.
+    pub(crate) fn size(&self) -> (usize, usize) {
+        match self {
+            Builder::Str(b) => (b.len(), b.bytes.len()),
+            Builder::Int(b) => (b.values.len(), 0),
+            Builder::Float(b) => (b.values.len(), 0),
+            Builder::Date(b) => (b.values.len(), 0),
+            Builder::Bool(b) => (b.values.len(), 0),
+        }
+    }
+
+    /// Room for `values` more values and `bytes` more text bytes, so that
+    /// appending several builders grows the buffers once.
+    pub(crate) fn reserve(&mut self, values: usize, bytes: usize) {
+        match self {
+            Builder::Str(b) => b.reserve(values, bytes),
+            Builder::Int(b) => b.reserve(values),
+            Builder::Float(b) => b.reserve(values),
+            Builder::Date(b) => b.reserve(values),
+            Builder::Bool(b) => b.reserve(values),
         }
     }
 

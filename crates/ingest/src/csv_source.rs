@@ -196,6 +196,11 @@ fn read_text(
     // order may be a key seen in an earlier chunk: any problem found apart
     // is then looked for again in one pass, which names the first exactly.
     let again = conv.fails_fast() && conv.has_unique_key() && n > 1;
+    conv.reserve_for(
+        results
+            .iter()
+            .filter_map(|r| r.as_ref().ok().map(|(f, _)| f)),
+    );
     let mut counts = RecordLines::default();
     let mut whole = false;
     for r in results {

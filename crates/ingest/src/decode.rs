@@ -42,7 +42,8 @@ const CP1251_UTF8_BOM: &str = "\u{43f}\u{bb}\u{457}";
 
 pub fn decode(raw: &[u8], declared: Encoding, toml: &str) -> Result<Decoded, DecodeError> {
     let (encoding, skip) = resolve(raw, declared, toml)?;
-    decode_body(&raw[skip..], encoding, toml)
+    let (text, glued) = decode_body(&raw[skip..], encoding, toml)?;
+    Ok(finish(text, glued, encoding))
 }
 
 /// [`decode`] of bytes the caller gives up: a UTF-8 file becomes its text
@@ -58,10 +59,17 @@ pub(crate) fn decode_owned(
         return match String::from_utf8(raw) {
             Ok(text) => Ok(finish(text, false, encoding)),
             // The strict decoder names the invalid bytes and their line.
-            Err(e) => decode_body(e.as_bytes(), encoding, toml),
+            Err(e) => {
+                let (text, glued) = decode_body(e.as_bytes(), encoding, toml)?;
+                Ok(finish(text, glued, encoding))
+            }
         };
     }
-    decode_body(&raw[skip..], encoding, toml)
+    let (text, glued) = decode_body(&raw[skip..], encoding, toml)?;
+    // The bytes are not needed once decoded: freed before the line ends
+    // are normalised (on a registry-size export, hundreds of megabytes).
+    drop(raw);
+    Ok(finish(text, glued, encoding))
 }
 
 /// The encoding to read `raw` in and the length of its byte order mark.
@@ -123,8 +131,9 @@ fn resolve(raw: &[u8], declared: Encoding, toml: &str) -> Result<(Encoding, usiz
     Ok((encoding, raw.len() - body.len()))
 }
 
-/// Decodes the bytes after the byte order mark.
-fn decode_body(body: &[u8], encoding: Encoding, toml: &str) -> Result<Decoded, DecodeError> {
+/// Decodes the bytes after the byte order mark: the text, and whether it
+/// holds a glued UTF-8 mark (see below).
+fn decode_body(body: &[u8], encoding: Encoding, toml: &str) -> Result<(String, bool), DecodeError> {
     let (codec, name): (&'static encoding_rs::Encoding, &str) = match encoding {
         Encoding::Utf8 => (encoding_rs::UTF_8, "UTF-8"),
         Encoding::Windows1251 => (encoding_rs::WINDOWS_1251, "windows-1251"),
@@ -164,7 +173,7 @@ fn decode_body(body: &[u8], encoding: Encoding, toml: &str) -> Result<Decoded, D
     // The three bytes are three characters in windows-1251, so they stand
     // in the bytes where the three characters stand in the text.
     let glued = encoding == Encoding::Windows1251 && memchr::memmem::find(body, UTF8_BOM).is_some();
-    Ok(finish(decoded, glued, encoding))
+    Ok((decoded, glued))
 }
 
 /// The decoded text with a glued UTF-8 mark read as the mark (`glued`) and
@@ -233,9 +242,16 @@ fn decode_strict(
     bytes: &[u8],
 ) -> Result<String, (String, Vec<u8>)> {
     let mut decoder = codec.new_decoder_without_bom_handling();
-    let cap = decoder
-        .max_utf8_buffer_length_without_replacement(bytes.len())
-        .unwrap_or(bytes.len() * 3 + 16);
+    // encoding_rs touches every page of the capacity it is given: the
+    // worst case (three bytes out per byte in for windows-1251) would map
+    // twice the memory the text needs. A single-byte encoding's exact
+    // length is counted instead; should it fall short the loop reserves.
+    let cap = match single_byte_utf8_len(codec, bytes) {
+        Some(n) => n,
+        None => decoder
+            .max_utf8_buffer_length_without_replacement(bytes.len())
+            .unwrap_or(bytes.len() * 3 + 16),
+    };
     let mut out = String::with_capacity(cap);
     let mut read = 0;
     loop {
@@ -254,6 +270,44 @@ fn decode_strict(
             }
         }
     }
+}
+
+/// The UTF-8 length of `bytes` in a single-byte encoding (each byte's
+/// length taken from encoding_rs's own decoding of it; a byte it cannot
+/// decode counts 0, the decoder stops there), counted on every core.
+/// `None` for an encoding that is not single-byte.
+fn single_byte_utf8_len(codec: &'static encoding_rs::Encoding, bytes: &[u8]) -> Option<usize> {
+    if !codec.is_single_byte() {
+        return None;
+    }
+    let mut len = [0usize; 256];
+    for (b, l) in len.iter_mut().enumerate() {
+        let mut d = codec.new_decoder_without_bom_handling();
+        let mut s = String::with_capacity(8);
+        if let (encoding_rs::DecoderResult::InputEmpty, _) =
+            d.decode_to_string_without_replacement(&[b as u8], &mut s, true)
+        {
+            *l = s.len();
+        }
+    }
+    use rayon::prelude::*;
+    let counts = bytes
+        .par_chunks(1 << 20)
+        .map(|c| {
+            let mut h = [0usize; 256];
+            for &b in c {
+                h[b as usize] += 1;
+            }
+            h
+        })
+        .reduce(
+            || [0usize; 256],
+            |mut a, b| {
+                a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+                a
+            },
+        );
+    Some(counts.iter().zip(len).map(|(n, l)| n * l).sum::<usize>() + 16)
 }
 
 /// `(bytes of line ends, line of the position after `text`)`: `\r\n`, `\r`
@@ -280,22 +334,31 @@ fn count_lines(text: &[u8]) -> (u64, u64) {
 /// The text with every line end as `\n`, and its number of physical lines.
 fn normalise(text: String) -> (String, u64) {
     let trailing = !text.is_empty() && !text.ends_with(['\n', '\r']);
-    let bytes = text.as_bytes();
-    if memchr::memchr(b'\r', bytes).is_none() {
-        let ends = memchr::memchr_iter(b'\n', bytes).count() as u64;
+    if memchr::memchr(b'\r', text.as_bytes()).is_none() {
+        let ends = memchr::memchr_iter(b'\n', text.as_bytes()).count() as u64;
         return (text, ends + u64::from(trailing));
     }
-    // Every `\r` ends a line: as `\n`, or dropped before a `\n`.
-    let mut out = String::with_capacity(text.len());
+    // Every `\r` ends a line: as `\n`, or dropped before a `\n`. Done in
+    // place (the text only shrinks), so a CRLF export is not copied.
+    let mut bytes = text.into_bytes();
+    let mut write = 0;
     let mut from = 0;
-    for i in memchr::memchr_iter(b'\r', bytes) {
-        out.push_str(&text[from..i]);
+    while let Some(k) = memchr::memchr(b'\r', &bytes[from..]) {
+        let i = from + k;
+        bytes.copy_within(from..i, write);
+        write += i - from;
         if bytes.get(i + 1) != Some(&b'\n') {
-            out.push('\n');
+            bytes[write] = b'\n';
+            write += 1;
         }
         from = i + 1;
     }
-    out.push_str(&text[from..]);
+    let len = bytes.len();
+    bytes.copy_within(from..len, write);
+    write += len - from;
+    bytes.truncate(write);
+    // Only ASCII `\r` bytes were removed or replaced by `\n`: still UTF-8.
+    let out = String::from_utf8(bytes).expect("removing ASCII bytes keeps UTF-8 valid");
     let ends = memchr::memchr_iter(b'\n', out.as_bytes()).count() as u64;
     (out, ends + u64::from(trailing))
 }
@@ -313,6 +376,46 @@ mod tests {
             out.extend(if le { u.to_le_bytes() } else { u.to_be_bytes() });
         }
         out
+    }
+
+    /// The in-place normalisation against the plain rule (`\r\n`, then a
+    /// lone `\r`, become `\n`) on random texts of line ends and letters.
+    #[test]
+    fn normalising_in_place_is_the_plain_rule() {
+        let alphabet = ["a", "\r", "\n", "ж", "\r\n", "€"];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..5000 {
+            let mut text = String::new();
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            for _ in 0..(x >> 58) {
+                x = x
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                text.push_str(alphabet[(x >> 61) as usize % alphabet.len()]);
+            }
+            let plain = text.replace("\r\n", "\n").replace('\r', "\n");
+            let trailing = u64::from(!text.is_empty() && !text.ends_with(['\n', '\r']));
+            let lines = plain.matches('\n').count() as u64 + trailing;
+            assert_eq!(normalise(text.clone()), (plain, lines), "{text:?}");
+        }
+    }
+
+    /// The counted length of a windows-1251 text is its decoded length
+    /// (every byte value: one-, two- and three-byte characters).
+    #[test]
+    fn single_byte_length_is_exact() {
+        let all: Vec<u8> = (0..=255u8).collect();
+        let mut bytes = all.repeat(3);
+        bytes.extend(b"\x88\x84\xb9 \xcf\xee\xeb");
+        let text = decode_strict(encoding_rs::WINDOWS_1251, &bytes).unwrap();
+        assert_eq!(
+            single_byte_utf8_len(encoding_rs::WINDOWS_1251, &bytes),
+            Some(text.len() + 16)
+        );
+        assert!(text.ends_with("€„№ Пол"));
+        assert_eq!(single_byte_utf8_len(encoding_rs::UTF_8, &bytes), None);
     }
 
     #[test]
