@@ -35,7 +35,8 @@ const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
 /// (noisy: the kernel's huge-page zeroing varies from run to run): 10 ms
 /// 34.1 s (ingest 18.7–19.6 s in two runs), 500 ms 24.7–31.7 s (ingest
 /// 10.6–17.2 s in five runs) with the same peak of 5.8 GB; 2,000 ms 24.8 s
-/// but 6.2 GB (docs/performance.md).
+/// but 6.2 GB. The benchmark run after it gave 32.9 s: the gain is within
+/// the noise of single runs and not proven (docs/performance.md).
 fn tune_allocator() {
     // SAFETY: mi_option_set only stores the option's value; any option
     // number and value are accepted.
