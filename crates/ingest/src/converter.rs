@@ -102,10 +102,6 @@ impl Converter {
         }
     }
 
-    /// Appends the rows, rejects and counts of `next`, a fork that read the
-    /// records after this one's. With `on_error = "fail"` and a unique key,
-    /// `false` when a key of `next` is one this converter has seen: the
-    /// run must then be read in one piece to name the first problem.
     /// Room for the rows of `forks`, absorbed next: each buffer grows once
     /// instead of doubling (every new page costs a fault and its zeroing).
     pub fn reserve_for<'a>(&mut self, forks: impl Iterator<Item = &'a Converter> + Clone) {
@@ -121,6 +117,10 @@ impl Converter {
         self.keys.reserve(forks.map(|f| f.keys.len()).sum());
     }
 
+    /// Appends the rows, rejects and counts of `next`, a fork that read the
+    /// records after this one's. With `on_error = "fail"` and a unique key,
+    /// `false` when a key of `next` is one this converter has seen: the
+    /// run must then be read in one piece to name the first problem.
     pub fn absorb(&mut self, next: Converter) -> bool {
         let mut clean = true;
         if self.on_error == OnError::Fail && !self.unique.is_empty() {

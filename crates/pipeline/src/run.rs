@@ -130,15 +130,15 @@ struct Computed {
     databases: HashMap<String, cohortflow_ingest::DatabaseRead>,
 }
 
-/// A stage table on its way to the writer thread.
 /// A table on its way to the writer thread, with its file name: a stage
 /// table (`.parquet`) or the cohort (`cohort.csv`, `matched.csv`).
 type TableSender = std::sync::mpsc::Sender<(String, DataFrame)>;
 
 /// [`run`] with options.
 ///
-/// The stage tables are written (and hashed while written) by a second
-/// thread while the later stages and the analysis compute; each stage's
+/// The stage tables and the cohort (`cohort.csv`, the matched tables) are
+/// written (and hashed while written) by a second thread while the later
+/// stages and the analysis compute; each stage's
 /// frame is dropped as soon as the next stage and the writer are done with
 /// it. The inputs are hashed for the manifest by a third thread while
 /// ingest reads them. What each stage cost is logged and kept in the
