@@ -253,6 +253,61 @@ fn snils_text(p: &Patient) -> String {
     }
 }
 
+/// A field of centre B's CSV: quoted when it holds the separator.
+fn quote_comma(s: &str) -> Vec<u8> {
+    if s.contains(',') {
+        format!("\"{s}\"").into_bytes()
+    } else {
+        s.as_bytes().to_vec()
+    }
+}
+
+/// The fields after the record number up to the tumour size, each after
+/// `sep`, and the `sep` before the size: SNILS, sex, birth and diagnosis
+/// dates, primary site, mutation.
+fn push_baseline(line: &mut Vec<u8>, p: &Patient, codes: &Encoded, sep: u8, date_sep: u8) {
+    line.push(sep);
+    line.extend_from_slice(snils_text(p).as_bytes());
+    line.push(sep);
+    line.extend_from_slice(&codes.sex[usize::from(p.sex)]);
+    line.push(sep);
+    push_date(line, p.birth, date_sep);
+    line.push(sep);
+    push_date(line, p.diagnosis, date_sep);
+    line.push(sep);
+    line.extend_from_slice(&codes.site[usize::from(p.site)]);
+    line.push(sep);
+    line.extend_from_slice(&codes.mutation[usize::from(p.mutation)]);
+    line.push(sep);
+}
+
+/// The fields after the tumour size, each after `sep`: metastatic sites,
+/// imatinib line and start, best response, the progression, surgery and
+/// death dates, and the last follow-up (a planted bad date where the
+/// patient has one).
+fn push_course(line: &mut Vec<u8>, p: &Patient, codes: &Encoded, sep: u8, date_sep: u8) {
+    line.push(sep);
+    line.extend_from_slice(&codes.mets[usize::from(p.mets)]);
+    line.push(sep);
+    push_uint(line, u64::from(p.line));
+    line.push(sep);
+    push_date(line, p.start, date_sep);
+    line.push(sep);
+    line.extend_from_slice(&codes.response[usize::from(p.response)]);
+    for d in [p.progression, p.surgery, p.death] {
+        line.push(sep);
+        if let Some(d) = d {
+            push_date(line, d, date_sep);
+        }
+    }
+    line.push(sep);
+    if p.bad_last_followup {
+        push_bad_date(line, p.last_followup, date_sep);
+    } else {
+        push_date(line, p.last_followup, date_sep);
+    }
+}
+
 fn create(path: &Path) -> Result<BufWriter<File>, SynthError> {
     File::create(path)
         .map(|f| BufWriter::with_capacity(1 << 20, f))
@@ -285,44 +340,13 @@ fn centre_a(opts: &Options, path: &Path) -> Result<u64, SynthError> {
             line.push(b'0');
         }
         push_uint(&mut line, p.id_number);
-        line.push(b';');
-        line.extend_from_slice(snils_text(&p).as_bytes());
-        line.push(b';');
-        line.extend_from_slice(&codes.sex[usize::from(p.sex)]);
-        line.push(b';');
-        push_date(&mut line, p.birth, b'.');
-        line.push(b';');
-        push_date(&mut line, p.diagnosis, b'.');
-        line.push(b';');
-        line.extend_from_slice(&codes.site[usize::from(p.site)]);
-        line.push(b';');
-        line.extend_from_slice(&codes.mutation[usize::from(p.mutation)]);
-        line.push(b';');
+        push_baseline(&mut line, &p, &codes, b';', b'.');
         if let Some(mm) = p.size_mm {
             push_uint(&mut line, u64::from(mm / 10));
             line.push(b',');
             push_uint(&mut line, u64::from(mm % 10));
         }
-        line.push(b';');
-        line.extend_from_slice(&codes.mets[usize::from(p.mets)]);
-        line.push(b';');
-        push_uint(&mut line, u64::from(p.line));
-        line.push(b';');
-        push_date(&mut line, p.start, b'.');
-        line.push(b';');
-        line.extend_from_slice(&codes.response[usize::from(p.response)]);
-        for d in [p.progression, p.surgery, p.death] {
-            line.push(b';');
-            if let Some(d) = d {
-                push_date(&mut line, d, b'.');
-            }
-        }
-        line.push(b';');
-        if p.bad_last_followup {
-            push_bad_date(&mut line, p.last_followup, b'.');
-        } else {
-            push_date(&mut line, p.last_followup, b'.');
-        }
+        push_course(&mut line, &p, &codes, b';', b'.');
         line.extend_from_slice(b"\r\n");
         w.write_all(&line).map_err(io(path))?;
         rows += 1;
@@ -339,23 +363,10 @@ fn b_id(p: &Patient) -> String {
 /// code with a comma (`liver, peritoneum`) quoted.
 fn centre_b_csv(opts: &Options, path: &Path) -> Result<u64, SynthError> {
     let mut w = create(path)?;
-    let quote = |s: &str| {
-        if s.contains(',') {
-            format!("\"{s}\"").into_bytes()
-        } else {
-            s.as_bytes().to_vec()
-        }
-    };
-    let codes = Encoded::new(&CODES_B, |s| {
-        if s.contains(',') {
-            format!("\"{s}\"").into_bytes()
-        } else {
-            s.as_bytes().to_vec()
-        }
-    });
+    let codes = Encoded::new(&CODES_B, quote_comma);
     let mut line: Vec<u8> = HEADER_B
         .iter()
-        .map(|h| quote(h))
+        .map(|h| quote_comma(h))
         .collect::<Vec<_>>()
         .join(&b","[..]);
     line.push(b'\n');
@@ -368,42 +379,11 @@ fn centre_b_csv(opts: &Options, path: &Path) -> Result<u64, SynthError> {
         let p = model::patient(opts.seed, row);
         line.clear();
         line.extend_from_slice(b_id(&p).as_bytes());
-        line.push(b',');
-        line.extend_from_slice(snils_text(&p).as_bytes());
-        line.push(b',');
-        line.extend_from_slice(&codes.sex[usize::from(p.sex)]);
-        line.push(b',');
-        push_date(&mut line, p.birth, b'/');
-        line.push(b',');
-        push_date(&mut line, p.diagnosis, b'/');
-        line.push(b',');
-        line.extend_from_slice(&codes.site[usize::from(p.site)]);
-        line.push(b',');
-        line.extend_from_slice(&codes.mutation[usize::from(p.mutation)]);
-        line.push(b',');
+        push_baseline(&mut line, &p, &codes, b',', b'/');
         if let Some(mm) = p.size_mm {
             push_uint(&mut line, u64::from(mm));
         }
-        line.push(b',');
-        line.extend_from_slice(&codes.mets[usize::from(p.mets)]);
-        line.push(b',');
-        push_uint(&mut line, u64::from(p.line));
-        line.push(b',');
-        push_date(&mut line, p.start, b'/');
-        line.push(b',');
-        line.extend_from_slice(&codes.response[usize::from(p.response)]);
-        for d in [p.progression, p.surgery, p.death] {
-            line.push(b',');
-            if let Some(d) = d {
-                push_date(&mut line, d, b'/');
-            }
-        }
-        line.push(b',');
-        if p.bad_last_followup {
-            push_bad_date(&mut line, p.last_followup, b'/');
-        } else {
-            push_date(&mut line, p.last_followup, b'/');
-        }
+        push_course(&mut line, &p, &codes, b',', b'/');
         line.push(b'\n');
         w.write_all(&line).map_err(io(path))?;
         rows += 1;
