@@ -193,7 +193,10 @@ pub fn select(
     let arm_masks: Vec<BooleanChunked> = cfg
         .arms
         .iter()
-        .map(|a| eval_condition(&frame, &format!("arm {}", a.name), &a.condition))
+        .map(|a| {
+            let what = format!("arm {}", a.name);
+            eval_condition(&frame, &what, condition(&what, a.condition.get_ref())?)
+        })
         .collect::<Result<_, _>>()?;
     let mut arm_names: Vec<String> = cfg.groups().into_iter().map(|(n, _)| n).collect();
     if !cfg.arms.is_empty() {
@@ -281,8 +284,9 @@ pub fn select(
         let keep: Vec<bool> = match cond {
             Some(c) => {
                 let what = format!("criterion {name}");
-                let rows_in = alive_rows(&frame, &alive, &what, c)?;
-                eval_condition(&rows_in, &what, c)?
+                let expr = condition(&what, c.get_ref())?;
+                let rows_in = alive_rows(&frame, &alive, &expr)?;
+                eval_condition(&rows_in, &what, expr)?
                     .iter()
                     .map(|v| v == Some(true))
                     .collect()
@@ -399,20 +403,14 @@ pub fn select(
     })
 }
 
-/// The rows of `frame` still in (`alive`), with only the columns `cond`
+/// The rows of `frame` still in (`alive`), with only the columns `expr`
 /// names when it names them all by name (a selector such as `*` takes the
 /// whole table): a condition sees the same rows and values either way, so
 /// it gives the same result, aggregates and `COUNT(*)` included.
-fn alive_rows(
-    frame: &DataFrame,
-    alive: &[bool],
-    what: &str,
-    cond: &Spanned<String>,
-) -> Result<DataFrame, CohortError> {
-    let expr = condition(what, cond.get_ref())?;
+fn alive_rows(frame: &DataFrame, alive: &[bool], expr: &Expr) -> Result<DataFrame, CohortError> {
     let mut names: Vec<PlSmallStr> = Vec::new();
     let mut whole = false;
-    for e in &expr {
+    for e in expr {
         match e {
             // A column the table lacks: the whole table, for polars' error.
             Expr::Column(c) if frame.column(c).is_err() => whole = true,
@@ -439,14 +437,12 @@ fn alive_rows(
 fn eval_condition(
     frame: &DataFrame,
     what: &str,
-    cond: &Spanned<String>,
+    cond: Expr,
 ) -> Result<BooleanChunked, CohortError> {
     let out = frame
         .clone()
         .lazy()
-        .select([condition(what, cond.get_ref())?
-            .fill_null(lit(false))
-            .alias("c")])
+        .select([cond.fill_null(lit(false)).alias("c")])
         .collect()
         .map_err(|e| CohortError::Condition {
             what: what.to_string(),
