@@ -5,7 +5,8 @@
 //! prints), cohortflow-regress (`diff`, `baseline`, `check`; see
 //! `regression.rs`), cohortflow-scan (`scan`), cohortflow-synth (`synth`;
 //! see `synth.rs`), clap, tracing-subscriber and indicatif (the progress
-//! bar of a run on a terminal, `progress.rs`).
+//! bar of a run on a terminal, `progress.rs`), mimalloc (the allocator) and
+//! libc (one `prctl`, `tune_allocator`).
 
 mod progress;
 mod regression;
@@ -24,7 +25,8 @@ unsafe extern "C" {
     fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
 }
 
-/// `mi_option_purge_delay` in the bundled mimalloc v2's `mimalloc.h`.
+/// `mi_option_purge_delay` in the bundled mimalloc's `mimalloc.h` (v3; the
+/// same number in v2).
 const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
 
 /// Freed memory goes back to the system after 500 ms instead of mimalloc's
@@ -37,10 +39,27 @@ const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
 /// 10.6–17.2 s in five runs) with the same peak of 5.8 GB; 2,000 ms 24.8 s
 /// but 6.2 GB. The benchmark run after it gave 32.9 s: the gain is within
 /// the noise of single runs and not proven (docs/performance.md).
+///
+/// Transparent huge pages are turned off for the process. mimalloc asks for
+/// them (`madvise(MADV_HUGEPAGE)`) on every arena it maps, and the kernel
+/// then zeroes 2 MiB at the first touch of each, whether the tables use it
+/// or not. On this 2-core VM the kernel's page zeroing was a third of a
+/// million-row run's CPU time (perf: `clear_page_erms` under
+/// `do_huge_pmd_anonymous_page`), and runs with them were bimodal. Measured
+/// on the benchmark's R-work pipeline (docs/performance.md, "Huge pages"):
+/// system time on 10M rows 18.2 s with them, 10.2 s without. The setting is
+/// the process's own (`PR_SET_THP_DISABLE`, Linux ≥ 3.15); the machine's
+/// is untouched. Where the call is refused, the run goes on as before.
 fn tune_allocator() {
     // SAFETY: mi_option_set only stores the option's value; any option
     // number and value are accepted.
     unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 500) };
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_THP_DISABLE takes one integer argument and the rest
+    // zero; it changes only this process's memory policy.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
 }
 
 use clap::{Parser, Subcommand};

@@ -41,16 +41,6 @@ impl<T: Copy + Default> Prim<T> {
         });
     }
 
-    fn append(&mut self, mut other: Prim<T>) {
-        self.values.append(&mut other.values);
-        self.valid.append(&mut other.valid);
-    }
-
-    fn reserve(&mut self, values: usize) {
-        self.values.reserve(values);
-        self.valid.reserve(values);
-    }
-
     /// The values as a polars array: moved when every value is there.
     fn into_chunked<P>(self, name: PlSmallStr) -> ChunkedArray<P>
     where
@@ -115,19 +105,6 @@ impl Texts {
             }
         }
         *self = out;
-    }
-
-    fn reserve(&mut self, values: usize, bytes: usize) {
-        self.bytes.reserve(bytes);
-        self.ends.reserve(values);
-        self.valid.reserve(values);
-    }
-
-    fn append(&mut self, other: Texts) {
-        let base = self.bytes.len();
-        self.bytes.push_str(&other.bytes);
-        self.ends.extend(other.ends.iter().map(|e| e + base));
-        self.valid.extend(other.valid);
     }
 }
 
@@ -203,41 +180,6 @@ impl Builder {
             Builder::Float(b) => b.truncate(n),
             Builder::Date(b) => b.truncate(n),
             Builder::Bool(b) => b.truncate(n),
-        }
-    }
-
-    /// (values, text bytes) held.
-    pub(crate) fn size(&self) -> (usize, usize) {
-        match self {
-            Builder::Str(b) => (b.len(), b.bytes.len()),
-            Builder::Int(b) => (b.values.len(), 0),
-            Builder::Float(b) => (b.values.len(), 0),
-            Builder::Date(b) => (b.values.len(), 0),
-            Builder::Bool(b) => (b.values.len(), 0),
-        }
-    }
-
-    /// Room for `values` more values and `bytes` more text bytes, so that
-    /// appending several builders grows the buffers once.
-    pub(crate) fn reserve(&mut self, values: usize, bytes: usize) {
-        match self {
-            Builder::Str(b) => b.reserve(values, bytes),
-            Builder::Int(b) => b.reserve(values),
-            Builder::Float(b) => b.reserve(values),
-            Builder::Date(b) => b.reserve(values),
-            Builder::Bool(b) => b.reserve(values),
-        }
-    }
-
-    /// Appends the values of `other`, a builder of the same column.
-    pub(crate) fn append(&mut self, other: Builder) {
-        match (self, other) {
-            (Builder::Str(a), Builder::Str(b)) => a.append(b),
-            (Builder::Int(a), Builder::Int(b)) => a.append(b),
-            (Builder::Float(a), Builder::Float(b)) => a.append(b),
-            (Builder::Date(a), Builder::Date(b)) => a.append(b),
-            (Builder::Bool(a), Builder::Bool(b)) => a.append(b),
-            _ => unreachable!("builders of one column have one type"),
         }
     }
 

@@ -12,6 +12,7 @@ use cohortflow_core::rejects::Reject;
 use cohortflow_core::schema::Schema;
 use cohortflow_core::table::{SOURCE, SOURCE_ROW};
 use polars::prelude::*;
+use rayon::prelude::*;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::path::PathBuf;
@@ -21,7 +22,14 @@ pub(crate) struct Converter {
     pub plans: Vec<Plan>,
     /// For each plan, the index of its column in the source's fields.
     pub fields: Vec<usize>,
+    /// The columns of the rows pushed here since the last [`Converter::seal`].
     builders: Vec<Builder>,
+    /// Earlier runs of rows, in file order, each with its row count: the
+    /// builders of each chunk a parallel read absorbed, kept apart (no copy)
+    /// until `finish` turns each into polars chunks on all cores.
+    parts: Vec<(usize, Vec<Builder>)>,
+    /// Rows held in `parts`.
+    sealed: usize,
     rows: Vec<i64>,
     rejects: Vec<Reject>,
     counts: [u64; REASONS.len()],
@@ -65,6 +73,8 @@ impl Converter {
             fields: Vec::new(),
             plans,
             builders,
+            parts: Vec::new(),
+            sealed: 0,
             rows: Vec::new(),
             rejects: Vec::new(),
             counts: [0; REASONS.len()],
@@ -86,6 +96,8 @@ impl Converter {
             plans: self.plans.clone(),
             fields: self.fields.clone(),
             builders: self.plans.iter().map(|p| Builder::new(p.kind)).collect(),
+            parts: Vec::new(),
+            sealed: 0,
             rows: Vec::new(),
             rejects: Vec::new(),
             counts: [0; REASONS.len()],
@@ -102,19 +114,25 @@ impl Converter {
         }
     }
 
-    /// Room for the rows of `forks`, absorbed next: each buffer grows once
-    /// instead of doubling (every new page costs a fault and its zeroing).
+    /// Room for the row numbers and keys of `forks`, absorbed next: each
+    /// list grows once instead of doubling (every new page costs a fault and
+    /// its zeroing). Their columns are not copied (`absorb`).
     pub fn reserve_for<'a>(&mut self, forks: impl Iterator<Item = &'a Converter> + Clone) {
-        for (k, b) in self.builders.iter_mut().enumerate() {
-            let (values, bytes) = forks
-                .clone()
-                .filter_map(|f| f.builders.get(k).map(Builder::size))
-                .fold((0, 0), |(v, t), (fv, ft)| (v + fv, t + ft));
-            b.reserve(values, bytes);
-        }
         let rows: usize = forks.clone().map(|f| f.rows.len()).sum();
         self.rows.reserve(rows);
         self.keys.reserve(forks.map(|f| f.keys.len()).sum());
+    }
+
+    /// Closes the run of rows in `builders` (if any) as a part of its own;
+    /// the rows pushed next go to fresh builders.
+    fn seal(&mut self) {
+        let n = self.rows.len() - self.sealed;
+        if n > 0 {
+            let fresh = self.plans.iter().map(|p| Builder::new(p.kind)).collect();
+            let run = std::mem::replace(&mut self.builders, fresh);
+            self.parts.push((n, run));
+            self.sealed += n;
+        }
     }
 
     /// Appends the rows, rejects and counts of `next`, a fork that read the
@@ -134,9 +152,12 @@ impl Converter {
                 }
             }
         }
-        for (b, n) in self.builders.iter_mut().zip(next.builders) {
-            b.append(n);
-        }
+        // The columns move as whole parts: no value is copied here.
+        self.seal();
+        let mut next = next;
+        next.seal();
+        self.parts.append(&mut next.parts);
+        self.sealed += next.sealed;
         self.rows.extend(next.rows);
         self.keys.extend(next.keys);
         self.rejects.extend(next.rejects);
@@ -277,7 +298,8 @@ impl Converter {
         cell: impl Fn(usize) -> RawCell<'a>,
     ) -> Result<(), IngestError> {
         self.read += 1;
-        let kept = self.rows.len();
+        // Rows in `builders` (the rows before are sealed in `parts`).
+        let kept = self.rows.len() - self.sealed;
         let mut first: Option<&'static str> = None;
         let mut columns = Vec::new();
         let mut values = Vec::new();
@@ -466,9 +488,17 @@ impl Converter {
         let count = shared.len() as u64;
         drop(shared);
         drop(lines);
-        for b in &mut self.builders {
-            b.retain(&keep);
+        self.seal();
+        let mut at = 0;
+        for (n, builders) in &mut self.parts {
+            let part = &keep[at..at + *n];
+            at += *n;
+            for b in builders.iter_mut() {
+                b.retain(part);
+            }
+            *n = part.iter().filter(|k| **k).count();
         }
+        self.sealed = self.parts.iter().map(|(n, _)| n).sum();
         let mut i = 0;
         self.rows.retain(|_| {
             i += 1;
@@ -491,20 +521,45 @@ impl Converter {
         let duplicates = self.reject_duplicates();
         let duplicate_reason = self.duplicate_reason();
         let height = self.rows.len();
+        let data_file = self.data_file.clone();
         let polars_err = |e: PolarsError| {
             IngestError::new(
-                &self.data_file,
+                &data_file,
                 format!("could not assemble the table: {e}"),
                 "this is a bug in cohortflow; please report it with the source file",
             )
         };
+        // Each part becomes polars chunks on its own core; a column is its
+        // parts' chunks in file order (not copied into one here: the
+        // pipeline joins the sources' frames and makes each column one
+        // chunk once).
+        self.seal();
+        let mut parts = std::mem::take(&mut self.parts);
+        if parts.is_empty() {
+            parts.push((0, std::mem::take(&mut self.builders)));
+        }
+        let plans = &self.plans;
+        let built: Vec<Vec<Series>> = parts
+            .into_par_iter()
+            .map(|(_, builders)| {
+                plans
+                    .iter()
+                    .zip(builders)
+                    .map(|(plan, b)| b.into_series(&plan.canonical))
+                    .collect::<PolarsResult<Vec<Series>>>()
+            })
+            .collect::<PolarsResult<_>>()
+            .map_err(polars_err)?;
         let mut by_name: HashMap<String, Series> = HashMap::new();
-        let builders = std::mem::take(&mut self.builders);
-        for (plan, b) in self.plans.iter().zip(builders) {
-            by_name.insert(
-                plan.canonical.clone(),
-                b.into_series(&plan.canonical).map_err(polars_err)?,
-            );
+        let mut built = built.into_iter();
+        let mut columns_of = built.next().unwrap_or_default();
+        for part in built {
+            for (column, more) in columns_of.iter_mut().zip(part) {
+                column.append_owned(more).map_err(polars_err)?;
+            }
+        }
+        for (plan, column) in self.plans.iter().zip(columns_of) {
+            by_name.insert(plan.canonical.clone(), column);
         }
         let mut columns: Vec<Column> = vec![
             StringChunked::full(SOURCE.into(), &self.source, height)
