@@ -29,6 +29,9 @@ use cohortflow_core::table::{self, SOURCE, SOURCE_ROW};
 use cohortflow_core::{ConfigProblem, Spanned};
 use polars::prelude::*;
 use serde::Deserialize;
+use verdicts::Verdicts;
+
+mod verdicts;
 
 const STAGE: &str = "derive";
 
@@ -687,10 +690,8 @@ pub fn derive(
     }
     let mut frame = lf.collect()?;
 
-    // Per row, the first reason it cannot be kept (None = fine), and the
-    // flags it collects.
-    let mut reason: Vec<Option<(String, Vec<String>)>> = vec![None; frame.height()];
-    let mut flags: Vec<Vec<String>> = vec![Vec::new(); frame.height()];
+    // Per row, the first reason it cannot be kept, and the flags it collects.
+    let mut verdicts = Verdicts::new(frame.height());
 
     // Derived columns in order: non-finite numbers, then the declared range.
     for (i, c) in cfg.columns.iter().enumerate() {
@@ -700,20 +701,20 @@ pub fn derive(
             c.name,
             column_key(i)
         );
-        judge_nonfinite(&frame, &c.name, &why, action, &mut reason)?;
+        judge_nonfinite(&frame, &c.name, &why, action, &mut verdicts)?;
         let dtype = frame.column(&c.name)?.dtype().clone();
         let range = cschema::range_check(&c.name, dtype, &c.range_decl(), None)
             .map_err(|e| polars_err!(ComputeError: "{}: {e}", column_key(i)))?;
         if let Some(range) = range {
             let why = format!("{} ({})", range.reason(), column_key(i));
-            judge_range(&frame, &range, &why, &mut reason, &mut flags)?;
+            judge_range(&frame, &range, &why, &mut verdicts)?;
         }
     }
     for (name, ep) in endpoints {
         if ep.is_time_and_status() {
-            time_and_status(&mut frame, name, ep, &mut reason, &mut flags)?;
+            time_and_status(&mut frame, name, ep, &mut verdicts)?;
         } else {
-            from_dates(&mut frame, name, ep, &mut reason, &mut flags)?;
+            from_dates(&mut frame, name, ep, &mut verdicts)?;
         }
         let why = format!(
             "{} (endpoints.{name}): not a finite number (NaN or infinite)",
@@ -724,15 +725,11 @@ pub fn derive(
             &time_column(name),
             &why,
             cfg.on_nonfinite,
-            &mut reason,
+            &mut verdicts,
         )?;
     }
-    finish(frame, reason, flags, accounts, sources)
+    finish(frame, verdicts, accounts, sources)
 }
-
-/// Rows' first reason to be rejected (`None`: kept), with the columns it
-/// was judged on.
-type Reasons = Vec<Option<(String, Vec<String>)>>;
 
 /// The endpoint `name` from a time column and a status condition: the
 /// time as given (in the endpoint's unit), the event where the condition
@@ -743,8 +740,7 @@ fn time_and_status(
     frame: &mut DataFrame,
     name: &str,
     ep: &EndpointConfig,
-    reason: &mut Reasons,
-    flags: &mut [Vec<String>],
+    verdicts: &mut Verdicts,
 ) -> PolarsResult<()> {
     let Some(time_col) = &ep.time else {
         polars_bail!(ComputeError: "endpoint {name}: time and event are both needed");
@@ -811,12 +807,9 @@ fn time_and_status(
                 };
                 if t == 0.0 {
                     match ep.checks.zero_time {
-                        Action::Flag => flags[i].push(format!("endpoint {name}: zero time")),
+                        Action::Flag => verdicts.flag(i, &format!("endpoint {name}: zero time")),
                         Action::Reject => {
-                            if reason[i].is_none() {
-                                reason[i] =
-                                    Some((format!("endpoint {name}: zero time"), involved.clone()));
-                            }
+                            verdicts.reject(i, &format!("endpoint {name}: zero time"), &involved);
                             time.push(None);
                             event.push(None);
                             cause.push(None);
@@ -831,9 +824,7 @@ fn time_and_status(
             }
         };
         if let Some(why) = why {
-            if reason[i].is_none() {
-                reason[i] = Some((why, involved.clone()));
-            }
+            verdicts.reject(i, &why, &involved);
             time.push(None);
             event.push(None);
             cause.push(None);
@@ -852,8 +843,7 @@ fn from_dates(
     frame: &mut DataFrame,
     name: &str,
     ep: &EndpointConfig,
-    reason: &mut Reasons,
-    flags: &mut [Vec<String>],
+    verdicts: &mut Verdicts,
 ) -> PolarsResult<()> {
     let events_cols = ep.event_date_columns();
     let (Some(origin_col), false, Some(censor_col)) =
@@ -910,11 +900,9 @@ fn from_dates(
             &ep.checks,
         ) {
             Ok(row) => {
-                flags[i].extend(
-                    row.flags
-                        .iter()
-                        .map(|c| format!("endpoint {name}: {}", c.describe(ep))),
-                );
+                for c in &row.flags {
+                    verdicts.flag(i, &format!("endpoint {name}: {}", c.describe(ep)));
+                }
                 time.push(Some(row.days / ep.unit.days()));
                 event.push(Some(row.event));
                 // the cause of the earliest date; on a tie the cause
@@ -928,11 +916,12 @@ fn from_dates(
                 });
             }
             Err(check) => {
-                if reason[i].is_none() {
-                    reason[i] = Some((
-                        format!("endpoint {name}: {}", check.describe(ep)),
-                        involved.clone(),
-                    ));
+                if verdicts.kept(i) {
+                    verdicts.reject(
+                        i,
+                        &format!("endpoint {name}: {}", check.describe(ep)),
+                        &involved,
+                    );
                 }
                 time.push(None);
                 event.push(None);
@@ -951,76 +940,66 @@ fn from_dates(
 /// Flags counted, rejects written, rows removed: the end of the stage.
 fn finish(
     mut frame: DataFrame,
-    reason: Reasons,
-    flags: Vec<Vec<String>>,
+    verdicts: Verdicts,
     mut accounts: Vec<StageAccount>,
     sources: &[String],
 ) -> PolarsResult<Derived> {
     // Flags: counted per reason in the ledger and appended to `flags`.
-    let mut flag_reasons: Vec<&String> = flags.iter().flatten().collect();
-    flag_reasons.sort();
-    flag_reasons.dedup();
-    for why in flag_reasons {
-        let mask: BooleanChunked = flags
-            .iter()
-            .zip(&reason)
-            .map(|(f, r)| Some(r.is_none() && f.contains(why)))
-            .collect();
+    for why in verdicts.flag_texts() {
+        let mask = BooleanChunked::from_slice("".into(), &verdicts.kept_and_flagged(why));
         let counts = table::counts_by_source_where(&frame, &mask, sources)?;
         for (acc, k) in accounts.iter_mut().zip(counts) {
             acc.add(Outcome::Flagged, why, k);
         }
     }
     if frame.column(table::FLAGS).is_ok() {
-        let old = frame.column(table::FLAGS)?.str()?.clone();
-        let updated: StringChunked = old
-            .iter()
-            .zip(&flags)
-            .map(|(o, f)| {
-                let all: Vec<&str> = o.into_iter().chain(f.iter().map(|s| s.as_str())).collect();
-                (!all.is_empty()).then(|| all.join("; "))
-            })
-            .collect();
-        frame.with_column(updated.with_name(table::FLAGS.into()).into_column())?;
+        let flagged = verdicts.flags_by_row();
+        if !flagged.is_empty() {
+            let old = frame.column(table::FLAGS)?.str()?.clone();
+            let mut next = flagged.iter().peekable();
+            let updated: StringChunked = old
+                .iter()
+                .enumerate()
+                .map(|(i, o)| match next.next_if(|(row, _)| *row == i) {
+                    Some((_, f)) => {
+                        let all: Vec<&str> = o.into_iter().chain(f.iter().copied()).collect();
+                        Some(all.join("; "))
+                    }
+                    None => o.map(str::to_string),
+                })
+                .collect();
+            frame.with_column(updated.with_name(table::FLAGS.into()).into_column())?;
+        }
     }
 
     let mut rejects = Vec::new();
-    let mut reasons_in_order: Vec<String> = Vec::new();
-    for (i, r) in reason.iter().enumerate() {
-        if let Some((why, cols)) = r {
-            if !reasons_in_order.contains(why) {
-                reasons_in_order.push(why.clone());
+    if !verdicts.all_kept() {
+        let source = frame.column(SOURCE)?.str()?;
+        let source_row = frame.column(SOURCE_ROW)?.i64()?;
+        for i in 0..frame.height() {
+            if let Some((why, cols)) = verdicts.reason(i) {
+                rejects.push(Reject {
+                    source: source.get(i).unwrap_or("").to_string(),
+                    source_row: source_row.get(i).unwrap_or(0),
+                    stage: STAGE.into(),
+                    rule: why.clone(),
+                    columns: cols.join(", "),
+                    values: table::describe_row(&frame, i, cols),
+                });
             }
-            rejects.push(Reject {
-                source: frame
-                    .column(SOURCE)?
-                    .str()?
-                    .get(i)
-                    .unwrap_or("")
-                    .to_string(),
-                source_row: frame.column(SOURCE_ROW)?.i64()?.get(i).unwrap_or(0),
-                stage: STAGE.into(),
-                rule: why.clone(),
-                columns: cols.join(", "),
-                values: table::describe_row(&frame, i, cols),
-            });
         }
     }
-    reasons_in_order.sort();
-    for why in &reasons_in_order {
-        let mask: BooleanChunked = reason
-            .iter()
-            .map(|r| Some(r.as_ref().is_some_and(|(w, _)| w == why)))
-            .collect();
+    for why in verdicts.reason_texts() {
+        let mask = BooleanChunked::from_slice("".into(), &verdicts.rejected_for(why));
         let counts = table::counts_by_source_where(&frame, &mask, sources)?;
         for (acc, k) in accounts.iter_mut().zip(counts) {
             acc.add(Outcome::Rejected, why, k);
         }
     }
-    let frame = if reason.iter().all(Option::is_none) {
+    let frame = if verdicts.all_kept() {
         frame
     } else {
-        let keep: BooleanChunked = reason.iter().map(|r| Some(r.is_none())).collect();
+        let keep = BooleanChunked::from_slice("".into(), &verdicts.keep_mask());
         frame.filter(&keep)?
     };
     Ok(Derived {
@@ -1038,7 +1017,7 @@ fn judge_nonfinite(
     column: &str,
     why: &str,
     action: NonFinite,
-    reason: &mut [Option<(String, Vec<String>)>],
+    verdicts: &mut Verdicts,
 ) -> PolarsResult<()> {
     let values = frame.column(column)?;
     if !matches!(values.dtype(), DataType::Float32 | DataType::Float64) {
@@ -1049,7 +1028,7 @@ fn judge_nonfinite(
     let bad: Vec<usize> = values
         .iter()
         .enumerate()
-        .filter(|(i, v)| v.is_some_and(|v| !v.is_finite()) && reason[*i].is_none())
+        .filter(|(i, v)| v.is_some_and(|v| !v.is_finite()) && verdicts.kept(*i))
         .map(|(i, _)| i)
         .collect();
     if bad.is_empty() {
@@ -1070,8 +1049,9 @@ fn judge_nonfinite(
             if bad.len() > 5 { ", ..." } else { "" }
         ));
     }
+    let columns = [column.to_string()];
     for i in bad {
-        reason[i] = Some((why.to_string(), vec![column.to_string()]));
+        verdicts.reject(i, why, &columns);
     }
     Ok(())
 }
@@ -1082,8 +1062,7 @@ fn judge_range(
     frame: &DataFrame,
     range: &RangeCheck,
     why: &str,
-    reason: &mut [Option<(String, Vec<String>)>],
-    flags: &mut [Vec<String>],
+    verdicts: &mut Verdicts,
 ) -> PolarsResult<()> {
     let violated = frame
         .clone()
@@ -1091,17 +1070,14 @@ fn judge_range(
         .select([range.violated().alias("v")])
         .collect()?;
     let violated = violated.column("v")?.bool()?.clone();
+    let columns = [range.column.clone()];
     for (i, v) in violated.iter().enumerate() {
         if v != Some(true) {
             continue;
         }
         match range.action {
-            RangeAction::Reject => {
-                if reason[i].is_none() {
-                    reason[i] = Some((why.to_string(), vec![range.column.clone()]));
-                }
-            }
-            RangeAction::Flag => flags[i].push(why.to_string()),
+            RangeAction::Reject => verdicts.reject(i, why, &columns),
+            RangeAction::Flag => verdicts.flag(i, why),
         }
     }
     Ok(())

@@ -241,6 +241,9 @@ fn decode_strict(
     codec: &'static encoding_rs::Encoding,
     bytes: &[u8],
 ) -> Result<String, (String, Vec<u8>)> {
+    if let Some(text) = decode_single_byte(codec, bytes) {
+        return Ok(text);
+    }
     let mut decoder = codec.new_decoder_without_bom_handling();
     // encoding_rs touches every page of the capacity it is given: the
     // worst case (three bytes out per byte in for windows-1251) would map
@@ -272,11 +275,10 @@ fn decode_strict(
     }
 }
 
-/// The UTF-8 length of `bytes` in a single-byte encoding (each byte's
-/// length taken from encoding_rs's own decoding of it; a byte it cannot
-/// decode counts 0, the decoder stops there), counted on every core.
-/// `None` for an encoding that is not single-byte.
-fn single_byte_utf8_len(codec: &'static encoding_rs::Encoding, bytes: &[u8]) -> Option<usize> {
+/// The UTF-8 length of each byte in a single-byte encoding, from
+/// encoding_rs's own decoding of it (0: a byte it cannot decode). `None`
+/// for an encoding that is not single-byte.
+fn byte_lengths(codec: &'static encoding_rs::Encoding) -> Option<[usize; 256]> {
     if !codec.is_single_byte() {
         return None;
     }
@@ -290,6 +292,86 @@ fn single_byte_utf8_len(codec: &'static encoding_rs::Encoding, bytes: &[u8]) -> 
             *l = s.len();
         }
     }
+    Some(len)
+}
+
+/// `bytes` in a single-byte encoding decoded on all cores: in a single-byte
+/// encoding every byte is a character, so the text can be cut anywhere. Each
+/// piece's UTF-8 length is counted first, and each is decoded by encoding_rs
+/// into its own place in one buffer of the text's exact length (no copy to
+/// join them). `None` for an encoding that is not single-byte, or bytes it
+/// cannot decode (the one-pass decoder then names them).
+fn decode_single_byte(codec: &'static encoding_rs::Encoding, bytes: &[u8]) -> Option<String> {
+    use rayon::prelude::*;
+    let len = byte_lengths(codec)?;
+    let pieces: Vec<&[u8]> = bytes.chunks(1 << 22).collect();
+    let lens: Vec<Option<usize>> = pieces
+        .par_iter()
+        .map(|p| {
+            p.iter().try_fold(0usize, |n, &b| match len[b as usize] {
+                0 => None,
+                l => Some(n + l),
+            })
+        })
+        .collect();
+    let lens: Vec<usize> = lens.into_iter().collect::<Option<_>>()?;
+    // A zeroed allocation of fresh memory is not written twice.
+    let mut text = vec![0u8; lens.iter().sum()];
+    let mut places: Vec<&mut [u8]> = Vec::with_capacity(pieces.len());
+    let mut rest = text.as_mut_slice();
+    for &n in &lens {
+        let (place, after) = rest.split_at_mut(n);
+        places.push(place);
+        rest = after;
+    }
+    let whole = pieces
+        .par_iter()
+        .zip(places)
+        .all(|(piece, place)| decode_into(codec, piece, place));
+    if !whole {
+        return None;
+    }
+    // SAFETY: each place holds the UTF-8 text of its piece, checked by
+    // `std::str::from_utf8` in `decode_into`, and the places are the whole
+    // buffer, back to back; valid UTF-8 strings joined are valid UTF-8.
+    Some(unsafe { String::from_utf8_unchecked(text) })
+}
+
+/// Decodes `piece` into `place`, exactly as long as its text, and checks the
+/// text is UTF-8. encoding_rs's fast path needs room beyond the last
+/// character (it reports the output full a few bytes early), so the last
+/// characters are decoded into a small buffer and copied.
+fn decode_into(codec: &'static encoding_rs::Encoding, piece: &[u8], place: &mut [u8]) -> bool {
+    use encoding_rs::DecoderResult::{InputEmpty, OutputFull};
+    let mut d = codec.new_decoder_without_bom_handling();
+    let (result, read, written) = d.decode_to_utf8_without_replacement(piece, place, true);
+    let tail_done = match result {
+        InputEmpty => written == place.len(),
+        OutputFull => {
+            let rest = &piece[read..];
+            let room = d
+                .max_utf8_buffer_length_without_replacement(rest.len())
+                .unwrap_or(rest.len() * 3 + 16);
+            let mut tail = String::with_capacity(room);
+            match d.decode_to_string_without_replacement(rest, &mut tail, true) {
+                (InputEmpty, _) if written + tail.len() == place.len() => {
+                    place[written..].copy_from_slice(tail.as_bytes());
+                    true
+                }
+                _ => false,
+            }
+        }
+        _ => false,
+    };
+    tail_done && std::str::from_utf8(place).is_ok()
+}
+
+/// The UTF-8 length of `bytes` in a single-byte encoding (each byte's
+/// length taken from encoding_rs's own decoding of it; a byte it cannot
+/// decode counts 0, the decoder stops there), counted on every core.
+/// `None` for an encoding that is not single-byte.
+fn single_byte_utf8_len(codec: &'static encoding_rs::Encoding, bytes: &[u8]) -> Option<usize> {
+    let len = byte_lengths(codec)?;
     use rayon::prelude::*;
     let counts = bytes
         .par_chunks(1 << 20)
@@ -416,6 +498,29 @@ mod tests {
         );
         assert!(text.ends_with("€„№ Пол"));
         assert_eq!(single_byte_utf8_len(encoding_rs::UTF_8, &bytes), None);
+    }
+
+    /// The text decoded in pieces on all cores is the one-pass decoder's,
+    /// whatever the cuts fall on (pieces are 4 MiB: random bytes of 9 MiB
+    /// give three, of one-, two- and three-byte characters).
+    #[test]
+    fn pieces_decoded_apart_are_the_one_pass_text() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let bytes: Vec<u8> = (0..9 << 20)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        let codec = encoding_rs::WINDOWS_1251;
+        let one_pass = codec
+            .decode_without_bom_handling_and_without_replacement(&bytes)
+            .expect("every byte decodes in windows-1251");
+        let pieces = decode_single_byte(codec, &bytes).expect("decoded in pieces");
+        assert!(pieces == one_pass, "the texts differ");
+        assert_eq!(decode_single_byte(encoding_rs::UTF_8, b"abc"), None);
     }
 
     #[test]
