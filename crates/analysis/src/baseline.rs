@@ -121,22 +121,44 @@ pub(crate) fn row(
     } else {
         let text = col.cast(&DataType::String).map_err(pe)?;
         let text = text.str().map_err(pe)?;
-        // The levels in sorted order, each looked up once per row (a
-        // registry's column has a handful of levels and millions of rows).
-        let distinct: std::collections::BTreeSet<&str> = text.iter().flatten().collect();
-        let levels: Vec<String> = distinct.iter().map(|l| l.to_string()).collect();
-        let index: std::collections::HashMap<&str, usize> =
-            distinct.iter().enumerate().map(|(i, &l)| (l, i)).collect();
-        let mut counts = vec![vec![0u64; levels.len()]; arms.len()];
+        // One pass counts each level per arm by its first-seen number (a
+        // registry's column has a handful of levels and millions of rows:
+        // no sort of the rows' values); the levels are then sorted and
+        // their counts put in that order.
+        let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        let mut seen: Vec<&str> = Vec::new();
+        let mut by_seen: Vec<Vec<u64>> = vec![Vec::new(); arms.len()];
         let mut missing = vec![0u64; arms.len()];
         for (i, v) in text.iter().enumerate() {
-            if let Some(k) = arm_index[i] {
-                match v {
-                    Some(v) => counts[k][index[v]] += 1,
-                    None => missing[k] += 1,
+            let Some(v) = v else {
+                if let Some(k) = arm_index[i] {
+                    missing[k] += 1;
                 }
+                continue;
+            };
+            let j = *index.entry(v).or_insert_with(|| {
+                seen.push(v);
+                seen.len() - 1
+            });
+            if let Some(k) = arm_index[i] {
+                if by_seen[k].len() <= j {
+                    by_seen[k].resize(j + 1, 0);
+                }
+                by_seen[k][j] += 1;
             }
         }
+        let mut order: Vec<usize> = (0..seen.len()).collect();
+        order.sort_by_key(|&j| seen[j]);
+        let levels: Vec<String> = order.iter().map(|&j| seen[j].to_string()).collect();
+        let counts: Vec<Vec<u64>> = by_seen
+            .iter()
+            .map(|c| {
+                order
+                    .iter()
+                    .map(|&j| c.get(j).copied().unwrap_or(0))
+                    .collect()
+            })
+            .collect();
         Ok(categorical(column, arms, levels, counts, missing, named))
     }
 }

@@ -11,6 +11,10 @@
 //!   row is rejected (it leaves, with the rule name and the values it was
 //!   judged on, into `rejects.csv`) or flagged (it stays, and the rule name is
 //!   added to its `flags` column), as the rule declares.
+//! - Checks run in order, each on the rows the checks before it kept: it is
+//!   judged on those rows and the columns it names (`table::rows_in`), and
+//!   the table is filtered once, after the last check, not once per check
+//!   that rejects.
 //! - Linkage finds rows with the same key (say a national insurance number)
 //!   in several sources, keeps one by a declared preference and rejects the
 //!   others, naming the row that was kept. The key may be normalised for
@@ -243,13 +247,26 @@ pub fn clean(
         checks.push((rule.name.clone(), violated, columns, rule.action));
     }
 
+    // The rows not rejected so far. Each check is judged on those rows
+    // (and only the columns it names: `table::rows_in`), as if the rows
+    // rejected before were gone; the table is filtered once, after all.
+    let mut alive = vec![true; n];
     for (name, violated, columns, action) in &checks {
-        let violated = frame
-            .clone()
+        let rows_in = table::rows_in(&frame, &alive, violated)?;
+        let height = rows_in.height();
+        let judged = rows_in
             .lazy()
             .select([violated.clone().alias("v")])
             .collect()?;
-        let violated = violated.column("v")?.bool()?.clone();
+        let judged = judged.column("v")?.bool()?.clone();
+        // A check that is one value for the whole table holds or fails
+        // for every row.
+        let judged = if judged.len() == 1 && height != 1 {
+            judged.new_from_index(0, height)
+        } else {
+            judged
+        };
+        let violated = table::spread(&judged, &alive);
         let counts = table::counts_by_source_where(&frame, &violated, sources)?;
         for (acc, k) in accounts.iter_mut().zip(&counts) {
             let outcome = match action {
@@ -262,7 +279,9 @@ pub fn clean(
             Action::Reject => {
                 if violated.any() {
                     rejects.extend(rejects_for(&frame, &violated, name, columns)?);
-                    frame = frame.filter(&!&violated)?;
+                    for (a, v) in alive.iter_mut().zip(violated.iter()) {
+                        *a &= v != Some(true);
+                    }
                 }
             }
             Action::Flag => {
@@ -279,6 +298,9 @@ pub fn clean(
                 frame.with_column(updated.with_name(FLAGS.into()).into_column())?;
             }
         }
+    }
+    if alive.iter().any(|a| !a) {
+        frame = frame.filter(&BooleanChunked::from_slice("kept".into(), &alive))?;
     }
 
     if let Some(linkage) = &cfg.linkage {

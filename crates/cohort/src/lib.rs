@@ -285,7 +285,7 @@ pub fn select(
             Some(c) => {
                 let what = format!("criterion {name}");
                 let expr = condition(&what, c.get_ref())?;
-                let rows_in = alive_rows(&frame, &alive, &expr)?;
+                let rows_in = cohortflow_core::table::rows_in(&frame, &alive, &expr)?;
                 eval_condition(&rows_in, &what, expr)?
                     .iter()
                     .map(|v| v == Some(true))
@@ -401,37 +401,6 @@ pub fn select(
         accounts,
         attrition,
     })
-}
-
-/// The rows of `frame` still in (`alive`), with only the columns `expr`
-/// names when it names them all by name (a selector such as `*` takes the
-/// whole table): a condition sees the same rows and values either way, so
-/// it gives the same result, aggregates and `COUNT(*)` included.
-fn alive_rows(frame: &DataFrame, alive: &[bool], expr: &Expr) -> Result<DataFrame, CohortError> {
-    let mut names: Vec<PlSmallStr> = Vec::new();
-    let mut whole = false;
-    for e in expr {
-        match e {
-            // A column the table lacks: the whole table, for polars' error.
-            Expr::Column(c) if frame.column(c).is_err() => whole = true,
-            Expr::Column(c) if !names.contains(c) => names.push(c.clone()),
-            Expr::Selector(_) => whole = true,
-            _ => {}
-        }
-    }
-    // A condition on no column (`TRUE`) still needs the rows' count.
-    if names.is_empty() {
-        names.push(SOURCE_ROW.into());
-    }
-    let narrow = if whole {
-        frame.clone()
-    } else {
-        frame.select(names)?
-    };
-    if alive.iter().all(|a| *a) {
-        return Ok(narrow);
-    }
-    Ok(narrow.filter(&BooleanChunked::from_slice("alive".into(), alive))?)
 }
 
 fn eval_condition(

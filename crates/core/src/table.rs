@@ -13,6 +13,50 @@ pub const FLAGS: &str = "flags";
 /// Columns every stage carries through untouched.
 pub const PROVENANCE: [&str; 2] = [SOURCE, SOURCE_ROW];
 
+/// The rows of `frame` still in (`alive`), with only the columns `expr`
+/// names when it names them all by name (a selector such as `*` takes the
+/// whole table): a condition sees the same rows and values either way, so
+/// it gives the same result, aggregates and `COUNT(*)` included. A stage
+/// that removes rows step by step judges each step on these rows and filters
+/// the whole table once, at its end.
+pub fn rows_in(frame: &DataFrame, alive: &[bool], expr: &Expr) -> PolarsResult<DataFrame> {
+    let mut names: Vec<PlSmallStr> = Vec::new();
+    let mut whole = false;
+    for e in expr {
+        match e {
+            // A column the table lacks: the whole table, for polars' error.
+            Expr::Column(c) if frame.column(c).is_err() => whole = true,
+            Expr::Column(c) if !names.contains(c) => names.push(c.clone()),
+            Expr::Selector(_) => whole = true,
+            _ => {}
+        }
+    }
+    // A condition on no column (`TRUE`) still needs the rows' count.
+    if names.is_empty() {
+        names.push(SOURCE_ROW.into());
+    }
+    let narrow = if whole {
+        frame.clone()
+    } else {
+        frame.select(names)?
+    };
+    if alive.iter().all(|a| *a) {
+        return Ok(narrow);
+    }
+    narrow.filter(&BooleanChunked::from_slice("alive".into(), alive))
+}
+
+/// A mask of the rows still in (`alive`, as [`rows_in`] gave them) spread
+/// over all the rows: false where a row is no longer in.
+pub fn spread(mask: &BooleanChunked, alive: &[bool]) -> BooleanChunked {
+    let mut values = mask.iter();
+    let all: Vec<bool> = alive
+        .iter()
+        .map(|&a| a && values.next().flatten().unwrap_or(false))
+        .collect();
+    BooleanChunked::from_slice(mask.name().clone(), &all)
+}
+
 /// Quotes a CSV field when it needs it (RFC 4180).
 pub fn csv_field(v: &str) -> String {
     if v.contains([',', '"', '\n', '\r']) {

@@ -857,6 +857,10 @@ fn from_dates(
         .iter()
         .map(|c| table::date_days(frame, c))
         .collect::<PolarsResult<_>>()?;
+    // Each column as one arrow array, read by index in the loop below (a
+    // chunked array's `get` finds the chunk of every row again).
+    let (origin, censor) = (one_array(&origin), one_array(&censor));
+    let events: Vec<Days> = events.iter().map(one_array).collect();
     // competing causes: the cause of each column of `events`
     let cause_names = ep.cause_names();
     let cause_of_column: Vec<usize> = match &ep.causes {
@@ -935,6 +939,19 @@ fn from_dates(
         frame.with_column(Column::new(cause_column(name).into(), cause))?;
     }
     Ok(())
+}
+
+/// The arrow array of a column of days.
+type Days = <Int32Type as PolarsDataType>::Array;
+
+/// A column of days as one arrow array (cheap to clone: its buffers are
+/// shared).
+fn one_array(days: &Int32Chunked) -> Days {
+    if days.chunks().is_empty() {
+        Days::new_empty(ArrowDataType::Int32)
+    } else {
+        days.rechunk().downcast_as_array().clone()
+    }
 }
 
 /// Flags counted, rejects written, rows removed: the end of the stage.
