@@ -70,7 +70,7 @@ pub(crate) struct Texts {
 }
 
 impl Texts {
-    fn push(&mut self, v: Option<&str>) {
+    pub(crate) fn push(&mut self, v: Option<&str>) {
         if let Some(s) = v {
             self.bytes.push_str(s);
         }
@@ -78,11 +78,11 @@ impl Texts {
         self.valid.push(v.is_some());
     }
 
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.ends.len()
     }
 
-    fn get(&self, i: usize) -> Option<&str> {
+    pub(crate) fn get(&self, i: usize) -> Option<&str> {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         self.valid[i].then(|| &self.bytes[start..self.ends[i]])
     }
@@ -95,6 +95,26 @@ impl Texts {
             .truncate(if n == 0 { 0 } else { self.ends[n - 1] });
         self.ends.truncate(n);
         self.valid.truncate(n);
+    }
+
+    /// Appends the values of `other`.
+    pub(crate) fn append(&mut self, other: Texts) {
+        let base = self.bytes.len();
+        self.bytes.push_str(&other.bytes);
+        self.ends.extend(other.ends.iter().map(|e| e + base));
+        self.valid.extend(other.valid);
+    }
+
+    /// Room for `values` more values of `bytes` bytes in all.
+    pub(crate) fn reserve(&mut self, values: usize, bytes: usize) {
+        self.bytes.reserve(bytes);
+        self.ends.reserve(values);
+        self.valid.reserve(values);
+    }
+
+    /// The text bytes held.
+    pub(crate) fn bytes_len(&self) -> usize {
+        self.bytes.len()
     }
 
     fn retain(&mut self, keep: &[bool]) {

@@ -1,7 +1,7 @@
 //! The per-source converter: turns rows of raw cells into typed columns,
 //! rejects and the ledger account.
 
-use crate::builder::Builder;
+use crate::builder::{Builder, Texts};
 use crate::cell::RawCell;
 use crate::config::{OnError, Source};
 use crate::error::IngestError;
@@ -41,7 +41,9 @@ pub(crate) struct Converter {
     unique: Vec<usize>,
     /// For each kept row, its key as text (None when a key value is empty).
     /// (the key's values as text, each after its length: [`key_parts`]).
-    keys: Vec<Option<String>>,
+    keys: Texts,
+    /// The key of the row being read, reused from row to row.
+    key_buf: String,
     /// First line of each key seen (`on_error = "fail"`).
     seen: HashMap<String, i64>,
     /// Records set aside because a quote runs over their lines: reason
@@ -68,7 +70,8 @@ impl Converter {
             .collect();
         Self {
             unique,
-            keys: Vec::new(),
+            keys: Texts::default(),
+            key_buf: String::new(),
             seen: HashMap::new(),
             fields: Vec::new(),
             plans,
@@ -106,7 +109,8 @@ impl Converter {
             source: self.source.clone(),
             data_file: self.data_file.clone(),
             unique: self.unique.clone(),
-            keys: Vec::new(),
+            keys: Texts::default(),
+            key_buf: String::new(),
             seen: HashMap::new(),
             spans: Vec::new(),
             lines: None,
@@ -120,7 +124,10 @@ impl Converter {
     pub fn reserve_for<'a>(&mut self, forks: impl Iterator<Item = &'a Converter> + Clone) {
         let rows: usize = forks.clone().map(|f| f.rows.len()).sum();
         self.rows.reserve(rows);
-        self.keys.reserve(forks.map(|f| f.keys.len()).sum());
+        let (keys, bytes) = forks.fold((0, 0), |(n, b), f| {
+            (n + f.keys.len(), b + f.keys.bytes_len())
+        });
+        self.keys.reserve(keys, bytes);
     }
 
     /// Closes the run of rows in `builders` (if any) as a part of its own;
@@ -142,13 +149,13 @@ impl Converter {
     pub fn absorb(&mut self, next: Converter) -> bool {
         let mut clean = true;
         if self.on_error == OnError::Fail && !self.unique.is_empty() {
-            for (key, row) in next.keys.iter().zip(&next.rows) {
-                if let Some(key) = key {
+            for (i, row) in next.rows.iter().enumerate() {
+                if let Some(key) = next.keys.get(i) {
                     if self.seen.contains_key(key) {
                         clean = false;
                         break;
                     }
-                    self.seen.insert(key.clone(), *row);
+                    self.seen.insert(key.to_string(), *row);
                 }
             }
         }
@@ -159,7 +166,7 @@ impl Converter {
         self.parts.append(&mut next.parts);
         self.sealed += next.sealed;
         self.rows.extend(next.rows);
-        self.keys.extend(next.keys);
+        self.keys.append(next.keys);
         self.rejects.extend(next.rejects);
         for (c, n) in self.counts.iter_mut().zip(next.counts) {
             *c += n;
@@ -303,7 +310,11 @@ impl Converter {
         let mut first: Option<&'static str> = None;
         let mut columns = Vec::new();
         let mut values = Vec::new();
-        let mut key: Option<String> = Some(String::new());
+        // The row's key, in the buffer kept from the last row (no allocation
+        // per row); `has_key`: no key value is empty.
+        let mut key = std::mem::take(&mut self.key_buf);
+        key.clear();
+        let mut has_key = !self.unique.is_empty();
         for (k, plan) in self.plans.iter().enumerate() {
             let raw = cell(self.fields[k]);
             match plan.read(&raw) {
@@ -312,15 +323,11 @@ impl Converter {
                 Ok(c) => {
                     if !self.unique.is_empty() && self.unique.contains(&k) {
                         match &c {
-                            Conv::Null => key = None,
-                            Conv::Str(s) => {
-                                if let Some(key) = &mut key {
-                                    key_part(key, s);
-                                }
-                            }
+                            Conv::Null => has_key = false,
+                            Conv::Str(s) => key_part(&mut key, s),
                             c => {
-                                if let (Some(key), Some(v)) = (&mut key, plan.value(c)) {
-                                    key_part(key, &v.text());
+                                if let Some(v) = plan.value(c) {
+                                    key_part(&mut key, &v.text());
                                 }
                             }
                         }
@@ -343,9 +350,8 @@ impl Converter {
         }
         match first {
             None => {
-                let key = key.filter(|_| !self.unique.is_empty());
-                if let Some(key) = &key {
-                    if let Some(&line) = self.seen.get(key) {
+                if has_key {
+                    if let Some(&line) = self.seen.get(key.as_str()) {
                         if self.on_error == OnError::Fail {
                             let (names, headers, shown) = self.key_text(row, &cell);
                             let mut e = IngestError::new(
@@ -372,7 +378,7 @@ impl Converter {
                     }
                 }
                 self.rows.push(row);
-                self.keys.push(key);
+                self.keys.push(has_key.then_some(key.as_str()));
             }
             Some(reason) => {
                 for b in &mut self.builders {
@@ -389,6 +395,7 @@ impl Converter {
                 });
             }
         }
+        self.key_buf = key;
         Ok(())
     }
 
@@ -427,9 +434,9 @@ impl Converter {
         let mut first: HashMap<&str, usize, foldhash::fast::FixedState> =
             HashMap::with_capacity_and_hasher(n, Default::default());
         let mut dup = vec![false; n];
-        for (i, key) in self.keys.iter().enumerate() {
-            if let Some(key) = key {
-                match first.entry(key.as_str()) {
+        for i in 0..n {
+            if let Some(key) = self.keys.get(i) {
+                match first.entry(key) {
                     Entry::Vacant(v) => {
                         v.insert(i);
                     }
@@ -443,17 +450,14 @@ impl Converter {
         drop(first);
         // The lines of each shared key, in file order.
         let mut lines: HashMap<&str, Vec<i64>> = HashMap::new();
-        for (i, key) in self.keys.iter().enumerate() {
-            if let (true, Some(key)) = (dup[i], key) {
-                lines.entry(key.as_str()).or_default().push(self.rows[i]);
+        for i in (0..n).filter(|&i| dup[i]) {
+            if let Some(key) = self.keys.get(i) {
+                lines.entry(key).or_default().push(self.rows[i]);
             }
         }
-        let shared: HashMap<i64, &Vec<i64>> = self
-            .keys
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| dup[*i])
-            .filter_map(|(i, k)| Some((self.rows[i], lines.get(k.as_deref()?)?)))
+        let shared: HashMap<i64, &Vec<i64>> = (0..n)
+            .filter(|&i| dup[i])
+            .filter_map(|i| Some((self.rows[i], lines.get(self.keys.get(i)?)?)))
             .collect();
         if shared.is_empty() {
             return 0;
@@ -467,8 +471,9 @@ impl Converter {
         let keep: Vec<bool> = self.rows.iter().map(|r| !shared.contains_key(r)).collect();
         for (i, row) in self.rows.iter().enumerate() {
             let Some(all) = shared.get(row) else { continue };
-            let key = self.keys[i]
-                .as_deref()
+            let key = self
+                .keys
+                .get(i)
                 .map(|k| key_parts(k).join(", "))
                 .unwrap_or_default();
             let all: Vec<String> = all.iter().map(|r| r.to_string()).collect();
