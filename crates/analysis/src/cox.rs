@@ -328,12 +328,15 @@ fn arm_design(
     missing: MissingRule,
 ) -> Result<ArmDesign, String> {
     let frame_rows: Vec<usize> = rows.iter().map(|r| r.0).collect();
-    let (_, excluded) = design(frame, adjust, &frame_rows, missing).map_err(|e| e.to_string())?;
+    let (all, excluded) = design(frame, adjust, &frame_rows, missing).map_err(|e| e.to_string())?;
     let keep: Vec<usize> = (0..rows.len()).filter(|&k| !excluded[k]).collect();
     // Each left-out row under the first covariate it misses.
     let mut counted = vec![false; rows.len()];
     let mut missing_by: Vec<MissingCount> = Vec::new();
-    for column in adjust {
+    // With no row left out, the design of the kept rows is the one just
+    // built: nothing to attribute, nothing to build again.
+    let none_left_out = keep.len() == rows.len();
+    for column in adjust.iter().filter(|_| !none_left_out) {
         let (_, miss) = design(frame, std::slice::from_ref(column), &frame_rows, missing)
             .map_err(|e| e.to_string())?;
         let mut n = 0;
@@ -354,13 +357,18 @@ fn arm_design(
         missing_by.iter().map(|m| m.rows).sum::<usize>(),
         rows.len() - keep.len()
     );
-    let (covariates, _) = design(
-        frame,
-        adjust,
-        &keep.iter().map(|&k| frame_rows[k]).collect::<Vec<_>>(),
-        missing,
-    )
-    .map_err(|e| e.to_string())?;
+    let covariates = if none_left_out {
+        all
+    } else {
+        design(
+            frame,
+            adjust,
+            &keep.iter().map(|&k| frame_rows[k]).collect::<Vec<_>>(),
+            missing,
+        )
+        .map_err(|e| e.to_string())?
+        .0
+    };
     let mut terms: Vec<(String, Vec<f64>)> = arm_names
         .iter()
         .enumerate()

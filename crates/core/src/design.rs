@@ -79,27 +79,33 @@ pub fn design(
         } else {
             let s = col.cast(&DataType::String)?;
             let s = s.str()?;
-            let v: Vec<Option<String>> =
-                rows.iter().map(|&i| s.get(i).map(str::to_string)).collect();
-            for (m, x) in missing_any.iter_mut().zip(&v) {
-                *m |= x.is_none();
+            // Each row's level as the number of its first sighting (no
+            // String per row, no sort of the rows' values); a missing value
+            // under the indicator rule is the level "(missing)".
+            let mut index: std::collections::HashMap<&str, usize> =
+                std::collections::HashMap::new();
+            let mut codes: Vec<Option<usize>> = Vec::with_capacity(rows.len());
+            for (m, &i) in missing_any.iter_mut().zip(rows) {
+                let v = s.get(i);
+                *m |= v.is_none();
+                let level = match (v, rule) {
+                    (Some(v), _) => Some(v),
+                    (None, MissingRule::Indicator) => Some("(missing)"),
+                    (None, MissingRule::Exclude) => None,
+                };
+                codes.push(level.map(|l| {
+                    let next = index.len();
+                    *index.entry(l).or_insert(next)
+                }));
             }
-            let v: Vec<Option<String>> = match rule {
-                MissingRule::Indicator => v
-                    .into_iter()
-                    .map(|x| Some(x.unwrap_or_else(|| "(missing)".into())))
-                    .collect(),
-                MissingRule::Exclude => v,
-            };
-            let mut levels: Vec<&String> = v.iter().flatten().collect();
-            levels.sort();
-            levels.dedup();
-            for level in levels {
+            let mut levels: Vec<(&str, usize)> = index.into_iter().collect();
+            levels.sort_unstable();
+            for (level, code) in levels {
                 terms.push(Term {
                     name: format!("{c} = {level}"),
-                    values: v
+                    values: codes
                         .iter()
-                        .map(|x| if x.as_ref() == Some(level) { 1.0 } else { 0.0 })
+                        .map(|x| if *x == Some(code) { 1.0 } else { 0.0 })
                         .collect(),
                     binary: true,
                 });
