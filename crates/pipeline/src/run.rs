@@ -179,18 +179,21 @@ pub fn run_observed(
             Ok(hashes)
         });
         let computed = compute(loaded, options, stage_tables, &tables, progress);
-        // No more tables: the writer finishes what it has and returns.
+        // No more tables: the writer finishes what it has and returns. (On
+        // an error the scope still waits for both threads.)
         drop(tables);
+        let (computed, mut meter) = computed?;
+        // The wait for the writer (the cohort's CSV, the stage tables) is
+        // part of writing the outputs.
+        meter.start("write");
         let table_hashes = writer
             .join()
             .expect("the stage-table writer does not panic");
         let input_hashes = input_hashes
             .join()
             .expect("hashing the inputs does not panic");
-        let (computed, mut meter) = computed?;
         let mut output_hashes: HashMap<String, String> = table_hashes?.into_iter().collect();
         let input_hashes = input_hashes?;
-        meter.start("write");
         write_outputs(
             loaded,
             &staging,
