@@ -258,14 +258,7 @@ pub fn clean(
             .lazy()
             .select([violated.clone().alias("v")])
             .collect()?;
-        let judged = judged.column("v")?.bool()?.clone();
-        // A check that is one value for the whole table holds or fails
-        // for every row.
-        let judged = if judged.len() == 1 && height != 1 {
-            judged.new_from_index(0, height)
-        } else {
-            judged
-        };
+        let judged = table::broadcast(judged.column("v")?.bool()?.clone(), height);
         let violated = table::spread(&judged, &alive);
         let counts = table::counts_by_source_where(&frame, &violated, sources)?;
         for (acc, k) in accounts.iter_mut().zip(&counts) {
@@ -559,6 +552,61 @@ mod tests {
         assert!(
             acc.outcomes
                 .contains(&(Outcome::Rejected, "size out of range".into(), 1))
+        );
+    }
+
+    /// Each check sees only the rows the checks before it kept, as if they
+    /// were gone, though the table is filtered once: an aggregate is taken
+    /// over the rows still in, a constant check holds for every row, and
+    /// the rejects and counts are those of filtering after each check.
+    #[test]
+    fn checks_see_the_rows_the_earlier_ones_kept() {
+        let f = frame(
+            &[Some("1"), Some("2"), Some("3"), Some("4"), Some("5")],
+            &[Some(900.0), Some(2.0), Some(3.0), Some(4.0), Some(5.0)],
+        );
+        let rule = |name: &str, check: &str| Rule {
+            name: name.into(),
+            check: Spanned::new(0..0, check.to_string()),
+            action: Action::Reject,
+        };
+        let cfg = CleanConfig {
+            rules: vec![
+                // Over the four rows the range kept the mean is 3.5 (over
+                // all five, 182.8: every row would fail).
+                rule("at least the mean", "size >= AVG(size)"),
+                rule("a constant", "TRUE"),
+            ],
+            linkage: None,
+        };
+        let out = clean(&cfg, &[size_range(RangeAction::Reject)], f, &sources()).unwrap();
+        let sizes: Vec<Option<f64>> = out
+            .frame
+            .column("size")
+            .unwrap()
+            .f64()
+            .unwrap()
+            .iter()
+            .collect();
+        assert_eq!(sizes, vec![Some(4.0), Some(5.0)]);
+        let rejected: Vec<(i64, &str)> = out
+            .rejects
+            .iter()
+            .map(|r| (r.source_row, r.rule.as_str()))
+            .collect();
+        assert_eq!(
+            rejected,
+            vec![
+                (2, "size out of range"),
+                (3, "at least the mean"),
+                (4, "at least the mean")
+            ]
+        );
+        let acc = &out.accounts[0];
+        assert_eq!((acc.rows_in, acc.rows_out), (5, 2));
+        assert!(
+            acc.outcomes
+                .contains(&(Outcome::Rejected, "a constant".into(), 0))
         );
     }
 

@@ -417,13 +417,10 @@ fn eval_condition(
             what: what.to_string(),
             message: e.to_string(),
         })?;
-    let c = out.column("c")?.bool()?.clone();
-    // A condition that is one value for the whole table (`TRUE`,
-    // `COUNT(*) > 10`) holds or fails for every row.
-    if c.len() == 1 && frame.height() != 1 {
-        return Ok(c.new_from_index(0, frame.height()));
-    }
-    Ok(c)
+    Ok(cohortflow_core::table::broadcast(
+        out.column("c")?.bool()?.clone(),
+        frame.height(),
+    ))
 }
 
 /// `attrition.csv`.

@@ -46,6 +46,17 @@ pub fn rows_in(frame: &DataFrame, alive: &[bool], expr: &Expr) -> PolarsResult<D
     narrow.filter(&BooleanChunked::from_slice("alive".into(), alive))
 }
 
+/// A condition's value over a table of `height` rows: a condition that is
+/// one value for the whole table (`TRUE`, `COUNT(*) > 10`) holds or fails
+/// for every row.
+pub fn broadcast(mask: BooleanChunked, height: usize) -> BooleanChunked {
+    if mask.len() == 1 && height != 1 {
+        mask.new_from_index(0, height)
+    } else {
+        mask
+    }
+}
+
 /// A mask of the rows still in (`alive`, as [`rows_in`] gave them) spread
 /// over all the rows: false where a row is no longer in.
 pub fn spread(mask: &BooleanChunked, alive: &[bool]) -> BooleanChunked {
