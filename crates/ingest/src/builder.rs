@@ -40,24 +40,6 @@ impl<T: Copy + Default> Prim<T> {
             keep[i - 1]
         });
     }
-
-    /// The values as a polars array: moved when every value is there.
-    fn into_chunked<P>(self, name: PlSmallStr) -> ChunkedArray<P>
-    where
-        P: PolarsNumericType<Native = T>,
-    {
-        if self.valid.iter().all(|v| *v) {
-            ChunkedArray::<P>::from_vec(name, self.values)
-        } else {
-            ChunkedArray::<P>::from_iter_options(
-                name,
-                self.values
-                    .iter()
-                    .zip(&self.valid)
-                    .map(|(v, ok)| ok.then_some(*v)),
-            )
-        }
-    }
 }
 
 /// The texts of a string or category column, back to back.
@@ -80,6 +62,15 @@ impl Texts {
 
     pub(crate) fn len(&self) -> usize {
         self.ends.len()
+    }
+
+    /// The values in order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = Option<&str>> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(&self.ends)
+            .zip(&self.valid)
+            .map(|((start, &end), &ok)| ok.then(|| &self.bytes[start..end]))
     }
 
     pub(crate) fn get(&self, i: usize) -> Option<&str> {
@@ -202,24 +193,130 @@ impl Builder {
             Builder::Bool(b) => b.truncate(n),
         }
     }
+}
 
-    pub(crate) fn into_series(self, name: &str) -> PolarsResult<Series> {
-        let name = PlSmallStr::from(name);
-        Ok(match self {
-            Builder::Str(b) => {
-                StringChunked::from_iter_options(name, (0..b.len()).map(|i| b.get(i))).into_series()
-            }
-            Builder::Int(b) => b.into_chunked::<Int64Type>(name).into_series(),
-            Builder::Float(b) => b.into_chunked::<Float64Type>(name).into_series(),
-            Builder::Date(b) => b.into_chunked::<Int32Type>(name).into_date().into_series(),
-            Builder::Bool(b) => BooleanChunked::from_iter_options(
-                name,
-                b.values
-                    .iter()
-                    .zip(&b.valid)
-                    .map(|(v, ok)| ok.then_some(*v)),
-            )
-            .into_series(),
-        })
+/// What one source gives a column of the frame: the builders of its rows
+/// (a part each, in file order), or `Nulls(n)`: its `n` rows, when it does
+/// not map the column.
+pub(crate) enum Piece {
+    Rows(Builder),
+    Nulls(usize),
+}
+
+impl Piece {
+    fn len(&self) -> usize {
+        match self {
+            Piece::Nulls(n) => *n,
+            Piece::Rows(Builder::Str(b)) => b.len(),
+            Piece::Rows(Builder::Int(b)) => b.values.len(),
+            Piece::Rows(Builder::Float(b)) => b.values.len(),
+            Piece::Rows(Builder::Date(b)) => b.values.len(),
+            Piece::Rows(Builder::Bool(b)) => b.values.len(),
+        }
     }
+}
+
+/// A column of `kind` made of `pieces` (the rows of one source after
+/// another, each source's parts in file order) as one polars array: each
+/// value is copied once, from its builder into the array, and a column
+/// without nulls takes its values buffer as it is. (Each part becoming
+/// polars chunks and then one chunk made of them copied every value
+/// twice.) A builder of another type than `kind` (impossible by
+/// construction) gives nulls.
+pub(crate) fn assemble(name: &str, kind: ColumnType, pieces: Vec<Piece>) -> Series {
+    let name = PlSmallStr::from(name);
+    let n: usize = pieces.iter().map(Piece::len).sum();
+    match kind {
+        ColumnType::String | ColumnType::Category => {
+            let mut out = StringChunkedBuilder::new(name, n);
+            for piece in &pieces {
+                match piece {
+                    Piece::Rows(Builder::Str(b)) => b.iter().for_each(|v| out.append_option(v)),
+                    other => (0..other.len()).for_each(|_| out.append_null()),
+                }
+            }
+            out.finish().into_series()
+        }
+        ColumnType::Integer => prim::<Int64Type>(name, n, pieces, |b| match b {
+            Builder::Int(p) => Ok(p),
+            other => Err(other),
+        })
+        .into_series(),
+        ColumnType::Float => prim::<Float64Type>(name, n, pieces, |b| match b {
+            Builder::Float(p) => Ok(p),
+            other => Err(other),
+        })
+        .into_series(),
+        ColumnType::Date => prim::<Int32Type>(name, n, pieces, |b| match b {
+            Builder::Date(p) => Ok(p),
+            other => Err(other),
+        })
+        .into_date()
+        .into_series(),
+        ColumnType::Boolean => {
+            let values =
+                pieces
+                    .iter()
+                    .flat_map(|piece| -> Box<dyn Iterator<Item = Option<bool>>> {
+                        match piece {
+                            Piece::Rows(Builder::Bool(b)) => Box::new(
+                                b.values
+                                    .iter()
+                                    .zip(&b.valid)
+                                    .map(|(v, ok)| ok.then_some(*v)),
+                            ),
+                            other => Box::new(std::iter::repeat_n(None, other.len())),
+                        }
+                    });
+            BooleanChunked::from_iter_options(name, values).into_series()
+        }
+    }
+}
+
+/// The fixed-width values of `pieces` as one array of `n` values; `take`
+/// gives a builder's values, or the builder back if it is of another type.
+fn prim<P>(
+    name: PlSmallStr,
+    n: usize,
+    pieces: Vec<Piece>,
+    take: impl Fn(Builder) -> Result<Prim<P::Native>, Builder>,
+) -> ChunkedArray<P>
+where
+    P: PolarsNumericType,
+    P::Native: Default,
+{
+    let prims: Vec<Result<Prim<P::Native>, usize>> = pieces
+        .into_iter()
+        .map(|piece| match piece {
+            Piece::Rows(b) => take(b).map_err(|other| Piece::Rows(other).len()),
+            Piece::Nulls(k) => Err(k),
+        })
+        .collect();
+    let all_valid = prims
+        .iter()
+        .all(|p| matches!(p, Ok(p) if p.valid.iter().all(|v| *v)));
+    if all_valid {
+        let mut prims = prims.into_iter().flatten();
+        // One part: its buffer is the array's, without a copy.
+        let mut values = prims.next().map(|p| p.values).unwrap_or_default();
+        values.reserve_exact(n - values.len());
+        for p in prims {
+            values.extend_from_slice(&p.values);
+        }
+        return ChunkedArray::<P>::from_vec(name, values);
+    }
+    let values = prims
+        .iter()
+        .flat_map(|p| -> Box<dyn Iterator<Item = Option<P::Native>> + '_> {
+            match p {
+                Ok(p) => Box::new(
+                    p.values
+                        .iter()
+                        .zip(&p.valid)
+                        .map(|(v, ok)| ok.then_some(*v)),
+                ),
+                Err(k) => Box::new(std::iter::repeat_n(None, *k)),
+            }
+        });
+    ChunkedArray::<P>::from_iter_options(name, values)
 }

@@ -10,9 +10,6 @@ use crate::reasons::*;
 use cohortflow_core::ledger::{LineAccount, Outcome, StageAccount};
 use cohortflow_core::rejects::Reject;
 use cohortflow_core::schema::Schema;
-use cohortflow_core::table::{SOURCE, SOURCE_ROW};
-use polars::prelude::*;
-use rayon::prelude::*;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::path::PathBuf;
@@ -522,63 +519,23 @@ impl Converter {
         format!("duplicate {}", names.join(", "))
     }
 
-    pub fn finish(mut self, schema: &Schema) -> Result<crate::Ingested, IngestError> {
+    /// The rows kept (their columns not yet a polars frame: [`crate::assemble`]),
+    /// the rejects and the ledger account.
+    pub fn finish(mut self) -> crate::SourceRead {
         let duplicates = self.reject_duplicates();
         let duplicate_reason = self.duplicate_reason();
         let height = self.rows.len();
-        let data_file = self.data_file.clone();
-        let polars_err = |e: PolarsError| {
-            IngestError::new(
-                &data_file,
-                format!("could not assemble the table: {e}"),
-                "this is a bug in cohortflow; please report it with the source file",
-            )
-        };
-        // Each part becomes polars chunks on its own core; a column is its
-        // parts' chunks in file order (not copied into one here: the
-        // pipeline joins the sources' frames and makes each column one
-        // chunk once).
         self.seal();
-        let mut parts = std::mem::take(&mut self.parts);
-        if parts.is_empty() {
-            parts.push((0, std::mem::take(&mut self.builders)));
-        }
-        let plans = &self.plans;
-        let built: Vec<Vec<Series>> = parts
-            .into_par_iter()
-            .map(|(_, builders)| {
-                plans
-                    .iter()
-                    .zip(builders)
-                    .map(|(plan, b)| b.into_series(&plan.canonical))
-                    .collect::<PolarsResult<Vec<Series>>>()
-            })
-            .collect::<PolarsResult<_>>()
-            .map_err(polars_err)?;
-        let mut by_name: HashMap<String, Series> = HashMap::new();
-        let mut built = built.into_iter();
-        let mut columns_of = built.next().unwrap_or_default();
-        for part in built {
-            for (column, more) in columns_of.iter_mut().zip(part) {
-                column.append_owned(more).map_err(polars_err)?;
-            }
-        }
-        for (plan, column) in self.plans.iter().zip(columns_of) {
-            by_name.insert(plan.canonical.clone(), column);
-        }
-        let mut columns: Vec<Column> = vec![
-            StringChunked::full(SOURCE.into(), &self.source, height)
-                .into_series()
-                .into_column(),
-            Series::new(SOURCE_ROW.into(), &self.rows).into_column(),
-        ];
-        for def in &schema.columns {
-            columns.push(match by_name.remove(&def.name) {
-                Some(s) => s.into_column(),
-                None => Column::full_null(def.name.as_str().into(), height, &def.kind.dtype()),
-            });
-        }
-        let frame = DataFrame::new(height, columns).map_err(polars_err)?;
+        let columns = crate::Columns {
+            source: self.source.clone(),
+            data_file: self.data_file.clone(),
+            rows: std::mem::take(&mut self.rows),
+            names: self.plans.iter().map(|p| p.canonical.clone()).collect(),
+            parts: std::mem::take(&mut self.parts)
+                .into_iter()
+                .map(|(_, builders)| builders)
+                .collect(),
+        };
         let mut account = StageAccount::new("ingest", &self.source, self.read);
         for (reason, n) in REASONS.iter().zip(self.counts) {
             if n > 0 {
@@ -601,12 +558,12 @@ impl Converter {
             "ingested {}",
             self.data_file.display()
         );
-        Ok(crate::Ingested {
-            frame,
+        crate::SourceRead {
+            columns,
             rejects: self.rejects,
             account,
             database: None,
-        })
+        }
     }
 }
 

@@ -140,6 +140,113 @@ pub struct Ingested {
     pub database: Option<DatabaseRead>,
 }
 
+/// What [`read_with`] produces for one source: [`Ingested`] before its
+/// rows are a polars frame. [`assemble`] makes the frame of one or several
+/// sources with each column in one piece, copying each value once.
+pub struct SourceRead {
+    /// The rows kept, as converted.
+    pub columns: Columns,
+    /// Rows set aside, with reason, line and values.
+    pub rejects: Vec<Reject>,
+    /// Stage `ingest`, source `config.name`.
+    pub account: StageAccount,
+    /// A database source: what was read (see [`Ingested::database`]).
+    pub database: Option<DatabaseRead>,
+}
+
+/// The kept rows of one source, converted to the canonical types (typed
+/// buffers, not yet polars arrays).
+pub struct Columns {
+    source: String,
+    data_file: std::path::PathBuf,
+    /// `source_row` of each row.
+    rows: Vec<i64>,
+    /// The canonical column of each builder.
+    names: Vec<String>,
+    /// The builders of each part of the rows, in file order.
+    parts: Vec<Vec<builder::Builder>>,
+}
+
+impl Columns {
+    /// Rows held.
+    pub fn height(&self) -> usize {
+        self.rows.len()
+    }
+}
+
+impl SourceRead {
+    /// The frame of this source alone.
+    pub fn into_ingested(self, schema: &Schema) -> Result<Ingested, IngestError> {
+        let data_file = self.columns.data_file.clone();
+        let frame = assemble(schema, vec![self.columns]).map_err(|e| {
+            IngestError::new(
+                &data_file,
+                format!("could not assemble the table: {e}"),
+                "this is a bug in cohortflow; please report it with the source file",
+            )
+        })?;
+        Ok(Ingested {
+            frame,
+            rejects: self.rejects,
+            account: self.account,
+            database: self.database,
+        })
+    }
+}
+
+/// The frame of the sources' rows, one source after another in the order
+/// given: exactly `schema.polars_schema()`, each column one polars array
+/// (a chunk). The columns are built side by side, on all cores; each
+/// column's builders are freed as soon as it is built.
+pub fn assemble(
+    schema: &Schema,
+    sources: Vec<Columns>,
+) -> polars::prelude::PolarsResult<DataFrame> {
+    use polars::prelude::*;
+    use rayon::prelude::*;
+    let height: usize = sources.iter().map(Columns::height).sum();
+    let mut pieces: Vec<Vec<crate::builder::Piece>> =
+        schema.columns.iter().map(|_| Vec::new()).collect();
+    let mut source = StringChunkedBuilder::new(cohortflow_core::table::SOURCE.into(), height);
+    let mut rows = Vec::with_capacity(height);
+    for s in sources {
+        let n = s.rows.len();
+        (0..n).for_each(|_| source.append_value(s.source.as_str()));
+        rows.extend_from_slice(&s.rows);
+        // The parts' builders by column.
+        let mut by_name: Vec<Vec<crate::builder::Builder>> =
+            s.names.iter().map(|_| Vec::new()).collect();
+        for part in s.parts {
+            for (column, b) in by_name.iter_mut().zip(part) {
+                column.push(b);
+            }
+        }
+        for (def, out) in schema.columns.iter().zip(&mut pieces) {
+            match s.names.iter().position(|name| name == &def.name) {
+                Some(i) => out.extend(
+                    std::mem::take(&mut by_name[i])
+                        .into_iter()
+                        .map(crate::builder::Piece::Rows),
+                ),
+                None => out.push(crate::builder::Piece::Nulls(n)),
+            }
+        }
+    }
+    let built: Vec<Series> = pieces
+        .into_par_iter()
+        .zip(schema.columns.par_iter())
+        .map(|(pieces, def)| crate::builder::assemble(&def.name, def.kind, pieces))
+        .collect();
+    let mut columns: Vec<Column> = vec![
+        source.finish().into_series().into_column(),
+        Int64Chunked::from_vec(cohortflow_core::table::SOURCE_ROW.into(), rows)
+            .into_series()
+            .into_column(),
+    ];
+    columns.extend(built.into_iter().map(Series::into_column));
+    DataFrame::new(height, columns)
+}
+
 /// How [`ingest_with`] reads.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct IngestOptions {
@@ -161,6 +268,16 @@ pub fn ingest_with(
     schema: &Schema,
     options: IngestOptions,
 ) -> Result<Ingested, IngestError> {
+    read_with(source, schema, options)?.into_ingested(schema)
+}
+
+/// [`ingest_with`] without making the frame: the pipeline reads its
+/// sources side by side and [`assemble`]s their rows into one frame.
+pub fn read_with(
+    source: &Source,
+    schema: &Schema,
+    options: IngestOptions,
+) -> Result<SourceRead, IngestError> {
     if let Some(p) = validate(source, schema).into_iter().next() {
         return Err(config_error(source, p));
     }
@@ -187,9 +304,9 @@ pub fn ingest_with(
         Format::Redcap => unreachable!("read above"),
         Format::Postgres => database = Some(postgres_source::read(source, &mut conv)?),
     }
-    let mut ingested = conv.finish(schema)?;
-    ingested.database = database;
-    Ok(ingested)
+    let mut read = conv.finish();
+    read.database = database;
+    Ok(read)
 }
 
 /// Like [`ingest`], but reads the export from `bytes` instead of the file
@@ -222,7 +339,7 @@ pub fn ingest_bytes_chunked(
         return Err(config_error(source, p));
     }
     if source.config.format == Format::Redcap {
-        return redcap_source::ingest_bytes(source, schema, bytes);
+        return redcap_source::ingest_bytes(source, schema, bytes)?.into_ingested(schema);
     }
     let mut conv = converter::Converter::new(source, schema, false);
     match source.config.format {
@@ -243,7 +360,7 @@ pub fn ingest_bytes_chunked(
             ));
         }
     }
-    conv.finish(schema)
+    conv.finish().into_ingested(schema)
 }
 
 /// Reads an SPSS, Stata or SAS file into a [`StatTable`]: its variables,

@@ -50,7 +50,7 @@ pub(crate) fn ingest(
     source: &Source,
     schema: &Schema,
     show_values: bool,
-) -> Result<crate::Ingested, IngestError> {
+) -> Result<crate::SourceRead, IngestError> {
     let path = source.data_path();
     let raw = std::fs::read(&path).map_err(|e| {
         IngestError::new(
@@ -66,7 +66,7 @@ pub(crate) fn ingest_bytes(
     source: &Source,
     schema: &Schema,
     bytes: &[u8],
-) -> Result<crate::Ingested, IngestError> {
+) -> Result<crate::SourceRead, IngestError> {
     ingest_with(source, schema, false, bytes)
 }
 
@@ -75,13 +75,13 @@ fn ingest_with(
     schema: &Schema,
     show_values: bool,
     raw: &[u8],
-) -> Result<crate::Ingested, IngestError> {
+) -> Result<crate::SourceRead, IngestError> {
     let fields = read_dictionary(source)?;
     check_export(source, &fields, raw)?;
     let rewritten = with_dictionary(source, schema, &fields)?;
     let mut conv = Converter::new(&rewritten, schema, show_values);
     crate::csv_source::read_bytes(&rewritten, &mut conv, raw, None)?;
-    conv.finish(schema)
+    Ok(conv.finish())
 }
 
 fn dict_error(

@@ -117,11 +117,6 @@ impl<'a> Meter<'a> {
         ));
     }
 
-    /// `done` more units of the running stage's work are done.
-    pub fn advance(&self, done: u64) {
-        self.progress.advance(done);
-    }
-
     /// Ends the running stage, logs and keeps its cost.
     pub fn end(&mut self) {
         if let Some((stage, t0, cpu0, peak0)) = self.started.take() {

@@ -3,7 +3,8 @@
 //! done, and its end. The pipeline only reports; the command line draws
 //! (a bar on a terminal, nothing otherwise). [`Silent`] ignores it all.
 
-/// Receives a run's progress. Called from the thread that runs the stages.
+/// Receives a run's progress. Called from the thread that runs the stages,
+/// and `advance` also from the threads that read the sources side by side.
 pub trait Progress: Sync {
     /// `stage` starts; `total` is its work in `unit`s, when known.
     fn start(&self, stage: &str, total: Option<u64>, unit: Unit) {

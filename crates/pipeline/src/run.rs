@@ -11,6 +11,7 @@ use cohortflow_core::ledger::{Ledger, ModelAccount};
 use cohortflow_core::{rejects, table};
 use polars::prelude::*;
 use polars_io::prelude::{ParquetCompression, ParquetWriter};
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io::Write;
@@ -243,33 +244,41 @@ fn compute<'p>(
         |s: &cohortflow_ingest::Source| std::fs::metadata(s.data_path()).map_or(0, |m| m.len());
     let bytes: u64 = loaded.sources.iter().map(size).sum();
     meter.start_with("ingest", Some(bytes), Unit::Bytes);
-    let mut ingested: Option<DataFrame> = None;
     // What each database source read, by source name, for the manifest.
     let mut databases = HashMap::new();
-    for source in &loaded.sources {
-        let ing = cohortflow_ingest::ingest_with(
-            source,
-            &loaded.schema,
-            cohortflow_ingest::IngestOptions {
-                show_values: options.show_values,
-            },
-        )
-        .map_err(|e| Error::Input(Box::new(e)))?;
-        meter.advance(size(source));
-        if let Some(read) = ing.database {
-            databases.insert(source.config.name.clone(), read);
+    // The sources are read side by side (each also on all cores): one
+    // source's serial steps (reading the file, finding the chunks, the
+    // duplicate keys) overlap the other's. The first error in the
+    // pipeline's order of sources is the one reported, as if read one
+    // after another.
+    let read: Vec<_> = loaded
+        .sources
+        .par_iter()
+        .map(|source| {
+            let read = cohortflow_ingest::read_with(
+                source,
+                &loaded.schema,
+                cohortflow_ingest::IngestOptions {
+                    show_values: options.show_values,
+                },
+            );
+            progress.advance(size(source));
+            read
+        })
+        .collect();
+    let mut columns = Vec::with_capacity(read.len());
+    for (source, read) in loaded.sources.iter().zip(read) {
+        let read = read.map_err(|e| Error::Input(Box::new(e)))?;
+        if let Some(db) = read.database {
+            databases.insert(source.config.name.clone(), db);
         }
-        ledger.push(ing.account);
-        all_rejects.extend(ing.rejects);
-        match &mut ingested {
-            None => ingested = Some(ing.frame),
-            Some(df) => {
-                df.vstack_mut(&ing.frame).map_err(stage_error("ingest"))?;
-            }
-        }
+        ledger.push(read.account);
+        all_rejects.extend(read.rejects);
+        columns.push(read.columns);
     }
-    let mut ingested = ingested.unwrap_or_else(|| loaded.schema.empty_frame());
-    ingested.rechunk_mut();
+    // One frame of every source's rows, each column in one piece.
+    let ingested =
+        cohortflow_ingest::assemble(&loaded.schema, columns).map_err(stage_error("ingest"))?;
     keep("ingest", &ingested);
 
     meter.start("clean");
