@@ -1,7 +1,8 @@
 //! Typed column builders: the converted values of the kept rows, built in
 //! place (a value buffer and a validity list per column; the text of a
-//! string or category column in one byte buffer), that become polars
-//! `Series` at the end. No `Option<T>` per cell and no `String` per text
+//! string or category column in one byte buffer), that [`assemble`] turns
+//! into the frame's columns, one polars array per column for all the
+//! parts of one or several sources. No `Option<T>` per cell and no `String` per text
 //! cell: a cell's text, level or value-map target is copied into the
 //! column's buffer.
 

@@ -56,7 +56,9 @@
 //! layout (`%d.%m.%Y`, `%Y-%m-%d`) are read without chrono when the text has
 //! exactly that shape (with chrono's outcome), and the typed column
 //! `builder`s keep a value buffer and a validity list per column (the text
-//! of a string column in one buffer) that become polars `Series` at the end.
+//! of a string column in one buffer). [`read_with`] stops there;
+//! [`assemble`] turns the builders of one or several sources into the
+//! frame's columns, one polars array each, every value copied once.
 //! The XLSX and Parquet readers (and any other) feed the same converter row
 //! by row through `Converter::push_row`.
 //!
@@ -332,6 +334,18 @@ pub fn ingest_bytes_chunked(
     bytes: &[u8],
     chunk_bytes: Option<usize>,
 ) -> Result<Ingested, IngestError> {
+    read_bytes_chunked(source, schema, bytes, chunk_bytes)?.into_ingested(schema)
+}
+
+/// [`ingest_bytes_chunked`] without making the frame (see [`read_with`]).
+/// For tests of [`assemble`]; not part of the stable API.
+#[doc(hidden)]
+pub fn read_bytes_chunked(
+    source: &Source,
+    schema: &Schema,
+    bytes: &[u8],
+    chunk_bytes: Option<usize>,
+) -> Result<SourceRead, IngestError> {
     if let Some(p) = validate(source, schema)
         .into_iter()
         .find(|p| p.key != "source.path")
@@ -339,7 +353,7 @@ pub fn ingest_bytes_chunked(
         return Err(config_error(source, p));
     }
     if source.config.format == Format::Redcap {
-        return redcap_source::ingest_bytes(source, schema, bytes)?.into_ingested(schema);
+        return redcap_source::ingest_bytes(source, schema, bytes);
     }
     let mut conv = converter::Converter::new(source, schema, false);
     match source.config.format {
@@ -360,7 +374,7 @@ pub fn ingest_bytes_chunked(
             ));
         }
     }
-    conv.finish().into_ingested(schema)
+    Ok(conv.finish())
 }
 
 /// Reads an SPSS, Stata or SAS file into a [`StatTable`]: its variables,

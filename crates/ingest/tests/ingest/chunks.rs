@@ -368,3 +368,69 @@ fn a_quoted_record_over_lines_straddles_every_cut() {
     assert_eq!(lines.accounted(), 15);
     assert_eq!(out.frame.height(), 4, "{}", out.frame);
 }
+
+/// The frame `assemble` makes of several sources is each source's own
+/// frame, one after another (whatever the chunks each was read in), with
+/// the rejects and accounts of each unchanged; a column a source does not
+/// map is null in that source's rows.
+#[test]
+fn sources_assembled_together_are_their_frames_one_after_another() {
+    use cohortflow_ingest::{assemble, read_bytes_chunked};
+    let schema = mgist_schema();
+    let dir_a = tempfile::tempdir().unwrap();
+    let dir_b = tempfile::tempdir().unwrap();
+    let a = source_file(
+        dir_a.path(),
+        &std::fs::read_to_string(repo().join("pipelines/sources/center_a.toml")).unwrap(),
+    );
+    // Centre B (a workbook, read in one part) without its mapping of
+    // `tumour_size`: the column is then null in its rows.
+    let b_text = std::fs::read_to_string(repo().join("pipelines/sources/center_b.toml")).unwrap();
+    let mut b_toml: toml::Table = toml::from_str(&b_text).unwrap();
+    let columns = b_toml["source"]["columns"].as_table().unwrap().clone();
+    assert!(columns.contains_key("tumour_size"), "the fixture maps it");
+    let mut fewer = columns;
+    fewer.remove("tumour_size");
+    let b_source = b_toml["source"].as_table_mut().unwrap();
+    b_source["columns"] = toml::Value::Table(fewer);
+    b_source["unmapped_columns"] = toml::Value::String("ignore".into());
+    let b = source_file(dir_b.path(), &toml::to_string(&b_toml).unwrap());
+    let data_a = std::fs::read(repo().join("fixtures/mgist/center_a.csv")).unwrap();
+    let data_b = std::fs::read(repo().join("fixtures/mgist/center_b.xlsx")).unwrap();
+
+    let alone_a = ingest_bytes_chunked(&a, &schema, &data_a, None).unwrap();
+    let alone_b = ingest_bytes_chunked(&b, &schema, &data_b, None).unwrap();
+    let mut stacked = alone_a.frame.clone();
+    stacked.vstack_mut(&alone_b.frame).unwrap();
+    assert!(alone_b.frame.column("tumour_size").unwrap().null_count() == alone_b.frame.height());
+    assert!(alone_a.frame.column("tumour_size").unwrap().null_count() < alone_a.frame.height());
+
+    for (cut_a, cut_b) in [(Some(1), Some(37)), (Some(300), Some(2)), (None, None)] {
+        let read_a = read_bytes_chunked(&a, &schema, &data_a, cut_a).unwrap();
+        let read_b = read_bytes_chunked(&b, &schema, &data_b, cut_b).unwrap();
+        assert_eq!(read_a.rejects, alone_a.rejects);
+        assert_eq!(read_b.rejects, alone_b.rejects);
+        assert_eq!(read_a.account, alone_a.account);
+        assert_eq!(read_b.account, alone_b.account);
+        let together = assemble(&schema, vec![read_a.columns, read_b.columns]).unwrap();
+        let what = format!("chunks of {cut_a:?} and {cut_b:?} bytes");
+        assert_eq!(together.schema(), stacked.schema(), "{what}");
+        assert!(
+            together.equals_missing(&stacked),
+            "{what}: frames differ\n{together}\n{stacked}"
+        );
+        // One array per column.
+        for c in together.columns() {
+            assert_eq!(
+                c.as_materialized_series().n_chunks(),
+                1,
+                "{what}: {}",
+                c.name()
+            );
+        }
+    }
+    // No sources: the empty frame of the schema.
+    let empty = assemble(&schema, Vec::new()).unwrap();
+    assert_eq!(empty.schema(), schema.empty_frame().schema());
+    assert_eq!(empty.height(), 0);
+}
