@@ -261,14 +261,15 @@ fn compute<'p>(
                 cohortflow_ingest::IngestOptions {
                     show_values: options.show_values,
                 },
-            );
+            )
+            .map_err(Box::new);
             progress.advance(size(source));
             read
         })
         .collect();
     let mut columns = Vec::with_capacity(read.len());
     for (source, read) in loaded.sources.iter().zip(read) {
-        let read = read.map_err(|e| Error::Input(Box::new(e)))?;
+        let read = read.map_err(Error::Input)?;
         if let Some(db) = read.database {
             databases.insert(source.config.name.clone(), db);
         }
