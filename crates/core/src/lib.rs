@@ -11,7 +11,9 @@
 //!   own SQL support and checked against a schema before any data is read.
 //! - [`table`]: the provenance columns every row carries and the readable CSV
 //!   rendering used for outputs and snapshots; [`fixed`]: its floats, with a
-//!   fixed number of decimals, exactly as `format!` writes them but faster.
+//!   fixed number of decimals, exactly as `format!` writes them but faster;
+//!   `csv_out`: the CSV of a table of the stages' column types written by
+//!   hand on every core, byte for byte as polars' CSV writer writes it.
 //! - [`problem`]: configuration problems located by key and byte span.
 //! - [`design`]: covariates turned into model terms (indicators for
 //!   categories, a declared rule for missing values).
@@ -24,10 +26,12 @@
 //! - [`time`]: units of time (a month is 30.4375 days) for endpoints,
 //!   landmarks and reports.
 //!
-//! May depend on polars, serde, chrono (dates of plausible ranges) and
-//! sqlparser (the parser of polars' SQL, for lineage) only; it knows nothing of TOML files,
+//! May depend on polars, serde, chrono (dates of plausible ranges and
+//! their CSV text), sqlparser (the parser of polars' SQL, for lineage),
+//! rayon and itoa (the CSV of a table on every core) only; it knows nothing of TOML files,
 //! sources or the pipeline, and no stage crate reaches around it.
 
+mod csv_out;
 pub mod design;
 pub mod expr;
 pub mod fixed;

@@ -87,10 +87,26 @@ pub fn to_csv(df: &DataFrame, float_precision: usize) -> PolarsResult<String> {
 }
 
 /// [`to_csv`] streamed into `w` (a large table is never held as text).
-/// The float columns are written as text first by [`crate::fixed`] (each
-/// column on a thread of its own): the same bytes as polars' own
-/// `{:.p$}`, several times faster.
-pub fn write_csv<W: std::io::Write>(
+/// A table of the stages' column types is written by [`crate::csv_out`]
+/// (blocks of rows on every core); any other by polars' writer
+/// ([`write_csv_polars`]), whose bytes both give.
+pub fn write_csv<W: std::io::Write + Send>(
+    df: &DataFrame,
+    float_precision: usize,
+    w: &mut W,
+) -> PolarsResult<()> {
+    if crate::csv_out::write(df, float_precision, w)? {
+        return Ok(());
+    }
+    write_csv_polars(df, float_precision, w)
+}
+
+/// [`to_csv`] by polars' CSV writer. The float columns are written as
+/// text first by [`crate::fixed`] (each column on a thread of its own):
+/// the same bytes as polars' own `{:.p$}`, several times faster. The
+/// oracle of [`crate::csv_out`]'s tests; not part of the stable API.
+#[doc(hidden)]
+pub fn write_csv_polars<W: std::io::Write>(
     df: &DataFrame,
     float_precision: usize,
     w: &mut W,

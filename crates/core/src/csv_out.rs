@@ -1,0 +1,420 @@
+//! The CSV text of a table, written by hand for the column types the
+//! stages make (text, integers, floats, dates, booleans), byte for byte as
+//! polars' CSV writer writes them with the options [`crate::table::to_csv`]
+//! uses (separator `,`, quote `"` where needed, `\n`, null as an empty
+//! field, floats as [`crate::fixed`] writes them).
+//!
+//! Why by hand: on the benchmark's million-row registry `cohort.csv` (600,000
+//! rows, 28 columns) polars' writer, fed the floats as text, cost about
+//! 0.5 CPU-s, most of it the dates (chrono's formatter, a `write!` per
+//! date) and the per-cell dispatch; on 10M rows the run waited 3.6 s for
+//! it after the analysis. Here each block of rows is written straight into
+//! its own buffer on a core of its own and the blocks are written out in
+//! order. Polars' writer stays the oracle (the tests compare the bytes on
+//! random tables) and the fallback for any other column type.
+
+use polars::prelude::*;
+use rayon::prelude::*;
+use std::io::Write;
+
+/// Rows per block written on one core.
+const BLOCK: usize = 16_384;
+
+/// The polars (arrow) array of a chunk of type `T`.
+type Arr<T> = <T as PolarsDataType>::Array;
+
+/// One column's values, as the writer reads them.
+enum Cells {
+    Text(Arr<StringType>),
+    Int(Arr<Int64Type>),
+    Float(Arr<Float64Type>),
+    /// Days since 1970-01-01, all within chrono's dates.
+    Date(Arr<Int32Type>),
+    Bool(Arr<BooleanType>),
+}
+
+/// Days from 0001-01-01 (chrono's day 1) to 1970-01-01, as polars counts.
+const EPOCH_DAYS_FROM_CE: i32 = 719_163;
+
+impl Cells {
+    /// The column's cells, or `None` for a type this writer leaves to
+    /// polars (or a date chrono cannot show: polars' writer would panic).
+    fn of(c: &Column) -> Option<Cells> {
+        let s = c.as_materialized_series();
+        Some(match s.dtype() {
+            DataType::String => Cells::Text(s.str().ok()?.rechunk().downcast_as_array().clone()),
+            DataType::Int64 => Cells::Int(s.i64().ok()?.rechunk().downcast_as_array().clone()),
+            DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32 => {
+                let wide = s.cast(&DataType::Int64).ok()?;
+                Cells::Int(wide.i64().ok()?.rechunk().downcast_as_array().clone())
+            }
+            DataType::Float64 | DataType::Float32 => {
+                let wide = s.cast(&DataType::Float64).ok()?;
+                Cells::Float(wide.f64().ok()?.rechunk().downcast_as_array().clone())
+            }
+            DataType::Date => {
+                let days = s.date().ok()?.physical().rechunk();
+                let shown = |d: i32| {
+                    EPOCH_DAYS_FROM_CE
+                        .checked_add(d)
+                        .and_then(chrono::NaiveDate::from_num_days_from_ce_opt)
+                        .is_some()
+                };
+                if let (Some(lo), Some(hi)) = (days.min(), days.max())
+                    && !(shown(lo) && shown(hi))
+                {
+                    return None;
+                }
+                Cells::Date(days.downcast_as_array().clone())
+            }
+            DataType::Boolean => Cells::Bool(s.bool().ok()?.rechunk().downcast_as_array().clone()),
+            _ => return None,
+        })
+    }
+
+    /// Appends row `i`'s field (nothing for a null).
+    fn push(&self, i: usize, p: usize, out: &mut String) {
+        match self {
+            Cells::Text(a) => {
+                if let Some(v) = a.get(i) {
+                    push_text(out, v);
+                }
+            }
+            Cells::Int(a) => {
+                if let Some(v) = a.get(i) {
+                    out.push_str(itoa::Buffer::new().format(v));
+                }
+            }
+            Cells::Float(a) => {
+                if let Some(v) = a.get(i) {
+                    crate::fixed::push_fixed(out, v, p);
+                }
+            }
+            Cells::Date(a) => {
+                if let Some(d) = a.get(i) {
+                    push_date(out, d);
+                }
+            }
+            Cells::Bool(a) => {
+                if let Some(v) = a.get(i) {
+                    out.push_str(if v { "true" } else { "false" });
+                }
+            }
+        }
+    }
+}
+
+/// A text field as polars writes it (`QuoteStyle::Necessary`): an empty
+/// text as `""` (an empty field is null), a text holding the separator, a
+/// line end or a quote in quotes with its quotes doubled, any other as it
+/// is.
+fn push_text(out: &mut String, v: &str) {
+    if v.is_empty() {
+        out.push_str("\"\"");
+    } else if v.bytes().any(|b| matches!(b, b',' | b'\n' | b'\r' | b'"')) {
+        out.push('"');
+        for (k, part) in v.split('"').enumerate() {
+            if k > 0 {
+                out.push_str("\"\"");
+            }
+            out.push_str(part);
+        }
+        out.push('"');
+    } else {
+        out.push_str(v);
+    }
+}
+
+/// A date as chrono shows it (`YYYY-MM-DD`; a year outside 0-9999 with
+/// its sign and at least five digits), which is polars' CSV text for it.
+/// `days` is within chrono's dates ([`Cells::of`] checks).
+fn push_date(out: &mut String, days: i32) {
+    use chrono::Datelike;
+    let Some(date) = chrono::NaiveDate::from_num_days_from_ce_opt(EPOCH_DAYS_FROM_CE + days) else {
+        return;
+    };
+    let y = date.year();
+    if !(0..=9999).contains(&y) {
+        use std::fmt::Write as _;
+        let _ = write!(out, "{date}");
+        return;
+    }
+    let (y, m, d) = (y as u32, date.month(), date.day());
+    let digit = |n: u32| char::from(b'0' + n as u8);
+    for c in [
+        digit(y / 1000),
+        digit(y / 100 % 10),
+        digit(y / 10 % 10),
+        digit(y % 10),
+        '-',
+        digit(m / 10),
+        digit(m % 10),
+        '-',
+        digit(d / 10),
+        digit(d % 10),
+    ] {
+        out.push(c);
+    }
+}
+
+/// Writes `df` as CSV into `w` if every column is of a type this writer
+/// knows; `Ok(false)` (nothing written) otherwise.
+pub(crate) fn write<W: Write + Send>(df: &DataFrame, p: usize, w: &mut W) -> PolarsResult<bool> {
+    if df.width() == 0 {
+        return Ok(false);
+    }
+    let mut header = String::new();
+    for (j, c) in df.columns().iter().enumerate() {
+        if j > 0 {
+            header.push(',');
+        }
+        push_text(&mut header, c.name());
+    }
+    header.push('\n');
+    let rows = df.height();
+    if rows == 0 {
+        // The header alone, whatever the columns' types.
+        w.write_all(header.as_bytes())?;
+        return Ok(true);
+    }
+    let Some(cells) = df
+        .columns()
+        .iter()
+        .map(Cells::of)
+        .collect::<Option<Vec<Cells>>>()
+    else {
+        return Ok(false);
+    };
+    w.write_all(header.as_bytes())?;
+    let blocks = rows.div_ceil(BLOCK);
+    // A few blocks per core at a time: the text waiting to be written
+    // stays a few megabytes whatever the table's size.
+    let wave = 4 * rayon::current_num_threads().max(1);
+    let text_of = |first: usize| -> Vec<String> {
+        let last = (first + wave).min(blocks);
+        (first..last)
+            .into_par_iter()
+            .map(|b| {
+                let (lo, hi) = (b * BLOCK, ((b + 1) * BLOCK).min(rows));
+                let mut out = String::with_capacity((hi - lo) * 8 * cells.len());
+                for i in lo..hi {
+                    for (j, c) in cells.iter().enumerate() {
+                        if j > 0 {
+                            out.push(',');
+                        }
+                        c.push(i, p, &mut out);
+                    }
+                    out.push('\n');
+                }
+                out
+            })
+            .collect()
+    };
+    // Each wave is written out (and hashed, by a hashing writer) while the
+    // next one is made.
+    let mut ready = text_of(0);
+    let mut first = wave;
+    loop {
+        let more = first < blocks;
+        let (written, next) = rayon::join(
+            || ready.iter().try_for_each(|t| w.write_all(t.as_bytes())),
+            || if more { text_of(first) } else { Vec::new() },
+        );
+        written?;
+        if !more {
+            break;
+        }
+        ready = next;
+        first += wave;
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::write_csv_polars;
+
+    /// A small deterministic generator (xorshift64*), for the tables.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+        /// Null about one time in `n`.
+        fn null(&mut self, n: u64) -> bool {
+            self.below(n) == 0
+        }
+    }
+
+    fn text(r: &mut Rng) -> String {
+        const PARTS: [&str; 12] = [
+            "a", "Б", ",", "\"", "\n", "\r", " ", "x y", "ñ", "12", ";", "\t",
+        ];
+        let n = r.below(5) as usize;
+        (0..n)
+            .map(|_| PARTS[r.below(PARTS.len() as u64) as usize])
+            .collect()
+    }
+
+    fn float(r: &mut Rng) -> f64 {
+        match r.below(12) {
+            0 => f64::NAN,
+            1 => f64::INFINITY,
+            2 => f64::NEG_INFINITY,
+            3 => -0.0,
+            4 => f64::from_bits(r.next()),
+            5 => (r.below(2_000_001) as f64 - 1e6) / 8.0,
+            6 => 1e300 * (r.below(100) as f64),
+            7 => 1e-300,
+            _ => (r.next() as f64 / u64::MAX as f64 - 0.5) * 10f64.powi(r.below(12) as i32 - 4),
+        }
+    }
+
+    fn day(r: &mut Rng) -> i32 {
+        match r.below(6) {
+            // Years before 0 and after 9999, within chrono's dates.
+            0 => r.below(2 * 90_000_000) as i32 - 90_000_000,
+            1 => r.below(2 * 4_000_000) as i32 - 4_000_000,
+            _ => r.below(80_000) as i32 - 40_000,
+        }
+    }
+
+    /// A table of every type the writer knows, `rows` rows, nulls in each.
+    fn table(seed: u64, rows: usize) -> DataFrame {
+        let mut r = Rng(seed);
+        let mut opt = |r: &mut Rng| !r.null(7);
+        let texts: Vec<Option<String>> = (0..rows)
+            .map(|_| opt(&mut r).then(|| text(&mut r)))
+            .collect();
+        let ints: Vec<Option<i64>> = (0..rows)
+            .map(|_| {
+                opt(&mut r).then(|| match r.below(4) {
+                    0 => i64::MIN,
+                    1 => i64::MAX,
+                    _ => r.next() as i64 >> r.below(60),
+                })
+            })
+            .collect();
+        let small: Vec<Option<i32>> = (0..rows)
+            .map(|_| opt(&mut r).then(|| r.next() as i32))
+            .collect();
+        let unsigned: Vec<Option<u32>> = (0..rows)
+            .map(|_| opt(&mut r).then(|| r.next() as u32))
+            .collect();
+        let floats: Vec<Option<f64>> = (0..rows)
+            .map(|_| opt(&mut r).then(|| float(&mut r)))
+            .collect();
+        let singles: Vec<Option<f32>> = (0..rows)
+            .map(|_| opt(&mut r).then(|| float(&mut r) as f32))
+            .collect();
+        let days: Vec<Option<i32>> = (0..rows)
+            .map(|_| opt(&mut r).then(|| day(&mut r)))
+            .collect();
+        let bools: Vec<Option<bool>> = (0..rows)
+            .map(|_| opt(&mut r).then(|| r.below(2) == 0))
+            .collect();
+        DataFrame::new(
+            rows,
+            vec![
+                StringChunked::from_iter_options("text".into(), texts.into_iter()).into_column(),
+                Int64Chunked::from_iter_options("a,b".into(), ints.into_iter()).into_column(),
+                Int32Chunked::from_iter_options("q\"uote".into(), small.into_iter()).into_column(),
+                UInt32Chunked::from_iter_options("".into(), unsigned.into_iter()).into_column(),
+                Float64Chunked::from_iter_options("float".into(), floats.into_iter()).into_column(),
+                Float32Chunked::from_iter_options("single".into(), singles.into_iter())
+                    .into_column(),
+                Int32Chunked::from_iter_options("date".into(), days.into_iter())
+                    .into_date()
+                    .into_column(),
+                BooleanChunked::from_iter_options("bool".into(), bools.into_iter()).into_column(),
+            ],
+        )
+        .unwrap()
+    }
+
+    fn both(df: &DataFrame, p: usize) -> (String, String) {
+        let mut ours = Vec::new();
+        assert!(write(df, p, &mut ours).unwrap(), "written by hand");
+        let mut theirs = Vec::new();
+        write_csv_polars(df, p, &mut theirs).unwrap();
+        (
+            String::from_utf8(ours).unwrap(),
+            String::from_utf8(theirs).unwrap(),
+        )
+    }
+
+    #[test]
+    fn random_tables_are_written_as_polars_writes_them() {
+        for (seed, rows, p) in [
+            (1, 1, 6),
+            (2, 100, 0),
+            (3, 5_000, 6),
+            (4, 40_000, 2),
+            (5, 3, 12),
+        ] {
+            let df = table(seed, rows);
+            let (ours, theirs) = both(&df, p);
+            if ours != theirs {
+                let line = ours
+                    .lines()
+                    .zip(theirs.lines())
+                    .position(|(a, b)| a != b)
+                    .unwrap_or(0);
+                panic!(
+                    "seed {seed}: line {line} differs:\n{:?}\n{:?}",
+                    ours.lines().nth(line),
+                    theirs.lines().nth(line)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_table_in_several_chunks_is_written_as_one() {
+        let mut df = table(7, 3_000);
+        df.vstack_mut(&table(8, 20_000)).unwrap();
+        df.vstack_mut(&table(9, 1)).unwrap();
+        assert!(df.first_col_n_chunks() > 1);
+        let (ours, theirs) = both(&df, 6);
+        assert!(ours == theirs, "multi-chunk table differs");
+    }
+
+    #[test]
+    fn an_empty_table_is_its_header() {
+        let df = table(10, 0);
+        let (ours, theirs) = both(&df, 6);
+        assert_eq!(ours, theirs);
+        assert_eq!(
+            ours,
+            "text,\"a,b\",\"q\"\"uote\",\"\",float,single,date,bool\n"
+        );
+    }
+
+    #[test]
+    fn other_types_and_unshowable_dates_are_left_to_polars() {
+        let times = Int64Chunked::from_vec("t".into(), vec![0, 86_400_000])
+            .into_datetime(TimeUnit::Milliseconds, None)
+            .into_column();
+        let df = DataFrame::new(2, vec![times]).unwrap();
+        assert!(!write(&df, 6, &mut Vec::new()).unwrap());
+        let far = Int32Chunked::from_vec("d".into(), vec![0, i32::MAX])
+            .into_date()
+            .into_column();
+        let df = DataFrame::new(2, vec![far]).unwrap();
+        assert!(!write(&df, 6, &mut Vec::new()).unwrap());
+        assert!(!write(&DataFrame::empty(), 6, &mut Vec::new()).unwrap());
+    }
+}
