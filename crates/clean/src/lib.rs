@@ -293,7 +293,7 @@ pub fn clean(
         }
     }
     if alive.iter().any(|a| !a) {
-        frame = frame.filter(&BooleanChunked::from_slice("kept".into(), &alive))?;
+        frame = table::filter_owned(frame, &BooleanChunked::from_slice("kept".into(), &alive))?;
     }
 
     if let Some(linkage) = &cfg.linkage {
@@ -324,7 +324,7 @@ pub fn clean(
             });
         }
         if !dropped.is_empty() {
-            frame = frame.filter(&!&mask)?;
+            frame = table::filter_owned(frame, &!&mask)?;
         }
     }
     Ok(Cleaned {

@@ -366,7 +366,7 @@ pub fn select(
     let frame = if alive.iter().all(|a| *a) {
         frame
     } else {
-        frame.filter(&BooleanChunked::from_slice("keep".into(), &alive))?
+        table::filter_owned(frame, &BooleanChunked::from_slice("keep".into(), &alive))?
     };
 
     let ambiguous: Vec<String> = {

@@ -1017,7 +1017,7 @@ fn finish(
         frame
     } else {
         let keep = BooleanChunked::from_slice("".into(), &verdicts.keep_mask());
-        frame.filter(&keep)?
+        table::filter_owned(frame, &keep)?
     };
     Ok(Derived {
         frame,
