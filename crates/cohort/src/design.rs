@@ -149,7 +149,8 @@ pub struct EndpointDates {
 
 /// The design warnings of the criteria and arms. `before_criteria` holds
 /// the rows the criteria judged (the derive stage's table); `cohort` the
-/// cohort, with its `arm` column.
+/// cohort, with its `arm` column. The same as [`criteria_warnings`]
+/// followed by [`arm_warnings`].
 pub fn design_warnings(
     cfg: &CohortConfig,
     design: &DesignConfig,
@@ -158,12 +159,34 @@ pub fn design_warnings(
     before_criteria: &DataFrame,
     cohort: &DataFrame,
 ) -> Result<Vec<DesignWarning>, CohortError> {
+    let mut out = criteria_warnings(cfg, design, lineage, endpoints, before_criteria)?;
+    out.extend(arm_warnings(cfg, design, lineage, endpoints, cohort)?);
+    Ok(out)
+}
+
+/// The origins of the analysed endpoints, each once.
+fn origins(endpoints: &[EndpointDates]) -> Vec<&str> {
     let mut origins: Vec<&str> = endpoints.iter().map(|e| e.origin.as_str()).collect();
     origins.sort();
     origins.dedup();
-    let parse = |what: String, sql: &str| {
-        conjuncts(sql).map_err(|message| CohortError::Condition { what, message })
-    };
+    origins
+}
+
+fn parse(what: String, sql: &str) -> Result<Vec<Conjunct>, CohortError> {
+    conjuncts(sql).map_err(|message| CohortError::Condition { what, message })
+}
+
+/// The design warnings of the criteria, judged on `before_criteria` (the
+/// derive stage's table). The pipeline takes them before the selection so
+/// that the selection may consume that table.
+pub fn criteria_warnings(
+    cfg: &CohortConfig,
+    design: &DesignConfig,
+    lineage: &Lineage,
+    endpoints: &[EndpointDates],
+    before_criteria: &DataFrame,
+) -> Result<Vec<DesignWarning>, CohortError> {
+    let origins = origins(endpoints);
     let mut out = Vec::new();
     for c in &cfg.criteria {
         let all = vec![true; before_criteria.height()];
@@ -179,6 +202,20 @@ pub fn design_warnings(
             }
         }
     }
+    Ok(acknowledged(out, design))
+}
+
+/// The design warnings of the arms, judged on `cohort` (with its `arm`
+/// column).
+pub fn arm_warnings(
+    cfg: &CohortConfig,
+    design: &DesignConfig,
+    lineage: &Lineage,
+    endpoints: &[EndpointDates],
+    cohort: &DataFrame,
+) -> Result<Vec<DesignWarning>, CohortError> {
+    let origins = origins(endpoints);
+    let mut out = Vec::new();
     if !cfg.arms.is_empty() {
         let arms = cohort.column(ARM)?.str()?;
         for a in &cfg.arms {
@@ -196,6 +233,12 @@ pub fn design_warnings(
             }
         }
     }
+    Ok(acknowledged(out, design))
+}
+
+/// The warnings with the reason of the acknowledgement that names their
+/// step and condition, if any.
+fn acknowledged(mut out: Vec<DesignWarning>, design: &DesignConfig) -> Vec<DesignWarning> {
     for w in &mut out {
         w.acknowledged = design
             .acknowledge
@@ -203,7 +246,7 @@ pub fn design_warnings(
             .find(|a| a.target() == Some((w.step, w.name.as_str())))
             .map(|a| a.reason.clone());
     }
-    Ok(out)
+    out
 }
 
 /// A condition's step, name and the rows it judged.

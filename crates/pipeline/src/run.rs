@@ -311,17 +311,38 @@ fn compute<'p>(
     crate::rejected::check(&loaded.sources, &ledger, &linkage)?;
 
     meter.start("cohort");
+    // The criteria's design warnings are judged on the derive stage's
+    // table before the selection consumes it (filtered column by column,
+    // each freed as it goes); the arms' on the cohort after it.
+    let (lineage, dates) = design_basis(loaded, &endpoints)?;
+    let cohort_err = |e| Error::Cohort(Box::new(e));
+    let mut design_warnings = cohortflow_cohort::design::criteria_warnings(
+        &loaded.file.cohort,
+        &loaded.file.design,
+        &lineage,
+        &dates,
+        &derived.frame,
+    )
+    .map_err(cohort_err)?;
     let mut selected = cohortflow_cohort::select(
         &loaded.file.cohort,
-        derived.frame.clone(),
+        derived.frame,
         &sources,
         loaded.file.analysis.uses_eligible(),
     )
-    .map_err(|e| Error::Cohort(Box::new(e)))?;
+    .map_err(cohort_err)?;
     info!(rows = selected.frame.height(), "selected");
     ledger.extend(std::mem::take(&mut selected.accounts));
-    let design_warnings = design_warnings(loaded, &endpoints, &derived.frame, &selected.frame)?;
-    drop(derived.frame);
+    design_warnings.extend(
+        cohortflow_cohort::design::arm_warnings(
+            &loaded.file.cohort,
+            &loaded.file.design,
+            &lineage,
+            &dates,
+            &selected.frame,
+        )
+        .map_err(cohort_err)?,
+    );
     // From here on rows are in the order of the row key, so that matching
     // and every estimate are the same whatever the order of the exports.
     selected.frame = sort_by_row_key(&selected.frame, loaded.file.pipeline.row_key.get_ref())?;
@@ -675,16 +696,21 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
-/// The design warnings: the criteria and arms whose condition uses a
-/// column known after an endpoint's origin, by the lineage of the schema's
-/// and the derived columns (cohortflow_core::lineage), whatever remedy the
-/// analysis declares.
-fn design_warnings(
+/// What the design warnings judge by: the lineage of the schema's and the
+/// derived columns (when each column is known, cohortflow_core::lineage)
+/// and the dates of the analysed endpoints. A criterion or arm whose
+/// condition uses a column known after an endpoint's origin gets a
+/// warning, whatever remedy the analysis declares.
+fn design_basis(
     loaded: &Loaded,
     endpoints: &[(String, cohortflow_derive::EndpointConfig)],
-    derived: &DataFrame,
-    cohort: &DataFrame,
-) -> Result<Vec<cohortflow_core::lineage::DesignWarning>, Error> {
+) -> Result<
+    (
+        cohortflow_core::lineage::Lineage,
+        Vec<cohortflow_cohort::design::EndpointDates>,
+    ),
+    Error,
+> {
     let mut lineage = cohortflow_core::lineage::Lineage::from_schema(&loaded.schema);
     for c in &loaded.file.derive.columns {
         lineage
@@ -710,15 +736,7 @@ fn design_warnings(
             })
         })
         .collect();
-    cohortflow_cohort::design::design_warnings(
-        &loaded.file.cohort,
-        &loaded.file.design,
-        &lineage,
-        &dates,
-        derived,
-        cohort,
-    )
-    .map_err(|e| Error::Cohort(Box::new(e)))
+    Ok((lineage, dates))
 }
 
 /// What the report's Methods and flow table are written from: the
