@@ -295,7 +295,7 @@ mod tests {
     /// A table of every type the writer knows, `rows` rows, nulls in each.
     fn table(seed: u64, rows: usize) -> DataFrame {
         let mut r = Rng(seed);
-        let mut opt = |r: &mut Rng| !r.null(7);
+        let opt = |r: &mut Rng| !r.null(7);
         let texts: Vec<Option<String>> = (0..rows)
             .map(|_| opt(&mut r).then(|| text(&mut r)))
             .collect();
