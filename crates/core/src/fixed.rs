@@ -20,6 +20,24 @@ pub fn push_fixed(out: &mut String, x: f64, p: usize) {
             if x.is_sign_negative() {
                 out.push('-');
             }
+            if let Ok(q) = u64::try_from(q) {
+                // The usual case, without the formatting machinery: the
+                // integer part by itoa, the p (at most 9) decimals by hand.
+                let pow = 10u64.pow(p as u32);
+                let (int, mut frac) = (q / pow, q % pow);
+                out.push_str(itoa::Buffer::new().format(int));
+                if p > 0 {
+                    let mut digits = [b'0'; 9];
+                    for d in digits[..p].iter_mut().rev() {
+                        *d = b'0' + (frac % 10) as u8;
+                        frac /= 10;
+                    }
+                    out.push('.');
+                    // ASCII digits.
+                    out.push_str(std::str::from_utf8(&digits[..p]).expect("digits"));
+                }
+                return;
+            }
             let pow = 10u128.pow(p as u32);
             let (int, frac) = (q / pow, q % pow);
             let _ = write!(out, "{int}");
