@@ -172,8 +172,24 @@ fn origins(endpoints: &[EndpointDates]) -> Vec<&str> {
     origins
 }
 
-fn parse(what: String, sql: &str) -> Result<Vec<Conjunct>, CohortError> {
-    conjuncts(sql).map_err(|message| CohortError::Condition { what, message })
+/// The warnings of one condition (`sql`) judged as `judged` says: each of
+/// its conjuncts against each endpoint origin.
+fn condition_warnings(
+    judged: &Judged,
+    sql: &str,
+    origins: &[&str],
+    lineage: &Lineage,
+    endpoints: &[EndpointDates],
+) -> Result<Vec<DesignWarning>, CohortError> {
+    let what = format!("{} {}", judged.step.name(), judged.name);
+    let parts = conjuncts(sql).map_err(|message| CohortError::Condition { what, message })?;
+    let mut out = Vec::new();
+    for part in &parts {
+        for origin in origins {
+            out.extend(warn(judged, part, origin, lineage, endpoints)?);
+        }
+    }
+    Ok(out)
 }
 
 /// The design warnings of the criteria, judged on `before_criteria` (the
@@ -187,20 +203,22 @@ pub fn criteria_warnings(
     before_criteria: &DataFrame,
 ) -> Result<Vec<DesignWarning>, CohortError> {
     let origins = origins(endpoints);
+    let all = vec![true; before_criteria.height()];
     let mut out = Vec::new();
     for c in &cfg.criteria {
-        let all = vec![true; before_criteria.height()];
-        for part in parse(format!("criterion {}", c.name), c.condition.get_ref())? {
-            for origin in &origins {
-                let judged = Judged {
-                    step: ConditionKind::Criterion,
-                    name: &c.name,
-                    frame: before_criteria,
-                    rows: &all,
-                };
-                out.extend(warn(&judged, &part, origin, lineage, endpoints)?);
-            }
-        }
+        let judged = Judged {
+            step: ConditionKind::Criterion,
+            name: &c.name,
+            frame: before_criteria,
+            rows: &all,
+        };
+        out.extend(condition_warnings(
+            &judged,
+            c.condition.get_ref(),
+            &origins,
+            lineage,
+            endpoints,
+        )?);
     }
     Ok(acknowledged(out, design))
 }
@@ -220,17 +238,19 @@ pub fn arm_warnings(
         let arms = cohort.column(ARM)?.str()?;
         for a in &cfg.arms {
             let in_arm: Vec<bool> = arms.iter().map(|x| x == Some(a.name.as_str())).collect();
-            for part in parse(format!("arm {}", a.name), a.condition.get_ref())? {
-                for origin in &origins {
-                    let judged = Judged {
-                        step: ConditionKind::Arm,
-                        name: &a.name,
-                        frame: cohort,
-                        rows: &in_arm,
-                    };
-                    out.extend(warn(&judged, &part, origin, lineage, endpoints)?);
-                }
-            }
+            let judged = Judged {
+                step: ConditionKind::Arm,
+                name: &a.name,
+                frame: cohort,
+                rows: &in_arm,
+            };
+            out.extend(condition_warnings(
+                &judged,
+                a.condition.get_ref(),
+                &origins,
+                lineage,
+                endpoints,
+            )?);
         }
     }
     Ok(acknowledged(out, design))

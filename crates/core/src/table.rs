@@ -120,9 +120,8 @@ pub fn write_csv<W: std::io::Write + Send>(
 /// [`to_csv`] by polars' CSV writer. The float columns are written as
 /// text first by [`crate::fixed`] (each column on a thread of its own):
 /// the same bytes as polars' own `{:.p$}`, several times faster. The
-/// oracle of [`crate::csv_out`]'s tests; not part of the stable API.
-#[doc(hidden)]
-pub fn write_csv_polars<W: std::io::Write>(
+/// oracle of [`crate::csv_out`]'s tests.
+pub(crate) fn write_csv_polars<W: std::io::Write>(
     df: &DataFrame,
     float_precision: usize,
     w: &mut W,

@@ -383,14 +383,19 @@ fn sources_assembled_together_are_their_frames_one_after_another() {
         dir_a.path(),
         &std::fs::read_to_string(repo().join("pipelines/sources/center_a.toml")).unwrap(),
     );
-    // Centre B (a workbook, read in one part) without its mapping of
-    // `tumour_size`: the column is then null in its rows.
+    // Centre B (a workbook, read in one part) without its mappings of
+    // `tumour_size` (a number) and `primary_site` (a category, text): the
+    // columns are then null in its rows.
     let b_text = std::fs::read_to_string(repo().join("pipelines/sources/center_b.toml")).unwrap();
     let mut b_toml: toml::Table = toml::from_str(&b_text).unwrap();
     let columns = b_toml["source"]["columns"].as_table().unwrap().clone();
-    assert!(columns.contains_key("tumour_size"), "the fixture maps it");
     let mut fewer = columns;
-    fewer.remove("tumour_size");
+    for unmapped in ["tumour_size", "primary_site"] {
+        assert!(
+            fewer.remove(unmapped).is_some(),
+            "the fixture maps {unmapped}"
+        );
+    }
     let b_source = b_toml["source"].as_table_mut().unwrap();
     b_source["columns"] = toml::Value::Table(fewer);
     b_source["unmapped_columns"] = toml::Value::String("ignore".into());
@@ -402,8 +407,11 @@ fn sources_assembled_together_are_their_frames_one_after_another() {
     let alone_b = ingest_bytes_chunked(&b, &schema, &data_b, None).unwrap();
     let mut stacked = alone_a.frame.clone();
     stacked.vstack_mut(&alone_b.frame).unwrap();
-    assert!(alone_b.frame.column("tumour_size").unwrap().null_count() == alone_b.frame.height());
-    assert!(alone_a.frame.column("tumour_size").unwrap().null_count() < alone_a.frame.height());
+    for unmapped in ["tumour_size", "primary_site"] {
+        let nulls = |f: &polars::prelude::DataFrame| f.column(unmapped).unwrap().null_count();
+        assert_eq!(nulls(&alone_b.frame), alone_b.frame.height(), "{unmapped}");
+        assert!(nulls(&alone_a.frame) < alone_a.frame.height(), "{unmapped}");
+    }
 
     for (cut_a, cut_b) in [(Some(1), Some(37)), (Some(300), Some(2)), (None, None)] {
         let read_a = read_bytes_chunked(&a, &schema, &data_a, cut_a).unwrap();
