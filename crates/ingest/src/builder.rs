@@ -110,7 +110,14 @@ impl Texts {
     }
 
     fn retain(&mut self, keep: &[bool]) {
+        let (values, bytes) = (0..self.len())
+            .filter(|&i| keep[i])
+            .fold((0, 0), |(n, b), i| {
+                let start = if i == 0 { 0 } else { self.ends[i - 1] };
+                (n + 1, b + self.ends[i] - start)
+            });
         let mut out = Texts::default();
+        out.reserve(values, bytes);
         for (i, k) in keep.iter().enumerate() {
             if *k {
                 out.push(self.get(i));

@@ -10,6 +10,7 @@ use crate::reasons::*;
 use cohortflow_core::ledger::{LineAccount, Outcome, StageAccount};
 use cohortflow_core::rejects::Reject;
 use cohortflow_core::schema::Schema;
+use rayon::prelude::*;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::path::PathBuf;
@@ -426,37 +427,16 @@ impl Converter {
         if self.unique.is_empty() {
             return 0;
         }
-        // The first row of each key; a key met again marks both rows.
         let n = self.rows.len();
-        let mut first: HashMap<&str, usize, foldhash::fast::FixedState> =
-            HashMap::with_capacity_and_hasher(n, Default::default());
-        let mut dup = vec![false; n];
-        for i in 0..n {
-            if let Some(key) = self.keys.get(i) {
-                match first.entry(key) {
-                    Entry::Vacant(v) => {
-                        v.insert(i);
-                    }
-                    Entry::Occupied(o) => {
-                        dup[*o.get()] = true;
-                        dup[i] = true;
-                    }
-                }
-            }
-        }
-        drop(first);
+        let dup = duplicated(&self.keys);
         // The lines of each shared key, in file order.
         let mut lines: HashMap<&str, Vec<i64>> = HashMap::new();
-        for i in (0..n).filter(|&i| dup[i]) {
+        for &i in &dup {
             if let Some(key) = self.keys.get(i) {
                 lines.entry(key).or_default().push(self.rows[i]);
             }
         }
-        let shared: HashMap<i64, &Vec<i64>> = (0..n)
-            .filter(|&i| dup[i])
-            .filter_map(|i| Some((self.rows[i], lines.get(self.keys.get(i)?)?)))
-            .collect();
-        if shared.is_empty() {
+        if dup.is_empty() {
             return 0;
         }
         let reason = self.duplicate_reason();
@@ -465,39 +445,33 @@ impl Converter {
             .iter()
             .map(|&k| self.plans[k].header.clone())
             .collect();
-        let keep: Vec<bool> = self.rows.iter().map(|r| !shared.contains_key(r)).collect();
-        for (i, row) in self.rows.iter().enumerate() {
-            let Some(all) = shared.get(row) else { continue };
-            let key = self
-                .keys
-                .get(i)
-                .map(|k| key_parts(k).join(", "))
-                .unwrap_or_default();
-            let all: Vec<String> = all.iter().map(|r| r.to_string()).collect();
+        let mut keep = vec![true; n];
+        for &i in &dup {
+            keep[i] = false;
+            let key = self.keys.get(i).unwrap_or_default();
+            let all: Vec<String> = lines[key].iter().map(|r| r.to_string()).collect();
             self.rejects.push(Reject {
                 source: self.source.clone(),
-                source_row: *row,
+                source_row: self.rows[i],
                 stage: "ingest".into(),
                 rule: reason.clone(),
                 columns: names.join("; "),
                 values: format!(
-                    "{}={key}; same on lines {}",
+                    "{}={}; same on lines {}",
                     names.join(", "),
+                    key_parts(key).join(", "),
                     all.join(", ")
                 ),
             });
         }
-        let count = shared.len() as u64;
-        drop(shared);
+        let count = dup.len() as u64;
         drop(lines);
         self.seal();
         let mut at = 0;
         for (n, builders) in &mut self.parts {
             let part = &keep[at..at + *n];
             at += *n;
-            for b in builders.iter_mut() {
-                b.retain(part);
-            }
+            builders.par_iter_mut().for_each(|b| b.retain(part));
             *n = part.iter().filter(|k| **k).count();
         }
         self.sealed = self.parts.iter().map(|(n, _)| n).sum();
@@ -567,6 +541,67 @@ impl Converter {
     }
 }
 
+/// The rows (indices into `keys`, ascending) whose key another row shares;
+/// rows without a key (`None`) share none.
+///
+/// Found on all cores: each key's hash sends it to one of a fixed number of
+/// shards, and each shard's keys are counted in a hash map of their own,
+/// so no two cores touch one map. Which rows come out does not depend on
+/// the number of cores or shards.
+fn duplicated(keys: &Texts) -> Vec<usize> {
+    use rayon::prelude::*;
+    use std::hash::BuildHasher;
+    const SHARDS: usize = 64;
+    const BLOCK: usize = 1 << 16;
+    let hasher = foldhash::fast::FixedState::default();
+    let n = keys.len();
+    // Each block of rows sorted into shards (row indices ascending within
+    // each), on all cores; a shard's rows are then its blocks' in order.
+    let blocks: Vec<Vec<Vec<usize>>> = (0..n.div_ceil(BLOCK))
+        .into_par_iter()
+        .map(|b| {
+            let mut shards = vec![Vec::new(); SHARDS];
+            for i in b * BLOCK..n.min((b + 1) * BLOCK) {
+                if let Some(key) = keys.get(i) {
+                    // Bits the maps' own use of the hash leaves alone
+                    // (hashbrown: the low bits place, the top 7 tag).
+                    let h = hasher.hash_one(key);
+                    shards[(h >> 32) as usize % SHARDS].push(i);
+                }
+            }
+            shards
+        })
+        .collect();
+    let mut dup: Vec<usize> = (0..SHARDS)
+        .into_par_iter()
+        .flat_map_iter(|s| {
+            let size = blocks.iter().map(|b| b[s].len()).sum();
+            let mut first: HashMap<&str, (usize, bool), foldhash::fast::FixedState> =
+                HashMap::with_capacity_and_hasher(size, hasher.clone());
+            let mut out = Vec::new();
+            for &i in blocks.iter().flat_map(|b| &b[s]) {
+                let key = keys.get(i).unwrap_or_default();
+                match first.entry(key) {
+                    Entry::Vacant(v) => {
+                        v.insert((i, false));
+                    }
+                    Entry::Occupied(mut o) => {
+                        let (at, marked) = o.get_mut();
+                        if !*marked {
+                            out.push(*at);
+                            *marked = true;
+                        }
+                        out.push(i);
+                    }
+                }
+            }
+            out
+        })
+        .collect();
+    dup.sort_unstable();
+    dup
+}
+
 /// Appends one value of a unique key to its text: its length (as one
 /// character, code point length + 1; or NUL, the length in digits and `:`
 /// for a value of 55,294 bytes or more), then the value, so that keys of
@@ -604,6 +639,38 @@ fn key_parts(mut key: &str) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The rows `duplicated` finds on all cores are those a plain count of
+    /// every key finds: random keys (few distinct, so that many repeat, and
+    /// some rows without a key) over more rows than one block.
+    #[test]
+    fn duplicated_rows_are_those_whose_key_is_shared() {
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for (rows, distinct) in [(0, 1), (1, 1), (10, 3), (200_000, 150_000), (70_000, 50)] {
+            let mut keys = Texts::default();
+            let mut plain: Vec<Option<String>> = Vec::new();
+            for _ in 0..rows {
+                let v = next();
+                let key = (v % 17 != 0).then(|| format!("P-{}", (v >> 8) % distinct));
+                keys.push(key.as_deref());
+                plain.push(key);
+            }
+            let mut count: HashMap<&str, usize> = HashMap::new();
+            for k in plain.iter().flatten() {
+                *count.entry(k).or_default() += 1;
+            }
+            let expected: Vec<usize> = (0..rows)
+                .filter(|&i| plain[i].as_deref().is_some_and(|k| count[k] > 1))
+                .collect();
+            assert_eq!(duplicated(&keys), expected, "{rows} rows, {distinct} keys");
+        }
+    }
 
     #[test]
     fn key_values_come_back_as_written() {
