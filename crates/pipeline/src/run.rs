@@ -187,22 +187,22 @@ pub fn run_observed(
         // The wait for the writer (the cohort's CSV, the stage tables) is
         // part of writing the outputs.
         meter.start("write");
-        let table_hashes = writer
-            .join()
-            .expect("the stage-table writer does not panic");
-        let input_hashes = input_hashes
-            .join()
-            .expect("hashing the inputs does not panic");
-        let mut output_hashes: HashMap<String, String> = table_hashes?.into_iter().collect();
-        let input_hashes = input_hashes?;
+        let written = || -> Result<Hashes, Error> {
+            let tables = writer
+                .join()
+                .expect("the stage-table writer does not panic")?;
+            let inputs = input_hashes
+                .join()
+                .expect("hashing the inputs does not panic")?;
+            Ok((tables.into_iter().collect(), inputs))
+        };
         write_outputs(
             loaded,
             &staging,
             &run_folder,
             &computed,
             options,
-            &mut output_hashes,
-            &input_hashes,
+            written,
             &mut meter,
         )?;
         Ok::<_, Error>((computed, meter))
@@ -483,18 +483,23 @@ fn compute<'p>(
 /// manifest last. On an error the staging folder removes itself when it is
 /// dropped.
 #[allow(clippy::too_many_arguments)]
+/// sha256 of the outputs written so far, by file name; of the inputs, by path.
+type Hashes = (HashMap<String, String>, HashMap<PathBuf, String>);
+
+/// Writes the outputs after `written` (the wait for the writer of the
+/// tables and for the inputs' hashes), then the manifest.
 fn write_outputs(
     loaded: &Loaded,
     staging: &Path,
     run_folder: &crate::out::Staging,
     c: &Computed,
     options: RunOptions,
-    hashes: &mut HashMap<String, String>,
-    input_hashes: &HashMap<PathBuf, String>,
+    written: impl FnOnce() -> Result<Hashes, Error>,
     meter: &mut Meter<'_>,
 ) -> Result<(), Error> {
     // The report (figures rendered, the slowest of the small outputs) is
-    // built on a thread of its own while the tables are written.
+    // built on a thread of its own from here: while the writer ends the
+    // cohort's CSV and while the small outputs are written.
     let flow = flow_svg(loaded, &c.ledger, &c.results);
     let endpoints = loaded.endpoints();
     let analysed = c.matched.as_ref().map_or(&c.cohort, |m| &m.frame);
@@ -516,8 +521,9 @@ fn write_outputs(
         config: &loaded.file.report,
         study: &study,
     };
-    std::thread::scope(|scope| -> Result<(), Error> {
+    let (hashes, input_hashes) = std::thread::scope(|scope| -> Result<Hashes, Error> {
         let report = scope.spawn(|| cohortflow_report::build(&report));
+        let (mut hashes, input_hashes) = written()?;
         let mut write = |name: &str, bytes: &[u8]| -> Result<(), Error> {
             let path = staging.join(name);
             std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
@@ -559,7 +565,7 @@ fn write_outputs(
         for (name, bytes) in &report {
             write(name, bytes)?;
         }
-        Ok(())
+        Ok((hashes, input_hashes))
     })?;
     meter.end();
     let manifest = manifest::build(&manifest::Inputs {
@@ -586,8 +592,8 @@ fn write_outputs(
             .collect(),
         folder: staging,
         outputs: run_folder.outputs()?,
-        output_hashes: hashes,
-        input_hashes,
+        output_hashes: &hashes,
+        input_hashes: &input_hashes,
         conventions: serde_json::to_value(&c.results.conventions).expect("conventions serialise"),
         stages: meter.costs(),
     })?;
