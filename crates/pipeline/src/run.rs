@@ -959,12 +959,19 @@ fn sort_by_row_key(frame: &DataFrame, key: &[String]) -> Result<DataFrame, Error
         stage: "cohort",
         message: format!("sorting by the row key: {e}"),
     };
-    let sorted = frame
-        .sort(
-            key.to_vec(),
-            SortMultipleOptions::default().with_maintain_order(true),
-        )
-        .map_err(err)?;
+    // Rows usually come in key order already (the default key is the
+    // source and the line, and the sources are read in turn): then the
+    // table is kept as it is instead of sorted and every column gathered.
+    let sorted = if in_key_order(frame, key).map_err(err)? {
+        frame.clone()
+    } else {
+        frame
+            .sort(
+                key.to_vec(),
+                SortMultipleOptions::default().with_maintain_order(true),
+            )
+            .map_err(err)?
+    };
     // Row i repeats row i - 1 when every key column is equal (NULL equal
     // to NULL), compared column by column on the whole table at once.
     let n = sorted.height();
@@ -994,4 +1001,99 @@ fn sort_by_row_key(frame: &DataFrame, key: &[String]) -> Result<DataFrame, Error
         });
     }
     Ok(sorted)
+}
+
+/// Whether the rows are in the order the sort by `key` gives them: each
+/// row's key after the one before it, or equal to it (rows with one key
+/// stay in their order, and [`sort_by_row_key`] refuses them). Judged only
+/// on key columns without nulls whose comparison is the sort's (text by its
+/// bytes, integers, dates, booleans); with any other key column, `false`
+/// (the table is sorted).
+fn in_key_order(frame: &DataFrame, key: &[String]) -> PolarsResult<bool> {
+    let n = frame.height();
+    if n < 2 {
+        return Ok(true);
+    }
+    // The pairs of rows (i - 1, i) an earlier key column has ordered.
+    let mut decided = vec![false; n - 1];
+    for k in key {
+        let c = frame.column(k)?.as_materialized_series();
+        let plain = c.dtype().is_integer()
+            || matches!(
+                c.dtype(),
+                DataType::String | DataType::Date | DataType::Boolean
+            );
+        if !plain || c.null_count() > 0 {
+            return Ok(false);
+        }
+        let (before, after) = (c.slice(0, n - 1), c.slice(1, n - 1));
+        let less = before.lt(&after)?;
+        let greater = before.gt(&after)?;
+        for ((d, l), g) in decided.iter_mut().zip(less.iter()).zip(greater.iter()) {
+            if !*d {
+                if g == Some(true) {
+                    return Ok(false);
+                }
+                *d = l == Some(true);
+            }
+        }
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `in_key_order` says so exactly when the stable sort by the key
+    /// leaves the table as it is: random small tables of a text and an
+    /// integer key (many ties, some sorted, some not), and key columns with
+    /// nulls or of a float type (never judged: sorted).
+    #[test]
+    fn rows_in_key_order_are_those_the_sort_leaves_in_place() {
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move |m: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % m
+        };
+        let key = vec!["s".to_string(), "r".to_string()];
+        let mut seen = [0usize; 2];
+        for case in 0..400 {
+            let n = (next(8) + 1) as usize;
+            let mut rows: Vec<(String, i64, i64)> = (0..n)
+                .map(|i| {
+                    let s = ["a", "b", "ab", "B", "é", ""][next(3 + case % 4) as usize].to_string();
+                    (s, next(4) as i64 - 1, i as i64)
+                })
+                .collect();
+            if case % 2 == 0 {
+                rows.sort_by(|x, y| (x.0.as_bytes(), x.1).cmp(&(y.0.as_bytes(), y.1)));
+            }
+            let frame = df!(
+                "s" => rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>(),
+                "r" => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+                "i" => rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+            )
+            .unwrap();
+            let sorted = frame
+                .sort(
+                    key.clone(),
+                    SortMultipleOptions::default().with_maintain_order(true),
+                )
+                .unwrap();
+            let same = sorted.column("i").unwrap() == frame.column("i").unwrap();
+            assert_eq!(in_key_order(&frame, &key).unwrap(), same, "{frame}");
+            seen[usize::from(same)] += 1;
+        }
+        assert!(
+            seen[0] > 50 && seen[1] > 50,
+            "both outcomes tried: {seen:?}"
+        );
+        let nulls = df!("s" => [Some("a"), None], "r" => [1i64, 2]).unwrap();
+        assert!(!in_key_order(&nulls, &key).unwrap());
+        let float = df!("s" => ["a", "b"], "r" => [1.0f64, 2.0]).unwrap();
+        assert!(!in_key_order(&float, &key).unwrap());
+    }
 }
