@@ -110,18 +110,36 @@ impl Texts {
     }
 
     fn retain(&mut self, keep: &[bool]) {
-        let (values, bytes) = (0..self.len())
-            .filter(|&i| keep[i])
-            .fold((0, 0), |(n, b), i| {
-                let start = if i == 0 { 0 } else { self.ends[i - 1] };
-                (n + 1, b + self.ends[i] - start)
-            });
-        let mut out = Texts::default();
-        out.reserve(values, bytes);
-        for (i, k) in keep.iter().enumerate() {
-            if *k {
-                out.push(self.get(i));
+        // The runs of kept rows: each run's text is copied in one piece.
+        let n = self.len();
+        let mut runs = Vec::new();
+        let mut i = 0;
+        while i < n {
+            if keep[i] {
+                let from = i;
+                while i < n && keep[i] {
+                    i += 1;
+                }
+                runs.push(from..i);
+            } else {
+                i += 1;
             }
+        }
+        let start = |i: usize| if i == 0 { 0 } else { self.ends[i - 1] };
+        let rows: usize = runs.iter().map(|r| r.len()).sum();
+        let text: usize = runs
+            .iter()
+            .map(|r| self.ends[r.end - 1] - start(r.start))
+            .sum();
+        let mut out = Texts::default();
+        out.reserve(rows, text);
+        for r in runs {
+            let from = start(r.start);
+            let base = out.bytes.len();
+            out.bytes.push_str(&self.bytes[from..self.ends[r.end - 1]]);
+            out.ends
+                .extend(self.ends[r.clone()].iter().map(|&e| e - from + base));
+            out.valid.extend_from_slice(&self.valid[r]);
         }
         *self = out;
     }
@@ -327,4 +345,47 @@ where
             }
         });
     ChunkedArray::<P>::from_iter_options(name, values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A text column keeps exactly the values of the kept rows, in order
+    /// (nulls, empty texts and multi-byte texts among them), whatever runs
+    /// of kept and dropped rows the mask makes.
+    #[test]
+    fn texts_keep_the_values_of_the_kept_rows() {
+        let mut state = 0x1234_5678_9abc_def1_u64;
+        let mut next = move |m: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % m
+        };
+        for n in [0usize, 1, 2, 7, 100, 1000] {
+            for density in [0, 1, 3, 4] {
+                let values: Vec<Option<String>> = (0..n)
+                    .map(|i| match next(5) {
+                        0 => None,
+                        1 => Some(String::new()),
+                        2 => Some(format!("ё{i}")),
+                        _ => Some(format!("P-{i}")),
+                    })
+                    .collect();
+                let keep: Vec<bool> = (0..n).map(|_| next(4) < density).collect();
+                let mut texts = Texts::default();
+                values.iter().for_each(|v| texts.push(v.as_deref()));
+                texts.retain(&keep);
+                let expected: Vec<Option<&str>> = values
+                    .iter()
+                    .zip(&keep)
+                    .filter(|(_, k)| **k)
+                    .map(|(v, _)| v.as_deref())
+                    .collect();
+                assert_eq!(texts.iter().collect::<Vec<_>>(), expected, "{n} rows");
+                assert_eq!(texts.len(), expected.len());
+            }
+        }
+    }
 }

@@ -544,20 +544,28 @@ impl Converter {
 /// The rows (indices into `keys`, ascending) whose key another row shares;
 /// rows without a key (`None`) share none.
 ///
-/// Found on all cores: each key's hash sends it to one of a fixed number of
-/// shards, and each shard's keys are counted in a hash map of their own,
-/// so no two cores touch one map. Which rows come out does not depend on
+/// Found on all cores: the keys are read in order, block by block, and each
+/// key's 64-bit hash sends it (row and hash) to one of a fixed number of
+/// shards; each shard then counts its rows by hash in a map of its own, so
+/// no two cores touch one map and a key's text is read again only when its
+/// hash was met before (a repeated key, or two keys of one hash, which are
+/// then told apart by their text). Which rows come out does not depend on
 /// the number of cores or shards.
 fn duplicated(keys: &Texts) -> Vec<usize> {
-    use rayon::prelude::*;
     use std::hash::BuildHasher;
+    let hasher = foldhash::fast::FixedState::default();
+    duplicated_by(keys, |key| hasher.hash_one(key))
+}
+
+/// [`duplicated`] with the keys' hash given (tests give one that collides).
+fn duplicated_by(keys: &Texts, hash: impl Fn(&str) -> u64 + Sync) -> Vec<usize> {
+    use rayon::prelude::*;
     const SHARDS: usize = 64;
     const BLOCK: usize = 1 << 16;
-    let hasher = foldhash::fast::FixedState::default();
     let n = keys.len();
-    // Each block of rows sorted into shards (row indices ascending within
-    // each), on all cores; a shard's rows are then its blocks' in order.
-    let blocks: Vec<Vec<Vec<usize>>> = (0..n.div_ceil(BLOCK))
+    // Each block of rows dealt into shards (rows ascending within each), on
+    // all cores; a shard's rows are then its blocks' in order.
+    let blocks: Vec<Vec<Vec<(usize, u64)>>> = (0..n.div_ceil(BLOCK))
         .into_par_iter()
         .map(|b| {
             let mut shards = vec![Vec::new(); SHARDS];
@@ -565,34 +573,45 @@ fn duplicated(keys: &Texts) -> Vec<usize> {
                 if let Some(key) = keys.get(i) {
                     // Bits the maps' own use of the hash leaves alone
                     // (hashbrown: the low bits place, the top 7 tag).
-                    let h = hasher.hash_one(key);
-                    shards[(h >> 32) as usize % SHARDS].push(i);
+                    let h = hash(key);
+                    shards[(h >> 32) as usize % SHARDS].push((i, h));
                 }
             }
             shards
         })
         .collect();
+    // A row already met, and whether it is marked a duplicate yet: a row
+    // meeting it marks both.
+    fn meet(first: &mut (usize, bool), i: usize, out: &mut Vec<usize>) {
+        if !first.1 {
+            out.push(first.0);
+            first.1 = true;
+        }
+        out.push(i);
+    }
     let mut dup: Vec<usize> = (0..SHARDS)
         .into_par_iter()
         .flat_map_iter(|s| {
             let size = blocks.iter().map(|b| b[s].len()).sum();
-            let mut first: HashMap<&str, (usize, bool), foldhash::fast::FixedState> =
-                HashMap::with_capacity_and_hasher(size, hasher.clone());
+            let mut by_hash: HashMap<u64, (usize, bool), std::hash::BuildHasherDefault<Hashed>> =
+                HashMap::with_capacity_and_hasher(size, Default::default());
+            // Keys whose hash a key of another text has: by their text.
+            let mut by_text: HashMap<&str, (usize, bool)> = HashMap::new();
             let mut out = Vec::new();
-            for &i in blocks.iter().flat_map(|b| &b[s]) {
-                let key = keys.get(i).unwrap_or_default();
-                match first.entry(key) {
+            for &(i, h) in blocks.iter().flat_map(|b| &b[s]) {
+                match by_hash.entry(h) {
                     Entry::Vacant(v) => {
                         v.insert((i, false));
                     }
-                    Entry::Occupied(mut o) => {
-                        let (at, marked) = o.get_mut();
-                        if !*marked {
-                            out.push(*at);
-                            *marked = true;
-                        }
-                        out.push(i);
+                    Entry::Occupied(mut o) if keys.get(o.get().0) == keys.get(i) => {
+                        meet(o.get_mut(), i, &mut out);
                     }
+                    Entry::Occupied(_) => match by_text.entry(keys.get(i).unwrap_or_default()) {
+                        Entry::Vacant(v) => {
+                            v.insert((i, false));
+                        }
+                        Entry::Occupied(mut o) => meet(o.get_mut(), i, &mut out),
+                    },
                 }
             }
             out
@@ -600,6 +619,28 @@ fn duplicated(keys: &Texts) -> Vec<usize> {
         .collect();
     dup.sort_unstable();
     dup
+}
+
+/// A hasher for keys that are hashes already (foldhash's, well mixed): the
+/// key is its own hash.
+#[derive(Default)]
+struct Hashed(u64);
+
+impl std::hash::Hasher for Hashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are hashed with it; any other input is folded in.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
 }
 
 /// Appends one value of a unique key to its text: its length (as one
@@ -669,6 +710,13 @@ mod tests {
                 .filter(|&i| plain[i].as_deref().is_some_and(|k| count[k] > 1))
                 .collect();
             assert_eq!(duplicated(&keys), expected, "{rows} rows, {distinct} keys");
+            // A hash that gives many keys one value: told apart by text.
+            let poor = |k: &str| (k.len() as u64 % 3) << 32 | k.len() as u64 % 2;
+            assert_eq!(
+                duplicated_by(&keys, poor),
+                expected,
+                "{rows} rows, colliding"
+            );
         }
     }
 
