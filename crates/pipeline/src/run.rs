@@ -14,6 +14,7 @@ use polars_io::prelude::{ParquetCompression, ParquetWriter};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use tracing::{info, warn};
@@ -657,7 +658,7 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
 fn write_parquet(path: &Path, mut df: DataFrame) -> Result<String, Error> {
     let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
     let mut hashing = HashingWriter {
-        inner: std::io::BufWriter::with_capacity(1 << 20, file),
+        inner: std::io::BufWriter::with_capacity(HashingWriter::<File>::PIECE, file),
         hasher: Sha256::new(),
     };
     ParquetWriter::new(&mut hashing)
@@ -673,7 +674,7 @@ fn write_parquet(path: &Path, mut df: DataFrame) -> Result<String, Error> {
 fn write_table_csv(path: &Path, df: &DataFrame) -> Result<String, Error> {
     let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
     let mut hashing = HashingWriter {
-        inner: std::io::BufWriter::with_capacity(1 << 20, file),
+        inner: std::io::BufWriter::with_capacity(HashingWriter::<File>::PIECE, file),
         hasher: Sha256::new(),
     };
     table::write_csv(df, 6, &mut hashing).map_err(|e| Error::io(path, e))?;
@@ -691,10 +692,19 @@ struct HashingWriter<W> {
     hasher: Sha256,
 }
 
+impl<W> HashingWriter<W> {
+    /// Bytes written and hashed at a time: a piece is still in the core's
+    /// cache for the hash after the kernel copied it (or the other way
+    /// round). Writing a table's blocks of megabytes whole cost the kernel
+    /// several times more time per byte on this machine.
+    const PIECE: usize = 256 << 10;
+}
+
 impl<W: Write> Write for HashingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
+        let piece = &buf[..buf.len().min(Self::PIECE)];
+        let n = self.inner.write(piece)?;
+        self.hasher.update(&piece[..n]);
         Ok(n)
     }
     fn flush(&mut self) -> std::io::Result<()> {
