@@ -304,14 +304,34 @@ pub fn year_plausible(d: NaiveDate) -> bool {
     (MIN_YEAR..=MAX_YEAR).contains(&d.year())
 }
 
-/// Days since 1970-01-01, polars' physical date.
+/// Days since 1970-01-01, polars' physical date: the days since the
+/// common era's 0001-01-01 less those of 1970-01-01 (no date made and no
+/// duration taken per cell).
 pub fn epoch_days(d: NaiveDate) -> i32 {
-    (d - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()).num_days() as i32
+    /// `NaiveDate::num_days_from_ce` of 1970-01-01.
+    const EPOCH_FROM_CE: i32 = 719_163;
+    d.num_days_from_ce() - EPOCH_FROM_CE
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The days since 1970 are those of the date less 1970-01-01, for every
+    /// day from year -1000 to 3000 and chrono's first and last days.
+    #[test]
+    fn epoch_days_are_the_days_since_1970() {
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+        let mut d = NaiveDate::from_ymd_opt(-1000, 1, 1).unwrap();
+        let last = NaiveDate::from_ymd_opt(3000, 12, 31).unwrap();
+        while d <= last {
+            assert_eq!(epoch_days(d), (d - epoch).num_days() as i32, "{d}");
+            d = d.succ_opt().unwrap();
+        }
+        for d in [NaiveDate::MIN, NaiveDate::MAX] {
+            assert_eq!(epoch_days(d), (d - epoch).num_days() as i32, "{d}");
+        }
+    }
 
     #[test]
     fn formats_need_year_month_day() {
