@@ -56,20 +56,52 @@ pub(crate) fn decode_owned(
     let (encoding, skip) = resolve(&raw, declared, toml)?;
     if encoding == Encoding::Utf8 {
         raw.drain(..skip);
-        return match String::from_utf8(raw) {
-            Ok(text) => Ok(finish(text, false, encoding)),
-            // The strict decoder names the invalid bytes and their line.
-            Err(e) => {
-                let (text, glued) = decode_body(e.as_bytes(), encoding, toml)?;
-                Ok(finish(text, glued, encoding))
-            }
-        };
+        if is_utf8(&raw) {
+            // SAFETY: `is_utf8` checked every byte.
+            let text = unsafe { String::from_utf8_unchecked(raw) };
+            return Ok(finish(text, false, encoding));
+        }
+        // The strict decoder names the invalid bytes and their line.
+        let (text, glued) = decode_body(&raw, encoding, toml)?;
+        return Ok(finish(text, glued, encoding));
     }
     let (text, glued) = decode_body(&raw[skip..], encoding, toml)?;
     // The bytes are not needed once decoded: freed before the line ends
     // are normalised (on a registry-size export, hundreds of megabytes).
     drop(raw);
     Ok(finish(text, glued, encoding))
+}
+
+/// Whether `bytes` are UTF-8, checked on all cores in pieces cut where a
+/// character starts: UTF-8 text cut there is UTF-8 in every piece, and
+/// pieces that are each UTF-8 are UTF-8 together. (Cut anywhere else, some
+/// piece fails, which only ever happens to text that is not UTF-8.)
+fn is_utf8(bytes: &[u8]) -> bool {
+    is_utf8_in(bytes, 1 << 22)
+}
+
+/// [`is_utf8`] in pieces of about `piece` bytes (tests use tiny ones).
+fn is_utf8_in(bytes: &[u8], piece: usize) -> bool {
+    use rayon::prelude::*;
+    let mut cuts = vec![0];
+    let mut at = piece.max(1);
+    while at < bytes.len() {
+        // A continuation byte (10xxxxxx) never starts a character, and a
+        // character is at most four bytes long.
+        let last = cuts[cuts.len() - 1];
+        let floor = at.saturating_sub(3).max(last);
+        let mut cut = at;
+        while cut > floor && bytes[cut] & 0xC0 == 0x80 {
+            cut -= 1;
+        }
+        if cut > last {
+            cuts.push(cut);
+        }
+        at += piece.max(1);
+    }
+    cuts.push(bytes.len());
+    cuts.par_windows(2)
+        .all(|w| std::str::from_utf8(&bytes[w[0]..w[1]]).is_ok())
 }
 
 /// The encoding to read `raw` in and the length of its byte order mark.
@@ -331,9 +363,10 @@ fn decode_single_byte(codec: &'static encoding_rs::Encoding, bytes: &[u8]) -> Op
     if !whole {
         return None;
     }
-    // SAFETY: each place holds the UTF-8 text of its piece, checked by
-    // `std::str::from_utf8` in `decode_into`, and the places are the whole
-    // buffer, back to back; valid UTF-8 strings joined are valid UTF-8.
+    // SAFETY: each place holds the UTF-8 text encoding_rs wrote for its
+    // piece (`decode_into`: every byte of it written, none left over), and
+    // the places are the whole buffer, back to back; UTF-8 strings joined
+    // are UTF-8.
     Some(unsafe { String::from_utf8_unchecked(text) })
 }
 
@@ -363,7 +396,11 @@ fn decode_into(codec: &'static encoding_rs::Encoding, piece: &[u8], place: &mut 
         }
         _ => false,
     };
-    tail_done && std::str::from_utf8(place).is_ok()
+    // encoding_rs writes UTF-8 (its own `decode_to_str` relies on it): the
+    // written bytes, and the tail copied over whatever it wrote beyond
+    // them, are the piece's text.
+    debug_assert!(!tail_done || std::str::from_utf8(place).is_ok());
+    tail_done
 }
 
 /// The UTF-8 length of `bytes` in a single-byte encoding (each byte's
@@ -448,6 +485,38 @@ fn normalise(text: String) -> (String, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The check in pieces says what one check of the whole says, for
+    /// texts of one- to four-byte characters cut into pieces of 1 to 9
+    /// bytes, whole and with a byte changed or cut off.
+    #[test]
+    fn utf8_checked_in_pieces_is_utf8_checked_whole() {
+        let mut state = 0x0bad_5eed_1234_5678_u64;
+        let mut next = move |m: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % m
+        };
+        let chars = ['a', ';', 'ж', 'ё', '€', '😀', '\n'];
+        for _ in 0..300 {
+            let text: String = (0..next(40)).map(|_| chars[next(7) as usize]).collect();
+            let mut variants = vec![text.as_bytes().to_vec()];
+            if !text.is_empty() {
+                let mut changed = text.as_bytes().to_vec();
+                let at = next(changed.len() as u64) as usize;
+                changed[at] = [0x80, 0xC3, 0xFF, b'x'][next(4) as usize];
+                variants.push(changed);
+                variants.push(text.as_bytes()[..text.len() - 1].to_vec());
+            }
+            for bytes in variants {
+                let whole = std::str::from_utf8(&bytes).is_ok();
+                for piece in 1..10 {
+                    assert_eq!(is_utf8_in(&bytes, piece), whole, "{bytes:?} in {piece}");
+                }
+            }
+        }
+    }
 
     fn utf16(s: &str, le: bool, bom: bool) -> Vec<u8> {
         let mut out = Vec::new();
