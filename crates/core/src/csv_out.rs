@@ -138,32 +138,52 @@ fn push_text(out: &mut String, v: &str) {
 /// its sign and at least five digits), which is polars' CSV text for it.
 /// `days` is within chrono's dates ([`Cells::of`] checks).
 fn push_date(out: &mut String, days: i32) {
-    use chrono::Datelike;
-    let Some(date) = chrono::NaiveDate::from_num_days_from_ce_opt(EPOCH_DAYS_FROM_CE + days) else {
+    if (FIRST_0000..=LAST_9999).contains(&days) {
+        let (y, m, d) = civil(days);
+        let digit = |n: u32| b'0' + n as u8;
+        let text = [
+            digit(y / 1000),
+            digit(y / 100 % 10),
+            digit(y / 10 % 10),
+            digit(y % 10),
+            b'-',
+            digit(m / 10),
+            digit(m % 10),
+            b'-',
+            digit(d / 10),
+            digit(d % 10),
+        ];
+        out.push_str(std::str::from_utf8(&text).expect("ASCII digits"));
         return;
-    };
-    let y = date.year();
-    if !(0..=9999).contains(&y) {
+    }
+    if let Some(date) = chrono::NaiveDate::from_num_days_from_ce_opt(EPOCH_DAYS_FROM_CE + days) {
         use std::fmt::Write as _;
         let _ = write!(out, "{date}");
-        return;
     }
-    let (y, m, d) = (y as u32, date.month(), date.day());
-    let digit = |n: u32| char::from(b'0' + n as u8);
-    for c in [
-        digit(y / 1000),
-        digit(y / 100 % 10),
-        digit(y / 10 % 10),
-        digit(y % 10),
-        '-',
-        digit(m / 10),
-        digit(m % 10),
-        '-',
-        digit(d / 10),
-        digit(d % 10),
-    ] {
-        out.push(c);
-    }
+}
+
+/// Days since 1970-01-01 of 0000-01-01 and of 9999-12-31: the dates
+/// written as four-digit years.
+const FIRST_0000: i32 = -719_528;
+const LAST_9999: i32 = 2_932_896;
+
+/// The proleptic Gregorian year, month and day of `days` since 1970-01-01
+/// (between [`FIRST_0000`] and [`LAST_9999`]), by whole-number arithmetic
+/// on 400-year eras (H. Hinnant's `civil_from_days`), chrono's calendar
+/// without making a date.
+fn civil(days: i32) -> (u32, u32, u32) {
+    // Days since 0000-03-01: each era (400 years) starts on a 1 March, so a
+    // leap day ends its year.
+    let z = i64::from(days) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y as u32, m as u32, d as u32)
 }
 
 /// Writes `df` as CSV into `w` if every column is of a type this writer
@@ -243,6 +263,30 @@ pub(crate) fn write<W: Write + Send>(df: &DataFrame, p: usize, w: &mut W) -> Pol
 mod tests {
     use super::*;
     use crate::table::write_csv_polars;
+
+    /// A date's text is chrono's for every day of years 1899-2101, every
+    /// 17th day of years 0-9999, the first and last days of the four-digit
+    /// years and the days beyond them (chrono's signed years).
+    #[test]
+    fn dates_are_written_as_chrono_shows_them() {
+        let shown = |days: i32| {
+            chrono::NaiveDate::from_num_days_from_ce_opt(EPOCH_DAYS_FROM_CE + days)
+                .unwrap()
+                .to_string()
+        };
+        let mut check = |days: i32| {
+            let mut out = String::new();
+            push_date(&mut out, days);
+            assert_eq!(out, shown(days), "{days}");
+        };
+        (-25_568..=48_213).for_each(&mut check);
+        (FIRST_0000..=LAST_9999).step_by(17).for_each(&mut check);
+        for edge in [FIRST_0000, LAST_9999] {
+            (edge - 400..=edge + 400).for_each(&mut check);
+        }
+        assert_eq!(shown(FIRST_0000), "0000-01-01");
+        assert_eq!(shown(LAST_9999), "9999-12-31");
+    }
 
     /// A small deterministic generator (xorshift64*), for the tables.
     struct Rng(u64);
