@@ -711,7 +711,7 @@ mod tests {
                 .collect();
             assert_eq!(duplicated(&keys), expected, "{rows} rows, {distinct} keys");
             // A hash that gives many keys one value: told apart by text.
-            let poor = |k: &str| (k.len() as u64 % 3) << 32 | k.len() as u64 % 2;
+            let poor = |k: &str| ((k.len() as u64 % 3) << 32) | (k.len() as u64 % 2);
             assert_eq!(
                 duplicated_by(&keys, poor),
                 expected,
