@@ -559,7 +559,6 @@ fn duplicated(keys: &Texts) -> Vec<usize> {
 
 /// [`duplicated`] with the keys' hash given (tests give one that collides).
 fn duplicated_by(keys: &Texts, hash: impl Fn(&str) -> u64 + Sync) -> Vec<usize> {
-    use rayon::prelude::*;
     const SHARDS: usize = 64;
     const BLOCK: usize = 1 << 16;
     let n = keys.len();

@@ -423,7 +423,7 @@ fn record_start(position: Option<&csv::Position>) -> u64 {
 /// ever splits the bytes at, or drops, ASCII bytes (the separator, the
 /// quote, the line end), which never stand inside a multi-byte UTF-8
 /// sequence: every field is a valid `str` already. (A `StringRecord`
-/// checked every record again, a tenth of the records' reading.)
+/// checked every record again: about 5 % of a 1M-row ingest's CPU.)
 #[derive(Clone, Copy)]
 struct Fields<'r>(&'r csv::ByteRecord);
 

@@ -479,16 +479,15 @@ fn compute<'p>(
     ))
 }
 
-/// Writes every output but those of the writer thread (the stage tables,
-/// cohort.csv and the matched tables) into the staging folder, the
-/// manifest last. On an error the staging folder removes itself when it is
-/// dropped.
-#[allow(clippy::too_many_arguments)]
 /// sha256 of the outputs written so far, by file name; of the inputs, by path.
 type Hashes = (HashMap<String, String>, HashMap<PathBuf, String>);
 
-/// Writes the outputs after `written` (the wait for the writer of the
-/// tables and for the inputs' hashes), then the manifest.
+/// Writes every output but those of the writer thread (the stage tables,
+/// cohort.csv and the matched tables) into the staging folder once
+/// `written` (the wait for that thread and for the inputs' hashes) returns,
+/// the manifest last. On an error the staging folder removes itself when
+/// it is dropped.
+#[allow(clippy::too_many_arguments)]
 fn write_outputs(
     loaded: &Loaded,
     staging: &Path,
