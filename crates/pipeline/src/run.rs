@@ -970,17 +970,17 @@ fn sort_by_row_key(frame: &DataFrame, key: &[String]) -> Result<DataFrame, Error
     };
     // Rows usually come in key order already (the default key is the
     // source and the line, and the sources are read in turn): then the
-    // table is kept as it is instead of sorted and every column gathered.
-    let sorted = if in_key_order(frame, key).map_err(err)? {
-        frame.clone()
-    } else {
-        frame
-            .sort(
-                key.to_vec(),
-                SortMultipleOptions::default().with_maintain_order(true),
-            )
-            .map_err(err)?
-    };
+    // table is kept as it is instead of sorted and every column gathered,
+    // and, each key after the one before it, no two rows share one.
+    if in_key_order(frame, key).map_err(err)? {
+        return Ok(frame.clone());
+    }
+    let sorted = frame
+        .sort(
+            key.to_vec(),
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
+        .map_err(err)?;
     // Row i repeats row i - 1 when every key column is equal (NULL equal
     // to NULL), compared column by column on the whole table at once.
     let n = sorted.height();
@@ -1012,22 +1012,22 @@ fn sort_by_row_key(frame: &DataFrame, key: &[String]) -> Result<DataFrame, Error
     Ok(sorted)
 }
 
-/// Whether the rows are in the order the sort by `key` gives them: each
-/// row's key after the one before it, or equal to it (rows with one key
-/// stay in their order, and [`sort_by_row_key`] refuses them). Judged only
-/// on key columns without nulls whose comparison is the sort's (text by its
-/// bytes, integers, dates, booleans); with any other key column, `false`
-/// (the table is sorted).
+/// Whether each row's key comes after the one before it in the order the
+/// sort by `key` gives: the rows are in that order and no two share a key
+/// (rows with one key, in order or not, give `false`: the table is then
+/// sorted and [`sort_by_row_key`] refuses them). Judged only on key columns
+/// without nulls whose comparison is the sort's (text by its bytes,
+/// integers, dates, booleans); with any other key column, `false`.
 fn in_key_order(frame: &DataFrame, key: &[String]) -> PolarsResult<bool> {
     let n = frame.height();
     if n < 2 {
         return Ok(true);
     }
-    // The pairs of rows (i - 1, i) an earlier key column has ordered.
+    // The pairs of rows (i, i + 1) an earlier key column has ordered.
     let mut decided = vec![false; n - 1];
     for k in key {
         let c = frame.column(k)?.as_materialized_series();
-        let plain = c.dtype().is_integer()
+        let plain = (c.dtype().is_integer() && c.dtype() != &DataType::UInt64)
             || matches!(
                 c.dtype(),
                 DataType::String | DataType::Date | DataType::Boolean
@@ -1035,19 +1035,39 @@ fn in_key_order(frame: &DataFrame, key: &[String]) -> PolarsResult<bool> {
         if !plain || c.null_count() > 0 {
             return Ok(false);
         }
-        let (before, after) = (c.slice(0, n - 1), c.slice(1, n - 1));
-        let less = before.lt(&after)?;
-        let greater = before.gt(&after)?;
-        for ((d, l), g) in decided.iter_mut().zip(less.iter()).zip(greater.iter()) {
-            if !*d {
-                if g == Some(true) {
-                    return Ok(false);
-                }
-                *d = l == Some(true);
+        let ordered = if c.dtype() == &DataType::String {
+            let text = c.str()?.rechunk();
+            let a = text.downcast_as_array();
+            // A text's `Ord` is its bytes', as the sort's.
+            order_pairs(&mut decided, |i| a.value(i).cmp(a.value(i + 1)))
+        } else {
+            // Integers, days and false < true, as whole numbers.
+            let wide = c.cast(&DataType::Int64)?;
+            let wide = wide.i64()?.rechunk();
+            let v = wide.cont_slice()?;
+            order_pairs(&mut decided, |i| v[i].cmp(&v[i + 1]))
+        };
+        if !ordered {
+            return Ok(false);
+        }
+    }
+    Ok(decided.iter().all(|d| *d))
+}
+
+/// Orders the pairs of rows (i, i + 1) not yet `decided` by `cmp(i)`:
+/// `false` at the first pair out of order; a pair in order is decided; a
+/// pair of equal values is left to the next key column.
+fn order_pairs(decided: &mut [bool], cmp: impl Fn(usize) -> std::cmp::Ordering) -> bool {
+    for (i, d) in decided.iter_mut().enumerate() {
+        if !*d {
+            match cmp(i) {
+                std::cmp::Ordering::Greater => return false,
+                std::cmp::Ordering::Less => *d = true,
+                std::cmp::Ordering::Equal => {}
             }
         }
     }
-    Ok(true)
+    true
 }
 
 #[cfg(test)]
@@ -1055,7 +1075,8 @@ mod tests {
     use super::*;
 
     /// `in_key_order` says so exactly when the stable sort by the key
-    /// leaves the table as it is: random small tables of a text and an
+    /// leaves the table as it is and no two rows share a key (in key order,
+    /// rows of one key stand next to each other): random small tables of a text and an
     /// integer key (many ties, some sorted, some not), and key columns with
     /// nulls or of a float type (never judged: sorted).
     #[test]
@@ -1093,8 +1114,12 @@ mod tests {
                 )
                 .unwrap();
             let same = sorted.column("i").unwrap() == frame.column("i").unwrap();
-            assert_eq!(in_key_order(&frame, &key).unwrap(), same, "{frame}");
-            seen[usize::from(same)] += 1;
+            let distinct = rows
+                .windows(2)
+                .all(|w| (w[0].0.as_str(), w[0].1) != (w[1].0.as_str(), w[1].1));
+            let strict = same && distinct;
+            assert_eq!(in_key_order(&frame, &key).unwrap(), strict, "{frame}");
+            seen[usize::from(strict)] += 1;
         }
         assert!(
             seen[0] > 50 && seen[1] > 50,
@@ -1104,5 +1129,28 @@ mod tests {
         assert!(!in_key_order(&nulls, &key).unwrap());
         let float = df!("s" => ["a", "b"], "r" => [1.0f64, 2.0]).unwrap();
         assert!(!in_key_order(&float, &key).unwrap());
+        // Booleans (false before true), dates and small integers.
+        let flags = df!("s" => ["a", "a", "b"], "r" => [false, true, true]).unwrap();
+        assert!(in_key_order(&flags, &key).unwrap());
+        let repeated = df!("s" => ["a", "a", "a"], "r" => [false, true, true]).unwrap();
+        assert!(!in_key_order(&repeated, &key).unwrap());
+        let flags = df!("s" => ["a", "a"], "r" => [true, false]).unwrap();
+        assert!(!in_key_order(&flags, &key).unwrap());
+        let days = |d: [i32; 3]| {
+            DataFrame::new(
+                3,
+                vec![
+                    Column::new("s".into(), ["a", "a", "b"]),
+                    Int32Chunked::from_slice("r".into(), &d)
+                        .into_date()
+                        .into_column(),
+                ],
+            )
+            .unwrap()
+        };
+        assert!(in_key_order(&days([-5, 7, -9]), &key).unwrap());
+        assert!(!in_key_order(&days([7, -5, 0]), &key).unwrap());
+        let small = df!("s" => ["a", "a"], "r" => [200i32, 3]).unwrap();
+        assert!(!in_key_order(&small, &key).unwrap());
     }
 }
