@@ -288,15 +288,12 @@ mod tests {
         assert_eq!(shown(LAST_9999), "9999-12-31");
     }
 
-    /// A small deterministic generator (xorshift64*), for the tables.
-    struct Rng(u64);
+    /// The project's seeded generator, with what the tables need.
+    struct Rng(cohortflow_stats::rng::SplitMix64);
 
     impl Rng {
         fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+            self.0.next_u64()
         }
         fn below(&mut self, n: u64) -> u64 {
             self.next() % n
@@ -342,7 +339,7 @@ mod tests {
 
     /// A table of every type the writer knows, `rows` rows, nulls in each.
     fn table(seed: u64, rows: usize) -> DataFrame {
-        let mut r = Rng(seed);
+        let mut r = Rng(cohortflow_stats::rng::SplitMix64::new(seed));
         let opt = |r: &mut Rng| !r.null(7);
         let texts: Vec<Option<String>> = (0..rows)
             .map(|_| opt(&mut r).then(|| text(&mut r)))

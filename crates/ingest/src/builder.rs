@@ -356,13 +356,8 @@ mod tests {
     /// of kept and dropped rows the mask makes.
     #[test]
     fn texts_keep_the_values_of_the_kept_rows() {
-        let mut state = 0x1234_5678_9abc_def1_u64;
-        let mut next = move |m: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % m
-        };
+        let mut rng = cohortflow_stats::rng::SplitMix64::new(0x1234_5678_9abc_def1);
+        let mut next = move |m: u64| rng.next_u64() % m;
         for n in [0usize, 1, 2, 7, 100, 1000] {
             for density in [0, 1, 3, 4] {
                 let values: Vec<Option<String>> = (0..n)

@@ -685,13 +685,8 @@ mod tests {
     /// some rows without a key) over more rows than one block.
     #[test]
     fn duplicated_rows_are_those_whose_key_is_shared() {
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = cohortflow_stats::rng::SplitMix64::new(0x2545_f491_4f6c_dd1d);
+        let mut next = move || rng.next_u64();
         for (rows, distinct) in [(0, 1), (1, 1), (10, 3), (200_000, 150_000), (70_000, 50)] {
             let mut keys = Texts::default();
             let mut plain: Vec<Option<String>> = Vec::new();

@@ -491,13 +491,8 @@ mod tests {
     /// bytes, whole and with a byte changed or cut off.
     #[test]
     fn utf8_checked_in_pieces_is_utf8_checked_whole() {
-        let mut state = 0x0bad_5eed_1234_5678_u64;
-        let mut next = move |m: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % m
-        };
+        let mut rng = cohortflow_stats::rng::SplitMix64::new(0x0bad_5eed_1234_5678);
+        let mut next = move |m: u64| rng.next_u64() % m;
         let chars = ['a', ';', 'ж', 'ё', '€', '😀', '\n'];
         for _ in 0..300 {
             let text: String = (0..next(40)).map(|_| chars[next(7) as usize]).collect();

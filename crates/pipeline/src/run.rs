@@ -1081,13 +1081,8 @@ mod tests {
     /// nulls or of a float type (never judged: sorted).
     #[test]
     fn rows_in_key_order_are_those_the_sort_leaves_in_place() {
-        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = move |m: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % m
-        };
+        let mut rng = cohortflow_stats::rng::SplitMix64::new(0x9e37_79b9_7f4a_7c15);
+        let mut next = move |m: u64| rng.next_u64() % m;
         let key = vec!["s".to_string(), "r".to_string()];
         let mut seen = [0usize; 2];
         for case in 0..400 {
