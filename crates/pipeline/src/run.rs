@@ -136,6 +136,10 @@ struct Computed {
 /// table (`.parquet`) or the cohort (`cohort.csv`, `matched.csv`).
 type TableSender = std::sync::mpsc::Sender<(String, DataFrame)>;
 
+/// The way to the thread that syncs written files to disk in the
+/// background (`run_observed`).
+type Syncer = std::sync::mpsc::Sender<File>;
+
 /// [`run`] with options.
 ///
 /// The stage tables and the cohort (`cohort.csv`, the matched tables) are
@@ -167,14 +171,25 @@ pub fn run_observed(
         let input_hashes = scope.spawn(move || manifest::hash_files(&input_files));
         let (tables, table_rx) = std::sync::mpsc::channel::<(String, DataFrame)>();
         let staging_dir = staging.clone();
+        // What the writer wrote goes to disk on a thread of its own while
+        // the run goes on (`HashingWriter`), so that the commit's fsync of
+        // the folder (`out`, `Staging::commit`) finds it mostly there. Its
+        // errors are not this thread's to report: the commit syncs every
+        // file again and stops on any failure.
+        let (to_sync, sync_rx) = std::sync::mpsc::channel::<File>();
+        scope.spawn(move || {
+            for file in sync_rx {
+                let _ = file.sync_data();
+            }
+        });
         let writer = scope.spawn(move || -> Result<Vec<(String, String)>, Error> {
             let mut hashes = Vec::new();
             for (file, df) in table_rx {
                 let path = staging_dir.join(&file);
                 let sha = if file.ends_with(".csv") {
-                    write_table_csv(&path, &df)?
+                    write_table_csv(&path, &df, &to_sync)?
                 } else {
-                    write_parquet(&path, df)?
+                    write_parquet(&path, df, &to_sync)?
                 };
                 hashes.push((file, sha));
             }
@@ -654,56 +669,90 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
 /// Writes `df` as Parquet (Snappy: fast to write and read, and every
 /// Parquet reader has it) and returns the file's sha256, computed on the
 /// bytes as they are written, not by reading the file again.
-fn write_parquet(path: &Path, mut df: DataFrame) -> Result<String, Error> {
-    let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
-    let mut hashing = HashingWriter {
-        inner: std::io::BufWriter::with_capacity(HashingWriter::<File>::PIECE, file),
-        hasher: Sha256::new(),
-    };
+/// Writes `df` as Parquet and returns the file's sha256, computed on the
+/// bytes as they are written; the file goes to disk through `to_sync`.
+fn write_parquet(path: &Path, mut df: DataFrame, to_sync: &Syncer) -> Result<String, Error> {
+    let mut hashing = HashingWriter::create(path, to_sync)?;
     ParquetWriter::new(&mut hashing)
         .with_compression(ParquetCompression::Snappy)
         .finish(&mut df)
         .map_err(|e| Error::io(path, e))?;
-    hashing.inner.flush().map_err(|e| Error::io(path, e))?;
-    Ok(format!("{:x}", hashing.hasher.finalize()))
+    hashing.finish(path)
 }
 
 /// Writes `df` as CSV (as `table::to_csv`: floats with 6 decimals) and
-/// returns the file's sha256, computed on the bytes as they are written.
-fn write_table_csv(path: &Path, df: &DataFrame) -> Result<String, Error> {
-    let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
-    let mut hashing = HashingWriter {
-        inner: std::io::BufWriter::with_capacity(HashingWriter::<File>::PIECE, file),
-        hasher: Sha256::new(),
-    };
+/// returns the file's sha256, computed on the bytes as they are written;
+/// the file goes to disk through `to_sync`.
+fn write_table_csv(path: &Path, df: &DataFrame, to_sync: &Syncer) -> Result<String, Error> {
+    let mut hashing = HashingWriter::create(path, to_sync)?;
     table::write_csv(df, 6, &mut hashing).map_err(|e| Error::io(path, e))?;
-    hashing.inner.flush().map_err(|e| Error::io(path, e))?;
-    Ok(format!("{:x}", hashing.hasher.finalize()))
+    hashing.finish(path)
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
     format!("{:x}", Sha256::digest(bytes))
 }
 
-/// A writer that hashes what passes through it.
-struct HashingWriter<W> {
-    inner: W,
+/// A table's file being written: what passes through is hashed, and every
+/// [`HashingWriter::SYNC_EVERY`] bytes the file is handed to the syncer,
+/// which puts what was written so far on disk while the writing goes on.
+struct HashingWriter {
+    inner: std::io::BufWriter<File>,
     hasher: Sha256,
+    /// The syncer's end, with the file's own handle for it.
+    to_sync: Syncer,
+    file: File,
+    /// Bytes written since the file was last handed to the syncer.
+    unsynced: usize,
 }
 
-impl<W> HashingWriter<W> {
+impl HashingWriter {
     /// Bytes written and hashed at a time: a piece is still in the core's
     /// cache for the hash after the kernel copied it (or the other way
     /// round). Writing a table's blocks of megabytes whole cost the kernel
     /// several times more time per byte on this machine.
     const PIECE: usize = 256 << 10;
+    /// Bytes written between two syncs in the background: the commit's
+    /// fsync then has at most this much of the file left to write.
+    const SYNC_EVERY: usize = 64 << 20;
+
+    /// A new file at `path`, buffered a piece at a time.
+    fn create(path: &Path, to_sync: &Syncer) -> Result<Self, Error> {
+        let file = File::create(path).map_err(|e| Error::io(path, e))?;
+        let handle = file.try_clone().map_err(|e| Error::io(path, e))?;
+        Ok(HashingWriter {
+            inner: std::io::BufWriter::with_capacity(Self::PIECE, file),
+            hasher: Sha256::new(),
+            to_sync: to_sync.clone(),
+            file: handle,
+            unsynced: 0,
+        })
+    }
+
+    /// Flushes the buffer, hands the whole file to the syncer and returns
+    /// the sha256 of every byte written.
+    fn finish(self, path: &Path) -> Result<String, Error> {
+        self.inner
+            .into_inner()
+            .map_err(|e| Error::io(path, e.into_error()))?;
+        let _ = self.to_sync.send(self.file);
+        Ok(format!("{:x}", self.hasher.finalize()))
+    }
 }
 
-impl<W: Write> Write for HashingWriter<W> {
+impl Write for HashingWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let piece = &buf[..buf.len().min(Self::PIECE)];
         let n = self.inner.write(piece)?;
         self.hasher.update(&piece[..n]);
+        self.unsynced += n;
+        if self.unsynced >= Self::SYNC_EVERY {
+            self.unsynced = 0;
+            // Without a second handle the commit's fsync does it all.
+            if let Ok(handle) = self.file.try_clone() {
+                let _ = self.to_sync.send(handle);
+            }
+        }
         Ok(n)
     }
     fn flush(&mut self) -> std::io::Result<()> {
