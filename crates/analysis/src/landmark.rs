@@ -67,7 +67,8 @@ pub(crate) fn landmark(
             let exposed = exposure
                 .get(i)
                 .is_some_and(|x| f64::from(x - o) <= landmark_days);
-            rows.push((t - l, e, if exposed { 0 } else { 1 }));
+            // Row `j` of `rows` is row `j` of `row_strata` (`cox::by_arm`).
+            rows.push((rows.len(), t - l, e, if exposed { 0 } else { 1 }));
             row_strata.push(strata.map_or(0, |s| s[i]));
         }
         let mut result = survival::compare(
@@ -81,16 +82,11 @@ pub(crate) fn landmark(
         )?;
         // The hazard ratio of the exposed against the unexposed, when both
         // groups have patients.
-        if (0..2).all(|k| rows.iter().any(|r| r.2 == k)) {
-            let cox_rows: Vec<(usize, f64, bool, usize)> = rows
-                .iter()
-                .enumerate()
-                .map(|(j, &(t, e, k))| (j, t, e, k))
-                .collect();
+        if (0..2).all(|k| rows.iter().any(|r| r.3 == k)) {
             let names: Vec<String> = groups.iter().map(|g| g.name.clone()).collect();
             let unadjusted = cox::by_arm(
                 frame,
-                &cox_rows,
+                &rows,
                 &names,
                 1,
                 &[],

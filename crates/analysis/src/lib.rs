@@ -273,14 +273,13 @@ pub fn analyse(
         let with_row: Vec<(usize, f64, bool, usize)> = (0..frame.height())
             .filter_map(|i| Some((i, time.get(i)?, event.get(i)?, arm_index[i]?)))
             .collect();
-        let rows: Vec<(f64, bool, usize)> = with_row.iter().map(|r| (r.1, r.2, r.3)).collect();
         let row_strata: Option<Vec<usize>> = strata
             .as_ref()
             .map(|s| with_row.iter().map(|r| s[r.0]).collect());
         let mut result = survival::compare(
             ep,
             arms,
-            &rows,
+            &with_row,
             row_strata.as_deref(),
             &opts,
             AnalysisKind::Naive,
@@ -309,17 +308,24 @@ pub fn analyse(
                         arms[reference].name
                     ),
                 })?;
-            let cox_rows: Vec<(usize, f64, bool, usize)> = with_row
-                .iter()
-                .map(|&(i, t, e, k)| {
-                    (
-                        i,
-                        t,
-                        e,
-                        present.iter().position(|&p| p == k).expect("present"),
-                    )
-                })
-                .collect();
+            // The arms' indices among those present: the same as in
+            // `with_row` (not copied) when every arm has patients.
+            let cox_rows: std::borrow::Cow<[(usize, f64, bool, usize)]> =
+                if present.len() == arms.len() {
+                    std::borrow::Cow::Borrowed(&with_row)
+                } else {
+                    with_row
+                        .iter()
+                        .map(|&(i, t, e, k)| {
+                            (
+                                i,
+                                t,
+                                e,
+                                present.iter().position(|&p| p == k).expect("present"),
+                            )
+                        })
+                        .collect()
+                };
             let model = |adjust: &[String]| {
                 cox::by_arm(
                     frame,

@@ -39,12 +39,13 @@ pub(crate) fn endpoint_columns(
     ))
 }
 
-/// KM per group and the log-rank test on `(time, event, group index)` rows;
+/// KM per group and the log-rank test on `(row, time, event, group index)`
+/// rows (the rows the Cox models take; the row itself is not used here);
 /// appends the curves to `km_csv` under `analysis`.
 pub(crate) fn compare(
     ep: &EndpointColumns,
     groups: &[ArmInfo],
-    rows: &[(f64, bool, usize)],
+    rows: &[(usize, f64, bool, usize)],
     strata: Option<&[usize]>,
     opts: &CompareOptions,
     analysis: AnalysisKind,
@@ -61,12 +62,12 @@ pub(crate) fn compare(
     // Only groups with patients are estimated and compared; an empty group
     // keeps its n = 0 in `Results.arms`.
     let present: Vec<usize> = (0..groups.len())
-        .filter(|&g| rows.iter().any(|r| r.2 == g))
+        .filter(|&g| rows.iter().any(|r| r.3 == g))
         .collect();
     let compact = |g: usize| present.iter().position(|&p| p == g).expect("present group");
-    let time: Vec<f64> = rows.iter().map(|r| r.0).collect();
-    let event: Vec<bool> = rows.iter().map(|r| r.1).collect();
-    let group: Vec<usize> = rows.iter().map(|r| compact(r.2)).collect();
+    let time: Vec<f64> = rows.iter().map(|r| r.1).collect();
+    let event: Vec<bool> = rows.iter().map(|r| r.2).collect();
+    let group: Vec<usize> = rows.iter().map(|r| compact(r.3)).collect();
     // One fit over all groups, so that near-tied times are merged on the
     // pooled times as R's survfit(Surv(t, e) ~ group) does.
     let fits = if rows.is_empty() {
