@@ -2,9 +2,10 @@
 //! unadjusted and adjusted for declared covariates, with the PH test; and
 //! the exposure as a time-varying covariate (counting-process rows split at
 //! the exposure date), the standard answer to immortal time besides the
-//! landmark analysis. The numbers come from `cohortflow_stats::cox_ph`
-//! (`cox_ph_weighted` for a matched table) and `cox_zph`, checked against
-//! R's `coxph` and `cox.zph`.
+//! landmark analysis. The numbers come from `cohortflow_stats::cox_ph_zph`
+//! (the fit and its `cox_zph` on one preparation of the rows;
+//! `cox_ph_weighted` for a matched table), checked against R's `coxph` and
+//! `cox.zph`.
 //!
 //! On a matched table (columns `match_id`, `match_weight` of the matching
 //! stage) the models are fitted as MatchIt recommends,
@@ -17,7 +18,7 @@ use cohortflow_core::Spanned;
 use cohortflow_core::design::{MissingRule, design, model_terms};
 use cohortflow_stats::{
     CoxData, CoxFit, CoxOptions, CoxVariance, FineGrayVariance, Ties, ZphTransform,
-    cox_ph_weighted, cox_zph, fine_gray,
+    cox_ph_weighted, cox_ph_zph, fine_gray,
 };
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -238,12 +239,23 @@ fn fit(model: Model, ties: TiesName, conf_level: f64) -> Result<CoxModel, String
         Some(c) => CoxVariance::Cluster(c),
         None => CoxVariance::Naive,
     };
-    let f: CoxFit =
-        cox_ph_weighted(&data, weights, variance, &opts).map_err(|e| format!("{formula}: {e}"))?;
+    // Unweighted, the PH test (cox.zph) shares the fit's preparation of
+    // the rows (`cox_ph_zph`); a weighted fit has none.
+    let (f, zph): (CoxFit, _) = match weights {
+        None => {
+            let (f, zph) = cox_ph_zph(&data, variance, &opts, ZphTransform::Km)
+                .map_err(|e| format!("{formula}: {e}"))?;
+            (f, Some(zph))
+        }
+        Some(_) => (
+            cox_ph_weighted(&data, weights, variance, &opts)
+                .map_err(|e| format!("{formula}: {e}"))?,
+            None,
+        ),
+    };
     let mut ph_test: Vec<(String, TestResult)> = Vec::new();
-    if weights.is_none() {
-        let zph =
-            cox_zph(&f, &data, ZphTransform::Km).map_err(|e| format!("{formula}: PH test: {e}"))?;
+    if let Some(zph) = zph {
+        let zph = zph.map_err(|e| format!("{formula}: PH test: {e}"))?;
         ph_test = terms
             .iter()
             .zip(&zph.terms)

@@ -402,6 +402,34 @@ fn fit(
     opts: &CoxOptions,
 ) -> Result<CoxFit, StatsError> {
     check_options(opts)?;
+    check_cluster(data, variance)?;
+    let prep = Prepared::with_weights(WHAT, data, weights)?;
+    fit_prepared(&prep, weights.is_some(), variance, opts)
+}
+
+/// [`cox_ph_weighted`] without weights, and [`cox_zph`] of its fit on the
+/// same preparation of the data (validation, timefix, the sort by stratum
+/// and time, centring and scaling), which the two calls would each make:
+/// the same numbers, bit for bit, as `cox_ph_weighted(data, None,
+/// variance, opts)` then `cox_zph(&fit, data, transform)`. The test's own
+/// error (a singular information matrix, a time 0 under `Log`) is returned
+/// beside the fit; an error of the fit stops both.
+pub fn cox_ph_zph(
+    data: &CoxData,
+    variance: CoxVariance,
+    opts: &CoxOptions,
+    transform: ZphTransform,
+) -> Result<(CoxFit, Result<CoxZph, StatsError>), StatsError> {
+    check_options(opts)?;
+    check_cluster(data, variance)?;
+    let prep = Prepared::new(WHAT, data)?;
+    let fit = fit_prepared(&prep, false, variance, opts)?;
+    let zph = zph::zph_prepared(&fit, &prep, transform);
+    Ok((fit, zph))
+}
+
+/// The cluster of a [`CoxVariance::Cluster`] has one label per row.
+fn check_cluster(data: &CoxData, variance: CoxVariance) -> Result<(), StatsError> {
     if let CoxVariance::Cluster(c) = variance {
         if c.len() != data.stop.len() {
             return Err(StatsError::LengthMismatch {
@@ -413,7 +441,16 @@ fn fit(
             });
         }
     }
-    let prep = Prepared::with_weights(WHAT, data, weights)?;
+    Ok(())
+}
+
+/// The fit of the prepared rows (`weighted`: `prep` holds case weights).
+fn fit_prepared(
+    prep: &Prepared,
+    weighted: bool,
+    variance: CoxVariance,
+    opts: &CoxOptions,
+) -> Result<CoxFit, StatsError> {
     let p = prep.p;
     if prep.events == 0 {
         return Err(StatsError::NoEvents { what: WHAT });
@@ -426,9 +463,9 @@ fn fit(
         });
     }
     let newton = if prep.counting.is_some() {
-        newton_agfit4(&prep, opts)?
+        newton_agfit4(prep, opts)?
     } else {
-        newton_coxfit6(&prep, opts)?
+        newton_coxfit6(prep, opts)?
     };
 
     // back to the original scale
@@ -468,8 +505,8 @@ fn fit(
     };
     let robust = match variance {
         CoxVariance::Naive => None,
-        CoxVariance::Robust => Some(robust_variance(&prep, &newton.beta, &var, None, opts)?),
-        CoxVariance::Cluster(c) => Some(robust_variance(&prep, &newton.beta, &var, Some(c), opts)?),
+        CoxVariance::Robust => Some(robust_variance(prep, &newton.beta, &var, None, opts)?),
+        CoxVariance::Cluster(c) => Some(robust_variance(prep, &newton.beta, &var, Some(c), opts)?),
     };
     // the variance behind z, p, the confidence limits and the Wald test:
     // the robust one when present (summary.coxph)
@@ -511,7 +548,7 @@ fn fit(
         wald: test(wald)?,
         score: test(newton.score)?,
         robust,
-        weighted: weights.is_some(),
+        weighted,
         coef,
         se,
         z,

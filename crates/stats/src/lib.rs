@@ -138,7 +138,7 @@ pub use competing::{
 };
 pub use cox::{
     CoxData, CoxFit, CoxOptions, CoxVariance, CoxZph, RobustVariance, Test, Ties, ZphTransform,
-    cox_ph, cox_ph_weighted, cox_zph,
+    cox_ph, cox_ph_weighted, cox_ph_zph, cox_zph,
 };
 pub use describe::sample_sd;
 pub use error::StatsError;

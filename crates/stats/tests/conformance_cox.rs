@@ -6,7 +6,8 @@
 mod common;
 
 use cohortflow_stats::{
-    CoxData, CoxOptions, StatsError, Test, Ties, ZphTransform, cox_ph, cox_zph,
+    CoxData, CoxOptions, CoxVariance, StatsError, Test, Ties, ZphTransform, cox_ph, cox_ph_zph,
+    cox_zph,
 };
 use common::{Checker, bools, f64s, load, num, usizes};
 use serde_json::Value;
@@ -108,6 +109,16 @@ fn cox_ph_and_cox_zph_match_r() {
                     let tr = z["transform"].as_str().unwrap();
                     let ours = cox_zph(&fit, data, transform(tr))
                         .unwrap_or_else(|e| panic!("{name} zph {tr}: {e}"));
+                    // The fit and its test on one preparation: the same bits.
+                    let (both_fit, both_zph) =
+                        cox_ph_zph(data, CoxVariance::Naive, &opts, transform(tr))
+                            .unwrap_or_else(|e| panic!("{name} cox_ph_zph {tr}: {e}"));
+                    assert_eq!(format!("{both_fit:?}"), format!("{fit:?}"), "{name} {tr}");
+                    assert_eq!(
+                        format!("{:?}", both_zph.expect("the test")),
+                        format!("{ours:?}"),
+                        "{name} {tr}"
+                    );
                     (tr.to_string(), ours, z.clone())
                 })
                 .collect();

@@ -77,6 +77,16 @@ pub fn cox_zph(
         });
     }
     let prep = Prepared::new(WHAT, data)?;
+    zph_prepared(fit, &prep, transform)
+}
+
+/// [`cox_zph`] on the data as [`Prepared`] already (for the fit itself:
+/// `super::cox_ph_zph`).
+pub(super) fn zph_prepared(
+    fit: &CoxFit,
+    prep: &Prepared,
+    transform: ZphTransform,
+) -> Result<CoxZph, StatsError> {
     let p = prep.p;
     if prep.n != fit.n
         || prep.events != fit.events
@@ -108,7 +118,7 @@ pub fn cox_zph(
     }
     let beta: Vec<f64> = (0..p).map(|i| fit.coef[i] / prep.scale[i]).collect();
 
-    let ttimes = transformed_times(&prep, transform)?;
+    let ttimes = transformed_times(prep, transform)?;
     let (sum, cnt) = ttimes
         .iter()
         .zip(&prep.status)
@@ -117,7 +127,7 @@ pub fn cox_zph(
     let center = sum / cnt as f64;
     let gt: Vec<f64> = ttimes.iter().map(|t| t - center).collect();
 
-    let ps = pass(&prep, &beta, fit.ties, Some(&gt));
+    let ps = pass(prep, &beta, fit.ties, Some(&gt));
     let q = 2 * p;
     let mut terms = Vec::with_capacity(p);
     for j in 0..p {
@@ -208,9 +218,23 @@ fn transformed_times(prep: &Prepared, transform: ZphTransform) -> Result<Vec<f64
                 times.push(u);
                 surv.push(s);
             }
+            // Per row, k = the number of event times < its time. The rows
+            // are in processing order, descending time within each
+            // stratum: k only falls within a stratum (a step down from the
+            // last row's), and is searched for afresh where a stratum starts.
+            let mut k = times.len();
+            let mut last = f64::INFINITY;
             t.iter()
                 .map(|&v| {
-                    let k = times.partition_point(|&x| x < v);
+                    if v > last {
+                        k = times.partition_point(|&x| x < v);
+                    } else {
+                        while k > 0 && times[k - 1] >= v {
+                            k -= 1;
+                        }
+                    }
+                    last = v;
+                    debug_assert_eq!(k, times.partition_point(|&x| x < v));
                     1.0 - if k == 0 { 1.0 } else { surv[k - 1] }
                 })
                 .collect()
