@@ -32,6 +32,7 @@ use cohortflow_core::table::{self, SOURCE, SOURCE_ROW};
 use cohortflow_core::{ConfigProblem, Spanned};
 use polars::prelude::*;
 use serde::Deserialize;
+use std::fmt::Write as _;
 
 pub use cohortflow_core::table::FLAGS;
 const STAGE: &str = "clean";
@@ -97,14 +98,23 @@ pub enum Normalize {
 
 impl Normalize {
     pub fn apply(self, value: &str) -> String {
+        let mut out = String::new();
+        self.push(value, &mut out);
+        out
+    }
+
+    /// Appends the normal form of `value` to `out` ([`Normalize::apply`]
+    /// without an allocation of its own).
+    pub fn push(self, value: &str, out: &mut String) {
         match self {
-            Normalize::Trim => value.trim().to_string(),
-            Normalize::Digits => value.chars().filter(char::is_ascii_digit).collect(),
-            Normalize::AlnumUpper => value
-                .chars()
-                .filter(|c| c.is_alphanumeric())
-                .flat_map(char::to_uppercase)
-                .collect(),
+            Normalize::Trim => out.push_str(value.trim()),
+            Normalize::Digits => out.extend(value.chars().filter(char::is_ascii_digit)),
+            Normalize::AlnumUpper => out.extend(
+                value
+                    .chars()
+                    .filter(|c| c.is_alphanumeric())
+                    .flat_map(char::to_uppercase),
+            ),
         }
     }
 }
@@ -362,27 +372,78 @@ type FixedMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState
 
 /// Each row's text of one key column, normalised as declared (`None` for
 /// NULL).
-fn key_texts(column: &Column, normalize: Option<Normalize>) -> PolarsResult<Vec<Option<String>>> {
-    if let Ok(text) = column.str() {
-        return Ok(text
+/// Every row's linkage key as one text in one buffer: each part's length,
+/// `:`, then the part (normalised), so that no two different keys read the
+/// same; `None` where a part is NULL or normalises to nothing (such a row
+/// is never linked). One buffer and a reused part, not a text per row and
+/// part (1M rows: 0.24 s of linkage went to building them one by one).
+struct RowKeys {
+    text: String,
+    spans: Vec<Option<(usize, usize)>>,
+}
+
+impl RowKeys {
+    fn build(keys: &[&Column], normalize: Option<Normalize>) -> PolarsResult<RowKeys> {
+        enum Part<'a> {
+            Text(&'a StringChunked),
+            Other(&'a Column),
+        }
+        let parts: Vec<Part> = keys
             .iter()
-            .map(|v| {
-                v.map(|v| match normalize {
-                    Some(n) => n.apply(v),
-                    None => v.to_string(),
-                })
+            .map(|k| match k.str() {
+                Ok(t) => Part::Text(t),
+                Err(_) => Part::Other(k),
             })
-            .collect());
+            .collect();
+        let n = keys.first().map_or(0, |k| k.len());
+        let mut text = String::with_capacity(n * 16);
+        let mut spans = Vec::with_capacity(n);
+        let mut part = String::new();
+        let mut shown = String::new();
+        let push = |part: &mut String, v: &str| match normalize {
+            Some(n) => n.push(v, part),
+            None => part.push_str(v),
+        };
+        for i in 0..n {
+            let start = text.len();
+            let mut whole = true;
+            for p in &parts {
+                part.clear();
+                match p {
+                    Part::Text(t) => match t.get(i) {
+                        Some(v) => push(&mut part, v),
+                        None => whole = false,
+                    },
+                    Part::Other(c) => match c.get(i)? {
+                        AnyValue::Null => whole = false,
+                        v => {
+                            shown.clear();
+                            write!(shown, "{v}").expect("writing to a String");
+                            push(&mut part, &shown);
+                        }
+                    },
+                }
+                if !whole || part.is_empty() {
+                    whole = false;
+                    break;
+                }
+                write!(text, "{}:", part.len()).expect("writing to a String");
+                text.push_str(&part);
+            }
+            if whole {
+                spans.push(Some((start, text.len())));
+            } else {
+                text.truncate(start);
+                spans.push(None);
+            }
+        }
+        Ok(RowKeys { text, spans })
     }
-    (0..column.len())
-        .map(|i| {
-            Ok(match (column.get(i)?, normalize) {
-                (AnyValue::Null, _) => None,
-                (v, None) => Some(v.to_string()),
-                (v, Some(n)) => Some(n.apply(&v.to_string())),
-            })
-        })
-        .collect()
+
+    /// Row `i`'s key, if it has one.
+    fn get(&self, i: usize) -> Option<&str> {
+        self.spans[i].map(|(a, b)| &self.text[a..b])
+    }
 }
 
 /// Pairs (row to drop, row kept) for every linked group of two or more rows.
@@ -411,31 +472,15 @@ fn linked_duplicates(
     let src = frame.column(SOURCE)?.str()?;
     let row = frame.column(SOURCE_ROW)?.i64()?;
 
-    // Each row's key as one text (each part's length, then the part, so
-    // that no two different keys read the same), or None when a part is
-    // NULL or normalises to nothing (such a row is never linked).
-    let texts: Vec<Vec<Option<String>>> = keys
-        .iter()
-        .map(|k| key_texts(k, linkage.normalize))
-        .collect::<PolarsResult<_>>()?;
-    let row_key = |i: usize| -> Option<String> {
-        let mut key = String::new();
-        for t in &texts {
-            let t = t[i].as_deref().filter(|t| !t.is_empty())?;
-            key.push_str(&t.len().to_string());
-            key.push(':');
-            key.push_str(t);
-        }
-        Some(key)
-    };
-    let row_keys: Vec<Option<String>> = (0..frame.height()).map(row_key).collect();
+    let row_keys = RowKeys::build(&keys, linkage.normalize)?;
     // Rows of every key seen twice or more, in row order. The groups are
     // walked in any order: the pairs are sorted at the end.
-    let mut first_of: FixedMap<&str, usize> = Default::default();
+    let mut first_of: FixedMap<&str, usize> =
+        FixedMap::with_capacity_and_hasher(frame.height(), Default::default());
     let mut groups: FixedMap<usize, Vec<usize>> = Default::default();
-    for (i, key) in row_keys.iter().enumerate() {
-        let Some(key) = key else { continue };
-        match first_of.entry(key.as_str()) {
+    for i in 0..frame.height() {
+        let Some(key) = row_keys.get(i) else { continue };
+        match first_of.entry(key) {
             std::collections::hash_map::Entry::Vacant(v) => {
                 v.insert(i);
             }
@@ -677,5 +722,23 @@ mod tests {
         assert_eq!(Normalize::Digits.apply("123-456-789 01"), "12345678901");
         assert_eq!(Normalize::AlnumUpper.apply("ab-12 c"), "AB12C");
         assert_eq!(Normalize::AlnumUpper.apply("аб-1"), "АБ1");
+    }
+
+    /// Each row's key: the parts' lengths and texts, none where a part is
+    /// NULL or normalises to nothing, numbers as their text.
+    #[test]
+    fn row_keys_join_the_normalised_parts_with_their_lengths() {
+        let ids = Column::new(
+            "id".into(),
+            [Some("12-3"), None, Some("ab"), Some(" 4 "), Some("5")],
+        );
+        let n = Column::new("n".into(), [Some(7i64), Some(8), Some(9), None, Some(10)]);
+        let keys = RowKeys::build(&[&ids, &n], Some(Normalize::Digits)).unwrap();
+        let got: Vec<Option<&str>> = (0..5).map(|i| keys.get(i)).collect();
+        // "ab" has no digit; row 3 has no number.
+        assert_eq!(got, [Some("3:1231:7"), None, None, None, Some("1:52:10")]);
+        let plain = RowKeys::build(&[&ids], None).unwrap();
+        assert_eq!(plain.get(3), Some("3: 4 "));
+        assert_eq!(plain.get(1), None);
     }
 }
