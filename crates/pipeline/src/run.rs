@@ -668,9 +668,8 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
 
 /// Writes `df` as Parquet (Snappy: fast to write and read, and every
 /// Parquet reader has it) and returns the file's sha256, computed on the
-/// bytes as they are written, not by reading the file again.
-/// Writes `df` as Parquet and returns the file's sha256, computed on the
-/// bytes as they are written; the file goes to disk through `to_sync`.
+/// bytes as they are written, not by reading the file again; the file goes
+/// to disk through `to_sync`.
 fn write_parquet(path: &Path, mut df: DataFrame, to_sync: &Syncer) -> Result<String, Error> {
     let mut hashing = HashingWriter::create(path, to_sync)?;
     ParquetWriter::new(&mut hashing)
@@ -704,6 +703,8 @@ struct HashingWriter {
     file: File,
     /// Bytes written since the file was last handed to the syncer.
     unsynced: usize,
+    /// [`HashingWriter::SYNC_EVERY`] (tests: less).
+    sync_every: usize,
 }
 
 impl HashingWriter {
@@ -726,6 +727,7 @@ impl HashingWriter {
             to_sync: to_sync.clone(),
             file: handle,
             unsynced: 0,
+            sync_every: Self::SYNC_EVERY,
         })
     }
 
@@ -746,7 +748,7 @@ impl Write for HashingWriter {
         let n = self.inner.write(piece)?;
         self.hasher.update(&piece[..n]);
         self.unsynced += n;
-        if self.unsynced >= Self::SYNC_EVERY {
+        if self.unsynced >= self.sync_every {
             self.unsynced = 0;
             // Without a second handle the commit's fsync does it all.
             if let Ok(handle) = self.file.try_clone() {
@@ -1122,6 +1124,34 @@ fn order_pairs(decided: &mut [bool], cmp: impl Fn(usize) -> std::cmp::Ordering) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A table's file is hashed as written and handed to the syncer every
+    /// `sync_every` bytes and once more at its end, each time as a handle
+    /// of the same file.
+    #[test]
+    fn a_written_table_is_hashed_and_handed_to_the_syncer_as_it_grows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        let (to_sync, synced) = std::sync::mpsc::channel::<File>();
+        let mut w = HashingWriter::create(&path, &to_sync).unwrap();
+        w.sync_every = 4096;
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        for piece in data.chunks(1000) {
+            w.write_all(piece).unwrap();
+        }
+        let sha = w.finish(&path).unwrap();
+        drop(to_sync);
+        let handles: Vec<File> = synced.iter().collect();
+        // Two in passing (after 4,096 and 8,192 bytes, counted in 1,000-byte
+        // writes: at 5,000 and 9,000), one at the end.
+        assert_eq!(handles.len(), 3);
+        for h in &handles {
+            assert_eq!(h.metadata().unwrap().len(), 10_000);
+            h.sync_data().unwrap();
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), data);
+        assert_eq!(sha, sha256_hex(&data));
+    }
 
     /// `in_key_order` says so exactly when the stable sort by the key
     /// leaves the table as it is and no two rows share a key (in key order,
