@@ -370,13 +370,12 @@ fn rejects_for(
 /// A hash map with foldhash's fixed seed: fast, and the same on every run.
 type FixedMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 
-/// Each row's text of one key column, normalised as declared (`None` for
-/// NULL).
 /// Every row's linkage key as one text in one buffer: each part's length,
 /// `:`, then the part (normalised), so that no two different keys read the
 /// same; `None` where a part is NULL or normalises to nothing (such a row
 /// is never linked). One buffer and a reused part, not a text per row and
-/// part (1M rows: 0.24 s of linkage went to building them one by one).
+/// part and a joined text per row (1M rows, by timing prints: linkage
+/// 0.24 s with those, 0.10–0.13 s with this).
 struct RowKeys {
     text: String,
     spans: Vec<Option<(usize, usize)>>,
