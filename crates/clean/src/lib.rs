@@ -740,4 +740,58 @@ mod tests {
         assert_eq!(plain.get(3), Some("3: 4 "));
         assert_eq!(plain.get(1), None);
     }
+
+    /// Against the keys built the plain way (a text per part, normalised,
+    /// then joined with the lengths), for every pair of a text and a number
+    /// from small sets and every normalisation, in both column orders.
+    #[test]
+    fn row_keys_are_the_parts_joined_the_plain_way() {
+        let texts = [
+            None,
+            Some(""),
+            Some("12-3"),
+            Some("ab"),
+            Some(" 4 "),
+            Some("а-1"),
+            Some("0:7"),
+        ];
+        let numbers = [None, Some(0i64), Some(7), Some(-31)];
+        let pairs: Vec<(Option<&str>, Option<i64>)> = texts
+            .iter()
+            .flat_map(|t| numbers.iter().map(move |n| (*t, *n)))
+            .collect();
+        let t = Column::new("t".into(), pairs.iter().map(|p| p.0).collect::<Vec<_>>());
+        let n = Column::new("n".into(), pairs.iter().map(|p| p.1).collect::<Vec<_>>());
+        let plain = |parts: &[Option<String>], normalize: Option<Normalize>| -> Option<String> {
+            let mut key = String::new();
+            for p in parts {
+                let p = p.as_deref()?;
+                let p = normalize.map_or_else(|| p.to_string(), |n| n.apply(p));
+                if p.is_empty() {
+                    return None;
+                }
+                key.push_str(&format!("{}:{p}", p.len()));
+            }
+            Some(key)
+        };
+        for normalize in [
+            None,
+            Some(Normalize::Trim),
+            Some(Normalize::Digits),
+            Some(Normalize::AlnumUpper),
+        ] {
+            for (columns, text_first) in [([&t, &n], true), ([&n, &t], false)] {
+                let keys = RowKeys::build(&columns, normalize).unwrap();
+                for (i, (text, number)) in pairs.iter().enumerate() {
+                    let (a, b) = (text.map(str::to_string), number.map(|v| v.to_string()));
+                    let parts = if text_first { [a, b] } else { [b, a] };
+                    assert_eq!(
+                        keys.get(i).map(str::to_string),
+                        plain(&parts, normalize),
+                        "row {i}, {normalize:?}"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -296,7 +296,7 @@ mod tests {
             self.0.next_u64()
         }
         fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
+            self.0.below(n as usize) as u64
         }
         /// Null about one time in `n`.
         fn null(&mut self, n: u64) -> bool {

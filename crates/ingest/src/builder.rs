@@ -357,7 +357,7 @@ mod tests {
     #[test]
     fn texts_keep_the_values_of_the_kept_rows() {
         let mut rng = cohortflow_stats::rng::SplitMix64::new(0x1234_5678_9abc_def1);
-        let mut next = move |m: u64| rng.next_u64() % m;
+        let mut next = move |m: u64| rng.below(m as usize) as u64;
         for n in [0usize, 1, 2, 7, 100, 1000] {
             for density in [0, 1, 3, 4] {
                 let values: Vec<Option<String>> = (0..n)
