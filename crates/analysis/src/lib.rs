@@ -9,8 +9,10 @@
 //! against R); this crate only pulls columns out of the cohort table, calls
 //! the estimators, and names what it computed and with which convention.
 //!
-//! Depends on cohortflow-core, cohortflow-stats, polars, serde, thiserror and
-//! rayon (the independent analyses run side by side on every core).
+//! Depends on cohortflow-core, cohortflow-stats, polars, serde, thiserror,
+//! rayon (the independent analyses run side by side on every core) and
+//! foldhash (a fast, fixed-seed hash for counting Table 1's levels; polars
+//! already builds it).
 
 mod baseline;
 mod competing;

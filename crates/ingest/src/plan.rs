@@ -20,6 +20,10 @@ pub(crate) struct Lookup {
     texts: Vec<String>,
     /// Only for more than [`Lookup::LINEAR`] texts.
     map: Option<HashMap<String, u32>>,
+    /// Bit `n` set when a text is `n` bytes long (bit 63: 63 or more), so
+    /// that a cell of no text's length, as most are for the missing
+    /// codes, is not compared at all.
+    lengths: u64,
 }
 
 impl Lookup {
@@ -29,8 +33,10 @@ impl Lookup {
     fn new(texts: impl IntoIterator<Item = String>) -> Self {
         let mut out: Vec<String> = Vec::new();
         let mut map = HashMap::new();
+        let mut lengths = 0;
         for t in texts {
             if !map.contains_key(&t) {
+                lengths |= Self::length_bit(&t);
                 map.insert(t.clone(), out.len() as u32);
                 out.push(t);
             }
@@ -38,7 +44,12 @@ impl Lookup {
         Lookup {
             map: (out.len() > Self::LINEAR).then_some(map),
             texts: out,
+            lengths,
         }
+    }
+
+    fn length_bit(text: &str) -> u64 {
+        1 << text.len().min(63)
     }
 
     fn is_empty(&self) -> bool {
@@ -46,6 +57,9 @@ impl Lookup {
     }
 
     fn find(&self, text: &str) -> Option<u32> {
+        if self.lengths & Self::length_bit(text) == 0 {
+            return None;
+        }
         match &self.map {
             Some(m) => m.get(text).copied(),
             None => self.texts.iter().position(|t| t == text).map(|i| i as u32),
@@ -129,7 +143,7 @@ impl Plan {
     /// missing value of an optional column.
     pub fn read<'c>(&self, cell: &RawCell<'c>) -> Result<Conv<'c>, CellProblem> {
         let cell = match cell {
-            RawCell::Text(s) => RawCell::Text((*s).trim()),
+            RawCell::Text(s) => RawCell::Text(trim(s)),
             other => other.clone(),
         };
         // A NUL, another control character, a byte-order mark or the
@@ -506,9 +520,26 @@ pub(crate) fn plans(source: &Source, schema: &Schema) -> Vec<Plan> {
 
 /// Printable ASCII (and tab and line breaks) only: no character of it is
 /// [`not_text`].
+/// `s` without the whitespace around it, as `str::trim`; a text that
+/// starts and ends with a printable ASCII character (nearly every cell) is
+/// returned as it is without the Unicode walk.
+fn trim(s: &str) -> &str {
+    let printable = |b: Option<&u8>| b.is_some_and(|&b| (0x21..0x7f).contains(&b));
+    if printable(s.as_bytes().first()) && printable(s.as_bytes().last()) {
+        s
+    } else {
+        s.trim()
+    }
+}
+
 fn plain_ascii(s: &str) -> bool {
-    s.bytes()
-        .all(|b| (0x20..0x7f).contains(&b) || matches!(b, b'\t' | b'\n' | b'\r'))
+    // Printable ASCII is checked without a branch per byte (the compiler
+    // makes it a vector loop); only a text with some other byte is walked
+    // again for tabs and line breaks.
+    let printable = s.bytes().fold(true, |ok, b| ok & (0x20..0x7f).contains(&b));
+    printable
+        || s.bytes()
+            .all(|b| (0x20..0x7f).contains(&b) || matches!(b, b'\t' | b'\n' | b'\r'))
 }
 
 /// Characters that never belong to a value: control characters other than
@@ -518,4 +549,70 @@ fn plain_ascii(s: &str) -> bool {
 fn not_text(c: char) -> bool {
     (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
         || matches!(c, '\u{feff}' | '\u{fffe}' | '\u{fffd}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lookup by length and then text finds exactly the texts it holds,
+    /// short, empty, long (63 bytes and more share a length bit) and not
+    /// ASCII, in a small set and in one large enough for the hash map.
+    #[test]
+    fn a_lookup_finds_its_texts_and_nothing_else() {
+        let long = |n: usize| "x".repeat(n);
+        let held = vec![
+            String::new(),
+            "NA".to_string(),
+            "н/д".to_string(),
+            long(63),
+            long(70),
+        ];
+        let probes = [
+            "",
+            "NA",
+            "na",
+            "N",
+            "NAN",
+            "н/д",
+            "н/ д",
+            "x",
+            &long(62),
+            &long(63),
+            &long(64),
+            &long(70),
+            &long(71),
+        ];
+        for many in [false, true] {
+            let mut texts = held.clone();
+            if many {
+                texts.extend((0..20).map(|i| format!("code{i}")));
+            }
+            let lookup = Lookup::new(texts.clone());
+            assert_eq!(lookup.map.is_some(), many);
+            for probe in probes.iter().map(|p| p.to_string()).chain(texts.clone()) {
+                let expected = texts.iter().position(|t| *t == probe).map(|i| i as u32);
+                assert_eq!(lookup.find(&probe), expected, "{probe:?}");
+            }
+        }
+        assert_eq!(Lookup::default().find(""), None);
+    }
+
+    /// The trim with its ASCII shortcut is `str::trim` on texts of letters,
+    /// ASCII and Unicode spaces, tabs, line breaks and controls.
+    #[test]
+    fn trimming_is_str_trim() {
+        let parts = [
+            "a", " ", "\t", "\n", "\u{a0}", "\u{2003}", "ж", "!", "~", "\u{7f}", "\u{1}",
+        ];
+        for a in parts {
+            for b in parts {
+                for c in parts {
+                    let text = format!("{a}{b}{c}");
+                    assert_eq!(trim(&text), text.trim(), "{text:?}");
+                }
+            }
+        }
+        assert_eq!(trim(""), "");
+    }
 }
