@@ -254,15 +254,10 @@ pub fn select(
     frame.with_column(Column::new(ARMS_HELD.into(), arms_held))?;
     // Each row's source as a code into `sources` (`None`: not a declared
     // source, counted under "all" only).
-    let mut source_code: Vec<Option<u32>> = frame
-        .column(SOURCE)?
-        .str()?
-        .iter()
-        .map(|s| {
-            s.and_then(|s| sources.iter().position(|x| x == s))
-                .map(|c| c as u32)
-        })
-        .collect();
+    let mut source_code: Vec<Option<u32>> = Vec::with_capacity(n);
+    for (first, end, code) in table::source_runs(&frame, sources)? {
+        source_code.extend(std::iter::repeat_n(code.map(|c| c as u32), end - first));
+    }
 
     let mut attrition = Vec::new();
 
