@@ -261,6 +261,8 @@ pub fn clean(
     // (and only the columns it names: `table::rows_in`), as if the rows
     // rejected before were gone; the table is filtered once, after all.
     let mut alive = vec![true; n];
+    // The sources' rows, found once for every check's counts.
+    let runs = table::SourceRuns::of(&frame, sources)?;
     for (name, violated, columns, action) in &checks {
         let rows_in = table::rows_in(&frame, &alive, violated)?;
         let height = rows_in.height();
@@ -269,13 +271,22 @@ pub fn clean(
             .select([violated.clone().alias("v")])
             .collect()?;
         let judged = table::broadcast(judged.column("v")?.bool()?.clone(), height);
+        let outcome = match action {
+            Action::Reject => Outcome::Rejected,
+            Action::Flag => Outcome::Flagged,
+        };
+        // Most checks find nothing (a plausible range of a clean
+        // registry): their zero counts are entered without spreading the
+        // mask over the table and counting it.
+        if !judged.any() {
+            for acc in accounts.iter_mut() {
+                acc.add(outcome, name, 0);
+            }
+            continue;
+        }
         let violated = table::spread(&judged, &alive);
-        let counts = table::counts_by_source_where(&frame, &violated, sources)?;
+        let counts = runs.counts_where(&violated)?;
         for (acc, k) in accounts.iter_mut().zip(&counts) {
-            let outcome = match action {
-                Action::Reject => Outcome::Rejected,
-                Action::Flag => Outcome::Flagged,
-            };
             acc.add(outcome, name, *k);
         }
         match action {

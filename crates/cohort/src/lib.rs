@@ -255,7 +255,7 @@ pub fn select(
     // Each row's source as a code into `sources` (`None`: not a declared
     // source, counted under "all" only).
     let mut source_code: Vec<Option<u32>> = Vec::with_capacity(n);
-    for (first, end, code) in table::source_runs(&frame, sources)? {
+    for &(first, end, code) in table::SourceRuns::of(&frame, sources)?.runs() {
         source_code.extend(std::iter::repeat_n(code.map(|c| c as u32), end - first));
     }
 

@@ -989,10 +989,12 @@ fn finish(
     mut accounts: Vec<StageAccount>,
     sources: &[String],
 ) -> PolarsResult<Derived> {
+    // The sources' rows, found once for every reason's counts.
+    let runs = table::SourceRuns::of(&frame, sources)?;
     // Flags: counted per reason in the ledger and appended to `flags`.
     for why in verdicts.flag_texts() {
         let mask = BooleanChunked::from_slice("".into(), &verdicts.kept_and_flagged(why));
-        let counts = table::counts_by_source_where(&frame, &mask, sources)?;
+        let counts = runs.counts_where(&mask)?;
         for (acc, k) in accounts.iter_mut().zip(counts) {
             acc.add(Outcome::Flagged, why, k);
         }
@@ -1036,7 +1038,7 @@ fn finish(
     }
     for why in verdicts.reason_texts() {
         let mask = BooleanChunked::from_slice("".into(), &verdicts.rejected_for(why));
-        let counts = table::counts_by_source_where(&frame, &mask, sources)?;
+        let counts = runs.counts_where(&mask)?;
         for (acc, k) in accounts.iter_mut().zip(counts) {
             acc.add(Outcome::Rejected, why, k);
         }
@@ -1115,6 +1117,9 @@ fn judge_range(
         .select([range.violated().alias("v")])
         .collect()?;
     let violated = violated.column("v")?.bool()?.clone();
+    if !violated.any() {
+        return Ok(());
+    }
     let columns = [range.column.clone()];
     for (i, v) in violated.iter().enumerate() {
         if v != Some(true) {
