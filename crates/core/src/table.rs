@@ -197,9 +197,10 @@ pub fn describe_row(df: &DataFrame, idx: usize, columns: &[String]) -> String {
 ///
 /// Each row's text is compared with the sources only where its 16-byte
 /// view differs from the row before's: within one array an equal view is
-/// the same text (inline, or the same bytes of the same buffer). On a
-/// million rows this made the stages' ledger counts, which compared every
-/// row's text, some 10 ms faster per stage, on one core.
+/// the same text (inline, or the same bytes of the same buffer). The counts
+/// compared every row's text for every mask before: at 1M rows the clean
+/// stage went from 0.07–0.08 s to 0.06–0.07 s with this alone (three
+/// interleaved pairs).
 pub struct SourceRuns {
     runs: Vec<(usize, usize, Option<usize>)>,
     sources: usize,
@@ -397,7 +398,6 @@ mod tests {
                     .iter()
                     .map(|v| Some(v.is_some()))
                     .collect();
-                let piece = piece.zip_with(&nulls, &piece).unwrap();
                 let piece = piece.set(&!&nulls, None).unwrap();
                 mask.append(&piece).unwrap();
             }
