@@ -518,8 +518,6 @@ pub(crate) fn plans(source: &Source, schema: &Schema) -> Vec<Plan> {
     out
 }
 
-/// Printable ASCII (and tab and line breaks) only: no character of it is
-/// [`not_text`].
 /// `s` without the whitespace around it, as `str::trim`; a text that
 /// starts and ends with a printable ASCII character (nearly every cell) is
 /// returned as it is without the Unicode walk.
@@ -532,6 +530,8 @@ fn trim(s: &str) -> &str {
     }
 }
 
+/// Printable ASCII (and tab and line breaks) only: no character of it is
+/// [`not_text`].
 fn plain_ascii(s: &str) -> bool {
     // Printable ASCII is checked without a branch per byte (the compiler
     // makes it a vector loop); only a text with some other byte is walked
