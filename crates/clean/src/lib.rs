@@ -222,7 +222,10 @@ pub fn clean(
     frame: DataFrame,
     sources: &[String],
 ) -> PolarsResult<Cleaned> {
-    let mut accounts = table::open_accounts(STAGE, &frame, sources)?;
+    // The sources' rows, found once for the accounts and every check's
+    // counts (the checks add no row and move none).
+    let runs = table::SourceRuns::of(&frame, sources)?;
+    let mut accounts = runs.accounts(STAGE, sources);
     let mut rejects = Vec::new();
     let n = frame.height();
     let mut frame = frame
@@ -261,8 +264,6 @@ pub fn clean(
     // (and only the columns it names: `table::rows_in`), as if the rows
     // rejected before were gone; the table is filtered once, after all.
     let mut alive = vec![true; n];
-    // The sources' rows, found once for every check's counts.
-    let runs = table::SourceRuns::of(&frame, sources)?;
     for (name, violated, columns, action) in &checks {
         let rows_in = table::rows_in(&frame, &alive, violated)?;
         let height = rows_in.height();

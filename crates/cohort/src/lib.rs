@@ -184,7 +184,10 @@ pub fn select(
     sources: &[String],
     keep_eligible: bool,
 ) -> Result<Selected, CohortError> {
-    let mut accounts = table::open_accounts(STAGE, &frame, sources)?;
+    // The sources' rows, found once for the accounts and the source codes
+    // below (the arm columns add no row and move none).
+    let runs = table::SourceRuns::of(&frame, sources)?;
+    let mut accounts = runs.accounts(STAGE, sources);
 
     // Each row's prospective arm, and how many arm conditions hold for it
     // (the count, not the name, decides whether arms overlap: an arm's name
@@ -255,7 +258,7 @@ pub fn select(
     // Each row's source as a code into `sources` (`None`: not a declared
     // source, counted under "all" only).
     let mut source_code: Vec<Option<u32>> = Vec::with_capacity(n);
-    for &(first, end, code) in table::SourceRuns::of(&frame, sources)?.runs() {
+    for &(first, end, code) in runs.runs() {
         source_code.extend(std::iter::repeat_n(code.map(|c| c as u32), end - first));
     }
 

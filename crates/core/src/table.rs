@@ -248,6 +248,16 @@ impl SourceRuns {
         })
     }
 
+    /// One ledger account per source for `stage` (`sources` as given to
+    /// [`SourceRuns::of`]), with the source's rows as the rows in.
+    pub fn accounts(&self, stage: &str, sources: &[String]) -> Vec<crate::ledger::StageAccount> {
+        self.counts()
+            .into_iter()
+            .zip(sources)
+            .map(|(n, s)| crate::ledger::StageAccount::new(stage, s, n))
+            .collect()
+    }
+
     /// The runs, in row order.
     pub fn runs(&self) -> &[(usize, usize, Option<usize>)] {
         &self.runs
@@ -311,17 +321,13 @@ pub fn counts_by_source_where(
 }
 
 /// Opens one ledger account per source for `stage`, with the rows of each
-/// source in `df` as the rows in.
+/// source in `df` as the rows in ([`SourceRuns::accounts`]).
 pub fn open_accounts(
     stage: &str,
     df: &DataFrame,
     sources: &[String],
 ) -> PolarsResult<Vec<crate::ledger::StageAccount>> {
-    Ok(counts_by_source(df, sources)?
-        .into_iter()
-        .zip(sources)
-        .map(|(n, s)| crate::ledger::StageAccount::new(stage, s, n))
-        .collect())
+    Ok(SourceRuns::of(df, sources)?.accounts(stage, sources))
 }
 
 /// The source name and source row of row `i`.

@@ -682,7 +682,10 @@ pub fn derive(
     frame: DataFrame,
     sources: &[String],
 ) -> PolarsResult<Derived> {
-    let accounts = table::open_accounts(STAGE, &frame, sources)?;
+    // The sources' rows, found once for the accounts and every reason's
+    // counts in `finish` (derived columns add no row and move none).
+    let runs = table::SourceRuns::of(&frame, sources)?;
+    let accounts = runs.accounts(STAGE, sources);
     let mut lf = frame.lazy();
     for c in &cfg.columns {
         let e = expr::compile(c.expr.get_ref()).map_err(|e| polars_err!(ComputeError: "{e}"))?;
@@ -728,7 +731,7 @@ pub fn derive(
             &mut verdicts,
         )?;
     }
-    finish(frame, verdicts, accounts, sources)
+    finish(frame, verdicts, accounts, &runs)
 }
 
 /// The endpoint `name` from a time column and a status condition: the
@@ -987,10 +990,8 @@ fn finish(
     mut frame: DataFrame,
     verdicts: Verdicts,
     mut accounts: Vec<StageAccount>,
-    sources: &[String],
+    runs: &table::SourceRuns,
 ) -> PolarsResult<Derived> {
-    // The sources' rows, found once for every reason's counts.
-    let runs = table::SourceRuns::of(&frame, sources)?;
     // Flags: counted per reason in the ledger and appended to `flags`.
     for why in verdicts.flag_texts() {
         let mask = BooleanChunked::from_slice("".into(), &verdicts.kept_and_flagged(why));
