@@ -118,6 +118,38 @@ pub(crate) fn row(
             }
         }
         continuous(column, arms, &n, per_arm, test, named)
+    } else if let DataType::Enum(declared, _) = col.dtype() {
+        // A category's codes counted per arm directly; the levels met (in
+        // any row) are then sorted by their text, as for a text column.
+        let texts: Vec<&str> = declared.categories().values_iter().collect();
+        let codes = col.to_physical_repr().cast(&DataType::UInt32).map_err(pe)?;
+        let codes = codes.u32().map_err(pe)?;
+        let mut met = vec![false; texts.len()];
+        let mut by_code: Vec<Vec<u64>> = vec![vec![0; texts.len()]; arms.len()];
+        let mut missing = vec![0u64; arms.len()];
+        for (i, v) in codes.iter().enumerate() {
+            match v {
+                Some(c) => {
+                    met[c as usize] = true;
+                    if let Some(k) = arm_index[i] {
+                        by_code[k][c as usize] += 1;
+                    }
+                }
+                None => {
+                    if let Some(k) = arm_index[i] {
+                        missing[k] += 1;
+                    }
+                }
+            }
+        }
+        let mut order: Vec<usize> = (0..texts.len()).filter(|&c| met[c]).collect();
+        order.sort_by_key(|&c| texts[c]);
+        let levels: Vec<String> = order.iter().map(|&c| texts[c].to_string()).collect();
+        let counts: Vec<Vec<u64>> = by_code
+            .iter()
+            .map(|c| order.iter().map(|&j| c[j]).collect())
+            .collect();
+        Ok(categorical(column, arms, levels, counts, missing, named))
     } else {
         let text = col.cast(&DataType::String).map_err(pe)?;
         let text = text.str().map_err(pe)?;

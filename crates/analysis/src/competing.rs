@@ -136,7 +136,8 @@ pub(crate) fn analyse(
             source,
         }
     };
-    let cause_col = frame.column(&comp.cause)?.str()?.clone();
+    let cause_col = cohortflow_core::table::as_text(frame.column(&comp.cause)?)?;
+    let cause_col = cause_col.str()?.clone();
     // cause code per row: 0 censored, 1..=K the declared causes
     let mut cause = Vec::with_capacity(rows.len());
     for &(i, _, event, _) in rows {

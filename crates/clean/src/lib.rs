@@ -269,7 +269,7 @@ pub fn clean(
         let height = rows_in.height();
         let judged = rows_in
             .lazy()
-            .select([violated.clone().alias("v")])
+            .select([expr::on_text(violated.clone(), frame.schema()).alias("v")])
             .collect()?;
         let judged = table::broadcast(judged.column("v")?.bool()?.clone(), height);
         let outcome = match action {
@@ -399,6 +399,11 @@ impl RowKeys {
             Text(&'a StringChunked),
             Other(&'a Column),
         }
+        // A category part by its level's text (the table keeps codes).
+        let keys: Vec<Column> = keys
+            .iter()
+            .map(|k| table::as_text(k))
+            .collect::<PolarsResult<_>>()?;
         let parts: Vec<Part> = keys
             .iter()
             .map(|k| match k.str() {

@@ -409,7 +409,9 @@ fn eval_condition(
     let out = frame
         .clone()
         .lazy()
-        .select([cond.fill_null(lit(false)).alias("c")])
+        .select([expr::on_text(cond, frame.schema())
+            .fill_null(lit(false))
+            .alias("c")])
         .collect()
         .map_err(|e| CohortError::Condition {
             what: what.to_string(),

@@ -1,5 +1,5 @@
 //! The CSV text of a table, written by hand for the column types the
-//! stages make (text, integers, floats, dates, booleans), byte for byte as
+//! stages make (text, categories, integers, floats, dates, booleans), byte for byte as
 //! polars' CSV writer writes them with the options [`crate::table::to_csv`]
 //! uses (separator `,`, quote `"` where needed, `\n`, null as an empty
 //! field, floats as [`crate::fixed`] writes them).
@@ -30,6 +30,9 @@ type Arr<T> = <T as PolarsDataType>::Array;
 /// One column's values, as the writer reads them.
 enum Cells {
     Text(Arr<StringType>),
+    /// A category (`Enum`): each row's level number, and each level's
+    /// field made once.
+    Category(Arr<UInt32Type>, Vec<String>),
     Int(Arr<Int64Type>),
     Float(Arr<Float64Type>),
     /// Days since 1970-01-01, all within chrono's dates.
@@ -47,6 +50,26 @@ impl Cells {
         let s = c.as_materialized_series();
         Some(match s.dtype() {
             DataType::String => Cells::Text(s.str().ok()?.rechunk().downcast_as_array().clone()),
+            DataType::Enum(levels, _) => {
+                let fields = levels
+                    .categories()
+                    .values_iter()
+                    .map(|level| {
+                        let mut field = String::new();
+                        push_text(&mut field, level);
+                        field
+                    })
+                    .collect();
+                let codes = s.to_physical_repr().cast(&DataType::UInt32).ok()?;
+                Cells::Category(
+                    codes.u32().ok()?.rechunk().downcast_as_array().clone(),
+                    fields,
+                )
+            }
+            DataType::Categorical(_, _) => {
+                let text = s.cast(&DataType::String).ok()?;
+                Cells::Text(text.str().ok()?.rechunk().downcast_as_array().clone())
+            }
             DataType::Int64 => Cells::Int(s.i64().ok()?.rechunk().downcast_as_array().clone()),
             DataType::Int8
             | DataType::Int16
@@ -87,6 +110,11 @@ impl Cells {
             Cells::Text(a) => {
                 if let Some(v) = a.get(i) {
                     push_text(out, v);
+                }
+            }
+            Cells::Category(a, fields) => {
+                if let Some(v) = a.get(i) {
+                    out.push_str(&fields[v as usize]);
                 }
             }
             Cells::Int(a) => {
@@ -371,6 +399,16 @@ mod tests {
         let bools: Vec<Option<bool>> = (0..rows)
             .map(|_| opt(&mut r).then(|| r.below(2) == 0))
             .collect();
+        // A category whose levels need quotes, doubled quotes or none.
+        const LEVELS: [&str; 7] = ["a", "Б", "x,y", "q\"u", "l\nb", " s ", "c\rr"];
+        let levels: Vec<String> = LEVELS.iter().map(|l| l.to_string()).collect();
+        let categories: Vec<Option<&str>> = (0..rows)
+            .map(|_| opt(&mut r).then(|| LEVELS[r.below(LEVELS.len() as u64) as usize]))
+            .collect();
+        let category = StringChunked::from_iter_options("category".into(), categories.into_iter())
+            .into_column()
+            .cast(&crate::schema::category_dtype(&levels).unwrap())
+            .unwrap();
         DataFrame::new(
             rows,
             vec![
@@ -385,6 +423,7 @@ mod tests {
                     .into_date()
                     .into_column(),
                 BooleanChunked::from_iter_options("bool".into(), bools.into_iter()).into_column(),
+                category,
             ],
         )
         .unwrap()
@@ -444,7 +483,7 @@ mod tests {
         assert_eq!(ours, theirs);
         assert_eq!(
             ours,
-            "text,\"a,b\",\"q\"\"uote\",\"\",float,single,date,bool\n"
+            "text,\"a,b\",\"q\"\"uote\",\"\",float,single,date,bool,category\n"
         );
     }
 

@@ -1,5 +1,12 @@
 //! SQL expressions: filters, checks and derived columns written by users in
 //! pipeline files, compiled by polars' SQL support (no home-made language).
+//!
+//! A category column is held as `Enum` codes (`schema::ColumnDef::dtype`),
+//! but an expression sees its text: [`on_text`] reads each category column
+//! an expression names as text, so `=`, `<`, `LIKE`, `COALESCE` and every
+//! function behave exactly as on the declared text (an `Enum` compares by
+//! level order and refuses a text that is not a level). Every place that
+//! evaluates a user's expression on a table goes through it.
 
 use polars::prelude::*;
 
@@ -21,6 +28,7 @@ pub fn compile(sql: &str) -> Result<Expr, String> {
 /// is read.
 pub fn output_type(expr: &Expr, frame: &DataFrame) -> Result<DataType, String> {
     let empty = frame.clear();
+    let expr = &on_text(expr.clone(), frame.schema());
     let evaluated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         empty
             .lazy()
@@ -33,6 +41,27 @@ pub fn output_type(expr: &Expr, frame: &DataFrame) -> Result<DataType, String> {
         .column("__cohortflow_expr")
         .map(|c| c.dtype().clone())
         .unwrap_or(DataType::Null))
+}
+
+/// `expr` with every category column it names (an `Enum` or `Categorical`
+/// column of `schema`) read as text: `col(x)` becomes `col(x)` cast to a
+/// string. The cast is made per evaluation, one column at a time; the
+/// table keeps its codes.
+pub fn on_text(expr: Expr, schema: &Schema) -> Expr {
+    let categories: Vec<&PlSmallStr> = schema
+        .iter()
+        .filter(|(_, dtype)| dtype.is_categorical() || dtype.is_enum())
+        .map(|(name, _)| name)
+        .collect();
+    if categories.is_empty() {
+        return expr;
+    }
+    expr.map_expr(|e| match e {
+        Expr::Column(name) if categories.contains(&&name) => {
+            Expr::Column(name).cast(DataType::String)
+        }
+        e => e,
+    })
 }
 
 /// Compiles `sql` and checks it against `frame`'s schema; when `boolean` is
@@ -107,6 +136,77 @@ fn tidy(e: &PolarsError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every expression gives on a category column (an `Enum` whose level
+    /// order is not the text's) what it gives on the same values as text:
+    /// equality, order, `IN`, `LIKE`, `COALESCE` with a text that is not a
+    /// level, `CASE`, text functions, and a comparison of two categories.
+    #[test]
+    fn a_category_is_read_as_its_text() {
+        let levels: Vec<String> = ["z", "b", "a", "b2"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let dtype = crate::schema::category_dtype(&levels).unwrap();
+        let values = [Some("a"), Some("z"), None, Some("b"), Some("b2"), Some("a")];
+        let others = [Some("z"), Some("z"), Some("a"), None, Some("b"), Some("b2")];
+        let text = df!("x" => values, "y" => others, "n" => [1i64, 2, 3, 4, 5, 6]).unwrap();
+        let mut codes = text.clone();
+        for c in ["x", "y"] {
+            let cast = codes.column(c).unwrap().cast(&dtype).unwrap();
+            codes.with_column(cast).unwrap();
+        }
+        assert!(codes.column("x").unwrap().dtype().is_enum());
+        for sql in [
+            "x = 'b'",
+            "x <> 'a'",
+            "x < 'b'",
+            "x >= 'b'",
+            "x IN ('a', 'b2')",
+            "x NOT IN ('z')",
+            "x LIKE 'b%'",
+            "x IS NULL",
+            "COALESCE(x, 'none')",
+            "CASE WHEN x = 'a' THEN 'first' ELSE x END",
+            "UPPER(x)",
+            "LENGTH(x)",
+            "x = y",
+            "x < y",
+            "x || '-' || y",
+            "n > 2 AND x > 'a'",
+        ] {
+            let e = compile(sql).unwrap();
+            let expected = text
+                .clone()
+                .lazy()
+                .select([e.clone().alias("v")])
+                .collect()
+                .unwrap();
+            let on_codes = codes
+                .clone()
+                .lazy()
+                .select([on_text(e.clone(), codes.schema()).alias("v")])
+                .collect()
+                .unwrap();
+            assert_eq!(on_codes, expected, "{sql}");
+            assert_eq!(
+                output_type(&e, &codes).unwrap(),
+                output_type(&e, &text).unwrap(),
+                "{sql}"
+            );
+        }
+        // Without the rewrite, polars compares an Enum by level order:
+        // the case the rewrite exists for.
+        let e = compile("x < 'b'").unwrap();
+        let raw = codes.clone().lazy().select([e.alias("v")]).collect();
+        let text_result = text
+            .clone()
+            .lazy()
+            .select([compile("x < 'b'").unwrap().alias("v")])
+            .collect()
+            .unwrap();
+        assert!(raw.map_or(true, |r| r != text_result));
+    }
 
     fn frame() -> DataFrame {
         DataFrame::empty_with_schema(&Schema::from_iter([

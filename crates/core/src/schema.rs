@@ -5,14 +5,17 @@
 //! provenance columns of [`crate::table`]).
 
 use crate::time::TimeUnit;
-use polars::prelude::{DataFrame, DataType, Expr, Field, Schema as PlSchema, col, lit};
+use polars::prelude::{
+    DataFrame, DataType, Expr, Field, FrozenCategories, Schema as PlSchema, col, lit,
+};
 use serde::{Deserialize, Serialize};
 use serde_spanned::Spanned;
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// The type of a canonical column. Categories are stored as strings whose
-/// values must be one of the declared levels.
+/// The type of a canonical column. A category's values are one of its
+/// declared levels, stored as polars `Enum` codes of those levels
+/// ([`ColumnDef::dtype`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ColumnType {
@@ -25,6 +28,8 @@ pub enum ColumnType {
 }
 
 impl ColumnType {
+    /// The polars type of a column of this kind; a category's own type
+    /// depends on its levels: [`ColumnDef::dtype`].
     pub fn dtype(self) -> DataType {
         match self {
             ColumnType::String | ColumnType::Category => DataType::String,
@@ -333,6 +338,19 @@ pub struct ColumnDef {
 }
 
 impl ColumnDef {
+    /// The column's polars type. A category is an `Enum` of its declared
+    /// levels, in declared order: a cell is the level's number (1 byte
+    /// for up to 255 levels, 2 for up to 65,535), not its text (a 16-byte
+    /// view, and the text's bytes when longer than 12). Levels that cannot
+    /// make an `Enum` (none, or one declared twice: both are schema
+    /// problems, [`Schema::problems`]) leave the column text.
+    pub fn dtype(&self) -> DataType {
+        match self.kind {
+            ColumnType::Category => category_dtype(&self.levels).unwrap_or(DataType::String),
+            kind => kind.dtype(),
+        }
+    }
+
     /// Where a range key (`min`, `max`, `not_after`, `out_of_range`) of the
     /// column is written in the schema file, for messages.
     pub fn range_span(&self, key: &str) -> Option<std::ops::Range<usize>> {
@@ -344,6 +362,34 @@ impl ColumnDef {
             _ => None,
         }
     }
+}
+
+/// The `Enum` type of `levels` (in that order), or `None` when there are
+/// none or one is repeated.
+///
+/// The same levels always give the same type. Polars compares two `Enum`
+/// types by the identity of their categories, and keeps one set of
+/// categories per list of levels only while one is in use; the types made
+/// here are kept for the process's life, so that a table made now and
+/// one made after every earlier table was dropped have equal types.
+pub fn category_dtype(levels: &[String]) -> Option<DataType> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static MADE: OnceLock<Mutex<HashMap<Vec<String>, DataType>>> = OnceLock::new();
+    if levels.is_empty() {
+        return None;
+    }
+    let mut made = MADE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(dtype) = made.get(levels) {
+        return Some(dtype.clone());
+    }
+    let frozen = FrozenCategories::new(levels.iter().map(String::as_str)).ok()?;
+    let dtype = DataType::from_frozen_categories(frozen);
+    made.insert(levels.to_vec(), dtype.clone());
+    Some(dtype)
 }
 
 /// The schema file: `[schema]` plus `[[column]]` tables, in output order.
@@ -377,7 +423,19 @@ impl Schema {
                     i,
                     format!("category column '{}' declares no levels", c.name),
                 )),
-                ColumnType::Category => {}
+                ColumnType::Category => {
+                    for (j, level) in c.levels.iter().enumerate() {
+                        if c.levels[..j].contains(level) {
+                            out.push((
+                                i,
+                                format!(
+                                    "category column '{}' declares the level '{}' twice",
+                                    c.name, level
+                                ),
+                            ));
+                        }
+                    }
+                }
                 _ if !c.levels.is_empty() => out.push((
                     i,
                     format!("levels are only for category columns ('{}')", c.name),
@@ -451,7 +509,7 @@ impl Schema {
                 not_after: c.not_after.as_ref().map(|n| n.get_ref().as_str()),
                 action: c.out_of_range.as_ref().map(|a| *a.get_ref()),
             };
-            match range_check(&c.name, c.kind.dtype(), &declared, cutoff) {
+            match range_check(&c.name, c.dtype(), &declared, cutoff) {
                 Ok(Some(r)) => checks.push(r),
                 Ok(None) => {}
                 Err(e) => problems.push((i, e)),
@@ -470,7 +528,7 @@ impl Schema {
         fields.extend(
             self.columns
                 .iter()
-                .map(|c| Field::new(c.name.as_str().into(), c.kind.dtype())),
+                .map(|c| Field::new(c.name.as_str().into(), c.dtype())),
         );
         PlSchema::from_iter(fields)
     }
@@ -738,6 +796,48 @@ pub fn range_check(
 mod tests {
     use super::*;
     use polars::prelude::*;
+
+    /// A category is an `Enum` of its levels in declared order; the same
+    /// levels give an equal type even after every earlier table of them is
+    /// gone; no levels, or a level twice, give none (and the latter is a
+    /// schema problem).
+    #[test]
+    fn a_category_is_an_enum_of_its_levels() {
+        let levels = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let made = category_dtype(&levels(&["z", "b", "a"])).unwrap();
+        let DataType::Enum(cats, _) = &made else {
+            panic!("not an enum: {made:?}")
+        };
+        assert_eq!(
+            cats.categories().values_iter().collect::<Vec<_>>(),
+            ["z", "b", "a"]
+        );
+        let column = Column::new("x".into(), ["a", "z"]).cast(&made).unwrap();
+        drop(made);
+        drop(column);
+        assert_eq!(
+            category_dtype(&levels(&["z", "b", "a"])),
+            category_dtype(&levels(&["z", "b", "a"]))
+        );
+        assert_ne!(
+            category_dtype(&levels(&["z", "b", "a"])),
+            category_dtype(&levels(&["a", "b", "z"]))
+        );
+        assert_eq!(category_dtype(&[]), None);
+        assert_eq!(category_dtype(&levels(&["a", "a"])), None);
+        let schema: super::Schema = toml::from_str(
+            "name = \"s\"\n[[column]]\nname = \"x\"\ntype = \"category\"\nlevels = [\"a\", \"b\", \"a\"]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            schema.problems(),
+            [(
+                0,
+                "category column 'x' declares the level 'a' twice".to_string()
+            )]
+        );
+        assert_eq!(schema.columns[0].dtype(), DataType::String);
+    }
 
     #[test]
     fn labels_come_from_the_schema_and_the_pipeline_in_declared_order() {

@@ -169,6 +169,18 @@ fn fixed_text(c: &Column, p: usize) -> PolarsResult<Column> {
     Ok(out.finish().into_column())
 }
 
+/// `c` as text when it is a category (`Enum` codes, or a `Categorical`):
+/// each code's level; any other column as it is. For the few places that
+/// read a category's values one by one as text (a key, a cause); the
+/// stages keep the codes.
+pub fn as_text(c: &Column) -> PolarsResult<Column> {
+    if c.dtype().is_enum() || c.dtype().is_categorical() {
+        c.cast(&DataType::String)
+    } else {
+        Ok(c.clone())
+    }
+}
+
 /// The row values of `columns` at `idx`, as `column=value` pairs joined by
 /// `; `, for reject reasons. Nulls print as `NULL`.
 pub fn describe_row(df: &DataFrame, idx: usize, columns: &[String]) -> String {
@@ -179,8 +191,8 @@ pub fn describe_row(df: &DataFrame, idx: usize, columns: &[String]) -> String {
             let v = col.get(idx).ok()?;
             let text = match v {
                 AnyValue::Null => "NULL".to_string(),
-                AnyValue::String(s) => s.to_string(),
-                AnyValue::StringOwned(s) => s.to_string(),
+                // Text, or a category's level.
+                ref v if v.get_str().is_some() => v.get_str().unwrap_or_default().to_string(),
                 other => other.to_string(),
             };
             Some(format!("{c}={text}"))

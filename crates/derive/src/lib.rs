@@ -686,10 +686,13 @@ pub fn derive(
     // counts in `finish` (derived columns add no row and move none).
     let runs = table::SourceRuns::of(&frame, sources)?;
     let accounts = runs.accounts(STAGE, sources);
+    // Derived columns are never categories: the table's own schema names
+    // every category an expression can read.
+    let schema = frame.schema().clone();
     let mut lf = frame.lazy();
     for c in &cfg.columns {
         let e = expr::compile(c.expr.get_ref()).map_err(|e| polars_err!(ComputeError: "{e}"))?;
-        lf = lf.with_column(e.alias(c.name.as_str()));
+        lf = lf.with_column(expr::on_text(e, &schema).alias(c.name.as_str()));
     }
     let mut frame = lf.collect()?;
 
@@ -771,7 +774,7 @@ fn time_and_status(
         .enumerate()
         .map(|(k, sql)| {
             expr::compile(sql)
-                .map(|e| e.alias(format!("e{k}")))
+                .map(|e| expr::on_text(e, frame.schema()).alias(format!("e{k}")))
                 .map_err(|e| polars_err!(ComputeError: "endpoint {name}: {e}"))
         })
         .collect::<PolarsResult<_>>()?;

@@ -1,14 +1,14 @@
 //! Typed column builders: the converted values of the kept rows, built in
 //! place (a value buffer and a validity list per column; the text of a
-//! string or category column in one byte buffer), that [`assemble`] turns
-//! into the frame's columns, one polars array per column for all the
-//! parts of one or several sources. No `Option<T>` per cell and no `String` per text
-//! cell: a cell's text, level or value-map target is copied into the
-//! column's buffer.
+//! string column in one byte buffer; a category's level numbers), that
+//! [`assemble`] turns into the frame's columns, one polars array per column
+//! for all the parts of one or several sources. No `Option<T>` per cell and
+//! no `String` per text cell: a cell's text is copied into the column's
+//! buffer, a category's level or value-map target becomes its level number.
 
 use crate::cell::Value;
 use crate::plan::{Conv, Plan};
-use cohortflow_core::schema::ColumnType;
+use cohortflow_core::schema::{ColumnDef, ColumnType, category_dtype};
 use polars::prelude::*;
 
 /// Values and validity of a column of fixed-width values.
@@ -147,6 +147,8 @@ impl Texts {
 
 pub(crate) enum Builder {
     Str(Texts),
+    /// A category's level numbers (in the schema's declared levels).
+    Cat(Prim<u32>),
     Int(Prim<i64>),
     Float(Prim<f64>),
     Date(Prim<i32>),
@@ -156,7 +158,8 @@ pub(crate) enum Builder {
 impl Builder {
     pub(crate) fn new(kind: ColumnType) -> Self {
         match kind {
-            ColumnType::String | ColumnType::Category => Builder::Str(Texts::default()),
+            ColumnType::String => Builder::Str(Texts::default()),
+            ColumnType::Category => Builder::Cat(Prim::default()),
             ColumnType::Integer => Builder::Int(Prim::default()),
             ColumnType::Float => Builder::Float(Prim::default()),
             ColumnType::Date => Builder::Date(Prim::default()),
@@ -180,6 +183,7 @@ impl Builder {
                 (_, Some(Value::Str(s))) => Some(s.as_str()),
                 _ => None,
             }),
+            Builder::Cat(b) => b.push(plan.level_code(c)),
             Builder::Int(b) => b.push(match (c, target) {
                 (Conv::Int(i), _) | (_, Some(Value::Int(i))) => Some(*i),
                 _ => None,
@@ -203,6 +207,7 @@ impl Builder {
     pub(crate) fn retain(&mut self, keep: &[bool]) {
         match self {
             Builder::Str(b) => b.retain(keep),
+            Builder::Cat(b) => b.retain(keep),
             Builder::Int(b) => b.retain(keep),
             Builder::Float(b) => b.retain(keep),
             Builder::Date(b) => b.retain(keep),
@@ -213,6 +218,7 @@ impl Builder {
     pub(crate) fn truncate(&mut self, n: usize) {
         match self {
             Builder::Str(b) => b.truncate(n),
+            Builder::Cat(b) => b.truncate(n),
             Builder::Int(b) => b.truncate(n),
             Builder::Float(b) => b.truncate(n),
             Builder::Date(b) => b.truncate(n),
@@ -234,6 +240,7 @@ impl Piece {
         match self {
             Piece::Nulls(n) => *n,
             Piece::Rows(Builder::Str(b)) => b.len(),
+            Piece::Rows(Builder::Cat(b)) => b.values.len(),
             Piece::Rows(Builder::Int(b)) => b.values.len(),
             Piece::Rows(Builder::Float(b)) => b.values.len(),
             Piece::Rows(Builder::Date(b)) => b.values.len(),
@@ -242,18 +249,20 @@ impl Piece {
     }
 }
 
-/// A column of `kind` made of `pieces` (the rows of one source after
+/// The column `def` made of `pieces` (the rows of one source after
 /// another, each source's parts in file order) as one polars array: each
 /// value is copied once, from its builder into the array, and a column
 /// without nulls takes its values buffer as it is. (Each part becoming
 /// polars chunks and then one chunk made of them copied every value
-/// twice.) A builder of another type than `kind` (impossible by
-/// construction) gives nulls.
-pub(crate) fn assemble(name: &str, kind: ColumnType, pieces: Vec<Piece>) -> Series {
-    let name = PlSmallStr::from(name);
+/// twice.) A category becomes an `Enum` of its levels
+/// ([`ColumnDef::dtype`]). A builder of another type than the column's
+/// (impossible by construction) gives nulls.
+pub(crate) fn assemble(def: &ColumnDef, pieces: Vec<Piece>) -> Series {
+    let name = PlSmallStr::from(def.name.as_str());
     let n: usize = pieces.iter().map(Piece::len).sum();
-    match kind {
-        ColumnType::String | ColumnType::Category => {
+    match def.kind {
+        ColumnType::Category => categories(name, &def.levels, n, pieces),
+        ColumnType::String => {
             let mut out = StringChunkedBuilder::new(name, n);
             for piece in &pieces {
                 match piece {
@@ -263,20 +272,38 @@ pub(crate) fn assemble(name: &str, kind: ColumnType, pieces: Vec<Piece>) -> Seri
             }
             out.finish().into_series()
         }
-        ColumnType::Integer => prim::<Int64Type>(name, n, pieces, |b| match b {
-            Builder::Int(p) => Ok(p),
-            other => Err(other),
-        })
+        ColumnType::Integer => prim::<Int64Type, _>(
+            name,
+            n,
+            pieces,
+            |b| match b {
+                Builder::Int(p) => Ok(p),
+                other => Err(other),
+            },
+            |v| v,
+        )
         .into_series(),
-        ColumnType::Float => prim::<Float64Type>(name, n, pieces, |b| match b {
-            Builder::Float(p) => Ok(p),
-            other => Err(other),
-        })
+        ColumnType::Float => prim::<Float64Type, _>(
+            name,
+            n,
+            pieces,
+            |b| match b {
+                Builder::Float(p) => Ok(p),
+                other => Err(other),
+            },
+            |v| v,
+        )
         .into_series(),
-        ColumnType::Date => prim::<Int32Type>(name, n, pieces, |b| match b {
-            Builder::Date(p) => Ok(p),
-            other => Err(other),
-        })
+        ColumnType::Date => prim::<Int32Type, _>(
+            name,
+            n,
+            pieces,
+            |b| match b {
+                Builder::Date(p) => Ok(p),
+                other => Err(other),
+            },
+            |v| v,
+        )
         .into_date()
         .into_series(),
         ColumnType::Boolean => {
@@ -299,19 +326,69 @@ pub(crate) fn assemble(name: &str, kind: ColumnType, pieces: Vec<Piece>) -> Seri
     }
 }
 
-/// The fixed-width values of `pieces` as one array of `n` values; `take`
-/// gives a builder's values, or the builder back if it is of another type.
-fn prim<P>(
+/// A category column of `n` rows from its builders' level numbers: an
+/// `Enum` of `levels` whose codes are the numbers, in the type's physical
+/// width. Levels that make no `Enum` (none, or repeated: schema problems
+/// that stop a run before ingest) give the levels' text instead.
+fn categories(name: PlSmallStr, levels: &[String], n: usize, pieces: Vec<Piece>) -> Series {
+    let take = |b| match b {
+        Builder::Cat(p) => Ok(p),
+        other => Err(other),
+    };
+    let Some(dtype) = category_dtype(levels) else {
+        let numbers = prim::<UInt32Type, _>(name.clone(), n, pieces, take, |i: u32| i);
+        let text = |i: u32| levels.get(i as usize).map(String::as_str);
+        return StringChunked::from_iter_options(name, numbers.iter().map(|v| v.and_then(text)))
+            .into_series();
+    };
+    // A builder's numbers are level numbers, below the number of levels,
+    // which is what the physical type is chosen to hold
+    // (`FrozenCategories` picks the width for that many levels): the
+    // narrowing casts below lose nothing.
+    debug_assert!(pieces.iter().all(|p| match p {
+        Piece::Rows(Builder::Cat(b)) => b.values.iter().all(|&i| (i as usize) < levels.len()),
+        _ => true,
+    }));
+    // SAFETY (each arm): every code is a level number of `dtype`'s
+    // categories (checked above in debug builds); a missing value is null.
+    match dtype.cat_physical() {
+        Ok(CategoricalPhysical::U8) => {
+            let codes = prim::<UInt8Type, _>(name, n, pieces, take, |i: u32| i as u8);
+            unsafe { Categorical8Chunked::from_cats_and_dtype_unchecked(codes, dtype) }
+                .into_series()
+        }
+        Ok(CategoricalPhysical::U16) => {
+            let codes = prim::<UInt16Type, _>(name, n, pieces, take, |i: u32| i as u16);
+            unsafe { Categorical16Chunked::from_cats_and_dtype_unchecked(codes, dtype) }
+                .into_series()
+        }
+        _ => {
+            let codes = prim::<UInt32Type, _>(name, n, pieces, take, |i: u32| i);
+            unsafe { Categorical32Chunked::from_cats_and_dtype_unchecked(codes, dtype) }
+                .into_series()
+        }
+    }
+}
+
+/// The fixed-width values of `pieces` as one array of `n` values, each
+/// builder value `map`ped to the array's type; `take` gives a builder's
+/// values, or the builder back if it is of another type. A column
+/// without nulls whose values keep their type takes its first part's
+/// buffer as it is (the collect below reuses it); otherwise the values
+/// and their validity are gathered into one buffer each, then the array.
+fn prim<P, S>(
     name: PlSmallStr,
     n: usize,
     pieces: Vec<Piece>,
-    take: impl Fn(Builder) -> Result<Prim<P::Native>, Builder>,
+    take: impl Fn(Builder) -> Result<Prim<S>, Builder>,
+    map: impl Fn(S) -> P::Native + Copy,
 ) -> ChunkedArray<P>
 where
     P: PolarsNumericType,
     P::Native: Default,
+    S: Copy,
 {
-    let prims: Vec<Result<Prim<P::Native>, usize>> = pieces
+    let prims: Vec<Result<Prim<S>, usize>> = pieces
         .into_iter()
         .map(|piece| match piece {
             Piece::Rows(b) => take(b).map_err(|other| Piece::Rows(other).len()),
@@ -321,30 +398,40 @@ where
     let all_valid = prims
         .iter()
         .all(|p| matches!(p, Ok(p) if p.valid.iter().all(|v| *v)));
+    let mut prims = prims.into_iter();
+    let mut values: Vec<P::Native> = Vec::new();
+    let mut valid: Vec<bool> = Vec::new();
     if all_valid {
-        let mut prims = prims.into_iter().flatten();
-        // One part: its buffer is the array's, without a copy.
-        let mut values = prims.next().map(|p| p.values).unwrap_or_default();
-        values.reserve_exact(n - values.len());
-        for p in prims {
-            values.extend_from_slice(&p.values);
+        // One part of the same type: its buffer is the array's, without
+        // a copy (an in-place collect).
+        if let Some(Ok(first)) = prims.next() {
+            values = first.values.into_iter().map(map).collect();
         }
+    }
+    values.reserve_exact(n - values.len());
+    if !all_valid {
+        valid.reserve_exact(n);
+    }
+    for p in prims {
+        match p {
+            Ok(p) => {
+                values.extend(p.values.iter().map(|&v| map(v)));
+                if !all_valid {
+                    valid.extend_from_slice(&p.valid);
+                }
+            }
+            Err(k) => {
+                values.resize(values.len() + k, P::Native::default());
+                valid.resize(valid.len() + k, false);
+            }
+        }
+    }
+    debug_assert_eq!(values.len(), n);
+    if all_valid {
         return ChunkedArray::<P>::from_vec(name, values);
     }
-    let values = prims
-        .iter()
-        .flat_map(|p| -> Box<dyn Iterator<Item = Option<P::Native>> + '_> {
-            match p {
-                Ok(p) => Box::new(
-                    p.values
-                        .iter()
-                        .zip(&p.valid)
-                        .map(|(v, ok)| ok.then_some(*v)),
-                ),
-                Err(k) => Box::new(std::iter::repeat_n(None, *k)),
-            }
-        });
-    ChunkedArray::<P>::from_iter_options(name, values)
+    let cells = values.into_iter().zip(valid).map(|(v, ok)| ok.then_some(v));
+    ChunkedArray::<P>::from_iter_options(name, cells)
 }
 
 #[cfg(test)]

@@ -237,7 +237,7 @@ pub fn assemble(
     let built: Vec<Series> = pieces
         .into_par_iter()
         .zip(schema.columns.par_iter())
-        .map(|(pieces, def)| crate::builder::assemble(&def.name, def.kind, pieces))
+        .map(|(pieces, def)| crate::builder::assemble(def, pieces))
         .collect();
     let mut columns: Vec<Column> = vec![
         source.finish().into_series().into_column(),

@@ -104,6 +104,8 @@ pub(crate) struct Plan {
     /// Value map: codes (trimmed) and, at the same index, their targets.
     values: Option<Lookup>,
     targets: Vec<Value>,
+    /// A category's value-map targets as level numbers, at the same index.
+    target_levels: Vec<Option<u32>>,
     codes: Vec<String>,
     missing: Lookup,
     factor: f64,
@@ -137,6 +139,21 @@ impl Plan {
     /// Level `i` of a category column.
     pub fn level(&self, i: u32) -> &str {
         &self.levels.texts[i as usize]
+    }
+
+    /// The level number (in the schema's declared levels) of a category
+    /// column's converted cell: `None` for a missing value. A category's
+    /// cell converts to a level or a value-map target, which `validate`
+    /// has checked is a level; any other cell (none by construction) is
+    /// looked up by its text.
+    pub fn level_code(&self, c: &Conv<'_>) -> Option<u32> {
+        match c {
+            Conv::Level(i) => Some(*i),
+            Conv::Target(i) => self.target_levels[*i as usize],
+            Conv::Str(s) => self.levels.find(s),
+            Conv::Owned(s) => self.levels.find(s),
+            _ => None,
+        }
     }
 
     /// Converts one cell, borrowing its text where it can: `Conv::Null` is a
@@ -467,6 +484,14 @@ pub(crate) fn plans(source: &Source, schema: &Schema) -> Vec<Plan> {
             }
             None => (None, Vec::new()),
         };
+        let levels = Lookup::new(def.levels.iter().cloned());
+        let target_levels = targets
+            .iter()
+            .map(|t| match t {
+                Value::Str(s) => levels.find(s),
+                _ => None,
+            })
+            .collect();
         let codes = m
             .values
             .as_ref()
@@ -502,10 +527,11 @@ pub(crate) fn plans(source: &Source, schema: &Schema) -> Vec<Plan> {
             header: m.column.trim().to_string(),
             kind: def.kind,
             required: def.required,
-            levels: Lookup::new(def.levels.iter().cloned()),
+            levels,
             level_list: def.levels.clone(),
             values,
             targets,
+            target_levels,
             codes,
             missing,
             factor,

@@ -1026,11 +1026,17 @@ fn sort_by_row_key(frame: &DataFrame, key: &[String]) -> Result<DataFrame, Error
     if in_key_order(frame, key).map_err(err)? {
         return Ok(frame.clone());
     }
+    // A category key sorts by its levels' text, as a text key does (an
+    // `Enum` would sort by the levels' declared order).
+    let by: Vec<Expr> = key
+        .iter()
+        .map(|k| cohortflow_core::expr::on_text(col(k.as_str()), frame.schema()))
+        .collect();
     let sorted = frame
-        .sort(
-            key.to_vec(),
-            SortMultipleOptions::default().with_maintain_order(true),
-        )
+        .clone()
+        .lazy()
+        .sort_by_exprs(by, SortMultipleOptions::default().with_maintain_order(true))
+        .collect()
         .map_err(err)?;
     // Row i repeats row i - 1 when every key column is equal (NULL equal
     // to NULL), compared column by column on the whole table at once.
@@ -1067,8 +1073,9 @@ fn sort_by_row_key(frame: &DataFrame, key: &[String]) -> Result<DataFrame, Error
 /// sort by `key` gives: the rows are in that order and no two share a key
 /// (rows with one key, in order or not, give `false`: the table is then
 /// sorted and [`sort_by_row_key`] refuses them). Judged only on key columns
-/// without nulls whose comparison is the sort's (text by its bytes,
-/// integers, dates, booleans); with any other key column, `false`.
+/// without nulls whose comparison is the sort's (text by its bytes, a
+/// category by its levels' text, integers, dates, booleans); with any
+/// other key column, `false`.
 fn in_key_order(frame: &DataFrame, key: &[String]) -> PolarsResult<bool> {
     let n = frame.height();
     if n < 2 {
@@ -1081,12 +1088,27 @@ fn in_key_order(frame: &DataFrame, key: &[String]) -> PolarsResult<bool> {
         let plain = (c.dtype().is_integer() && c.dtype() != &DataType::UInt64)
             || matches!(
                 c.dtype(),
-                DataType::String | DataType::Date | DataType::Boolean
+                DataType::String | DataType::Date | DataType::Boolean | DataType::Enum(_, _)
             );
         if !plain || c.null_count() > 0 {
             return Ok(false);
         }
-        let ordered = if c.dtype() == &DataType::String {
+        let ordered = if let DataType::Enum(levels, _) = c.dtype() {
+            // Each level's rank in the levels' text order, by code.
+            let texts: Vec<&str> = levels.categories().values_iter().collect();
+            let mut by_text: Vec<usize> = (0..texts.len()).collect();
+            by_text.sort_by(|&a, &b| texts[a].cmp(texts[b]));
+            let mut rank = vec![0u32; texts.len()];
+            for (r, &level) in by_text.iter().enumerate() {
+                rank[level] = r as u32;
+            }
+            let codes = c.to_physical_repr().cast(&DataType::UInt32)?;
+            let codes = codes.u32()?.rechunk();
+            let v = codes.cont_slice()?;
+            order_pairs(&mut decided, |i| {
+                rank[v[i] as usize].cmp(&rank[v[i + 1] as usize])
+            })
+        } else if c.dtype() == &DataType::String {
             let text = c.str()?.rechunk();
             let a = text.downcast_as_array();
             // A text's `Ord` is its bytes', as the sort's.

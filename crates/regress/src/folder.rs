@@ -2,7 +2,7 @@
 //! text files and none of its patient rows).
 
 use crate::Error;
-use polars::prelude::DataFrame;
+use polars::prelude::{DataFrame, PolarsResult};
 use polars_io::prelude::{ParquetReader, SerReader};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -71,6 +71,7 @@ impl RunFolder {
                 let f = std::fs::File::open(&file).map_err(|e| Error::new(&file, e))?;
                 let df = ParquetReader::new(f)
                     .finish()
+                    .and_then(categories_as_text)
                     .map_err(|e| Error::new(&file, format!("cannot be read as Parquet: {e}")))?;
                 stages.push((stage.to_string(), df));
             }
@@ -143,4 +144,18 @@ fn read_csv_if_present(path: &Path) -> Result<Option<Table>, Error> {
         rows.push(record.iter().map(str::to_string).collect());
     }
     Ok(Some(Table { header, rows }))
+}
+
+/// A stage table with its categories (`Enum` codes since the tables keep
+/// codes) as text, so that a run folder written before, with text
+/// columns, and one written after compare value by value: a level is the
+/// same value either way.
+fn categories_as_text(df: DataFrame) -> PolarsResult<DataFrame> {
+    let height = df.height();
+    let columns = df
+        .columns()
+        .iter()
+        .map(cohortflow_core::table::as_text)
+        .collect::<PolarsResult<Vec<_>>>()?;
+    DataFrame::new(height, columns)
 }

@@ -329,8 +329,7 @@ fn keyless_changes(
 fn text(v: AnyValue) -> String {
     match v {
         AnyValue::Null => String::new(),
-        AnyValue::String(s) => s.to_string(),
-        AnyValue::StringOwned(s) => s.to_string(),
+        ref v if v.get_str().is_some() => v.get_str().unwrap_or_default().to_string(),
         other => other.to_string(),
     }
 }

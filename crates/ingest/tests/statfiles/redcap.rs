@@ -92,8 +92,7 @@ record_id,sex,stage,dx_date,seen,smoker,mets___1,mets___2,mets___3,baseline_comp
 ";
 
 fn strs(got: &Ingested, col: &str) -> Vec<Option<String>> {
-    got.frame
-        .column(col)
+    cohortflow_core::table::as_text(got.frame.column(col).unwrap())
         .unwrap()
         .str()
         .unwrap()

@@ -76,11 +76,13 @@ fn labels_map_codes_and_missing_codes_are_null() {
         .into_no_null_iter()
         .collect();
     assert_eq!(rows[..3], [1, 2, 3], "rows are record numbers");
-    let sex = f.column("sex").unwrap().str().unwrap();
+    let sex = cohortflow_core::table::as_text(f.column("sex").unwrap()).unwrap();
+    let sex = sex.str().unwrap();
     assert_eq!(sex.get(0), Some("M"));
     assert_eq!(sex.iter().filter(|s| *s == Some("F")).count(), 90);
     // status: the labels are the levels; no `values` needed.
-    let status = f.column("status").unwrap().str().unwrap();
+    let status = cohortflow_core::table::as_text(f.column("status").unwrap()).unwrap();
+    let status = status.str().unwrap();
     assert_eq!(status.get(0), Some("dead"));
     assert_eq!(status.get(2), Some("censored"));
     // ph_ecog 9 is declared missing: null, not 9; ECOG is read as a code.
@@ -109,10 +111,18 @@ fn value_labels_codes_maps_codes() {
         "{ column = \"sex\", values = { \"1\" = \"M\", \"2\" = \"F\" } }",
     );
     let got = ingest(&source, &schema(&s)).unwrap();
-    let status = got.frame.column("status").unwrap().str().unwrap().clone();
+    let status = cohortflow_core::table::as_text(got.frame.column("status").unwrap())
+        .unwrap()
+        .str()
+        .unwrap()
+        .clone();
     assert_eq!(status.get(0), Some("2"));
     assert_eq!(
-        got.frame.column("sex").unwrap().str().unwrap().get(0),
+        cohortflow_core::table::as_text(got.frame.column("sex").unwrap())
+            .unwrap()
+            .str()
+            .unwrap()
+            .get(0),
         Some("M")
     );
 }
@@ -212,7 +222,11 @@ required = true
     let got = ingest(&source, &s).unwrap();
     assert_eq!(got.frame.height(), 205);
     assert_eq!(got.frame.column("thickness").unwrap().null_count(), 26);
-    let status = got.frame.column("status").unwrap().str().unwrap().clone();
+    let status = cohortflow_core::table::as_text(got.frame.column("status").unwrap())
+        .unwrap()
+        .str()
+        .unwrap()
+        .clone();
     assert_eq!(status.get(0), Some("other"));
 
     let s = schema(
