@@ -29,7 +29,7 @@ unsafe extern "C" {
 /// same number in v2).
 const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
 
-/// Freed memory goes back to the system after 500 ms instead of mimalloc's
+/// Freed memory goes back to the system after 250 ms instead of mimalloc's
 /// 10 ms: a stage frees and allocates tables of the same size again within
 /// that time, and every page given back and taken again is zeroed by the
 /// kernel. On 10M rows the kernel's page zeroing was 36 % of the run's CPU
@@ -39,6 +39,13 @@ const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
 /// 10.6–17.2 s in five runs) with the same peak of 5.8 GB; 2,000 ms 24.8 s
 /// but 6.2 GB. The benchmark run after it gave 32.9 s: the gain is within
 /// the noise of single runs and not proven (docs/performance.md).
+///
+/// 250 ms since the categories are codes (smaller tables, so less to
+/// take again): on the benchmark's 1M R-work run the peak was 448–464 MB
+/// against 508–513 MB at 500 ms, in 1.32–1.34 s against 1.32–1.38 s
+/// (three interleaved pairs); at 10M 12.95/13.99 s and 2.72 GB against
+/// 13.34/13.55 s and 2.76/2.86 GB (two pairs). 100 ms gave 405–413 MB
+/// but 1.44–1.45 s (system time 0.55–0.58 s against 0.35–0.36 s).
 ///
 /// Transparent huge pages are turned off for the process. mimalloc asks for
 /// them (`madvise(MADV_HUGEPAGE)`) on every arena it maps, and the kernel
@@ -53,7 +60,7 @@ const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
 fn tune_allocator() {
     // SAFETY: mi_option_set only stores the option's value; any option
     // number and value are accepted.
-    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 500) };
+    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 250) };
     #[cfg(target_os = "linux")]
     // SAFETY: PR_SET_THP_DISABLE takes one integer argument and the rest
     // zero; it changes only this process's memory policy.
