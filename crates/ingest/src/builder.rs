@@ -145,10 +145,79 @@ impl Texts {
     }
 }
 
+/// A category's level numbers (in the schema's declared levels), each in
+/// the narrowest width that holds them: one byte a cell for up to 255
+/// levels. The width's largest value marks a missing value: it is never a
+/// level number, as polars' `Enum` of that width holds no more levels than
+/// the values below it (`CategoricalPhysical::smallest_physical`).
+pub(crate) enum Codes {
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+    U32(Vec<u32>),
+}
+
+impl Codes {
+    fn for_levels(levels: usize) -> Codes {
+        match CategoricalPhysical::smallest_physical(levels) {
+            Ok(CategoricalPhysical::U8) => Codes::U8(Vec::new()),
+            Ok(CategoricalPhysical::U16) => Codes::U16(Vec::new()),
+            _ => Codes::U32(Vec::new()),
+        }
+    }
+
+    fn push(&mut self, code: Option<u32>) {
+        // A level number fits its width by construction (`for_levels`).
+        match self {
+            Codes::U8(v) => v.push(code.map_or(u8::MAX, |c| c as u8)),
+            Codes::U16(v) => v.push(code.map_or(u16::MAX, |c| c as u16)),
+            Codes::U32(v) => v.push(code.unwrap_or(u32::MAX)),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Codes::U8(v) => v.len(),
+            Codes::U16(v) => v.len(),
+            Codes::U32(v) => v.len(),
+        }
+    }
+
+    fn truncate(&mut self, n: usize) {
+        match self {
+            Codes::U8(v) => v.truncate(n),
+            Codes::U16(v) => v.truncate(n),
+            Codes::U32(v) => v.truncate(n),
+        }
+    }
+
+    fn retain(&mut self, keep: &[bool]) {
+        fn kept<T>(v: &mut Vec<T>, keep: &[bool]) {
+            let mut i = 0;
+            v.retain(|_| {
+                i += 1;
+                keep[i - 1]
+            });
+        }
+        match self {
+            Codes::U8(v) => kept(v, keep),
+            Codes::U16(v) => kept(v, keep),
+            Codes::U32(v) => kept(v, keep),
+        }
+    }
+
+    /// Cell `i`'s level number (`None`: missing).
+    fn get(&self, i: usize) -> Option<u32> {
+        match self {
+            Codes::U8(v) => (v[i] != u8::MAX).then_some(v[i] as u32),
+            Codes::U16(v) => (v[i] != u16::MAX).then_some(v[i] as u32),
+            Codes::U32(v) => (v[i] != u32::MAX).then_some(v[i]),
+        }
+    }
+}
+
 pub(crate) enum Builder {
     Str(Texts),
-    /// A category's level numbers (in the schema's declared levels).
-    Cat(Prim<u32>),
+    Cat(Codes),
     Int(Prim<i64>),
     Float(Prim<f64>),
     Date(Prim<i32>),
@@ -156,10 +225,11 @@ pub(crate) enum Builder {
 }
 
 impl Builder {
-    pub(crate) fn new(kind: ColumnType) -> Self {
-        match kind {
+    /// The builder of `plan`'s column.
+    pub(crate) fn new(plan: &Plan) -> Self {
+        match plan.kind {
             ColumnType::String => Builder::Str(Texts::default()),
-            ColumnType::Category => Builder::Cat(Prim::default()),
+            ColumnType::Category => Builder::Cat(Codes::for_levels(plan.level_count())),
             ColumnType::Integer => Builder::Int(Prim::default()),
             ColumnType::Float => Builder::Float(Prim::default()),
             ColumnType::Date => Builder::Date(Prim::default()),
@@ -240,7 +310,7 @@ impl Piece {
         match self {
             Piece::Nulls(n) => *n,
             Piece::Rows(Builder::Str(b)) => b.len(),
-            Piece::Rows(Builder::Cat(b)) => b.values.len(),
+            Piece::Rows(Builder::Cat(b)) => b.len(),
             Piece::Rows(Builder::Int(b)) => b.values.len(),
             Piece::Rows(Builder::Float(b)) => b.values.len(),
             Piece::Rows(Builder::Date(b)) => b.values.len(),
@@ -272,38 +342,20 @@ pub(crate) fn assemble(def: &ColumnDef, pieces: Vec<Piece>) -> Series {
             }
             out.finish().into_series()
         }
-        ColumnType::Integer => prim::<Int64Type, _>(
-            name,
-            n,
-            pieces,
-            |b| match b {
-                Builder::Int(p) => Ok(p),
-                other => Err(other),
-            },
-            |v| v,
-        )
+        ColumnType::Integer => prim::<Int64Type>(name, n, pieces, |b| match b {
+            Builder::Int(p) => Ok(p),
+            other => Err(other),
+        })
         .into_series(),
-        ColumnType::Float => prim::<Float64Type, _>(
-            name,
-            n,
-            pieces,
-            |b| match b {
-                Builder::Float(p) => Ok(p),
-                other => Err(other),
-            },
-            |v| v,
-        )
+        ColumnType::Float => prim::<Float64Type>(name, n, pieces, |b| match b {
+            Builder::Float(p) => Ok(p),
+            other => Err(other),
+        })
         .into_series(),
-        ColumnType::Date => prim::<Int32Type, _>(
-            name,
-            n,
-            pieces,
-            |b| match b {
-                Builder::Date(p) => Ok(p),
-                other => Err(other),
-            },
-            |v| v,
-        )
+        ColumnType::Date => prim::<Int32Type>(name, n, pieces, |b| match b {
+            Builder::Date(p) => Ok(p),
+            other => Err(other),
+        })
         .into_date()
         .into_series(),
         ColumnType::Boolean => {
@@ -327,68 +379,117 @@ pub(crate) fn assemble(def: &ColumnDef, pieces: Vec<Piece>) -> Series {
 }
 
 /// A category column of `n` rows from its builders' level numbers: an
-/// `Enum` of `levels` whose codes are the numbers, in the type's physical
-/// width. Levels that make no `Enum` (none, or repeated: schema problems
-/// that stop a run before ingest) give the levels' text instead.
+/// `Enum` of `levels` whose codes are the numbers, in the width the
+/// builders used (the one polars picks for that many levels). Levels that
+/// make no `Enum` (none, or repeated: schema problems that stop a run
+/// before ingest) give the levels' text instead.
 fn categories(name: PlSmallStr, levels: &[String], n: usize, pieces: Vec<Piece>) -> Series {
-    let take = |b| match b {
-        Builder::Cat(p) => Ok(p),
-        other => Err(other),
-    };
     let Some(dtype) = category_dtype(levels) else {
-        let numbers = prim::<UInt32Type, _>(name.clone(), n, pieces, take, |i: u32| i);
         let text = |i: u32| levels.get(i as usize).map(String::as_str);
-        return StringChunked::from_iter_options(name, numbers.iter().map(|v| v.and_then(text)))
-            .into_series();
+        let cells = pieces
+            .iter()
+            .flat_map(|p| -> Box<dyn Iterator<Item = Option<&str>>> {
+                match p {
+                    Piece::Rows(Builder::Cat(b)) => {
+                        Box::new((0..b.len()).map(|i| b.get(i).and_then(text)))
+                    }
+                    other => Box::new(std::iter::repeat_n(None, other.len())),
+                }
+            });
+        return StringChunked::from_iter_options(name, cells).into_series();
     };
-    // A builder's numbers are level numbers, below the number of levels,
-    // which is what the physical type is chosen to hold
-    // (`FrozenCategories` picks the width for that many levels): the
-    // narrowing casts below lose nothing.
     debug_assert!(pieces.iter().all(|p| match p {
-        Piece::Rows(Builder::Cat(b)) => b.values.iter().all(|&i| (i as usize) < levels.len()),
+        Piece::Rows(Builder::Cat(b)) =>
+            (0..b.len()).all(|i| b.get(i).is_none_or(|c| (c as usize) < levels.len())),
         _ => true,
     }));
     // SAFETY (each arm): every code is a level number of `dtype`'s
     // categories (checked above in debug builds); a missing value is null.
     match dtype.cat_physical() {
         Ok(CategoricalPhysical::U8) => {
-            let codes = prim::<UInt8Type, _>(name, n, pieces, take, |i: u32| i as u8);
+            let codes = code_array::<UInt8Type>(name, n, pieces, u8::MAX, |c| match c {
+                Codes::U8(v) => Some(v),
+                _ => None,
+            });
             unsafe { Categorical8Chunked::from_cats_and_dtype_unchecked(codes, dtype) }
                 .into_series()
         }
         Ok(CategoricalPhysical::U16) => {
-            let codes = prim::<UInt16Type, _>(name, n, pieces, take, |i: u32| i as u16);
+            let codes = code_array::<UInt16Type>(name, n, pieces, u16::MAX, |c| match c {
+                Codes::U16(v) => Some(v),
+                _ => None,
+            });
             unsafe { Categorical16Chunked::from_cats_and_dtype_unchecked(codes, dtype) }
                 .into_series()
         }
         _ => {
-            let codes = prim::<UInt32Type, _>(name, n, pieces, take, |i: u32| i);
+            let codes = code_array::<UInt32Type>(name, n, pieces, u32::MAX, |c| match c {
+                Codes::U32(v) => Some(v),
+                _ => None,
+            });
             unsafe { Categorical32Chunked::from_cats_and_dtype_unchecked(codes, dtype) }
                 .into_series()
         }
     }
 }
 
-/// The fixed-width values of `pieces` as one array of `n` values, each
-/// builder value `map`ped to the array's type; `take` gives a builder's
-/// values, or the builder back if it is of another type. A column
-/// without nulls whose values keep their type takes its first part's
-/// buffer as it is (the collect below reuses it); otherwise the values
-/// and their validity are gathered into one buffer each, then the array.
-fn prim<P, S>(
+/// The codes of `pieces` as one array of `n` values, `missing` (the
+/// width's largest value) as null; `take` gives a builder's codes of this
+/// width. A source that does not map the column, or a builder of another
+/// width (impossible by construction), gives nulls. Without a missing
+/// value the first part's buffer is the array's, without a copy.
+fn code_array<P>(
     name: PlSmallStr,
     n: usize,
     pieces: Vec<Piece>,
-    take: impl Fn(Builder) -> Result<Prim<S>, Builder>,
-    map: impl Fn(S) -> P::Native + Copy,
+    missing: P::Native,
+    take: impl Fn(Codes) -> Option<Vec<P::Native>>,
+) -> ChunkedArray<P>
+where
+    P: PolarsNumericType,
+{
+    let mut values: Vec<P::Native> = Vec::new();
+    for piece in pieces {
+        let part = match piece {
+            Piece::Rows(Builder::Cat(c)) => {
+                let k = c.len();
+                take(c).ok_or(k)
+            }
+            other => Err(other.len()),
+        };
+        match part {
+            Ok(v) if values.is_empty() => {
+                values = v;
+                values.reserve_exact(n - values.len());
+            }
+            Ok(v) => values.extend_from_slice(&v),
+            Err(k) => values.resize(values.len() + k, missing),
+        }
+    }
+    debug_assert_eq!(values.len(), n);
+    if !values.contains(&missing) {
+        return ChunkedArray::<P>::from_vec(name, values);
+    }
+    let cells = values.into_iter().map(|v| (v != missing).then_some(v));
+    ChunkedArray::<P>::from_iter_options(name, cells)
+}
+
+/// The fixed-width values of `pieces` as one array of `n` values; `take`
+/// gives a builder's values, or the builder back if it is of another
+/// type. A column without nulls takes its first part's buffer as it is;
+/// otherwise the values and their validity are gathered into one buffer
+/// each, then the array.
+fn prim<P>(
+    name: PlSmallStr,
+    n: usize,
+    pieces: Vec<Piece>,
+    take: impl Fn(Builder) -> Result<Prim<P::Native>, Builder>,
 ) -> ChunkedArray<P>
 where
     P: PolarsNumericType,
     P::Native: Default,
-    S: Copy,
 {
-    let prims: Vec<Result<Prim<S>, usize>> = pieces
+    let prims: Vec<Result<Prim<P::Native>, usize>> = pieces
         .into_iter()
         .map(|piece| match piece {
             Piece::Rows(b) => take(b).map_err(|other| Piece::Rows(other).len()),
@@ -402,10 +503,9 @@ where
     let mut values: Vec<P::Native> = Vec::new();
     let mut valid: Vec<bool> = Vec::new();
     if all_valid {
-        // One part of the same type: its buffer is the array's, without
-        // a copy (an in-place collect).
+        // The first part's buffer is the array's, without a copy.
         if let Some(Ok(first)) = prims.next() {
-            values = first.values.into_iter().map(map).collect();
+            values = first.values;
         }
     }
     values.reserve_exact(n - values.len());
@@ -415,7 +515,7 @@ where
     for p in prims {
         match p {
             Ok(p) => {
-                values.extend(p.values.iter().map(|&v| map(v)));
+                values.extend_from_slice(&p.values);
                 if !all_valid {
                     valid.extend_from_slice(&p.valid);
                 }
@@ -437,6 +537,60 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A category column comes out as the levels of its builders' numbers,
+    /// nulls where a cell was missing or a source does not map the
+    /// column, whatever the width: 3 levels (a byte), exactly 255 (a
+    /// byte, the last level beside the missing marker) and 300 (two
+    /// bytes), over several parts and sources, with rows kept and dropped.
+    #[test]
+    fn categories_come_out_as_their_levels() {
+        let mut rng = cohortflow_stats::rng::SplitMix64::new(0x5eed_cafe);
+        for count in [3usize, 255, 300] {
+            let levels: Vec<String> = (0..count).map(|i| format!("level {i}")).collect();
+            let mut pieces = Vec::new();
+            let mut expected: Vec<Option<String>> = Vec::new();
+            for part in 0..4 {
+                if part == 2 {
+                    pieces.push(Piece::Nulls(5));
+                    expected.extend(std::iter::repeat_n(None, 5));
+                    continue;
+                }
+                let mut codes = Codes::for_levels(count);
+                let mut cells = Vec::new();
+                for _ in 0..200 {
+                    let cell = match rng.below(5) {
+                        0 => None,
+                        1 => Some(count as u32 - 1),
+                        _ => Some(rng.below(count) as u32),
+                    };
+                    codes.push(cell);
+                    cells.push(cell);
+                }
+                let keep: Vec<bool> = (0..200).map(|_| rng.below(4) > 0).collect();
+                codes.retain(&keep);
+                expected.extend(
+                    cells
+                        .iter()
+                        .zip(&keep)
+                        .filter(|(_, k)| **k)
+                        .map(|(c, _)| c.map(|c| levels[c as usize].clone())),
+                );
+                pieces.push(Piece::Rows(Builder::Cat(codes)));
+            }
+            let n = expected.len();
+            let series = categories("x".into(), &levels, n, pieces);
+            assert!(series.dtype().is_enum(), "{count} levels");
+            let text = series.cast(&DataType::String).unwrap();
+            let got: Vec<Option<String>> = text
+                .str()
+                .unwrap()
+                .iter()
+                .map(|v| v.map(str::to_string))
+                .collect();
+            assert_eq!(got, expected, "{count} levels");
+        }
+    }
 
     /// A text column keeps exactly the values of the kept rows, in order
     /// (nulls, empty texts and multi-byte texts among them), whatever runs

@@ -58,7 +58,7 @@ pub(crate) struct Converter {
 impl Converter {
     pub fn new(source: &Source, schema: &Schema, show_values: bool) -> Self {
         let plans = plans(source, schema);
-        let builders = plans.iter().map(|p| Builder::new(p.kind)).collect();
+        let builders = plans.iter().map(Builder::new).collect();
         let unique = source
             .config
             .unique
@@ -96,7 +96,7 @@ impl Converter {
         Converter {
             plans: self.plans.clone(),
             fields: self.fields.clone(),
-            builders: self.plans.iter().map(|p| Builder::new(p.kind)).collect(),
+            builders: self.plans.iter().map(Builder::new).collect(),
             parts: Vec::new(),
             sealed: 0,
             rows: Vec::new(),
@@ -133,7 +133,7 @@ impl Converter {
     fn seal(&mut self) {
         let n = self.rows.len() - self.sealed;
         if n > 0 {
-            let fresh = self.plans.iter().map(|p| Builder::new(p.kind)).collect();
+            let fresh = self.plans.iter().map(Builder::new).collect();
             let run = std::mem::replace(&mut self.builders, fresh);
             self.parts.push((n, run));
             self.sealed += n;

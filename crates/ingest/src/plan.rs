@@ -141,6 +141,11 @@ impl Plan {
         &self.levels.texts[i as usize]
     }
 
+    /// The number of a category column's levels.
+    pub fn level_count(&self) -> usize {
+        self.levels.texts.len()
+    }
+
     /// The level number (in the schema's declared levels) of a category
     /// column's converted cell: `None` for a missing value. A category's
     /// cell converts to a level or a value-map target, which `validate`
