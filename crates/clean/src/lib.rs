@@ -485,7 +485,8 @@ fn linked_duplicates(
         None => None,
     };
     let by = by.as_ref().map(|s| s.f64()).transpose()?;
-    let src = frame.column(SOURCE)?.str()?;
+    let src = table::as_text(frame.column(SOURCE)?)?;
+    let src = src.str()?;
     let row = frame.column(SOURCE_ROW)?.i64()?;
 
     let row_keys = RowKeys::build(&keys, linkage.normalize)?;

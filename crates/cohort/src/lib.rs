@@ -370,7 +370,8 @@ pub fn select(
     let ambiguous: Vec<String> = {
         let arms = frame.column(ARM)?.str()?;
         let held = frame.column(ARMS_HELD)?.u32()?;
-        let src = frame.column(SOURCE)?.str()?;
+        let src = table::as_text(frame.column(SOURCE)?)?;
+        let src = src.str()?;
         let row = frame.column(SOURCE_ROW)?.i64()?;
         (0..frame.height())
             .filter(|&i| held.get(i).is_some_and(|n| n > 1))

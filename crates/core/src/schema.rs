@@ -518,11 +518,16 @@ impl Schema {
         (checks, problems)
     }
 
-    /// The polars schema of an ingested table: provenance columns first, then
-    /// the canonical columns in declared order.
-    pub fn polars_schema(&self) -> PlSchema {
+    /// The polars schema of a table ingested from `sources` (their names,
+    /// in order): provenance columns first (`source` an `Enum` of the
+    /// names: [`crate::table::source_dtype`]), then the canonical columns
+    /// in declared order.
+    pub fn polars_schema(&self, sources: &[String]) -> PlSchema {
         let mut fields = vec![
-            Field::new(crate::table::SOURCE.into(), DataType::String),
+            Field::new(
+                crate::table::SOURCE.into(),
+                crate::table::source_dtype(sources),
+            ),
             Field::new(crate::table::SOURCE_ROW.into(), DataType::Int64),
         ];
         fields.extend(
@@ -535,8 +540,8 @@ impl Schema {
 
     /// An empty table of the ingested shape, used to type-check expressions
     /// before any data is read.
-    pub fn empty_frame(&self) -> DataFrame {
-        DataFrame::empty_with_schema(&self.polars_schema())
+    pub fn empty_frame(&self, sources: &[String]) -> DataFrame {
+        DataFrame::empty_with_schema(&self.polars_schema(sources))
     }
 }
 

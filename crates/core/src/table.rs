@@ -3,7 +3,9 @@
 use polars::prelude::*;
 use polars_io::prelude::{CsvWriter, SerWriter};
 
-/// Name of the source a row came from (the source file's `name`).
+/// Name of the source a row came from (the source file's `name`): an
+/// `Enum` of the run's sources ([`source_dtype`]), read as text like a
+/// category.
 pub const SOURCE: &str = "source";
 /// Line (CSV) or sheet row (XLSX) of the record in the original file, 1-based.
 pub const SOURCE_ROW: &str = "source_row";
@@ -12,6 +14,32 @@ pub const SOURCE_ROW: &str = "source_row";
 pub const FLAGS: &str = "flags";
 /// Columns every stage carries through untouched.
 pub const PROVENANCE: [&str; 2] = [SOURCE, SOURCE_ROW];
+
+/// The type of the `source` column of a table of `sources` (their names
+/// in order, a repeated name once): an `Enum` of the names, one byte a row
+/// for up to 255 sources instead of a 16-byte text view; text when there
+/// is no source.
+pub fn source_dtype(sources: &[String]) -> DataType {
+    let mut names: Vec<String> = Vec::new();
+    for s in sources {
+        if !names.contains(s) {
+            names.push(s.clone());
+        }
+    }
+    crate::schema::category_dtype(&names).unwrap_or(DataType::String)
+}
+
+/// The `source` column of a table whose rows are `runs` (a source's name
+/// and its number of rows, in row order), of [`source_dtype`]'s type.
+pub fn source_column(runs: &[(String, usize)]) -> PolarsResult<Column> {
+    let names: Vec<String> = runs.iter().map(|(name, _)| name.clone()).collect();
+    let height = runs.iter().map(|(_, n)| n).sum();
+    let mut text = StringChunkedBuilder::new(SOURCE.into(), height);
+    for (name, n) in runs {
+        (0..*n).for_each(|_| text.append_value(name.as_str()));
+    }
+    text.finish().into_column().cast(&source_dtype(&names))
+}
 
 /// The rows of `frame` still in (`alive`), with only the columns `expr`
 /// names when it names them all by name (a selector such as `*` takes the
@@ -222,9 +250,14 @@ pub struct SourceRuns {
 impl SourceRuns {
     /// The runs of `df`'s source column.
     pub fn of(df: &DataFrame, sources: &[String]) -> PolarsResult<SourceRuns> {
+        let source = df.column(SOURCE)?;
+        if let DataType::Enum(levels, _) = source.dtype() {
+            let levels: Vec<&str> = levels.categories().values_iter().collect();
+            return Self::of_codes(df, source, &levels, sources);
+        }
         let mut runs: Vec<(usize, usize, Option<usize>)> = Vec::new();
         let mut at = 0;
-        let column = df.column(SOURCE)?.str()?;
+        let column = source.str()?;
         for (arr, valid) in column.downcast_iter().zip(column.iter_validities()) {
             let views = arr.views();
             // The view and source of the row before, in this array.
@@ -252,6 +285,38 @@ impl SourceRuns {
                 }
             }
             at += views.len();
+        }
+        Ok(SourceRuns {
+            runs,
+            sources: sources.len(),
+            height: df.height(),
+        })
+    }
+
+    /// [`SourceRuns::of`] for a source column of `Enum` codes: each
+    /// level's index in `sources` is found once, and a run is a stretch of
+    /// one code.
+    fn of_codes(
+        df: &DataFrame,
+        source: &Column,
+        levels: &[&str],
+        sources: &[String],
+    ) -> PolarsResult<SourceRuns> {
+        let index: Vec<Option<usize>> = levels
+            .iter()
+            .map(|name| sources.iter().position(|n| n == name))
+            .collect();
+        let codes = source
+            .as_materialized_series()
+            .to_physical_repr()
+            .cast(&DataType::UInt32)?;
+        let mut runs: Vec<(usize, usize, Option<usize>)> = Vec::new();
+        for (i, code) in codes.u32()?.iter().enumerate() {
+            let code = code.and_then(|c| index[c as usize]);
+            match runs.last_mut() {
+                Some((_, end, c)) if *c == code && *end == i => *end += 1,
+                _ => runs.push((i, i + 1, code)),
+            }
         }
         Ok(SourceRuns {
             runs,
@@ -344,7 +409,8 @@ pub fn open_accounts(
 
 /// The source name and source row of row `i`.
 pub fn provenance(df: &DataFrame, i: usize) -> PolarsResult<(String, i64)> {
-    let source = df.column(SOURCE)?.str()?.get(i).unwrap_or("").to_string();
+    let source = df.column(SOURCE)?.get(i)?;
+    let source = source.get_str().unwrap_or("").to_string();
     let row = df.column(SOURCE_ROW)?.i64()?.get(i).unwrap_or(0);
     Ok((source, row))
 }
@@ -439,7 +505,61 @@ mod tests {
                 trues,
                 "case {case}"
             );
+            // The same sources as codes: an `Enum` of the names (the
+            // undeclared one among them, in another order than declared).
+            let levels: Vec<String> = names.iter().rev().map(|s| s.to_string()).collect();
+            let codes = df
+                .column(SOURCE)
+                .unwrap()
+                .cast(&source_dtype(&levels))
+                .unwrap();
+            assert!(codes.dtype().is_enum());
+            let coded = DataFrame::new(n, vec![codes]).unwrap();
+            assert_eq!(
+                counts_by_source(&coded, &declared).unwrap(),
+                all,
+                "case {case}, codes"
+            );
+            assert_eq!(
+                counts_by_source_where(&coded, &mask, &declared).unwrap(),
+                trues,
+                "case {case}, codes"
+            );
         }
+    }
+
+    /// The source column of runs of sources is an `Enum` of their names
+    /// (a name repeated in another run once), each row its run's name.
+    #[test]
+    fn a_source_column_is_codes_of_the_names() {
+        let runs = [
+            ("b".to_string(), 2),
+            ("a".to_string(), 1),
+            ("b".to_string(), 3),
+            ("c".to_string(), 0),
+        ];
+        let column = source_column(&runs).unwrap();
+        let DataType::Enum(levels, _) = column.dtype() else {
+            panic!("not an enum: {:?}", column.dtype())
+        };
+        assert_eq!(
+            levels.categories().values_iter().collect::<Vec<_>>(),
+            ["b", "a", "c"]
+        );
+        let text = as_text(&column).unwrap();
+        let text: Vec<_> = text.str().unwrap().iter().collect();
+        assert_eq!(
+            text,
+            [
+                Some("b"),
+                Some("b"),
+                Some("a"),
+                Some("b"),
+                Some("b"),
+                Some("b")
+            ]
+        );
+        assert_eq!(source_column(&[]).unwrap().dtype(), &DataType::String);
     }
 
     #[test]

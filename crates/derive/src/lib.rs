@@ -1025,7 +1025,8 @@ fn finish(
 
     let mut rejects = Vec::new();
     if !verdicts.all_kept() {
-        let source = frame.column(SOURCE)?.str()?;
+        let source = table::as_text(frame.column(SOURCE)?)?;
+        let source = source.str()?;
         let source_row = frame.column(SOURCE_ROW)?.i64()?;
         for i in 0..frame.height() {
             if let Some((why, cols)) = verdicts.reason(i) {

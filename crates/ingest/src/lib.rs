@@ -12,7 +12,7 @@
 //!   (unknown or unmapped columns, value-map targets, units, date formats,
 //!   the data file) and returns located [`ConfigProblem`]s.
 //! - [`ingest`] reads the export and returns a polars `DataFrame` with exactly
-//!   `schema.polars_schema()` (`source`, `source_row`, then the canonical
+//!   `schema.polars_schema(sources)` (`source`, `source_row`, then the canonical
 //!   columns), the rows it set aside ([`Reject`]) and the ledger account of
 //!   stage `ingest` (rows read = rows kept + rows rejected, per reason).
 //!   Bad input either stops the run with an [`IngestError`] naming the file,
@@ -131,7 +131,7 @@ use polars::prelude::DataFrame;
 /// What [`ingest`] produces for one source.
 #[derive(Debug, Clone)]
 pub struct Ingested {
-    /// Exactly `schema.polars_schema()`; only the rows kept.
+    /// Exactly `schema.polars_schema(&[source name])`; only the rows kept.
     pub frame: DataFrame,
     /// Rows set aside, with reason, line and values.
     pub rejects: Vec<Reject>,
@@ -197,7 +197,7 @@ impl SourceRead {
 }
 
 /// The frame of the sources' rows, one source after another in the order
-/// given: exactly `schema.polars_schema()`, each column one polars array
+/// given: exactly `schema.polars_schema(their names)`, each column one polars array
 /// (a chunk). The columns are built side by side, on all cores; each
 /// column's builders are freed as soon as it is built.
 pub fn assemble(
@@ -209,11 +209,11 @@ pub fn assemble(
     let height: usize = sources.iter().map(Columns::height).sum();
     let mut pieces: Vec<Vec<crate::builder::Piece>> =
         schema.columns.iter().map(|_| Vec::new()).collect();
-    let mut source = StringChunkedBuilder::new(cohortflow_core::table::SOURCE.into(), height);
+    let mut source_runs: Vec<(String, usize)> = Vec::with_capacity(sources.len());
     let mut rows = Vec::with_capacity(height);
     for s in sources {
         let n = s.rows.len();
-        (0..n).for_each(|_| source.append_value(s.source.as_str()));
+        source_runs.push((s.source.clone(), n));
         rows.extend_from_slice(&s.rows);
         // The parts' builders by column.
         let mut by_name: Vec<Vec<crate::builder::Builder>> =
@@ -240,7 +240,7 @@ pub fn assemble(
         .map(|(pieces, def)| crate::builder::assemble(def, pieces))
         .collect();
     let mut columns: Vec<Column> = vec![
-        source.finish().into_series().into_column(),
+        cohortflow_core::table::source_column(&source_runs)?,
         Int64Chunked::from_vec(cohortflow_core::table::SOURCE_ROW.into(), rows)
             .into_series()
             .into_column(),

@@ -359,7 +359,8 @@ pub fn load(path: &Path) -> Result<Loaded, Error> {
     }
 
     // Each stage is checked against the table shape the previous one leaves.
-    let mut frame = schema.empty_frame();
+    let names: Vec<String> = sources.iter().map(|s| s.config.name.clone()).collect();
+    let mut frame = schema.empty_frame(&names);
     for p in cohortflow_clean::validate(&file.clean, &frame) {
         place(&mut problems, &path, &text, p);
     }

@@ -894,9 +894,14 @@ fn study(
     });
     let mut matched_by_source = Vec::new();
     if matched {
-        let source = analysed.column(table::SOURCE).ok();
-        let arm = analysed.column(cohortflow_cohort::ARM).ok();
-        if let (Some(source), Some(arm)) = (source, arm)
+        // The source (and a category arm) as text: a code column has no
+        // `str()`, and this would then count nothing.
+        let source = analysed.column(table::SOURCE).and_then(table::as_text).ok();
+        let arm = analysed
+            .column(cohortflow_cohort::ARM)
+            .and_then(table::as_text)
+            .ok();
+        if let (Some(source), Some(arm)) = (&source, &arm)
             && let (Ok(source), Ok(arm)) = (source.str(), arm.str())
         {
             for (s, a) in source.iter().zip(arm.iter()) {

@@ -405,8 +405,24 @@ fn sources_assembled_together_are_their_frames_one_after_another() {
 
     let alone_a = ingest_bytes_chunked(&a, &schema, &data_a, None).unwrap();
     let alone_b = ingest_bytes_chunked(&b, &schema, &data_b, None).unwrap();
-    let mut stacked = alone_a.frame.clone();
-    stacked.vstack_mut(&alone_b.frame).unwrap();
+    // One after the other: each frame's `source` is codes of its own name,
+    // so they are stacked as text and the result made codes of both names,
+    // as the assembled frame's are.
+    let as_text = |f: &polars::prelude::DataFrame| {
+        let mut f = f.clone();
+        let text = cohortflow_core::table::as_text(f.column("source").unwrap()).unwrap();
+        f.with_column(text).unwrap();
+        f
+    };
+    let mut stacked = as_text(&alone_a.frame);
+    stacked.vstack_mut(&as_text(&alone_b.frame)).unwrap();
+    let names = [a.config.name.clone(), b.config.name.clone()];
+    let coded = stacked
+        .column("source")
+        .unwrap()
+        .cast(&cohortflow_core::table::source_dtype(&names))
+        .unwrap();
+    stacked.with_column(coded).unwrap();
     for unmapped in ["tumour_size", "primary_site"] {
         let nulls = |f: &polars::prelude::DataFrame| f.column(unmapped).unwrap().null_count();
         assert_eq!(nulls(&alone_b.frame), alone_b.frame.height(), "{unmapped}");
@@ -439,6 +455,6 @@ fn sources_assembled_together_are_their_frames_one_after_another() {
     }
     // No sources: the empty frame of the schema.
     let empty = assemble(&schema, Vec::new()).unwrap();
-    assert_eq!(empty.schema(), schema.empty_frame().schema());
+    assert_eq!(empty.schema(), schema.empty_frame(&[]).schema());
     assert_eq!(empty.height(), 0);
 }

@@ -57,7 +57,10 @@ fn parquet_values_go_through_the_same_converter() {
     );
     let out = ingest(&src, &schema()).unwrap();
     let df = &out.frame;
-    assert_eq!(df.schema().as_ref(), &schema().polars_schema());
+    assert_eq!(
+        df.schema().as_ref(),
+        &schema().polars_schema(&["center_p".to_string()])
+    );
     assert_eq!(col(df, "patient_id"), s(&[Some("1001"), Some("1002")]));
     assert_eq!(col(df, "sex"), s(&[Some("M"), Some("F")]));
     assert_eq!(col(df, "age"), s(&[Some("61"), None]));

@@ -279,7 +279,10 @@ fn every_supported_type_becomes_the_canonical_value() {
     // int4 order, text, enum, int2, numeric, date, bool, varchar; NULLs.
     let out = read("a", "on_error = \"reject\"");
     let df = &out.frame;
-    assert_eq!(df.schema().as_ref(), &schema().polars_schema());
+    assert_eq!(
+        df.schema().as_ref(),
+        &schema().polars_schema(&["center_pg".to_string()])
+    );
     // Lines are positions in order_by order (id 1, 2, 3), not insertion order.
     assert_eq!(rows(df), [1, 2, 3]);
     assert_eq!(

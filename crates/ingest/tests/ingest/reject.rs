@@ -66,7 +66,10 @@ fn on_error_reject_quarantines_rows_and_balances_the_ledger() {
     let removed: u64 = a.outcomes.iter().map(|(_, _, n)| n).sum();
     assert_eq!(a.rows_in, a.rows_out + removed);
     // The frame keeps the canonical shape with only the kept rows.
-    assert_eq!(out.frame.schema().as_ref(), &schema().polars_schema());
+    assert_eq!(
+        out.frame.schema().as_ref(),
+        &schema().polars_schema(&["center_a".to_string()])
+    );
 }
 
 #[test]
@@ -86,6 +89,9 @@ fn all_rows_rejected_still_gives_a_typed_empty_frame() {
     let (_d, r) = run_csv(data, &src);
     let out = ok(r);
     assert_eq!(out.frame.height(), 0);
-    assert_eq!(out.frame.schema().as_ref(), &schema().polars_schema());
+    assert_eq!(
+        out.frame.schema().as_ref(),
+        &schema().polars_schema(&["center_a".to_string()])
+    );
     assert_eq!((out.account.rows_in, out.account.rows_out), (1, 0));
 }

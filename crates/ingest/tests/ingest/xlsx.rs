@@ -83,7 +83,10 @@ fn sheet_selection_header_row_date_cells_and_cm_to_mm() {
     let (_d, r) = run(&on_data_sheet("sheet = \"Данные\"\n"));
     let out = ok(r);
     let df = &out.frame;
-    assert_eq!(df.schema().as_ref(), &schema().polars_schema());
+    assert_eq!(
+        df.schema().as_ref(),
+        &schema().polars_schema(&["center_x".to_string()])
+    );
     assert_eq!(
         col(df, "patient_id"),
         s(&[Some("x1"), Some("1002"), Some("x3")])
