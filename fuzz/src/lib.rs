@@ -72,7 +72,7 @@ pub fn check_ingested(ing: &Ingested, schema: &Schema, expected_rows: Option<u64
             );
         }
     }
-    let want = schema.polars_schema();
+    let want = schema.polars_schema(std::slice::from_ref(&a.source));
     let got = ing.frame.schema();
     assert_eq!(got.len(), want.len(), "columns");
     for ((gn, gt), (wn, wt)) in got.iter().zip(want.iter()) {
