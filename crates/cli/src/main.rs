@@ -41,10 +41,10 @@ const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
 /// the noise of single runs and not proven (docs/performance.md).
 ///
 /// 250 ms since the categories are codes (smaller tables, so less to
-/// take again): on the benchmark's 1M R-work run the peak was 448–464 MB
-/// against 508–513 MB at 500 ms, in 1.32–1.34 s against 1.32–1.38 s
-/// (three interleaved pairs); at 10M 12.95/13.99 s and 2.72 GB against
-/// 13.34/13.55 s and 2.76/2.86 GB (two pairs). 100 ms gave 405–413 MB
+/// take again): on the benchmark's 1M R-work run the peak was 438–453 MB
+/// against 496–501 MB at 500 ms, in 1.32–1.34 s against 1.32–1.38 s
+/// (three interleaved pairs); at 10M 12.95/13.99 s and 2,652–2,653 MB against
+/// 13.34/13.55 s and 2,695/2,792 MB (two pairs). 100 ms gave 395–404 MB
 /// but 1.44–1.45 s (system time 0.55–0.58 s against 0.35–0.36 s).
 ///
 /// Transparent huge pages are turned off for the process. mimalloc asks for

@@ -31,8 +31,10 @@ pub fn source_dtype(sources: &[String]) -> DataType {
 
 /// The `source` column of a table whose rows are `runs` (a source's name
 /// and its number of rows, in row order), of [`source_dtype`]'s type.
-/// The codes are written straight in the `Enum`'s width (no text column in
-/// between: at 10M rows that would be 160 MB more at ingest's peak).
+/// The codes are written straight in the `Enum`'s width, without a text
+/// column in between (160 MB at 10M rows; made after the other columns,
+/// when their builders are freed, it did not raise the peak measurably:
+/// 10M ingest peaks 2,437/2,497 MB against 2,415/2,482 MB, two pairs).
 pub fn source_column(runs: &[(String, usize)]) -> PolarsResult<Column> {
     let names: Vec<String> = runs.iter().map(|(name, _)| name.clone()).collect();
     let dtype = source_dtype(&names);
