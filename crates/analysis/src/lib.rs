@@ -182,7 +182,8 @@ pub fn analyse(
             &no_eligible
         }
     };
-    let arm_col = frame.column(arm_column)?.str()?.clone();
+    let arm_col = cohortflow_core::table::as_text(frame.column(arm_column)?)?;
+    let arm_col = arm_col.str()?.clone();
     let arm_index: Vec<Option<usize>> = arm_col
         .iter()
         .map(|a| a.and_then(|a| arms.iter().position(|x| x.name == a)))

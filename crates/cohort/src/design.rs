@@ -235,7 +235,8 @@ pub fn arm_warnings(
     let origins = origins(endpoints);
     let mut out = Vec::new();
     if !cfg.arms.is_empty() {
-        let arms = cohort.column(ARM)?.str()?;
+        let arms = cohortflow_core::table::as_text(cohort.column(ARM)?)?;
+        let arms = arms.str()?;
         for a in &cfg.arms {
             let in_arm: Vec<bool> = arms.iter().map(|x| x == Some(a.name.as_str())).collect();
             let judged = Judged {

@@ -248,12 +248,11 @@ pub fn select(
         arm_code.push(code as u32);
     }
     drop(masks);
-    let arm_of: StringChunked = arm_code
-        .iter()
-        .map(|&c| Some(arm_labels[c as usize].as_str()))
-        .collect();
+    // The arm column holds the codes, as an `Enum` of the labels (one byte
+    // a row instead of a 16-byte text view), read as text where shown.
+    let arm_of = table::code_column(ARM, &arm_labels, &arm_code)?;
     let mut frame = frame;
-    frame.with_column(arm_of.with_name(ARM.into()).into_column())?;
+    frame.with_column(arm_of)?;
     frame.with_column(Column::new(ARMS_HELD.into(), arms_held))?;
     // Each row's source as a code into `sources` (`None`: not a declared
     // source, counted under "all" only).
@@ -368,7 +367,8 @@ pub fn select(
     };
 
     let ambiguous: Vec<String> = {
-        let arms = frame.column(ARM)?.str()?;
+        let arms = table::as_text(frame.column(ARM)?)?;
+        let arms = arms.str()?;
         let held = frame.column(ARMS_HELD)?.u32()?;
         let src = table::as_text(frame.column(SOURCE)?)?;
         let src = src.str()?;

@@ -213,7 +213,8 @@ pub fn match_arms(
     sources: &[String],
 ) -> Result<Matched, CohortError> {
     let mut accounts = table::open_accounts(STAGE, cohort, sources)?;
-    let arms = cohort.column(arm_column)?.str()?;
+    let arms = table::as_text(cohort.column(arm_column)?)?;
+    let arms = arms.str()?;
     let (treated_arm, control_arm) = (cfg.treated.get_ref(), cfg.control.get_ref());
     let in_pair: Vec<usize> = (0..cohort.height())
         .filter(|&i| matches!(arms.get(i), Some(a) if a == treated_arm || a == control_arm))

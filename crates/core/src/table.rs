@@ -31,53 +31,63 @@ pub fn source_dtype(sources: &[String]) -> DataType {
 
 /// The `source` column of a table whose rows are `runs` (a source's name
 /// and its number of rows, in row order), of [`source_dtype`]'s type.
-/// The codes are written straight in the `Enum`'s width, without a text
-/// column in between (160 MB at 10M rows; made after the other columns,
-/// when their builders are freed, it did not raise the peak measurably:
-/// 10M ingest peaks 2,437/2,497 MB against 2,415/2,482 MB, two pairs).
 pub fn source_column(runs: &[(String, usize)]) -> PolarsResult<Column> {
-    let names: Vec<String> = runs.iter().map(|(name, _)| name.clone()).collect();
-    let dtype = source_dtype(&names);
-    let DataType::Enum(levels, _) = &dtype else {
-        // No source: an empty text column.
-        return Ok(Column::new_empty(SOURCE.into(), &DataType::String));
-    };
-    let levels: Vec<&str> = levels.categories().values_iter().collect();
-    // Each run's code: its name's place among the levels.
-    let codes = runs.iter().map(|(name, n)| {
-        let code = levels.iter().position(|l| l == name).unwrap_or(0);
-        (code, *n)
-    });
-    fn repeated<T: Copy>(
-        codes: impl Iterator<Item = (usize, usize)>,
-        cast: impl Fn(usize) -> T,
-    ) -> Vec<T> {
-        let mut out = Vec::new();
-        for (code, n) in codes {
-            out.resize(out.len() + n, cast(code));
-        }
-        out
+    let mut names: Vec<String> = Vec::new();
+    let mut codes: Vec<u32> = Vec::new();
+    for (name, n) in runs {
+        let code = match names.iter().position(|l| l == name) {
+            Some(c) => c,
+            None => {
+                names.push(name.clone());
+                names.len() - 1
+            }
+        };
+        codes.resize(codes.len() + n, code as u32);
     }
-    // SAFETY (each arm): every code is the place of a name among the
-    // levels, all of which are the runs' names.
+    if names.is_empty() {
+        return Ok(Column::new_empty(SOURCE.into(), &DataType::String));
+    }
+    code_column(SOURCE, &names, &codes)
+}
+
+/// A column of `levels[code]` for each of `codes` (every code below the
+/// number of levels), held as an `Enum` of the levels
+/// ([`crate::schema::category_dtype`]): the codes go straight into the
+/// type's width (a byte for up to 255 levels), with no text column in
+/// between. Levels that make no `Enum` (none, or one repeated) give the
+/// text instead.
+pub fn code_column(name: &str, levels: &[String], codes: &[u32]) -> PolarsResult<Column> {
+    let Some(dtype) = crate::schema::category_dtype(levels) else {
+        let text: StringChunked = codes
+            .iter()
+            .map(|&c| levels.get(c as usize).map(String::as_str))
+            .collect();
+        return Ok(text.with_name(name.into()).into_column());
+    };
+    polars_ensure!(
+        codes.iter().all(|&c| (c as usize) < levels.len()),
+        ComputeError: "a code of column '{name}' is not one of its {} levels", levels.len()
+    );
+    // SAFETY (each arm): every code is below the number of levels (checked
+    // above), which the `Enum`'s width holds.
     let series = match dtype.cat_physical()? {
         CategoricalPhysical::U8 => unsafe {
             Categorical8Chunked::from_cats_and_dtype_unchecked(
-                UInt8Chunked::from_vec(SOURCE.into(), repeated(codes, |c| c as u8)),
+                UInt8Chunked::from_vec(name.into(), codes.iter().map(|&c| c as u8).collect()),
                 dtype.clone(),
             )
         }
         .into_series(),
         CategoricalPhysical::U16 => unsafe {
             Categorical16Chunked::from_cats_and_dtype_unchecked(
-                UInt16Chunked::from_vec(SOURCE.into(), repeated(codes, |c| c as u16)),
+                UInt16Chunked::from_vec(name.into(), codes.iter().map(|&c| c as u16).collect()),
                 dtype.clone(),
             )
         }
         .into_series(),
         CategoricalPhysical::U32 => unsafe {
             Categorical32Chunked::from_cats_and_dtype_unchecked(
-                UInt32Chunked::from_vec(SOURCE.into(), repeated(codes, |c| c as u32)),
+                UInt32Chunked::from_slice(name.into(), codes),
                 dtype.clone(),
             )
         }
@@ -571,6 +581,27 @@ mod tests {
                 "case {case}, codes"
             );
         }
+    }
+
+    /// A column of codes reads as its levels' text, in a byte for a few
+    /// levels and two for 300; repeated levels give text; a code past the
+    /// levels is an error, not a wrong level.
+    #[test]
+    fn a_code_column_reads_as_its_levels() {
+        for count in [2usize, 255, 300] {
+            let levels: Vec<String> = (0..count).map(|i| format!("l{i}")).collect();
+            let codes: Vec<u32> = (0..1000).map(|i| (i * 7 % count) as u32).collect();
+            let column = code_column("x", &levels, &codes).unwrap();
+            assert!(column.dtype().is_enum(), "{count}");
+            let text = as_text(&column).unwrap();
+            let got: Vec<&str> = text.str().unwrap().iter().flatten().collect();
+            let want: Vec<&str> = codes.iter().map(|&c| levels[c as usize].as_str()).collect();
+            assert_eq!(got, want, "{count} levels");
+        }
+        let twice = ["a".to_string(), "a".to_string()];
+        let text = code_column("x", &twice, &[1, 0]).unwrap();
+        assert_eq!(text.dtype(), &DataType::String);
+        assert!(code_column("x", &["a".to_string()], &[1]).is_err());
     }
 
     /// The source column of runs of sources is an `Enum` of their names
