@@ -182,12 +182,7 @@ pub fn analyse(
             &no_eligible
         }
     };
-    let arm_col = cohortflow_core::table::as_text(frame.column(arm_column)?)?;
-    let arm_col = arm_col.str()?.clone();
-    let arm_index: Vec<Option<usize>> = arm_col
-        .iter()
-        .map(|a| a.and_then(|a| arms.iter().position(|x| x.name == a)))
-        .collect();
+    let arm_index = arm_indices(frame.column(arm_column)?, arms)?;
     let arm_counts: Vec<ArmCount> = arms
         .iter()
         .enumerate()
@@ -601,6 +596,28 @@ pub fn km_csv(curves: &[Curve]) -> String {
 /// `cif.csv`: every step of every cumulative-incidence curve, per cause.
 pub fn cif_csv(curves: &[CifCurve]) -> String {
     competing::cif_csv(curves)
+}
+
+/// Each row's arm as its index in `arms` (`None`: in none of them), by
+/// name. An arm column of codes (the cohort's, an `Enum` of its labels) is
+/// read by its codes, each label looked up once: no text column of the
+/// cohort's rows is made while the analysis runs.
+fn arm_indices(column: &Column, arms: &[ArmInfo]) -> PolarsResult<Vec<Option<usize>>> {
+    let index_of = |name: &str| arms.iter().position(|x| x.name == name);
+    if let DataType::Enum(labels, _) = column.dtype() {
+        let by_code: Vec<Option<usize>> = labels.categories().values_iter().map(index_of).collect();
+        let codes = column
+            .as_materialized_series()
+            .to_physical_repr()
+            .cast(&DataType::UInt32)?;
+        return Ok(codes
+            .u32()?
+            .iter()
+            .map(|c| c.and_then(|c| by_code[c as usize]))
+            .collect());
+    }
+    let text = cohortflow_core::table::as_text(column)?;
+    Ok(text.str()?.iter().map(|a| a.and_then(index_of)).collect())
 }
 
 /// Each row's stratum: the index of its value among the column's sorted

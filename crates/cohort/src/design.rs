@@ -235,10 +235,9 @@ pub fn arm_warnings(
     let origins = origins(endpoints);
     let mut out = Vec::new();
     if !cfg.arms.is_empty() {
-        let arms = cohortflow_core::table::as_text(cohort.column(ARM)?)?;
-        let arms = arms.str()?;
+        let arms = cohort.column(ARM)?;
         for a in &cfg.arms {
-            let in_arm: Vec<bool> = arms.iter().map(|x| x == Some(a.name.as_str())).collect();
+            let in_arm = cohortflow_core::table::equals_text(arms, &a.name)?;
             let judged = Judged {
                 step: ConditionKind::Arm,
                 name: &a.name,

@@ -29,7 +29,7 @@ pub use error::CohortError;
 
 use cohortflow_core::expr;
 use cohortflow_core::ledger::{Outcome, StageAccount};
-use cohortflow_core::table::{self, SOURCE, SOURCE_ROW};
+use cohortflow_core::table;
 use cohortflow_core::{ConfigProblem, Spanned};
 use polars::prelude::*;
 use serde::Deserialize;
@@ -367,23 +367,19 @@ pub fn select(
     };
 
     let ambiguous: Vec<String> = {
-        let arms = table::as_text(frame.column(ARM)?)?;
-        let arms = arms.str()?;
+        // Only the rows in several arms are shown: their source and arm
+        // are read one by one, as text (the columns hold codes).
         let held = frame.column(ARMS_HELD)?.u32()?;
-        let src = table::as_text(frame.column(SOURCE)?)?;
-        let src = src.str()?;
-        let row = frame.column(SOURCE_ROW)?.i64()?;
-        (0..frame.height())
-            .filter(|&i| held.get(i).is_some_and(|n| n > 1))
-            .map(|i| {
-                format!(
-                    "{} row {} is in {}",
-                    src.get(i).unwrap_or(""),
-                    row.get(i).unwrap_or(0),
-                    arms.get(i).unwrap_or("")
-                )
-            })
-            .collect()
+        let text = |column: &str, i: usize| -> PolarsResult<String> {
+            let v = frame.column(column)?.get(i)?;
+            Ok(v.get_str().unwrap_or_default().to_string())
+        };
+        let mut rows = Vec::new();
+        for i in (0..frame.height()).filter(|&i| held.get(i).is_some_and(|n| n > 1)) {
+            let (source, line) = table::provenance(&frame, i)?;
+            rows.push(format!("{source} row {line} is in {}", text(ARM, i)?));
+        }
+        rows
     };
     if !ambiguous.is_empty() {
         return Err(CohortError::OverlappingArms { rows: ambiguous });
@@ -446,6 +442,7 @@ pub fn attrition_csv(rows: &[AttritionRow]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cohortflow_core::table::{SOURCE, SOURCE_ROW};
 
     fn spanned(s: &str) -> Spanned<String> {
         Spanned::new(0..0, s.to_string())

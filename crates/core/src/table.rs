@@ -264,6 +264,28 @@ pub fn as_text(c: &Column) -> PolarsResult<Column> {
     }
 }
 
+/// Whether each row of `c` is the text `value` (a null is not). A category
+/// is compared by its codes with the code of `value` (no row is, when
+/// `value` is not one of its levels), without a text column of its rows.
+pub fn equals_text(c: &Column, value: &str) -> PolarsResult<Vec<bool>> {
+    if let DataType::Enum(levels, _) = c.dtype() {
+        let Some(code) = levels.categories().values_iter().position(|l| l == value) else {
+            return Ok(vec![false; c.len()]);
+        };
+        let codes = c
+            .as_materialized_series()
+            .to_physical_repr()
+            .cast(&DataType::UInt32)?;
+        return Ok(codes
+            .u32()?
+            .iter()
+            .map(|x| x == Some(code as u32))
+            .collect());
+    }
+    let text = as_text(c)?;
+    Ok(text.str()?.iter().map(|x| x == Some(value)).collect())
+}
+
 /// The row values of `columns` at `idx`, as `column=value` pairs joined by
 /// `; `, for reject reasons. Nulls print as `NULL`.
 pub fn describe_row(df: &DataFrame, idx: usize, columns: &[String]) -> String {
@@ -598,6 +620,22 @@ mod tests {
             let want: Vec<&str> = codes.iter().map(|&c| levels[c as usize].as_str()).collect();
             assert_eq!(got, want, "{count} levels");
         }
+        // A row is a text by its code, as by its text; a text that is not a
+        // level is no row's.
+        let levels: Vec<String> = ["b", "a"].iter().map(|l| l.to_string()).collect();
+        let codes = code_column("x", &levels, &[0, 1, 1, 0]).unwrap();
+        let text = as_text(&codes).unwrap();
+        for value in ["a", "b", "c"] {
+            assert_eq!(
+                equals_text(&codes, value).unwrap(),
+                equals_text(&text, value).unwrap(),
+                "{value}"
+            );
+        }
+        assert_eq!(
+            equals_text(&codes, "a").unwrap(),
+            [false, true, true, false]
+        );
         let twice = ["a".to_string(), "a".to_string()];
         let text = code_column("x", &twice, &[1, 0]).unwrap();
         assert_eq!(text.dtype(), &DataType::String);
