@@ -118,12 +118,9 @@ pub(crate) fn row(
             }
         }
         continuous(column, arms, &n, per_arm, test, named)
-    } else if let DataType::Enum(declared, _) = col.dtype() {
+    } else if let Some((texts, codes)) = cohortflow_core::table::level_codes(col).map_err(pe)? {
         // A category's codes counted per arm directly; the levels met (in
         // any row) are then sorted by their text, as for a text column.
-        let texts: Vec<&str> = declared.categories().values_iter().collect();
-        let codes = col.to_physical_repr().cast(&DataType::UInt32).map_err(pe)?;
-        let codes = codes.u32().map_err(pe)?;
         let mut met = vec![false; texts.len()];
         let mut by_code: Vec<Vec<u64>> = vec![vec![0; texts.len()]; arms.len()];
         let mut missing = vec![0u64; arms.len()];

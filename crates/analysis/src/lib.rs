@@ -604,14 +604,9 @@ pub fn cif_csv(curves: &[CifCurve]) -> String {
 /// cohort's rows is made while the analysis runs.
 fn arm_indices(column: &Column, arms: &[ArmInfo]) -> PolarsResult<Vec<Option<usize>>> {
     let index_of = |name: &str| arms.iter().position(|x| x.name == name);
-    if let DataType::Enum(labels, _) = column.dtype() {
-        let by_code: Vec<Option<usize>> = labels.categories().values_iter().map(index_of).collect();
-        let codes = column
-            .as_materialized_series()
-            .to_physical_repr()
-            .cast(&DataType::UInt32)?;
+    if let Some((labels, codes)) = cohortflow_core::table::level_codes(column)? {
+        let by_code: Vec<Option<usize>> = labels.into_iter().map(index_of).collect();
         return Ok(codes
-            .u32()?
             .iter()
             .map(|c| c.and_then(|c| by_code[c as usize]))
             .collect());

@@ -30,14 +30,22 @@ type Arr<T> = <T as PolarsDataType>::Array;
 /// One column's values, as the writer reads them.
 enum Cells {
     Text(Arr<StringType>),
-    /// A category (`Enum`): each row's level number, and each level's
-    /// field made once.
-    Category(Arr<UInt32Type>, Vec<String>),
+    /// A category (`Enum`): each row's level number, in the column's own
+    /// width (not widened: the writer holds every column of the table
+    /// while it writes), and each level's field made once.
+    Category(Codes, Vec<String>),
     Int(Arr<Int64Type>),
     Float(Arr<Float64Type>),
     /// Days since 1970-01-01, all within chrono's dates.
     Date(Arr<Int32Type>),
     Bool(Arr<BooleanType>),
+}
+
+/// A category column's codes in their own width.
+enum Codes {
+    U8(Arr<UInt8Type>),
+    U16(Arr<UInt16Type>),
+    U32(Arr<UInt32Type>),
 }
 
 /// Days from 0001-01-01 (chrono's day 1) to 1970-01-01, as polars counts.
@@ -60,11 +68,33 @@ impl Cells {
                         field
                     })
                     .collect();
-                let codes = s.to_physical_repr().cast(&DataType::UInt32).ok()?;
-                Cells::Category(
-                    codes.u32().ok()?.rechunk().downcast_as_array().clone(),
-                    fields,
-                )
+                let codes = match levels.physical() {
+                    CategoricalPhysical::U8 => Codes::U8(
+                        s.cat8()
+                            .ok()?
+                            .physical()
+                            .rechunk()
+                            .downcast_as_array()
+                            .clone(),
+                    ),
+                    CategoricalPhysical::U16 => Codes::U16(
+                        s.cat16()
+                            .ok()?
+                            .physical()
+                            .rechunk()
+                            .downcast_as_array()
+                            .clone(),
+                    ),
+                    CategoricalPhysical::U32 => Codes::U32(
+                        s.cat32()
+                            .ok()?
+                            .physical()
+                            .rechunk()
+                            .downcast_as_array()
+                            .clone(),
+                    ),
+                };
+                Cells::Category(codes, fields)
             }
             DataType::Categorical(_, _) => {
                 let text = s.cast(&DataType::String).ok()?;
@@ -112,9 +142,14 @@ impl Cells {
                     push_text(out, v);
                 }
             }
-            Cells::Category(a, fields) => {
-                if let Some(v) = a.get(i) {
-                    out.push_str(&fields[v as usize]);
+            Cells::Category(codes, fields) => {
+                let code = match codes {
+                    Codes::U8(a) => a.get(i).map(usize::from),
+                    Codes::U16(a) => a.get(i).map(usize::from),
+                    Codes::U32(a) => a.get(i).map(|v| v as usize),
+                };
+                if let Some(v) = code {
+                    out.push_str(&fields[v]);
                 }
             }
             Cells::Int(a) => {
@@ -409,6 +444,15 @@ mod tests {
             .into_column()
             .cast(&crate::schema::category_dtype(&levels).unwrap())
             .unwrap();
+        // A category of 300 levels: two-byte codes.
+        let many: Vec<String> = (0..300).map(|i| format!("w,{i}")).collect();
+        let wide: Vec<Option<&str>> = (0..rows)
+            .map(|_| opt(&mut r).then(|| many[r.below(300) as usize].as_str()))
+            .collect();
+        let wide = StringChunked::from_iter_options("wide".into(), wide.into_iter())
+            .into_column()
+            .cast(&crate::schema::category_dtype(&many).unwrap())
+            .unwrap();
         DataFrame::new(
             rows,
             vec![
@@ -424,6 +468,7 @@ mod tests {
                     .into_column(),
                 BooleanChunked::from_iter_options("bool".into(), bools.into_iter()).into_column(),
                 category,
+                wide,
             ],
         )
         .unwrap()
@@ -483,7 +528,7 @@ mod tests {
         assert_eq!(ours, theirs);
         assert_eq!(
             ours,
-            "text,\"a,b\",\"q\"\"uote\",\"\",float,single,date,bool,category\n"
+            "text,\"a,b\",\"q\"\"uote\",\"\",float,single,date,bool,category,wide\n"
         );
     }
 

@@ -264,23 +264,31 @@ pub fn as_text(c: &Column) -> PolarsResult<Column> {
     }
 }
 
+/// A category column's levels (by code) and each row's code, widened to
+/// `u32`; `None` for a column that is not an `Enum`. The one place the
+/// stages read codes as numbers: every caller maps a code to its level's
+/// meaning through the levels.
+pub fn level_codes(c: &Column) -> PolarsResult<Option<(Vec<&str>, UInt32Chunked)>> {
+    let DataType::Enum(levels, _) = c.dtype() else {
+        return Ok(None);
+    };
+    let levels: Vec<&str> = levels.categories().values_iter().collect();
+    let codes = c
+        .as_materialized_series()
+        .to_physical_repr()
+        .cast(&DataType::UInt32)?;
+    Ok(Some((levels, codes.u32()?.clone())))
+}
+
 /// Whether each row of `c` is the text `value` (a null is not). A category
 /// is compared by its codes with the code of `value` (no row is, when
 /// `value` is not one of its levels), without a text column of its rows.
 pub fn equals_text(c: &Column, value: &str) -> PolarsResult<Vec<bool>> {
-    if let DataType::Enum(levels, _) = c.dtype() {
-        let Some(code) = levels.categories().values_iter().position(|l| l == value) else {
+    if let Some((levels, codes)) = level_codes(c)? {
+        let Some(code) = levels.iter().position(|l| *l == value) else {
             return Ok(vec![false; c.len()]);
         };
-        let codes = c
-            .as_materialized_series()
-            .to_physical_repr()
-            .cast(&DataType::UInt32)?;
-        return Ok(codes
-            .u32()?
-            .iter()
-            .map(|x| x == Some(code as u32))
-            .collect());
+        return Ok(codes.iter().map(|x| x == Some(code as u32)).collect());
     }
     let text = as_text(c)?;
     Ok(text.str()?.iter().map(|x| x == Some(value)).collect())
@@ -328,9 +336,8 @@ impl SourceRuns {
     /// The runs of `df`'s source column.
     pub fn of(df: &DataFrame, sources: &[String]) -> PolarsResult<SourceRuns> {
         let source = df.column(SOURCE)?;
-        if let DataType::Enum(levels, _) = source.dtype() {
-            let levels: Vec<&str> = levels.categories().values_iter().collect();
-            return Self::of_codes(df, source, &levels, sources);
+        if let Some((levels, codes)) = level_codes(source)? {
+            return Ok(Self::of_codes(df, &levels, &codes, sources));
         }
         let mut runs: Vec<(usize, usize, Option<usize>)> = Vec::new();
         let mut at = 0;
@@ -375,31 +382,27 @@ impl SourceRuns {
     /// one code.
     fn of_codes(
         df: &DataFrame,
-        source: &Column,
         levels: &[&str],
+        codes: &UInt32Chunked,
         sources: &[String],
-    ) -> PolarsResult<SourceRuns> {
+    ) -> SourceRuns {
         let index: Vec<Option<usize>> = levels
             .iter()
             .map(|name| sources.iter().position(|n| n == name))
             .collect();
-        let codes = source
-            .as_materialized_series()
-            .to_physical_repr()
-            .cast(&DataType::UInt32)?;
         let mut runs: Vec<(usize, usize, Option<usize>)> = Vec::new();
-        for (i, code) in codes.u32()?.iter().enumerate() {
+        for (i, code) in codes.iter().enumerate() {
             let code = code.and_then(|c| index[c as usize]);
             match runs.last_mut() {
                 Some((_, end, c)) if *c == code && *end == i => *end += 1,
                 _ => runs.push((i, i + 1, code)),
             }
         }
-        Ok(SourceRuns {
+        SourceRuns {
             runs,
             sources: sources.len(),
             height: df.height(),
-        })
+        }
     }
 
     /// One ledger account per source for `stage` (`sources` as given to

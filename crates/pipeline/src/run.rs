@@ -1098,17 +1098,15 @@ fn in_key_order(frame: &DataFrame, key: &[String]) -> PolarsResult<bool> {
         if !plain || c.null_count() > 0 {
             return Ok(false);
         }
-        let ordered = if let DataType::Enum(levels, _) = c.dtype() {
+        let ordered = if let Some((texts, codes)) = table::level_codes(frame.column(k)?)? {
             // Each level's rank in the levels' text order, by code.
-            let texts: Vec<&str> = levels.categories().values_iter().collect();
             let mut by_text: Vec<usize> = (0..texts.len()).collect();
             by_text.sort_by(|&a, &b| texts[a].cmp(texts[b]));
             let mut rank = vec![0u32; texts.len()];
             for (r, &level) in by_text.iter().enumerate() {
                 rank[level] = r as u32;
             }
-            let codes = c.to_physical_repr().cast(&DataType::UInt32)?;
-            let codes = codes.u32()?.rechunk();
+            let codes = codes.rechunk();
             let v = codes.cont_slice()?;
             order_pairs(&mut decided, |i| {
                 rank[v[i] as usize].cmp(&rank[v[i + 1] as usize])
