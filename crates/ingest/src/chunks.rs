@@ -29,8 +29,38 @@ fn count_lines(text: &[u8]) -> u64 {
 /// Cuts `text` (whole records, starting at a record's start) into chunks of
 /// at least `target` bytes each (the last may be shorter), at record ends.
 /// Always at least one chunk (empty for an empty text).
+#[cfg(test)]
 pub(crate) fn split(text: &[u8], separator: u8, quote: u8, target: usize) -> Vec<Chunk> {
+    split_records(text, separator, quote, target, true).chunks
+}
+
+/// The records of a text cut into chunks ([`split_records`]).
+#[derive(Debug)]
+pub(crate) struct Cut {
+    pub chunks: Vec<Chunk>,
+    /// The chunks end here: past the last record end of the text (its
+    /// length when the text is whole).
+    pub end: usize,
+    /// Physical lines in `text[..end]`.
+    pub lines: u64,
+}
+
+/// [`split`] of a text that may be the start of a longer one (`whole =
+/// false`: a file read piece by piece): the chunks then stop at the last
+/// record end in the text, a line end outside quotes, and the rest (a record
+/// the text does not hold to its end) is left for the text that follows.
+/// A record end found here is one in the longer text too: the scan decides
+/// it from the text before it only. With `whole`, [`split`]'s chunks.
+pub(crate) fn split_records(
+    text: &[u8],
+    separator: u8,
+    quote: u8,
+    target: usize,
+    whole: bool,
+) -> Cut {
     let target = target.max(1);
+    // The last record end seen, and the lines before it.
+    let (mut last_end, mut last_lines) = (0usize, 0u64);
     let mut chunks = Vec::new();
     let (mut start, mut start_lines) = (0usize, 0u64);
     let mut lines = 0u64;
@@ -39,6 +69,7 @@ pub(crate) fn split(text: &[u8], separator: u8, quote: u8, target: usize) -> Vec
         if text[i] == b'\n' {
             lines += 1;
             at = i + 1;
+            (last_end, last_lines) = (at, lines);
             if at - start >= target && at < text.len() {
                 chunks.push(Chunk {
                     start,
@@ -75,12 +106,20 @@ pub(crate) fn split(text: &[u8], separator: u8, quote: u8, target: usize) -> Vec
             }
         }
     }
-    chunks.push(Chunk {
-        start,
-        end: text.len(),
-        lines_before: start_lines,
-    });
-    chunks
+    let (end, lines) = if whole {
+        (text.len(), lines)
+    } else {
+        (last_end, last_lines)
+    };
+    // Chunks cut above end at record ends, never past the last one.
+    if end > start || (whole && chunks.is_empty()) {
+        chunks.push(Chunk {
+            start,
+            end,
+            lines_before: start_lines,
+        });
+    }
+    Cut { chunks, end, lines }
 }
 
 #[cfg(test)]
@@ -137,6 +176,37 @@ mod tests {
                 for e in ends.iter().filter(|&&e| e < bytes.len()) {
                     assert!(chunks.iter().any(|c| c.end == *e), "{text:?}: {e}");
                 }
+            }
+        }
+        // The text's start, as a file read piece by piece shows it: its
+        // chunks end at the last record end of the whole text inside it.
+        let record_ends: Vec<usize> = split(bytes, b';', b'"', 1)
+            .iter()
+            .map(|c| c.end)
+            .filter(|&e| e < bytes.len())
+            .collect();
+        for p in 0..=bytes.len() {
+            for target in [1, 3, bytes.len() + 1] {
+                let cut = split_records(&bytes[..p], b';', b'"', target, false);
+                let expected = record_ends.iter().copied().filter(|&e| e <= p).max();
+                if p < bytes.len() || cut.end < p {
+                    assert_eq!(cut.end, expected.unwrap_or(0), "{text:?} start {p}");
+                } else if p > 0 {
+                    // The whole text ending at a line end outside quotes.
+                    assert_eq!(bytes.last(), Some(&b'\n'), "{text:?}");
+                }
+                assert_eq!(
+                    cut.lines,
+                    count_lines(&bytes[..cut.end]),
+                    "{text:?} start {p}"
+                );
+                let mut at = 0;
+                for c in &cut.chunks {
+                    assert_eq!((c.start, c.lines_before), (at, count_lines(&bytes[..at])));
+                    assert!(c.end > c.start, "{text:?} start {p}: an empty chunk");
+                    at = c.end;
+                }
+                assert_eq!(at, cut.end, "{text:?} start {p}");
             }
         }
     }

@@ -116,6 +116,27 @@ impl Converter {
         }
     }
 
+    /// [`Converter::fork`] that knows the keys this one has seen
+    /// (`on_error = "fail"`): a piece of the file read after the rows
+    /// absorbed here stops at a key they hold, as one pass would.
+    pub fn fork_seen(&self) -> Converter {
+        let mut fork = self.fork();
+        fork.seen = self.seen.clone();
+        fork
+    }
+
+    /// With `on_error = "fail"` and a unique key: whether a key of `forks`
+    /// (in file order, each clean within itself) is one this converter has
+    /// seen or one an earlier fork holds. Nothing is absorbed: the forks
+    /// are then read again in one pass ([`Converter::fork_seen`]), which
+    /// names the first problem in file order.
+    pub fn collides<'a>(&self, forks: impl Iterator<Item = &'a Converter>) -> bool {
+        let mut wave: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        forks
+            .flat_map(|f| f.keys.iter().flatten())
+            .any(|key| self.seen.contains_key(key) || !wave.insert(key))
+    }
+
     /// Room for the row numbers and keys of `forks`, absorbed next: each
     /// list grows once instead of doubling (every new page costs a fault and
     /// its zeroing). Their columns are not copied (`absorb`).

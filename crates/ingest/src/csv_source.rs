@@ -4,7 +4,7 @@ use crate::cell::RawCell;
 use crate::chunks;
 use crate::config::{Encoding, Source};
 use crate::converter::Converter;
-use crate::decode::{Decoded, decode_owned};
+use crate::decode::{DecodeError, Piece, Stream};
 use crate::error::IngestError;
 use crate::headers::resolve;
 use crate::reasons::{REASON_FIELDS, REASON_QUOTE};
@@ -15,15 +15,22 @@ const SEPARATORS: [char; 4] = [',', ';', '\t', '|'];
 
 pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<(), IngestError> {
     let path = source.data_path();
-    let raw = std::fs::read(&path).map_err(|e| {
+    let file = std::fs::File::open(&path).map_err(|e| {
         conv.error(
             format!("cannot read the data file: {e}"),
             "check `path` in the source file and the file's permissions",
         )
     })?;
-    let decoded = decode_export(source, conv, raw)?;
-    read_text(source, conv, decoded, None)
+    read_stream(source, conv, file, None, BLOCK)
 }
+
+/// The bytes of the export read and decoded at a time (`decode::Stream`):
+/// the records of one piece are read on all cores while the next piece is
+/// read and decoded, so a file is never held whole. 32 MiB: large enough
+/// that a piece's chunks keep both cores busy, small enough that the text
+/// held (a piece being read, the next, and the record a piece ends inside)
+/// is a small part of the table it becomes.
+const BLOCK: usize = 32 << 20;
 
 /// The wanted size of a chunk of records read on one core: a quarter of
 /// each core's share, so that the cores end together, but no less than
@@ -33,16 +40,21 @@ fn chunk_bytes(len: usize) -> usize {
     (len / (4 * threads)).clamp(1 << 20, 64 << 20)
 }
 
-fn decode_export(source: &Source, conv: &Converter, raw: Vec<u8>) -> Result<Decoded, IngestError> {
-    let toml = source.file.display().to_string();
-    decode_owned(raw, source.config.csv.encoding, &toml).map_err(|(line, message, fix)| {
-        let mut e = conv.error(message, fix);
-        e.line = line;
-        e
-    })
+/// Reads the export's `raw` bytes (tests, fuzzing, REDCap's rewritten
+/// export): as a file is read, in pieces; `chunk` (tests) also makes the
+/// pieces small (8 chunks each), so that records are cut across pieces.
+pub(crate) fn read_bytes(
+    source: &Source,
+    conv: &mut Converter,
+    raw: &[u8],
+    chunk: Option<usize>,
+) -> Result<(), IngestError> {
+    let block = chunk.map_or(BLOCK, |c| c.max(1).saturating_mul(8));
+    read_stream(source, conv, raw, chunk, block)
 }
 
-/// Reads the export's bytes (the whole file).
+/// Reads the export from `reader`, decoded piece by piece (`decode::Stream`,
+/// pieces of about `block` bytes).
 ///
 /// The text is decoded and its line ends normalised (`decode`), so CRLF, LF
 /// and CR-only files are the same text here. Every physical line is then
@@ -51,31 +63,57 @@ fn decode_export(source: &Source, conv: &Converter, raw: Vec<u8>) -> Result<Deco
 /// records, which the record reader skips. Their sum must be the number of
 /// lines `decode` counted from the line ends, or the run stops: a line the
 /// reader consumed without a record to show for it would be a patient lost.
-pub(crate) fn read_bytes(
-    source: &Source,
-    conv: &mut Converter,
-    raw: &[u8],
-    chunk: Option<usize>,
-) -> Result<(), IngestError> {
-    let decoded = decode_export(source, conv, raw.to_vec())?;
-    read_text(source, conv, decoded, chunk)
-}
-
-/// Reads the decoded text: the header here, then the records in chunks
+///
+/// The header is read from the first pieces; then the records, a wave at a
+/// time: the records whose end the text read so far holds are cut in chunks
 /// (`chunks`) read on all cores, each into a fork of `conv`, absorbed in
-/// file order; `chunk` is the wanted chunk size in bytes (default:
-/// [`chunk_bytes`]; tests force tiny chunks). Rows, rejects, counts and the
-/// line account come out as one pass over the records would give them.
-fn read_text(
+/// file order, while the next piece is read; a record that runs past the
+/// text read waits for it. `chunk` is the wanted chunk size in bytes
+/// (default: [`chunk_bytes`]; tests force tiny chunks). Rows, rejects,
+/// counts and the line account come out as one pass over the records would
+/// give them.
+fn read_stream<R: std::io::Read + Send>(
     source: &Source,
     conv: &mut Converter,
-    decoded: Decoded,
+    reader: R,
     chunk: Option<usize>,
+    block: usize,
 ) -> Result<(), IngestError> {
     let cfg = &source.config;
     let dialect = &cfg.csv;
     let toml = source.file.display().to_string();
-    let text = decoded.text.as_bytes();
+    let (separator, quote) = (dialect.separator as u8, dialect.quote as u8);
+    let mut stream = Stream::new(reader, dialect.encoding, &toml, block);
+    let decode_error = |conv: &Converter, (line, message, fix): DecodeError| {
+        let mut e = conv.error(message, fix);
+        e.line = line;
+        e
+    };
+    // The text read and not yet consumed, the file's lines read, and
+    // whether the last piece is in.
+    let mut held = String::new();
+    let mut read_lines = 0u64;
+    let mut at_end = false;
+    let mut take = |piece: Option<Piece>, held: &mut String, at_end: &mut bool| match piece {
+        Some(p) => {
+            read_lines += p.lines;
+            *at_end = p.last;
+            if held.is_empty() {
+                *held = p.text;
+            } else {
+                held.push_str(&p.text);
+            }
+        }
+        None => *at_end = true,
+    };
+    // The first pieces: up to the header and the end of a record after it.
+    let skip = dialect.header_row.saturating_sub(1);
+    while !at_end && !header_held(held.as_bytes(), skip, separator, quote) {
+        let piece = stream.next_piece().map_err(|e| decode_error(conv, e))?;
+        take(piece, &mut held, &mut at_end);
+    }
+    let encoding = stream.encoding();
+    let text = held.as_bytes();
 
     // Skip the lines before the header.
     let skip = dialect.header_row.saturating_sub(1);
@@ -140,15 +178,7 @@ fn read_text(
     }
     let headers: Vec<String> = record.iter().map(|h| h.trim().to_string()).collect();
     let header_text = String::from_utf8_lossy(&body[header.start..header.end]).into_owned();
-    let hint = |show: bool| {
-        header_hint(
-            &headers,
-            &header_text,
-            decoded.encoding,
-            dialect.separator,
-            show,
-        )
-    };
+    let hint = |show: bool| header_hint(&headers, &header_text, encoding, dialect.separator, show);
     resolve(
         conv,
         &headers,
@@ -172,83 +202,53 @@ fn read_text(
             format!("set separator and quote in [source.csv] of {toml} to ASCII characters"),
         ));
     }
-    // The records after the header, cut at record ends.
-    let records = &body[lines.at.min(body.len())..];
-    let first_line = lines.line;
-    let target = chunk.unwrap_or_else(|| chunk_bytes(records.len()));
-    let cuts = chunks::split(
-        records,
-        dialect.separator as u8,
-        dialect.quote as u8,
-        target,
-    );
+    // The records after the header, a wave at a time.
+    let mut from = start + lines.at.min(body.len());
+    let (mut base, blank_before) = (lines.line, lines.blank);
     let pristine = conv.fork();
-    let read_one = |c: &chunks::Chunk, last: bool| {
-        let mut fork = pristine.fork();
-        let counts = read_records(
-            &records[c.start..c.end],
-            first_line + c.lines_before,
-            last,
-            width,
-            dialect,
-            &mut fork,
-        )?;
-        Ok::<_, IngestError>((fork, counts))
-    };
-    let n = cuts.len();
-    let results: Vec<_> = if n == 1 {
-        vec![read_one(&cuts[0], true)]
-    } else {
-        cuts.par_iter()
-            .enumerate()
-            .map(|(i, c)| read_one(c, i + 1 == n))
-            .collect()
-    };
-    // With on_error = "fail" and a unique key, the first problem in file
-    // order may be a key seen in an earlier chunk: any problem found apart
-    // is then looked for again in one pass, which names the first exactly.
-    let again = conv.fails_fast() && conv.has_unique_key() && n > 1;
-    conv.reserve_for(
-        results
-            .iter()
-            .filter_map(|r| r.as_ref().ok().map(|(f, _)| f)),
-    );
     let mut counts = RecordLines::default();
-    let mut whole = false;
-    for r in results {
-        match r {
-            Ok((fork, c)) => {
-                if !conv.absorb(fork) && again {
-                    whole = true;
-                    break;
-                }
-                counts.records += c.records;
-                counts.blank += c.blank;
+    let mut waves = 0usize;
+    loop {
+        let records = &held.as_bytes()[from..];
+        let target = chunk.unwrap_or_else(|| chunk_bytes(records.len()));
+        let cut = chunks::split_records(records, separator, quote, target, at_end);
+        if !at_end && cut.end == 0 {
+            // No record ends in the text held (a record longer than a
+            // piece, or a quote not closed): read on until the text is
+            // twice as long, so that it is scanned a bounded number of times.
+            let want = 2 * held.len();
+            while !at_end && held.len() < want {
+                let piece = stream.next_piece().map_err(|e| decode_error(conv, e))?;
+                take(piece, &mut held, &mut at_end);
             }
-            Err(e) if !again => return Err(e),
-            Err(_) => {
-                whole = true;
-                break;
-            }
+            continue;
         }
-    }
-    if whole {
-        let full = chunks::Chunk {
-            start: 0,
-            end: records.len(),
-            lines_before: 0,
+        let wave = &records[..cut.end];
+        let read = || read_wave(wave, &cut.chunks, base, at_end, width, dialect, &pristine);
+        let (next, results) = if at_end {
+            (Ok(None), read())
+        } else {
+            rayon::join(|| stream.next_piece(), read)
         };
-        let (fork, c) = read_one(&full, true)?;
-        *conv = pristine;
-        conv.absorb(fork);
-        counts = c;
+        let c = absorb_wave(conv, results, wave, base, at_end, waves > 0, width, dialect)?;
+        counts.records += c.records;
+        counts.blank += c.blank;
+        base += cut.lines;
+        waves += 1;
+        if at_end {
+            break;
+        }
+        held.drain(..from + cut.end);
+        from = 0;
+        let piece = next.map_err(|e| decode_error(conv, e))?;
+        take(piece, &mut held, &mut at_end);
     }
     let account = LineAccount {
-        read: decoded.lines,
+        read: read_lines,
         before_header: offset,
         header: header.last - header.first + 1,
         records: counts.records,
-        blank: lines.blank + counts.blank,
+        blank: blank_before + counts.blank,
     };
     if account.accounted() != account.read {
         return Err(conv.error(
@@ -283,6 +283,100 @@ fn read_text(
 struct RecordLines {
     records: u64,
     blank: u64,
+}
+
+/// Whether `text` (the start of the file) holds the header: the `skip`
+/// lines before it, and the end of a record after them.
+fn header_held(text: &[u8], skip: usize, separator: u8, quote: u8) -> bool {
+    let mut at = 0;
+    for _ in 0..skip {
+        match memchr::memchr(b'\n', &text[at..]) {
+            Some(i) => at += i + 1,
+            None => return false,
+        }
+    }
+    // Empty lines before the header end no record of its.
+    while text.get(at) == Some(&b'\n') {
+        at += 1;
+    }
+    chunks::split_records(&text[at..], separator, quote, usize::MAX, false).end > 0
+}
+
+/// The results of a wave's chunks (`cuts` of `wave`, whose first line
+/// follows `base` lines; `last`: it ends the file), each read into a fork
+/// of `pristine`, on all cores, in file order.
+fn read_wave(
+    wave: &[u8],
+    cuts: &[chunks::Chunk],
+    base: u64,
+    last: bool,
+    width: usize,
+    dialect: &crate::config::CsvDialect,
+    pristine: &Converter,
+) -> Vec<Result<(Converter, RecordLines), IngestError>> {
+    let n = cuts.len();
+    let read_one = |c: &chunks::Chunk, last: bool| {
+        let mut fork = pristine.fork();
+        let counts = read_records(
+            &wave[c.start..c.end],
+            base + c.lines_before,
+            last,
+            width,
+            dialect,
+            &mut fork,
+        )?;
+        Ok::<_, IngestError>((fork, counts))
+    };
+    if n == 1 {
+        vec![read_one(&cuts[0], last)]
+    } else {
+        cuts.par_iter()
+            .enumerate()
+            .map(|(i, c)| read_one(c, last && i + 1 == n))
+            .collect()
+    }
+}
+
+/// Absorbs a wave's forks into `conv` in file order: the first error in
+/// file order stops the run. With on_error = "fail" and a unique key, the
+/// first problem in file order may be a key seen in an earlier chunk or
+/// wave (`before`: waves were absorbed before this one): then nothing of
+/// the wave is absorbed and it is read again in one pass, knowing the keys
+/// of the waves before, which names the first problem exactly.
+#[allow(clippy::too_many_arguments)]
+fn absorb_wave(
+    conv: &mut Converter,
+    results: Vec<Result<(Converter, RecordLines), IngestError>>,
+    wave: &[u8],
+    base: u64,
+    last: bool,
+    before: bool,
+    width: usize,
+    dialect: &crate::config::CsvDialect,
+) -> Result<RecordLines, IngestError> {
+    type Read = Result<(Converter, RecordLines), IngestError>;
+    fn forks(results: &[Read]) -> impl Iterator<Item = &Converter> + Clone {
+        results
+            .iter()
+            .filter_map(|r| r.as_ref().ok().map(|(f, _)| f))
+    }
+    let again = conv.fails_fast() && conv.has_unique_key() && (results.len() > 1 || before);
+    if again && (results.iter().any(Result::is_err) || conv.collides(forks(&results))) {
+        drop(results);
+        let mut fork = conv.fork_seen();
+        let counts = read_records(wave, base, last, width, dialect, &mut fork)?;
+        conv.absorb(fork);
+        return Ok(counts);
+    }
+    conv.reserve_for(forks(&results));
+    let mut counts = RecordLines::default();
+    for r in results {
+        let (fork, c) = r?;
+        conv.absorb(fork);
+        counts.records += c.records;
+        counts.blank += c.blank;
+    }
+    Ok(counts)
 }
 
 /// Reads the records of one chunk (`text`, whole records after `before`

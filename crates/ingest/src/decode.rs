@@ -42,34 +42,167 @@ const CP1251_UTF8_BOM: &str = "\u{43f}\u{bb}\u{457}";
 
 pub fn decode(raw: &[u8], declared: Encoding, toml: &str) -> Result<Decoded, DecodeError> {
     let (encoding, skip) = resolve(raw, declared, toml)?;
-    let (text, glued) = decode_body(&raw[skip..], encoding, toml)?;
+    let (text, glued) = decode_body(&raw[skip..], encoding, toml, 0)?;
     Ok(finish(text, glued, encoding))
 }
 
-/// [`decode`] of bytes the caller gives up: a UTF-8 file becomes its text
-/// without a copy.
-pub(crate) fn decode_owned(
-    mut raw: Vec<u8>,
+/// A piece of a text export read piece by piece ([`Stream`]).
+#[derive(Debug)]
+pub(crate) struct Piece {
+    /// The text of whole physical lines (the last piece: to the file's
+    /// end), every line end written as `\n`.
+    pub text: String,
+    /// Physical lines of the piece: its line ends, plus one for a last line
+    /// of the file without a line end.
+    pub lines: u64,
+    /// The piece ends the file.
+    pub last: bool,
+}
+
+/// A text export decoded piece by piece, so that a registry-size file is
+/// never held whole: [`decode`] of the whole file, cut after line ends.
+///
+/// Each piece is the bytes read up to the last `\n` in about `block` bytes
+/// (whole lines: a `\r\n` is never split, nor a character, since no byte
+/// of a multi-byte character is `\n` in UTF-8 or a single-byte encoding),
+/// decoded and normalised on its own; the bytes after that `\n` wait for
+/// the next piece. The pieces joined are the text [`decode`] gives, their
+/// lines add up to its count, and an invalid byte is named on the line it
+/// has in the file. The encoding is resolved on the file's first 64 KiB, as
+/// [`decode`] does. UTF-16 is not cut (a `\n` there is two bytes, one of
+/// them maybe zero): that file is one piece.
+pub(crate) struct Stream<R> {
+    reader: R,
     declared: Encoding,
-    toml: &str,
-) -> Result<Decoded, DecodeError> {
-    let (encoding, skip) = resolve(&raw, declared, toml)?;
-    if encoding == Encoding::Utf8 {
-        raw.drain(..skip);
-        if is_utf8(&raw) {
-            // SAFETY: `is_utf8` checked every byte.
-            let text = unsafe { String::from_utf8_unchecked(raw) };
-            return Ok(finish(text, false, encoding));
+    toml: String,
+    block: usize,
+    /// The encoding, once the first 64 KiB are read.
+    encoding: Option<Encoding>,
+    /// Bytes read and not yet given as a piece (after the last `\n`).
+    tail: Vec<u8>,
+    /// The reader has no more bytes.
+    eof: bool,
+    /// The last piece has been given.
+    done: bool,
+    /// Line ends in the pieces given so far.
+    lines: u64,
+}
+
+/// Bytes read before the encoding is resolved: [`utf16_pattern`]'s sample.
+const SAMPLE: usize = 1 << 16;
+
+impl<R: std::io::Read> Stream<R> {
+    /// A stream of `reader`'s text, in pieces of about `block` bytes.
+    pub(crate) fn new(reader: R, declared: Encoding, toml: &str, block: usize) -> Self {
+        Stream {
+            reader,
+            declared,
+            toml: toml.to_string(),
+            block: block.max(1),
+            encoding: None,
+            tail: Vec::new(),
+            eof: false,
+            done: false,
+            lines: 0,
         }
-        // The strict decoder names the invalid bytes and their line.
-        let (text, glued) = decode_body(&raw, encoding, toml)?;
-        return Ok(finish(text, glued, encoding));
     }
-    let (text, glued) = decode_body(&raw[skip..], encoding, toml)?;
-    // The bytes are not needed once decoded: freed before the line ends
-    // are normalised (on a registry-size export, hundreds of megabytes).
-    drop(raw);
-    Ok(finish(text, glued, encoding))
+
+    /// The encoding the file is read in (after the byte order mark), once
+    /// the first piece has been read.
+    pub(crate) fn encoding(&self) -> Encoding {
+        self.encoding.unwrap_or(self.declared)
+    }
+
+    /// Reads up to `n` more bytes into the tail; at the end of the file,
+    /// `eof`.
+    fn fill(&mut self, n: usize) -> Result<(), DecodeError> {
+        use std::io::Read;
+        // Room for a block at most (tests ask for a whole file as one
+        // block of usize::MAX bytes); the read grows it if it must.
+        self.tail.reserve(n.min(self.block).min(1 << 26));
+        let got = (&mut self.reader)
+            .take(n as u64)
+            .read_to_end(&mut self.tail)
+            .map_err(|e| {
+                (
+                    None,
+                    format!("cannot read the data file: {e}"),
+                    "check the file's permissions, and that the disk or share holding it is \
+                     readable"
+                        .to_string(),
+                )
+            })?;
+        if got < n {
+            self.eof = true;
+        }
+        Ok(())
+    }
+
+    /// The next piece; `None` after the last.
+    pub(crate) fn next_piece(&mut self) -> Result<Option<Piece>, DecodeError> {
+        if self.done {
+            return Ok(None);
+        }
+        let encoding = match self.encoding {
+            Some(e) => e,
+            None => {
+                while !self.eof && self.tail.len() < SAMPLE {
+                    self.fill(SAMPLE - self.tail.len())?;
+                }
+                let (encoding, skip) = resolve(&self.tail, self.declared, &self.toml)?;
+                self.tail.drain(..skip);
+                self.encoding = Some(encoding);
+                encoding
+            }
+        };
+        let utf16 = matches!(
+            encoding,
+            Encoding::Utf16 | Encoding::Utf16Le | Encoding::Utf16Be
+        );
+        // Whole lines: up to the last `\n` in the block, else the first one
+        // after it, else (a line longer than the block) read on.
+        let cut = loop {
+            while !self.eof && (utf16 || self.tail.len() < self.block) {
+                self.fill(self.block.saturating_sub(self.tail.len()).max(1 << 16))?;
+            }
+            if self.eof && (utf16 || self.tail.len() <= self.block) {
+                break self.tail.len();
+            }
+            let within = self.block.min(self.tail.len());
+            let found = memchr::memrchr(b'\n', &self.tail[..within])
+                .or_else(|| memchr::memchr(b'\n', &self.tail[within..]).map(|i| within + i));
+            match found {
+                Some(i) => break i + 1,
+                None if self.eof => break self.tail.len(),
+                None => self.fill(self.block)?,
+            }
+        };
+        let rest = self.tail.split_off(cut);
+        let bytes = std::mem::replace(&mut self.tail, rest);
+        // The file may end right after this piece without the reader having
+        // said so yet: the next piece is then empty and the last.
+        let last = self.eof && self.tail.is_empty();
+        let before = self.lines;
+        let decoded = if encoding == Encoding::Utf8 && is_utf8(&bytes) {
+            // SAFETY: `is_utf8` checked every byte.
+            finish(
+                unsafe { String::from_utf8_unchecked(bytes) },
+                false,
+                encoding,
+            )
+        } else {
+            let (text, glued) = decode_body(&bytes, encoding, &self.toml, before)?;
+            drop(bytes);
+            finish(text, glued, encoding)
+        };
+        self.lines += decoded.lines;
+        self.done = last;
+        Ok(Some(Piece {
+            text: decoded.text,
+            lines: decoded.lines,
+            last,
+        }))
+    }
 }
 
 /// Whether `bytes` are UTF-8, checked on all cores in pieces cut where a
@@ -164,8 +297,15 @@ fn resolve(raw: &[u8], declared: Encoding, toml: &str) -> Result<(Encoding, usiz
 }
 
 /// Decodes the bytes after the byte order mark: the text, and whether it
-/// holds a glued UTF-8 mark (see below).
-fn decode_body(body: &[u8], encoding: Encoding, toml: &str) -> Result<(String, bool), DecodeError> {
+/// holds a glued UTF-8 mark (see below). `lines_before`: the file's lines
+/// before these bytes (a piece of it: [`Stream`]), for the line of an
+/// invalid byte.
+fn decode_body(
+    body: &[u8],
+    encoding: Encoding,
+    toml: &str,
+    lines_before: u64,
+) -> Result<(String, bool), DecodeError> {
     let (codec, name): (&'static encoding_rs::Encoding, &str) = match encoding {
         Encoding::Utf8 => (encoding_rs::UTF_8, "UTF-8"),
         Encoding::Windows1251 => (encoding_rs::WINDOWS_1251, "windows-1251"),
@@ -173,7 +313,7 @@ fn decode_body(body: &[u8], encoding: Encoding, toml: &str) -> Result<(String, b
         Encoding::Utf16Be => (encoding_rs::UTF_16BE, "UTF-16BE"),
     };
     let decoded = decode_strict(codec, body).map_err(|(text, bad)| {
-        let line = count_lines(text.as_bytes()).1;
+        let line = lines_before + count_lines(text.as_bytes()).1;
         let fix = match encoding {
             Encoding::Utf8 => format!(
                 "if the export comes from Russian-locale Windows or Excel, set encoding = \
@@ -485,6 +625,91 @@ fn normalise(text: String) -> (String, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The pieces of a [`Stream`] are [`decode`] of the whole file cut
+    /// after line ends: for random files of every line end (LF, CRLF, a
+    /// lone CR, CRLF and CR split across any cut), ASCII, Cyrillic and a
+    /// glued UTF-8 mark, in UTF-8 (with and without a mark), windows-1251
+    /// and UTF-16, read in blocks of 1 byte to the whole file; a file with
+    /// an invalid byte fails naming the line one pass names.
+    #[test]
+    fn a_file_read_in_pieces_is_the_file_decoded_whole() {
+        let mut rng = cohortflow_stats::rng::SplitMix64::new(0x005e_ed0f_0123_4567);
+        let mut next = move |m: usize| rng.below(m);
+        let parts = ["a", ";", "\"", "ж", "\n", "\r\n", "\r", "\n\n", "\u{feff}"];
+        let mut files = 0;
+        for _ in 0..400 {
+            let text: String = (0..next(60)).map(|_| parts[next(parts.len())]).collect();
+            for encoding in [Encoding::Utf8, Encoding::Windows1251, Encoding::Utf16Le] {
+                let mut raw: Vec<u8> = match encoding {
+                    Encoding::Utf8 => text.as_bytes().to_vec(),
+                    Encoding::Windows1251 => {
+                        // The glued mark as its three UTF-8 bytes.
+                        let t = text.replace('\u{feff}', "");
+                        let mut b = encoding_rs::WINDOWS_1251.encode(&t).0.into_owned();
+                        if text.contains('\u{feff}') {
+                            let at = next(b.len() + 1);
+                            b.splice(at..at, UTF8_BOM.iter().copied());
+                        }
+                        b
+                    }
+                    _ => {
+                        let mut b = UTF16LE_BOM.to_vec();
+                        b.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+                        b
+                    }
+                };
+                if encoding == Encoding::Utf8 && next(3) == 0 {
+                    raw.splice(0..0, UTF8_BOM.iter().copied());
+                }
+                if !raw.is_empty() && next(4) == 0 {
+                    // An invalid byte somewhere (0x98 is none in windows-1251).
+                    let at = next(raw.len());
+                    raw[at] = if encoding == Encoding::Windows1251 {
+                        0x98
+                    } else {
+                        0xFF
+                    };
+                }
+                let whole = decode(&raw, encoding, "s.toml");
+                for block in [1, 2, 3, 7, 64, raw.len().max(1)] {
+                    files += 1;
+                    let mut stream = Stream::new(raw.as_slice(), encoding, "s.toml", block);
+                    let mut joined = String::new();
+                    let mut lines = 0;
+                    let read = loop {
+                        match stream.next_piece() {
+                            Ok(Some(p)) => {
+                                joined.push_str(&p.text);
+                                lines += p.lines;
+                                if !p.last {
+                                    assert!(p.text.ends_with('\n'), "{text:?} block {block}");
+                                }
+                                if p.last {
+                                    assert!(stream.next_piece().unwrap().is_none());
+                                    break Ok(());
+                                }
+                            }
+                            Ok(None) => panic!("{text:?} block {block}: no last piece"),
+                            Err(e) => break Err(e),
+                        }
+                    };
+                    match (&whole, read) {
+                        (Ok(w), Ok(())) => {
+                            assert_eq!(joined, w.text, "{text:?} {encoding:?} block {block}");
+                            assert_eq!(lines, w.lines, "{text:?} {encoding:?} block {block}");
+                            assert_eq!(stream.encoding(), w.encoding);
+                        }
+                        (Err(w), Err(e)) => {
+                            assert_eq!(&e, w, "{text:?} {encoding:?} block {block}")
+                        }
+                        (w, r) => panic!("{text:?} {encoding:?} block {block}: {w:?} {r:?}"),
+                    }
+                }
+            }
+        }
+        assert!(files > 5000, "{files}");
+    }
 
     /// The check in pieces says what one check of the whole says, for
     /// texts of one- to four-byte characters cut into pieces of 1 to 9
