@@ -94,23 +94,20 @@ fn read_stream<R: std::io::Read + Send>(
     let mut held = String::new();
     let mut read_lines = 0u64;
     let mut at_end = false;
-    let mut take = |piece: Option<Piece>, held: &mut String, at_end: &mut bool| match piece {
-        Some(p) => {
-            read_lines += p.lines;
-            *at_end = p.last;
-            if held.is_empty() {
-                *held = p.text;
-            } else {
-                held.push_str(&p.text);
+    let mut take =
+        |piece: Option<Piece>, text: &str, held: &mut String, at_end: &mut bool| match piece {
+            Some(p) => {
+                read_lines += p.lines;
+                *at_end = p.last;
+                held.push_str(text);
             }
-        }
-        None => *at_end = true,
-    };
+            None => *at_end = true,
+        };
     // The first pieces: up to the header and the end of a record after it.
     let skip = dialect.header_row.saturating_sub(1);
     while !at_end && !header_held(held.as_bytes(), skip, separator, quote) {
         let piece = stream.next_piece().map_err(|e| decode_error(conv, e))?;
-        take(piece, &mut held, &mut at_end);
+        take(piece, stream.text(), &mut held, &mut at_end);
     }
     let encoding = stream.encoding();
     let text = held.as_bytes();
@@ -219,7 +216,7 @@ fn read_stream<R: std::io::Read + Send>(
             let want = 2 * held.len();
             while !at_end && held.len() < want {
                 let piece = stream.next_piece().map_err(|e| decode_error(conv, e))?;
-                take(piece, &mut held, &mut at_end);
+                take(piece, stream.text(), &mut held, &mut at_end);
             }
             continue;
         }
@@ -241,7 +238,7 @@ fn read_stream<R: std::io::Read + Send>(
         held.drain(..from + cut.end);
         from = 0;
         let piece = next.map_err(|e| decode_error(conv, e))?;
-        take(piece, &mut held, &mut at_end);
+        take(piece, stream.text(), &mut held, &mut at_end);
     }
     let account = LineAccount {
         read: read_lines,

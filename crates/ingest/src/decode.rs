@@ -46,12 +46,10 @@ pub fn decode(raw: &[u8], declared: Encoding, toml: &str) -> Result<Decoded, Dec
     Ok(finish(text, glued, encoding))
 }
 
-/// A piece of a text export read piece by piece ([`Stream`]).
-#[derive(Debug)]
+/// A piece of a text export read piece by piece ([`Stream`]); its text is
+/// [`Stream::text`] until the next piece is read.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Piece {
-    /// The text of whole physical lines (the last piece: to the file's
-    /// end), every line end written as `\n`.
-    pub text: String,
     /// Physical lines of the piece: its line ends, plus one for a last line
     /// of the file without a line end.
     pub lines: u64,
@@ -86,6 +84,11 @@ pub(crate) struct Stream<R> {
     done: bool,
     /// Line ends in the pieces given so far.
     lines: u64,
+    /// The text of the last piece: whole physical lines (the last piece:
+    /// to the file's end), every line end written as `\n`. Its buffer, as
+    /// the bytes', is kept from piece to piece: pages mapped once, not
+    /// mapped and zeroed again for every piece.
+    text: String,
 }
 
 /// Bytes read before the encoding is resolved: [`utf16_pattern`]'s sample.
@@ -104,7 +107,13 @@ impl<R: std::io::Read> Stream<R> {
             eof: false,
             done: false,
             lines: 0,
+            text: String::new(),
         }
+    }
+
+    /// The text of the piece [`Stream::next_piece`] gave last.
+    pub(crate) fn text(&self) -> &str {
+        &self.text
     }
 
     /// The encoding the file is read in (after the byte order mark), once
@@ -177,31 +186,25 @@ impl<R: std::io::Read> Stream<R> {
                 None => self.fill(self.block)?,
             }
         };
-        let rest = self.tail.split_off(cut);
-        let bytes = std::mem::replace(&mut self.tail, rest);
+        let bytes = &self.tail[..cut];
         // The file may end right after this piece without the reader having
         // said so yet: the next piece is then empty and the last.
-        let last = self.eof && self.tail.is_empty();
-        let before = self.lines;
-        let decoded = if encoding == Encoding::Utf8 && is_utf8(&bytes) {
+        let last = self.eof && cut == self.tail.len();
+        let mut text = std::mem::take(&mut self.text);
+        text.clear();
+        let glued = if encoding == Encoding::Utf8 && is_utf8(bytes) {
             // SAFETY: `is_utf8` checked every byte.
-            finish(
-                unsafe { String::from_utf8_unchecked(bytes) },
-                false,
-                encoding,
-            )
+            text.push_str(unsafe { std::str::from_utf8_unchecked(bytes) });
+            false
         } else {
-            let (text, glued) = decode_body(&bytes, encoding, &self.toml, before)?;
-            drop(bytes);
-            finish(text, glued, encoding)
+            decode_body_into(bytes, encoding, &self.toml, self.lines, &mut text)?
         };
-        self.lines += decoded.lines;
+        let lines = finish_in(&mut text, glued);
+        self.text = text;
+        self.tail.drain(..cut);
+        self.lines += lines;
         self.done = last;
-        Ok(Some(Piece {
-            text: decoded.text,
-            lines: decoded.lines,
-            last,
-        }))
+        Ok(Some(Piece { lines, last }))
     }
 }
 
@@ -348,20 +351,48 @@ fn decode_body(
     Ok((decoded, glued))
 }
 
+/// [`decode_body`] into `out` (emptied first), whose buffer a single-byte
+/// encoding reuses: the glued mark as [`decode_body`] says.
+fn decode_body_into(
+    body: &[u8],
+    encoding: Encoding,
+    toml: &str,
+    lines_before: u64,
+    out: &mut String,
+) -> Result<bool, DecodeError> {
+    let codec = match encoding {
+        Encoding::Windows1251 => Some(encoding_rs::WINDOWS_1251),
+        _ => None,
+    };
+    if let Some(codec) = codec
+        && decode_single_byte_into(codec, body, out)
+    {
+        return Ok(memchr::memmem::find(body, UTF8_BOM).is_some());
+    }
+    let (text, glued) = decode_body(body, encoding, toml, lines_before)?;
+    *out = text;
+    Ok(glued)
+}
+
 /// The decoded text with a glued UTF-8 mark read as the mark (`glued`) and
 /// its line ends normalised.
-fn finish(decoded: String, glued: bool, encoding: Encoding) -> Decoded {
-    let decoded = if glued {
-        decoded.replace(CP1251_UTF8_BOM, "\u{feff}")
-    } else {
-        decoded
-    };
-    let (text, lines) = normalise(decoded);
+fn finish(mut decoded: String, glued: bool, encoding: Encoding) -> Decoded {
+    let lines = finish_in(&mut decoded, glued);
     Decoded {
-        text,
+        text: decoded,
         lines,
         encoding,
     }
+}
+
+/// [`finish`] in place: the text's physical lines.
+fn finish_in(text: &mut String, glued: bool) -> u64 {
+    if glued {
+        *text = text.replace(CP1251_UTF8_BOM, "\u{feff}");
+    }
+    let (normalised, lines) = normalise(std::mem::take(text));
+    *text = normalised;
+    lines
 }
 
 fn bom_wins(declared: Encoding, bom: Encoding, toml: &str) -> Result<Encoding, DecodeError> {
@@ -474,8 +505,22 @@ fn byte_lengths(codec: &'static encoding_rs::Encoding) -> Option<[usize; 256]> {
 /// join them). `None` for an encoding that is not single-byte, or bytes it
 /// cannot decode (the one-pass decoder then names them).
 fn decode_single_byte(codec: &'static encoding_rs::Encoding, bytes: &[u8]) -> Option<String> {
+    let mut text = String::new();
+    decode_single_byte_into(codec, bytes, &mut text).then_some(text)
+}
+
+/// [`decode_single_byte`] into `out`, reusing its buffer; `false` (and `out`
+/// empty) where that gives `None`.
+fn decode_single_byte_into(
+    codec: &'static encoding_rs::Encoding,
+    bytes: &[u8],
+    out: &mut String,
+) -> bool {
     use rayon::prelude::*;
-    let len = byte_lengths(codec)?;
+    out.clear();
+    let Some(len) = byte_lengths(codec) else {
+        return false;
+    };
     let pieces: Vec<&[u8]> = bytes.chunks(1 << 22).collect();
     let lens: Vec<Option<usize>> = pieces
         .par_iter()
@@ -486,9 +531,13 @@ fn decode_single_byte(codec: &'static encoding_rs::Encoding, bytes: &[u8]) -> Op
             })
         })
         .collect();
-    let lens: Vec<usize> = lens.into_iter().collect::<Option<_>>()?;
-    // A zeroed allocation of fresh memory is not written twice.
-    let mut text = vec![0u8; lens.iter().sum()];
+    let Some(lens) = lens.into_iter().collect::<Option<Vec<usize>>>() else {
+        return false;
+    };
+    // A zeroed allocation of fresh memory is not written twice; a reused
+    // buffer's pages are mapped already.
+    let mut text = std::mem::take(out).into_bytes();
+    text.resize(lens.iter().sum(), 0);
     let mut places: Vec<&mut [u8]> = Vec::with_capacity(pieces.len());
     let mut rest = text.as_mut_slice();
     for &n in &lens {
@@ -501,13 +550,14 @@ fn decode_single_byte(codec: &'static encoding_rs::Encoding, bytes: &[u8]) -> Op
         .zip(places)
         .all(|(piece, place)| decode_into(codec, piece, place));
     if !whole {
-        return None;
+        return false;
     }
     // SAFETY: each place holds the UTF-8 text encoding_rs wrote for its
     // piece (`decode_into`: every byte of it written, none left over), and
     // the places are the whole buffer, back to back; UTF-8 strings joined
     // are UTF-8.
-    Some(unsafe { String::from_utf8_unchecked(text) })
+    *out = unsafe { String::from_utf8_unchecked(text) };
+    true
 }
 
 /// Decodes `piece` into `place`, exactly as long as its text, and checks the
@@ -680,10 +730,13 @@ mod tests {
                     let read = loop {
                         match stream.next_piece() {
                             Ok(Some(p)) => {
-                                joined.push_str(&p.text);
+                                joined.push_str(stream.text());
                                 lines += p.lines;
                                 if !p.last {
-                                    assert!(p.text.ends_with('\n'), "{text:?} block {block}");
+                                    assert!(
+                                        stream.text().ends_with('\n'),
+                                        "{text:?} block {block}"
+                                    );
                                 }
                                 if p.last {
                                     assert!(stream.next_piece().unwrap().is_none());
