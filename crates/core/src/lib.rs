@@ -25,6 +25,8 @@
 //!   endpoint's origin gets.
 //! - [`time`]: units of time (a month is 30.4375 days) for endpoints,
 //!   landmarks and reports.
+//! - [`memory`]: where a run has just freed much memory, a hook the binary
+//!   fills to give it back to the system.
 //!
 //! May depend on polars, serde, chrono (dates of plausible ranges and
 //! their CSV text), sqlparser (the parser of polars' SQL, for lineage),
@@ -38,6 +40,7 @@ pub mod fixed;
 pub mod ledger;
 pub mod lineage;
 pub mod matching;
+pub mod memory;
 pub mod problem;
 pub mod rejects;
 pub mod schema;

@@ -26,11 +26,12 @@ pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<(), IngestEr
 
 /// The bytes of the export read and decoded at a time (`decode::Stream`):
 /// the records of one piece are read on all cores while the next piece is
-/// read and decoded, so a file is never held whole. 32 MiB: large enough
-/// that a piece's chunks keep both cores busy, small enough that the text
-/// held (a piece being read, the next, and the record a piece ends inside)
-/// is a small part of the table it becomes.
-const BLOCK: usize = 32 << 20;
+/// read and decoded, so a file is never held whole. 8 MiB: large enough
+/// that a piece's chunks (1 MiB each) keep both cores busy, small enough
+/// that the text held (the bytes and text of the piece being read, the
+/// text of the piece whose records are read, and the record a piece ends
+/// inside: about 30 MiB a source) is a small part of the table it becomes.
+const BLOCK: usize = 8 << 20;
 
 /// The wanted size of a chunk of records read on one core: a quarter of
 /// each core's share, so that the cores end together, but no less than
@@ -99,6 +100,8 @@ fn read_stream<R: std::io::Read + Send>(
             Some(p) => {
                 read_lines += p.lines;
                 *at_end = p.last;
+                // Exactly: a doubled buffer would be held to the end.
+                held.reserve_exact(text.len());
                 held.push_str(text);
             }
             None => *at_end = true,
@@ -221,7 +224,18 @@ fn read_stream<R: std::io::Read + Send>(
             continue;
         }
         let wave = &records[..cut.end];
-        let read = || read_wave(wave, &cut.chunks, base, at_end, width, dialect, &pristine);
+        let read = || {
+            read_wave(
+                wave,
+                &cut.chunks,
+                cut.lines,
+                base,
+                at_end,
+                width,
+                dialect,
+                &pristine,
+            )
+        };
         let (next, results) = if at_end {
             (Ok(None), read())
         } else {
@@ -300,11 +314,14 @@ fn header_held(text: &[u8], skip: usize, separator: u8, quote: u8) -> bool {
 }
 
 /// The results of a wave's chunks (`cuts` of `wave`, whose first line
-/// follows `base` lines; `last`: it ends the file), each read into a fork
-/// of `pristine`, on all cores, in file order.
+/// follows `base` lines and which holds `lines` physical lines; `last`: it
+/// ends the file), each read into a fork of `pristine`, on all cores, in
+/// file order.
+#[allow(clippy::too_many_arguments)]
 fn read_wave(
     wave: &[u8],
     cuts: &[chunks::Chunk],
+    lines: u64,
     base: u64,
     last: bool,
     width: usize,
@@ -312,8 +329,12 @@ fn read_wave(
     pristine: &Converter,
 ) -> Vec<Result<(Converter, RecordLines), IngestError>> {
     let n = cuts.len();
-    let read_one = |c: &chunks::Chunk, last: bool| {
-        let mut fork = pristine.fork();
+    let read_one = |i: usize, last: bool| {
+        let c = &cuts[i];
+        // The chunk's physical lines (one more for a last line without a
+        // line end): its records at most.
+        let after = cuts.get(i + 1).map_or(lines, |next| next.lines_before);
+        let mut fork = pristine.fork_for((after - c.lines_before) as usize + 1);
         let counts = read_records(
             &wave[c.start..c.end],
             base + c.lines_before,
@@ -325,11 +346,11 @@ fn read_wave(
         Ok::<_, IngestError>((fork, counts))
     };
     if n == 1 {
-        vec![read_one(&cuts[0], last)]
+        vec![read_one(0, last)]
     } else {
-        cuts.par_iter()
-            .enumerate()
-            .map(|(i, c)| read_one(c, last && i + 1 == n))
+        (0..n)
+            .into_par_iter()
+            .map(|i| read_one(i, last && i + 1 == n))
             .collect()
     }
 }

@@ -34,6 +34,9 @@ mod rejected;
 mod run;
 
 pub use cohortflow_core::ledger::Outcome;
+/// The hook by which the binary gives freed memory back to the system at
+/// the points a run marks (`cohortflow_core::memory`).
+pub use cohortflow_core::memory::set_release as set_release_memory;
 pub use error::{Error, LocatedProblem};
 pub use load::{Loaded, PipelineFile, PipelineHeader, list, load, locate};
 pub use meter::StageCost;

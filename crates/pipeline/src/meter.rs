@@ -105,6 +105,9 @@ impl<'a> Meter<'a> {
     /// [`Meter::start`] for a stage whose amount of work is known.
     pub fn start_with(&mut self, stage: &str, total: Option<u64>, unit: Unit) {
         self.end();
+        // The stage before freed its input: that memory goes back to the
+        // system before this stage's peak is measured and made.
+        cohortflow_core::memory::release();
         if let Some(s) = &self.sampler {
             s.max_kib.store(rss_kib().unwrap_or(0), Ordering::Relaxed);
         }

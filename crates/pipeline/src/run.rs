@@ -293,6 +293,9 @@ fn compute<'p>(
         all_rejects.extend(read.rejects);
         columns.push(read.columns);
     }
+    // The sources' text and their chunks' garbage are freed: back to the
+    // system before the frame's columns double the chunks' for a moment.
+    cohortflow_core::memory::release();
     // One frame of every source's rows, each column in one piece.
     let ingested =
         cohortflow_ingest::assemble(&loaded.schema, columns).map_err(stage_error("ingest"))?;
