@@ -43,14 +43,20 @@
 //! accepted only where it cannot be records swallowed by a stray quote
 //! (`docs/sources.md`).
 //!
-//! The records of a CSV are read on all cores: `chunks` cuts the text after
-//! the header at record ends (one quote-aware pass with memchr that follows
-//! the `csv` reader's quoting, counting the physical lines before each cut),
-//! each chunk is read and converted by its own fork of the converter (rayon),
-//! and the forks are joined in file order, so rows, `source_row`, rejects,
-//! the ledger and the line account are those of one pass. With `on_error =
-//! "fail"` and a unique key, a problem found apart is looked for again in
-//! one pass, so the first problem of the file is the one named. Cells are
+//! A CSV is never held whole: `decode::Stream` reads it in pieces of about
+//! 8 MiB cut after line ends, each decoded and normalised on its own (the
+//! pieces joined are the text one decoding of the file gives; UTF-16 is one
+//! piece). The records whose end the text read so far holds form a wave,
+//! read on all cores while the next piece is read; a record that runs past
+//! a piece waits for the next. In a wave, `chunks` cuts the text at record
+//! ends (one quote-aware pass with memchr that follows the `csv` reader's
+//! quoting, counting the physical lines before each cut), each chunk is
+//! read and converted by its own fork of the converter (rayon), and the
+//! forks are joined in file order, so rows, `source_row`, rejects, the
+//! ledger and the line account are those of one pass over the file. With
+//! `on_error = "fail"` and a unique key, a wave where a problem was found
+//! apart is read again in one pass knowing the keys of the waves before, so
+//! the first problem of the file is the one named. Cells are
 //! converted without a `String` per cell: codes, levels and missing codes
 //! are looked up by the cell's text (`plan::Lookup`), dates of a fixed
 //! layout (`%d.%m.%Y`, `%Y-%m-%d`) are read without chrono when the text has
