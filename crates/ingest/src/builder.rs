@@ -19,11 +19,6 @@ pub(crate) struct Prim<T> {
 }
 
 impl<T: Copy + Default> Prim<T> {
-    fn reserve(&mut self, rows: usize) {
-        self.values.reserve_exact(rows);
-        self.valid.reserve_exact(rows);
-    }
-
     fn push(&mut self, v: Option<T>) {
         self.valid.push(v.is_some());
         self.values.push(v.unwrap_or_default());
@@ -170,14 +165,6 @@ impl Codes {
         }
     }
 
-    fn reserve(&mut self, rows: usize) {
-        match self {
-            Codes::U8(v) => v.reserve_exact(rows),
-            Codes::U16(v) => v.reserve_exact(rows),
-            Codes::U32(v) => v.reserve_exact(rows),
-        }
-    }
-
     fn push(&mut self, code: Option<u32>) {
         // A level number fits its width by construction (`for_levels`).
         match self {
@@ -248,24 +235,6 @@ impl Builder {
             ColumnType::Date => Builder::Date(Prim::default()),
             ColumnType::Boolean => Builder::Bool(Prim::default()),
         }
-    }
-
-    /// [`Builder::new`] with room for `rows` values (a chunk's lines: its
-    /// records at most). Each list is allocated once at its size instead of
-    /// doubling from empty: no copies, and no trail of freed smaller lists
-    /// left between the long-lived allocations of a read (measured on 10M
-    /// rows: docs/performance.md, "Streaming ingest").
-    pub(crate) fn with_capacity(plan: &Plan, rows: usize) -> Self {
-        let mut b = Self::new(plan);
-        match &mut b {
-            Builder::Str(t) => t.reserve(rows, 0),
-            Builder::Cat(c) => c.reserve(rows),
-            Builder::Int(p) => p.reserve(rows),
-            Builder::Float(p) => p.reserve(rows),
-            Builder::Date(p) => p.reserve(rows),
-            Builder::Bool(p) => p.reserve(rows),
-        }
-        b
     }
 
     /// Pushes one converted cell of `plan`'s column. Values are produced

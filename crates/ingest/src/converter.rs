@@ -116,22 +116,6 @@ impl Converter {
         }
     }
 
-    /// [`Converter::fork`] with room for `rows` rows (the lines of the chunk
-    /// it reads: its records at most).
-    pub fn fork_for(&self, rows: usize) -> Converter {
-        let mut fork = self.fork();
-        fork.builders = self
-            .plans
-            .iter()
-            .map(|p| Builder::with_capacity(p, rows))
-            .collect();
-        fork.rows.reserve_exact(rows);
-        if !fork.unique.is_empty() {
-            fork.keys.reserve(rows, 0);
-        }
-        fork
-    }
-
     /// [`Converter::fork`] that knows the keys this one has seen
     /// (`on_error = "fail"`): a piece of the file read after the rows
     /// absorbed here stops at a key they hold, as one pass would.

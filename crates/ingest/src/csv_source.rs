@@ -224,18 +224,7 @@ fn read_stream<R: std::io::Read + Send>(
             continue;
         }
         let wave = &records[..cut.end];
-        let read = || {
-            read_wave(
-                wave,
-                &cut.chunks,
-                cut.lines,
-                base,
-                at_end,
-                width,
-                dialect,
-                &pristine,
-            )
-        };
+        let read = || read_wave(wave, &cut.chunks, base, at_end, width, dialect, &pristine);
         let (next, results) = if at_end {
             (Ok(None), read())
         } else {
@@ -314,14 +303,11 @@ fn header_held(text: &[u8], skip: usize, separator: u8, quote: u8) -> bool {
 }
 
 /// The results of a wave's chunks (`cuts` of `wave`, whose first line
-/// follows `base` lines and which holds `lines` physical lines; `last`: it
-/// ends the file), each read into a fork of `pristine`, on all cores, in
-/// file order.
-#[allow(clippy::too_many_arguments)]
+/// follows `base` lines; `last`: it ends the file), each read into a fork
+/// of `pristine`, on all cores, in file order.
 fn read_wave(
     wave: &[u8],
     cuts: &[chunks::Chunk],
-    lines: u64,
     base: u64,
     last: bool,
     width: usize,
@@ -331,10 +317,7 @@ fn read_wave(
     let n = cuts.len();
     let read_one = |i: usize, last: bool| {
         let c = &cuts[i];
-        // The chunk's physical lines (one more for a last line without a
-        // line end): its records at most.
-        let after = cuts.get(i + 1).map_or(lines, |next| next.lines_before);
-        let mut fork = pristine.fork_for((after - c.lines_before) as usize + 1);
+        let mut fork = pristine.fork();
         let counts = read_records(
             &wave[c.start..c.end],
             base + c.lines_before,
