@@ -116,13 +116,23 @@ impl Converter {
         }
     }
 
-    /// [`Converter::fork`] that knows the keys this one has seen
+    /// [`Converter::fork`] that takes over the keys this one has seen
     /// (`on_error = "fail"`): a piece of the file read after the rows
-    /// absorbed here stops at a key they hold, as one pass would.
-    pub fn fork_seen(&self) -> Converter {
+    /// absorbed here stops at a key they hold, as one pass would. The keys
+    /// are moved, not copied (on a registry-size export the map is the
+    /// largest thing a failing run holds); [`Converter::absorb_seen`] gives
+    /// them back.
+    pub fn fork_seen(&mut self) -> Converter {
         let mut fork = self.fork();
-        fork.seen = self.seen.clone();
+        fork.seen = std::mem::take(&mut self.seen);
         fork
+    }
+
+    /// Absorbs a fork of [`Converter::fork_seen`] that read its rows without
+    /// a problem: the keys it took, and its own, come back with them.
+    pub fn absorb_seen(&mut self, mut fork: Converter) {
+        self.seen = std::mem::take(&mut fork.seen);
+        self.append(fork);
     }
 
     /// With `on_error = "fail"` and a unique key: whether a key of `forks`
@@ -178,9 +188,15 @@ impl Converter {
                 }
             }
         }
+        self.append(next);
+        clean
+    }
+
+    /// Appends the rows, rejects and counts of `next` (see `absorb`), without
+    /// looking at its keys.
+    fn append(&mut self, mut next: Converter) {
         // The columns move as whole parts: no value is copied here.
         self.seal();
-        let mut next = next;
         next.seal();
         self.parts.append(&mut next.parts);
         self.sealed += next.sealed;
@@ -192,7 +208,6 @@ impl Converter {
         }
         self.read += next.read;
         self.spans.extend(next.spans);
-        clean
     }
 
     /// Whether the run stops at the first problem.

@@ -216,7 +216,7 @@ fn read_stream<R: std::io::Read + Send>(
             // No record ends in the text held (a record longer than a
             // piece, or a quote not closed): read on until the text is
             // twice as long, so that it is scanned a bounded number of times.
-            let want = 2 * held.len();
+            let want = (2 * held.len()).max(held.len() + 1);
             while !at_end && held.len() < want {
                 let piece = stream.next_piece().map_err(|e| decode_error(conv, e))?;
                 take(piece, stream.text(), &mut held, &mut at_end);
@@ -366,7 +366,7 @@ fn absorb_wave(
         drop(results);
         let mut fork = conv.fork_seen();
         let counts = read_records(wave, base, last, width, dialect, &mut fork)?;
-        conv.absorb(fork);
+        conv.absorb_seen(fork);
         return Ok(counts);
     }
     conv.reserve_for(forks(&results));
