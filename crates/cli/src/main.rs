@@ -29,13 +29,15 @@ unsafe extern "C" {
 
 /// Gives the pages mimalloc holds for freed memory back to the system, on
 /// every thread of the pool that does a run's work and on this one
-/// (`cohortflow_core::memory`, set through `cohortflow_pipeline::set_release_memory`): mimalloc frees a thread's pages only when
-/// that thread asks. The pipeline calls it at each stage's start and before
-/// the sources' frame is assembled. On the benchmark's 10M rows (R-work
-/// pipeline, one run each, docs/performance.md "Streaming ingest"): peaks
-/// of clean, derive, cohort, analysis and write 1,653 / 2,165 / 2,296 /
-/// 2,201 / 1,212 MiB against 2,146 / 2,715 / 2,671 / 2,727 / 2,202 MiB
-/// without it, in 18.51 s against 18.45 s.
+/// (`cohortflow_core::memory`, registered through
+/// `cohortflow_pipeline::set_release_memory`): mimalloc gives a thread's
+/// freed pages back only when that thread asks. The pipeline calls it at
+/// each stage's start and before the sources' frame is assembled. On the
+/// benchmark's 10M rows (R-work pipeline, one run each, with each chunk's
+/// buffers then reserved for its lines; docs/performance.md "Streaming
+/// ingest"): peaks of clean, derive, cohort, analysis and write 1,653 /
+/// 2,165 / 2,296 / 2,201 / 1,212 MiB against 2,146 / 2,715 / 2,671 /
+/// 2,727 / 2,202 MiB without it, in 18.51 s against 18.45 s.
 fn release_memory() {
     // SAFETY: mi_collect takes a flag and works on the calling thread's
     // heap only; every thread may call it at any time.
