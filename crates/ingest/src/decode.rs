@@ -309,12 +309,7 @@ fn decode_body(
     toml: &str,
     lines_before: u64,
 ) -> Result<(String, bool), DecodeError> {
-    let (codec, name): (&'static encoding_rs::Encoding, &str) = match encoding {
-        Encoding::Utf8 => (encoding_rs::UTF_8, "UTF-8"),
-        Encoding::Windows1251 => (encoding_rs::WINDOWS_1251, "windows-1251"),
-        Encoding::Utf16Le | Encoding::Utf16 => (encoding_rs::UTF_16LE, "UTF-16LE"),
-        Encoding::Utf16Be => (encoding_rs::UTF_16BE, "UTF-16BE"),
-    };
+    let (codec, name) = codec(encoding);
     let decoded = decode_strict(codec, body).map_err(|(text, bad)| {
         let line = lines_before + count_lines(text.as_bytes()).1;
         let fix = match encoding {
@@ -347,8 +342,22 @@ fn decode_body(
     // becoming part of an id.
     // The three bytes are three characters in windows-1251, so they stand
     // in the bytes where the three characters stand in the text.
-    let glued = encoding == Encoding::Windows1251 && memchr::memmem::find(body, UTF8_BOM).is_some();
-    Ok((decoded, glued))
+    Ok((decoded, glued_mark(body, encoding)))
+}
+
+/// encoding_rs's decoder of `encoding`, and its name for messages.
+fn codec(encoding: Encoding) -> (&'static encoding_rs::Encoding, &'static str) {
+    match encoding {
+        Encoding::Utf8 => (encoding_rs::UTF_8, "UTF-8"),
+        Encoding::Windows1251 => (encoding_rs::WINDOWS_1251, "windows-1251"),
+        Encoding::Utf16Le | Encoding::Utf16 => (encoding_rs::UTF_16LE, "UTF-16LE"),
+        Encoding::Utf16Be => (encoding_rs::UTF_16BE, "UTF-16BE"),
+    }
+}
+
+/// Whether `body` in `encoding` holds a glued UTF-8 mark ([`decode_body`]).
+fn glued_mark(body: &[u8], encoding: Encoding) -> bool {
+    encoding == Encoding::Windows1251 && memchr::memmem::find(body, UTF8_BOM).is_some()
 }
 
 /// [`decode_body`] into `out` (emptied first), whose buffer a single-byte
@@ -360,14 +369,10 @@ fn decode_body_into(
     lines_before: u64,
     out: &mut String,
 ) -> Result<bool, DecodeError> {
-    let codec = match encoding {
-        Encoding::Windows1251 => Some(encoding_rs::WINDOWS_1251),
-        _ => None,
-    };
-    if let Some(codec) = codec
-        && decode_single_byte_into(codec, body, out)
-    {
-        return Ok(memchr::memmem::find(body, UTF8_BOM).is_some());
+    // A single-byte encoding that decodes: into `out`'s buffer. Otherwise
+    // (another encoding, or a byte to name) the one-pass decoder.
+    if decode_single_byte_into(codec(encoding).0, body, out) {
+        return Ok(glued_mark(body, encoding));
     }
     let (text, glued) = decode_body(body, encoding, toml, lines_before)?;
     *out = text;
