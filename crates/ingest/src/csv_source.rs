@@ -417,41 +417,50 @@ fn read_records(
             empty += 1;
             continue;
         }
-        let line_end = memchr::memchr(b'\n', &text[pos..]).map_or(text.len(), |k| pos + k);
-        let (start, next, record) =
-            if split_plain(&text[pos..line_end], separator, quote, &mut bounds) {
-                let next = (line_end + 1).min(text.len());
-                (pos, next, Fields::Plain(&text[pos..line_end], &bounds))
-            } else {
-                // Quotes the plain split does not read (a doubled quote, a
-                // quoted field over several lines, a quote out of place):
-                // this one record by the `csv` reader, from where it starts.
-                let r = reader.get_or_insert_with(|| {
-                    csv::ReaderBuilder::new()
-                        .has_headers(false)
-                        .flexible(true)
-                        .delimiter(separator)
-                        .quote(quote)
-                        .from_reader(std::io::Cursor::new(text))
-                });
-                let mut at = csv::Position::new();
-                at.set_byte(pos as u64)
-                    .set_line(lines.line + empty + 1 - before);
-                r.seek_raw(std::io::SeekFrom::Start(pos as u64), at)
-                    .map_err(|e| csv_err(conv, e))?;
-                match r.read_byte_record(&mut bytes) {
-                    Ok(true) => {}
-                    Ok(false) => break,
-                    Err(e) => return Err(csv_err(conv, e)),
-                }
-                let next = r.position().byte() as usize;
-                (record_start(bytes.position()) as usize, next, Fields::of(&bytes))
-            };
+        let (line_end, plain) = match split_unquoted(&text[pos..], separator, quote, &mut bounds) {
+            Some(len) => (pos + len, true),
+            None => {
+                let end = memchr::memchr(b'\n', &text[pos..]).map_or(text.len(), |k| pos + k);
+                (
+                    end,
+                    split_plain(&text[pos..end], separator, quote, &mut bounds),
+                )
+            }
+        };
+        let (next, record, rec) = if plain {
+            let next = (line_end + 1).min(text.len());
+            let rec = lines.one_line(pos, next);
+            (next, Fields::Plain(&text[pos..line_end], &bounds), rec)
+        } else {
+            // Quotes the plain split does not read (a doubled quote, a
+            // quoted field over several lines, a quote out of place):
+            // this one record by the `csv` reader, from where it starts.
+            let r = reader.get_or_insert_with(|| {
+                csv::ReaderBuilder::new()
+                    .has_headers(false)
+                    .flexible(true)
+                    .delimiter(separator)
+                    .quote(quote)
+                    .from_reader(std::io::Cursor::new(text))
+            });
+            let mut at = csv::Position::new();
+            at.set_byte(pos as u64)
+                .set_line(lines.line + empty + 1 - before);
+            r.seek_raw(std::io::SeekFrom::Start(pos as u64), at)
+                .map_err(|e| csv_err(conv, e))?;
+            match r.read_byte_record(&mut bytes) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => return Err(csv_err(conv, e)),
+            }
+            let next = r.position().byte();
+            let rec = lines
+                .record(record_start(bytes.position()), next)
+                .map_err(|m| conv.error(m, BUG))?;
+            (next as usize, Fields::of(&bytes), rec)
+        };
         pos = next.max(pos + 1);
         empty = 0;
-        let rec = lines
-            .record(start as u64, next as u64)
-            .map_err(|m| conv.error(m, BUG))?;
         let (line, last) = (rec.first as i64, rec.last as i64);
         lines.records += (last - line + 1) as u64;
         if last > line
@@ -618,6 +627,34 @@ impl<'r> Fields<'r> {
 /// ingest's CPU on the benchmark's exports, most of whose lines hold no
 /// quote. The test `plain_lines_split_as_the_csv_reader_reads_them`
 /// compares the two on random lines.
+/// The first line of `text` split as [`split_plain`] splits it, in one
+/// pass that also finds the line's end, if the line holds no quote: its
+/// length (without the line end), its fields' bounds in `bounds`. None
+/// (and `bounds` empty) when a quote is met first.
+fn split_unquoted(
+    text: &[u8],
+    separator: u8,
+    quote: u8,
+    bounds: &mut Vec<(usize, usize)>,
+) -> Option<usize> {
+    bounds.clear();
+    let mut start = 0;
+    for (i, &b) in text.iter().enumerate() {
+        if b == separator {
+            bounds.push((start, i));
+            start = i + 1;
+        } else if b == b'\n' {
+            bounds.push((start, i));
+            return Some(i);
+        } else if b == quote {
+            bounds.clear();
+            return None;
+        }
+    }
+    bounds.push((start, text.len()));
+    Some(text.len())
+}
+
 fn split_plain(line: &[u8], separator: u8, quote: u8, bounds: &mut Vec<(usize, usize)>) -> bool {
     bounds.clear();
     if memchr::memchr(quote, line).is_none() {
@@ -739,6 +776,28 @@ impl<'a> Lines<'a> {
             last,
             at_end: self.last && next >= len,
         })
+    }
+
+    /// [`Lines::record`] for a record on one line, from `start` to `next`
+    /// (past its line end, if it has one), after nothing but the empty
+    /// lines its reader passed: nothing to scan.
+    fn one_line(&mut self, start: usize, next: usize) -> Span {
+        debug_assert!(self.text[self.at..start].iter().all(|&b| b == b'\n'));
+        debug_assert!(!self.text[start..next.saturating_sub(1)].contains(&b'\n'));
+        let gap = (start - self.at) as u64;
+        self.blank += gap;
+        self.line += gap;
+        let ended = next > start && self.text[next - 1] == b'\n';
+        let first = self.line + 1;
+        self.line = if ended { first } else { first - 1 };
+        self.at = next;
+        Span {
+            start,
+            end: if ended { next - 1 } else { next },
+            first,
+            last: first,
+            at_end: self.last && next >= self.text.len(),
+        }
     }
 
     /// Empty lines after the last record.
@@ -1103,15 +1162,33 @@ mod tests {
     #[test]
     fn plain_lines_split_as_the_csv_reader_reads_them() {
         let check = |line: &[u8], separator: u8, quote: u8, bounds: &mut Vec<(usize, usize)>| {
+            // The one-pass split, on the line followed by another.
+            let mut text = line.to_vec();
+            text.extend_from_slice(b"\nnext");
+            match split_unquoted(&text, separator, quote, bounds) {
+                Some(len) => {
+                    assert!(!line.contains(&quote) && len == line.len());
+                    let one_pass = bounds.clone();
+                    assert!(split_plain(line, separator, quote, bounds));
+                    assert_eq!(*bounds, one_pass);
+                }
+                None => assert!(line.contains(&quote) && bounds.is_empty()),
+            }
             let plain = split_plain(line, separator, quote, bounds);
             if !line.contains(&quote) {
                 assert!(plain, "{:?}", String::from_utf8_lossy(line));
             }
             if plain {
                 let (fields, end) = csv_fields(line, separator, quote);
-                let split: Vec<Vec<u8>> = bounds.iter().map(|&(a, b)| line[a..b].to_vec()).collect();
+                let split: Vec<Vec<u8>> =
+                    bounds.iter().map(|&(a, b)| line[a..b].to_vec()).collect();
                 assert_eq!(split, fields, "{:?}", String::from_utf8_lossy(line));
-                assert_eq!(end, line.len() as u64, "{:?}", String::from_utf8_lossy(line));
+                assert_eq!(
+                    end,
+                    line.len() as u64,
+                    "{:?}",
+                    String::from_utf8_lossy(line)
+                );
             }
             plain
         };
@@ -1135,7 +1212,16 @@ mod tests {
         assert!(!check(b"\"a\"b,c", b',', b'"', &mut bounds));
 
         let mut rng = cohortflow_stats::rng::SplitMix64::new(0x0b1a_5e71);
-        let parts: [&[u8]; 8] = [b";", b"'", b" ", b"x", "\u{436}".as_bytes(), b",", b"';'", b"''"];
+        let parts: [&[u8]; 8] = [
+            b";",
+            b"'",
+            b" ",
+            b"x",
+            "\u{436}".as_bytes(),
+            b",",
+            b"';'",
+            b"''",
+        ];
         for _ in 0..50_000 {
             let len = 1 + rng.below(40);
             let line: Vec<u8> = (0..len)
@@ -1157,6 +1243,22 @@ mod tests {
         let bc = l.record(5, 9).unwrap();
         assert_eq!((bc.first, bc.last), (4, 5));
         assert_eq!(l.rest().unwrap(), 1);
+
+        // Records on one line counted without a scan, as `record` counts
+        // them: after empty lines, and one without a line end at the end.
+        let text = b"h\n\n\na\nb";
+        let (mut scanned, mut counted) = (Lines::new(text, 7, true), Lines::new(text, 7, true));
+        for (start, next) in [(0, 2), (4, 6), (6, 7)] {
+            let s = scanned.record(start as u64, next as u64).unwrap();
+            let c = counted.one_line(start, next);
+            assert_eq!(
+                (s.start, s.end, s.first, s.last, s.at_end),
+                (c.start, c.end, c.first, c.last, c.at_end)
+            );
+            assert_eq!((scanned.line, scanned.blank), (counted.line, counted.blank));
+        }
+        // Lines ended: 7 before, then h, two empty lines and a ("b" has no end).
+        assert_eq!((counted.line, counted.blank), (11, 2));
     }
 
     #[test]
