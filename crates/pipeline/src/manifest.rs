@@ -5,7 +5,7 @@
 //! recorded, so the whole manifest is the same bytes.
 //!
 //! The outputs' hashes are computed on the bytes as they are written and
-//! the inputs' by a thread of their own while ingest reads them
+//! the inputs' by a thread of their own once ingest is done with them
 //! ([`hash_files`]), so the manifest reads no file again.
 //!
 //! Takes plain data (names and paths), not the loaded pipeline or the run,

@@ -146,9 +146,10 @@ type Syncer = std::sync::mpsc::Sender<File>;
 /// written (and hashed while written) by a second thread while the later
 /// stages and the analysis compute; each stage's
 /// frame is dropped as soon as the next stage and the writer are done with
-/// it. The inputs are hashed for the manifest by a third thread while
-/// ingest reads them. What each stage cost is logged and kept in the
-/// manifest (`meter`).
+/// it. The inputs are hashed for the manifest by a third thread once
+/// ingest is done (beside clean, derive and the cohort, which leave a core
+/// idle). What each stage cost is logged and kept in the manifest
+/// (`meter`).
 pub fn run_with(loaded: &Loaded, out: &Path, options: RunOptions) -> Result<RunSummary, Error> {
     run_observed(loaded, out, options, &crate::progress::Silent)
 }
@@ -168,7 +169,15 @@ pub fn run_observed(
     let staging = run_folder.dir.clone();
     let (computed, mut meter) = std::thread::scope(|scope| {
         let input_files = manifest_input_files(loaded);
-        let input_hashes = scope.spawn(move || manifest::hash_files(&input_files));
+        // The inputs are hashed once ingest is done with them: ingest keeps
+        // both cores busy, while clean, derive and the cohort mostly leave
+        // one idle. (Should ingest fail, they are hashed all the same; the
+        // run's error is what is reported.)
+        let (ingested, ingest_done) = std::sync::mpsc::channel::<()>();
+        let input_hashes = scope.spawn(move || {
+            let _ = ingest_done.recv();
+            manifest::hash_files(&input_files)
+        });
         let (tables, table_rx) = std::sync::mpsc::channel::<(String, DataFrame)>();
         let staging_dir = staging.clone();
         // What the writer wrote goes to disk on a thread of its own while
@@ -195,7 +204,7 @@ pub fn run_observed(
             }
             Ok(hashes)
         });
-        let computed = compute(loaded, options, stage_tables, &tables, progress);
+        let computed = compute(loaded, options, stage_tables, &tables, ingested, progress);
         // No more tables: the writer finishes what it has and returns. (On
         // an error the scope still waits for both threads.)
         drop(tables);
@@ -242,6 +251,7 @@ fn compute<'p>(
     options: RunOptions,
     stage_tables: StageTables,
     tables: &TableSender,
+    notify_ingested: std::sync::mpsc::Sender<()>,
     progress: &'p dyn Progress,
 ) -> Result<(Computed, Meter<'p>), Error> {
     let sources = loaded.source_names();
@@ -300,6 +310,7 @@ fn compute<'p>(
     let ingested =
         cohortflow_ingest::assemble(&loaded.schema, columns).map_err(stage_error("ingest"))?;
     keep("ingest", &ingested);
+    drop(notify_ingested);
 
     meter.start("clean");
     let cleaned = cohortflow_clean::clean(&loaded.file.clean, &loaded.ranges, ingested, &sources)
