@@ -1,4 +1,6 @@
-//! CSV: read with the `csv` crate so that every record keeps its line.
+//! CSV: every record read with its line. A line whose quotes are plain is
+//! split by hand (`split_plain`); any other record is read by the `csv`
+//! crate's reader, whose rules are the file's.
 
 use crate::cell::RawCell;
 use crate::chunks;
