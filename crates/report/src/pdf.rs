@@ -222,13 +222,12 @@ impl DrawingBackend for PdfBackend<'_> {
         }
         self.done = true;
         let content = std::mem::replace(&mut self.content, Content::new()).finish();
-        // Level 1, the fastest: on a 100k-row Kaplan–Meier figure (its
-        // paths simplified and its glyphs to a hundredth of a pixel) zlib
-        // took 3.6 ms for 183 KB at level 1 against 21.3 ms for 142 KB at
-        // the default level 6, and the figure at level 6 before those was
-        // 190 KB; the deflate at level 6 was a third of the report's CPU
-        // time on 100k rows.
-        let compressed = miniz_oxide::deflate::compress_to_vec_zlib(&content, 1);
+        // Level 3. On the benchmark's 100k-row run (perf, share of the
+        // run's samples in miniz, and the Kaplan–Meier figure's size):
+        // level 6 12.3 % and 190 KB before the paths were simplified and
+        // the glyphs rounded; after, level 1 1.2 % and 215 KB, level 3
+        // 3.7 % and 166 KB. Level 6 was a third of the report's CPU time.
+        let compressed = miniz_oxide::deflate::compress_to_vec_zlib(&content, 3);
         let (catalog, tree, page, contents) = (Ref::new(1), Ref::new(2), Ref::new(3), Ref::new(4));
         let mut next = 5;
         let mut pdf = Pdf::new();
