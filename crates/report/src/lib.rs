@@ -42,6 +42,7 @@ pub mod methods;
 mod pdf;
 pub mod plot;
 mod published;
+mod simplify;
 mod survival;
 mod table1;
 

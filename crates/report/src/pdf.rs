@@ -13,6 +13,7 @@
 //! uses one `ExtGState` per alpha. The content stream is Flate-compressed;
 //! the file has no date or producer, so two renders are byte-identical.
 
+use crate::simplify::simplified;
 use ab_glyph::{Font, FontRef, OutlineCurve, ScaleFont};
 use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref};
 use plotters::backend::DrawingBackend;
@@ -163,42 +164,6 @@ impl<'a> PdfBackend<'a> {
             Vec::new()
         };
     }
-}
-
-/// A path's points without those that change the stroke: a point equal to
-/// the one before, and a point on the straight horizontal or vertical run
-/// between its neighbours (the run is drawn through it all the same). Two
-/// points at least are kept, as given when there are only two.
-///
-/// A Kaplan–Meier curve of a large cohort, and its confidence band, has
-/// many steps per pixel column; drawn at pixel coordinates, most of their
-/// points were such points (60–85 % on 100k rows), and the PDF's content
-/// stream and its deflate were several times larger for them.
-fn simplified(points: &[BackendCoord]) -> Vec<BackendCoord> {
-    if points.len() <= 2 {
-        return points.to_vec();
-    }
-    let between = |a: i32, b: i32, c: i32| a.min(c) <= b && b <= a.max(c);
-    let mut out: Vec<BackendCoord> = Vec::with_capacity(points.len());
-    for &q in points {
-        if out.last() == Some(&q) {
-            continue;
-        }
-        if let [.., a, b] = out[..] {
-            let vertical = a.0 == b.0 && b.0 == q.0 && between(a.1, b.1, q.1);
-            let horizontal = a.1 == b.1 && b.1 == q.1 && between(a.0, b.0, q.0);
-            if vertical || horizontal {
-                *out.last_mut().expect("two points") = q;
-                continue;
-            }
-        }
-        out.push(q);
-    }
-    if out.len() < 2 {
-        // Every point the same: a path of no length, as given.
-        out = vec![points[0], points[0]];
-    }
-    out
 }
 
 fn p(c: BackendCoord) -> (f32, f32) {
@@ -606,85 +571,6 @@ mod tests {
         // Two alphas, two graphics states, each defined once.
         let whole = String::from_utf8_lossy(&out);
         assert_eq!(whole.matches("/ca ").count(), 2, "{whole}");
-    }
-
-    /// The lattice points a path's straight horizontal and vertical runs
-    /// pass through, in order, each once in a row (other segments: their
-    /// ends).
-    fn walk(points: &[(i32, i32)]) -> Vec<(i32, i32)> {
-        let mut out = vec![points[0]];
-        for w in points.windows(2) {
-            let (a, b) = (w[0], w[1]);
-            let steps: Vec<(i32, i32)> = if a.0 == b.0 {
-                let d = (b.1 - a.1).signum();
-                (1..=(b.1 - a.1).abs())
-                    .map(|k| (a.0, a.1 + d * k))
-                    .collect()
-            } else if a.1 == b.1 {
-                let d = (b.0 - a.0).signum();
-                (1..=(b.0 - a.0).abs())
-                    .map(|k| (a.0 + d * k, a.1))
-                    .collect()
-            } else {
-                vec![b]
-            };
-            for q in steps {
-                if out.last() != Some(&q) {
-                    out.push(q);
-                }
-            }
-        }
-        out
-    }
-
-    /// A simplified path passes through the same points in the same order
-    /// as the path (random paths of steps, runs, turns back, diagonals and
-    /// repeats), with no point equal to the one before and no point inside
-    /// a straight run; and a few by hand.
-    #[test]
-    fn a_simplified_path_is_the_same_path() {
-        use super::simplified;
-        assert_eq!(simplified(&[(0, 0), (0, 0)]), vec![(0, 0), (0, 0)]);
-        assert_eq!(simplified(&[(1, 1), (1, 1), (1, 1)]), vec![(1, 1), (1, 1)]);
-        assert_eq!(
-            simplified(&[(0, 0), (5, 0), (9, 0), (9, 0), (9, 3), (9, 7), (12, 9)]),
-            vec![(0, 0), (9, 0), (9, 7), (12, 9)]
-        );
-        // Back along the same line: the turning point stays.
-        assert_eq!(
-            simplified(&[(0, 0), (5, 0), (2, 0)]),
-            vec![(0, 0), (5, 0), (2, 0)]
-        );
-        let mut rng = cohortflow_stats::rng::SplitMix64::new(0x9df_2e5a);
-        for _ in 0..20_000 {
-            let n = 2 + rng.below(12);
-            let mut points = vec![(rng.below(6) as i32, rng.below(6) as i32)];
-            while points.len() < n {
-                let (x, y) = *points.last().unwrap();
-                let step = rng.below(5) as i32 - 2;
-                points.push(match rng.below(4) {
-                    0 => (x + step, y),
-                    1 => (x, y + step),
-                    2 => (x, y),
-                    _ => (x + step, y + rng.below(3) as i32 - 1),
-                });
-            }
-            let s = simplified(&points);
-            assert!(s.len() >= 2, "{points:?}");
-            assert_eq!(walk(&s), walk(&points), "{points:?} -> {s:?}");
-            if s.len() > 2 || s[0] != s[1] {
-                assert!(s.windows(2).all(|w| w[0] != w[1]), "{points:?} -> {s:?}");
-            }
-            for w in s.windows(3) {
-                let (a, b, c) = (w[0], w[1], w[2]);
-                let inside = |a: i32, b: i32, c: i32| a.min(c) <= b && b <= a.max(c);
-                assert!(
-                    !(a.0 == b.0 && b.0 == c.0 && inside(a.1, b.1, c.1))
-                        && !(a.1 == b.1 && b.1 == c.1 && inside(a.0, b.0, c.0)),
-                    "{points:?} -> {s:?}"
-                );
-            }
-        }
     }
 
     /// The same opaque mark stroked twice in a row is written once; a

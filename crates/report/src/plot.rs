@@ -26,6 +26,7 @@
 //! bytes do not depend on the machine's fonts (the PDF draws the glyphs'
 //! outlines). The SVG names `sans-serif` and leaves the font to the viewer.
 
+use crate::simplify::Simplify;
 use cohortflow_core::time::TimeUnit;
 use cohortflow_stats::KaplanMeier;
 use plotters::coord::Shift;
@@ -424,19 +425,22 @@ pub(crate) fn render(fig: &(impl Draw + Sync)) -> Result<Rendered, String> {
     let (w, h) = fig.size();
     // The bitmap (300 dpi, then deflated: the slowest of the three) is
     // drawn on a thread of its own while the SVG and the PDF are drawn
-    // here; each is the same bytes as drawn alone.
+    // here; each is the same bytes as drawn alone. Each draws its paths
+    // and outlines without the points that change nothing (`Simplify`;
+    // the PDF backend does it itself).
     std::thread::scope(|scope| {
         let png = scope.spawn(|| {
             let mut buf = vec![0u8; (w * h * 3) as usize];
             {
-                let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
+                let root =
+                    Simplify(BitMapBackend::with_buffer(&mut buf, (w, h))).into_drawing_area();
                 fig.draw(&root)?;
             }
             encode_png(&buf, w, h)
         });
         let mut svg = String::new();
         {
-            let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
+            let root = Simplify(SVGBackend::with_string(&mut svg, (w, h))).into_drawing_area();
             fig.draw(&root)?;
         }
         // The print size in millimetres; the viewBox keeps the pixel grid.
