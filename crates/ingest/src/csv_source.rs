@@ -616,19 +616,6 @@ impl<'r> Fields<'r> {
     }
 }
 
-/// The fields of one line (without its line end) as the `csv` reader reads
-/// them, if every field is plain: not quoted and without a quote, or quoted
-/// whole (the quote first, the closing quote last) with no quote inside.
-/// Their bounds in `line` go to `bounds`. False when a quote is anything
-/// else (doubled inside a field, out of place, or opening a field that the
-/// line does not close): such a line is left to the `csv` reader, whose
-/// rules for those are what the rest of the file is read by.
-///
-/// Written by hand because the `csv` reader copies every field into its
-/// record and walks every byte through its state machine: about a sixth of
-/// ingest's CPU on the benchmark's exports, most of whose lines hold no
-/// quote. The test `plain_lines_split_as_the_csv_reader_reads_them`
-/// compares the two on random lines.
 /// The first line of `text` split as [`split_plain`] splits it, in one
 /// pass that also finds the line's end, if the line holds no quote: its
 /// length (without the line end), its fields' bounds in `bounds`. None
@@ -657,6 +644,19 @@ fn split_unquoted(
     Some(text.len())
 }
 
+/// The fields of one line (without its line end) as the `csv` reader reads
+/// them, if every field is plain: not quoted and without a quote, or quoted
+/// whole (the quote first, the closing quote last) with no quote inside.
+/// Their bounds in `line` go to `bounds`. False when a quote is anything
+/// else (doubled inside a field, out of place, or opening a field that the
+/// line does not close): such a line is left to the `csv` reader, whose
+/// rules for those are what the rest of the file is read by.
+///
+/// Written by hand because the `csv` reader copies every field into its
+/// record and walks every byte through its state machine: about a sixth of
+/// ingest's CPU on the benchmark's exports, most of whose lines hold no
+/// quote. The test `plain_lines_split_as_the_csv_reader_reads_them`
+/// compares the two on random lines.
 fn split_plain(line: &[u8], separator: u8, quote: u8, bounds: &mut Vec<(usize, usize)>) -> bool {
     bounds.clear();
     if memchr::memchr(quote, line).is_none() {
