@@ -99,7 +99,6 @@ impl<'a> PdfBackend<'a> {
         })
     }
 
-    /// Sets the colour (and its alpha) for filling or stroking.
     /// Sets the colour (and its alpha) for filling or stroking, where the
     /// stream does not have it set already.
     fn colour(&mut self, c: BackendColor, fill: bool) {
