@@ -224,11 +224,9 @@ mod tests {
             for w in s.windows(3) {
                 let (a, b, c) = (w[0], w[1], w[2]);
                 let inside = |a: i32, b: i32, c: i32| a.min(c) <= b && b <= a.max(c);
-                assert!(
-                    !(a.0 == b.0 && b.0 == c.0 && inside(a.1, b.1, c.1))
-                        && !(a.1 == b.1 && b.1 == c.1 && inside(a.0, b.0, c.0)),
-                    "{points:?} -> {s:?}"
-                );
+                let vertical = a.0 == b.0 && b.0 == c.0 && inside(a.1, b.1, c.1);
+                let horizontal = a.1 == b.1 && b.1 == c.1 && inside(a.0, b.0, c.0);
+                assert!(!vertical && !horizontal, "{points:?} -> {s:?}");
             }
         }
     }
