@@ -173,7 +173,7 @@ pub fn run_observed(
         // both cores busy, while clean, derive and the cohort mostly leave
         // one idle. (Should ingest fail, they are hashed all the same; the
         // run's error is what is reported.)
-        let (ingested, ingest_done) = std::sync::mpsc::channel::<()>();
+        let (notify_ingested, ingest_done) = std::sync::mpsc::channel::<()>();
         let input_hashes = scope.spawn(move || {
             let _ = ingest_done.recv();
             manifest::hash_files(&input_files)
@@ -204,7 +204,14 @@ pub fn run_observed(
             }
             Ok(hashes)
         });
-        let computed = compute(loaded, options, stage_tables, &tables, ingested, progress);
+        let computed = compute(
+            loaded,
+            options,
+            stage_tables,
+            &tables,
+            notify_ingested,
+            progress,
+        );
         // No more tables: the writer finishes what it has and returns. (On
         // an error the scope still waits for both threads.)
         drop(tables);
