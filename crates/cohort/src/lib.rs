@@ -178,16 +178,34 @@ fn condition(what: &str, sql: &str) -> Result<Expr, CohortError> {
 /// Each criterion is evaluated on only the columns it names, taken from the
 /// rows still in; the whole table is filtered once, at the end (and once
 /// more for the eligible patients when `keep_eligible` asks for them).
+///
+/// `kept` marks the rows of `frame` an earlier stage kept (`None`: all):
+/// the others are not in the cohort stage at all (not counted, not in any
+/// step or arm), as if `frame` had been filtered by it first.
 pub fn select(
     cfg: &CohortConfig,
     frame: DataFrame,
+    kept: Option<Vec<bool>>,
     sources: &[String],
     keep_eligible: bool,
 ) -> Result<Selected, CohortError> {
+    let n = frame.height();
+    if let Some(k) = kept.as_ref().filter(|k| k.len() != n) {
+        let e = polars_err!(ShapeMismatch: "kept marks {} rows of a table of {n}", k.len());
+        return Err(e.into());
+    }
     // The sources' rows, found once for the accounts and the source codes
     // below (the arm columns add no row and move none).
     let runs = table::SourceRuns::of(&frame, sources)?;
-    let mut accounts = runs.accounts(STAGE, sources);
+    let mut accounts = match &kept {
+        None => runs.accounts(STAGE, sources),
+        Some(k) => runs
+            .counts_where(&BooleanChunked::from_slice("kept".into(), k))?
+            .into_iter()
+            .zip(sources)
+            .map(|(rows, s)| StageAccount::new(STAGE, s, rows))
+            .collect(),
+    };
 
     // Each row's prospective arm, and how many arm conditions hold for it
     // (the count, not the name, decides whether arms overlap: an arm's name
@@ -208,8 +226,8 @@ pub fn select(
     // Each row's arm as a code into `arm_labels`: the declared arms, then
     // "(none)", then the combinations of several arms in the order they
     // first appear (a row in several arms stops the run unless a criterion
-    // excludes it first).
-    let n = frame.height();
+    // excludes it first). A row not kept is in none: it leaves at the end.
+    let is_kept = |i: usize| kept.as_ref().is_none_or(|k| k[i]);
     let mut arm_labels = arm_names.clone();
     let mut arm_code: Vec<u32> = Vec::with_capacity(n);
     let mut arms_held: Vec<u32> = Vec::with_capacity(n);
@@ -220,7 +238,9 @@ pub fn select(
     let mut held_by: Vec<usize> = Vec::new();
     for i in 0..n {
         held_by.clear();
-        held_by.extend((0..masks.len()).filter(|&k| masks[k][i]));
+        if is_kept(i) {
+            held_by.extend((0..masks.len()).filter(|&k| masks[k][i]));
+        }
         arms_held.push(if cfg.arms.is_empty() {
             1
         } else {
@@ -260,6 +280,13 @@ pub fn select(
     for &(first, end, code) in runs.runs() {
         source_code.extend(std::iter::repeat_n(code.map(|c| c as u32), end - first));
     }
+    // From here on `arm_code` and `source_code` hold the rows still in.
+    if let Some(k) = &kept {
+        let mut it = k.iter();
+        arm_code.retain(|_| *it.next().expect("one per row"));
+        let mut it = k.iter();
+        source_code.retain(|_| *it.next().expect("one per row"));
+    }
 
     let mut attrition = Vec::new();
 
@@ -272,7 +299,7 @@ pub fn select(
         .collect();
     let no_arm_code = cfg.arms.len() as u32;
     // The rows of `frame` still in after the steps so far.
-    let mut alive = vec![true; n];
+    let mut alive = kept.unwrap_or_else(|| vec![true; n]);
     let mut eligible_rows = None;
     for (step, (name, cond)) in steps.iter().enumerate() {
         if cond.is_none() {
@@ -375,7 +402,11 @@ pub fn select(
             Ok(v.get_str().unwrap_or_default().to_string())
         };
         let mut rows = Vec::new();
-        for i in (0..frame.height()).filter(|&i| held.get(i).is_some_and(|n| n > 1)) {
+        let several = held
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.is_some_and(|n| n > 1));
+        for (i, _) in several {
             let (source, line) = table::provenance(&frame, i)?;
             rows.push(format!("{source} row {line} is in {}", text(ARM, i)?));
         }
@@ -448,6 +479,106 @@ mod tests {
         Spanned::new(0..0, s.to_string())
     }
 
+    /// The rows an earlier stage marked as not kept are as absent: on
+    /// random tables, criteria (aggregates among them) and arms (some
+    /// overlapping), the selection with the marks gives what it gives on
+    /// the table filtered first, to the cohort, the eligible patients, the
+    /// attrition, the accounts and the error; so do the criteria's design
+    /// warnings.
+    #[test]
+    fn rows_marked_not_kept_are_as_absent() {
+        let mut rng = cohortflow_stats::rng::SplitMix64::new(0x6b65_7074);
+        let criteria = [
+            "x < 5",
+            "y IS NOT NULL",
+            "x >= AVG(x)",
+            "COUNT(*) > 3",
+            "TRUE",
+            "x <> 2 OR y = 1",
+        ];
+        let arms = ["x >= 3", "y = 1", "x < 3", "x = 2 AND y = 0", "x >= 1"];
+        let sources = vec!["a".to_string(), "b".to_string()];
+        let (mut agreed_ok, mut agreed_err) = (0, 0);
+        for case in 0..300 {
+            let n = rng.below(30);
+            let src: Vec<&str> = (0..n).map(|_| ["a", "b", "c"][rng.below(3)]).collect();
+            let x: Vec<i64> = (0..n).map(|_| rng.below(7) as i64).collect();
+            let y: Vec<Option<i64>> = (0..n)
+                .map(|_| [Some(0), Some(1), None][rng.below(3)])
+                .collect();
+            let frame = df! {
+                SOURCE => src,
+                SOURCE_ROW => (0..n as i64).collect::<Vec<_>>(),
+                "x" => x,
+                "y" => y,
+            }
+            .unwrap();
+            let kept: Vec<bool> = (0..n).map(|_| rng.below(4) > 0).collect();
+            let pick = |k: usize, pool: &[&str], rng: &mut cohortflow_stats::rng::SplitMix64| {
+                (0..k)
+                    .map(|_| pool[rng.below(pool.len())].to_string())
+                    .collect::<Vec<_>>()
+            };
+            let cfg = CohortConfig {
+                criteria: pick(rng.below(3), &criteria, &mut rng)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, c)| Criterion {
+                        name: format!("c{i}"),
+                        condition: spanned(&c),
+                    })
+                    .collect(),
+                arms: pick(rng.below(3), &arms, &mut rng)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, c)| Arm {
+                        name: format!("arm{i}"),
+                        label: String::new(),
+                        condition: spanned(&c),
+                    })
+                    .collect(),
+            };
+            let filtered = frame
+                .filter(&BooleanChunked::from_slice("k".into(), &kept))
+                .unwrap();
+            let eligible = case % 2 == 0;
+            let marked = select(&cfg, frame.clone(), Some(kept.clone()), &sources, eligible);
+            let first = select(&cfg, filtered.clone(), None, &sources, eligible);
+            match (marked, first) {
+                (Ok(a), Ok(b)) => {
+                    assert_eq!(a.frame, b.frame, "case {case}");
+                    assert_eq!(a.eligible, b.eligible, "case {case}");
+                    assert_eq!(a.attrition, b.attrition, "case {case}");
+                    assert_eq!(a.accounts, b.accounts, "case {case}");
+                    agreed_ok += 1;
+                }
+                (Err(a), Err(b)) => {
+                    assert_eq!(a.to_string(), b.to_string(), "case {case}");
+                    agreed_err += 1;
+                }
+                (a, b) => panic!("case {case}: {:?} against {:?}", a.is_ok(), b.is_ok()),
+            }
+            let endpoints = [design::EndpointDates {
+                name: "os".into(),
+                origin: "x".into(),
+                events: vec![],
+                censor: None,
+            }];
+            let lineage = cohortflow_core::lineage::Lineage::default();
+            let design = design::DesignConfig::default();
+            let w = |f: &DataFrame, k: Option<&[bool]>| {
+                design::criteria_warnings(&cfg, &design, &lineage, &endpoints, f, k)
+                    .map(|w| format!("{w:?}"))
+                    .map_err(|e| e.to_string())
+            };
+            assert_eq!(w(&frame, Some(&kept)), w(&filtered, None), "case {case}");
+        }
+        assert!(
+            agreed_ok > 100 && agreed_err > 10,
+            "{agreed_ok} ok, {agreed_err} errors"
+        );
+    }
+
     /// Each criterion sees only the rows the earlier ones kept, also when
     /// it is evaluated on the columns it names alone: an aggregate is taken
     /// over the rows still in, and a condition naming no column (or every
@@ -479,7 +610,7 @@ mod tests {
             arms: vec![],
         };
         let sources = vec!["a".to_string(), "b".to_string()];
-        let Ok(s) = select(&cfg, frame.clone(), &sources, false) else {
+        let Ok(s) = select(&cfg, frame.clone(), None, &sources, false) else {
             panic!("the selection failed")
         };
         let x: Vec<Option<i64>> = s.frame.column("x").unwrap().i64().unwrap().iter().collect();
@@ -497,7 +628,7 @@ mod tests {
             .map(|r| r.removed)
             .collect();
         assert_eq!(removed, vec![1, 1, 2, 0, 0]);
-        let Ok(kept) = select(&cfg, frame, &sources, true) else {
+        let Ok(kept) = select(&cfg, frame, None, &sources, true) else {
             panic!("the selection failed")
         };
         assert_eq!(kept.eligible.map(|e| e.height()), Some(2));
@@ -535,7 +666,7 @@ mod tests {
         };
         let sources = vec!["a".to_string(), "b".to_string()];
         // x = 5 is in A only; x = 3 and 4 are in both and excluded first.
-        let Ok(s) = select(&cfg, frame.clone(), &sources, true) else {
+        let Ok(s) = select(&cfg, frame.clone(), None, &sources, true) else {
             panic!("the selection failed")
         };
         assert_eq!(
@@ -565,7 +696,7 @@ mod tests {
             criteria: Vec::new(),
             ..cfg
         };
-        let Err(err) = select(&cfg, frame, &sources, true) else {
+        let Err(err) = select(&cfg, frame, None, &sources, true) else {
             panic!("rows in two arms were accepted")
         };
         let err = err.to_string();

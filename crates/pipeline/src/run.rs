@@ -329,13 +329,20 @@ fn compute<'p>(
 
     meter.start("derive");
     let endpoints = loaded.endpoints();
-    let derived =
+    let mut derived =
         cohortflow_derive::derive(&loaded.file.derive, &endpoints, cleaned.frame, &sources)
             .map_err(stage_error("derive"))?;
-    info!(rows = derived.frame.height(), "derived");
-    ledger.extend(derived.accounts);
-    all_rejects.extend(derived.rejects);
-    keep("derive", &derived.frame);
+    info!(rows = derived.kept_rows(), "derived");
+    ledger.extend(std::mem::take(&mut derived.accounts));
+    all_rejects.extend(std::mem::take(&mut derived.rejects));
+    // The derive stage marks its rejected rows; its table without them is
+    // made only when it is kept.
+    if stage_tables.keeps("derive") {
+        keep(
+            "derive",
+            &derived.kept_frame().map_err(stage_error("derive"))?,
+        );
+    }
     // Every stage that rejects rows has run: a source that lost too many
     // stops the run here, before the cohort stage fails on it less clearly.
     let linkage: Vec<&str> = loaded
@@ -359,11 +366,13 @@ fn compute<'p>(
         &lineage,
         &dates,
         &derived.frame,
+        derived.kept.as_deref(),
     )
     .map_err(cohort_err)?;
     let mut selected = cohortflow_cohort::select(
         &loaded.file.cohort,
         derived.frame,
+        derived.kept,
         &sources,
         loaded.file.analysis.uses_eligible(),
     )
