@@ -379,6 +379,16 @@ fn compute<'p>(
     .map_err(cohort_err)?;
     info!(rows = selected.frame.height(), "selected");
     ledger.extend(std::mem::take(&mut selected.accounts));
+    design_warnings.extend(
+        cohortflow_cohort::design::arm_warnings(
+            &loaded.file.cohort,
+            &loaded.file.design,
+            &lineage,
+            &dates,
+            &selected.frame,
+        )
+        .map_err(cohort_err)?,
+    );
     // From here on rows are in the order of the row key, so that matching
     // and every estimate are the same whatever the order of the exports.
     selected.frame = sort_by_row_key(&selected.frame, loaded.file.pipeline.row_key.get_ref())?;
@@ -390,16 +400,6 @@ fn compute<'p>(
     // (counts of rows, whatever their order: on one core, 0.19 s at ten
     // million rows) and while the analysis computes.
     let _ = tables.send(("cohort.csv".into(), selected.frame.clone()));
-    design_warnings.extend(
-        cohortflow_cohort::design::arm_warnings(
-            &loaded.file.cohort,
-            &loaded.file.design,
-            &lineage,
-            &dates,
-            &selected.frame,
-        )
-        .map_err(cohort_err)?,
-    );
 
     let matched = match &loaded.file.matching {
         Some(cfg) => {
