@@ -268,8 +268,13 @@ pub fn analyse(
         let mut cif_curves = Vec::new();
         let mut warnings = Vec::new();
         let (time, event) = survival::endpoint_columns(frame, ep)?;
-        let with_row: Vec<(usize, f64, bool, usize)> = (0..frame.height())
-            .filter_map(|i| Some((i, time.get(i)?, event.get(i)?, arm_index[i]?)))
+        // Read in step (a chunked array's `get` finds each row's chunk).
+        let with_row: Vec<(usize, f64, bool, usize)> = time
+            .iter()
+            .zip(event.iter())
+            .zip(&arm_index)
+            .enumerate()
+            .filter_map(|(i, ((t, e), a))| Some((i, t?, e?, (*a)?)))
             .collect();
         let row_strata: Option<Vec<usize>> = strata
             .as_ref()
