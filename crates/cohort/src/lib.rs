@@ -235,25 +235,28 @@ pub fn select(
         .iter()
         .map(|m| m.iter().map(|v| v == Some(true)).collect())
         .collect();
-    let mut held_by: Vec<usize> = Vec::new();
     for i in 0..n {
-        held_by.clear();
+        // How many arms hold the row, and the first of them.
+        let (mut held, mut first) = (0u32, 0usize);
         if is_kept(i) {
-            held_by.extend((0..masks.len()).filter(|&k| masks[k][i]));
+            for (k, mask) in masks.iter().enumerate() {
+                if mask[i] {
+                    if held == 0 {
+                        first = k;
+                    }
+                    held += 1;
+                }
+            }
         }
-        arms_held.push(if cfg.arms.is_empty() {
-            1
-        } else {
-            held_by.len() as u32
-        });
-        let code = match held_by.as_slice() {
+        arms_held.push(if cfg.arms.is_empty() { 1 } else { held });
+        let code = match held {
             _ if cfg.arms.is_empty() => 0,
-            [] => cfg.arms.len(),
-            [k] => *k,
-            several => {
-                let name = several
-                    .iter()
-                    .map(|&k| cfg.arms[k].name.as_str())
+            0 => cfg.arms.len(),
+            1 => first,
+            _ => {
+                let name = (0..masks.len())
+                    .filter(|&k| masks[k][i])
+                    .map(|k| cfg.arms[k].name.as_str())
                     .collect::<Vec<_>>()
                     .join(" & ");
                 match arm_labels.iter().position(|l| *l == name) {
@@ -372,10 +375,18 @@ pub fn select(
                 acc.add(Outcome::Excluded, name, total(&removed, s, None));
             }
         }
-        let mut it = keep.iter();
-        arm_code.retain(|_| *it.next().expect("one per row"));
-        let mut it = keep.iter();
-        source_code.retain(|_| *it.next().expect("one per row"));
+        // The rows still in, in one pass: each row's codes moved down to
+        // its place among them.
+        let mut still = 0;
+        for (i, &k) in keep.iter().enumerate() {
+            if k {
+                arm_code[still] = arm_code[i];
+                source_code[still] = source_code[i];
+                still += 1;
+            }
+        }
+        arm_code.truncate(still);
+        source_code.truncate(still);
         let mut it = keep.iter();
         for a in alive.iter_mut().filter(|a| **a) {
             *a = *it.next().expect("one per row");
