@@ -338,7 +338,8 @@ fn compute<'p>(
     // The derive stage marks its rejected rows; the table without them is
     // made only when it is kept, and then the cohort stage selects from it
     // (one table, not the marked one beside its copy: at 10M the full
-    // study peaked 250 MiB higher with both).
+    // study peaked about 250 MiB higher with both in one pair, against a
+    // spread of ±150 MiB between runs).
     if stage_tables.keeps("derive") {
         derived.drop_rejected().map_err(stage_error("derive"))?;
         keep("derive", &derived.frame);
@@ -398,7 +399,7 @@ fn compute<'p>(
     keep("cohort", &selected.frame);
     // cohort.csv is written while the analysis computes. (Sent before the
     // arms' design warnings are judged, it was not written sooner and the
-    // analysis peaked 35-45 MiB higher at 1M.)
+    // analysis peaked 14-39 MiB higher at 1M, three pairs.)
     let _ = tables.send(("cohort.csv".into(), selected.frame.clone()));
 
     let matched = match &loaded.file.matching {
