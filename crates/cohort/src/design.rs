@@ -553,6 +553,30 @@ mod tests {
         assert!(w.is_empty(), "{w:?}");
     }
 
+    /// A criterion's warning counts only the rows an earlier stage kept,
+    /// as on the table filtered by them: every mark of the three rows.
+    #[test]
+    fn criteria_warnings_count_only_the_kept_rows() {
+        let cfg = cohort(&[("operated", "surgery_date IS NOT NULL")], &[]);
+        let l = lineage(&[]);
+        let design = DesignConfig::default();
+        let mut seen = BTreeSet::new();
+        for bits in 0u8..8 {
+            let kept: Vec<bool> = (0..3).map(|i| bits & (1 << i) != 0).collect();
+            let filtered = frame()
+                .filter(&BooleanChunked::from_slice("k".into(), &kept))
+                .unwrap();
+            let marked =
+                criteria_warnings(&cfg, &design, &l, &os(), &frame(), Some(&kept)).unwrap();
+            let first = criteria_warnings(&cfg, &design, &l, &os(), &filtered, None).unwrap();
+            assert_eq!(format!("{marked:?}"), format!("{first:?}"), "kept {kept:?}");
+            seen.insert(marked.first().map(|w| (w.rows_after, w.rows)));
+        }
+        // The counts do follow the marks: no warning without an operated
+        // row kept, else 1 or 2 operated of 1 to 3 rows.
+        assert!(seen.len() >= 5, "{seen:?}");
+    }
+
     #[test]
     fn an_arm_by_a_later_date_is_immortal_time_through_a_derived_column() {
         // The arm does not name surgery_date: the derived column does.

@@ -355,17 +355,15 @@ mod tests {
     /// the conditions it is for.
     #[test]
     fn a_category_worked_out_per_level_answers_as_its_text() {
-        let levels: Vec<String> = [
+        const LEVELS: [&str; 6] = [
             "liver",
             "peritoneum",
             "liver+peritoneum",
             "печень",
             "it's",
             "",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+        ];
+        let levels: Vec<String> = LEVELS.iter().map(|s| s.to_string()).collect();
         let dtype = crate::schema::category_dtype(&levels).unwrap();
         // Texts a condition may name: every level, and texts that are none.
         let named = [
@@ -380,17 +378,9 @@ mod tests {
         ];
         let mut rng = cohortflow_stats::rng::SplitMix64::new(0x1e7e_15ca);
         let mut pick = |n: usize| rng.below(n);
+        // A row's value: a level, or a null (k beyond the levels).
         fn text(k: usize) -> Option<&'static str> {
-            [
-                "liver",
-                "peritoneum",
-                "liver+peritoneum",
-                "печень",
-                "it's",
-                "",
-            ]
-            .get(k)
-            .copied()
+            LEVELS.get(k).copied()
         }
         fn condition(depth: usize, pick: &mut dyn FnMut(usize) -> usize, named: &[&str]) -> String {
             let t =
