@@ -620,6 +620,14 @@ impl<'r> Fields<'r> {
 /// pass that also finds the line's end, if the line holds no quote: its
 /// length (without the line end), its fields' bounds in `bounds`. None
 /// (and `bounds` empty) when a quote is met first.
+///
+/// On x86-64 the line is read 16 bytes at a time (SSE2, which every
+/// x86-64 processor has): one comparison per byte class gives a bit per
+/// separator and per line end or quote, and only those bits are visited.
+/// A loop over the bytes with a branch on each was a tenth of ingest's
+/// CPU (perf, 1M and 10M); the bytes the blocks leave (under 16 at the
+/// end) and other processors take that loop ([`split_unquoted_bytes`]).
+/// The test `split_by_blocks_is_split_by_bytes` compares the two.
 fn split_unquoted(
     text: &[u8],
     separator: u8,
@@ -627,8 +635,65 @@ fn split_unquoted(
     bounds: &mut Vec<(usize, usize)>,
 ) -> Option<usize> {
     bounds.clear();
-    let mut start = 0;
-    for (i, &b) in text.iter().enumerate() {
+    #[cfg(target_arch = "x86_64")]
+    if separator != b'\n' && separator != quote && quote != b'\n' {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+            _mm_set1_epi8,
+        };
+        let mut start = 0;
+        let mut i = 0;
+        // SAFETY: SSE2 is in every x86-64 target's baseline features; each
+        // load reads the 16 bytes `text[i..i + 16]`, within the slice, and
+        // `_mm_loadu_si128` allows any alignment.
+        unsafe {
+            let sep = _mm_set1_epi8(separator as i8);
+            let end = _mm_set1_epi8(b'\n' as i8);
+            let quo = _mm_set1_epi8(quote as i8);
+            while i + 16 <= text.len() {
+                let v = _mm_loadu_si128(text.as_ptr().add(i).cast::<__m128i>());
+                let mut seps = _mm_movemask_epi8(_mm_cmpeq_epi8(v, sep)) as u32;
+                let stops =
+                    _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, end), _mm_cmpeq_epi8(v, quo)))
+                        as u32;
+                if stops != 0 {
+                    // Only the separators before the first line end or quote.
+                    seps &= (stops & stops.wrapping_neg()) - 1;
+                }
+                while seps != 0 {
+                    let k = i + seps.trailing_zeros() as usize;
+                    bounds.push((start, k));
+                    start = k + 1;
+                    seps &= seps - 1;
+                }
+                if stops != 0 {
+                    let k = i + stops.trailing_zeros() as usize;
+                    if text[k] == b'\n' {
+                        bounds.push((start, k));
+                        return Some(k);
+                    }
+                    bounds.clear();
+                    return None;
+                }
+                i += 16;
+            }
+        }
+        return split_unquoted_bytes(text, start, i, separator, quote, bounds);
+    }
+    split_unquoted_bytes(text, 0, 0, separator, quote, bounds)
+}
+
+/// [`split_unquoted`] byte by byte from byte `from` of `text`, the field
+/// under way starting at `start` (its bounds so far in `bounds`).
+fn split_unquoted_bytes(
+    text: &[u8],
+    mut start: usize,
+    from: usize,
+    separator: u8,
+    quote: u8,
+    bounds: &mut Vec<(usize, usize)>,
+) -> Option<usize> {
+    for (i, &b) in text.iter().enumerate().skip(from) {
         if b == separator {
             bounds.push((start, i));
             start = i + 1;
@@ -1231,6 +1296,40 @@ mod tests {
                 .collect();
             check(&line, b';', b'\'', &mut bounds);
         }
+    }
+
+    /// The split by 16-byte blocks gives what the byte loop gives, on
+    /// random texts with separators, quotes and line ends at every place of
+    /// a block (dense and sparse, Cyrillic letters between), for two dialects.
+    #[test]
+    fn split_by_blocks_is_split_by_bytes() {
+        let mut rng = cohortflow_stats::rng::SplitMix64::new(0x5e9a_b10c);
+        let (mut blocks, mut bytes) = (Vec::new(), Vec::new());
+        let mut outcomes = [0usize; 2];
+        for (separator, quote) in [(b';', b'"'), (b',', b'\'')] {
+            for _ in 0..40_000 {
+                let len = rng.below(120);
+                let dense = 1 + rng.below(30);
+                let mut text = Vec::with_capacity(len + 2);
+                while text.len() < len {
+                    match rng.below(dense + 60) {
+                        0 => text.push(b'\n'),
+                        1 => text.push(quote),
+                        k if k < dense + 2 => text.push(separator),
+                        k if k < dense + 12 => text.extend_from_slice("\u{436}".as_bytes()),
+                        _ => text.push(b'0' + rng.below(10) as u8),
+                    }
+                }
+                let by_blocks = split_unquoted(&text, separator, quote, &mut blocks);
+                bytes.clear();
+                let by_bytes = split_unquoted_bytes(&text, 0, 0, separator, quote, &mut bytes);
+                assert_eq!(by_blocks, by_bytes, "{:?}", String::from_utf8_lossy(&text));
+                assert_eq!(blocks, bytes, "{:?}", String::from_utf8_lossy(&text));
+                outcomes[usize::from(by_blocks.is_some())] += 1;
+            }
+        }
+        // Both outcomes, often.
+        assert!(outcomes.iter().all(|&n| n > 10_000), "{outcomes:?}");
     }
 
     #[test]
