@@ -351,7 +351,16 @@ impl Converter {
         let mut has_key = !self.unique.is_empty();
         for (k, plan) in self.plans.iter().enumerate() {
             let raw = cell(self.fields[k]);
-            match plan.read(&raw) {
+            let fast = match &raw {
+                RawCell::Text(s) => plan.read_text(s),
+                _ => None,
+            };
+            debug_assert!(
+                fast.as_ref()
+                    .is_none_or(|c| matches!(plan.read(&raw), Ok(r) if r == *c)),
+                "the text path converts as `read`"
+            );
+            match fast.map_or_else(|| plan.read(&raw), Ok) {
                 // Pushed even after a problem: the row's values are
                 // truncated away below when it is rejected.
                 Ok(c) => {
