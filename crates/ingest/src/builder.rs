@@ -240,7 +240,7 @@ impl Builder {
     /// Pushes one converted cell of `plan`'s column. Values are produced
     /// for this builder's type by construction; a mismatch (impossible) is
     /// stored as null rather than panicking.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push(&mut self, c: &Conv<'_>, plan: &Plan) {
         let target = match c {
             Conv::Target(i) => Some(plan.target(*i)),

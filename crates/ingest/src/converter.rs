@@ -360,23 +360,32 @@ impl Converter {
                     .is_none_or(|c| matches!(plan.read(&raw), Ok(r) if r == *c)),
                 "the text path converts as `read`"
             );
-            match fast.map_or_else(|| plan.read(&raw), Ok) {
-                // Pushed even after a problem: the row's values are
-                // truncated away below when it is rejected.
-                Ok(c) => {
-                    if !self.unique.is_empty() && self.unique.contains(&k) {
-                        match &c {
-                            Conv::Null => has_key = false,
-                            Conv::Str(s) => key_part(&mut key, s),
-                            c => {
-                                if let Some(v) = plan.value(c) {
-                                    key_part(&mut key, &v.text());
-                                }
-                            }
-                        }
-                    }
-                    self.builders[k].push(&c, plan)
-                }
+            // Each path keeps its cell on its own: one value merged from
+            // both went through memory and stalled the loop (perf: a store
+            // not forwarded to the load after it, a fifth of this loop).
+            // Pushed even after a problem: the row's values are truncated
+            // away below when it is rejected.
+            let key_column = !self.unique.is_empty() && self.unique.contains(&k);
+            if let Some(c) = fast {
+                keep_cell(
+                    &c,
+                    plan,
+                    key_column,
+                    &mut key,
+                    &mut has_key,
+                    &mut self.builders[k],
+                );
+                continue;
+            }
+            match plan.read(&raw) {
+                Ok(c) => keep_cell(
+                    &c,
+                    plan,
+                    key_column,
+                    &mut key,
+                    &mut has_key,
+                    &mut self.builders[k],
+                ),
                 Err(p) => {
                     if self.on_error == OnError::Fail {
                         let mut e = IngestError::new(&self.data_file, p.message, p.fix)
@@ -584,6 +593,32 @@ impl Converter {
             database: None,
         }
     }
+}
+
+/// A converted cell kept: pushed to its column's builder and, for a column
+/// of the unique key (`key_column`), added to the row's key (`has_key`
+/// false: a key value is missing).
+#[inline(always)]
+fn keep_cell(
+    c: &Conv<'_>,
+    plan: &Plan,
+    key_column: bool,
+    key: &mut String,
+    has_key: &mut bool,
+    builder: &mut Builder,
+) {
+    if key_column {
+        match c {
+            Conv::Null => *has_key = false,
+            Conv::Str(s) => key_part(key, s),
+            c => {
+                if let Some(v) = plan.value(c) {
+                    key_part(key, &v.text());
+                }
+            }
+        }
+    }
+    builder.push(c, plan)
 }
 
 /// The rows (indices into `keys`, ascending) whose key another row shares;
