@@ -278,6 +278,19 @@ pub(crate) fn canonical_value(def: &ColumnDef, target: &str) -> Result<Value, St
     }
 }
 
+/// Whether `text` surely holds no character that is `plan::not_text`: no byte
+/// below 0x20 but a tab, no 0x7f (the ASCII controls), and no 0xc2 or 0xef,
+/// the first bytes of the other controls (U+0080-U+009F) and of U+FEFF,
+/// U+FFFE and U+FFFD. False also for some texts that are clean (a `«` is
+/// 0xc2 0xab): they are then checked cell by cell. One pass over a record
+/// without a branch per byte, instead of a pass over each of its cells
+/// (4 % of ingest's CPU at 1M).
+pub(crate) fn clean_text(text: &[u8]) -> bool {
+    text.iter().fold(true, |ok, &b| {
+        ok & !((b < 0x20 && b != b'\t') || b == 0x7f || b == 0xc2 || b == 0xef)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

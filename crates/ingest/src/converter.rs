@@ -338,6 +338,18 @@ impl Converter {
         row: i64,
         cell: impl Fn(usize) -> RawCell<'a>,
     ) -> Result<(), IngestError> {
+        self.push_row_checked(row, false, cell)
+    }
+
+    /// [`Converter::push_row`] of a record whose text has been found free
+    /// of characters that are not text (`clean`: [`crate::cell::clean_text`]
+    /// of the whole line), so that no cell is checked again for them.
+    pub fn push_row_checked<'a>(
+        &mut self,
+        row: i64,
+        clean: bool,
+        cell: impl Fn(usize) -> RawCell<'a>,
+    ) -> Result<(), IngestError> {
         self.read += 1;
         // Rows in `builders` (the rows before are sealed in `parts`).
         let kept = self.rows.len() - self.sealed;
@@ -352,7 +364,7 @@ impl Converter {
         for (k, plan) in self.plans.iter().enumerate() {
             let raw = cell(self.fields[k]);
             let fast = match &raw {
-                RawCell::Text(s) => plan.read_text(s),
+                RawCell::Text(s) => plan.read_text(s, clean),
                 _ => None,
             };
             debug_assert!(

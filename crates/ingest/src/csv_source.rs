@@ -555,7 +555,11 @@ fn read_records(
             )?;
             continue;
         }
-        conv.push_row(line, |i| RawCell::Text(record.get(i).unwrap_or("")))?;
+        let clean = match record {
+            Fields::Plain(text, _) => crate::cell::clean_text(text),
+            Fields::Csv(_) => false,
+        };
+        conv.push_row_checked(line, clean, |i| RawCell::Text(record.get(i).unwrap_or("")))?;
     }
     let blank_at_end = lines.rest().map_err(|m| conv.error(m, BUG))?;
     Ok(RecordLines {
