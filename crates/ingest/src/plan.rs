@@ -867,5 +867,17 @@ mod tests {
             }
         }
         assert_eq!(trim(""), "");
+        // Every character alone, first and last, between spaces.
+        for c in (0..=0x10_ffff).filter_map(char::from_u32) {
+            for text in [
+                format!("{c}"),
+                format!("{c}x"),
+                format!("x{c}"),
+                format!("{c}ж{c}"),
+                format!(" {c}\u{3000}"),
+            ] {
+                assert_eq!(trim(&text), text.trim(), "{text:?}");
+            }
+        }
     }
 }
