@@ -30,6 +30,7 @@ use cohortflow_core::lineage::{
 };
 use cohortflow_core::table;
 use polars::prelude::*;
+use rayon::prelude::*;
 use serde::Deserialize;
 use std::collections::BTreeSet;
 
@@ -213,22 +214,22 @@ pub fn criteria_warnings(
             &all
         }
     };
-    let mut out = Vec::new();
-    for c in &cfg.criteria {
-        let judged = Judged {
-            step: ConditionKind::Criterion,
-            name: &c.name,
-            frame: before_criteria,
-            rows,
-        };
-        out.extend(condition_warnings(
-            &judged,
-            c.condition.get_ref(),
-            &origins,
-            lineage,
-            endpoints,
-        )?);
-    }
+    // Each criterion judged on a core of its own; the warnings (and the
+    // first error) in the declared order.
+    let each: Vec<Result<Vec<DesignWarning>, CohortError>> = cfg
+        .criteria
+        .par_iter()
+        .map(|c| {
+            let judged = Judged {
+                step: ConditionKind::Criterion,
+                name: &c.name,
+                frame: before_criteria,
+                rows,
+            };
+            condition_warnings(&judged, c.condition.get_ref(), &origins, lineage, endpoints)
+        })
+        .collect();
+    let out = each.into_iter().collect::<Result<Vec<_>, _>>()?.concat();
     Ok(acknowledged(out, design))
 }
 
@@ -245,22 +246,24 @@ pub fn arm_warnings(
     let mut out = Vec::new();
     if !cfg.arms.is_empty() {
         let arms = cohort.column(ARM)?;
-        for a in &cfg.arms {
-            let in_arm = cohortflow_core::table::equals_text(arms, &a.name)?;
-            let judged = Judged {
-                step: ConditionKind::Arm,
-                name: &a.name,
-                frame: cohort,
-                rows: &in_arm,
-            };
-            out.extend(condition_warnings(
-                &judged,
-                a.condition.get_ref(),
-                &origins,
-                lineage,
-                endpoints,
-            )?);
-        }
+        // Each arm judged on a core of its own (at 10M the two arms'
+        // judgement was 0.2 s on one core, perf); the warnings (and the
+        // first error) in the declared order.
+        let each: Vec<Result<Vec<DesignWarning>, CohortError>> = cfg
+            .arms
+            .par_iter()
+            .map(|a| {
+                let in_arm = cohortflow_core::table::equals_text(arms, &a.name)?;
+                let judged = Judged {
+                    step: ConditionKind::Arm,
+                    name: &a.name,
+                    frame: cohort,
+                    rows: &in_arm,
+                };
+                condition_warnings(&judged, a.condition.get_ref(), &origins, lineage, endpoints)
+            })
+            .collect();
+        out = each.into_iter().collect::<Result<Vec<_>, _>>()?.concat();
     }
     Ok(acknowledged(out, design))
 }

@@ -32,6 +32,7 @@ use cohortflow_core::ledger::{Outcome, StageAccount};
 use cohortflow_core::table;
 use cohortflow_core::{ConfigProblem, Spanned};
 use polars::prelude::*;
+use rayon::prelude::*;
 use serde::Deserialize;
 use std::fmt::Write as _;
 
@@ -211,14 +212,18 @@ pub fn select(
     // (the count, not the name, decides whether arms overlap: an arm's name
     // is data and may contain any character). A row in several arms is
     // labelled with their names joined by " & " in the attrition table.
-    let arm_masks: Vec<BooleanChunked> = cfg
+    // The arms' conditions are evaluated side by side (each a core, the
+    // first error in the declared order), each made a list of yes/no.
+    let masks: Vec<Result<Vec<bool>, CohortError>> = cfg
         .arms
-        .iter()
+        .par_iter()
         .map(|a| {
             let what = format!("arm {}", a.name);
-            eval_condition(&frame, &what, condition(&what, a.condition.get_ref())?)
+            let mask = eval_condition(&frame, &what, condition(&what, a.condition.get_ref())?)?;
+            Ok(mask.iter().map(|v| v == Some(true)).collect())
         })
-        .collect::<Result<_, _>>()?;
+        .collect();
+    let masks: Vec<Vec<bool>> = masks.into_iter().collect::<Result<_, _>>()?;
     let mut arm_names: Vec<String> = cfg.groups().into_iter().map(|(n, _)| n).collect();
     if !cfg.arms.is_empty() {
         arm_names.push(NO_ARM.to_string());
@@ -231,10 +236,6 @@ pub fn select(
     let mut arm_labels = arm_names.clone();
     let mut arm_code: Vec<u32> = Vec::with_capacity(n);
     let mut arms_held: Vec<u32> = Vec::with_capacity(n);
-    let masks: Vec<Vec<bool>> = arm_masks
-        .iter()
-        .map(|m| m.iter().map(|v| v == Some(true)).collect())
-        .collect();
     for i in 0..n {
         // How many arms hold the row, and the first of them.
         let (mut held, mut first) = (0u32, 0usize);
