@@ -134,7 +134,11 @@ impl Cells {
         })
     }
 
-    /// Appends row `i`'s field (nothing for a null).
+    /// Appends row `i`'s field (nothing for a null). Inlined into the
+    /// row loop: the call per cell was a twentieth of the writing's time
+    /// (`cohort.csv` of the 1M cohort into a sink, one core: 0.233-0.240 s
+    /// to 0.221-0.230 s).
+    #[inline(always)]
     fn push(&self, i: usize, p: usize, out: &mut String) {
         match self {
             Cells::Text(a) => {
@@ -203,19 +207,14 @@ fn push_text(out: &mut String, v: &str) {
 fn push_date(out: &mut String, days: i32) {
     if (FIRST_0000..=LAST_9999).contains(&days) {
         let (y, m, d) = civil(days);
-        let digit = |n: u32| b'0' + n as u8;
-        let text = [
-            digit(y / 1000),
-            digit(y / 100 % 10),
-            digit(y / 10 % 10),
-            digit(y % 10),
-            b'-',
-            digit(m / 10),
-            digit(m % 10),
-            b'-',
-            digit(d / 10),
-            digit(d % 10),
-        ];
+        // Two digits at a time from a table ("00".."99").
+        let pair = |n: u32| {
+            let i = 2 * n as usize;
+            [crate::fixed::PAIRS[i], crate::fixed::PAIRS[i + 1]]
+        };
+        let ([y0, y1], [y2, y3]) = (pair(y / 100), pair(y % 100));
+        let ([m0, m1], [d0, d1]) = (pair(m), pair(d));
+        let text = [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1];
         debug_assert!(text.is_ascii());
         // SAFETY: every byte is an ASCII digit (`b'0'` plus a number below
         // ten: y < 10,000, m ≤ 12, d ≤ 31) or `-`, so the bytes are UTF-8.
