@@ -78,8 +78,8 @@ const POW10: [f64; 10] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
 #[inline]
 fn scaled_by_float(x: f64, p: usize) -> Option<u64> {
     let y = x.abs() * *POW10.get(p)?;
-    // Also false for NaN.
-    if !(y < (1u64 << 50) as f64) {
+    // NaN compares as nothing: not below.
+    if y.partial_cmp(&((1u64 << 50) as f64)) != Some(std::cmp::Ordering::Less) {
         return None;
     }
     let whole = y.floor();
