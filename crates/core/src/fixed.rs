@@ -7,9 +7,11 @@
 //! exactness is checked against `format!` on random and tie values in the
 //! tests.
 //!
-//! The value `m × 2^e` is scaled by `10^p` in 128-bit integers, which holds
-//! every double below 2^44 with up to 9 decimals; any other value is handed
-//! to `format!`.
+//! Most values are rounded from the double product `|x| × 10^p` (below
+//! 2^50 and not exactly a half, where it rounds as the exact value does:
+//! `scaled_by_float`); the rest are scaled as `m × 2^e` by `10^p` in
+//! 128-bit integers, which holds every double below 2^44 with up to 9
+//! decimals; any other value is handed to `format!`.
 
 use std::fmt::Write as _;
 
