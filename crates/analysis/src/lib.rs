@@ -268,14 +268,18 @@ pub fn analyse(
         let mut cif_curves = Vec::new();
         let mut warnings = Vec::new();
         let (time, event) = survival::endpoint_columns(frame, ep)?;
-        // Read in step (a chunked array's `get` finds each row's chunk).
-        let with_row: Vec<(usize, f64, bool, usize)> = time
-            .iter()
-            .zip(event.iter())
-            .zip(&arm_index)
-            .enumerate()
-            .filter_map(|(i, ((t, e), a))| Some((i, t?, e?, (*a)?)))
-            .collect();
+        // Read from each column's one array (a chunked array's iterator
+        // calls through a pointer per value, and `get` finds each row's
+        // chunk), into a list made once at its largest.
+        let (time, event) = (time.rechunk(), event.rechunk());
+        let (time, event) = (time.downcast_as_array(), event.downcast_as_array());
+        let mut with_row: Vec<(usize, f64, bool, usize)> = Vec::with_capacity(arm_index.len());
+        with_row.extend(
+            arm_index
+                .iter()
+                .enumerate()
+                .filter_map(|(i, a)| Some((i, time.get(i)?, event.get(i)?, (*a)?))),
+        );
         let row_strata: Option<Vec<usize>> = strata
             .as_ref()
             .map(|s| with_row.iter().map(|r| s[r.0]).collect());

@@ -48,8 +48,15 @@ pub fn summarize_continuous(values: &[f64]) -> Result<ContinuousSummary, StatsEr
             value: values[index],
         });
     }
-    let mut xs = values.to_vec();
-    xs.sort_by(f64::total_cmp);
+    // Table 1 passes each arm's values sorted: then they are read as they
+    // are (a copy of 6M values was 48 MB of fresh pages at 10M rows).
+    let xs: std::borrow::Cow<[f64]> = if values.is_sorted_by(|a, b| a.total_cmp(b).is_le()) {
+        std::borrow::Cow::Borrowed(values)
+    } else {
+        let mut xs = values.to_vec();
+        xs.sort_by(f64::total_cmp);
+        std::borrow::Cow::Owned(xs)
+    };
     let q = |p: f64| quantile_type7(&xs, p);
     let mean = (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64);
     Ok(ContinuousSummary {
