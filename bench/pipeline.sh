@@ -162,6 +162,11 @@ for n in $SIZES; do
     echo "== $(fmt_rows "$n") rows ($dir; synth: ${SYN[$n]} wall s / peak KB)"
     cf_t="" cf_m="" r_t="" r_m="" f_t="" f_m=""
     for rep in $(seq 1 "$REPS"); do
+        # Every rep starts as the first: without the run folders an earlier
+        # rep wrote (on this VM a run writing its 1.3 GB cohort.csv beside
+        # an earlier run's took 0.5-1.5 s longer at 10M; bench/README.md,
+        # "Results"). cohortflow still replaces a folder it finds.
+        rm -rf "$RUNS/r-work-$n" "$RUNS/full-$n"
         m=$(measure "$LOGS/cf-r-work-$n.log" "$BIN" run "$dir/mgist-r-work.toml" --out "$RUNS/r-work-$n")
         [ "$m" != FAIL ] || { tail -n 20 "$LOGS/cf-r-work-$n.log"; exit 1; }
         cf_t+=" ${m% *}"; cf_m+=" ${m#* }"
