@@ -106,7 +106,8 @@ impl<'a> Meter<'a> {
     pub fn start_with(&mut self, stage: &str, total: Option<u64>, unit: Unit) {
         self.end();
         // The stage before freed its input: that memory goes back to the
-        // system before this stage's peak is measured and made.
+        // system (on a thread of the binary's, while this stage starts:
+        // the first milliseconds of its peak may still hold some of it).
         cohortflow_core::memory::release();
         if let Some(s) = &self.sampler {
             s.max_kib.store(rss_kib().unwrap_or(0), Ordering::Relaxed);
