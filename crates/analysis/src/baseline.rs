@@ -149,8 +149,8 @@ pub(crate) fn row(
         Ok(categorical(column, arms, levels, counts, missing, named))
     } else if let DataType::Boolean = col.dtype() {
         // A boolean's values are counted directly, as the texts a cast
-        // gives ("false", "true", sorted so) would be: the cast makes a
-        // text view per row, a fifth of Table 1's time on 10M rows (perf).
+        // gives ("false", "true", sorted so) would be: the cast made a
+        // text view per row, 14 % of Table 1's CPU on 10M rows (perf).
         let flags = col.bool().map_err(pe)?;
         let mut met = [false; 2];
         let mut by_value = vec![[0u64; 2]; arms.len()];

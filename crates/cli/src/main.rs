@@ -50,12 +50,12 @@ unsafe extern "C" {
 /// 0.96–1.02 s against 1.03–1.08 s, peak 341–385 MiB against 349–378;
 /// 10M, three pairs: 9.08–9.42 s against 9.67–11.16 s, peak 2,418–2,446
 /// MiB against 2,276–2,476. (At 100k the stages are a few milliseconds
-/// long and the run peaks at 118–133 MiB against 104: the give-back ends
-/// after the next stage began.)
+/// long and the run peaks at 115–130 MiB against 101–102, three pairs:
+/// the give-back ends after the next stage began.)
 fn release_memory() {
     // SAFETY: mi_collect takes a flag and works on the calling thread's
-    // heap (and on the process's arenas, which mimalloc locks); every
-    // thread may call it at any time.
+    // heap and on the process's arenas, which mimalloc makes safe to
+    // share; every thread may call it at any time.
     unsafe { mi_collect(false) };
     let give_back = || {
         rayon::broadcast(|_| unsafe { mi_collect(false) });

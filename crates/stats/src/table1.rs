@@ -49,7 +49,7 @@ pub fn summarize_continuous(values: &[f64]) -> Result<ContinuousSummary, StatsEr
         });
     }
     // Table 1 passes each arm's values sorted: then they are read as they
-    // are (a copy of 6M values was 48 MB of fresh pages at 10M rows).
+    // are (their copies were 48 MB of fresh pages a variable at 10M rows).
     let xs: std::borrow::Cow<[f64]> = if values.is_sorted_by(|a, b| a.total_cmp(b).is_le()) {
         std::borrow::Cow::Borrowed(values)
     } else {
