@@ -673,6 +673,8 @@ fn an_export_without_a_header_is_refused_without_its_values() {
     std::fs::write(&path, "17;01.02.1950;61,5\n18;03.04.1960;70,2\n").unwrap();
     let e = scan(&path).unwrap_err().to_string();
     assert!(e.contains("seems to have no header"), "{e}");
+    // The message names the file: its random folder may hold "17".
+    let e = e.replace(&path.display().to_string(), "FILE");
     for v in ["17", "1950", "61,5"] {
         assert!(!e.contains(v), "{v} in {e}");
     }
