@@ -119,66 +119,17 @@ pub(crate) fn row(
         }
         continuous(column, arms, &n, per_arm, test, named)
     } else if let Some((texts, codes)) = cohortflow_core::table::level_codes(col).map_err(pe)? {
-        // A category's codes counted per arm directly; the levels met (in
-        // any row) are then sorted by their text, as for a text column.
-        let mut met = vec![false; texts.len()];
-        let mut by_code: Vec<Vec<u64>> = vec![vec![0; texts.len()]; arms.len()];
-        let mut missing = vec![0u64; arms.len()];
-        for (i, v) in codes.iter().enumerate() {
-            match v {
-                Some(c) => {
-                    met[c as usize] = true;
-                    if let Some(k) = arm_index[i] {
-                        by_code[k][c as usize] += 1;
-                    }
-                }
-                None => {
-                    if let Some(k) = arm_index[i] {
-                        missing[k] += 1;
-                    }
-                }
-            }
-        }
-        let mut order: Vec<usize> = (0..texts.len()).filter(|&c| met[c]).collect();
-        order.sort_by_key(|&c| texts[c]);
-        let levels: Vec<String> = order.iter().map(|&c| texts[c].to_string()).collect();
-        let counts: Vec<Vec<u64>> = by_code
-            .iter()
-            .map(|c| order.iter().map(|&j| c[j]).collect())
-            .collect();
+        // A category's codes counted per arm directly.
+        let codes = codes.iter().map(|c| c.map(|c| c as usize));
+        let (levels, counts, missing) = count_levels(codes, &texts, arms.len(), arm_index);
         Ok(categorical(column, arms, levels, counts, missing, named))
     } else if let DataType::Boolean = col.dtype() {
-        // A boolean's values are counted directly, as the texts a cast
-        // gives ("false", "true", sorted so) would be: the cast made a
-        // text view per row, 14 % of Table 1's CPU on 10M rows (perf).
-        let flags = col.bool().map_err(pe)?;
-        let mut met = [false; 2];
-        let mut by_value = vec![[0u64; 2]; arms.len()];
-        let mut missing = vec![0u64; arms.len()];
-        for (v, arm) in flags.iter().zip(arm_index) {
-            match v {
-                Some(b) => {
-                    met[usize::from(b)] = true;
-                    if let Some(k) = arm {
-                        by_value[*k][usize::from(b)] += 1;
-                    }
-                }
-                None => {
-                    if let Some(k) = arm {
-                        missing[*k] += 1;
-                    }
-                }
-            }
-        }
-        let order: Vec<usize> = (0..2).filter(|&b| met[b]).collect();
-        let levels = order
-            .iter()
-            .map(|&b| if b == 1 { "true" } else { "false" }.to_string())
-            .collect();
-        let counts = by_value
-            .iter()
-            .map(|c| order.iter().map(|&b| c[b]).collect())
-            .collect();
+        // A boolean's values counted directly, as the texts a cast gives
+        // ("false", "true") would be: the cast made a text view per row,
+        // 14 % of Table 1's CPU on 10M rows (perf).
+        let flags = col.bool().map_err(pe)?.iter().map(|v| v.map(usize::from));
+        let (levels, counts, missing) =
+            count_levels(flags, &["false", "true"], arms.len(), arm_index);
         Ok(categorical(column, arms, levels, counts, missing, named))
     } else {
         let text = col.cast(&DataType::String).map_err(pe)?;
@@ -226,6 +177,43 @@ pub(crate) fn row(
             .collect();
         Ok(categorical(column, arms, levels, counts, missing, named))
     }
+}
+
+/// Each row's level (`Some(code)` into `texts`, `None` missing) counted
+/// per arm: the levels met in any row sorted by their text, each arm's
+/// counts in that order, and each arm's missing.
+fn count_levels(
+    codes: impl Iterator<Item = Option<usize>>,
+    texts: &[&str],
+    arms: usize,
+    arm_index: &[Option<usize>],
+) -> (Vec<String>, Vec<Vec<u64>>, Vec<u64>) {
+    let mut met = vec![false; texts.len()];
+    let mut by_code: Vec<Vec<u64>> = vec![vec![0; texts.len()]; arms];
+    let mut missing = vec![0u64; arms];
+    for (v, arm) in codes.zip(arm_index) {
+        match v {
+            Some(c) => {
+                met[c] = true;
+                if let Some(k) = arm {
+                    by_code[*k][c] += 1;
+                }
+            }
+            None => {
+                if let Some(k) = arm {
+                    missing[*k] += 1;
+                }
+            }
+        }
+    }
+    let mut order: Vec<usize> = (0..texts.len()).filter(|&c| met[c]).collect();
+    order.sort_by_key(|&c| texts[c]);
+    let levels = order.iter().map(|&c| texts[c].to_string()).collect();
+    let counts = by_code
+        .iter()
+        .map(|c| order.iter().map(|&j| c[j]).collect())
+        .collect();
+    (levels, counts, missing)
 }
 
 fn continuous(

@@ -29,26 +29,9 @@ pub fn push_fixed(out: &mut String, x: f64, p: usize) {
             if x.is_sign_negative() {
                 out.push('-');
             }
+            // Without the formatting machinery where the integer allows.
             if let Ok(q) = u64::try_from(q) {
-                // The usual case, without the formatting machinery: the
-                // integer part by itoa, the p (at most 9) decimals by hand.
-                let pow = 10u64.pow(p as u32);
-                let (int, mut frac) = (q / pow, q % pow);
-                out.push_str(itoa::Buffer::new().format(int));
-                if p > 0 {
-                    let mut digits = [b'0'; 9];
-                    for d in digits[..p].iter_mut().rev() {
-                        *d = b'0' + (frac % 10) as u8;
-                        frac /= 10;
-                    }
-                    out.push('.');
-                    let digits = &digits[..p];
-                    debug_assert!(digits.is_ascii());
-                    // SAFETY: ASCII digits (`b'0'` plus a number below
-                    // ten), so UTF-8. Checked, this was a cost of every
-                    // float cell of `cohort.csv` (csv_out.rs's dates).
-                    out.push_str(unsafe { std::str::from_utf8_unchecked(digits) });
-                }
+                push_scaled(out, q, p);
                 return;
             }
             let pow = 10u128.pow(p as u32);
@@ -94,7 +77,7 @@ fn scaled_by_float(x: f64, p: usize) -> Option<u64> {
     Some(whole as u64 + u64::from(fraction > 0.5))
 }
 
-/// Appends `q / 10^p` with `p` decimals (`q` below 2^50, `p` at most 9):
+/// Appends `q / 10^p` with `p` decimals (at most 9, as both paths give):
 /// the whole part by itoa, the decimals two at a time from a table (the
 /// division by `10^p` by a constant for the usual 6 decimals).
 #[inline]
