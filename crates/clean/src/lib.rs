@@ -108,7 +108,11 @@ impl Normalize {
     pub fn push(self, value: &str, out: &mut String) {
         match self {
             Normalize::Trim => out.push_str(value.trim()),
-            Normalize::Digits => out.extend(value.chars().filter(char::is_ascii_digit)),
+            // An ASCII digit is never part of a longer UTF-8 character:
+            // the bytes give the same digits as the characters.
+            Normalize::Digits => {
+                out.extend(value.bytes().filter(u8::is_ascii_digit).map(char::from))
+            }
             Normalize::AlnumUpper => out.extend(
                 value
                     .chars()
@@ -396,19 +400,26 @@ struct RowKeys {
 impl RowKeys {
     fn build(keys: &[&Column], normalize: Option<Normalize>) -> PolarsResult<RowKeys> {
         enum Part<'a> {
-            Text(&'a StringChunked),
+            Text(&'a <StringType as PolarsDataType>::Array),
             Other(&'a Column),
         }
-        // A category part by its level's text (the table keeps codes).
+        // A category part by its level's text (the table keeps codes); a
+        // text part read from its one array (through the chunked array, the
+        // chunk of every row is looked for).
         let keys: Vec<Column> = keys
             .iter()
             .map(|k| table::as_text(k))
             .collect::<PolarsResult<_>>()?;
+        let texts: Vec<Option<StringChunked>> = keys
+            .iter()
+            .map(|k| k.str().ok().map(|t| t.rechunk().into_owned()))
+            .collect();
         let parts: Vec<Part> = keys
             .iter()
-            .map(|k| match k.str() {
-                Ok(t) => Part::Text(t),
-                Err(_) => Part::Other(k),
+            .zip(&texts)
+            .map(|(k, t)| match t {
+                Some(t) => Part::Text(t.downcast_as_array()),
+                None => Part::Other(k),
             })
             .collect();
         let n = keys.first().map_or(0, |k| k.len());
@@ -416,6 +427,7 @@ impl RowKeys {
         let mut spans = Vec::with_capacity(n);
         let mut part = String::new();
         let mut shown = String::new();
+        let mut digits = itoa::Buffer::new();
         let push = |part: &mut String, v: &str| match normalize {
             Some(n) => n.push(v, part),
             None => part.push_str(v),
@@ -443,7 +455,8 @@ impl RowKeys {
                     whole = false;
                     break;
                 }
-                write!(text, "{}:", part.len()).expect("writing to a String");
+                text.push_str(digits.format(part.len()));
+                text.push(':');
                 text.push_str(&part);
             }
             if whole {
@@ -485,8 +498,9 @@ fn linked_duplicates(
         None => None,
     };
     let by = by.as_ref().map(|s| s.f64()).transpose()?;
-    let src = table::as_text(frame.column(SOURCE)?)?;
-    let src = src.str()?;
+    // Each row's source, read only for the rows of a linked group (not
+    // cast to text for every row).
+    let src = frame.column(SOURCE)?;
     let row = frame.column(SOURCE_ROW)?.i64()?;
 
     let row_keys = RowKeys::build(&keys, linkage.normalize)?;
@@ -510,7 +524,8 @@ fn linked_duplicates(
         }
     }
     let source_rank = |i: usize| {
-        let s = src.get(i).unwrap_or("");
+        let s = src.get(i).ok();
+        let s = s.as_ref().and_then(AnyValue::get_str).unwrap_or("");
         sources.iter().position(|n| n == s).unwrap_or(usize::MAX)
     };
     let mut out = Vec::new();
