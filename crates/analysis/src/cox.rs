@@ -549,8 +549,18 @@ pub(crate) fn time_varying(
     ties: TiesName,
     conf_level: f64,
 ) -> Result<CoxModel, String> {
-    let (mut start, mut stop, mut event, mut x) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut frame_row = Vec::new();
+    // Made at their full size: a row for each patient and a second for
+    // each exposed during follow-up.
+    let size = rows.len()
+        + rows
+            .iter()
+            .filter(|r| matches!(r.3, Some(s) if s > 0.0 && s < r.1))
+            .count();
+    let mut start = Vec::with_capacity(size);
+    let mut stop = Vec::with_capacity(size);
+    let mut event = Vec::with_capacity(size);
+    let mut x = Vec::with_capacity(size);
+    let mut frame_row = Vec::with_capacity(size);
     for &(i, t, e, exp) in rows {
         match exp {
             Some(s) if s <= 0.0 => {
@@ -579,11 +589,20 @@ pub(crate) fn time_varying(
     // A patient with an event at time 0 has an empty interval (0, 0]: R
     // drops it with a warning; no such row can carry information, so leave
     // it out here too.
-    let keep: Vec<usize> = (0..stop.len()).filter(|&i| stop[i] > start[i]).collect();
-    let pick = |v: &[f64]| keep.iter().map(|&i| v[i]).collect::<Vec<f64>>();
-    let (start, stop, x) = (pick(&start), pick(&stop), pick(&x));
-    let event: Vec<bool> = keep.iter().map(|&i| event[i]).collect();
-    let kept_rows: Vec<usize> = keep.iter().map(|&i| frame_row[i]).collect();
+    // (Nearly always none: the lists are then kept as they are.)
+    let (start, stop, x, event, kept_rows) = if stop.iter().zip(&start).all(|(b, a)| b > a) {
+        (start, stop, x, event, frame_row)
+    } else {
+        let keep: Vec<usize> = (0..stop.len()).filter(|&i| stop[i] > start[i]).collect();
+        let pick = |v: &[f64]| keep.iter().map(|&i| v[i]).collect::<Vec<f64>>();
+        (
+            pick(&start),
+            pick(&stop),
+            pick(&x),
+            keep.iter().map(|&i| event[i]).collect(),
+            keep.iter().map(|&i| frame_row[i]).collect(),
+        )
+    };
     let (cluster, weights) = cluster_of(sets, &kept_rows);
     fit(
         Model {
