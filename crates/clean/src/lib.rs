@@ -21,8 +21,9 @@
 //!   the comparison (`normalize = "digits"`: `123-456-789 01` and
 //!   `12345678901` are one patient); the stored values are not changed.
 //!
-//! Nothing else removes a row. Depends on cohortflow-core, polars, serde and
-//! foldhash (a fast, fixed-seed hash for the linkage keys).
+//! Nothing else removes a row. Depends on cohortflow-core, polars, serde,
+//! foldhash (a fast, fixed-seed hash for the linkage keys) and itoa (each
+//! key part's length, written without `fmt`).
 
 use cohortflow_core::expr;
 use cohortflow_core::ledger::{Outcome, StageAccount};

@@ -30,7 +30,8 @@
 //!
 //! May depend on polars, serde, chrono (dates of plausible ranges and
 //! their CSV text), sqlparser (the parser of polars' SQL, for lineage),
-//! rayon and itoa (the CSV of a table on every core) only; it knows nothing of TOML files,
+//! rayon and itoa (the CSV of a table on every core) and foldhash (the
+//! levels of a text factor in a model's design) only; it knows nothing of TOML files,
 //! sources or the pipeline, and no stage crate reaches around it.
 
 mod csv_out;
