@@ -828,4 +828,31 @@ mod tests {
             }
         }
     }
+
+    /// `keep = "first_source"` keeps the record of the source declared
+    /// first, wherever it is in the table, with the source column as a run
+    /// makes it (an `Enum` of the sources, read only for the linked rows):
+    /// here the later source's record comes first and has the lower line.
+    #[test]
+    fn linkage_keeps_the_first_declared_source_of_an_enum_source_column() {
+        let sources = vec!["a".to_string(), "b".to_string()];
+        let source = table::source_column(&[("b".into(), 2), ("a".into(), 2)]).unwrap();
+        let f = DataFrame::new(
+            4,
+            vec![
+                source,
+                Column::new(SOURCE_ROW.into(), [2i64, 3, 7, 8]),
+                Column::new(
+                    "national_id".into(),
+                    ["123-456-789 01", "222", "12345678901", "333"],
+                ),
+            ],
+        )
+        .unwrap();
+        let out = clean(&linkage(Some(Normalize::Digits)), &[], f, &sources).unwrap();
+        assert_eq!(out.rejects.len(), 1);
+        let r = &out.rejects[0];
+        assert_eq!((r.source.as_str(), r.source_row), ("b", 2));
+        assert!(r.values.ends_with("kept a row 7"), "{}", r.values);
+    }
 }
