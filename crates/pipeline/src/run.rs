@@ -531,10 +531,10 @@ fn compute<'p>(
 type Hashes = (HashMap<String, String>, HashMap<PathBuf, String>);
 
 /// Writes every output but those of the writer thread (the stage tables,
-/// cohort.csv and the matched tables) into the staging folder once
-/// `written` (the wait for that thread and for the inputs' hashes) returns,
-/// the manifest last. On an error the staging folder removes itself when
-/// it is dropped.
+/// cohort.csv and the matched tables) into the staging folder: the small
+/// ones while that thread still writes, the report's once `written` (the
+/// wait for that thread and for the inputs' hashes) returned, the manifest
+/// last. On an error the staging folder removes itself when it is dropped.
 #[allow(clippy::too_many_arguments)]
 fn write_outputs(
     loaded: &Loaded,
@@ -571,41 +571,50 @@ fn write_outputs(
     };
     let (hashes, input_hashes) = std::thread::scope(|scope| -> Result<Hashes, Error> {
         let report = scope.spawn(|| cohortflow_report::build(&report));
-        let (mut hashes, input_hashes) = written()?;
-        let mut write = |name: &str, bytes: &[u8]| -> Result<(), Error> {
-            let path = staging.join(name);
-            std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
-            hashes.insert(name.to_string(), sha256_hex(bytes));
-            Ok(())
-        };
+        // The small outputs are formatted, hashed and written while the
+        // writer still writes the cohort's CSV and the report's figures are
+        // drawn (km.csv alone is megabytes of numbers on a large cohort).
+        let mut small: Vec<(&str, Vec<u8>)> = Vec::new();
         if let Some(m) = &c.matched {
-            write(
+            small.push((
                 "balance.csv",
-                cohortflow_cohort::matching::balance_csv(&m.summary).as_bytes(),
-            )?;
+                cohortflow_cohort::matching::balance_csv(&m.summary).into_bytes(),
+            ));
         }
         // cif.csv only for a study with a competing-risks endpoint
         if !c.cif_curves.is_empty() {
-            write(
+            small.push((
                 "cif.csv",
-                cohortflow_analysis::cif_csv(&c.cif_curves).as_bytes(),
-            )?;
+                cohortflow_analysis::cif_csv(&c.cif_curves).into_bytes(),
+            ));
         }
-        write(
+        small.push((
             "rejects.csv",
-            rejects::to_csv(&c.rejects, options.rejects_values()).as_bytes(),
-        )?;
-        write(
+            rejects::to_csv(&c.rejects, options.rejects_values()).into_bytes(),
+        ));
+        small.push((
             "attrition.csv",
-            cohortflow_cohort::attrition_csv(&c.attrition).as_bytes(),
-        )?;
-        write("ledger.csv", c.ledger.to_csv().as_bytes())?;
-        write(
+            cohortflow_cohort::attrition_csv(&c.attrition).into_bytes(),
+        ));
+        small.push(("ledger.csv", c.ledger.to_csv().into_bytes()));
+        small.push((
             "km.csv",
-            cohortflow_analysis::km_csv(&c.analysis_curves).as_bytes(),
-        )?;
-        write("results.json", to_json(&c.results).as_bytes())?;
-        write("flow.svg", flow.as_bytes())?;
+            cohortflow_analysis::km_csv(&c.analysis_curves).into_bytes(),
+        ));
+        small.push(("results.json", to_json(&c.results).into_bytes()));
+        small.push(("flow.svg", flow.as_bytes().to_vec()));
+        let mut own = HashMap::new();
+        let mut write = |name: &str, bytes: &[u8]| -> Result<(), Error> {
+            let path = staging.join(name);
+            std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
+            own.insert(name.to_string(), sha256_hex(bytes));
+            Ok(())
+        };
+        for (name, bytes) in &small {
+            write(name, bytes)?;
+        }
+        drop(small);
+        let (mut hashes, input_hashes) = written()?;
         let report = report
             .join()
             .expect("building the report does not panic")
@@ -613,6 +622,7 @@ fn write_outputs(
         for (name, bytes) in &report {
             write(name, bytes)?;
         }
+        hashes.extend(own);
         Ok((hashes, input_hashes))
     })?;
     meter.end();

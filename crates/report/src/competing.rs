@@ -6,7 +6,7 @@
 
 use crate::doc::{Block, Cell, Row};
 use crate::fmt;
-use crate::plot::{Chart, Line, Rendered, counts_text, render, ticks as tick_times};
+use crate::plot::{Chart, Line, counts_text, ticks as tick_times};
 use cohortflow_analysis::{CifCurve, CompetingResult, EndpointResult};
 use cohortflow_core::time::TimeUnit;
 use cohortflow_stats::CumulativeIncidence;
@@ -261,7 +261,7 @@ fn band(fit: &CumulativeIncidence, state: usize) -> Vec<Vec<(f64, f64)>> {
 
 impl CifFigure<'_> {
     /// The figure as a [`Chart`], drawn like the Kaplan–Meier figures.
-    fn chart(&self) -> Chart {
+    pub(crate) fn chart(&self) -> Chart {
         let max_time = self
             .series
             .iter()
@@ -300,9 +300,11 @@ impl CifFigure<'_> {
     }
 }
 
-/// The figure as SVG, PNG and PDF.
-pub(crate) fn render_figure(fig: &CifFigure) -> Result<Rendered, String> {
-    render(&fig.chart())
+/// The figure as SVG, PNG and PDF (the report draws its charts together:
+/// `Figures` in lib.rs).
+#[cfg(test)]
+pub(crate) fn render_figure(fig: &CifFigure) -> Result<crate::plot::Rendered, String> {
+    crate::plot::render(&fig.chart())
 }
 
 #[cfg(test)]

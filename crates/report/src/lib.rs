@@ -27,7 +27,8 @@
 //! cohortflow-stats (their result types only), serde, plotters without
 //! default features (text with the embedded DejaVu Sans through `ab_glyph`;
 //! no system libraries) and plotters-backend, ab_glyph (glyph outlines for
-//! the PDF), pdf-writer, miniz_oxide and png (encoding). It receives plain
+//! the PDF), pdf-writer, miniz_oxide and png (encoding), and rayon (the
+//! figures drawn side by side). It receives plain
 //! data and returns file names and bytes, so the pipeline crate decides
 //! where files go. Everything it writes is deterministic: the same input
 //! gives the same bytes.
@@ -203,6 +204,7 @@ pub fn build(input: &Input) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
     blocks.push(table1::block(input.results));
 
     blocks.push(Block::Heading(2, "Survival".into()));
+    let mut figures = Figures::default();
     for k in 0..input.results.endpoints.len() {
         let ep = &input.results.endpoints[k];
         blocks.push(Block::Heading(3, format!("{} ({})", ep.label, ep.name)));
@@ -210,13 +212,7 @@ pub fn build(input: &Input) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
         for a in survival::analyses(input, k) {
             let fig = survival::figure(input, &a);
             let stem = survival::stem(&a);
-            let failed = |message| ReportError::Figure {
-                figure: stem.clone(),
-                message,
-            };
-            let plot::Rendered { svg, png, pdf } = plot::render_figure(&fig).map_err(failed)?;
-            files.push((format!("{stem}.png"), png));
-            files.push((format!("{stem}.pdf"), pdf));
+            figures.add(&stem, fig.chart(), &mut files, blocks.len());
             let names: Vec<String> = a
                 .groups
                 .iter()
@@ -240,9 +236,8 @@ pub fn build(input: &Input) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
                     },
                 ),
                 alt: format!("Kaplan–Meier plot: {}", fig.title),
-                svg: svg.clone(),
+                svg: String::new(),
             });
-            files.push((format!("{stem}.svg"), svg.into_bytes()));
         }
         if let Some(comp) = &ep.competing {
             blocks.extend(competing::blocks(
@@ -267,14 +262,7 @@ pub fn build(input: &Input) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
                 &x_label,
                 input.config.ci_bands,
             ) {
-                let failed = |message| ReportError::Figure {
-                    figure: stem.clone(),
-                    message,
-                };
-                let plot::Rendered { svg, png, pdf } =
-                    competing::render_figure(&fig).map_err(failed)?;
-                files.push((format!("{stem}.png"), png));
-                files.push((format!("{stem}.pdf"), pdf));
+                figures.add(&stem, fig.chart(), &mut files, blocks.len());
                 blocks.push(Block::Figure {
                     file: format!("{stem}.svg"),
                     caption: format!(
@@ -290,9 +278,8 @@ pub fn build(input: &Input) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
                         }
                     ),
                     alt: format!("Cumulative incidence plot: {}", fig.title),
-                    svg: svg.clone(),
+                    svg: String::new(),
                 });
-                files.push((format!("{stem}.svg"), svg.into_bytes()));
             }
         }
     }
@@ -301,13 +288,7 @@ pub fn build(input: &Input) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
         blocks.extend(emulation::blocks(e, input.results.conventions.conf_level));
         for ep in &e.endpoints {
             let (stem, fig) = emulation::figure(e, ep, input.curves, input.config.ci_bands);
-            let failed = |message| ReportError::Figure {
-                figure: stem.clone(),
-                message,
-            };
-            let plot::Rendered { svg, png, pdf } = plot::render_figure(&fig).map_err(failed)?;
-            files.push((format!("{stem}.png"), png));
-            files.push((format!("{stem}.pdf"), pdf));
+            figures.add(&stem, fig.chart(), &mut files, blocks.len());
             blocks.push(Block::Figure {
                 file: format!("{stem}.svg"),
                 caption: format!(
@@ -315,11 +296,14 @@ pub fn build(input: &Input) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
                     fig.title
                 ),
                 alt: format!("Kaplan–Meier plot: {}", fig.title),
-                svg: svg.clone(),
+                svg: String::new(),
             });
-            files.push((format!("{stem}.svg"), svg.into_bytes()));
         }
     }
+    // Every curve figure is drawn here, side by side, into the places kept
+    // for it above; a figure that cannot be drawn is reported as it was
+    // met, before any later part of the report.
+    figures.draw(&mut files, &mut blocks)?;
 
     if let Some(p) = &input.config.published {
         blocks.extend(published::block(input, p).map_err(ReportError::Published)?);
@@ -333,6 +317,79 @@ pub fn build(input: &Input) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
     files.push(("report.md".into(), doc::markdown(&doc).into_bytes()));
     files.push(("report.html".into(), doc::html(&doc).into_bytes()));
     Ok(files)
+}
+
+/// The curve figures of a report, drawn together once its blocks are laid
+/// out: on a large cohort each takes tens of milliseconds and draws on one
+/// core, so one after another they left the other idle at the end of a
+/// run. Each figure is the same bytes as drawn alone.
+#[derive(Default)]
+struct Figures {
+    pending: Vec<PendingFigure>,
+}
+
+/// A figure to draw and the places kept for it.
+struct PendingFigure {
+    stem: String,
+    chart: plot::Chart,
+    /// Its `.png` in the report's files; `.pdf` and `.svg` follow it.
+    file: usize,
+    /// Its `Block::Figure`, whose SVG is inlined in the HTML.
+    block: usize,
+}
+
+impl Figures {
+    /// Keeps the places of `stem`'s files (PNG, PDF, SVG, in that order)
+    /// at the end of `files`; `block` is the index its `Block::Figure` is
+    /// pushed at.
+    fn add(
+        &mut self,
+        stem: &str,
+        chart: plot::Chart,
+        files: &mut Vec<(String, Vec<u8>)>,
+        block: usize,
+    ) {
+        self.pending.push(PendingFigure {
+            stem: stem.to_string(),
+            chart,
+            file: files.len(),
+            block,
+        });
+        for ext in ["png", "pdf", "svg"] {
+            files.push((format!("{stem}.{ext}"), Vec::new()));
+        }
+    }
+
+    /// Draws every figure, on all cores, and puts each into its places;
+    /// the first figure (in the report's order) that cannot be drawn is
+    /// the error.
+    fn draw(
+        self,
+        files: &mut [(String, Vec<u8>)],
+        blocks: &mut [Block],
+    ) -> Result<(), ReportError> {
+        use rayon::prelude::*;
+        let drawn: Vec<Result<plot::Rendered, String>> = self
+            .pending
+            .par_iter()
+            .map(|p| plot::render(&p.chart))
+            .collect();
+        for (p, drawn) in self.pending.into_iter().zip(drawn) {
+            let plot::Rendered { svg, png, pdf } =
+                drawn.map_err(|message| ReportError::Figure {
+                    figure: p.stem,
+                    message,
+                })?;
+            files[p.file].1 = png;
+            files[p.file + 1].1 = pdf;
+            files[p.file + 2].1 = svg.clone().into_bytes();
+            match &mut blocks[p.block] {
+                Block::Figure { svg: inlined, .. } => *inlined = svg,
+                _ => unreachable!("a figure's block is a Block::Figure"),
+            }
+        }
+        Ok(())
+    }
 }
 
 fn conf_type(input: &Input) -> &'static str {
@@ -735,4 +792,103 @@ fn matching(
         alt: "Love plot of standardized mean differences before and after matching".into(),
     });
     Ok(plot)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Three different charts (titles, bands, curves cut at a time).
+    fn charts() -> Vec<plot::Chart> {
+        let (a, b) = plot::tests::curves();
+        (0..3)
+            .map(|k| {
+                let mut fig = plot::tests::figure(&a, &b);
+                fig.title = format!("Figure {k}");
+                fig.ci_bands = k != 1;
+                fig.x_max = (k == 2).then_some(40.0);
+                fig.chart()
+            })
+            .collect()
+    }
+
+    /// Drawn together on two threads, each figure's PNG, PDF and SVG file
+    /// and its inlined SVG are the bytes of that figure drawn alone, one
+    /// after another on one thread, and land in its places among other
+    /// files and blocks, which are left as they were.
+    #[test]
+    fn figures_drawn_together_are_those_drawn_alone_in_their_places() {
+        let alone: Vec<plot::Rendered> = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap()
+            .install(|| charts().iter().map(|c| plot::render(c).unwrap()).collect());
+        let mut files = vec![("table1.csv".to_string(), b"t".to_vec())];
+        let mut blocks = vec![Block::Para("before".into())];
+        let mut figures = Figures::default();
+        for (k, chart) in charts().into_iter().enumerate() {
+            figures.add(&format!("fig-{k}"), chart, &mut files, blocks.len());
+            blocks.push(Block::Figure {
+                file: format!("fig-{k}.svg"),
+                svg: String::new(),
+                caption: format!("caption {k}"),
+                alt: format!("alt {k}"),
+            });
+            files.push((format!("between-{k}.csv"), vec![k as u8]));
+            blocks.push(Block::Para(format!("after {k}")));
+        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap()
+            .install(|| figures.draw(&mut files, &mut blocks))
+            .unwrap();
+
+        let names: Vec<&str> = files.iter().map(|f| f.0.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "table1.csv",
+                "fig-0.png",
+                "fig-0.pdf",
+                "fig-0.svg",
+                "between-0.csv",
+                "fig-1.png",
+                "fig-1.pdf",
+                "fig-1.svg",
+                "between-1.csv",
+                "fig-2.png",
+                "fig-2.pdf",
+                "fig-2.svg",
+                "between-2.csv",
+            ]
+        );
+        let file = |name: &str| &files.iter().find(|f| f.0 == name).unwrap().1;
+        assert_eq!(file("table1.csv"), b"t");
+        for (k, one) in alone.iter().enumerate() {
+            assert_eq!(file(&format!("fig-{k}.png")), &one.png, "fig-{k}.png");
+            assert_eq!(file(&format!("fig-{k}.pdf")), &one.pdf, "fig-{k}.pdf");
+            assert_eq!(
+                file(&format!("fig-{k}.svg")),
+                one.svg.as_bytes(),
+                "fig-{k}.svg"
+            );
+            assert_eq!(file(&format!("between-{k}.csv")), &[k as u8]);
+            match &blocks[1 + 2 * k] {
+                Block::Figure { svg, file, .. } => {
+                    assert_eq!(file, &format!("fig-{k}.svg"));
+                    assert_eq!(svg, &one.svg, "block of fig-{k}");
+                }
+                _ => panic!("block {} is not a figure", 1 + 2 * k),
+            }
+            match &blocks[2 + 2 * k] {
+                Block::Para(p) => assert_eq!(p, &format!("after {k}")),
+                _ => panic!("block {} is not the paragraph after it", 2 + 2 * k),
+            }
+        }
+        // The three figures differ, so a figure in another's place fails.
+        assert_ne!(alone[0].png, alone[1].png);
+        assert_ne!(alone[1].svg, alone[2].svg);
+        assert_ne!(alone[0].pdf, alone[2].pdf);
+    }
 }

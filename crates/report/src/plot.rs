@@ -423,13 +423,13 @@ pub struct Rendered {
 /// Draws `fig` as SVG, PNG and PDF.
 pub(crate) fn render(fig: &(impl Draw + Sync)) -> Result<Rendered, String> {
     let (w, h) = fig.size();
-    // The bitmap (300 dpi, then deflated: the slowest of the three) is
-    // drawn on a thread of its own while the SVG and the PDF are drawn
-    // here; each is the same bytes as drawn alone. Each draws its paths
-    // and outlines without the points that change nothing (`Simplify`;
-    // the PDF backend does it itself).
-    std::thread::scope(|scope| {
-        let png = scope.spawn(|| {
+    // The bitmap (300 dpi, then deflated: the slowest of the three) and
+    // the SVG and PDF are drawn as two tasks on the thread pool, which
+    // takes the report's other figures too; each is the same bytes as
+    // drawn alone. Each draws its paths and outlines without the points
+    // that change nothing (`Simplify`; the PDF backend does it itself).
+    let (png, vector) = rayon::join(
+        || {
             let mut buf = vec![0u8; (w * h * 3) as usize];
             {
                 let root =
@@ -437,34 +437,39 @@ pub(crate) fn render(fig: &(impl Draw + Sync)) -> Result<Rendered, String> {
                 fig.draw(&root)?;
             }
             encode_png(&buf, w, h)
-        });
-        let mut svg = String::new();
-        {
-            let root = Simplify(SVGBackend::with_string(&mut svg, (w, h))).into_drawing_area();
-            fig.draw(&root)?;
-        }
-        // The print size in millimetres; the viewBox keeps the pixel grid.
-        let px = format!("<svg width=\"{w}\" height=\"{h}\" ");
-        let size_mm = format!(
-            "<svg width=\"{:.1}mm\" height=\"{:.1}mm\" ",
-            w as f64 / DPI * 25.4,
-            h as f64 / DPI * 25.4
-        );
-        if !svg.starts_with(&px) {
-            return Err("the SVG does not start with its size".into());
-        }
-        let mut svg = svg.replacen(&px, &size_mm, 1);
-        svg.push('\n');
+        },
+        || -> Result<(String, Vec<u8>), String> {
+            let mut svg = String::new();
+            {
+                let root = Simplify(SVGBackend::with_string(&mut svg, (w, h))).into_drawing_area();
+                fig.draw(&root)?;
+            }
+            // The print size in millimetres; the viewBox keeps the pixel grid.
+            let px = format!("<svg width=\"{w}\" height=\"{h}\" ");
+            let size_mm = format!(
+                "<svg width=\"{:.1}mm\" height=\"{:.1}mm\" ",
+                w as f64 / DPI * 25.4,
+                h as f64 / DPI * 25.4
+            );
+            if !svg.starts_with(&px) {
+                return Err("the SVG does not start with its size".into());
+            }
+            let mut svg = svg.replacen(&px, &size_mm, 1);
+            svg.push('\n');
 
-        let mut pdf = Vec::new();
-        {
-            let backend = crate::pdf::PdfBackend::new(&mut pdf, (w, h), DPI, FONT)
-                .map_err(|e| e.to_string())?;
-            fig.draw(&backend.into_drawing_area())?;
-        }
-        let png = png.join().expect("drawing the bitmap does not panic")?;
-        Ok(Rendered { svg, png, pdf })
-    })
+            let mut pdf = Vec::new();
+            {
+                let backend = crate::pdf::PdfBackend::new(&mut pdf, (w, h), DPI, FONT)
+                    .map_err(|e| e.to_string())?;
+                fig.draw(&backend.into_drawing_area())?;
+            }
+            Ok((svg, pdf))
+        },
+    );
+    // The vector drawings' error first, as when they were drawn first.
+    let (svg, pdf) = vector?;
+    let png = png?;
+    Ok(Rendered { svg, png, pdf })
 }
 
 /// An RGB buffer as PNG bytes, its resolution ([`DPI`]) stated.
@@ -661,11 +666,11 @@ fn band_polygons(km: &KaplanMeier) -> Vec<Vec<(f64, f64)>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use cohortflow_stats::{KmOptions, kaplan_meier};
 
-    fn curves() -> (KaplanMeier, KaplanMeier) {
+    pub(crate) fn curves() -> (KaplanMeier, KaplanMeier) {
         let t1 = [3.0, 7.5, 12.0, 12.0, 20.0, 31.0, 40.0, 55.0, 61.0, 80.0];
         let e1 = [
             true, false, true, true, false, true, false, true, false, false,
@@ -681,7 +686,7 @@ mod tests {
         )
     }
 
-    fn figure<'a>(a: &'a KaplanMeier, b: &'a KaplanMeier) -> Figure<'a> {
+    pub(crate) fn figure<'a>(a: &'a KaplanMeier, b: &'a KaplanMeier) -> Figure<'a> {
         Figure {
             title: "Общая выживаемость".into(),
             x_label: "Months since start of imatinib".into(),
