@@ -173,6 +173,39 @@ pub fn analyse(
     frame: &DataFrame,
     eligible: Option<&DataFrame>,
 ) -> Result<Analysis, AnalysisError> {
+    analyse_observed(cfg, arms, endpoints, arm_column, frame, eligible, &|| ())
+}
+
+/// The independent parts [`analyse_observed`] reports as done: each
+/// baseline row, each declared endpoint among `endpoints` (its comparison,
+/// Cox models and competing risks), and the time-varying model, the
+/// landmark and the emulation when declared.
+pub fn steps(cfg: &AnalysisConfig, endpoints: &[EndpointColumns]) -> u64 {
+    let selected = cfg
+        .endpoints
+        .get_ref()
+        .iter()
+        .filter(|n| endpoints.iter().any(|e| &e.name == *n))
+        .count();
+    let declared = [
+        cfg.time_varying.is_some(),
+        cfg.landmark.is_some(),
+        cfg.emulation.is_some(),
+    ];
+    (cfg.baseline.get_ref().len() + selected + declared.iter().filter(|d| **d).count()) as u64
+}
+
+/// [`analyse`], calling `step_done` as each of its [`steps`] ends (a run's
+/// progress bar), from whichever thread computed it.
+pub fn analyse_observed(
+    cfg: &AnalysisConfig,
+    arms: &[ArmInfo],
+    endpoints: &[EndpointColumns],
+    arm_column: &str,
+    frame: &DataFrame,
+    eligible: Option<&DataFrame>,
+    step_done: &(dyn Fn() + Sync),
+) -> Result<Analysis, AnalysisError> {
     let no_eligible;
     let eligible = match eligible {
         Some(e) => e,
@@ -225,7 +258,7 @@ pub fn analyse(
             .get_ref()
             .par_iter()
             .map(|c| {
-                baseline::row(
+                let row = baseline::row(
                     frame,
                     c,
                     arms,
@@ -233,7 +266,9 @@ pub fn analyse(
                     cfg.continuous_test,
                     cfg.tests.get(c).copied(),
                 )
-                .map_err(AnalysisError::Baseline)
+                .map_err(AnalysisError::Baseline);
+                step_done();
+                row
             })
             .collect()
     };
@@ -499,26 +534,47 @@ pub fn analyse(
         })
     };
 
+    // A declared part's end, for the progress (`steps`).
+    let ended = |declared: bool| {
+        if declared {
+            step_done();
+        }
+    };
     let ((baseline, endpoint_work), ((time_varying, landmark), emulation)) = rayon::join(
         || {
             rayon::join(baseline_rows, || {
                 selected
                     .par_iter()
-                    .map(one_endpoint)
+                    .map(|ep| {
+                        let work = one_endpoint(ep);
+                        step_done();
+                        work
+                    })
                     .collect::<Vec<Result<EndpointWork, AnalysisError>>>()
             })
         },
         || {
             rayon::join(
                 || {
-                    rayon::join(time_varying, || {
-                        let mut curves = Vec::new();
-                        landmark(&mut curves).map(|l| (l, curves))
-                    })
+                    rayon::join(
+                        || {
+                            let tv = time_varying();
+                            ended(cfg.time_varying.is_some());
+                            tv
+                        },
+                        || {
+                            let mut curves = Vec::new();
+                            let l = landmark(&mut curves).map(|l| (l, curves));
+                            ended(cfg.landmark.is_some());
+                            l
+                        },
+                    )
                 },
                 || {
                     let mut curves = Vec::new();
-                    emulation(&mut curves).map(|e| (e, curves))
+                    let e = emulation(&mut curves).map(|e| (e, curves));
+                    ended(cfg.emulation.is_some());
+                    e
                 },
             )
         },

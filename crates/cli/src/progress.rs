@@ -2,7 +2,11 @@
 //!
 //! A stage gets a bar only when it has run for a second: short stages and
 //! small studies show nothing but the log. Ingest counts the bytes of the
-//! exports; the other stages show their name and elapsed time. When
+//! exports as they are read (a CSV export a piece of 8 MiB at a time, a
+//! file of another format once it is read), the analysis its independent
+//! parts done (Table 1's rows, each endpoint's comparison and models, the
+//! time-varying model, the landmark, the emulation); the other stages show
+//! their name and elapsed time. When
 //! standard error is not a terminal nothing is drawn at all, and the log
 //! stays plain text. Log lines written while a bar is shown are printed
 //! above it ([`LogWriter`]), not through it.

@@ -15,7 +15,11 @@ use rayon::prelude::*;
 
 const SEPARATORS: [char; 4] = [',', ';', '\t', '|'];
 
-pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<(), IngestError> {
+pub(crate) fn read(
+    source: &Source,
+    conv: &mut Converter,
+    on_read: &(dyn Fn(u64) + Sync),
+) -> Result<(), IngestError> {
     let path = source.data_path();
     let file = std::fs::File::open(&path).map_err(|e| {
         conv.error(
@@ -23,7 +27,33 @@ pub(crate) fn read(source: &Source, conv: &mut Converter) -> Result<(), IngestEr
             "check `path` in the source file and the file's permissions",
         )
     })?;
-    read_stream(source, conv, file, None, BLOCK)
+    read_stream(
+        source,
+        conv,
+        Counted {
+            inner: file,
+            on_read,
+        },
+        None,
+        BLOCK,
+    )
+}
+
+/// A reader that tells `on_read` how many bytes each read returned: the
+/// export's bytes read so far, for a run's progress.
+struct Counted<'a, R> {
+    inner: R,
+    on_read: &'a (dyn Fn(u64) + Sync),
+}
+
+impl<R: std::io::Read> std::io::Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n > 0 {
+            (self.on_read)(n as u64);
+        }
+        Ok(n)
+    }
 }
 
 /// The bytes of the export read and decoded at a time (`decode::Stream`):
@@ -51,9 +81,14 @@ pub(crate) fn read_bytes(
     conv: &mut Converter,
     raw: &[u8],
     chunk: Option<usize>,
+    on_read: &(dyn Fn(u64) + Sync),
 ) -> Result<(), IngestError> {
     let block = chunk.map_or(BLOCK, |c| c.max(1).saturating_mul(8));
-    read_stream(source, conv, raw, chunk, block)
+    let reader = Counted {
+        inner: raw,
+        on_read,
+    };
+    read_stream(source, conv, reader, chunk, block)
 }
 
 /// Reads the export from `reader`, decoded piece by piece (`decode::Stream`,

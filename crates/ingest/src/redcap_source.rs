@@ -80,7 +80,7 @@ fn ingest_with(
     check_export(source, &fields, raw)?;
     let rewritten = with_dictionary(source, schema, &fields)?;
     let mut conv = Converter::new(&rewritten, schema, show_values);
-    crate::csv_source::read_bytes(&rewritten, &mut conv, raw, None)?;
+    crate::csv_source::read_bytes(&rewritten, &mut conv, raw, None, &|_| ())?;
     Ok(conv.finish())
 }
 

@@ -288,15 +288,24 @@ fn compute<'p>(
         .sources
         .par_iter()
         .map(|source| {
-            let read = cohortflow_ingest::read_with(
+            // A CSV export's bytes as they are read; the rest of the file
+            // (all of it for the other formats) once it is read.
+            let counted = std::sync::atomic::AtomicU64::new(0);
+            let on_read = |n: u64| {
+                counted.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                progress.advance(n);
+            };
+            let read = cohortflow_ingest::read_observed(
                 source,
                 &loaded.schema,
                 cohortflow_ingest::IngestOptions {
                     show_values: options.show_values,
                 },
+                &on_read,
             )
             .map_err(Box::new);
-            progress.advance(size(source));
+            let counted = counted.load(std::sync::atomic::Ordering::Relaxed);
+            progress.advance(size(source).saturating_sub(counted));
             read
         })
         .collect();
@@ -427,7 +436,6 @@ fn compute<'p>(
         return Err(Error::Ledger(imbalances));
     }
 
-    meter.start("analysis");
     let arms: Vec<ArmInfo> = loaded
         .file
         .cohort
@@ -458,13 +466,19 @@ fn compute<'p>(
                 }),
         })
         .collect();
-    let analysis = cohortflow_analysis::analyse(
+    // The analysis's progress: its independent parts done (Table 1's
+    // rows, each endpoint, the time-varying model, the landmark, the
+    // emulation).
+    let steps = cohortflow_analysis::steps(&loaded.file.analysis, &endpoint_columns);
+    meter.start_with("analysis", Some(steps), Unit::Steps);
+    let analysis = cohortflow_analysis::analyse_observed(
         &loaded.file.analysis,
         &arms,
         &endpoint_columns,
         cohortflow_cohort::ARM,
         analysed,
         selected.eligible.as_ref(),
+        &|| progress.advance(1),
     )
     .map_err(|e| Error::Analysis(Box::new(e)))?;
     drop(selected.eligible.take());

@@ -458,3 +458,55 @@ fn sources_assembled_together_are_their_frames_one_after_another() {
     assert_eq!(empty.schema(), schema.empty_frame(&[]).schema());
     assert_eq!(empty.height(), 0);
 }
+
+/// A CSV export's bytes are told as they are read, piece by piece (a run's
+/// progress bar): every byte once, a file of many pieces in many reports
+/// (each a read of at most a piece or 64 KiB, the least the reader asks
+/// for), and the rows are those read without being watched.
+#[test]
+fn the_bytes_read_are_told_piece_by_piece() {
+    use cohortflow_ingest::{read_bytes_chunked, read_bytes_observed};
+    use std::sync::Mutex;
+    let schema = mgist_schema();
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(repo().join("pipelines/sources/center_a.toml")).unwrap();
+    let source = source_file(dir.path(), &text);
+    // The fixture's records 100 times (a patient's later copies are
+    // rejected as duplicates: rows all the same).
+    let fixture = std::fs::read(repo().join("fixtures/mgist/center_a.csv")).unwrap();
+    let end = fixture.iter().position(|&b| b == b'\n').unwrap() + 1;
+    let (header, records) = fixture.split_at(end);
+    let data = [header, &records.repeat(100)].concat();
+    for chunk in [Some(1_000), Some(20_000), None] {
+        let told = Mutex::new(Vec::new());
+        let watched = read_bytes_observed(&source, &schema, &data, chunk, &|n| {
+            told.lock().unwrap().push(n)
+        })
+        .unwrap();
+        let told = told.into_inner().unwrap();
+        assert_eq!(
+            told.iter().sum::<u64>(),
+            data.len() as u64,
+            "chunks of {chunk:?}: every byte once"
+        );
+        let most = chunk.map_or(u64::MAX, |c| (8 * c as u64).max(1 << 16));
+        assert!(
+            told.iter().all(|&n| n > 0 && n <= most),
+            "chunks of {chunk:?}: {told:?}"
+        );
+        if chunk.is_some() {
+            assert!(
+                told.len() as u64 >= data.len() as u64 / most,
+                "chunks of {chunk:?}: {} reports for {} bytes",
+                told.len(),
+                data.len()
+            );
+        }
+        let unwatched = read_bytes_chunked(&source, &schema, &data, chunk).unwrap();
+        same(
+            &watched.into_ingested(&schema),
+            &unwatched.into_ingested(&schema),
+            &format!("chunks of {chunk:?}"),
+        );
+    }
+}
