@@ -27,33 +27,7 @@ pub(crate) fn read(
             "check `path` in the source file and the file's permissions",
         )
     })?;
-    read_stream(
-        source,
-        conv,
-        Counted {
-            inner: file,
-            on_read,
-        },
-        None,
-        BLOCK,
-    )
-}
-
-/// A reader that tells `on_read` how many bytes each read returned: the
-/// export's bytes read so far, for a run's progress.
-struct Counted<'a, R> {
-    inner: R,
-    on_read: &'a (dyn Fn(u64) + Sync),
-}
-
-impl<R: std::io::Read> std::io::Read for Counted<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if n > 0 {
-            (self.on_read)(n as u64);
-        }
-        Ok(n)
-    }
+    read_stream(source, conv, file, None, BLOCK, on_read)
 }
 
 /// The bytes of the export read and decoded at a time (`decode::Stream`):
@@ -84,11 +58,7 @@ pub(crate) fn read_bytes(
     on_read: &(dyn Fn(u64) + Sync),
 ) -> Result<(), IngestError> {
     let block = chunk.map_or(BLOCK, |c| c.max(1).saturating_mul(8));
-    let reader = Counted {
-        inner: raw,
-        on_read,
-    };
-    read_stream(source, conv, reader, chunk, block)
+    read_stream(source, conv, raw, chunk, block, on_read)
 }
 
 /// Reads the export from `reader`, decoded piece by piece (`decode::Stream`,
@@ -116,6 +86,7 @@ fn read_stream<R: std::io::Read + Send>(
     reader: R,
     chunk: Option<usize>,
     block: usize,
+    on_read: &(dyn Fn(u64) + Sync),
 ) -> Result<(), IngestError> {
     let cfg = &source.config;
     let dialect = &cfg.csv;
@@ -132,22 +103,35 @@ fn read_stream<R: std::io::Read + Send>(
     let mut held = String::new();
     let mut read_lines = 0u64;
     let mut at_end = false;
+    // The bytes of the file read so far are told to `on_read` as each
+    // piece is taken (counted by the stream, not by a wrapper around the
+    // reader: a file reads into spare capacity without zeroing it first,
+    // a wrapper's reads would not).
+    let mut told = 0u64;
     let mut take =
-        |piece: Option<Piece>, text: &str, held: &mut String, at_end: &mut bool| match piece {
-            Some(p) => {
-                read_lines += p.lines;
-                *at_end = p.last;
-                // Exactly: a doubled buffer would be held to the end.
-                held.reserve_exact(text.len());
-                held.push_str(text);
+        |piece: Option<Piece>, stream: &Stream<R>, held: &mut String, at_end: &mut bool| {
+            let bytes_read = stream.bytes_read();
+            if bytes_read > told {
+                on_read(bytes_read - told);
+                told = bytes_read;
             }
-            None => *at_end = true,
+            match piece {
+                Some(p) => {
+                    read_lines += p.lines;
+                    *at_end = p.last;
+                    // Exactly: a doubled buffer would be held to the end.
+                    let text = stream.text();
+                    held.reserve_exact(text.len());
+                    held.push_str(text);
+                }
+                None => *at_end = true,
+            }
         };
     // The first pieces: up to the header and the end of a record after it.
     let skip = dialect.header_row.saturating_sub(1);
     while !at_end && !header_held(held.as_bytes(), skip, separator, quote) {
         let piece = stream.next_piece().map_err(|e| decode_error(conv, e))?;
-        take(piece, stream.text(), &mut held, &mut at_end);
+        take(piece, &stream, &mut held, &mut at_end);
     }
     let encoding = stream.encoding();
     let text = held.as_bytes();
@@ -256,7 +240,7 @@ fn read_stream<R: std::io::Read + Send>(
             let want = (2 * held.len()).max(held.len() + 1);
             while !at_end && held.len() < want {
                 let piece = stream.next_piece().map_err(|e| decode_error(conv, e))?;
-                take(piece, stream.text(), &mut held, &mut at_end);
+                take(piece, &stream, &mut held, &mut at_end);
             }
             continue;
         }
@@ -278,7 +262,7 @@ fn read_stream<R: std::io::Read + Send>(
         held.drain(..from + cut.end);
         from = 0;
         let piece = next.map_err(|e| decode_error(conv, e))?;
-        take(piece, stream.text(), &mut held, &mut at_end);
+        take(piece, &stream, &mut held, &mut at_end);
     }
     let account = LineAccount {
         read: read_lines,

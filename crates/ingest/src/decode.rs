@@ -89,6 +89,8 @@ pub(crate) struct Stream<R> {
     /// the bytes', is kept from piece to piece: pages mapped once, not
     /// mapped and zeroed again for every piece.
     text: String,
+    /// Bytes read from the reader so far (a run's progress).
+    read: u64,
 }
 
 /// Bytes read before the encoding is resolved: [`utf16_pattern`]'s sample.
@@ -108,7 +110,14 @@ impl<R: std::io::Read> Stream<R> {
             done: false,
             lines: 0,
             text: String::new(),
+            read: 0,
         }
+    }
+
+    /// Bytes read from the reader so far: a piece's and those read ahead
+    /// of it.
+    pub(crate) fn bytes_read(&self) -> u64 {
+        self.read
     }
 
     /// The text of the piece [`Stream::next_piece`] gave last.
@@ -141,6 +150,7 @@ impl<R: std::io::Read> Stream<R> {
                         .to_string(),
                 )
             })?;
+        self.read += got as u64;
         if got < n {
             self.eof = true;
         }
