@@ -279,6 +279,7 @@ fn execute(cli: &Cli) -> Result<(), Error> {
             let options = cohortflow_pipeline::RunOptions {
                 show_values: *show_values,
                 stage_tables: *stages,
+                ..Default::default()
             };
             let summary = match progress::TerminalProgress::new() {
                 Some(bar) => cohortflow_pipeline::run_observed(&loaded, &out, options, &bar),

@@ -18,6 +18,7 @@ const SEPARATORS: [char; 4] = [',', ';', '\t', '|'];
 pub(crate) fn read(
     source: &Source,
     conv: &mut Converter,
+    chunk: Option<usize>,
     on_read: &(dyn Fn(u64) + Sync),
 ) -> Result<(), IngestError> {
     let path = source.data_path();
@@ -27,7 +28,13 @@ pub(crate) fn read(
             "check `path` in the source file and the file's permissions",
         )
     })?;
-    read_stream(source, conv, file, None, BLOCK, on_read)
+    read_stream(source, conv, file, chunk, block(chunk), on_read)
+}
+
+/// The piece read from the file at a time: [`BLOCK`], or eight chunks when
+/// a test forces the chunks' size.
+fn block(chunk: Option<usize>) -> usize {
+    chunk.map_or(BLOCK, |c| c.max(1).saturating_mul(8))
 }
 
 /// The bytes of the export read and decoded at a time (`decode::Stream`):
@@ -57,8 +64,7 @@ pub(crate) fn read_bytes(
     chunk: Option<usize>,
     on_read: &(dyn Fn(u64) + Sync),
 ) -> Result<(), IngestError> {
-    let block = chunk.map_or(BLOCK, |c| c.max(1).saturating_mul(8));
-    read_stream(source, conv, raw, chunk, block, on_read)
+    read_stream(source, conv, raw, chunk, block(chunk), on_read)
 }
 
 /// Reads the export from `reader`, decoded piece by piece (`decode::Stream`,

@@ -99,6 +99,13 @@ pub struct RunOptions {
     /// `--stages`: which stage tables to write; `None` = the pipeline's
     /// `stage_tables` (default all).
     pub stage_tables: Option<StageTables>,
+    /// A CSV export's records read in chunks of about this many bytes (and
+    /// the file in pieces of eight chunks) instead of a real run's sizes:
+    /// the oracle's small damaged exports are then cut across chunks and
+    /// pieces as a registry's are (`cohortflow_ingest::IngestOptions`).
+    /// For tests; not part of the stable API.
+    #[doc(hidden)]
+    pub ingest_chunk_bytes: Option<usize>,
 }
 
 impl RunOptions {
@@ -300,6 +307,7 @@ fn compute<'p>(
                 &loaded.schema,
                 cohortflow_ingest::IngestOptions {
                     show_values: options.show_values,
+                    chunk_bytes: options.ingest_chunk_bytes,
                 },
                 &on_read,
             )

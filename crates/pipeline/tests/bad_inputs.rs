@@ -38,6 +38,12 @@
 //!   column and fix, never a value;
 //! - a CSV source's line account balances (lines read = before the header +
 //!   header + records + blank).
+//!
+//! Every case runs twice: as a real run reads its CSV exports (one chunk and
+//! one piece, the files being small), and in chunks of 1 to 200 bytes with
+//! pieces of eight chunks (`CHUNKS`, a size per case), so that each
+//! expectation also holds where a record, a quoted line break, a CRLF or a
+//! character's bytes fall across the boundaries of a registry-size read.
 
 use cohortflow_core::ledger::Outcome;
 use cohortflow_pipeline::{RunOptions, RunSummary, load, run_with};
@@ -213,8 +219,11 @@ fn partial_folders(dir: &Path, found: &mut Vec<PathBuf>) {
     }
 }
 
-/// Runs one case; returns what is wrong with it.
-fn check_case(case: &Path) -> Vec<String> {
+/// Runs `case` and lists what is wrong: its CSV exports read in a real
+/// run's chunks and pieces (`chunk` = `None`) or in chunks of `chunk` bytes
+/// and pieces of eight chunks (a registry-size export's boundaries, on the
+/// corpus's small files).
+fn check_case(case: &Path, chunk: Option<usize>) -> Vec<String> {
     let mut wrong = Vec::new();
     let expected = match std::fs::read_to_string(case.join("expected.txt"))
         .map_err(|e| e.to_string())
@@ -267,6 +276,7 @@ fn check_case(case: &Path) -> Vec<String> {
             }
             let options = RunOptions {
                 show_values: expected.show_values,
+                ingest_chunk_bytes: chunk,
                 ..RunOptions::default()
             };
             run_with(&loaded, &out, options)
@@ -536,6 +546,11 @@ fn cases() -> Vec<PathBuf> {
     cases
 }
 
+/// The chunk sizes the corpus is also read in, one per case in turn: a
+/// record, a quoted line break, a CRLF, a BOM or a character's bytes cut
+/// anywhere.
+const CHUNKS: [usize; 6] = [1, 3, 7, 16, 61, 200];
+
 #[test]
 fn every_bad_input_gives_its_expected_error_or_reject() {
     let cases = cases();
@@ -548,13 +563,24 @@ fn every_bad_input_gives_its_expected_error_or_reject() {
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(case) = cases.get(i) else { break };
-                    let wrong = check_case(case);
-                    if !wrong.is_empty() {
-                        let name = case.file_name().unwrap().to_string_lossy().to_string();
-                        failures
-                            .lock()
-                            .unwrap()
-                            .push(format!("case {name}:\n  {}", wrong.join("\n  ")));
+                    let name = case.file_name().unwrap().to_string_lossy().to_string();
+                    // Each case twice: as a real run reads it, and in tiny
+                    // chunks (a different size for each case).
+                    let chunk = CHUNKS[i % CHUNKS.len()];
+                    for (chunk, how) in [
+                        (None, String::new()),
+                        (
+                            Some(chunk),
+                            format!(" (CSV read in chunks of {chunk} byte(s))"),
+                        ),
+                    ] {
+                        let wrong = check_case(case, chunk);
+                        if !wrong.is_empty() {
+                            failures
+                                .lock()
+                                .unwrap()
+                                .push(format!("case {name}{how}:\n  {}", wrong.join("\n  ")));
+                        }
                     }
                 }
             });
@@ -575,6 +601,6 @@ fn every_bad_input_gives_its_expected_error_or_reject() {
 /// by what the case shows.
 #[test]
 fn the_base_study_runs_without_rejects() {
-    let wrong = check_case(&corpus().join("_base"));
+    let wrong = check_case(&corpus().join("_base"), None);
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }

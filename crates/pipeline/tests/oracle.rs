@@ -10,6 +10,8 @@
 //! - `ORACLE_SEED=S`: the first case's seed (default 1); set alone it runs
 //!   just that case and keeps its folder (the path is printed).
 //! - `ORACLE_THREADS=N`: worker threads (default 2).
+//! - `ORACLE_CHUNK=N`: read every CSV in chunks of N bytes (0: a real run's
+//!   sizes); by default each case draws its own (`chunk_for`).
 //! - `ORACLE_SHOW=N`: failing cases shown in full (default 12).
 //! - `ORACLE_PROGRESS=N`: a progress line every N cases; `ORACLE_REPORT=FILE`:
 //!   the summary also written to FILE.
@@ -394,10 +396,42 @@ struct Result1 {
     features: Vec<String>,
 }
 
+/// How the case's CSV exports are read: in a real run's chunks and pieces
+/// (1 MiB and 8 MiB and up, so one of each for files this small), or in
+/// chunks of 1 byte to 4 KiB and pieces of eight chunks, so that records,
+/// quoted line breaks, line ends, byte-order marks and the bytes of one
+/// character fall across chunks and pieces as they do in a registry's
+/// export, and the file is read in many waves. Drawn from a stream of its
+/// own, so that a seed writes the same files as before the draw was added.
+/// `ORACLE_CHUNK=N` reads every case in chunks of N bytes (0: a real run's).
+fn chunk_for(seed: u64) -> Option<usize> {
+    if let Some(n) = env_u64("ORACLE_CHUNK") {
+        return (n > 0).then_some(n as usize);
+    }
+    let mut rng = Rng::new(seed ^ 0x6368_756e_6b73);
+    match rng.below(4) {
+        0 => None,
+        1 => Some(rng.range(1, 16) as usize),
+        2 => Some(rng.range(17, 256) as usize),
+        _ => Some(rng.range(257, 4096) as usize),
+    }
+}
+
+/// The feature a case's reading adds to the summary.
+fn chunk_class(chunk: Option<usize>) -> &'static str {
+    match chunk {
+        None => "chunks: a real run's",
+        Some(1..=16) => "chunks: 1-16 bytes",
+        Some(17..=256) => "chunks: 17-256 bytes",
+        Some(_) => "chunks: 257-4096 bytes",
+    }
+}
+
 fn run_case(seed: u64, keep: bool) -> Result1 {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_path_buf();
     let case = build(seed, &dir);
+    let chunk = chunk_for(seed);
     let out = dir.join("runs/oracle");
     let logs = Logs::default();
     let sink = logs.clone();
@@ -423,7 +457,11 @@ fn run_case(seed: u64, keep: bool) -> Result1 {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let loaded =
                 cohortflow_pipeline::load(&dir.join("oracle.toml")).map_err(|e| e.to_string())?;
-            cohortflow_pipeline::run(&loaded, &out).map_err(|e| e.to_string())
+            let options = cohortflow_pipeline::RunOptions {
+                ingest_chunk_bytes: chunk,
+                ..Default::default()
+            };
+            cohortflow_pipeline::run_with(&loaded, &out, options).map_err(|e| e.to_string())
         }))
     });
     let logs = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
@@ -496,13 +534,21 @@ fn run_case(seed: u64, keep: bool) -> Result1 {
     if case.sources.len() > 1 {
         features.push("two sources".into());
     }
+    features.push(chunk_class(chunk).into());
     features.sort();
     features.dedup();
     Result1 {
         features,
         seed,
         kinds: case.damages.iter().map(|d| d.kind).collect(),
-        description: case.describe(),
+        description: format!(
+            "{}  CSV read {}\n",
+            case.describe(),
+            match chunk {
+                None => "in a real run's chunks and pieces".to_string(),
+                Some(c) => format!("in chunks of {c} bytes, pieces of {} bytes", 8 * c),
+            }
+        ),
         outcome,
         wrong,
         tally,

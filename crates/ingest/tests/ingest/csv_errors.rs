@@ -182,7 +182,10 @@ fn unknown_code_names_file_line_column_codes_and_fix_but_no_value() {
     let shown = cohortflow_ingest::ingest_with(
         &src,
         &schema(),
-        cohortflow_ingest::IngestOptions { show_values: true },
+        cohortflow_ingest::IngestOptions {
+            show_values: true,
+            ..Default::default()
+        },
     )
     .unwrap_err()
     .to_string();

@@ -447,7 +447,10 @@ fn a_bad_value_is_rejected_with_its_position_as_line() {
     let e = err(ingest_with(
         &src,
         &schema(),
-        IngestOptions { show_values: true },
+        IngestOptions {
+            show_values: true,
+            ..Default::default()
+        },
     ));
     assert_eq!(e.value.as_deref(), Some("X"));
 }
