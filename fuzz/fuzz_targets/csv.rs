@@ -5,10 +5,13 @@
 //! separator (bits 0-1: `,` `;` tab `|`), decimal comma (bit 2),
 //! windows-1251 (bit 3), on_error = "reject" (bit 4), header_row 2 (bit 5),
 //! unmapped_columns = "error" (bit 6) and `'` as quote (bit 7).
+//!
+//! The file is also read in chunks of `1 + len % 97` bytes: the table,
+//! rejects, line account or error must be those of the one-piece read.
 #![no_main]
 
 use cohortflow_fuzz::*;
-use cohortflow_ingest::{Encoding, OnError, Unmapped, ingest_bytes};
+use cohortflow_ingest::{Encoding, OnError, Unmapped, ingest_bytes, ingest_bytes_chunked};
 use libfuzzer_sys::fuzz_target;
 use std::sync::LazyLock;
 
@@ -42,7 +45,25 @@ fuzz_target!(|data: &[u8]| {
         Unmapped::Ignore
     };
     c.csv.quote = if d & 128 != 0 { '\'' } else { '"' };
-    if let Ok(ing) = ingest_bytes(&source, &SCHEMA, file) {
-        check_ingested(&ing, &SCHEMA, None);
+    let whole = ingest_bytes(&source, &SCHEMA, file);
+    if let Ok(ing) = &whole {
+        check_ingested(ing, &SCHEMA, None);
+    }
+    // The same file cut into chunks of 1 to 97 bytes (pieces of eight
+    // chunks), as a registry-size export is cut at 1 MiB and 8 MiB: the
+    // same rows, rejects, line account or error, whatever the cuts.
+    let chunk = 1 + file.len() % 97;
+    let chunked = ingest_bytes_chunked(&source, &SCHEMA, file, Some(chunk));
+    match (&whole, &chunked) {
+        (Ok(a), Ok(b)) => {
+            assert!(
+                a.frame.equals_missing(&b.frame) && a.frame.schema() == b.frame.schema(),
+                "chunks of {chunk} bytes: another table"
+            );
+            assert_eq!(a.rejects, b.rejects, "chunks of {chunk} bytes: rejects");
+            assert_eq!(a.account, b.account, "chunks of {chunk} bytes: account");
+        }
+        (Err(a), Err(b)) => assert_eq!(a, b, "chunks of {chunk} bytes: another error"),
+        _ => panic!("chunks of {chunk} bytes: read in one piece and in chunks differ"),
     }
 });
