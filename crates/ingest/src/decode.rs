@@ -91,6 +91,9 @@ pub(crate) struct Stream<R> {
     text: String,
     /// Bytes read from the reader so far (a run's progress).
     read: u64,
+    /// An invalid byte's error, held back while the lines before the
+    /// byte's line are given as a piece (see [`Stream::next_piece`]).
+    pending: Option<DecodeError>,
 }
 
 /// Bytes read before the encoding is resolved: [`utf16_pattern`]'s sample.
@@ -111,6 +114,7 @@ impl<R: std::io::Read> Stream<R> {
             lines: 0,
             text: String::new(),
             read: 0,
+            pending: None,
         }
     }
 
@@ -158,7 +162,20 @@ impl<R: std::io::Read> Stream<R> {
     }
 
     /// The next piece; `None` after the last.
+    ///
+    /// An invalid byte is an error once the lines before its line have
+    /// been given: a piece holding it ends before that line, and the next
+    /// call returns the error. So the text a reader sees before the error
+    /// is the same whatever the size of the pieces (everything up to the
+    /// last `\n` before the byte), and a problem it finds in that text (a
+    /// header that does not match, a record that stops the run) is reported
+    /// before the byte, as one pass in file order would, on a 10 KB file
+    /// and on a registry's alike. (UTF-16 is one piece: its error comes at
+    /// once.)
     pub(crate) fn next_piece(&mut self) -> Result<Option<Piece>, DecodeError> {
+        if let Some(e) = self.pending.take() {
+            return Err(e);
+        }
         if self.done {
             return Ok(None);
         }
@@ -196,19 +213,48 @@ impl<R: std::io::Read> Stream<R> {
                 None => self.fill(self.block)?,
             }
         };
-        let bytes = &self.tail[..cut];
-        // The file may end right after this piece without the reader having
-        // said so yet: the next piece is then empty and the last.
-        let last = self.eof && cut == self.tail.len();
+        let mut cut = cut;
         let mut text = std::mem::take(&mut self.text);
         text.clear();
-        let glued = if encoding == Encoding::Utf8 && is_utf8(bytes) {
+        let glued = if encoding == Encoding::Utf8 && is_utf8(&self.tail[..cut]) {
             // SAFETY: `is_utf8` checked every byte.
-            text.push_str(unsafe { std::str::from_utf8_unchecked(bytes) });
+            text.push_str(unsafe { std::str::from_utf8_unchecked(&self.tail[..cut]) });
             false
         } else {
-            decode_body_into(bytes, encoding, &self.toml, self.lines, &mut text)?
+            match decode_body_into(
+                &self.tail[..cut],
+                encoding,
+                &self.toml,
+                self.lines,
+                &mut text,
+            ) {
+                Ok(glued) => glued,
+                Err(e) => {
+                    // The lines before the invalid byte's line first.
+                    let before = if utf16 {
+                        0
+                    } else {
+                        let bad = first_malformed(&self.tail[..cut], encoding);
+                        memchr::memrchr(b'\n', &self.tail[..bad]).map_or(0, |i| i + 1)
+                    };
+                    if before == 0 {
+                        return Err(e);
+                    }
+                    cut = before;
+                    self.pending = Some(e);
+                    decode_body_into(
+                        &self.tail[..cut],
+                        encoding,
+                        &self.toml,
+                        self.lines,
+                        &mut text,
+                    )?
+                }
+            }
         };
+        // The file may end right after this piece without the reader having
+        // said so yet: the next piece is then empty and the last.
+        let last = self.pending.is_none() && self.eof && cut == self.tail.len();
         let lines = finish_in(&mut text, glued);
         self.text = text;
         self.tail.drain(..cut);
@@ -450,6 +496,24 @@ fn utf16_pattern(raw: &[u8]) -> Option<Encoding> {
         Some(Encoding::Utf16Be)
     } else {
         None
+    }
+}
+
+/// Where the first byte `bytes` cannot be decoded from (`bytes.len()`
+/// when every byte can), for a file that is not UTF-16: the place of the
+/// error [`decode_body`] names.
+fn first_malformed(bytes: &[u8], encoding: Encoding) -> usize {
+    if encoding == Encoding::Utf8 {
+        return std::str::from_utf8(bytes).map_or_else(|e| e.valid_up_to(), |_| bytes.len());
+    }
+    let mut decoder = codec(encoding).0.new_decoder_without_bom_handling();
+    let mut out = String::with_capacity(bytes.len().saturating_mul(3) + 16);
+    let (result, read) = decoder.decode_to_string_without_replacement(bytes, &mut out, true);
+    match result {
+        encoding_rs::DecoderResult::Malformed(bad, after) => {
+            (read - usize::from(after)).saturating_sub(usize::from(bad))
+        }
+        _ => bytes.len(),
     }
 }
 
@@ -702,7 +766,8 @@ mod tests {
     /// lone CR, CRLF and CR split across any cut), ASCII, Cyrillic and a
     /// glued UTF-8 mark, in UTF-8 (with and without a mark), windows-1251
     /// and UTF-16, read in blocks of 1 byte to the whole file; a file with
-    /// an invalid byte fails naming the line one pass names.
+    /// an invalid byte fails naming the line one pass names, after the same
+    /// text (the lines before the byte's line) in every block size.
     #[test]
     fn a_file_read_in_pieces_is_the_file_decoded_whole() {
         let mut rng = cohortflow_stats::rng::SplitMix64::new(0x005e_ed0f_0123_4567);
@@ -743,6 +808,9 @@ mod tests {
                     };
                 }
                 let whole = decode(&raw, encoding, "s.toml");
+                // The text given before an invalid byte's error, the same
+                // for every block.
+                let mut before_error: Option<String> = None;
                 for block in [1, 2, 3, 7, 64, raw.len().max(1)] {
                     files += 1;
                     let mut stream = Stream::new(raw.as_slice(), encoding, "s.toml", block);
@@ -775,7 +843,13 @@ mod tests {
                             assert_eq!(stream.encoding(), w.encoding);
                         }
                         (Err(w), Err(e)) => {
-                            assert_eq!(&e, w, "{text:?} {encoding:?} block {block}")
+                            assert_eq!(&e, w, "{text:?} {encoding:?} block {block}");
+                            let first = before_error.get_or_insert_with(|| joined.clone());
+                            assert_eq!(
+                                &joined, first,
+                                "{text:?} {encoding:?} block {block}: the text before the error"
+                            );
+                            assert!(joined.is_empty() || joined.ends_with('\n'));
                         }
                         (w, r) => panic!("{text:?} {encoding:?} block {block}: {w:?} {r:?}"),
                     }

@@ -511,3 +511,45 @@ fn the_bytes_read_are_told_piece_by_piece() {
         );
     }
 }
+
+/// An invalid byte is reported after the problems of the lines before it,
+/// read whole or in chunks: the lines before the byte's line are read
+/// before its error comes (found by the `csv` fuzz target: read whole, a
+/// header that did not match was hidden behind a bad byte on line 8, read
+/// in small pieces it was not).
+#[test]
+fn an_invalid_byte_comes_after_the_problems_before_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(repo().join("pipelines/sources/center_a.toml")).unwrap();
+    let text = text.replace("encoding = \"windows-1251\"", "encoding = \"utf-8\"");
+    assert!(text.contains("encoding = \"utf-8\""));
+    let source = source_file(dir.path(), &text);
+    let schema = mgist_schema();
+    let raw = std::fs::read(repo().join("fixtures/mgist/center_a.csv")).unwrap();
+    let mut data = encoding_rs::WINDOWS_1251
+        .decode(&raw)
+        .0
+        .into_owned()
+        .into_bytes();
+    // 0xFF is in no UTF-8 character: at the start of line 8.
+    let line8 = data
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .nth(6)
+        .unwrap()
+        .0
+        + 1;
+    data.insert(line8, 0xFF);
+    let e = agree(&source, &schema, &data, "a bad byte on line 8").unwrap_err();
+    assert_eq!(e.line, Some(8), "{e:?}");
+    assert!(e.message.contains("not valid UTF-8"), "{e:?}");
+    // The first header misspelt ("№ истории" written "N истории"): the
+    // header's problem, on line 1, whatever the cuts.
+    let header = "№ истории";
+    assert!(data.starts_with(header.as_bytes()));
+    data.splice(0..header.len(), "N истории".bytes());
+    let e = agree(&source, &schema, &data, "a header typo and a bad byte").unwrap_err();
+    assert_eq!(e.line, Some(1), "{e:?}");
+    assert!(e.message.contains("not in the header"), "{e:?}");
+}
