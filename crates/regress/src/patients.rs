@@ -137,7 +137,9 @@ pub fn compare(old: &RunFolder, new: &RunFolder) -> Result<Patients, Error> {
             .collect();
         if !missing.is_empty() {
             warnings.push(format!(
-                "the {which} run has no {} table (written with `--stages cohort` or `none`, or                  `stage_tables` in [pipeline]): rows that left before the cohort are traced only                  as far as the tables it has; rerun with `--stages all` to trace every row",
+                "the {which} run has no {} table (written with `--stages cohort` or `none`, or \
+                 `stage_tables` in [pipeline]): rows that left before the cohort are traced \
+                 only as far as the tables it has; rerun with `--stages all` to trace every row",
                 missing.join(", ")
             ));
         }
