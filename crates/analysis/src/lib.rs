@@ -181,18 +181,26 @@ pub fn analyse(
 /// Cox models and competing risks), and the time-varying model, the
 /// landmark and the emulation when declared.
 pub fn steps(cfg: &AnalysisConfig, endpoints: &[EndpointColumns]) -> u64 {
-    let selected = cfg
-        .endpoints
-        .get_ref()
-        .iter()
-        .filter(|n| endpoints.iter().any(|e| &e.name == *n))
-        .count();
+    let selected = selected_endpoints(cfg, endpoints).len();
     let declared = [
         cfg.time_varying.is_some(),
         cfg.landmark.is_some(),
         cfg.emulation.is_some(),
     ];
     (cfg.baseline.get_ref().len() + selected + declared.iter().filter(|d| **d).count()) as u64
+}
+
+/// The endpoints the analysis declares, in its order, among those the run
+/// derived: what [`analyse_observed`] computes and [`steps`] counts.
+fn selected_endpoints<'a>(
+    cfg: &AnalysisConfig,
+    endpoints: &'a [EndpointColumns],
+) -> Vec<&'a EndpointColumns> {
+    cfg.endpoints
+        .get_ref()
+        .iter()
+        .filter_map(|n| endpoints.iter().find(|e| &e.name == n))
+        .collect()
 }
 
 /// [`analyse`], calling `step_done` as each of its [`steps`] ends (a run's
@@ -290,12 +298,7 @@ pub fn analyse_observed(
         at: cfg.at.clone(),
         pairwise: cfg.pairwise.map(PairwiseAdjust::to_stats),
     };
-    let selected: Vec<&EndpointColumns> = cfg
-        .endpoints
-        .get_ref()
-        .iter()
-        .filter_map(|n| endpoints.iter().find(|e| &e.name == n))
-        .collect();
+    let selected = selected_endpoints(cfg, endpoints);
     // One endpoint's comparison, Cox models and competing risks, with the
     // curves and warnings it adds.
     let one_endpoint = |ep: &&EndpointColumns| -> Result<EndpointWork, AnalysisError> {
